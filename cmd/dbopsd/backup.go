@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/dbopsd/dbopsd/backup"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/site"
+)
+
+type backupOpts struct {
+	globals
+	database string
+	typ      string
+	parallel int
+}
+
+func backupCmd() command {
+	var o backupOpts
+	return command{
+		name:    "backup",
+		summary: "Back up one database now (full or differential) into the repository.\nA differential with no full before it becomes a full, and says so.",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true)
+			fs.StringVar(&o.database, "database", "", "database to back up (its label in the policy)")
+			fs.StringVar(&o.typ, "type", "full", "full or differential")
+			fs.IntVar(&o.parallel, "parallel", 0, "tables read at once (default: the policy's parallel)")
+			return func(ctx context.Context, args []string) error {
+				if err := needArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				return runBackup(ctx, o)
+			}
+		},
+	}
+}
+
+func runBackup(ctx context.Context, o backupOpts) error {
+	if o.database == "" {
+		return usageError("--database is required")
+	}
+	if o.typ != repository.Full && o.typ != repository.Differential {
+		return usageError("--type must be full or differential, not %q", o.typ)
+	}
+	e, err := setup(&o.globals)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	db, err := e.cfg.Database(o.database)
+	if err != nil {
+		return err
+	}
+	eng, err := site.Engine(db.Engine)
+	if err != nil {
+		return err
+	}
+	repo, err := e.openRepo(ctx, "")
+	if err != nil {
+		return err
+	}
+	pol := e.cfg.PolicyFor(db)
+	parallel := o.parallel
+	if parallel <= 0 {
+		parallel = pol.Parallel
+	}
+	pr := newProgress(o.stderr, "backup "+o.database, 0, o.quiet || o.jsonOut)
+	res, err := backup.Run(ctx, backup.Job{
+		Database: o.database, Engine: eng, Conn: site.SourceConn(e.cfg, db), Type: o.typ,
+		MaxDiffRatio: pol.DifferentialMaxRatio, Parallel: parallel, Repo: repo, Catalog: e.cat,
+		Trigger: "cli", OSUser: osUser(), RetainUntil: site.RetainUntil(e.cfg, pol, time.Now()),
+		Logger: e.logger, Progress: pr.add,
+	})
+	pr.finish()
+	if err != nil {
+		return err
+	}
+	m := res.Manifest
+	if o.jsonOut {
+		return printJSON(o.stdout, listEntryFromManifest(m))
+	}
+	fmt.Fprintf(o.stdout, "backup %s of %s: %s, %d tables, %s read, %s stored in %s\n",
+		m.ID, m.Database, m.Type, len(m.Snapshot.Tables), humanBytes(m.Stats.RawBytes), humanBytes(m.Stats.StoredBytes),
+		m.Duration().Round(time.Millisecond))
+	if m.Reason != "" {
+		fmt.Fprintf(o.stdout, "note: %s\n", m.Reason)
+	}
+	for _, w := range m.Snapshot.Warnings {
+		fmt.Fprintf(o.stdout, "warning: %s\n", w)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/dbopsd/dbopsd/repository"
+)
+
+type checkOpts struct {
+	globals
+	database string
+	readData bool
+	storage  string
+}
+
+func checkCmd() command {
+	var o checkOpts
+	return command{
+		name: "check",
+		summary: "Check the repository: every manifest opens and every chunk it names exists with the\n" +
+			"right size; with --read-data every chunk is also decrypted, decompressed and re-hashed.\n" +
+			"Each problem is reported with the backups it affects. Exits 1 when anything is wrong.",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true)
+			fs.StringVar(&o.database, "database", "", "only this database")
+			fs.BoolVar(&o.readData, "read-data", false, "read and authenticate every chunk")
+			fs.StringVar(&o.storage, "storage", "", "check this mirror instead of the repository's storage")
+			return func(ctx context.Context, args []string) error {
+				if err := needArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				return runCheck(ctx, o)
+			}
+		},
+	}
+}
+
+func runCheck(ctx context.Context, o checkOpts) error {
+	e, err := setup(&o.globals)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	repo, err := e.openRepo(ctx, o.storage)
+	if err != nil {
+		return err
+	}
+	pr := newProgress(o.stderr, "check", 0, o.quiet || o.jsonOut || !o.readData)
+	res, err := repo.Check(ctx, repository.CheckOptions{Database: o.database, ReadData: o.readData,
+		Progress: func(done, total int64) { pr.set(done, total) }})
+	pr.finish()
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		if err := printJSON(o.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		mode := "structure"
+		if o.readData {
+			mode = "structure and data"
+		}
+		fmt.Fprintf(o.stdout, "checked %s of %d backups, %d chunks", mode, res.Backups, res.Chunks)
+		if o.readData {
+			fmt.Fprintf(o.stdout, " (%s read)", humanBytes(res.ReadBytes))
+		}
+		fmt.Fprintln(o.stdout)
+		for _, p := range res.Problems {
+			fmt.Fprintf(o.stdout, "problem: %s: %s (affects %s)\n", p.Object, p.Problem, strings.Join(p.Backups, ", "))
+		}
+		if res.OK() {
+			fmt.Fprintln(o.stdout, "no problems found")
+		} else {
+			fmt.Fprintf(o.stdout, "%d problems; damaged backups: %s\n", len(res.Problems), strings.Join(res.Damaged, ", "))
+		}
+	}
+	if !res.OK() {
+		return &exitError{code: 1, err: errSilent}
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/logging"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/site"
+)
+
+// globals are the flags every command that reads the policy takes.
+type globals struct {
+	configPath string
+	stateDir   string
+	logJSON    bool
+	logLevel   string
+	jsonOut    bool
+	quiet      bool
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func addGlobals(fs *flag.FlagSet, g *globals, withJSON bool) {
+	fs.StringVar(&g.configPath, "config", config.DefaultPath(), "policy file (HCL); also $DBOPS_CONFIG")
+	fs.StringVar(&g.stateDir, "state-dir", "", "state directory holding the catalog (default: daemon.state_dir)")
+	fs.BoolVar(&g.logJSON, "log-json", false, "write logs as JSON lines")
+	fs.StringVar(&g.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.BoolVar(&g.quiet, "q", false, "no progress display")
+	if withJSON {
+		fs.BoolVar(&g.jsonOut, "json", false, "print the result as JSON")
+	}
+	g.stdout, g.stderr = os.Stdout, os.Stderr
+}
+
+// env is what a command works with once the policy is loaded.
+type env struct {
+	g      *globals
+	cfg    *config.Config
+	logger hclog.Logger
+	cat    *catalog.Catalog
+}
+
+// loadConfig reads and validates the policy, printing diagnostics.
+func loadConfig(g *globals) (*config.Config, error) {
+	cfg, diags := config.Load(g.configPath)
+	if len(diags) > 0 {
+		config.PrintDiagnostics(g.stderr, diags)
+	}
+	if diags.HasErrors() {
+		return nil, &exitError{code: 1, err: fmt.Errorf("%s is not a valid policy file", g.configPath)}
+	}
+	return cfg, nil
+}
+
+// setup loads the policy, builds the logger and opens the catalog.
+func setup(g *globals) (*env, error) {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	logger := logging.New(logging.Options{JSON: g.logJSON, Level: g.logLevel, Output: g.stderr})
+	stateDir := g.stateDir
+	if stateDir == "" {
+		stateDir = cfg.Daemon.StateDir
+	}
+	cat, err := catalog.Open(stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (set daemon.state_dir or pass --state-dir)", err)
+	}
+	return &env{g: g, cfg: cfg, logger: logger, cat: cat}, nil
+}
+
+func (e *env) close() {
+	if e.cat != nil {
+		e.cat.Close()
+	}
+}
+
+// openRepo opens the repository (or a mirror) and brings the catalog up to
+// date with it.
+func (e *env) openRepo(ctx context.Context, storageOverride string) (*repository.Repo, error) {
+	repo, err := site.OpenRepository(ctx, e.cfg, storageOverride, e.logger)
+	if err != nil {
+		return nil, err
+	}
+	return repo, nil
+}
+
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return fmt.Sprint(os.Getuid())
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// humanBytes formats n as 1.5 GiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func needArgs(args []string, n int, what string) error {
+	if len(args) != n {
+		return &exitError{code: 2, err: fmt.Errorf("expected %s, got %q", what, strings.Join(args, " "))}
+	}
+	return nil
+}
+
+func usageError(format string, a ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, a...)}
+}

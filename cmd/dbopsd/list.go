@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/repository"
+)
+
+type listOpts struct {
+	globals
+	database string
+	storage  string
+}
+
+func listCmd() command {
+	var o listOpts
+	return command{
+		name:    "list",
+		summary: "List the backups in the repository (id, database, type, start, duration, stored bytes, status).",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true)
+			fs.StringVar(&o.database, "database", "", "only this database")
+			fs.StringVar(&o.storage, "storage", "", "read from this mirror instead of the repository's storage")
+			return func(ctx context.Context, args []string) error {
+				if err := needArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				return runList(ctx, o)
+			}
+		},
+	}
+}
+
+// listEntry is one backup in `list --json`.
+type listEntry struct {
+	catalog.Backup
+}
+
+func listEntryFromManifest(m *repository.Manifest) listEntry {
+	return listEntry{catalog.FromManifest(m)}
+}
+
+func runList(ctx context.Context, o listOpts) error {
+	e, err := setup(&o.globals)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if o.database != "" {
+		if _, err := e.cfg.Database(o.database); err != nil {
+			return err
+		}
+	}
+	repo, err := e.openRepo(ctx, o.storage)
+	if err != nil {
+		return err
+	}
+	// The repository is the truth; the catalog makes this cheap.
+	res, err := e.cat.Sync(ctx, repo, o.database)
+	if err != nil {
+		return err
+	}
+	for _, d := range res.Damaged {
+		e.logger.Warn("damaged manifest", "detail", d)
+	}
+	bs, err := e.cat.Backups(ctx, o.database)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		out := make([]listEntry, len(bs))
+		for i, b := range bs {
+			out[i] = listEntry{b}
+		}
+		return printJSON(o.stdout, map[string]any{"backups": out})
+	}
+	if len(bs) == 0 {
+		fmt.Fprintln(o.stdout, "no backups")
+		return nil
+	}
+	tw := tabwriter.NewWriter(o.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tDATABASE\tTYPE\tSTARTED\tDURATION\tRAW\tSTORED\tSTATUS\tVERIFIED")
+	for _, b := range bs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Database, b.Type,
+			b.StartedAt.Local().Format("2006-01-02 15:04:05"), (time.Duration(b.DurationSeconds * float64(time.Second))).Round(time.Millisecond),
+			humanBytes(b.RawBytes), humanBytes(b.StoredBytes), b.Status, orDash(b.VerifyStatus))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

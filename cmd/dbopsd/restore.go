@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/restore"
+	"github.com/dbopsd/dbopsd/site"
+)
+
+type restoreOpts struct {
+	globals
+	database string
+	backupID string
+	target   string
+	as       string
+	tables   stringList
+	replace  bool
+	parallel int
+	storage  string
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func restoreCmd() command {
+	var o restoreOpts
+	return command{
+		name: "restore",
+		summary: "Restore a backup onto a restore target under a new name (redirected restore),\n" +
+			"the whole database or single tables (--table schema.table, repeatable).\n" +
+			"An existing database (or table) is refused unless --replace.",
+		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true)
+			addRestoreFlags(fs, &o)
+			fs.StringVar(&o.as, "as", "", "name of the database to create on the target")
+			fs.Var(&o.tables, "table", "restore only this table (schema.table; repeatable)")
+			fs.BoolVar(&o.replace, "replace", false, "drop and replace an existing database or table of that name")
+			return func(ctx context.Context, args []string) error {
+				if err := needArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				return runRestore(ctx, o)
+			}
+		},
+	}
+}
+
+func addRestoreFlags(fs *flag.FlagSet, o *restoreOpts) {
+	fs.StringVar(&o.database, "database", "", "source database (its label in the policy)")
+	fs.StringVar(&o.backupID, "backup", "", "backup id (default: the newest)")
+	fs.StringVar(&o.target, "target", "", "restore_target to restore onto")
+	fs.IntVar(&o.parallel, "parallel", 2, "parts loaded at once")
+	fs.StringVar(&o.storage, "storage", "", "read the backup from this mirror instead of the repository's storage")
+}
+
+// restoreRequest builds the request both restore and verify run.
+func restoreRequest(ctx context.Context, o restoreOpts, e *env) (restore.Request, error) {
+	if o.database == "" || o.target == "" {
+		return restore.Request{}, usageError("--database and --target are required")
+	}
+	db, err := e.cfg.Database(o.database)
+	if err != nil {
+		return restore.Request{}, err
+	}
+	t, err := e.cfg.RestoreTarget(o.target)
+	if err != nil {
+		return restore.Request{}, err
+	}
+	if t.Engine != db.Engine {
+		return restore.Request{}, fmt.Errorf("restore target %q is %s, database %q is %s", o.target, t.Engine, o.database, db.Engine)
+	}
+	eng, err := site.Engine(db.Engine)
+	if err != nil {
+		return restore.Request{}, err
+	}
+	var tables []engines.TableRef
+	for _, s := range o.tables {
+		tr, err := engines.ParseTableRef(s)
+		if err != nil {
+			return restore.Request{}, usageError("--table: %v", err)
+		}
+		tables = append(tables, tr)
+	}
+	repo, err := e.openRepo(ctx, o.storage)
+	if err != nil {
+		return restore.Request{}, err
+	}
+	return restore.Request{
+		Database: o.database, BackupID: o.backupID, Engine: eng, Repo: repo, Catalog: e.cat,
+		Target: targetOf(e.cfg, t), As: o.as, Tables: tables, Replace: o.replace, Parallel: o.parallel,
+		Trigger: "cli", OSUser: osUser(), Logger: e.logger,
+	}, nil
+}
+
+func targetOf(cfg *config.Config, t *config.RestoreTarget) restore.Target {
+	return restore.Target{Name: t.Name, Conn: site.TargetConn(cfg, t), Scratch: t.Scratch, AllowRestore: t.AllowRestore, KeepOnFailure: t.KeepOnFailure}
+}
+
+func runRestore(ctx context.Context, o restoreOpts) error {
+	if o.as == "" {
+		return usageError("--as is required: the name of the database to create on the target")
+	}
+	e, err := setup(&o.globals)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	req, err := restoreRequest(ctx, o, e)
+	if err != nil {
+		return err
+	}
+	pr := newProgress(o.stderr, "restore "+o.database, 0, o.quiet || o.jsonOut)
+	req.Progress = pr.set
+	res, err := restore.Restore(ctx, req)
+	pr.finish()
+	if errors.Is(err, engines.ErrExists) {
+		return fmt.Errorf("%w\n(add --replace to drop and replace it)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		return printJSON(o.stdout, res)
+	}
+	what := "database"
+	if len(res.Tables) > 0 {
+		what = fmt.Sprintf("%d table(s)", len(res.Tables))
+	}
+	fmt.Fprintf(o.stdout, "restored %s of backup %s onto %s as %q in %s (%s)\n", what, res.BackupID, res.Target, res.As,
+		res.Duration.Round(time.Millisecond), humanBytes(res.Bytes))
+	if res.Report != nil {
+		for _, s := range res.Report.Skipped {
+			fmt.Fprintf(o.stdout, "skipped: %s\n", s)
+		}
+		for _, n := range res.Report.Notes {
+			fmt.Fprintf(o.stdout, "note: %s\n", n)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/dbopsd/dbopsd/secret"
+)
+
+// Config is a whole, validated policy file. Maps are keyed by block label.
+type Config struct {
+	// Path is the file the configuration was read from.
+	Path string
+
+	Daemon         Daemon
+	Storages       map[string]*Storage
+	Repository     Repository
+	Policies       map[string]*Policy
+	Databases      map[string]*Database
+	RestoreTargets map[string]*RestoreTarget
+	Signers        map[string]*Signer
+	Approvals      Approvals
+	Notifies       map[string]*Notify
+	Reports        map[string]*Report
+}
+
+// Daemon is the daemon { } block. Zero values are replaced by defaults.
+type Daemon struct {
+	StateDir    string         // default "/var/lib/dbopsd"
+	Socket      string         // default "/run/dbopsd/dbopsd.sock"
+	HTTPListen  string         // default "127.0.0.1:9187"; "" after decode means default
+	MaxParallel int            // default 2
+	Timezone    string         // default "Local"
+	Location    *time.Location // Timezone, loaded
+	PerServer   int            // max_per_server: jobs at once on one host; 0 = no limit
+	PgBinDir    string         // pg_bin_dir: where pg_dump/pg_restore live; "" = search
+	Range       hcl.Range
+}
+
+// Storage is a storage "name" { } block.
+type Storage struct {
+	Name       string
+	Type       string // "s3" | "local"
+	Endpoint   string // s3: host:port
+	Bucket     string
+	Prefix     string
+	Region     string
+	AccessKey  secret.Value
+	SecretKey  secret.Value
+	UseTLS     bool
+	CAFile     string
+	ObjectLock bool   // object_lock
+	Path       string // local
+	Range      hcl.Range
+}
+
+// Repository is the repository { } block.
+type Repository struct {
+	Storage    string   // name of a storage block
+	Mirrors    []string // names of storage blocks
+	Passphrase secret.Value
+	Range      hcl.Range
+}
+
+// Policy is a policy "name" { } block.
+type Policy struct {
+	Name                 string
+	Full                 string  // "monthly" | "quarterly" | cron
+	Differential         string  // "biweekly" | "weekly" | cron | "none"
+	Window               string  // "HH:MM-HH:MM" or ""
+	Verify               string  // "after_full" | "after_each" | cron | "none"
+	VerifyTarget         string  // restore_target name
+	DifferentialMaxRatio float64 // differential_max_ratio; default 0.5
+	Parallel             int     // tables read at once; default 2
+	Retention            Retention
+	Range                hcl.Range
+}
+
+// Retention is the retention { } block inside a policy.
+type Retention struct {
+	Generations int // keep the newest N generations; default 3
+	Monthly     int // keep one generation per month for M months
+	Quarterly   int
+	Yearly      int
+}
+
+// Database is a database "name" { } block.
+type Database struct {
+	Name        string
+	Engine      string // "postgres" | "mysql" ("mariadb" is normalised to "mysql") | "mssql"
+	DSN         string
+	Password    secret.Value
+	Policy      string
+	Critical    bool
+	Description string
+	Range       hcl.Range
+}
+
+// RestoreTarget is a restore_target "name" { } block.
+type RestoreTarget struct {
+	Name          string
+	Engine        string
+	DSN           string
+	Password      secret.Value
+	Scratch       bool
+	AllowRestore  bool
+	KeepOnFailure bool // keep_on_failure
+	Range         hcl.Range
+}
+
+// Signer is a signer "name" { } block.
+type Signer struct {
+	Name      string
+	PublicKey string // one line of an authorized_keys file
+	Roles     []string
+	Range     hcl.Range
+}
+
+// Approvals is the approvals { } block: approvals needed per action.
+type Approvals struct {
+	Drill       int
+	Restore     int
+	Maintenance int
+}
+
+// Notify is a notify "name" { } block.
+type Notify struct {
+	Name     string
+	Type     string // "email" | "webhook"
+	SMTP     string // host:port
+	Username string
+	Password secret.Value
+	From     string
+	To       []string
+	URL      string       // webhook
+	Secret   secret.Value // webhook HMAC key
+	Events   []string
+	Range    hcl.Range
+}
+
+// Report is a report "name" { } block.
+type Report struct {
+	Name     string
+	Schedule string
+	Language string // "zh-CN" (default) | "en"
+	Notify   []string
+	Range    hcl.Range
+}

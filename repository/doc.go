@@ -1,0 +1,34 @@
+// Package repository owns the on-storage format of dbopsd backups: keys,
+// chunks, manifests and where each lives. It implements DESIGN.md decisions 1
+// and 2 on top of any storage.Storage.
+//
+// # Layout
+//
+//	config                                     repository id and format version (plain JSON)
+//	keys/<key-id>                              the data keys, wrapped by a passphrase-derived key
+//	data/<database>/<generation>/<xx>/<chunk>  one chunk: zstd, then AES-256-GCM
+//	manifests/<database>/<generation>/<backup> one backup's manifest (encrypted), written last
+//
+// # Chunks
+//
+// A part (an engine's byte stream) is cut into content-defined chunks (Rabin
+// fingerprints, restic's chunker; 1 MiB average, 256 KiB to 4 MiB). A chunk's
+// id is HMAC-SHA256 of its plaintext under a repository key, so the storage
+// operator cannot confirm guesses about the content. Each chunk is compressed
+// with zstd, then sealed with AES-256-GCM under the repository's data key with
+// the chunk id as additional data, so a chunk cannot be swapped for another.
+//
+// # Generations
+//
+// A full backup starts a generation, named after the full's backup id. A
+// differential writes only the chunks its generation does not hold yet; its
+// manifest lists every chunk of every part, so restoring it needs nothing but
+// that manifest. Chunks are never shared across generations, so deleting a
+// generation deletes exactly its prefix.
+//
+// # Atomicity
+//
+// A backup exists when, and only when, its manifest exists. Manifests are
+// written after every chunk they name, and are never rewritten: the
+// repository is append-only until prune deletes whole generations.
+package repository

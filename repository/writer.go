@@ -1,0 +1,334 @@
+package repository
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/restic/chunker"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/storage"
+)
+
+// BackupOptions says what a new backup is.
+type BackupOptions struct {
+	ID       string // from NewBackupID; generated when empty
+	Database string
+	Engine   string
+	Type     string // Full or Differential
+	// Base is the generation's full backup, for a differential.
+	Base    *Manifest
+	Reason  string
+	Trigger string
+	// Uploads is how many chunks are compressed, sealed and stored at once
+	// (default 4).
+	Uploads int
+	// RetainUntil is passed to every object written (object lock).
+	RetainUntil time.Time
+	// Progress, when set, is called (from several goroutines) as bytes are
+	// read from the engine (raw) and written to storage (stored).
+	Progress func(raw, stored int64)
+}
+
+// Writer builds one backup. It implements engines.PartSink; Commit writes the
+// manifest, Abort gives up. A Writer that is neither committed nor aborted
+// leaves only unreferenced chunks, which prune removes.
+type Writer struct {
+	r    *Repo
+	m    Manifest
+	opts BackupOptions
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu    sync.Mutex
+	known map[string]uint32 // chunk id -> stored size; 0 while its upload runs
+	parts []*Part
+	pipes []*io.PipeReader
+	open  int // parts created and not yet closed
+	done  bool
+
+	uploads chan upload
+	workers sync.WaitGroup
+	writers sync.WaitGroup
+
+	raw, stored atomic.Int64
+	newChunks   atomic.Int64
+}
+
+type upload struct {
+	id   string
+	data *[]byte
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkMax); return &b }}
+
+// NewBackup starts a backup. For a differential, opts.Base names the full
+// whose generation it joins, and the chunks that generation already holds
+// are not written again: this is where a differential decides which chunks
+// to write.
+func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, error) {
+	if err := validName(opts.Database); err != nil {
+		return nil, err
+	}
+	if opts.ID == "" {
+		opts.ID = NewBackupID(time.Now())
+	}
+	if opts.Uploads <= 0 {
+		opts.Uploads = 4
+	}
+	host, _ := os.Hostname()
+	w := &Writer{r: r, opts: opts, known: make(map[string]uint32)}
+	w.m = Manifest{
+		Version: ManifestVersion, ID: opts.ID, Database: opts.Database, Engine: opts.Engine,
+		Type: opts.Type, Reason: opts.Reason, Trigger: opts.Trigger, Host: host,
+		StartedAt: time.Now().UTC(),
+	}
+	switch opts.Type {
+	case Full:
+		w.m.Generation = opts.ID
+	case Differential:
+		if opts.Base == nil {
+			return nil, errors.New("a differential backup needs its full backup")
+		}
+		w.m.Generation, w.m.Base = opts.Base.Generation, opts.Base.ID
+		known, err := r.GenerationChunks(ctx, opts.Database, opts.Base.Generation)
+		if err != nil {
+			return nil, fmt.Errorf("collecting the chunks of generation %s: %w", opts.Base.Generation, err)
+		}
+		w.known = known
+	default:
+		return nil, fmt.Errorf("unknown backup type %q", opts.Type)
+	}
+	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	w.uploads = make(chan upload, opts.Uploads)
+	for range opts.Uploads {
+		w.workers.Add(1)
+		go w.uploadLoop()
+	}
+	return w, nil
+}
+
+// ID is the backup's id.
+func (w *Writer) ID() string { return w.m.ID }
+
+// Generation is the generation the backup belongs to.
+func (w *Writer) Generation() string { return w.m.Generation }
+
+// Stored is the number of bytes stored so far.
+func (w *Writer) Stored() int64 { return w.stored.Load() }
+
+// Raw is the number of bytes read from the engine so far.
+func (w *Writer) Raw() int64 { return w.raw.Load() }
+
+var _ engines.PartSink = (*Writer)(nil)
+
+// CreatePart implements engines.PartSink.
+func (w *Writer) CreatePart(ctx context.Context, info engines.PartInfo) (io.WriteCloser, error) {
+	if err := context.Cause(w.ctx); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return nil, errClosed
+	}
+	for _, p := range w.parts {
+		if p.Name == info.Name {
+			return nil, fmt.Errorf("part %q created twice", info.Name)
+		}
+	}
+	p := &Part{PartInfo: info}
+	w.parts = append(w.parts, p)
+	pr, pw := io.Pipe()
+	w.pipes = append(w.pipes, pr)
+	w.open++
+	pwr := &partWriter{pw: pw, done: make(chan error, 1), closed: func() {
+		w.mu.Lock()
+		w.open--
+		w.mu.Unlock()
+	}}
+	w.writers.Add(1)
+	go func() {
+		defer w.writers.Done()
+		err := w.chunkPart(p, pr)
+		pr.CloseWithError(err)
+		pwr.done <- err
+	}()
+	return pwr, nil
+}
+
+// partWriter is what an engine writes a part into.
+type partWriter struct {
+	pw     *io.PipeWriter
+	done   chan error
+	closed func()
+	once   sync.Once
+	err    error
+}
+
+func (p *partWriter) Write(b []byte) (int, error) { return p.pw.Write(b) }
+
+// Close finishes the part; it returns once every chunk of the part has been
+// handed to an upload worker (Commit waits for the uploads themselves).
+func (p *partWriter) Close() error {
+	p.once.Do(func() {
+		p.pw.Close()
+		p.err = <-p.done
+		p.closed()
+	})
+	return p.err
+}
+
+// chunkPart cuts one part into chunks and queues the new ones for upload.
+func (w *Writer) chunkPart(p *Part, rd io.Reader) error {
+	c := chunker.NewWithBoundaries(rd, w.r.pol, chunkMin, chunkMax)
+	c.SetAverageBits(chunkAverageBits)
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	for {
+		ch, err := c.Next((*buf)[:0])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := context.Cause(w.ctx); err != nil {
+			return err
+		}
+		id := w.r.keys.chunkID(ch.Data)
+		p.Chunks = append(p.Chunks, ChunkRef{ID: id, Size: uint32(ch.Length)})
+		p.Size += int64(ch.Length)
+		w.raw.Add(int64(ch.Length))
+		w.mu.Lock()
+		_, have := w.known[id]
+		if !have {
+			w.known[id] = 0
+		}
+		w.mu.Unlock()
+		if !have {
+			data := bufPool.Get().(*[]byte)
+			*data = append((*data)[:0], ch.Data...)
+			select {
+			case w.uploads <- upload{id: id, data: data}:
+			case <-w.ctx.Done():
+				bufPool.Put(data)
+				return context.Cause(w.ctx)
+			}
+		}
+		if w.opts.Progress != nil {
+			w.opts.Progress(int64(ch.Length), 0)
+		}
+	}
+}
+
+func (w *Writer) uploadLoop() {
+	defer w.workers.Done()
+	var zbuf, sbuf []byte
+	for u := range w.uploads {
+		if w.ctx.Err() != nil {
+			bufPool.Put(u.data)
+			continue
+		}
+		zbuf = w.r.enc.EncodeAll(*u.data, zbuf[:0])
+		bufPool.Put(u.data)
+		sbuf = w.r.keys.seal(sbuf[:0], zbuf, []byte(u.id))
+		key := chunkKey(w.m.Database, w.m.Generation, u.id)
+		if err := w.r.st.Put(w.ctx, key, bytes.NewReader(sbuf), int64(len(sbuf)), storage.PutOptions{RetainUntil: w.opts.RetainUntil}); err != nil {
+			w.cancel(fmt.Errorf("storing chunk %s: %w", u.id[:12], err))
+			continue
+		}
+		w.mu.Lock()
+		w.known[u.id] = uint32(len(sbuf))
+		w.mu.Unlock()
+		w.stored.Add(int64(len(sbuf)))
+		w.newChunks.Add(1)
+		if w.opts.Progress != nil {
+			w.opts.Progress(0, int64(len(sbuf)))
+		}
+	}
+}
+
+// finish stops accepting parts and waits for every upload.
+func (w *Writer) finish() error {
+	w.mu.Lock()
+	already := w.done
+	w.done = true
+	w.mu.Unlock()
+	if !already {
+		w.writers.Wait()
+		close(w.uploads)
+		w.workers.Wait()
+	}
+	return context.Cause(w.ctx)
+}
+
+// Commit waits for every chunk to be stored, then writes the manifest: from
+// this moment the backup exists. Every part must have been closed.
+func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest, error) {
+	w.mu.Lock()
+	open := w.open
+	w.mu.Unlock()
+	if open > 0 {
+		err := fmt.Errorf("internal error: %d parts were not closed", open)
+		w.Abort(err)
+		return nil, err
+	}
+	if err := w.finish(); err != nil {
+		return nil, err
+	}
+	m := w.m
+	m.Snapshot = snap
+	m.FinishedAt = time.Now().UTC()
+	m.Parts = make([]Part, 0, len(w.parts))
+	for _, p := range w.parts {
+		for i := range p.Chunks {
+			st := w.known[p.Chunks[i].ID]
+			if st == 0 {
+				return nil, fmt.Errorf("internal error: chunk %s of part %s has no stored size", p.Chunks[i].ID, p.Name)
+			}
+			p.Chunks[i].Stored = st
+			m.Stats.ReferencedBytes += int64(st)
+		}
+		m.Stats.Chunks += len(p.Chunks)
+		m.Stats.RawBytes += p.Size
+		m.Parts = append(m.Parts, *p)
+	}
+	m.Stats.StoredBytes = w.stored.Load()
+	m.Stats.NewChunks = int(w.newChunks.Load())
+	if err := w.r.writeManifest(ctx, &m, storage.PutOptions{RetainUntil: w.opts.RetainUntil}); err != nil {
+		return nil, err
+	}
+	w.cancel(errClosed)
+	return &m, nil
+}
+
+// Cancel stops the backup with cause without waiting; the engine sees its
+// writes fail. Call Abort afterwards.
+func (w *Writer) Cancel(cause error) { w.cancel(cause) }
+
+// Err is the reason the backup stopped, if it did.
+func (w *Writer) Err() error { return context.Cause(w.ctx) }
+
+// Abort gives up the backup: nothing is listed. Chunks already stored stay
+// until prune removes them.
+func (w *Writer) Abort(cause error) {
+	if cause == nil {
+		cause = errors.New("backup aborted")
+	}
+	w.cancel(cause)
+	w.mu.Lock()
+	for _, pr := range w.pipes {
+		pr.CloseWithError(cause)
+	}
+	w.mu.Unlock()
+	_ = w.finish()
+}

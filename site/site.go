@@ -1,0 +1,125 @@
+package site
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/storage"
+	"github.com/dbopsd/dbopsd/storage/local"
+	"github.com/dbopsd/dbopsd/storage/s3"
+)
+
+// OpenStorage connects to the storage block named name.
+func OpenStorage(ctx context.Context, cfg *config.Config, name string, logger hclog.Logger) (storage.Storage, error) {
+	sc, ok := cfg.Storages[name]
+	if !ok {
+		return nil, fmt.Errorf("storage %q is not defined in %s", name, cfg.Path)
+	}
+	var st storage.Storage
+	switch sc.Type {
+	case "local":
+		l, err := local.New(sc.Path)
+		if err != nil {
+			return nil, fmt.Errorf("storage %q: %w", name, err)
+		}
+		st = l
+	case "s3":
+		s, err := s3.New(ctx, s3.Options{
+			Endpoint: sc.Endpoint, Bucket: sc.Bucket, Prefix: sc.Prefix, Region: sc.Region,
+			AccessKey: sc.AccessKey.Reveal(), SecretKey: sc.SecretKey.Reveal(), UseTLS: sc.UseTLS, CAFile: sc.CAFile,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("storage %q: %w", name, err)
+		}
+		st = s
+	default:
+		return nil, fmt.Errorf("storage %q: unknown type %q", name, sc.Type)
+	}
+	return storage.WithRetry(st, 5, logger.Named("storage")), nil
+}
+
+// RepoStorageName is the storage the repository is read from: the
+// repository's own storage, or override (a mirror) when set.
+func RepoStorageName(cfg *config.Config, override string) (string, error) {
+	if override == "" {
+		return cfg.Repository.Storage, nil
+	}
+	if override == cfg.Repository.Storage {
+		return override, nil
+	}
+	for _, m := range cfg.Repository.Mirrors {
+		if m == override {
+			return override, nil
+		}
+	}
+	return "", fmt.Errorf("--storage %q is neither the repository's storage (%q) nor one of its mirrors %v", override, cfg.Repository.Storage, cfg.Repository.Mirrors)
+}
+
+// OpenRepository opens the repository on its storage (or a mirror).
+func OpenRepository(ctx context.Context, cfg *config.Config, storageOverride string, logger hclog.Logger) (*repository.Repo, error) {
+	name, err := RepoStorageName(cfg, storageOverride)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStorage(ctx, cfg, name, logger)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := repository.Open(ctx, st, cfg.Repository.Passphrase)
+	if err != nil {
+		return nil, err
+	}
+	repo.SetLogger(logger.Named("repository"))
+	return repo, nil
+}
+
+// InitRepository creates the repository on its storage.
+func InitRepository(ctx context.Context, cfg *config.Config, logger hclog.Logger) (*repository.Repo, error) {
+	st, err := OpenStorage(ctx, cfg, cfg.Repository.Storage, logger)
+	if err != nil {
+		return nil, err
+	}
+	return repository.Init(ctx, st, cfg.Repository.Passphrase)
+}
+
+// SourceConn is how to reach database db.
+func SourceConn(cfg *config.Config, db *config.Database) engines.Conn {
+	return engines.Conn{DSN: db.DSN, Password: db.Password, BinDir: binDir(cfg, db.Engine)}
+}
+
+// TargetConn is how to reach restore target t.
+func TargetConn(cfg *config.Config, t *config.RestoreTarget) engines.Conn {
+	return engines.Conn{DSN: t.DSN, Password: t.Password, BinDir: binDir(cfg, t.Engine)}
+}
+
+func binDir(cfg *config.Config, engine string) string {
+	if engine == "postgres" {
+		return cfg.Daemon.PgBinDir
+	}
+	return ""
+}
+
+// RetainUntil is the object-lock date for objects of a new generation under
+// policy p, or zero when the storage has no object lock.
+func RetainUntil(cfg *config.Config, p *config.Policy, now time.Time) time.Time {
+	sc := cfg.Storages[cfg.Repository.Storage]
+	if sc == nil || !sc.ObjectLock || p == nil {
+		return time.Time{}
+	}
+	// A generation lives until N newer fulls exist; with monthly fulls that
+	// is N months. Tiered retention may keep it longer, which lock allows.
+	months := p.Retention.Generations
+	if p.Full == "quarterly" {
+		months *= 3
+	}
+	if months < 1 {
+		months = 1
+	}
+	return now.AddDate(0, months, 0)
+}
