@@ -3,4 +3,37 @@
 // Secrets come from env("NAME") and file("/path") and are held as
 // secret.Value. Errors are hcl.Diagnostics with file, line, column and the
 // offending snippet; a configuration with any error is refused whole.
+//
+// # Using it
+//
+//	cfg, diags := config.Load(config.DefaultPath()) // or the --config flag
+//	config.PrintDiagnostics(os.Stderr, diags)       // warnings too; snippets included
+//	if diags.HasErrors() {
+//		return errors.New("invalid configuration") // cfg is nil
+//	}
+//	db, err := cfg.Database("queue")   // error lists the defined names
+//	policy := cfg.PolicyFor(db)
+//
+// The diagnostics carry the source they point into, so PrintDiagnostics
+// needs nothing else; it uses colour only on a terminal. Parse does the same
+// for a policy held in memory (tests, SIGHUP reloads of a file read once).
+//
+// # What is checked
+//
+// The schema is explicit (decode.go): an unknown block or argument is an
+// error with a "did you mean". Then validate.go checks values and the
+// references between blocks: engines, storage types, schedules (named or a
+// five-field cron expression), windows, the timezone, DSNs (which must not
+// hold a password), SSH keys and roles of signers, notify types and events,
+// report languages, and the contract's rule that a critical database gets a
+// backup at least every two weeks.
+//
+// # Secrets
+//
+// env() of an unset variable is "" (an empty password means none: trust or
+// peer authentication). file() of an unreadable file is an error: a daemon
+// must not start without its secret. Relative file() paths are taken from
+// the policy file's directory. A secret written literally into the file is
+// accepted with a warning. No diagnostic shows a secret: literal secrets and
+// DSN passwords are replaced by asterisks in the snippets.
 package config

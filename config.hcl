@@ -1,0 +1,334 @@
+# dbopsd 策略文件示例 —— 区政务服务中心
+# Sample dbopsd policy for a district government service centre.
+#
+# 7 个业务库，分布在 PostgreSQL、MariaDB 和 SQL Server 上；备份写入本机房的 MinIO，
+# 并镜像到异地灾备存储。Seven databases on PostgreSQL, MariaDB and SQL Server;
+# backups go to the on-site MinIO and are mirrored to the off-site store.
+#
+# 检查 / check:   dbopsd config validate --config config.hcl
+# 默认路径 / default path: $DBOPS_CONFIG, else /etc/dbopsd/config.hcl
+#
+# 密钥 / Secrets
+#   口令和密钥只能来自 env("NAME") 或 file("/path")，绝不写在本文件里（写了会有警告）。
+#   Passwords and keys come from env("NAME") or file("/path"), never from this
+#   file (a literal secret is accepted with a warning).
+#   - env("NAME"): 变量未设置时为空串；空口令表示"不用口令"（trust/peer 认证），不是错误。
+#     An unset variable gives "": an empty password means none, not an error.
+#   - file("/etc/dbopsd/xxx.secret"): 文件内容，去掉末尾一个换行；文件不可读则整份配置
+#     被拒绝 —— 守护进程不能没有密钥就启动。相对路径相对于本文件所在目录。
+#     The file's content minus one trailing newline; an unreadable file refuses
+#     the whole configuration. Relative paths are relative to this file.
+#   本示例全部使用 env()，因此在没有任何环境变量和密钥文件时也能通过校验；生产环境可以
+#   按注释改用 file()（systemd 的 LoadCredential= 很适合）。This sample uses env()
+#   throughout so it validates on any machine; in production file() works too.
+
+# ---------------------------------------------------------------------------
+# 守护进程 / The daemon (dbopsd agent). Every attribute is optional.
+daemon {
+  state_dir      = "/var/lib/dbopsd"          # 目录与状态库 catalog (SQLite) 所在处 / where the catalog lives
+  socket         = "/run/dbopsd/dbopsd.sock"  # CLI 与守护进程通信的 unix socket (mode 0600)
+  http_listen    = "127.0.0.1:9187"           # /metrics (Prometheus) 与 /healthz
+  max_parallel   = 3                          # 同时运行的任务总数 / jobs at once, overall
+  max_per_server = 1                          # 同一台数据库服务器上同时运行的任务数；0 = 不限 / per host; 0 = no limit
+  timezone       = "Asia/Shanghai"            # 计划、时间窗、报表所用时区 (IANA 名称或 "Local")
+  pg_bin_dir     = ""                         # pg_dump/pg_restore 所在目录；空 = 自动查找 PATH 与 /usr/lib/postgresql/*/bin
+}
+
+# ---------------------------------------------------------------------------
+# 存储 / Storage. type = "s3" (MinIO or any S3 API) or "local" (a directory).
+
+# 本机房 MinIO（TLS，自签 CA）/ On-site MinIO over TLS with our own CA.
+storage "primary" {
+  type        = "s3"
+  endpoint    = "10.1.1.20:9000"              # host:port，不带 https:// / no scheme: use_tls decides
+  bucket      = "dbops"
+  prefix      = "chenggong"                   # 桶内前缀，便于多个站点共用一个桶 / key prefix inside the bucket
+  region      = "us-east-1"                   # MinIO 默认区域 / MinIO's default region
+  access_key  = env("DBOPS_S3_ACCESS_KEY")
+  secret_key  = env("DBOPS_S3_SECRET_KEY")    # 或 / or: file("/etc/dbopsd/s3.secret")
+  use_tls     = true
+  ca_file     = "/etc/dbopsd/ca.pem"          # 校验 MinIO 证书的 CA / CA that signed MinIO's certificate
+  object_lock = true                          # 对象锁（防勒索）：桶须以 `mc mb --with-lock` 创建；
+                                              # 在保留期内任何对象都删不掉，prune 会等到期。
+                                              # Object Lock: the bucket must be created with locking;
+                                              # nothing can be deleted before its retention ends.
+}
+
+# 异地灾备：挂载的异地 NAS 目录 / Off-site copy: a mounted directory at the DR site.
+storage "offsite" {
+  type = "local"
+  path = "/mnt/dr-nas/dbops-repo"
+}
+
+# ---------------------------------------------------------------------------
+# 备份仓库 / The repository: where backups live, and its encryption passphrase.
+# 数据在客户端压缩、加密后才写入存储 / data is compressed and encrypted before upload.
+repository {
+  storage    = "primary"
+  mirrors    = ["offsite"]                    # 每次备份后复制到这些存储 / copied here after each backup
+  passphrase = env("DBOPS_REPO_PASSPHRASE")   # 或 / or: file("/etc/dbopsd/repo.pass")
+                                              # 丢失口令 = 丢失全部备份，请离线保管一份！
+                                              # Lose it and every backup is lost: keep a copy offline.
+}
+
+# ---------------------------------------------------------------------------
+# 备份策略 / Backup policies.
+#
+#   full         全量: "monthly"（默认，每月第一个周日凌晨）| "quarterly" | cron 表达式 (5 段)
+#   differential 累积差异: "biweekly"（默认，每两周）| "weekly" | cron | "none"
+#                每个差异备份都相对于本代的全量，恢复只需 全量 + 最新一个差异。
+#                Cumulative: a restore needs the full plus only the newest differential.
+#   window       只在此时间段内开始任务，"HH:MM-HH:MM"，可跨午夜 / may wrap past midnight
+#   verify       自动恢复验证: "after_full" | "after_each" | cron | "none"
+#                默认：设了 verify_target 则 "after_full"，否则 "none"
+#   verify_target 验证所用的临时(scratch)恢复目标，引擎须与使用该策略的数据库一致
+#                The scratch target verification restores into; its engine must
+#                match the databases that use the policy — hence one policy per engine.
+#   differential_max_ratio 差异备份超过其全量的该比例时，改做全量（默认 0.5，范围 (0,1]）
+#   parallel     同时读取的表数 / tables read at once (default 2)
+#   retention    保留（分级存储）: 最新 N 代 + 每月/每季/每年各保留一代
+#
+# 关键库 (critical = true) 必须至少每两周有一次差异备份，否则校验不通过。
+# Critical databases must get a differential at least every two weeks.
+
+# 关键业务 PostgreSQL 库：每月全量 + 每周差异，每次备份后都验证。
+policy "important" {
+  full                   = "monthly"
+  differential           = "weekly"
+  window                 = "00:30-05:30"
+  verify                 = "after_each"
+  verify_target          = "scratch-pg"
+  differential_max_ratio = 0.5
+  parallel               = 4
+
+  retention {
+    generations = 3    # 最新 3 代（一代 = 一个全量及其差异）/ newest 3 generations
+    monthly     = 12   # 每月一代，保留 12 个月 / one per month for 12 months
+    quarterly   = 8    # 每季一代，保留 8 个季度 / one per quarter for 8 quarters
+    yearly      = 5    # 每年一代，保留 5 年（档案要求）/ one per year for 5 years
+  }
+}
+
+# 关键业务 SQL Server 库：时间窗跨午夜。Critical SQL Server: window wraps midnight.
+policy "important-mssql" {
+  full          = "monthly"
+  differential  = "weekly"
+  window        = "22:30-04:30"
+  verify        = "after_full"
+  verify_target = "scratch-mssql"
+
+  retention {
+    generations = 3
+    monthly     = 12
+    yearly      = 5
+  }
+}
+
+# 一般 MySQL/MariaDB 库：每月全量 + 每两周差异。Ordinary MariaDB databases.
+policy "standard" {
+  full          = "monthly"
+  differential  = "biweekly"
+  window        = "01:00-05:00"
+  verify        = "after_full"
+  verify_target = "scratch-mysql"
+
+  retention {
+    generations = 3
+    monthly     = 12
+  }
+}
+
+# 一般 PostgreSQL 库，用 cron 表达式：每月 1 日 02:00 全量，每周六 06:00 验证最新备份。
+# Ordinary PostgreSQL, with cron expressions (minute hour day month weekday).
+policy "standard-pg" {
+  full          = "0 2 1 * *"
+  differential  = "biweekly"
+  window        = "01:00-06:30"
+  verify        = "0 6 * * 6"
+  verify_target = "scratch-pg"
+
+  retention {
+    generations = 2
+    quarterly   = 4
+  }
+}
+
+# ---------------------------------------------------------------------------
+# 数据库 / Databases.
+#   engine: "postgres" | "mysql" | "mariadb"(按 mysql 处理) | "mssql" | "sqlserver"(= mssql)
+#   dsn:    连接串，不得含口令 / must not contain a password:
+#           postgres: URL 或 key=value；mysql: user@tcp(host:port)/db 或 mysql:// URL；
+#           mssql: sqlserver://user@host:1433?database=NAME
+#   password: env()/file()；空 = 不用口令 / empty = trust or peer authentication
+
+# 预约排队叫号 —— 大厅取号、叫号，停了大厅就停。
+database "queue" {
+  engine      = "postgres"
+  dsn         = "postgres://dbops@10.1.1.11:5432/queue?sslmode=prefer"
+  password    = env("QUEUE_PG_PASSWORD")      # 或 / or: file("/etc/dbopsd/queue.pass")
+  policy      = "important"
+  critical    = true
+  description = "预约排队叫号系统 (queue tickets and calling)"
+}
+
+# 标准化受理 —— 与 queue 在同一台服务器上（max_per_server 让两者不同时导出）。
+# Same server as queue: max_per_server keeps their dumps apart.
+database "acceptance" {
+  engine      = "postgres"
+  dsn         = "host=10.1.1.11 port=5432 user=dbops dbname=acceptance sslmode=prefer"
+  password    = env("ACCEPTANCE_PG_PASSWORD")
+  policy      = "important"
+  critical    = true
+  description = "标准化受理系统 (standardised case acceptance)"
+}
+
+# 自助服务终端
+database "selfservice" {
+  engine      = "mariadb"
+  dsn         = "dbops@tcp(10.1.1.12:3306)/selfservice?parseTime=true"
+  password    = env("SELFSERVICE_DB_PASSWORD")
+  policy      = "standard"
+  description = "自助服务终端 (self-service kiosks)"
+}
+
+# 好差评
+database "rating" {
+  engine      = "mysql"
+  dsn         = "mysql://dbops@10.1.1.12:3306/rating"
+  password    = env("RATING_DB_PASSWORD")
+  policy      = "standard"
+  critical    = false
+  description = "好差评系统 (service ratings)"
+}
+
+# 数据资源管理平台 —— SQL Server
+database "datahub" {
+  engine      = "sqlserver"
+  dsn         = "sqlserver://dbops@10.1.1.13:1433?database=datahub"
+  password    = env("DATAHUB_MSSQL_PASSWORD")
+  policy      = "important-mssql"
+  critical    = true
+  description = "数据资源管理平台 (data resource platform)"
+}
+
+# 窗口管理
+database "windows" {
+  engine      = "mariadb"
+  dsn         = "dbops@tcp(10.1.1.14:3306)/windows"
+  password    = env("WINDOWS_DB_PASSWORD")
+  policy      = "standard"
+  description = "窗口管理系统 (service windows and staff)"
+}
+
+# 全面监管及绩效
+database "performance" {
+  engine      = "postgres"
+  dsn         = "postgres://dbops@10.1.1.15:5432/performance"
+  password    = env("PERFORMANCE_PG_PASSWORD")
+  policy      = "standard-pg"
+  description = "全面监管及绩效系统 (supervision and performance)"
+}
+
+# ---------------------------------------------------------------------------
+# 恢复目标 / Restore targets: servers that restores and verifications write to.
+#   scratch = true:  临时库，验证与演练可以直接写，不需签名请求；验证完即删除。
+#                    Verification and drills write here freely; databases are dropped after.
+#   allow_restore:   是否允许正式恢复（需签名请求与审批）到此服务器。
+#                    Whether real (signed, approved) restores may target this server.
+#   keep_on_failure: 验证失败时保留临时库供排查。Keep a failed verify's database for inspection.
+
+restore_target "scratch-pg" {
+  engine          = "postgres"
+  dsn             = "postgres://dbops@10.1.1.50:5432/postgres"
+  password        = env("SCRATCH_PG_PASSWORD")
+  scratch         = true
+  allow_restore   = false
+  keep_on_failure = true
+}
+
+restore_target "scratch-mysql" {
+  engine   = "mariadb"
+  dsn      = "dbops@tcp(10.1.1.51:3306)/"
+  password = env("SCRATCH_MYSQL_PASSWORD")
+  scratch  = true
+}
+
+restore_target "scratch-mssql" {
+  engine   = "mssql"
+  dsn      = "sqlserver://dbops@10.1.1.52:1433?database=master"
+  password = env("SCRATCH_MSSQL_PASSWORD")
+  scratch  = true
+}
+
+# 备用 PostgreSQL 服务器：正式的异机恢复（redirected restore）用，不是临时库。
+# A standby server for real, redirected restores; not a scratch target.
+restore_target "standby-pg" {
+  engine        = "postgres"
+  dsn           = "postgres://dbops@10.1.1.60:5432/postgres"
+  password      = env("STANDBY_PG_PASSWORD")
+  scratch       = false
+  allow_restore = true
+}
+
+# ---------------------------------------------------------------------------
+# 签名人 / Signers: SSH public keys allowed to sign or approve requests.
+#   roles: "dba"（发起恢复/演练/维护请求）| "approver"（审批）| "auditor"（审计、只读）
+#   生成密钥 / make a key: ssh-keygen -t ed25519 -C zhang.wei@ops
+
+signer "zhang.wei" {
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINorcO1VxbRxoYGxJTEJ8i8Y/Ar6zSCLgF8hMOKsDDR8 zhang.wei@ops"
+  roles      = ["dba"]
+}
+
+signer "li.na" {
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO8y/4e+3wli1IkQhklwRBVbZqi/nEy1bp/hW5caveVD li.na@ops"
+  roles      = ["dba"]
+}
+
+signer "wang.fang" {
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDNm1ut40bVios4T6aKtGat3vSuhgDG9a4Hc185y3mJN wang.fang@ops"
+  roles      = ["approver", "auditor"]
+}
+
+# 审批 / Approvals each kind of request needs before it runs (besides the
+# requester's own signature). 默认 drill 1, restore 2, maintenance 2.
+approvals {
+  drill       = 1   # 恢复演练（非临时库）/ restore drills outside scratch targets
+  restore     = 2   # 正式恢复 / real restores
+  maintenance = 2   # 表维护（重建索引等）/ table maintenance
+}
+
+# ---------------------------------------------------------------------------
+# 通知 / Notifications.
+#   events: backup_failed, verify_failed, check_failed, stale（超期无成功备份）,
+#           daemon_gap（守护进程停机后补做）, monthly_report, weekly_summary,
+#           restore_done, drill_done
+
+# 发给大数据局的邮件 / Email to the bureau (SMTP with STARTTLS on 587).
+notify "bureau" {
+  type     = "email"
+  smtp     = "smtp.example.gov.cn:587"
+  username = "dbopsd@example.gov.cn"
+  password = env("DBOPS_SMTP_PASSWORD")       # 或 / or: file("/etc/dbopsd/smtp.pass")
+  from     = "dbopsd@example.gov.cn"
+  to       = ["xxzx@example.gov.cn", "dba@example.gov.cn"]
+  events   = ["backup_failed", "verify_failed", "check_failed", "stale", "monthly_report"]
+}
+
+# 运维值班群的 webhook（JSON POST，带 HMAC 签名头）/ On-call webhook, HMAC-signed.
+notify "oncall" {
+  type   = "webhook"
+  url    = "https://ops.example.gov.cn/hooks/dbopsd"
+  secret = env("DBOPS_WEBHOOK_SECRET")        # HMAC 密钥 / HMAC key
+  events = ["backup_failed", "verify_failed", "check_failed", "stale", "daemon_gap",
+            "weekly_summary", "restore_done", "drill_done"]
+}
+
+# ---------------------------------------------------------------------------
+# 报表 / Reports.
+#   schedule: "monthly" | "weekly" | cron；language: "zh-CN"（默认）| "en"
+report "monthly" {
+  schedule = "monthly"
+  language = "zh-CN"
+  notify   = ["bureau"]
+}

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// badConfigs lists every fixture in testdata/bad with the one error it must
+// produce: a substring of its summary or detail, and where its subject
+// starts (line:column). secret, when set, must not appear anywhere in the
+// printed diagnostics.
+var badConfigs = []struct {
+	file   string
+	want   string
+	pos    string
+	secret string
+}{
+	{"syntax_error.hcl", "Invalid expression", "19:17", ""},
+	{"unknown_attribute.hcl", `Did you mean "max_parallel"?`, "19:3", ""},
+	{"unknown_block.hcl", "Unsupported block type", "18:1", ""},
+	{"missing_required.hcl", `The argument "dsn" is required`, "18:19", ""},
+	{"bad_engine.hcl", `engine "oracle" is not one of`, "19:12", ""},
+	{"bad_storage_type.hcl", "Unknown storage type", "19:10", ""},
+	{"storage_missing_bucket.hcl", `storage "minio": an s3 storage needs bucket`, "18:1", ""},
+	{"local_with_bucket.hcl", `bucket has no meaning for type = "local"`, "21:12", ""},
+	{"bad_endpoint.hcl", "endpoint is host:port without a scheme", "20:14", ""},
+	{"unknown_policy.hcl", `database "rating": policy "standrad" is not defined; defined: standard. Did you mean "standard"?`, "21:12", ""},
+	{"unknown_verify_target.hcl", `Unknown restore target "scratch-pgsql"`, "20:19", ""},
+	{"unknown_repository_storage.hcl", `repository: storage "primay" is not defined; defined: primary.`, "6:16", ""},
+	{"unknown_mirror.hcl", `Unknown storage "offsite"`, "7:16", ""},
+	{"unknown_report_notify.hcl", `report "monthly": notify "bureau" is not defined; none is defined`, "19:12", ""},
+	{"duplicate_database.hcl", `Duplicate database "queue"`, "18:10", ""},
+	{"duplicate_daemon.hcl", "Duplicate daemon block", "20:1", ""},
+	{"bad_full_cron.hcl", "Invalid full schedule", "19:10", ""},
+	{"bad_cron_fields.hcl", "5 fields", "19:10", ""},
+	{"bad_differential.hcl", `differential = "fortnightly" is not one of`, "19:18", ""},
+	{"bad_verify.hcl", `Did you mean "after_full"?`, "19:12", ""},
+	{"verify_without_target.hcl", "Missing verify_target", "19:12", ""},
+	{"bad_window.hcl", "Invalid window", "19:12", ""},
+	{"bad_timezone.hcl", `timezone "Asia/Beijing" is not a known time zone`, "19:14", ""},
+	{"critical_monthly_only.hcl", "critical databases need a differential at least every two weeks", "25:14", ""},
+	{"critical_cron_monthly.hcl", "critical databases need a differential at least every two weeks", "25:14", ""},
+	{"bad_signer_key.hcl", "Invalid public key", "19:16", ""},
+	{"bad_role.hcl", `role "admin" is not one of "dba", "approver", "auditor"`, "20:16", ""},
+	{"duplicate_signer_key.hcl", `same public key as signer "zhang.wei"`, "23:16", ""},
+	{"dsn_password_postgres.hcl", "put the password in password = env(", "20:12", "Zq7-Secret-Pg-Pass"},
+	{"dsn_password_keyvalue.hcl", "put the password in password = env(", "20:12", "Kv-Secret Pass"},
+	{"dsn_password_mysql.hcl", "put the password in password = env(", "20:12", "My-Secret-Maria-Pass"},
+	{"dsn_password_mssql.hcl", "put the password in password = env(", "20:12", "Ms-Secret-Pass"},
+	{"bad_mssql_dsn.hcl", "sqlserver://user@host:1433?database=NAME", "20:12", ""},
+	{"bad_mysql_dsn.hcl", "Invalid DSN", "20:12", ""},
+	{"unreadable_file.hcl", "cannot read secret file", "7:16", ""},
+	{"negative_approvals.hcl", "approvals: restore must be 0 or more", "19:13", ""},
+	{"bad_ratio.hcl", "differential_max_ratio must be more than 0 and at most 1", "19:28", ""},
+	{"zero_ratio.hcl", "differential_max_ratio must be more than 0 and at most 1", "19:28", ""},
+	{"missing_repository.hcl", "Missing repository block", "1:1", ""},
+	{"engine_mismatch.hcl", `database "rating" is mysql, but its policy "verified-pg" verifies on restore_target "scratch-pg", which is postgres`, "29:12", ""},
+	{"verify_target_not_scratch.hcl", "Verify target is not a scratch target", "19:19", ""},
+	{"bad_event.hcl", `event "backup_failled" is not one of`, "21:12", ""},
+	{"bad_notify_type.hcl", "Unknown notify type", "19:12", ""},
+	{"email_missing_smtp.hcl", `notify "bureau": an email notify needs smtp`, "18:1", ""},
+	{"bad_language.hcl", `language "fr" is not one of "zh-CN", "en"`, "19:14", ""},
+	{"bad_max_parallel.hcl", "max_parallel must be at least 1", "19:18", ""},
+	{"wrong_type.hcl", "max_parallel must be a whole number", "19:18", ""},
+	{"bad_retention.hcl", "retention generations must be at least 1", "20:19", ""},
+}
+
+func TestBadConfigs(t *testing.T) {
+	// The fixtures' env() calls must see nothing.
+	t.Setenv("DBOPS_TEST_UNSET_PASSPHRASE", "")
+	os.Unsetenv("DBOPS_TEST_UNSET_PASSPHRASE")
+
+	files, err := filepath.Glob("testdata/bad/*.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, tc := range badConfigs {
+		listed = append(listed, filepath.Join("testdata/bad", tc.file))
+	}
+	for _, f := range files {
+		if !slices.Contains(listed, f) {
+			t.Errorf("%s has no row in badConfigs", f)
+		}
+	}
+
+	for _, tc := range badConfigs {
+		t.Run(strings.TrimSuffix(tc.file, ".hcl"), func(t *testing.T) {
+			path := filepath.Join("testdata/bad", tc.file)
+			cfg, diags := Load(path)
+			var out bytes.Buffer
+			if err := PrintDiagnostics(&out, diags); err != nil {
+				t.Fatal(err)
+			}
+			if cfg != nil {
+				t.Errorf("Load returned a Config despite errors")
+			}
+			errs := errorsOf(diags)
+			if len(errs) != 1 {
+				t.Fatalf("want exactly 1 error, got %d:\n%s", len(errs), out.String())
+			}
+			d := errs[0]
+			if msg := d.Summary + ": " + d.Detail; !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q does not contain %q", msg, tc.want)
+			}
+			if d.Subject == nil {
+				t.Fatalf("error has no subject:\n%s", out.String())
+			}
+			if d.Subject.Filename != path {
+				t.Errorf("subject file %q, want %q", d.Subject.Filename, path)
+			}
+			if got := posOf(d.Subject); got != tc.pos {
+				t.Errorf("subject at %s, want %s:\n%s", got, tc.pos, out.String())
+			}
+			// The printed form names the file and line and shows a snippet.
+			if want := path + " line " + strings.Split(tc.pos, ":")[0]; !strings.Contains(out.String(), want) {
+				t.Errorf("printed diagnostics lack %q:\n%s", want, out.String())
+			}
+			if strings.Contains(out.String(), "source code not available") {
+				t.Errorf("printed diagnostics lack the snippet:\n%s", out.String())
+			}
+			if tc.secret != "" {
+				for _, where := range []string{out.String(), d.Summary, d.Detail, diags.Error()} {
+					if strings.Contains(where, tc.secret) {
+						t.Errorf("the password appears in the diagnostics:\n%s", where)
+					}
+				}
+				if !strings.Contains(out.String(), "****") {
+					t.Errorf("the snippet should show the password as asterisks:\n%s", out.String())
+				}
+			}
+		})
+	}
+}
+
+func errorsOf(diags hcl.Diagnostics) hcl.Diagnostics {
+	var errs hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d)
+		}
+	}
+	return errs
+}
+
+func posOf(r *hcl.Range) string {
+	return fmt.Sprintf("%d:%d", r.Start.Line, r.Start.Column)
+}

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"cmp"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	// A daemon built with CGO_ENABLED=0 may run where /usr/share/zoneinfo is
+	// missing (a minimal container); daemon.timezone must still load.
+	_ "time/tzdata"
+)
+
+// DefaultConfigPath is where the policy file lives when neither --config nor
+// DBOPS_CONFIG says otherwise.
+const DefaultConfigPath = "/etc/dbopsd/config.hcl"
+
+// DefaultPath returns $DBOPS_CONFIG, or DefaultConfigPath when it is unset.
+func DefaultPath() string {
+	if p := os.Getenv("DBOPS_CONFIG"); p != "" {
+		return p
+	}
+	return DefaultConfigPath
+}
+
+// Load reads, decodes and validates the policy file at path.
+//
+// On any error the Config is nil: a configuration is accepted whole or not
+// at all. Warnings (such as a secret written literally in the file) come with
+// a non-nil Config. The diagnostics carry the source they point into, so
+// PrintDiagnostics can show snippets without being handed the file again.
+func Load(path string) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read the configuration file",
+			Detail:   err.Error() + ".",
+		}}
+	}
+	return Parse(src, path)
+}
+
+// Parse decodes and validates a policy file held in memory; filename names it
+// in diagnostics, and relative paths in file() are taken from its directory.
+// Like Load, it returns a nil Config when there is any error.
+func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if file == nil {
+		file = &hcl.File{Bytes: src}
+	}
+	if diags.HasErrors() {
+		// Stop at the first parse error: decoding a half-parsed file only
+		// adds noise that hides the real mistake.
+		return nil, withSource(diags, file, nil)
+	}
+
+	d := newDecoder(filename, src, evalContext(filepath.Dir(filename)))
+	cfg := d.decodeFile(file.Body)
+	d.validate(cfg, file.Body)
+	diags = append(diags, d.diags...)
+	sortDiagnostics(diags)
+	diags = withSource(diags, file, d.masks)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, diags
+}
+
+// sortDiagnostics orders diagnostics by where they point, so the DBA reads
+// them top to bottom; those without a place come first.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		switch {
+		case a.Subject == nil && b.Subject == nil:
+			return 0
+		case a.Subject == nil:
+			return -1
+		case b.Subject == nil:
+			return 1
+		}
+		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
+	})
+}

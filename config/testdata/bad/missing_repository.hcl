@@ -1,0 +1,13 @@
+storage "primary" {
+  type = "local"
+  path = "/srv/dbops"
+}
+policy "standard" {
+  full         = "monthly"
+  differential = "biweekly"
+}
+database "queue" {
+  engine = "postgres"
+  dsn    = "postgres://dbops@127.0.0.1:5432/queue"
+  policy = "standard"
+}

@@ -1,0 +1,26 @@
+storage "primary" {
+  type = "local"
+  path = "/srv/dbops"
+}
+repository {
+  storage    = "primary"
+  passphrase = env("DBOPS_TEST_UNSET_PASSPHRASE")
+}
+policy "standard" {
+  full         = "monthly"
+  differential = "biweekly"
+}
+database "queue" {
+  engine = "postgres"
+  dsn    = "postgres://dbops@127.0.0.1:5432/queue"
+  policy = "standard"
+}
+policy "verified" {
+  verify        = "after_full"
+  verify_target = "scratch-pgsql"
+}
+restore_target "scratch-pg" {
+  engine  = "postgres"
+  dsn     = "postgres://dbops@10.1.1.50:5432/postgres"
+  scratch = true
+}
