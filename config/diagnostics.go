@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -73,5 +74,22 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			width = cols
 		}
 	}
-	return hcl.NewDiagnosticTextWriter(w, all, uint(width), color).WriteDiagnostics(diags)
+	tw := hcl.NewDiagnosticTextWriter(w, all, uint(width), color)
+	for _, d := range diags {
+		// A compiler-style first line (file:line:col) that editors and grep
+		// understand, then hcl's block with the snippet.
+		if d.Subject != nil {
+			sev := "error"
+			if d.Severity == hcl.DiagWarning {
+				sev = "warning"
+			}
+			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, sev, d.Summary); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

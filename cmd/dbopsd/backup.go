@@ -23,8 +23,8 @@ func backupCmd() command {
 	return command{
 		name:    "backup",
 		summary: "Back up one database now (full or differential) into the repository.\nA differential with no full before it becomes a full, and says so.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "database to back up (its label in the policy)")
 			fs.StringVar(&o.typ, "type", "full", "full or differential")
 			fs.IntVar(&o.parallel, "parallel", 0, "tables read at once (default: the policy's parallel)")

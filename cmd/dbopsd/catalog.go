@@ -16,8 +16,8 @@ func catalogRebuildCmd() command {
 	return command{
 		name:    "catalog rebuild",
 		summary: "Recreate the catalog's list of backups from the manifests in storage (the job log is kept).",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.storage, "storage", "", "rebuild from this mirror instead of the repository's storage")
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 0, "no arguments"); err != nil {

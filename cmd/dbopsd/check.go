@@ -23,8 +23,8 @@ func checkCmd() command {
 		summary: "Check the repository: every manifest opens and every chunk it names exists with the\n" +
 			"right size; with --read-data every chunk is also decrypted, decompressed and re-hashed.\n" +
 			"Each problem is reported with the backups it affects. Exits 1 when anything is wrong.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "only this database")
 			fs.BoolVar(&o.readData, "read-data", false, "read and authenticate every chunk")
 			fs.StringVar(&o.storage, "storage", "", "check this mirror instead of the repository's storage")

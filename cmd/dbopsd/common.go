@@ -31,7 +31,7 @@ type globals struct {
 	stderr     io.Writer
 }
 
-func addGlobals(fs *flag.FlagSet, g *globals, withJSON bool) {
+func addGlobals(fs *flag.FlagSet, g *globals, withJSON bool, sio stdio) {
 	fs.StringVar(&g.configPath, "config", config.DefaultPath(), "policy file (HCL); also $DBOPS_CONFIG")
 	fs.StringVar(&g.stateDir, "state-dir", "", "state directory holding the catalog (default: daemon.state_dir)")
 	fs.BoolVar(&g.logJSON, "log-json", false, "write logs as JSON lines")
@@ -40,7 +40,7 @@ func addGlobals(fs *flag.FlagSet, g *globals, withJSON bool) {
 	if withJSON {
 		fs.BoolVar(&g.jsonOut, "json", false, "print the result as JSON")
 	}
-	g.stdout, g.stderr = os.Stdout, os.Stderr
+	g.stdout, g.stderr = sio.out, sio.err
 }
 
 // env is what a command works with once the policy is loaded.

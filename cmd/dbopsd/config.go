@@ -12,8 +12,8 @@ func configValidateCmd() command {
 		name: "config validate",
 		summary: "Check a policy file: syntax, schema, references, schedules, keys and DSNs.\n" +
 			"Problems are printed with file:line:col and the offending snippet; exits 1 on any error.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &g, false)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &g, false, sio)
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 1 { // `dbopsd config validate FILE` works too
 					g.configPath = args[0]

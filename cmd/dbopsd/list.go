@@ -22,8 +22,8 @@ func listCmd() command {
 	return command{
 		name:    "list",
 		summary: "List the backups in the repository (id, database, type, start, duration, stored bytes, status).",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "only this database")
 			fs.StringVar(&o.storage, "storage", "", "read from this mirror instead of the repository's storage")
 			return func(ctx context.Context, args []string) error {

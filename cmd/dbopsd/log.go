@@ -25,8 +25,8 @@ func logCmd() command {
 	return command{
 		name:    "log",
 		summary: "Show the job log (备份日志): every backup, restore and verify attempt with its trigger, times, bytes and outcome.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "only this database")
 			fs.StringVar(&o.kind, "kind", "", "only this kind of job: backup, restore, verify")
 			fs.StringVar(&o.since, "since", "", "only jobs started on or after this date (YYYY-MM-DD)")

@@ -26,8 +26,14 @@ type command struct {
 	summary string
 	usage   string // arguments after the name
 	// setup registers flags on fs and returns the function that runs the
-	// command after parsing (with the remaining arguments).
-	setup func(fs *flag.FlagSet) func(ctx context.Context, args []string) error
+	// command after parsing (with the remaining arguments). Output goes to
+	// sio, so tests run commands in-process.
+	setup func(fs *flag.FlagSet, sio stdio) func(ctx context.Context, args []string) error
+}
+
+// stdio is where a command writes: results to out, logs and progress to err.
+type stdio struct {
+	out, err io.Writer
 }
 
 func commands() []command {
@@ -75,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("dbopsd "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	runFn := cmd.setup(fs)
+	runFn := cmd.setup(fs, stdio{out: stdout, err: stderr})
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: dbopsd %s [flags] %s\n\n%s\n\nFlags:\n", cmd.name, cmd.usage, cmd.summary)
 		fs.PrintDefaults()

@@ -17,8 +17,8 @@ func repoInitCmd() command {
 	return command{
 		name:    "repo init",
 		summary: "Create the repository on the storage named by repository.storage, protected by repository.passphrase.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &g, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &g, true, sio)
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 0, "no arguments"); err != nil {
 					return err
@@ -61,8 +61,8 @@ func repoRekeyCmd() command {
 		summary: "Re-wrap the repository's keys under a new passphrase without rewriting data.\n" +
 			"The new passphrase is read from the environment variable named by --new-passphrase-env;\n" +
 			"afterwards set repository.passphrase to it.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, false)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, false, sio)
 			fs.StringVar(&o.newEnv, "new-passphrase-env", "DBOPS_NEW_PASSPHRASE", "environment variable holding the new passphrase")
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 0, "no arguments"); err != nil {

@@ -39,8 +39,8 @@ func restoreCmd() command {
 		summary: "Restore a backup onto a restore target under a new name (redirected restore),\n" +
 			"the whole database or single tables (--table schema.table, repeatable).\n" +
 			"An existing database (or table) is refused unless --replace.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			addRestoreFlags(fs, &o)
 			fs.StringVar(&o.as, "as", "", "name of the database to create on the target")
 			fs.Var(&o.tables, "table", "restore only this table (schema.table; repeatable)")

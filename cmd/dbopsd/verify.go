@@ -17,8 +17,8 @@ func verifyCmd() command {
 		summary: "Prove a backup restorable: restore it into a scratch database on a scratch target,\n" +
 			"compare every table's row count and checksum with the backup, run the engine's\n" +
 			"integrity checks, drop the scratch copy. Exits 0 only when the backup is verified.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
-			addGlobals(fs, &o.globals, true)
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
 			addRestoreFlags(fs, &o)
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 0, "no arguments"); err != nil {

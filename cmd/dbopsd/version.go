@@ -13,9 +13,9 @@ func versionCmd() command {
 	return command{
 		name:    "version",
 		summary: "Print the version of dbopsd and of the formats it writes.",
-		setup: func(fs *flag.FlagSet) func(context.Context, []string) error {
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			return func(ctx context.Context, args []string) error {
-				fmt.Printf("dbopsd %s (%s, %s/%s), repository format %d, manifest format %d\n", version, runtime.Version(),
+				fmt.Fprintf(sio.out, "dbopsd %s (%s, %s/%s), repository format %d, manifest format %d\n", version, runtime.Version(),
 					runtime.GOOS, runtime.GOARCH, repository.FormatVersion, repository.ManifestVersion)
 				return nil
 			}
