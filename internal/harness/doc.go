@@ -23,6 +23,16 @@
 // When a server cannot start (binary missing, ...) the test fails with what
 // is missing and how to install it (`make deps`); it never skips silently.
 //
+// Every server has Stop(t) and Start(t) (same port, same data) for
+// server-down tests, and its temporary directory in Dir, with the server's
+// log. PostgreSQL and MariaDB have Exec(t, db, sql) for scripts of several
+// statements and QueryString(t, db, sql) for the first value of a query;
+// MinIO has Bucket(t), BucketWithLock(t) and Client(t). NewMariaDB takes
+// WithoutBinlog(), NewMinIO takes WithTLS().
+//
+// If the test binary dies (panic, -timeout), the servers get SIGKILL from
+// the kernel (parent-death signal) rather than outliving it.
+//
 // # Servers
 //
 // PostgreSQL: initdb and postgres from /usr/lib/postgresql/<newest>/bin (or
@@ -34,7 +44,11 @@
 // MariaDB: mariadb-install-db and mariadbd, root with an empty password on
 // 127.0.0.1 (unix socket in the temp dir); MySQL-style DSN from DSN(db).
 //
+// MariaDB binary logging is on (ROW format, server id 1, binlog in Dir)
+// unless started WithoutBinlog, since backups record binlog/GTID positions.
+//
 // MinIO: the minio binary from $DBOPS_MINIO, PATH or $(go env GOPATH)/bin,
 // installed by `make deps` at the pinned version; a fresh bucket per call
-// of Bucket(t).
+// of Bucket(t). The secret key is random per server. WithTLS serves HTTPS
+// with a certificate from a throwaway CA (MinIO.CAFile).
 package harness

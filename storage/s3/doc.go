@@ -1,0 +1,19 @@
+// Package s3 stores repository objects in a bucket of S3-compatible object
+// storage (MinIO on premises, or any S3 API), through minio-go with
+// path-style addressing.
+//
+// # Errors
+//
+// A missing object wraps storage.ErrNotExist. Connection failures, timeouts,
+// 5xx answers and throttling (SlowDown) wrap storage.ErrTransient; access
+// denied, a missing bucket, bad credentials and TLS verification failures are
+// permanent. The client itself does not retry: wrap the store with
+// storage.WithRetry. No error carries the secret key.
+//
+// # Object lock
+//
+// On a bucket with object lock, PutOptions.RetainUntil puts the object under
+// COMPLIANCE retention until that date, and Delete removes every version of
+// the key, so a retained object makes Delete fail rather than hide behind a
+// delete marker.
+package s3
