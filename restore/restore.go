@@ -124,7 +124,7 @@ func load(ctx context.Context, r Request, m *repository.Manifest) (*Result, erro
 		}
 	}
 	src := r.Repo.Source(m)
-	total := m.Stats.RawBytes
+	total := bytesToRead(m, r.Tables)
 	stop := make(chan struct{})
 	defer close(stop)
 	if r.Progress != nil {
@@ -167,4 +167,23 @@ func validName(s string) error {
 		return fmt.Errorf("database name %q is longer than 63 bytes", s)
 	}
 	return nil
+}
+
+// bytesToRead is what a restore of tables (all when empty) reads: the
+// schema and metadata parts, and the data parts of those tables.
+func bytesToRead(m *repository.Manifest, tables []engines.TableRef) int64 {
+	if len(tables) == 0 {
+		return m.Stats.RawBytes
+	}
+	want := map[engines.TableRef]bool{}
+	for _, t := range tables {
+		want[t] = true
+	}
+	var n int64
+	for _, p := range m.Parts {
+		if p.Table == nil || want[*p.Table] {
+			n += p.Size
+		}
+	}
+	return n
 }

@@ -20,7 +20,7 @@ go test -run '^$' -bench . -benchmem -benchtime 3x ./repository/ ./engines/... 2
 PGBIN=${DBOPS_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 WORK=$(mktemp -d /tmp/dbopsd-bench.XXXXXX)
 AS=(); if [ "$(id -u)" = 0 ]; then chown postgres: "$WORK"; chmod 755 "$WORK"; AS=(runuser -u postgres --); fi
-port=56432; while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
+port=$((20000 + RANDOM % 10000)); while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
 mport=$((port + 100)); while (echo >/dev/tcp/127.0.0.1/$mport) 2>/dev/null; do mport=$((mport + 1)); done
 MINIO_PID=
 cleanup() {

@@ -18,14 +18,15 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 PGDATA=$(mktemp -d /tmp/dbopsd-demo-pg.XXXXXX)
 AS=()
 if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA"; chmod 755 "$PGDATA"; AS=(runuser -u postgres --); fi
-port=55432; while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
+port=$((20000 + RANDOM % 10000)); while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
 cleanup() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$PGDATA"; }
 trap cleanup EXIT
 
 step "throwaway PostgreSQL on 127.0.0.1:$port"
 "${AS[@]}" "$PGBIN/initdb" -D "$PGDATA/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$OUT/initdb.log" 2>&1
 "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -l "$PGDATA/server.log" -w \
-  -o "-p $port -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+  -o "-p $port -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null ||
+  { echo "PostgreSQL did not start:"; tail -20 "$PGDATA/server.log"; exit 1; }
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql -d postgres -c "CREATE DATABASE hall"

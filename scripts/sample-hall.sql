@@ -65,7 +65,7 @@ COMMENT ON TABLE ratings IS '好差评';
 
 INSERT INTO windows
 SELECT g, g || '号窗口', (ARRAY['A区 综合受理','B区 不动产','C区 社保医保','D区 企业开办'])[1 + g % 4],
-       ARRAY['身份证办理','社保查询','营业执照','不动产登记','公积金提取'][1:1 + g % 5]
+       (ARRAY['身份证办理','社保查询','营业执照','不动产登记','公积金提取'])[1:1 + g % 5]
 FROM generate_series(1, 40) g;
 
 INSERT INTO staff (name, window_id, phone, hired_on)
@@ -87,7 +87,7 @@ FROM generate_series(1, 300000 * :scale) g;
 
 INSERT INTO applications (ticket_id, item, applicant, id_card, form, accepted_at, state)
 SELECT g * 3, (ARRAY['个体工商户设立登记','社会保障卡申领','不动产首次登记','住房公积金提取'])[1 + g % 4],
-       '申请人' || g, '5101' || lpad((g * 104729 % 1000000000000)::text, 14, '0'),
+       '申请人' || g, '5101' || lpad((g::bigint * 104729 % 100000000000000)::text, 14, '0'),
        jsonb_build_object('材料', jsonb_build_array('身份证', '申请表'), '份数', 1 + g % 3, '加急', g % 10 = 0),
        now() - (g * interval '111 seconds'), (ARRAY['受理','办结','办结','退件'])[1 + g % 4]
 FROM generate_series(1, 100000 * :scale) g;

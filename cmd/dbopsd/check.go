@@ -48,7 +48,7 @@ func runCheck(ctx context.Context, o checkOpts) error {
 	if err != nil {
 		return err
 	}
-	pr := newProgress(o.stderr, "check", 0, o.quiet || o.jsonOut || !o.readData)
+	pr := newProgress(o.stderr, "check: chunks", 0, o.quiet || o.jsonOut || !o.readData).countItems()
 	res, err := repo.Check(ctx, repository.CheckOptions{Database: o.database, ReadData: o.readData,
 		Progress: func(done, total int64) { pr.set(done, total) }})
 	pr.finish()

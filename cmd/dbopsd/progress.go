@@ -24,6 +24,7 @@ type progress struct {
 	last     time.Time
 	every    time.Duration
 	disabled bool
+	items    bool // counting objects, not bytes
 }
 
 func newProgress(w io.Writer, label string, total int64, quiet bool) *progress {
@@ -35,7 +36,14 @@ func newProgress(w io.Writer, label string, total int64, quiet bool) *progress {
 	if tty {
 		every = 250 * time.Millisecond
 	}
-	return &progress{w: w, tty: tty, label: label, total: total, start: time.Now(), every: every, disabled: quiet}
+	now := time.Now()
+	return &progress{w: w, tty: tty, label: label, total: total, start: now, last: now, every: every, disabled: quiet}
+}
+
+// countItems makes the display count objects (chunks) instead of bytes.
+func (p *progress) countItems() *progress {
+	p.items = true
+	return p
 }
 
 // add counts bytes read (raw) and written (stored).
@@ -71,14 +79,18 @@ func (p *progress) maybePrint() {
 func (p *progress) line() string {
 	el := time.Since(p.start)
 	rate := float64(p.done) / max(el.Seconds(), 0.001)
-	s := fmt.Sprintf("%s: %s", p.label, humanBytes(p.done))
+	amount := humanBytes
+	if p.items {
+		amount = func(n int64) string { return fmt.Sprint(n) }
+	}
+	s := fmt.Sprintf("%s: %s", p.label, amount(p.done))
 	if p.total > 0 {
-		s += fmt.Sprintf(" of %s (%.0f%%)", humanBytes(p.total), 100*float64(p.done)/float64(p.total))
+		s += fmt.Sprintf(" of %s (%.0f%%)", amount(p.total), 100*float64(p.done)/float64(p.total))
 	}
 	if p.stored > 0 {
 		s += fmt.Sprintf(", %s stored", humanBytes(p.stored))
 	}
-	s += fmt.Sprintf(", %s/s, %s", humanBytes(int64(rate)), el.Round(time.Second))
+	s += fmt.Sprintf(", %s/s, %s", amount(int64(rate)), el.Round(time.Second))
 	if p.total > 0 && rate > 0 && p.done < p.total {
 		eta := time.Duration(float64(p.total-p.done)/rate) * time.Second
 		s += fmt.Sprintf(", ETA %s", eta.Round(time.Second))
