@@ -1,0 +1,322 @@
+package postgres
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dbopsd/dbopsd/engines"
+)
+
+// Backup implements engines.Engine.
+//
+// One leader connection opens a REPEATABLE READ transaction, locks every
+// table it will copy (ACCESS SHARE: reads and writes go on, DDL waits), and
+// exports its snapshot. From that snapshot, concurrently:
+//   - pg_dump --snapshot writes the "schema" part: every definition, plus
+//     what only pg_dump knows how to carry (sequence values, large objects,
+//     extension configuration rows, materialized view refreshes), but not
+//     the data of the tables below;
+//   - opts.Parallel workers, each importing the snapshot, COPY one table at a
+//     time (biggest first) into a "data/<schema>.<table>" part, computing the
+//     table's statistics from the same stream.
+//
+// The leader's transaction stays open until both are done.
+func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.BackupOptions, sink engines.PartSink) (*engines.Snapshot, error) {
+	cfg, err := config(src, "")
+	if err != nil {
+		return nil, err
+	}
+	db := cfg.Database
+	log := logger(opts.Logger).With("database", db)
+	snap, err := e.backup(ctx, src, cfg, opts, sink, log)
+	if err != nil {
+		return nil, fmt.Errorf("backup of PostgreSQL database %s: %w", db, err)
+	}
+	return snap, nil
+}
+
+func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConfig, opts engines.BackupOptions, sink engines.PartSink, log hclog.Logger) (*engines.Snapshot, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	started := time.Now()
+
+	leader, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeConn(leader)
+
+	// List the tables before the transaction takes its snapshot and lock
+	// them first: LOCK TABLE does not take a snapshot, so no DDL can slip in
+	// between the snapshot and the locks for these tables.
+	before, err := listTables(ctx, leader)
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing tables: %w", err))
+	}
+	if _, err := leader.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"); err != nil {
+		return nil, classify(fmt.Errorf("starting the snapshot transaction: %w", err))
+	}
+	if err := lockTables(ctx, leader, before); err != nil {
+		return nil, err
+	}
+	tables, err := listTables(ctx, leader) // the snapshot is taken here
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing tables: %w", err))
+	}
+	locked := make(map[uint32]bool, len(before))
+	for _, t := range before {
+		locked[t.OID] = true
+	}
+	var late []tableInfo
+	for _, t := range tables {
+		if !locked[t.OID] {
+			late = append(late, t)
+		}
+	}
+	if err := lockTables(ctx, leader, late); err != nil {
+		return nil, err
+	}
+
+	var (
+		snapshotID, version, position string
+		versionNum                    int
+	)
+	if err := leader.QueryRow(ctx, `SELECT pg_export_snapshot(), current_setting('server_version'),
+		current_setting('server_version_num')::int,
+		CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END`).
+		Scan(&snapshotID, &version, &versionNum, &position); err != nil {
+		return nil, classify(fmt.Errorf("exporting the snapshot: %w", err))
+	}
+	consistency := "snapshot"
+	if position == "" {
+		// On a standby the snapshot is consistent too; only the LSN of the
+		// primary is not ours to read.
+		var replay *string
+		if err := leader.QueryRow(ctx, `SELECT pg_last_wal_replay_lsn()::text`).Scan(&replay); err == nil && replay != nil {
+			position = "replay " + *replay
+		}
+		consistency = "snapshot (standby)"
+	}
+
+	pgDump, err := e.findTool(ctx, src.BinDir, "pg_dump", versionNum/10000)
+	if err != nil {
+		return nil, err
+	}
+	m, err := collectMeta(ctx, leader, versionNum, tables)
+	if err != nil {
+		return nil, classify(err)
+	}
+	m.PgDumpVersion, m.PgDumpMajor = pgDump.Version, pgDump.Major
+	if err := writeMeta(ctx, sink, m); err != nil {
+		return nil, err
+	}
+	log.Info("snapshot exported", "tables", len(tables), "server_version", version, "position", position, "pg_dump", pgDump.String())
+
+	cc, err := newChildConn(src, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return dumpSchema(gctx, pgDump, cc, snapshotID, tables, sink, log) })
+
+	stats := make([]engines.TableStats, len(tables))
+	partNames := dataPartNames(tables)
+	jobs := make(chan int)
+	g.Go(func() error {
+		defer close(jobs)
+		for i := range tables { // biggest first: listTables sorts by size
+			select {
+			case jobs <- i:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	workers := max(1, min(opts.Parallel, len(tables)))
+	for range workers {
+		g.Go(func() error {
+			conn, err := snapshotConn(gctx, cfg, snapshotID)
+			if err != nil {
+				return err
+			}
+			defer closeConn(conn)
+			for i := range jobs {
+				t := tables[i]
+				st, err := dumpTable(gctx, conn, t.Ref, partNames[i], sink)
+				if err != nil {
+					return err
+				}
+				stats[i] = st
+				log.Debug("table copied", "table", t.Ref.String(), "rows", st.Rows, "bytes", st.Bytes)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if _, err := leader.Exec(ctx, "COMMIT"); err != nil {
+		return nil, fmt.Errorf("closing the snapshot transaction: %w", err)
+	}
+
+	var rows, bytes int64
+	for _, s := range stats {
+		rows += s.Rows
+		bytes += s.Bytes
+	}
+	log.Info("backup done", "tables", len(tables), "rows", rows, "bytes", bytes, "duration", time.Since(started).Round(time.Millisecond))
+	engines.SortTables(stats)
+	return &engines.Snapshot{
+		Engine:        e.Name(),
+		ServerVersion: version,
+		Position:      position,
+		TakenAt:       started.UTC(),
+		Consistency:   consistency,
+		Tables:        stats,
+		Meta: map[string]string{
+			"server_version_num": fmt.Sprint(versionNum),
+			"pg_dump":            pgDump.Version,
+			"meta_part":          metaPart,
+		},
+	}, nil
+}
+
+// lockTables takes ACCESS SHARE locks in batches, so that a database with
+// many tables does not need one huge statement.
+func lockTables(ctx context.Context, conn *pgx.Conn, tables []tableInfo) error {
+	const batch = 500
+	for i := 0; i < len(tables); i += batch {
+		names := make([]string, 0, batch)
+		for _, t := range tables[i:min(i+batch, len(tables))] {
+			names = append(names, quoteTable(t.Ref))
+		}
+		if _, err := conn.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS SHARE MODE"); err != nil {
+			return classify(fmt.Errorf("locking tables: %w", err))
+		}
+	}
+	return nil
+}
+
+// snapshotConn opens a worker connection inside the exported snapshot.
+func snapshotConn(ctx context.Context, cfg *pgx.ConnConfig, snapshotID string) (*pgx.Conn, error) {
+	conn, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT "+quoteLiteral(snapshotID)); err != nil {
+		closeConn(conn)
+		return nil, classify(fmt.Errorf("importing snapshot %s: %w", snapshotID, err))
+	}
+	return conn, nil
+}
+
+func writeMeta(ctx context.Context, sink engines.PartSink, m *meta) error {
+	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: metaPart, Kind: engines.KindMeta, Format: formatMeta})
+	if err != nil {
+		return fmt.Errorf("creating part %s: %w", metaPart, err)
+	}
+	if err := json.NewEncoder(w).Encode(m); err != nil {
+		w.Close()
+		return fmt.Errorf("writing part %s: %w", metaPart, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("storing part %s: %w", metaPart, err)
+	}
+	return nil
+}
+
+// dumpSchema streams pg_dump's custom-format archive into the schema part.
+// -Z0: the repository compresses; compressing twice only costs CPU.
+func dumpSchema(ctx context.Context, pgDump tool, cc childConn, snapshotID string, tables []tableInfo, sink engines.PartSink, log hclog.Logger) error {
+	args := []string{"--format=custom", "--compress=0", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + cc.conninfo}
+	for _, t := range tables {
+		args = append(args, "--exclude-table-data="+dumpPattern(t.Ref))
+	}
+	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: schemaPart, Kind: engines.KindSchema, Format: formatSchema})
+	if err != nil {
+		return fmt.Errorf("creating part %s: %w", schemaPart, err)
+	}
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 256<<10)
+	start := time.Now()
+	_, err = run(ctx, pgDump, args, cc, bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("dumping the schema: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("storing part %s: %w", schemaPart, err)
+	}
+	log.Debug("schema dumped", "bytes", cw.n, "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// dataPartNames names the data parts "data/<schema>.<table>"; in the rare
+// case of two tables with the same such name (dots in names), the OID
+// tells them apart. Restores go by PartInfo.Table, not by the name.
+func dataPartNames(tables []tableInfo) []string {
+	names := make([]string, len(tables))
+	seen := make(map[string]bool, len(tables))
+	for i, t := range tables {
+		n := dataPrefix + t.Ref.String()
+		if seen[n] {
+			n = fmt.Sprintf("%s#%d", n, t.OID)
+		}
+		seen[n] = true
+		names[i] = n
+	}
+	return names
+}
+
+// dumpPattern quotes a table for pg_dump's -t/--exclude-table-data
+// patterns: inside double quotes nothing is a wildcard and case is kept.
+func dumpPattern(t engines.TableRef) string {
+	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	return q(t.Schema) + "." + q(t.Name)
+}
+
+// dumpTable copies one table into its data part.
+func dumpTable(ctx context.Context, conn *pgx.Conn, t engines.TableRef, name string, sink engines.PartSink) (engines.TableStats, error) {
+	ref := t
+	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: name, Kind: engines.KindTable, Table: &ref, Format: formatData})
+	if err != nil {
+		return engines.TableStats{}, fmt.Errorf("creating part %s: %w", name, err)
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	st, err := copyOut(ctx, conn, t, bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		w.Close()
+		return engines.TableStats{}, fmt.Errorf("copying table %s: %w", t, err)
+	}
+	if err := w.Close(); err != nil {
+		return engines.TableStats{}, fmt.Errorf("storing part %s: %w", name, err)
+	}
+	return st, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,71 @@
+// Package postgres is the PostgreSQL engine adapter: it backs a database up
+// as named parts from one snapshot, restores them (whole database, under
+// another name, on another server, or single tables), computes table
+// statistics, and checks integrity with pg_amcheck.
+//
+// # Parts of a backup
+//
+//	meta/tables.json     KindMeta,   "dbopsd-pg-meta-v1": versions, encoding and
+//	                     collation, the roles the schema names, per table its OID,
+//	                     COPY columns and the OIDs of its sequences, defaults,
+//	                     indexes, constraints, triggers, rules; partitioned tables
+//	                     and their partitions; all policies
+//	schema               KindSchema, "pg_dump-custom": pg_dump -Fc -Z0 --snapshot of
+//	                     everything except the data of the tables below (so it holds
+//	                     sequence values, large objects, extension configuration rows,
+//	                     matview refreshes, comments, ACLs, RLS, functions, triggers)
+//	data/<schema>.<table> KindTable, "copy-text": COPY table TO STDOUT, text format,
+//	                     one part per table (leaf partitions included)
+//
+// All come from one snapshot: a leader connection in a REPEATABLE READ
+// transaction locks the tables (ACCESS SHARE) before its snapshot is taken,
+// exports it, and holds it while pg_dump and the COPY workers import it.
+// Everything streams: memory does not grow with the database.
+//
+// # Statistics
+//
+// Every session renders values the same way (DateStyle ISO, UTC, hex bytea,
+// extra_float_digits 3, lc_monetary C, UTF8). A table's checksum is the
+// engines.RowDigest of its COPY text lines, computed from the stream that is
+// stored; TableStats computes it the same way on a restored copy.
+// Generated columns are not in COPY output, so not in the checksum (they
+// are recomputed on restore).
+//
+// # Restore
+//
+// The schema part goes to a temporary file (pg_restore needs to seek). Then:
+// pre-data section; table parts loaded with COPY FROM in parallel, before any
+// index, constraint or trigger exists; data and post-data sections with
+// pg_restore -j. When a role the backup names (an owner, a grantee, a policy
+// role) is missing on the target, ownership and privileges are not restored
+// (--no-owner --no-privileges), policies naming missing roles are left out,
+// and RestoreReport.Skipped says so. A failed whole-database restore drops
+// the database it created.
+//
+// A table restore selects the table's own archive entries by catalog OID
+// (from the meta part: the archive comes from the same snapshot, so OIDs
+// match) and their comments, grants and sequence values through the
+// archive's dependencies; functions, types, schemas and sequences the table
+// needs are created only where the database lacks them. Foreign keys to
+// tables absent from the target database are skipped and reported. Replace
+// drops the existing table first (without CASCADE: dependent objects make it
+// fail).
+//
+// # Requirements
+//
+// PostgreSQL 10 or newer. pg_dump and pg_restore of the server's major
+// version or newer (Conn.BinDir, /usr/lib/postgresql/*/bin, PATH); pg_amcheck
+// 14 or newer and the amcheck extension (postgresql-contrib) for integrity
+// checks. The backup role must read every table with row security off
+// (superuser, or owner/BYPASSRLS); the restore role must be able to create
+// databases and, to keep ownership, to assign it (superuser). Passwords reach
+// the client programs only through PGPASSWORD in their environment.
+//
+// # Not covered
+//
+// Database-level settings (ALTER DATABASE ... SET, database comments and
+// grants) and roles themselves are not in the backup: they live outside
+// the database. A table restore of a partitioned table restores all its
+// partitions with it; a partition restored alone becomes a standalone table
+// (the report notes it).
+package postgres

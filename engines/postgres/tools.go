@@ -1,0 +1,305 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dbopsd/dbopsd/engines"
+)
+
+// tool is a PostgreSQL client program found on this machine.
+type tool struct {
+	Path    string
+	Version string // "15.4"
+	Major   int
+}
+
+func (t tool) String() string { return filepath.Base(t.Path) + " " + t.Version }
+
+type toolVersion struct {
+	version string
+	major   int
+	err     error
+}
+
+var versionRE = regexp.MustCompile(`\(PostgreSQL\)\s+(\d+)(\.\d+)?`)
+
+// version runs `path --version` once per path.
+func (e *Engine) version(ctx context.Context, path string) (string, int, error) {
+	if v, ok := e.versions.Load(path); ok {
+		tv := v.(toolVersion)
+		return tv.version, tv.major, tv.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	var tv toolVersion
+	if err != nil {
+		tv.err = fmt.Errorf("%s --version: %w", path, err)
+	} else if m := versionRE.FindSubmatch(out); m == nil {
+		tv.err = fmt.Errorf("%s --version: unexpected output %q", path, bytes.TrimSpace(out))
+	} else {
+		tv.major, _ = strconv.Atoi(string(m[1]))
+		tv.version = string(m[1]) + string(m[2])
+	}
+	if ctx.Err() == nil { // do not remember a cancelled probe
+		e.versions.Store(path, tv)
+	}
+	return tv.version, tv.major, tv.err
+}
+
+// findTool finds name (pg_dump, pg_restore, pg_amcheck) of major version
+// minMajor or newer: in binDir, then /usr/lib/postgresql/*/bin (newest
+// first), then PATH.
+func (e *Engine) findTool(ctx context.Context, binDir, name string, minMajor int) (tool, error) {
+	var candidates []string
+	if binDir != "" {
+		candidates = append(candidates, filepath.Join(binDir, name))
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return dirMajor(dirs[i]) > dirMajor(dirs[j]) })
+	for _, d := range dirs {
+		candidates = append(candidates, filepath.Join(d, name))
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		candidates = append(candidates, p)
+	}
+	var seen []string
+	for _, p := range candidates {
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			continue
+		}
+		v, major, err := e.version(ctx, p)
+		if err != nil {
+			seen = append(seen, err.Error())
+			continue
+		}
+		if major >= minMajor {
+			return tool{Path: p, Version: v, Major: major}, nil
+		}
+		seen = append(seen, p+" is version "+v)
+	}
+	msg := fmt.Sprintf("%s of PostgreSQL %d or newer not found", name, minMajor)
+	if binDir != "" {
+		msg += " in " + binDir + ","
+	}
+	msg += " in /usr/lib/postgresql/*/bin or on PATH"
+	if len(seen) > 0 {
+		msg += " (" + strings.Join(seen, "; ") + ")"
+	}
+	return tool{}, engines.Permanent(fmt.Errorf("%s: install postgresql-client-%d or set pg_bin_dir", msg, minMajor))
+}
+
+func dirMajor(binDir string) int {
+	n, _ := strconv.Atoi(strings.SplitN(filepath.Base(filepath.Dir(binDir)), ".", 2)[0])
+	return n
+}
+
+// childConn is how a client program reaches a database: a connection
+// string without the password (argv is visible to every user of the
+// machine) and an environment that carries it.
+type childConn struct {
+	conninfo string
+	env      []string
+}
+
+func newChildConn(c engines.Conn, database string) (childConn, error) {
+	cfg, err := config(c, database) // validates the DSN, resolves the password
+	if err != nil {
+		return childConn{}, err
+	}
+	conninfo, err := stripDSN(c.DSN, cfg.Database)
+	if err != nil {
+		return childConn{}, engines.Permanent(fmt.Errorf("preparing the DSN for the PostgreSQL client programs: %w", err))
+	}
+	env := make([]string, 0, len(os.Environ())+4)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGOPTIONS", "LC_ALL", "LC_MESSAGES":
+			continue
+		}
+		env = append(env, kv)
+	}
+	// Messages in English, so that the stderr quoted in errors is readable
+	// by whoever gets the report, whatever the daemon's locale.
+	env = append(env, "LC_MESSAGES=C", "PGAPPNAME=dbopsd", "PGCONNECT_TIMEOUT=15")
+	if cfg.Password != "" {
+		env = append(env, "PGPASSWORD="+cfg.Password)
+	}
+	return childConn{conninfo: conninfo, env: env}, nil
+}
+
+// stripDSN rewrites a libpq DSN (URL or key=value) without its password and
+// with database as the database name.
+func stripDSN(dsn, database string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", errors.New("the DSN is not a valid URL") // url errors quote the DSN
+		}
+		if u.User != nil {
+			u.User = url.User(u.User.Username())
+		}
+		q := u.Query()
+		q.Del("password")
+		q.Del("dbname")
+		u.RawQuery = q.Encode()
+		u.Path = "/" + database
+		u.RawPath = "/" + url.PathEscape(database)
+		return u.String(), nil
+	}
+	pairs, err := parseKeywordDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, kv := range pairs {
+		if kv[0] == "password" || kv[0] == "dbname" {
+			continue
+		}
+		fmt.Fprintf(&b, "%s=%s ", kv[0], quoteConninfo(kv[1]))
+	}
+	fmt.Fprintf(&b, "dbname=%s", quoteConninfo(database))
+	return b.String(), nil
+}
+
+func quoteConninfo(v string) string {
+	v = strings.ReplaceAll(v, `\`, `\\`)
+	return "'" + strings.ReplaceAll(v, `'`, `\'`) + "'"
+}
+
+// parseKeywordDSN splits "key=value key='quoted value'" as libpq does.
+func parseKeywordDSN(s string) ([][2]string, error) {
+	var out [][2]string
+	i := 0
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		skip()
+		if i >= len(s) {
+			return out, nil
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
+			i++
+		}
+		key := s[start:i]
+		skip()
+		if i >= len(s) || s[i] != '=' {
+			return nil, fmt.Errorf("DSN keyword %q has no value", key)
+		}
+		i++
+		skip()
+		var val strings.Builder
+		if i < len(s) && s[i] == '\'' {
+			i++
+			for {
+				if i >= len(s) {
+					return nil, errors.New("unterminated quoted value in the DSN")
+				}
+				if s[i] == '\\' && i+1 < len(s) {
+					val.WriteByte(s[i+1])
+					i += 2
+					continue
+				}
+				if s[i] == '\'' {
+					i++
+					break
+				}
+				val.WriteByte(s[i])
+				i++
+			}
+		} else {
+			for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				val.WriteByte(s[i])
+				i++
+			}
+		}
+		out = append(out, [2]string{key, val.String()})
+	}
+}
+
+// tailBuffer keeps the last max bytes written: enough of a client program's
+// stderr to explain a failure, bounded whatever it prints.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.b))
+}
+
+// run runs a client program. Its stdout, if wanted, is streamed into stdout;
+// if stdout fails, the program is killed rather than left blocked on a full
+// pipe. Errors carry the tail of its stderr.
+func run(ctx context.Context, t tool, args []string, cc childConn, stdout io.Writer) (stderr string, err error) {
+	cmd := exec.CommandContext(ctx, t.Path, args...)
+	cmd.Env = cc.env
+	cmd.WaitDelay = 5 * time.Second
+	errBuf := &tailBuffer{max: 8 << 10}
+	cmd.Stderr = errBuf
+	var outPipe io.ReadCloser
+	if stdout != nil {
+		if outPipe, err = cmd.StdoutPipe(); err != nil {
+			return "", fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting %s: %w", t, err)
+	}
+	var copyErr error
+	if outPipe != nil {
+		if _, copyErr = io.Copy(stdout, outPipe); copyErr != nil {
+			cmd.Process.Kill()
+			io.Copy(io.Discard, outPipe)
+		}
+	}
+	waitErr := cmd.Wait()
+	stderr = errBuf.String()
+	switch {
+	case copyErr != nil:
+		return stderr, fmt.Errorf("%s: writing its output: %w", t, copyErr)
+	case waitErr != nil && ctx.Err() != nil:
+		return stderr, fmt.Errorf("%s: %w", t, context.Cause(ctx))
+	case waitErr != nil:
+		if stderr != "" {
+			return stderr, fmt.Errorf("%s: %w: %s", t, waitErr, stderr)
+		}
+		return stderr, fmt.Errorf("%s: %w", t, waitErr)
+	}
+	return stderr, nil
+}
