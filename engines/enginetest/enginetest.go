@@ -81,8 +81,9 @@ type Backup struct {
 // one source database and one backup of it, so a failing backup stops the
 // suite.
 //
-// Differential cases join when the repository lands: repository/ and
-// backup/ build differentials out of full part streams.
+// The Differential case runs the production path — backup.Run into a real
+// repository on local storage, then restore.Verify and restore.Restore — so
+// every adapter is proven against full and cumulative differential backups.
 func Run(t *testing.T, s Setup) {
 	for name, missing := range map[string]bool{
 		"Engine": s.Engine == nil, "Source": s.Source == nil, "Target": s.Target == nil,
@@ -103,6 +104,7 @@ func Run(t *testing.T, s Setup) {
 
 	src := s.Source(t)
 	first := r.backup(t, src)
+	repo := r.repoFull(t, src)
 
 	t.Run("FullBackupParts", func(t *testing.T) { r.fullBackupParts(t, src, first) })
 	t.Run("SourceStatsMatchSnapshot", func(t *testing.T) {
@@ -117,7 +119,7 @@ func Run(t *testing.T, s Setup) {
 	t.Run("UnreachableServer", r.unreachable)
 	// Last: it changes the source.
 	t.Run("MutateThenBackup", func(t *testing.T) { r.mutate(t, src, first) })
-	// differential cases join when the repository lands
+	t.Run("Differential", func(t *testing.T) { r.differential(t, src, repo) })
 }
 
 type runner struct {
