@@ -189,7 +189,11 @@ func TestBackupListRestoreVerify(t *testing.T) {
 	}
 
 	// A change, then a differential.
-	s.src.Exec(t, s.srcDB, `INSERT INTO hall.tickets (ticket_no, citizen, issued_at) SELECT 'N' || g, '新市民', now() FROM generate_series(1, 400) g;
+	// New rows the size of the old ones: tiny rows would land in free space
+	// all over the heap, and a logical differential would grow with them.
+	s.src.Exec(t, s.srcDB, `INSERT INTO hall.tickets (ticket_no, citizen, note, raw, doc, issued_at)
+		SELECT 'N' || g, '新市民' || g, E'line\tone\nline two \\ ' || g, decode(md5(g::text), 'hex'), jsonb_build_object('n', g, '事项', '社保查询'), now()
+		FROM generate_series(100001, 100400) g;
 		UPDATE hall.ratings SET score = 5 WHERE id <= 50`)
 	s.ok("backup", "--database", "hall", "--type", "differential")
 	l = s.list()

@@ -48,7 +48,8 @@ const (
 const stableOutput = `SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC';
 SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8';
 SET lc_monetary = 'C'; SET standard_conforming_strings = on; SET row_security = off;
-SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0`
+SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0;
+SET synchronize_seqscans = off`
 
 func logger(l hclog.Logger) hclog.Logger {
 	if l == nil {
