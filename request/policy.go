@@ -1,0 +1,262 @@
+package request
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/request/sshsig"
+)
+
+// DefaultSkew is how far the daemon's clock may disagree with the
+// requester's: not_before and expires are stretched by it.
+const DefaultSkew = 2 * time.Minute
+
+// ReservedPrefix starts the names automated verification gives its scratch
+// databases; a request may not restore under such a name, so that the daemon
+// never drops a database it did not create.
+const ReservedPrefix = "dbopsd_verify_"
+
+// Check names, in the order they run.
+const (
+	CheckFormat     = "format"
+	CheckSignatures = "signatures"
+	CheckRequester  = "requester"
+	CheckApprovers  = "approvers"
+	CheckApprovals  = "approvals"
+	CheckValidity   = "validity"
+	CheckTarget     = "target"
+	CheckAbsent     = "target database"
+	CheckNonce      = "nonce"
+)
+
+// Verdicts.
+const (
+	Pass = "pass"
+	Fail = "fail"
+	Skip = "not checked"
+)
+
+// Result is one check's verdict.
+type Result struct {
+	Check   string `json:"check"`
+	Verdict string `json:"verdict"`
+	Detail  string `json:"detail"`
+}
+
+// Report is the outcome of the checks on one request.
+type Report struct {
+	Results   []Result `json:"checks"`
+	Requester string   `json:"requester,omitempty"` // the policy signer who signed first
+	Approvers []string `json:"approvers,omitempty"` // policy signers whose approvals count
+}
+
+// OK reports whether no check failed.
+func (rep *Report) OK() bool {
+	return !slices.ContainsFunc(rep.Results, func(r Result) bool { return r.Verdict == Fail })
+}
+
+// Reason joins the details of the failed checks.
+func (rep *Report) Reason() string {
+	var parts []string
+	for _, r := range rep.Results {
+		if r.Verdict == Fail {
+			parts = append(parts, r.Check+": "+r.Detail)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (rep *Report) add(check, verdict, format string, a ...any) {
+	rep.Results = append(rep.Results, Result{Check: check, Verdict: verdict, Detail: fmt.Sprintf(format, a...)})
+}
+
+// signerKeys indexes the policy's signers by key fingerprint. Validation of
+// the policy guarantees every key parses and belongs to one signer.
+func signerKeys(cfg *config.Config) map[string]*config.Signer {
+	out := map[string]*config.Signer{}
+	for _, s := range cfg.Signers {
+		if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s.PublicKey)); err == nil {
+			out[ssh.FingerprintSHA256(pub)] = s
+		}
+	}
+	return out
+}
+
+// Required returns how many approvals the policy asks for action.
+func Required(cfg *config.Config, action string) int {
+	switch action {
+	case ActionRestore:
+		return cfg.Approvals.Restore
+	case ActionDrill:
+		return cfg.Approvals.Drill
+	case ActionMaintenance:
+		return cfg.Approvals.Maintenance
+	}
+	return 0
+}
+
+// Offline runs every check that needs only the policy and the clock:
+// signatures, roles, approvals, validity and target. The daemon adds the
+// target-database and nonce checks (Gate.Receive).
+func Offline(cfg *config.Config, r *Request, now time.Time, skew time.Duration) *Report {
+	rep := &Report{}
+	keys := signerKeys(cfg)
+
+	// Signatures: each one valid, by a key in the policy, under the name of
+	// that key's signer.
+	signers := make([]*config.Signer, len(r.Signatures)) // nil where not valid
+	var bad, good []string
+	mismatched := 0
+	for i, s := range r.Signatures {
+		pub, err := r.SignatureKey(i)
+		switch {
+		case errors.Is(err, sshsig.ErrMismatch):
+			mismatched++
+			bad = append(bad, fmt.Sprintf("signature %d (%s) does not match the request: the request was changed after it was signed, or the signature is forged", i+1, s.Signer))
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("signature %d (%s) is not a valid SSH signature for dbopsd: %v", i+1, s.Signer, err))
+		case keys[ssh.FingerprintSHA256(pub)] == nil:
+			bad = append(bad, fmt.Sprintf("signature %d (%s) is by %s key %s, which is not a signer in the policy", i+1, s.Signer, pub.Type(), ssh.FingerprintSHA256(pub)))
+		case keys[ssh.FingerprintSHA256(pub)].Name != s.Signer:
+			bad = append(bad, fmt.Sprintf("signature %d says signer %q but was made with the key of signer %q", i+1, s.Signer, keys[ssh.FingerprintSHA256(pub)].Name))
+		default:
+			signers[i] = keys[ssh.FingerprintSHA256(pub)]
+			good = append(good, s.Signer)
+		}
+	}
+	switch {
+	case len(r.Signatures) == 0:
+		rep.add(CheckSignatures, Fail, "the request is not signed (dbopsd request sign)")
+	case mismatched > 1 && mismatched == len(r.Signatures):
+		rep.add(CheckSignatures, Fail, "none of the %d signatures matches the request: it was changed after it was signed", mismatched)
+	case len(bad) > 0:
+		rep.add(CheckSignatures, Fail, "%s", strings.Join(bad, "; "))
+	default:
+		rep.add(CheckSignatures, Pass, "%d valid: %s", len(good), strings.Join(good, ", "))
+	}
+
+	// Requester: the first signature is the requester's, who has role dba.
+	req, reqOK := cfg.Signers[r.Requester]
+	switch {
+	case !reqOK:
+		rep.add(CheckRequester, Fail, "requester %q is not a signer in the policy", r.Requester)
+	case !slices.Contains(req.Roles, config.RoleDBA):
+		rep.add(CheckRequester, Fail, "requester %q does not have role %q (roles: %s)", r.Requester, config.RoleDBA, strings.Join(req.Roles, ", "))
+	case len(r.Signatures) == 0:
+		rep.add(CheckRequester, Fail, "the requester %q has not signed", r.Requester)
+	case signers[0] == nil:
+		rep.add(CheckRequester, Fail, "the first signature, which must be the requester's, is not valid")
+	case signers[0].Name != r.Requester:
+		rep.add(CheckRequester, Fail, "the first signature must be the requester's (%q), but it is %q's", r.Requester, signers[0].Name)
+	default:
+		rep.Requester = r.Requester
+		rep.add(CheckRequester, Pass, "%s (role %s) signed first", r.Requester, config.RoleDBA)
+	}
+
+	// Approvers: distinct, not the requester, role approver.
+	var problems []string
+	seen := map[string]bool{}
+	for i := 1; i < len(signers); i++ {
+		s := signers[i]
+		switch {
+		case s == nil:
+			// Reported under signatures.
+		case s.Name == r.Requester:
+			problems = append(problems, fmt.Sprintf("signature %d: the requester %q cannot approve their own request", i+1, s.Name))
+		case seen[s.Name]:
+			problems = append(problems, fmt.Sprintf("signature %d: %q already approved; one person counts once", i+1, s.Name))
+		case !slices.Contains(s.Roles, config.RoleApprover):
+			problems = append(problems, fmt.Sprintf("signature %d: %q does not have role %q (roles: %s)", i+1, s.Name, config.RoleApprover, strings.Join(s.Roles, ", ")))
+		default:
+			seen[s.Name] = true
+			rep.Approvers = append(rep.Approvers, s.Name)
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		rep.add(CheckApprovers, Fail, "%s", strings.Join(problems, "; "))
+	case len(rep.Approvers) == 0:
+		rep.add(CheckApprovers, Pass, "no approvals")
+	default:
+		rep.add(CheckApprovers, Pass, "approved by %s", strings.Join(rep.Approvers, ", "))
+	}
+
+	// Approvals: as many as the policy asks for this action.
+	need := Required(cfg, r.Action)
+	if len(rep.Approvers) < need {
+		rep.add(CheckApprovals, Fail, "a %s needs %d approval(s) (approvals { %s = %d }), it has %d", r.Action, need, r.Action, need, len(rep.Approvers))
+	} else {
+		rep.add(CheckApprovals, Pass, "%d of %d needed for a %s", len(rep.Approvers), need, r.Action)
+	}
+
+	// Validity in time.
+	switch {
+	case now.Before(r.NotBefore.Add(-skew)):
+		rep.add(CheckValidity, Fail, "not valid yet: valid from %s (in %s)", formatTime(r.NotBefore), r.NotBefore.Sub(now).Round(time.Second))
+	case now.After(r.Expires.Add(skew)):
+		rep.add(CheckValidity, Fail, "expired at %s (%s ago)", formatTime(r.Expires), now.Sub(r.Expires).Round(time.Second))
+	default:
+		rep.add(CheckValidity, Pass, "valid from %s until %s", formatTime(r.NotBefore), formatTime(r.Expires))
+	}
+
+	if detail, ok := checkTarget(cfg, r); ok {
+		rep.add(CheckTarget, Pass, "%s", detail)
+	} else {
+		rep.add(CheckTarget, Fail, "%s", detail)
+	}
+	return rep
+}
+
+// TargetAllowed reports whether the policy allows r's action on its target
+// (the target check of Offline), for tools that want to say so before
+// anything is signed.
+func TargetAllowed(cfg *config.Config, r *Request) error {
+	if detail, ok := checkTarget(cfg, r); !ok {
+		return errors.New(detail)
+	}
+	return nil
+}
+
+// SignerOf returns the policy signer whose public key is pub, or nil.
+func SignerOf(cfg *config.Config, pub ssh.PublicKey) *config.Signer {
+	return signerKeys(cfg)[ssh.FingerprintSHA256(pub)]
+}
+
+// checkTarget decides whether the action is allowed on the target.
+func checkTarget(cfg *config.Config, r *Request) (string, bool) {
+	p := r.Parameters
+	db, ok := cfg.Databases[p.Database]
+	if !ok {
+		return fmt.Sprintf("database %q is not in the policy", p.Database), false
+	}
+	if r.Action == ActionMaintenance {
+		return fmt.Sprintf("maintenance of database %q", p.Database), true
+	}
+	t, ok := cfg.RestoreTargets[p.Target]
+	if !ok {
+		return fmt.Sprintf("restore_target %q is not in the policy", p.Target), false
+	}
+	if t.Engine != db.Engine {
+		return fmt.Sprintf("restore_target %q is %s, database %q is %s", p.Target, t.Engine, p.Database, db.Engine), false
+	}
+	if strings.HasPrefix(p.As, ReservedPrefix) {
+		return fmt.Sprintf("%q: names starting with %q are reserved for automated verification", p.As, ReservedPrefix), false
+	}
+	switch {
+	case r.Action == ActionDrill && !t.Scratch:
+		return fmt.Sprintf("drills go only to scratch targets; restore_target %q is not scratch", p.Target), false
+	case r.Action == ActionRestore && !t.Scratch && !t.AllowRestore:
+		return fmt.Sprintf("restore_target %q is not a scratch target and does not have allow_restore = true", p.Target), false
+	}
+	kind := "a scratch target"
+	if !t.Scratch {
+		kind = "allow_restore = true"
+	}
+	return fmt.Sprintf("%s of %s onto %q (%s) as %q", r.Action, p.Database, p.Target, kind, p.As), true
+}
