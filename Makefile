@@ -37,10 +37,15 @@ deps:
 	  CGO_ENABLED=0 $(GO) install github.com/minio/minio@$(MINIO_VERSION) && echo "$(MINIO_VERSION)" > "$(GOBIN)/.minio-version"; \
 	fi
 
+# Packages cheap enough to also run under the race detector (it needs cgo).
+RACE_PKGS := ./repository/ ./catalog/ ./storage/ ./storage/local/ ./secret/ ./config/ ./register/ ./request/...
+
 ## test: install what is missing, then run every test against real servers.
 test: deps
 	$(GO) vet ./...
-	DBOPS_REQUIRE_SERVERS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test -run '^$$' -fuzz=FuzzParseRequest -fuzztime=10s ./request/
 
 ## test-short: the tests without the slow fault and fuzz cases.
 test-short: deps
