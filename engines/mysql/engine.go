@@ -1,0 +1,100 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dbopsd/dbopsd/engines"
+)
+
+// Engine is the MySQL/MariaDB adapter. Its fields tune it; New sets them to
+// the defaults. An Engine is safe for concurrent use once configured.
+type Engine struct {
+	// LockWaitTimeout bounds how long FLUSH TABLES WITH READ LOCK may wait
+	// for running statements. While it waits every write on the server
+	// queues behind it, so it is short; when it expires, or a statement has
+	// already run that long, the backup falls back to one snapshot on one
+	// connection (and says so).
+	LockWaitTimeout time.Duration
+	// SplitBytes: a table with a single-column integer primary key whose
+	// data is larger than this is dumped as several parts by key range, read
+	// in parallel.
+	SplitBytes int64
+
+	// loadMethod forces how a restore sends rows ("" chooses: LOAD DATA
+	// LOCAL INFILE when the server allows it, else INSERT batches), and
+	// strategy how it schedules a table ("" chooses by server). Tests force
+	// them to run MySQL 8's code paths against MariaDB.
+	loadMethod string
+	strategy   string
+	// deferBytes overrides deferIndexBytes (tests).
+	deferBytes int64
+}
+
+// Load methods and strategies.
+const (
+	loadData   = "load-data"
+	loadInsert = "insert"
+
+	// strategyBulk loads each table on one connection in one transaction,
+	// its parts in order, indexes in place (MariaDB 10.6+ bulk insert).
+	strategyBulk = "bulk"
+	// strategyParallel loads the parts of a table on several connections
+	// at once and adds the secondary indexes and foreign keys of large
+	// tables after the load.
+	strategyParallel = "parallel"
+)
+
+var _ engines.Engine = (*Engine)(nil)
+
+// New returns the adapter with its defaults.
+func New() *Engine {
+	return &Engine{
+		LockWaitTimeout: 5 * time.Second,
+		SplitBytes:      256 << 20,
+	}
+}
+
+// Name is the engine's name in policy files ("mariadb" is normalised to it
+// by the config package).
+func (e *Engine) Name() string { return engineName }
+
+const engineName = "mysql"
+
+func logger(l hclog.Logger) hclog.Logger {
+	if l == nil {
+		return hclog.NewNullLogger()
+	}
+	return l.Named("mysql")
+}
+
+// connect opens a pool on the server of cfg with database as the default
+// database ("" for none) and reads the server's version.
+func connect(ctx context.Context, cfg *mysql.Config, database string, maxConns int) (*sql.DB, serverInfo, error) {
+	db, err := openDB(ctx, cfg, database, maxConns)
+	if err != nil {
+		return nil, serverInfo{}, err
+	}
+	var v string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+		db.Close()
+		return nil, serverInfo{}, connectError(cfg, database, err)
+	}
+	return db, parseVersion(v), nil
+}
+
+// checkName refuses database names the adapter must not touch.
+func checkName(name string) error {
+	if name == "" {
+		return engines.Permanent(fmt.Errorf("no database name given"))
+	}
+	if systemDatabase(name) {
+		return engines.Permanent(fmt.Errorf("database %s is a system database", name))
+	}
+	return nil
+}
