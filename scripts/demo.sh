@@ -19,7 +19,13 @@ PGDATA=$(mktemp -d /tmp/dbopsd-demo-pg.XXXXXX)
 AS=()
 if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA"; chmod 755 "$PGDATA"; AS=(runuser -u postgres --); fi
 port=$((20000 + RANDOM % 10000)); while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
-cleanup() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$PGDATA"; }
+MARIADBD=$(command -v mariadbd || ls /usr/sbin/mariadbd 2>/dev/null || true)
+MY_PID=
+cleanup() {
+  [ -n "$MY_PID" ] && { kill "$MY_PID" 2>/dev/null; wait "$MY_PID" 2>/dev/null || true; }
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$PGDATA"
+}
 trap cleanup EXIT
 
 step "throwaway PostgreSQL on 127.0.0.1:$port"
@@ -34,6 +40,44 @@ psql -d postgres -c "CREATE DATABASE hall"
 step "sample data: service windows, staff, queue tickets, applications, ratings"
 psql -d hall -f scripts/sample-hall.sql
 psql -d hall -At -c "SELECT '  ' || relname || ': ' || n_live_tup || ' rows' FROM pg_stat_user_tables ORDER BY relname"
+
+MYSQL_BLOCKS=
+if [ -n "$MARIADBD" ] && command -v mariadb-install-db >/dev/null; then
+  myport=$((port + 1)); while (echo >/dev/tcp/127.0.0.1/$myport) 2>/dev/null; do myport=$((myport + 1)); done
+  step "throwaway MariaDB on 127.0.0.1:$myport, with the 好差评 (rating) database"
+  MYDIR=$PGDATA/mariadb; mkdir -p "$MYDIR"
+  myuser=(); if [ "$(id -u)" = 0 ]; then chown mysql: "$MYDIR"; myuser=(--user=mysql); fi
+  mariadb-install-db --no-defaults "${myuser[@]}" --datadir="$MYDIR/data" --auth-root-authentication-method=normal --skip-test-db >"$OUT/mariadb-install.log" 2>&1
+  "$MARIADBD" --no-defaults "${myuser[@]}" --datadir="$MYDIR/data" --port=$myport --bind-address=127.0.0.1 \
+    --socket="$MYDIR/mysqld.sock" --skip-name-resolve --log-bin="$MYDIR/binlog" --server-id=1 >"$MYDIR/server.log" 2>&1 &
+  MY_PID=$!
+  for _ in $(seq 100); do mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
+  mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot <<SQL
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+CREATE DATABASE rating DEFAULT CHARACTER SET utf8mb4;
+SQL
+  mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot rating < scripts/sample-rating.sql
+  echo "  evaluations: $(mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot -N rating -e 'SELECT count(*) FROM evaluations') rows"
+  MYSQL_BLOCKS="
+database \"rating\" {
+  engine      = \"mariadb\"
+  dsn         = \"root@tcp(127.0.0.1:$myport)/rating\"
+  policy      = \"standard-mysql\"
+  description = \"好差评系统（演示）\"
+}
+policy \"standard-mysql\" {
+  full          = \"monthly\"
+  differential  = \"biweekly\"
+  verify        = \"after_full\"
+  verify_target = \"scratch-mysql\"
+}
+restore_target \"scratch-mysql\" {
+  engine        = \"mariadb\"
+  dsn           = \"root@tcp(127.0.0.1:$myport)/\"
+  scratch       = true
+  allow_restore = true
+}"
+fi
 
 export DEMO_REPO_PASSPHRASE=${DEMO_REPO_PASSPHRASE:-demo-only-passphrase}
 cat >"$OUT/dbopsd.hcl" <<HCL
@@ -69,6 +113,7 @@ restore_target "scratch" {
   scratch       = true
   allow_restore = true
 }
+$MYSQL_BLOCKS
 HCL
 export DBOPS_CONFIG="$OUT/dbopsd.hcl"
 
@@ -104,6 +149,20 @@ echo "  tickets: $a in hall, $b in hall_restored"
 
 step "dbopsd restore --table hall.ratings, as hall_ratings_only"
 "$DBOPSD" restore --database hall --target scratch --as hall_ratings_only --table hall.ratings --replace
+
+if [ -n "$MYSQL_BLOCKS" ]; then
+  step "MariaDB: full backup, a change, differential, verify (CHECK TABLE), redirected restore"
+  "$DBOPSD" backup --database rating --type full
+  mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot rating -e "INSERT INTO evaluations (dept_id, channel, score, comment, rated_at) SELECT dept_id, '移动端', 5, '办事很快 🎉', NOW(6) FROM evaluations LIMIT 2000"
+  "$DBOPSD" backup --database rating --type differential
+  "$DBOPSD" verify --database rating --target scratch-mysql
+  "$DBOPSD" restore --database rating --target scratch-mysql --as rating_restored --replace
+  a=$(mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot -N -e "SELECT count(*) FROM rating.evaluations")
+  b=$(mariadb --default-character-set=utf8mb4 --socket="$MYDIR/mysqld.sock" -uroot -N -e "SELECT count(*) FROM rating_restored.evaluations")
+  echo "  evaluations: $a in rating, $b in rating_restored"
+  [ "$a" = "$b" ]
+  "$DBOPSD" list
+fi
 
 step "dbopsd check --read-data"
 "$DBOPSD" check --read-data
