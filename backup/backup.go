@@ -80,6 +80,19 @@ func Run(ctx context.Context, j Job) (*Result, error) {
 }
 
 func run(ctx context.Context, j Job, log hclog.Logger) (*repository.Manifest, error) {
+	// The lock refuses a second backup of the database while this one
+	// runs, and keeps prune off its chunks; losing it stops the backup.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	lock, err := j.Repo.AcquireLock(ctx, j.Database, repository.LockOptions{OnLost: cancel})
+	if err != nil {
+		return nil, fmt.Errorf("backup of %s: %w", j.Database, err)
+	}
+	defer func() {
+		if err := lock.Release(ctx); err != nil {
+			log.Warn("the backup lock stays until it expires", "error", err)
+		}
+	}()
 	p, err := decide(ctx, j.Repo, j.Database, j.Type)
 	if err != nil {
 		return nil, fmt.Errorf("backup of %s: %w", j.Database, err)
@@ -87,11 +100,11 @@ func run(ctx context.Context, j Job, log hclog.Logger) (*repository.Manifest, er
 	if p.Reason != "" {
 		log.Info(p.Reason)
 	}
-	m, err := attempt(ctx, j, p, log)
+	m, err := attempt(ctx, j, p, lock, log)
 	if errors.Is(err, errTooLarge) {
 		reason := fmt.Sprintf("differential would store more than %.0f%% of its full (%s): took a full", j.MaxDiffRatio*100, p.Base.ID)
 		log.Info(reason)
-		m, err = attempt(ctx, j, plan{Type: repository.Full, Reason: reason}, log)
+		m, err = attempt(ctx, j, plan{Type: repository.Full, Reason: reason}, lock, log)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("backup of %s: %w", j.Database, err)
@@ -100,7 +113,15 @@ func run(ctx context.Context, j Job, log hclog.Logger) (*repository.Manifest, er
 }
 
 // attempt writes one backup according to p.
-func attempt(ctx context.Context, j Job, p plan, log hclog.Logger) (*repository.Manifest, error) {
+func attempt(ctx context.Context, j Job, p plan, lock *repository.Lock, log hclog.Logger) (*repository.Manifest, error) {
+	id := repository.NewBackupID(time.Now())
+	gen := id
+	if p.Base != nil {
+		gen = p.Base.Generation
+	}
+	if err := lock.SetBackup(ctx, id, gen); err != nil {
+		return nil, err
+	}
 	var w *repository.Writer
 	var limit int64
 	if p.Type == repository.Differential && j.MaxDiffRatio > 0 {
@@ -108,7 +129,7 @@ func attempt(ctx context.Context, j Job, p plan, log hclog.Logger) (*repository.
 	}
 	var stored atomic.Int64
 	opts := repository.BackupOptions{
-		Database: j.Database, Engine: j.Engine.Name(), Type: p.Type, Base: p.Base, Reason: p.Reason,
+		ID: id, Database: j.Database, Engine: j.Engine.Name(), Type: p.Type, Base: p.Base, Reason: p.Reason,
 		Trigger: j.Trigger, RetainUntil: j.RetainUntil,
 		Progress: func(raw, st int64) {
 			if j.Progress != nil {

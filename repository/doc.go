@@ -8,6 +8,7 @@
 //	keys/<key-id>                              the data keys, wrapped by a passphrase-derived key
 //	data/<database>/<generation>/<xx>/<chunk>  one chunk: zstd, then AES-256-GCM
 //	manifests/<database>/<generation>/<backup> one backup's manifest (encrypted), written last
+//	locks/<database>                           the lock of a running backup (plain JSON; lock.go)
 //
 // # Chunks
 //
@@ -31,4 +32,14 @@
 // A backup exists when, and only when, its manifest exists. Manifests are
 // written after every chunk they name, and are never rewritten: the
 // repository is append-only until prune deletes whole generations.
+//
+// # Locks, retention and prune
+//
+// A running backup holds locks/<database> (lock.go): a second backup of the
+// same database is refused, and prune spares the generation it writes into.
+// Retention (retention.go) decides which generations of a database to keep;
+// prune (prune.go) deletes the others, manifests first, then their data, and
+// removes chunks no manifest names once they are older than a grace period.
+// Under object lock nothing is deleted before its retain-until date, which
+// every manifest records.
 package repository

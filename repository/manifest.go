@@ -46,6 +46,10 @@ type Manifest struct {
 	Snapshot   *engines.Snapshot `json:"snapshot"`
 	Parts      []Part            `json:"parts"`
 	Stats      Stats             `json:"stats"`
+
+	// RetainUntil is the object-lock date every object of this backup was
+	// written with (zero without object lock): prune waits for it.
+	RetainUntil time.Time `json:"retain_until,omitzero"`
 }
 
 // Part is one engine part and the chunks that hold it, in order.

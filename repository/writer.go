@@ -89,7 +89,7 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	w.m = Manifest{
 		Version: ManifestVersion, ID: opts.ID, Database: opts.Database, Engine: opts.Engine,
 		Type: opts.Type, Reason: opts.Reason, Trigger: opts.Trigger, Host: host,
-		StartedAt: time.Now().UTC(),
+		StartedAt: time.Now().UTC(), RetainUntil: opts.RetainUntil.UTC(),
 	}
 	switch opts.Type {
 	case Full:

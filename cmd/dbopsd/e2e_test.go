@@ -205,6 +205,14 @@ func TestBackupListRestoreVerify(t *testing.T) {
 		t.Errorf("differential stored %d bytes, its full %d", diff.StoredBytes, full.StoredBytes)
 	}
 
+	// show: what the differential holds, without restoring it.
+	out = s.ok("show", "--database", "hall")
+	for _, want := range []string{diff.ID, "differential of full " + full.ID, "hall.tickets", "100400", "hall.ratings", "position"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show does not say %q:\n%s", want, out)
+		}
+	}
+
 	// Redirected restore of the newest (the differential): equal data on the other server.
 	s.ok("restore", "--database", "hall", "--target", "scratch", "--as", "e2e_restored")
 	t.Cleanup(func() { s.dst.Exec(t, "postgres", "DROP DATABASE IF EXISTS e2e_restored WITH (FORCE)") })

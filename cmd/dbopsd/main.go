@@ -40,7 +40,11 @@ func commands() []command {
 	return []command{
 		backupCmd(), listCmd(), restoreCmd(), verifyCmd(), checkCmd(),
 		repoInitCmd(), repoRekeyCmd(), catalogRebuildCmd(), logCmd(),
-		configValidateCmd(), versionCmd(),
+		configValidateCmd(), versionCmd(), showCmd(),
+		pruneCmd(),
+		mirrorCmd(),
+		requestNewCmd(), requestSignCmd(), requestApproveCmd(), requestVerifyCmd(), requestCanonicalCmd(),
+		registerShowCmd(), registerExportCmd(), registerVerifyCmd(), registerAnchorCmd(),
 	}
 }
 

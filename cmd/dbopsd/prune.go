@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/repository"
+)
+
+type pruneOpts struct {
+	globals
+	database string
+	dryRun   bool
+	grace    time.Duration
+}
+
+func pruneCmd() command {
+	var o pruneOpts
+	return command{
+		name: "prune",
+		summary: "Apply the policies' retention: delete whole expired generations (manifests first, then\n" +
+			"their data) and chunks no backup names that are older than --grace. Prints what goes,\n" +
+			"and which rule keeps each generation that stays. Never deletes the newest generation, the\n" +
+			"generation of the newest verified full, that of a running backup, nor anything under\n" +
+			"object-lock retention (reported as retained until its date).",
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
+			fs.StringVar(&o.database, "database", "", "only this database")
+			fs.BoolVar(&o.dryRun, "dry-run", false, "delete nothing; print what would go and why")
+			fs.DurationVar(&o.grace, "grace", repository.DefaultPruneGrace, "remove chunks no backup names only once they are this old")
+			return func(ctx context.Context, args []string) error {
+				if err := needArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				return runPrune(ctx, o)
+			}
+		},
+	}
+}
+
+func runPrune(ctx context.Context, o pruneOpts) error {
+	if o.grace < 0 {
+		return usageError("--grace must not be negative")
+	}
+	e, err := setup(&o.globals)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if o.database != "" {
+		if _, err := e.cfg.Database(o.database); err != nil {
+			return err
+		}
+	}
+	repo, err := e.openRepo(ctx, "")
+	if err != nil {
+		return err
+	}
+	// Verification results live in the catalog: bring it up to date first.
+	if _, err := e.cat.Sync(ctx, repo, o.database); err != nil {
+		return err
+	}
+	bs, err := e.cat.Backups(ctx, o.database)
+	if err != nil {
+		return err
+	}
+	verified := map[string]bool{}
+	for _, b := range bs {
+		if b.VerifyStatus == "ok" {
+			verified[b.ID] = true
+		}
+	}
+	policies := map[string]repository.RetentionPolicy{}
+	for name, db := range e.cfg.Databases {
+		if p := e.cfg.PolicyFor(db); p != nil {
+			r := p.Retention
+			policies[name] = repository.RetentionPolicy{Generations: r.Generations, Monthly: r.Monthly, Quarterly: r.Quarterly, Yearly: r.Yearly}
+		}
+	}
+
+	var jobID int64
+	if !o.dryRun {
+		if jobID, err = e.cat.StartJob(ctx, catalog.Job{Kind: "prune", Database: o.database, Trigger: "cli", OSUser: osUser()}); err != nil {
+			return err
+		}
+	}
+	res, err := repo.Prune(ctx, repository.PruneOptions{
+		Database: o.database, Policies: policies, Verified: verified, Grace: o.grace,
+		DryRun: o.dryRun, Location: e.cfg.Daemon.Location,
+	})
+	if err == nil && !o.dryRun {
+		// The catalog lists what is in the repository: drop what went.
+		_, err = e.cat.Sync(ctx, repo, o.database)
+	}
+	if !o.dryRun {
+		jobErr := err
+		if jobErr == nil && res.Failed() {
+			jobErr = fmt.Errorf("some expired objects could not be deleted")
+		}
+		var bytes int64
+		details := map[string]any{}
+		if res != nil {
+			bytes = res.DeletedBytes
+			details["deleted_backups"], details["deleted_objects"] = res.DeletedBackups, res.DeletedObjects
+		}
+		if ferr := e.cat.FinishJob(context.WithoutCancel(ctx), jobID, "", bytes, jobErr, details); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		if err := printJSON(o.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		printPrune(o.stdout, res)
+	}
+	if res.Failed() {
+		return &exitError{code: 1, err: errSilent}
+	}
+	return nil
+}
+
+func printPrune(w io.Writer, res *repository.PruneResult) {
+	del, remove := "delete", "remove"
+	if res.DryRun {
+		del, remove = "would delete", "would remove"
+	}
+	line := func(status, format string, a ...any) {
+		fmt.Fprintf(w, "  %-12s "+format+"\n", append([]any{status}, a...)...)
+	}
+	for _, d := range res.Databases {
+		if d.Skipped != "" {
+			fmt.Fprintf(w, "%s: %s\n", d.Database, d.Skipped)
+			continue
+		}
+		p := d.Policy
+		fmt.Fprintf(w, "%s (keep: newest %d, monthly %d, quarterly %d, yearly %d)\n", d.Database, p.Generations, p.Monthly, p.Quarterly, p.Yearly)
+		for _, g := range d.Generations {
+			what := fmt.Sprintf("generation %s (%s, %d backups)", g.ID, g.Started.Local().Format("2006-01-02"), len(g.Backups))
+			switch g.Status {
+			case repository.PruneKept:
+				line("keep", "%s: %s", what, strings.Join(g.Reasons, "; "))
+			case repository.PruneDeleted, repository.PruneWouldDelete:
+				line(del, "%s, %d objects, %s: %s", what, g.Objects, humanBytes(g.Bytes), strings.Join(g.Reasons, "; "))
+			case repository.PruneRetained:
+				line("retained", "%s: expired, but %s", what, g.Error)
+			default:
+				line("FAILED", "%s: %s", what, g.Error)
+			}
+		}
+		for _, o := range d.Orphans {
+			what := "chunks no backup names in generation " + o.Generation
+			switch o.Status {
+			case repository.PruneDeleted, repository.PruneWouldDelete:
+				line(remove, "%d %s (%s)", o.Objects, what, humanBytes(o.Bytes))
+			case repository.PruneKept:
+				line("keep", "%d %s: %s", o.Young, what, o.Detail)
+			case repository.PruneProtected, repository.PruneSkipped:
+				line("keep", "%d %s: %s", o.Objects+o.Young, what, o.Detail)
+			case repository.PruneRetained:
+				line("retained", "%d %s: %s", o.Objects-o.Deleted, what, o.Detail)
+			default:
+				line("FAILED", "%d of %d %s: %s", o.Objects-o.Deleted, o.Objects, what, o.Detail)
+			}
+		}
+		for _, p := range d.Problems {
+			line("problem", "%s", p)
+		}
+	}
+	if res.DryRun {
+		fmt.Fprintln(w, "dry run: nothing was deleted")
+		return
+	}
+	fmt.Fprintf(w, "deleted %d backups, %d objects, %s\n", res.DeletedBackups, res.DeletedObjects, humanBytes(res.DeletedBytes))
+}
