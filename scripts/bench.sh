@@ -45,7 +45,7 @@ MINIO_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/minio/health/live" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "benchadmin:benchadmin-secret" -X PUT "http://127.0.0.1:$mport/bench" >/dev/null
 
-export BENCH_PASS=bench-passphrase BENCH_S3_SECRET=benchadmin-secret
+export BENCH_PASS=bench-passphrase BENCH_S3_ACCESS=benchadmin BENCH_S3_SECRET=benchadmin-secret
 policy() { # $1 = name, $2 = storage block
 cat >"$OUT/$1.hcl" <<HCL
 daemon { state_dir = "$OUT/state-$1" }
@@ -80,7 +80,7 @@ policy minio "storage \"repo\" {
   type       = \"s3\"
   endpoint   = \"127.0.0.1:$mport\"
   bucket     = \"bench\"
-  access_key = \"benchadmin\"
+  access_key = env(\"BENCH_S3_ACCESS\")
   secret_key = env(\"BENCH_S3_SECRET\")
 }"
 "$DBOPSD" repo init --config "$OUT/local.hcl" >/dev/null
@@ -91,10 +91,12 @@ declare -A WALL RSS
 measure() {
   local label=$1; shift
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  /usr/bin/time -f '%e %M' -o "$OUT/time.$label" "$@" >"$OUT/out.$label" 2>&1 || { echo "$label failed:"; tail "$OUT/out.$label"; exit 1; }
-  read -r WALL[$label] RSS[$label] <"$OUT/time.$label"
+  local f=${label//[^a-zA-Z0-9]/_}
+  /usr/bin/time -f '%e %M' -o "$OUT/time.$f" "$@" >"$OUT/out.$f" 2>&1 || { echo "$label failed:"; tail "$OUT/out.$f"; exit 1; }
+  local w r; read -r w r <"$OUT/time.$f"; WALL[$label]=$w; RSS[$label]=$r
   say "$(printf '   %-34s %7.1f s  peak RSS %6d MiB' "$label" "${WALL[$label]}" $(( ${RSS[$label]} / 1024 )))"
 }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 ratio() { awk -v a="${WALL[$1]}" -v b="${WALL[$2]}" 'BEGIN { printf "%.2fx", a / b }'; }
 stored() { "$DBOPSD" list --config "$OUT/$1.hcl" --json | python3 -c 'import json,sys; b=json.load(sys.stdin)["backups"]; print(b[-1]["stored_bytes"])'; }
 
@@ -105,19 +107,19 @@ measure "dbopsd backup (local)" "$DBOPSD" backup -q --config "$OUT/local.hcl" --
 measure "dbopsd backup (MinIO)" "$DBOPSD" backup -q --config "$OUT/minio.hcl" --database bench --type full
 FULL=$(stored local)
 say "   dbopsd/pg_dump -Fd -j2 -Z0: local $(ratio 'dbopsd backup (local)' 'pg_dump -Fd -j2 -Z0'), MinIO $(ratio 'dbopsd backup (MinIO)' 'pg_dump -Fd -j2 -Z0') (aim <= 1.2x)"
-say "   stored: dbopsd $((FULL / 1048576)) MiB, pg_dump -Fc $(( $(stat -c %s "$OUT/dump.custom") / 1048576 )) MiB, pg_dump -Fd -Z0 $(du -sm "$OUT/dump.dir" | cut -f1) MiB"
+say "   stored: dbopsd $(mib $FULL), pg_dump -Fc $(mib $(stat -c %s "$OUT/dump.custom")), pg_dump -Fd -Z0 $(mib $(du -sb "$OUT/dump.dir" | cut -f1))"
 
 say "== differential after +2% rows"
 "$PGBIN/psql" -Xq -d bench -c "INSERT INTO pgbench_accounts SELECT aid + 100000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 2000 * $SCALE"
 measure "dbopsd differential +2% (local)" "$DBOPSD" backup -q --config "$OUT/local.hcl" --database bench --type differential
 D2=$(stored local)
-say "   stored $((D2 / 1048576)) MiB = $(awk -v a=$D2 -v b=$FULL 'BEGIN{printf "%.1f", 100*a/b}')% of the full (aim <= 10%; pgBackRest: 30%)"
+say "   stored $(mib $D2) = $(awk -v a=$D2 -v b=$FULL 'BEGIN{printf "%.1f", 100*a/b}')% of the full (aim <= 10%; pgBackRest: 30%)"
 
 say "== differential after updating 1% of rows at random"
 "$PGBIN/psql" -Xq -d bench -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (random() * 100000 * $SCALE)::int FROM generate_series(1, 1000 * $SCALE))"
 measure "dbopsd differential 1% upd (local)" "$DBOPSD" backup -q --config "$OUT/local.hcl" --database bench --type differential
 D3=$(stored local)
-say "   stored $((D3 / 1048576)) MiB = $(awk -v a=$D3 -v b=$FULL 'BEGIN{printf "%.1f", 100*a/b}')% of the full"
+say "   stored $(mib $D3) = $(awk -v a=$D3 -v b=$FULL 'BEGIN{printf "%.1f", 100*a/b}')% of the full"
 
 say "== check --read-data"
 measure "dbopsd check --read-data" "$DBOPSD" check -q --config "$OUT/local.hcl" --read-data
