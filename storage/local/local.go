@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/dbopsd/dbopsd/storage"
 )
@@ -35,7 +36,26 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(abs, tmpDir), 0o700); err != nil {
 		return nil, fmt.Errorf("opening local storage %s: %w", abs, err)
 	}
+	removeStaleTemp(filepath.Join(abs, tmpDir), time.Now().Add(-staleTemp))
 	return &Store{dir: abs}, nil
+}
+
+// staleTemp is how old a temporary file must be before New removes it: no
+// Put takes that long, so it was left by a process that was killed mid-write.
+const staleTemp = time.Hour
+
+// removeStaleTemp deletes temporary files last written before cutoff (best
+// effort: a failure here costs disk space, not correctness).
+func removeStaleTemp(dir string, cutoff time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // String names the store as a file URL.

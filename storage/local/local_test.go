@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/storage"
 	"github.com/dbopsd/dbopsd/storage/storagetest"
@@ -190,5 +191,34 @@ func TestNewOnAFile(t *testing.T) {
 	_, err := New(f)
 	if err == nil || !strings.Contains(err.Error(), f) {
 		t.Fatalf("New on a file = %v, want an error naming it", err)
+	}
+}
+
+// TestStaleTempRemoved: temporary files left by a killed process are removed
+// when the store is next opened; recent ones (a Put in progress) are kept.
+func TestStaleTempRemoved(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := New(dir); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, tmpDir, "put-stale")
+	fresh := filepath.Join(dir, tmpDir, "put-fresh")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * staleTemp)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a recent temporary file was removed: %v", err)
 	}
 }
