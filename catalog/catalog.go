@@ -85,6 +85,10 @@ func Open(stateDir string) (*Catalog, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
 	}
+	if err := migrateScratch(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
 	_ = os.Chmod(path, 0o600)
 	return &Catalog{db: db, path: path}, nil
 }

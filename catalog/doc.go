@@ -6,4 +6,9 @@
 // The repository is the source of truth (DESIGN.md decision 1): the backups
 // table can always be rebuilt from the manifests in storage with Rebuild.
 // Nothing secret is ever written here.
+//
+// It also holds the scratch ledger (scratch.go): every scratch database
+// dbopsd creates on a restore target, recorded before it is created, so that
+// dbopsd never drops one it did not create. The ledger records what happened
+// on the servers and, unlike the backups table, cannot be rebuilt.
 package catalog

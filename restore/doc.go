@@ -4,4 +4,14 @@
 // recorded at backup time, runs the engine's integrity checks and drops the
 // scratch copy (DESIGN.md decision 4). Every attempt is recorded in the
 // catalog.
+//
+// # Scratch databases
+//
+// dbopsd drops only scratch databases it created (scratch.go). Every one is
+// recorded in the catalog's scratch ledger before it is created
+// (ClaimScratch) and marked when it is dropped or kept; an existing database
+// of a scratch name is replaced only when the ledger says dbopsd created it.
+// CleanupStale, run by the daemon at start, drops what the ledger says a
+// crashed job left behind, and nothing else. Drills (package drill) use the
+// same ledger.
 package restore

@@ -62,13 +62,14 @@ func Restore(ctx context.Context, r Request) (*Result, error) {
 	if err := validName(r.As); err != nil {
 		return nil, err
 	}
-	return record(ctx, r, "restore", func(ctx context.Context, m *repository.Manifest) (*Result, error) {
+	return record(ctx, r, "restore", func(ctx context.Context, m *repository.Manifest, _ int64) (*Result, error) {
 		return load(ctx, r, m)
 	})
 }
 
-// record finds the backup, runs fn and writes the attempt to the catalog.
-func record(ctx context.Context, r Request, kind string, fn func(context.Context, *repository.Manifest) (*Result, error)) (*Result, error) {
+// record finds the backup, runs fn (with the catalog job's id, 0 without a
+// catalog) and writes the attempt to the catalog.
+func record(ctx context.Context, r Request, kind string, fn func(context.Context, *repository.Manifest, int64) (*Result, error)) (*Result, error) {
 	if r.Logger == nil {
 		r.Logger = hclog.NewNullLogger()
 	}
@@ -84,7 +85,7 @@ func record(ctx context.Context, r Request, kind string, fn func(context.Context
 	m, err := r.Repo.FindBackup(ctx, r.Database, r.BackupID)
 	var res *Result
 	if err == nil {
-		res, err = fn(ctx, m)
+		res, err = fn(ctx, m, jobID)
 	}
 	if r.Catalog != nil {
 		rctx := context.WithoutCancel(ctx)

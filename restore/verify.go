@@ -2,10 +2,13 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/repository"
@@ -55,24 +58,38 @@ var sanitize = regexp.MustCompile(`[^a-z0-9_]+`)
 // compares per-table statistics with the manifest, runs the engine's
 // integrity checks and drops the scratch database. It returns a
 // *VerifyError (with the Verification) when the backup is not good.
+//
+// The scratch database is recorded in the scratch ledger (r.Catalog) before
+// it is created and marked when it is dropped or kept (ClaimScratch). An
+// existing database of the scratch name is replaced only when the ledger
+// says dbopsd created it; any other is left alone, and the verification
+// fails saying so. Without a catalog nothing existing is replaced.
 func Verify(ctx context.Context, r Request) (*Verification, error) {
 	if !r.Target.Scratch {
 		return nil, fmt.Errorf("restore target %q is not a scratch target (scratch = true): verification only restores onto scratch targets", r.Target.Name)
 	}
+	if r.Logger == nil {
+		r.Logger = hclog.NewNullLogger()
+	}
 	var v *Verification
 	start := time.Now()
-	res, err := record(ctx, r, "verify", func(ctx context.Context, m *repository.Manifest) (*Result, error) {
-		r.As = ScratchName(r.Database, m.ID)
-		r.Replace = true // the scratch name is ours; a leftover from a crash is replaced
-		v = &Verification{BackupID: m.ID, Database: r.Database, Target: r.Target.Name, Scratch: r.As}
-		res, err := verify(ctx, r, m, v)
+	res, err := record(ctx, r, "verify", func(ctx context.Context, m *repository.Manifest, jobID int64) (*Result, error) {
+		v = &Verification{BackupID: m.ID, Database: r.Database, Target: r.Target.Name, Scratch: ScratchName(r.Database, m.ID)}
+		claim, err := ClaimScratch(ctx, ScratchSpec{Catalog: r.Catalog, Engine: r.Engine, Target: r.Target, Name: v.Scratch,
+			Purpose: PurposeVerify, Database: r.Database, BackupID: m.ID, JobID: jobID})
+		if err != nil {
+			return nil, fmt.Errorf("verifying backup %s of %s: %w", m.ID, r.Database, err)
+		}
+		r.As, r.Replace = claim.Name, claim.Replace
+		res, err := verify(ctx, r, m, v, claim)
 		v.Total = time.Since(start)
 		return res, err
 	})
 	if v != nil && res != nil {
 		v.JobID = res.JobID
 	}
-	if r.Catalog != nil && v != nil && v.BackupID != "" {
+	var verr *VerifyError
+	if r.Catalog != nil && v != nil && v.BackupID != "" && (err == nil || errors.As(err, &verr)) {
 		status := "ok"
 		if err != nil {
 			status = "failed"
@@ -82,24 +99,41 @@ func Verify(ctx context.Context, r Request) (*Verification, error) {
 	return v, err
 }
 
-func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verification) (*Result, error) {
+func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verification, claim *ScratchClaim) (*Result, error) {
 	log := r.Logger.Named("verify").With("database", r.Database, "backup", m.ID)
-	r.As = v.Scratch
 	res, err := load(ctx, r, m)
 	if res != nil {
 		v.RestoreTime = res.Duration
 	}
+	// drop ends the claim: the scratch database is dropped, or kept for
+	// inspection. A failed drop leaves the claim open for CleanupStale.
 	drop := func() {
+		var derr error
 		if v.Kept {
-			return
+			derr = claim.Keep(ctx, fmt.Sprintf("kept for inspection after a failed verification of %s (keep_on_failure)", m.ID))
+		} else {
+			derr = claim.Drop(ctx)
 		}
-		if derr := r.Engine.DropDatabase(context.WithoutCancel(ctx), r.Target.Conn, v.Scratch); derr != nil {
-			log.Warn("dropping the scratch database failed", "scratch", v.Scratch, "error", derr)
+		if derr != nil {
+			log.Warn("ending the scratch database failed; the cleanup at the next start retries", "scratch", v.Scratch, "error", derr)
 		}
+	}
+	if errors.Is(err, engines.ErrExists) {
+		v.Problems = append(v.Problems, fmt.Sprintf("%s: the scratch ledger has no record that dbopsd created it, so it was left alone (drop it by hand if nobody needs it)", err))
+		if nerr := claim.NotCreated(ctx, "a database of this name that dbopsd did not create was in the way"); nerr != nil {
+			log.Warn("recording the scratch database as not created failed", "scratch", v.Scratch, "error", nerr)
+		}
+		return res, &VerifyError{BackupID: m.ID, Problems: v.Problems}
 	}
 	if err != nil {
 		v.Problems = append(v.Problems, err.Error())
 		v.Kept = r.Target.KeepOnFailure
+		if v.Kept {
+			// Engines remove a half-restored database themselves: then
+			// there is nothing to keep.
+			ok, xerr := r.Engine.DatabaseExists(context.WithoutCancel(ctx), r.Target.Conn, v.Scratch)
+			v.Kept = ok || xerr != nil
+		}
 		drop()
 		return res, &VerifyError{BackupID: m.ID, Problems: v.Problems}
 	}

@@ -45,6 +45,7 @@ func commands() []command {
 		mirrorCmd(),
 		requestNewCmd(), requestSignCmd(), requestApproveCmd(), requestVerifyCmd(), requestCanonicalCmd(),
 		registerShowCmd(), registerExportCmd(), registerVerifyCmd(), registerAnchorCmd(),
+		drillReportCmd(), drillListCmd(),
 	}
 }
 

@@ -1,0 +1,515 @@
+package drill_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/dbopsd/dbopsd/backup"
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/postgres"
+	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/register"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/request"
+	"github.com/dbopsd/dbopsd/request/requesttest"
+	"github.com/dbopsd/dbopsd/restore"
+	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/site"
+	"github.com/dbopsd/dbopsd/storage/local"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
+
+var seq atomic.Int64
+
+const hall = `
+CREATE SCHEMA hall;
+CREATE TABLE hall.tickets (id bigint PRIMARY KEY, window_no text NOT NULL, citizen text, note text, issued_at timestamptz NOT NULL);
+COMMENT ON TABLE hall.tickets IS '取号记录';
+INSERT INTO hall.tickets SELECT g, 'A' || (g % 12), '市民' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE E'备注\t' || g END,
+  '2026-03-01 08:00+08'::timestamptz + g * interval '1 minute'
+FROM generate_series(1, 30000) g;
+CREATE TABLE hall.ratings (id serial PRIMARY KEY, ticket_id bigint REFERENCES hall.tickets(id), score int CHECK (score BETWEEN 1 AND 5));
+INSERT INTO hall.ratings (ticket_id, score) SELECT g, 1 + g % 5 FROM generate_series(1, 3000) g;
+CREATE INDEX ratings_score ON hall.ratings (score);
+`
+
+// testSite is a policy (requesttest's, pointed at the test servers), a
+// source database with a full and a differential backup in a local
+// repository, the catalog in the policy's state directory, and a Gate.
+//
+// Targets: "scratch-local" is a scratch target on the source's own server
+// (full drills), "scratch-pg" one on the other server (redirected drills).
+type testSite struct {
+	src, dst   *harness.Postgres
+	srcDB      string
+	rs         *requesttest.Site
+	cfg        *config.Config
+	eng        engines.Engine
+	repo       *repository.Repo
+	repoDir    string
+	cat        *catalog.Catalog
+	gate       *request.Gate
+	full, diff *repository.Manifest
+}
+
+func newSite(t *testing.T, differential bool) *testSite {
+	t.Helper()
+	s := &testSite{src: harness.SourcePostgres(t), dst: harness.TargetPostgres(t), srcDB: fmt.Sprintf("drill_src_%d", seq.Add(1)),
+		rs: requesttest.NewSite(t), eng: postgres.New(), repoDir: t.TempDir()}
+	s.src.Exec(t, "postgres", "CREATE DATABASE "+s.srcDB)
+	t.Cleanup(func() { s.src.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+s.srcDB+" WITH (FORCE)") })
+	s.src.Exec(t, s.srcDB, hall)
+
+	s.cfg = s.rs.Config
+	s.cfg.Databases["queue"].DSN = s.src.DSN(s.srcDB)
+	s.cfg.RestoreTargets["scratch-pg"].DSN = s.dst.DSN("postgres")
+	s.cfg.RestoreTargets["scratch-local"] = &config.RestoreTarget{Name: "scratch-local", Engine: "postgres", DSN: s.src.DSN("postgres"), Scratch: true}
+
+	st, err := local.New(s.repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.repo, err = repository.Init(t.Context(), st, secret.New("drill test passphrase")); err != nil {
+		t.Fatal(err)
+	}
+	if s.cat, err = catalog.Open(s.cfg.Daemon.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cat.Close() })
+	job := backup.Job{Database: "queue", Engine: s.eng, Conn: site.SourceConn(s.cfg, s.cfg.Databases["queue"]), Type: repository.Full,
+		Parallel: 2, Repo: s.repo, Catalog: s.cat, Trigger: "test"}
+	res, err := backup.Run(t.Context(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.full = res.Manifest
+	if differential {
+		s.src.Exec(t, s.srcDB, `UPDATE hall.ratings SET score = 5 WHERE id <= 100;
+			INSERT INTO hall.tickets SELECT g, 'B1', '新市民' || g, '', now() FROM generate_series(30001, 30500) g`)
+		job.Type = repository.Differential
+		if res, err = backup.Run(t.Context(), job); err != nil {
+			t.Fatal(err)
+		}
+		s.diff = res.Manifest
+	}
+
+	nonces, err := request.OpenNonceStore(s.cfg.Daemon.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := register.Open(s.cfg.Daemon.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nonces.Close(); reg.Close() })
+	s.gate = &request.Gate{Config: s.cfg, Nonces: nonces, Register: reg,
+		Exists: func(ctx context.Context, t *config.RestoreTarget, name string) (bool, error) {
+			return s.eng.DatabaseExists(ctx, site.TargetConn(s.cfg, t), name)
+		}}
+	return s
+}
+
+// accept signs a drill request (requester and one approver) and passes it
+// through the Gate, as the daemon does.
+func (s *testSite) accept(t *testing.T, p request.Parameters) *request.Accepted {
+	t.Helper()
+	p.Database = "queue"
+	r, err := request.New(request.Draft{Action: request.ActionDrill, Parameters: p, Requester: requesttest.DBA,
+		Reason: "季度灾难恢复演练 <第一季度>"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rs.Sign(t, r, requesttest.DBA)
+	s.rs.Sign(t, r, requesttest.Approver)
+	acc, err := s.gate.Receive(t.Context(), bytes.NewReader(r.Marshal()), "test")
+	if err != nil {
+		t.Fatalf("the gate refused the drill: %v", err)
+	}
+	return acc
+}
+
+// run is the daemon's part: spec from the request, backup resolved,
+// started and finished in the register.
+func (s *testSite) run(t *testing.T, acc *request.Accepted, keep bool) (*drill.Report, error) {
+	t.Helper()
+	spec, err := drill.FromAccepted(acc, s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Repo, spec.Catalog, spec.Keep = s.repo, s.cat, keep
+	m, err := s.repo.FindBackup(t.Context(), spec.Database, spec.BackupID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.BackupID = m.ID
+	if err := s.gate.Started(acc, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := drill.Run(t.Context(), spec)
+	if rep == nil {
+		t.Fatalf("drill: no report: %v", err)
+	}
+	if ferr := s.gate.Finished(acc, rep.BackupID(), rep.Took(), err); ferr != nil {
+		t.Fatal(ferr)
+	}
+	return rep, err
+}
+
+func (s *testSite) exists(t *testing.T, target, name string) bool {
+	t.Helper()
+	ok, err := s.eng.DatabaseExists(t.Context(), site.TargetConn(s.cfg, s.cfg.RestoreTargets[target]), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func (s *testSite) ledger(t *testing.T, name string) []catalog.Scratch {
+	t.Helper()
+	rows, err := s.cat.ScratchDatabases(t.Context(), catalog.ScratchFilter{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func (s *testSite) server(target string) *harness.Postgres {
+	if target == "scratch-local" {
+		return s.src
+	}
+	return s.dst
+}
+
+func dropAtCleanup(t *testing.T, pg *harness.Postgres, name string) {
+	t.Cleanup(func() { pg.Exec(t, "postgres", fmt.Sprintf("DROP DATABASE IF EXISTS %q WITH (FORCE)", name)) })
+}
+
+func fingerprint(t *testing.T, line string) string {
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.FingerprintSHA256(pub)
+}
+
+// TestScenarios runs the three drill scenarios from signed requests,
+// through the Gate, and checks the reports, the catalog, the scratch ledger
+// and the register.
+func TestScenarios(t *testing.T) {
+	s := newSite(t, true)
+	suffix := seq.Add(1)
+	cases := []struct {
+		name     string
+		target   string
+		tables   []string
+		keep     bool
+		scenario string
+		foreign  bool // the database exists beforehand, made by someone else
+		dispo    string
+		ledger   string // the ledger row's state; "" = no row survives as dbopsd's
+		survives bool
+	}{
+		{name: "full", target: "scratch-local", scenario: drill.ScenarioFull, dispo: drill.Dropped, ledger: catalog.ScratchDropped},
+		{name: "table", target: "scratch-pg", tables: []string{"hall.tickets"}, scenario: drill.ScenarioTable, dispo: drill.Dropped, ledger: catalog.ScratchDropped},
+		{name: "redirected", target: "scratch-pg", scenario: drill.ScenarioRedirected, dispo: drill.Dropped, ledger: catalog.ScratchDropped},
+		{name: "redirected_keep", target: "scratch-pg", keep: true, scenario: drill.ScenarioRedirected, dispo: drill.Kept, ledger: catalog.ScratchKept, survives: true},
+		{name: "table_into_existing", target: "scratch-pg", tables: []string{"hall.ratings"}, foreign: true, scenario: drill.ScenarioTable,
+			dispo: drill.Left, ledger: catalog.ScratchNotCreated, survives: true},
+	}
+	var ids []string
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			as := fmt.Sprintf("drill_%s_%d", c.name, suffix)
+			pg := s.server(c.target)
+			dropAtCleanup(t, pg, as)
+			if c.foreign {
+				pg.Exec(t, "postgres", "CREATE DATABASE "+as)
+				pg.Exec(t, as, "CREATE TABLE keep_me (note text); INSERT INTO keep_me VALUES ('not dbopsd''s')")
+			}
+			acc := s.accept(t, request.Parameters{Target: c.target, As: as, Tables: c.tables})
+			rep, err := s.run(t, acc, c.keep)
+			if err != nil {
+				t.Fatalf("drill: %v\n%+v", err, rep.Checks)
+			}
+			ids = append(ids, rep.ID)
+			t.Logf("%s: restore %s, statistics %s, integrity %s, total %s", c.name, rep.Timings.Restore, rep.Timings.Compare, rep.Timings.Integrity, rep.Timings.Total)
+
+			if rep.ID != acc.Request.ID || rep.Scenario != c.scenario || rep.Verdict != drill.Pass || !rep.Passed() || len(rep.Problems) > 0 {
+				t.Errorf("report: id %s scenario %s verdict %s problems %q", rep.ID, rep.Scenario, rep.Verdict, rep.Problems)
+			}
+			checkRequest(t, s, acc, rep)
+			checkBackup(t, s, rep)
+			var names, statuses []string
+			for _, ch := range rep.Checks {
+				names, statuses = append(names, ch.Name), append(statuses, ch.Status)
+			}
+			if strings.Join(names, ",") != "backup,restore,statistics,integrity,cleanup" || strings.Join(statuses, ",") != "pass,pass,pass,pass,pass" {
+				t.Errorf("checks: %+v", rep.Checks)
+			}
+			tm := rep.Timings
+			if tm.Restore <= 0 || tm.Compare <= 0 || tm.Integrity <= 0 || tm.Checks != tm.Compare+tm.Integrity || tm.Total < tm.Restore+tm.Checks || rep.BytesRead <= 0 {
+				t.Errorf("timings: %+v, bytes %d", tm, rep.BytesRead)
+			}
+			wantTables := c.tables
+			if len(wantTables) == 0 {
+				wantTables = []string{"hall.ratings", "hall.tickets"}
+			}
+			var got []string
+			for _, tr := range rep.Tables {
+				got = append(got, tr.Table)
+				if !tr.Equal || tr.BackupRows == 0 || tr.BackupChecksum != tr.RestoredChecksum {
+					t.Errorf("table %+v", tr)
+				}
+			}
+			if !slices.Equal(got, wantTables) {
+				t.Errorf("tables compared: %v, want %v", got, wantTables)
+			}
+			if rep.Integrity == nil || !strings.Contains(rep.Integrity.Tool, "pg_amcheck") {
+				t.Errorf("integrity: %+v", rep.Integrity)
+			}
+
+			// The copy: dropped, kept or left, as the ledger says.
+			if rep.Target.Disposition != c.dispo || rep.Target.Database != as || rep.Target.Name != c.target {
+				t.Errorf("target: %+v", rep.Target)
+			}
+			if got := s.exists(t, c.target, as); got != c.survives {
+				t.Errorf("%s exists after the drill: %v, want %v", as, got, c.survives)
+			}
+			if rows := s.ledger(t, as); len(rows) != 1 || rows[0].State != c.ledger || rows[0].Purpose != restore.PurposeDrill ||
+				rows[0].JobID != rep.JobID || rows[0].Target != c.target {
+				t.Errorf("ledger: %+v", rows)
+			}
+			if c.foreign {
+				if got := pg.QueryString(t, as, "SELECT note FROM keep_me") + "/" + pg.QueryString(t, as, "SELECT count(*) FROM hall.ratings"); got != "not dbopsd's/3000" {
+					t.Errorf("the existing database: %s", got)
+				}
+			}
+
+			// The catalog job, the stored report, the register.
+			jobs, err := s.cat.Jobs(t.Context(), catalog.JobFilter{Kind: drill.JobKind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(jobs, func(j catalog.Job) bool { return j.ID == rep.JobID })
+			if i < 0 || jobs[i].Status != catalog.StatusOK || jobs[i].Details["drill"] != rep.ID || jobs[i].BackupID != s.diff.ID ||
+				jobs[i].TargetDatabase != as || jobs[i].Trigger != "request" {
+				t.Errorf("catalog job %d: %+v", rep.JobID, jobs)
+			}
+			stored, err := drill.Load(s.cfg.Daemon.StateDir, rep.ID)
+			if err != nil || stored.Verdict != drill.Pass || stored.Timings != rep.Timings || stored.Request.Digest != acc.Digest {
+				t.Errorf("stored report: %+v %v", stored, err)
+			}
+			_, htmlPath := drill.Paths(s.cfg.Daemon.StateDir, rep.ID)
+			page, err := os.ReadFile(htmlPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHTML(t, page, drill.LangZH, rep)
+			checkRegister(t, s, acc)
+		})
+	}
+	list, err := drill.List(s.cfg.Daemon.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, r := range list {
+		listed = append(listed, r.ID)
+	}
+	if !slices.Equal(listed, ids) {
+		t.Errorf("list: %v, want %v", listed, ids)
+	}
+}
+
+func checkRequest(t *testing.T, s *testSite, acc *request.Accepted, rep *drill.Report) {
+	t.Helper()
+	q := rep.Request
+	if q == nil || q.ID != acc.Request.ID || q.Action != "drill" || q.Requester != requesttest.DBA ||
+		!slices.Equal(q.Approvers, []string{requesttest.Approver}) || q.Reason != acc.Request.Reason || q.Digest != acc.Digest ||
+		q.RegisterRef != acc.Ref || q.Parameters.As != acc.Request.Parameters.As {
+		t.Fatalf("request in the report: %+v", q)
+	}
+	want := []drill.SignatureInfo{
+		{Signer: requesttest.DBA, Role: drill.RoleRequester, KeyType: ssh.KeyAlgoED25519, Fingerprint: fingerprint(t, s.rs.Keys[requesttest.DBA].Line)},
+		{Signer: requesttest.Approver, Role: drill.RoleApprover, KeyType: ssh.KeyAlgoED25519, Fingerprint: fingerprint(t, s.rs.Keys[requesttest.Approver].Line)},
+	}
+	if !slices.Equal(q.Signatures, want) {
+		t.Errorf("signatures: %+v, want %+v", q.Signatures, want)
+	}
+}
+
+func checkBackup(t *testing.T, s *testSite, rep *drill.Report) {
+	t.Helper()
+	b := rep.Backup
+	if b == nil || b.ID != s.diff.ID || b.Type != repository.Differential || b.Base != s.full.ID || b.Rows != 33500 || b.Tables != 2 {
+		t.Errorf("backup: %+v", b)
+	}
+	if len(rep.Chain) != 2 || rep.Chain[0].ID != s.full.ID || rep.Chain[0].Type != repository.Full || rep.Chain[0].Rows != 33000 ||
+		rep.Chain[1].ID != s.diff.ID {
+		t.Errorf("chain: %+v", rep.Chain)
+	}
+}
+
+func checkRegister(t *testing.T, s *testSite, acc *request.Accepted) {
+	t.Helper()
+	es, err := register.ReadFile(s.gate.Register.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range es {
+		if e.Request == acc.Request.ID {
+			kinds = append(kinds, string(e.Kind))
+			if e.Kind == register.Finished && (e.Outcome != register.Succeeded || e.Backup != s.diff.ID) {
+				t.Errorf("finished entry: %+v", e)
+			}
+		}
+	}
+	if strings.Join(kinds, ",") != "received,approved,accepted,started,finished" {
+		t.Errorf("register entries of %s: %v", acc.Request.ID, kinds)
+	}
+}
+
+// TestDamagedBackup: a drill from a backup with a damaged chunk fails, says
+// why, and leaves nothing behind.
+func TestDamagedBackup(t *testing.T) {
+	s := newSite(t, false)
+	damageLargestChunk(t, s.repoDir)
+	as := fmt.Sprintf("drill_damaged_%d", seq.Add(1))
+	dropAtCleanup(t, s.dst, as)
+	tg := s.cfg.RestoreTargets["scratch-pg"]
+	rep, err := drill.Run(t.Context(), drill.Spec{
+		Database: "queue", Engine: s.eng, Repo: s.repo, Catalog: s.cat,
+		Target: restore.Target{Name: tg.Name, Conn: site.TargetConn(s.cfg, tg), Scratch: true, KeepOnFailure: true},
+		As:     as, StateDir: s.cfg.Daemon.StateDir, Language: "en", Trigger: "test", SourceServer: s.cfg.Databases["queue"].Server(),
+	})
+	var failed *drill.FailedError
+	if !errors.As(err, &failed) || rep == nil {
+		t.Fatalf("drill from a damaged backup: %v", err)
+	}
+	t.Logf("problems: %q", rep.Problems)
+	if rep.Verdict != drill.Fail || rep.Passed() || len(rep.Problems) != 1 || !strings.HasPrefix(rep.Problems[0], "restore: ") ||
+		!strings.Contains(rep.Problems[0], "damaged") || !strings.Contains(err.Error(), "damaged") || failed.ID != rep.ID {
+		t.Errorf("report: verdict %s problems %q", rep.Verdict, rep.Problems)
+	}
+	var statuses []string
+	for _, c := range rep.Checks {
+		statuses = append(statuses, c.Name+"="+c.Status)
+	}
+	if got := strings.Join(statuses, ","); got != "backup=pass,restore=fail,statistics=skip,integrity=skip,cleanup=pass" {
+		t.Errorf("checks: %s", got)
+	}
+	if rep.Backup == nil || rep.Backup.ID != s.full.ID || len(rep.Chain) != 1 || rep.Request != nil || rep.Scenario != drill.ScenarioRedirected {
+		t.Errorf("report: backup %+v chain %+v request %+v scenario %s", rep.Backup, rep.Chain, rep.Request, rep.Scenario)
+	}
+	if rep.Timings.Restore <= 0 || rep.Timings.Total < rep.Timings.Restore {
+		t.Errorf("timings: %+v", rep.Timings)
+	}
+	if s.exists(t, "scratch-pg", as) || rep.Target.Disposition != drill.Dropped {
+		t.Errorf("the half-restored copy: exists %v, disposition %+v", s.exists(t, "scratch-pg", as), rep.Target)
+	}
+	if rows := s.ledger(t, as); len(rows) != 1 || rows[0].State != catalog.ScratchDropped {
+		t.Errorf("ledger: %+v", rows)
+	}
+	jobs, err := s.cat.Jobs(t.Context(), catalog.JobFilter{Kind: drill.JobKind})
+	if err != nil || len(jobs) != 1 || jobs[0].Status != catalog.StatusFailed || !strings.Contains(jobs[0].Error, "damaged") {
+		t.Errorf("catalog: %+v %v", jobs, err)
+	}
+	stored, err := drill.Load(s.cfg.Daemon.StateDir, rep.ID)
+	if err != nil || stored.Verdict != drill.Fail || !slices.Equal(stored.Problems, rep.Problems) {
+		t.Fatalf("stored: %+v %v", stored, err)
+	}
+	_, htmlPath := drill.Paths(s.cfg.Daemon.StateDir, rep.ID)
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHTML(t, page, drill.LangEN, rep)
+	var zh bytes.Buffer
+	if err := drill.WriteHTML(&zh, stored, drill.HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkHTML(t, zh.Bytes(), drill.LangZH, rep)
+}
+
+// TestSpecErrors: what Run and FromAccepted refuse before doing anything.
+func TestSpecErrors(t *testing.T) {
+	s := newSite(t, false)
+	tg := s.cfg.RestoreTargets["scratch-pg"]
+	good := drill.Spec{Database: "queue", Engine: s.eng, Repo: s.repo, Catalog: s.cat, As: "drill_never",
+		Target: restore.Target{Name: tg.Name, Conn: site.TargetConn(s.cfg, tg), Scratch: true}}
+	cases := map[string]func(*drill.Spec){
+		"no engine":                     func(sp *drill.Spec) { sp.Engine = nil },
+		"no repository":                 func(sp *drill.Spec) { sp.Repo = nil },
+		"no name":                       func(sp *drill.Spec) { sp.As = "" },
+		"protected target":              func(sp *drill.Spec) { sp.Target.Scratch = false },
+		"bad id":                        func(sp *drill.Spec) { sp.ID = "../x" },
+		"table scenario without tables": func(sp *drill.Spec) { sp.Scenario = drill.ScenarioTable },
+		"unknown scenario":              func(sp *drill.Spec) { sp.Scenario = "tabletop" },
+		"bad language":                  func(sp *drill.Spec) { sp.Language = "fr" },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			sp := good
+			mutate(&sp)
+			if rep, err := drill.Run(t.Context(), sp); err == nil || rep != nil {
+				t.Fatalf("ran: %+v", rep)
+			}
+		})
+	}
+	if jobs, _ := s.cat.Jobs(t.Context(), catalog.JobFilter{Kind: drill.JobKind}); len(jobs) != 0 {
+		t.Errorf("refused specs left jobs: %+v", jobs)
+	}
+	acc := s.accept(t, request.Parameters{Target: "scratch-pg", As: "drill_never"})
+	acc.Request.Action = request.ActionRestore
+	if _, err := drill.FromAccepted(acc, s.cfg); err == nil {
+		t.Error("FromAccepted took a restore request")
+	}
+	if _, err := drill.Load(s.cfg.Daemon.StateDir, "R-missing"); !errors.Is(err, drill.ErrNotFound) {
+		t.Errorf("load of a missing report: %v", err)
+	}
+}
+
+// damageLargestChunk flips a byte in the middle of the largest stored
+// chunk, which is table data.
+func damageLargestChunk(t *testing.T, repoDir string) {
+	t.Helper()
+	var victim string
+	var size int64
+	err := filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if info, err := d.Info(); err == nil && info.Size() > size {
+			victim, size = p, info.Size()
+		}
+		return nil
+	})
+	if err != nil || victim == "" {
+		t.Fatalf("no chunk to damage: %v", err)
+	}
+	b, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01
+	if err := os.WriteFile(victim, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

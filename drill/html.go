@@ -1,0 +1,402 @@
+package drill
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// HTMLOptions tunes WriteHTML.
+type HTMLOptions struct {
+	Language string         // LangZH (default) or LangEN
+	Location *time.Location // time zone of the times shown; nil = Local
+}
+
+// NormalizeLang maps "", "zh", "zh-CN", "cn" to LangZH and "en" to LangEN.
+func NormalizeLang(s string) (string, error) {
+	switch strings.ToLower(s) {
+	case "", "zh", "zh-cn", "cn", "zh_cn", "zh-hans":
+		return LangZH, nil
+	case "en", "en-us", "en-gb":
+		return LangEN, nil
+	}
+	return "", fmt.Errorf("language %q: want zh-CN or en", s)
+}
+
+// WriteHTML renders the report as one self-contained HTML page: inline CSS,
+// no scripts, images or other external assets, tables only, so it prints
+// well and reads the same in a browser and in a mail client.
+func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
+	lang, err := NormalizeLang(o.Language)
+	if err != nil {
+		return err
+	}
+	loc := o.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	l := labels[lang]
+	funcs := template.FuncMap{
+		"t": func(key string) string {
+			if s, ok := l[key]; ok {
+				return s
+			}
+			return key
+		},
+		// tr translates a value with a prefix ("status.pass"), falling back
+		// to the value itself.
+		"tr": func(prefix, v string) string {
+			if s, ok := l[prefix+"."+v]; ok {
+				return s
+			}
+			return v
+		},
+		"time": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(loc).Format("2006-01-02 15:04:05 MST")
+		},
+		"dur":   func(d time.Duration) string { return humanDuration(d, lang) },
+		"bytes": humanBytes,
+		"rate": func(n int64, d time.Duration) string {
+			if d <= 0 || n <= 0 {
+				return "—"
+			}
+			return humanBytes(int64(float64(n)/d.Seconds())) + "/s"
+		},
+		"join": func(s []string) string {
+			if len(s) == 0 {
+				return "—"
+			}
+			sep := ", "
+			if lang == LangZH {
+				sep = "、"
+			}
+			return strings.Join(s, sep)
+		},
+		"orDash": func(s string) string {
+			if s == "" {
+				return "—"
+			}
+			return s
+		},
+		"yesno": func(b bool) string {
+			if b {
+				return l["yes"]
+			}
+			return l["no"]
+		},
+		"statusColor": func(s string) template.CSS { return template.CSS(statusColors[s]) },
+	}
+	tmpl, err := template.New("report").Funcs(funcs).Parse(page)
+	if err != nil {
+		return fmt.Errorf("drill report template: %w", err)
+	}
+	htmlLang := "zh-CN"
+	if lang == LangEN {
+		htmlLang = "en"
+	}
+	data := struct {
+		R         *Report
+		Lang      string
+		S         map[string]template.CSS
+		Generated string
+	}{R: r, Lang: htmlLang, S: styles, Generated: time.Now().In(loc).Format("2006-01-02 15:04:05 MST")}
+	if err := tmpl.Execute(w, data); err != nil {
+		return fmt.Errorf("rendering drill report %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func humanDuration(d time.Duration, lang string) string {
+	zh := lang == LangZH
+	switch {
+	case d <= 0:
+		if zh {
+			return "0 秒"
+		}
+		return "0 s"
+	case d < time.Minute:
+		s := d.Seconds()
+		prec := 2
+		if s >= 10 {
+			prec = 1
+		}
+		if zh {
+			return fmt.Sprintf("%.*f 秒", prec, s)
+		}
+		return fmt.Sprintf("%.*f s", prec, s)
+	case d < time.Hour:
+		m, s := int(d/time.Minute), int(math.Round((d % time.Minute).Seconds()))
+		if zh {
+			return fmt.Sprintf("%d 分 %d 秒", m, s)
+		}
+		return fmt.Sprintf("%d min %d s", m, s)
+	}
+	h, m := int(d/time.Hour), int((d%time.Hour)/time.Minute)
+	if zh {
+		return fmt.Sprintf("%d 小时 %d 分", h, m)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+var statusColors = map[string]string{
+	Pass: "color:#1e7b34;", Fail: "color:#b3261e;", Warn: "color:#8a5a00;", Skip: "color:#5f6368;",
+}
+
+// styles are repeated inline on the elements, because many mail clients
+// drop a <style> block; the block adds only what degrades gracefully.
+var styles = map[string]template.CSS{
+	"body":    `margin:0;padding:0;background:#f4f5f7;color:#1f2328;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI","PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",Roboto,"Helvetica Neue",Arial,sans-serif;font-size:14px;line-height:1.5;`,
+	"page":    `max-width:880px;margin:0 auto;background:#ffffff;padding:24px 28px;`,
+	"h1":      `font-size:22px;margin:0 0 4px 0;font-weight:600;`,
+	"sub":     `color:#57606a;font-size:13px;margin:0 0 16px 0;`,
+	"h2":      `font-size:16px;font-weight:600;margin:24px 0 8px 0;padding-bottom:4px;border-bottom:2px solid #d0d7de;`,
+	"table":   `width:100%;border-collapse:collapse;margin:0 0 8px 0;`,
+	"th":      `text-align:left;background:#f6f8fa;border:1px solid #d0d7de;padding:6px 8px;font-weight:600;vertical-align:top;`,
+	"key":     `text-align:left;background:#f6f8fa;border:1px solid #d0d7de;padding:6px 8px;font-weight:600;vertical-align:top;width:28%;white-space:nowrap;`,
+	"td":      `border:1px solid #d0d7de;padding:6px 8px;vertical-align:top;word-break:break-word;`,
+	"num":     `border:1px solid #d0d7de;padding:6px 8px;vertical-align:top;text-align:right;white-space:nowrap;`,
+	"mono":    `border:1px solid #d0d7de;padding:6px 8px;vertical-align:top;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12px;word-break:break-all;`,
+	"pass":    `background:#e6f4ea;border-left:6px solid #1e7b34;padding:12px 16px;font-size:18px;font-weight:600;color:#1e7b34;`,
+	"fail":    `background:#fce8e6;border-left:6px solid #b3261e;padding:12px 16px;font-size:18px;font-weight:600;color:#b3261e;`,
+	"problem": `margin:4px 0 0 0;font-size:13px;font-weight:400;color:#1f2328;`,
+	"footer":  `color:#57606a;font-size:12px;margin-top:24px;border-top:1px solid #d0d7de;padding-top:8px;`,
+	"list":    `margin:0;padding-left:20px;`,
+}
+
+var labels = map[string]map[string]string{
+	LangZH: {
+		"title": "灾难恢复演练报告", "verdict": "结论", "verdict.pass": "通过", "verdict.fail": "未通过",
+		"problems": "未通过原因", "warnings": "警告",
+		"summary": "概要", "id": "演练编号", "scenario": "演练场景",
+		"scenario.full": "整库恢复", "scenario.table": "单表恢复", "scenario.redirected": "异机恢复（其他服务器、其他库名）",
+		"database": "数据库", "engine": "数据库引擎", "source_server": "源服务器", "target": "恢复目标",
+		"target_server": "目标服务器", "restored_as": "恢复为", "tables_restored": "恢复的表", "all_tables": "全部表",
+		"scratch": "临时库目标", "replace": "覆盖已有", "started": "开始时间", "finished": "结束时间",
+		"disposition": "恢复副本处理", "disposition.dropped": "已删除", "disposition.kept": "已保留", "disposition.left": "未改动",
+		"trigger": "触发方式", "host": "执行主机", "job": "作业编号",
+		"rto": "恢复耗时（RTO）", "t_restore": "恢复耗时", "t_compare": "数据比对耗时", "t_integrity": "完整性检查耗时",
+		"t_checks": "校验耗时合计", "t_cleanup": "清理耗时", "t_total": "总耗时", "bytes_read": "读取数据量", "rate": "恢复速率",
+		"request": "申请与审批", "request_id": "申请编号", "action": "申请类型", "action.drill": "恢复演练",
+		"action.restore": "恢复", "requester": "申请人", "approvers": "审批人", "reason": "原因", "created": "申请时间",
+		"valid": "有效期", "digest": "请求摘要（SHA-256）", "register_ref": "登记表条目", "signatures": "签名",
+		"signer": "签名人", "role": "角色", "key_type": "密钥类型", "fingerprint": "密钥指纹",
+		"role.requester": "申请人", "role.approver": "审批人", "role.not counted": "不计入", "no_request": "本次演练不是由签名请求发起。",
+		"backup": "使用的备份", "chain": "备份链", "backup_id": "备份编号", "type": "类型",
+		"type.full": "全量", "type.differential": "差异", "base": "所属全量", "taken": "备份时间",
+		"server_version": "服务器版本", "position": "一致性位置", "tables": "表数", "rows": "行数",
+		"raw_size": "原始大小", "stored_size": "存储大小", "unreadable": "无法读取",
+		"checks": "检查项", "check": "检查", "result": "结果", "duration": "耗时", "detail": "说明",
+		"check.backup": "备份可读", "check.restore": "恢复", "check.statistics": "数据比对（行数与校验和）",
+		"check.integrity": "完整性检查", "check.cleanup": "清理",
+		"status.pass": "通过", "status.fail": "未通过", "status.warn": "注意", "status.skip": "未执行",
+		"table_cmp": "表数据比对", "table": "表", "backup_rows": "备份行数", "restored_rows": "恢复行数",
+		"backup_checksum": "备份校验和", "restored_checksum": "恢复校验和", "equal": "一致",
+		"notes": "备注", "skipped": "未恢复的对象", "restore_notes": "恢复说明", "findings": "完整性问题",
+		"integrity_tool": "检查工具", "yes": "是", "no": "否",
+		"generated": "由 dbopsd 生成", "at": "生成时间", "sep": "：",
+	},
+	LangEN: {
+		"title": "Disaster recovery drill report", "verdict": "Verdict", "verdict.pass": "PASSED", "verdict.fail": "FAILED",
+		"problems": "Why it failed", "warnings": "Warnings",
+		"summary": "Summary", "id": "Drill ID", "scenario": "Scenario",
+		"scenario.full": "Full restore", "scenario.table": "Single-table restore", "scenario.redirected": "Redirected restore (other server, other name)",
+		"database": "Database", "engine": "Engine", "source_server": "Source server", "target": "Restore target",
+		"target_server": "Target server", "restored_as": "Restored as", "tables_restored": "Tables restored", "all_tables": "all tables",
+		"scratch": "Scratch target", "replace": "Replace existing", "started": "Started", "finished": "Finished",
+		"disposition": "Restored copy", "disposition.dropped": "dropped", "disposition.kept": "kept", "disposition.left": "left in place",
+		"trigger": "Trigger", "host": "Host", "job": "Job",
+		"rto": "Recovery time (RTO)", "t_restore": "Restore time", "t_compare": "Statistics comparison", "t_integrity": "Integrity check",
+		"t_checks": "Checks total", "t_cleanup": "Cleanup", "t_total": "Total", "bytes_read": "Data read", "rate": "Restore rate",
+		"request": "Request and approvals", "request_id": "Request ID", "action": "Action", "action.drill": "drill",
+		"action.restore": "restore", "requester": "Requester", "approvers": "Approvers", "reason": "Reason", "created": "Created",
+		"valid": "Valid", "digest": "Request digest (SHA-256)", "register_ref": "Register entry", "signatures": "Signatures",
+		"signer": "Signer", "role": "Role", "key_type": "Key type", "fingerprint": "Key fingerprint",
+		"role.requester": "requester", "role.approver": "approver", "role.not counted": "not counted",
+		"no_request": "This drill was not started by a signed request.", "backup": "Backup used", "chain": "Backup chain", "backup_id": "Backup ID", "type": "Type",
+		"type.full": "full", "type.differential": "differential", "base": "Full backup", "taken": "Taken",
+		"server_version": "Server version", "position": "Position", "tables": "Tables", "rows": "Rows",
+		"raw_size": "Raw size", "stored_size": "Stored size", "unreadable": "unreadable",
+		"checks": "Checks", "check": "Check", "result": "Result", "duration": "Duration", "detail": "Detail",
+		"check.backup": "Backup readable", "check.restore": "Restore", "check.statistics": "Statistics (rows and checksums)",
+		"check.integrity": "Integrity check", "check.cleanup": "Cleanup",
+		"status.pass": "pass", "status.fail": "FAIL", "status.warn": "warning", "status.skip": "not run",
+		"table_cmp": "Table comparison", "table": "Table", "backup_rows": "Rows backed up", "restored_rows": "Rows restored",
+		"backup_checksum": "Checksum backed up", "restored_checksum": "Checksum restored", "equal": "Equal",
+		"notes": "Notes", "skipped": "Not restored", "restore_notes": "Restore notes", "findings": "Integrity findings",
+		"integrity_tool": "Tool", "yes": "yes", "no": "no",
+		"generated": "Generated by dbopsd", "at": "at", "sep": ": ",
+	},
+}
+
+const page = `<!DOCTYPE html>
+<html lang="{{.Lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{t "title"}} {{.R.ID}}</title>
+<style>
+@page { size: A4; margin: 14mm; }
+@media print {
+  body { background: #ffffff !important; }
+  .page { max-width: none !important; padding: 0 !important; }
+  tr, .verdict { page-break-inside: avoid; }
+  h2 { page-break-after: avoid; }
+}
+@media screen and (max-width: 600px) {
+  .page { padding: 12px !important; }
+}
+</style>
+</head>
+<body style="{{.S.body}}">
+<div class="page" style="{{.S.page}}">
+{{- $r := .R}}{{$s := .S}}
+<h1 style="{{$s.h1}}">{{t "title"}}</h1>
+<p style="{{$s.sub}}">{{$r.Database}} · {{tr "scenario" $r.Scenario}} · {{$r.ID}} · {{time $r.StartedAt}}</p>
+
+<table role="presentation" class="verdict" style="{{$s.table}}"><tr><td style="{{if eq $r.Verdict "pass"}}{{$s.pass}}{{else}}{{$s.fail}}{{end}}">
+{{t "verdict"}}{{t "sep"}}{{tr "verdict" $r.Verdict}}
+{{- if $r.Problems}}
+<div style="{{$s.problem}}"><strong>{{t "problems"}}</strong><ul style="{{$s.list}}">{{range $r.Problems}}<li>{{.}}</li>{{end}}</ul></div>
+{{- end}}
+{{- if $r.Warnings}}
+<div style="{{$s.problem}}"><strong>{{t "warnings"}}</strong><ul style="{{$s.list}}">{{range $r.Warnings}}<li>{{.}}</li>{{end}}</ul></div>
+{{- end}}
+</td></tr></table>
+
+<h2 style="{{$s.h2}}">{{t "summary"}}</h2>
+<table style="{{$s.table}}">
+<tr><th style="{{$s.key}}">{{t "id"}}</th><td style="{{$s.mono}}">{{$r.ID}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "scenario"}}</th><td style="{{$s.td}}">{{tr "scenario" $r.Scenario}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "database"}}</th><td style="{{$s.td}}">{{$r.Database}} ({{$r.Engine}})</td></tr>
+<tr><th style="{{$s.key}}">{{t "source_server"}}</th><td style="{{$s.td}}">{{orDash $r.SourceServer}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "target"}}</th><td style="{{$s.td}}">{{$r.Target.Name}}{{if $r.Target.Scratch}} ({{t "scratch"}}){{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "target_server"}}</th><td style="{{$s.td}}">{{orDash $r.Target.Server}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "restored_as"}}</th><td style="{{$s.mono}}">{{$r.Target.Database}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "tables_restored"}}</th><td style="{{$s.td}}">{{if $r.Target.Tables}}{{join $r.Target.Tables}}{{else}}{{t "all_tables"}}{{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "replace"}}</th><td style="{{$s.td}}">{{yesno $r.Target.Replace}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "started"}}</th><td style="{{$s.td}}">{{time $r.StartedAt}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "finished"}}</th><td style="{{$s.td}}">{{time $r.FinishedAt}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "disposition"}}</th><td style="{{$s.td}}">{{tr "disposition" $r.Target.Disposition}}{{if $r.Target.DispositionNote}}{{t "sep"}}{{$r.Target.DispositionNote}}{{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "host"}}</th><td style="{{$s.td}}">{{orDash $r.Host}}{{if $r.JobID}} · {{t "job"}} {{$r.JobID}}{{end}}</td></tr>
+</table>
+
+<h2 style="{{$s.h2}}">{{t "rto"}}</h2>
+<table style="{{$s.table}}">
+<tr><th style="{{$s.key}}">{{t "t_restore"}}</th><td style="{{$s.num}}"><strong>{{dur $r.Timings.Restore}}</strong></td></tr>
+<tr><th style="{{$s.key}}">{{t "t_compare"}}</th><td style="{{$s.num}}">{{dur $r.Timings.Compare}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "t_integrity"}}</th><td style="{{$s.num}}">{{dur $r.Timings.Integrity}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "t_checks"}}</th><td style="{{$s.num}}">{{dur $r.Timings.Checks}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "t_cleanup"}}</th><td style="{{$s.num}}">{{dur $r.Timings.Cleanup}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "t_total"}}</th><td style="{{$s.num}}"><strong>{{dur $r.Timings.Total}}</strong></td></tr>
+<tr><th style="{{$s.key}}">{{t "bytes_read"}}</th><td style="{{$s.num}}">{{bytes $r.BytesRead}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "rate"}}</th><td style="{{$s.num}}">{{rate $r.BytesRead $r.Timings.Restore}}</td></tr>
+</table>
+
+<h2 style="{{$s.h2}}">{{t "request"}}</h2>
+{{- with $r.Request}}
+<table style="{{$s.table}}">
+<tr><th style="{{$s.key}}">{{t "request_id"}}</th><td style="{{$s.mono}}">{{.ID}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "action"}}</th><td style="{{$s.td}}">{{tr "action" .Action}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "requester"}}</th><td style="{{$s.td}}">{{.Requester}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "approvers"}}</th><td style="{{$s.td}}">{{join .Approvers}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "reason"}}</th><td style="{{$s.td}}">{{orDash .Reason}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "created"}}</th><td style="{{$s.td}}">{{time .Created}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "valid"}}</th><td style="{{$s.td}}">{{time .NotBefore}} – {{time .Expires}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "digest"}}</th><td style="{{$s.mono}}">{{.Digest}}</td></tr>
+{{- if .RegisterRef}}
+<tr><th style="{{$s.key}}">{{t "register_ref"}}</th><td style="{{$s.td}}">#{{.RegisterRef}}</td></tr>
+{{- end}}
+</table>
+<table style="{{$s.table}}">
+<tr><th style="{{$s.th}}">{{t "signer"}}</th><th style="{{$s.th}}">{{t "role"}}</th><th style="{{$s.th}}">{{t "key_type"}}</th><th style="{{$s.th}}">{{t "fingerprint"}}</th></tr>
+{{- range .Signatures}}
+<tr><td style="{{$s.td}}">{{.Signer}}</td><td style="{{$s.td}}">{{tr "role" .Role}}</td><td style="{{$s.td}}">{{orDash .KeyType}}</td><td style="{{$s.mono}}">{{orDash .Fingerprint}}</td></tr>
+{{- end}}
+</table>
+{{- else}}
+<p>{{t "no_request"}}</p>
+{{- end}}
+
+<h2 style="{{$s.h2}}">{{t "backup"}}</h2>
+{{- if $r.Chain}}
+<p style="margin:0 0 4px 0;font-weight:600;">{{t "chain"}}</p>
+<table style="{{$s.table}}">
+<tr><th style="{{$s.th}}">{{t "backup_id"}}</th><th style="{{$s.th}}">{{t "type"}}</th><th style="{{$s.th}}">{{t "taken"}}</th><th style="{{$s.th}}">{{t "tables"}}</th><th style="{{$s.th}}">{{t "rows"}}</th><th style="{{$s.th}}">{{t "raw_size"}}</th><th style="{{$s.th}}">{{t "stored_size"}}</th></tr>
+{{- range $r.Chain}}
+<tr><td style="{{$s.mono}}">{{.ID}}</td><td style="{{$s.td}}">{{tr "type" .Type}}</td>
+{{- if .Error}}<td style="{{$s.td}}" colspan="5">{{t "unreadable"}}{{t "sep"}}{{.Error}}</td>
+{{- else}}<td style="{{$s.td}}">{{time .StartedAt}}</td><td style="{{$s.num}}">{{.Tables}}</td><td style="{{$s.num}}">{{.Rows}}</td><td style="{{$s.num}}">{{bytes .RawBytes}}</td><td style="{{$s.num}}">{{bytes .StoredBytes}}</td>{{end}}</tr>
+{{- end}}
+</table>
+{{- end}}
+{{- with $r.Backup}}
+<table style="{{$s.table}}">
+<tr><th style="{{$s.key}}">{{t "backup_id"}}</th><td style="{{$s.mono}}">{{.ID}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "type"}}</th><td style="{{$s.td}}">{{tr "type" .Type}}{{if .Base}} ({{t "base"}} <span style="font-family:ui-monospace,Menlo,Consolas,monospace;">{{.Base}}</span>){{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "server_version"}}</th><td style="{{$s.td}}">{{orDash .ServerVersion}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "position"}}</th><td style="{{$s.mono}}">{{orDash .Position}}</td></tr>
+</table>
+{{- end}}
+
+<h2 style="{{$s.h2}}">{{t "checks"}}</h2>
+<table style="{{$s.table}}">
+<tr><th style="{{$s.th}}">{{t "check"}}</th><th style="{{$s.th}}">{{t "result"}}</th><th style="{{$s.th}}">{{t "duration"}}</th><th style="{{$s.th}}">{{t "detail"}}</th></tr>
+{{- range $r.Checks}}
+<tr><td style="{{$s.td}}">{{tr "check" .Name}}</td><td style="{{$s.td}}"><strong style="{{statusColor .Status}}">{{tr "status" .Status}}</strong></td><td style="{{$s.num}}">{{dur .Duration}}</td><td style="{{$s.td}}">{{.Detail}}</td></tr>
+{{- end}}
+</table>
+{{- if $r.Tables}}
+
+<h2 style="{{$s.h2}}">{{t "table_cmp"}}</h2>
+<table style="{{$s.table}}">
+<tr><th style="{{$s.th}}">{{t "table"}}</th><th style="{{$s.th}}">{{t "backup_rows"}}</th><th style="{{$s.th}}">{{t "restored_rows"}}</th><th style="{{$s.th}}">{{t "backup_checksum"}}</th><th style="{{$s.th}}">{{t "restored_checksum"}}</th><th style="{{$s.th}}">{{t "equal"}}</th></tr>
+{{- range $r.Tables}}
+<tr><td style="{{$s.td}}">{{.Table}}</td><td style="{{$s.num}}">{{.BackupRows}}</td><td style="{{$s.num}}">{{.RestoredRows}}</td><td style="{{$s.mono}}">{{.BackupChecksum}}</td><td style="{{$s.mono}}">{{orDash .RestoredChecksum}}</td><td style="{{$s.td}}"><strong style="{{if .Equal}}{{statusColor "pass"}}{{else}}{{statusColor "fail"}}{{end}}">{{yesno .Equal}}</strong></td></tr>
+{{- end}}
+</table>
+{{- end}}
+{{- if or $r.Restore $r.Integrity}}
+
+<h2 style="{{$s.h2}}">{{t "notes"}}</h2>
+<table style="{{$s.table}}">
+{{- with $r.Integrity}}
+<tr><th style="{{$s.key}}">{{t "integrity_tool"}}</th><td style="{{$s.td}}">{{.Tool}}{{if .Skipped}} — {{.Skipped}}{{end}}</td></tr>
+{{- if .Findings}}
+<tr><th style="{{$s.key}}">{{t "findings"}}</th><td style="{{$s.td}}"><ul style="{{$s.list}}">{{range .Findings}}<li>{{.}}</li>{{end}}</ul></td></tr>
+{{- end}}
+{{- end}}
+{{- with $r.Restore}}
+{{- if .Skipped}}
+<tr><th style="{{$s.key}}">{{t "skipped"}}</th><td style="{{$s.td}}"><ul style="{{$s.list}}">{{range .Skipped}}<li>{{.}}</li>{{end}}</ul></td></tr>
+{{- end}}
+{{- if .Notes}}
+<tr><th style="{{$s.key}}">{{t "restore_notes"}}</th><td style="{{$s.td}}"><ul style="{{$s.list}}">{{range .Notes}}<li>{{.}}</li>{{end}}</ul></td></tr>
+{{- end}}
+{{- end}}
+</table>
+{{- end}}
+
+<p style="{{$s.footer}}">{{t "generated"}} · {{t "at"}} {{.Generated}}{{if $r.Trigger}} · {{t "trigger"}}{{t "sep"}}{{$r.Trigger}}{{end}}</p>
+</div>
+</body>
+</html>
+`
