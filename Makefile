@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 # MinIO's tags are not semver: pin the pseudo-version (first build ~5 min).
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 # Debian packages the tests and the demo need (installed when running as root).
-DEB_PACKAGES := postgresql postgresql-contrib mariadb-server mariadb-client zstd openssh-client time
+DEB_PACKAGES := postgresql postgresql-contrib mariadb-server mariadb-client zstd openssh-client time chromium fonts-noto-cjk
 
 BIN := bin/dbopsd
 TEST_TIMEOUT ?= 25m
@@ -28,6 +28,8 @@ deps:
 	command -v zstd >/dev/null || missing="$$missing zstd"; \
 	command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
 	[ -x /usr/bin/time ] || missing="$$missing time"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing Debian packages:$$missing (run as root, or install them)"; exit 1; fi; \
