@@ -283,7 +283,7 @@ func TestHTMLInChromium(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-				"--no-first-run", "--hide-scrollbars", "--user-data-dir="+filepath.Join(dir, "profile-"+c.verdict),
+				"--no-first-run", "--hide-scrollbars", "--disable-background-networking", "--disable-quic", "--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(dir, "profile-"+c.verdict),
 				"--window-size=1000,2400", "--screenshot="+shot, "file://"+page)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
