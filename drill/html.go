@@ -2,6 +2,7 @@ package drill
 
 import (
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"html/template"
 	"io"
 	"math"
@@ -61,12 +62,12 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 			return t.In(loc).Format("2006-01-02 15:04:05 MST")
 		},
 		"dur":   func(d time.Duration) string { return humanDuration(d, lang) },
-		"bytes": humanBytes,
+		"bytes": humanize.Bytes,
 		"rate": func(n int64, d time.Duration) string {
 			if d <= 0 || n <= 0 {
 				return "—"
 			}
-			return humanBytes(int64(float64(n)/d.Seconds())) + "/s"
+			return humanize.Bytes(int64(float64(n)/d.Seconds())) + "/s"
 		},
 		"join": func(s []string) string {
 			if len(s) == 0 {
@@ -142,19 +143,6 @@ func humanDuration(d time.Duration, lang string) string {
 		return fmt.Sprintf("%d 小时 %d 分", h, m)
 	}
 	return fmt.Sprintf("%d h %d min", h, m)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 var statusColors = map[string]string{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"time"
 
 	"github.com/dbopsd/dbopsd/backup"
@@ -83,7 +84,7 @@ func runBackup(ctx context.Context, o backupOpts) error {
 		return printJSON(o.stdout, listEntryFromManifest(m))
 	}
 	fmt.Fprintf(o.stdout, "backup %s of %s: %s, %d tables, %s read, %s stored in %s\n",
-		m.ID, m.Database, m.Type, len(m.Snapshot.Tables), humanBytes(m.Stats.RawBytes), humanBytes(m.Stats.StoredBytes),
+		m.ID, m.Database, m.Type, len(m.Snapshot.Tables), humanize.Bytes(m.Stats.RawBytes), humanize.Bytes(m.Stats.StoredBytes),
 		m.Duration().Round(time.Millisecond))
 	if m.Reason != "" {
 		fmt.Fprintf(o.stdout, "note: %s\n", m.Reason)

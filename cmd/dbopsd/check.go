@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"strings"
 
 	"github.com/dbopsd/dbopsd/repository"
@@ -66,7 +67,7 @@ func runCheck(ctx context.Context, o checkOpts) error {
 		}
 		fmt.Fprintf(o.stdout, "checked %s of %d backups, %d chunks", mode, res.Backups, res.Chunks)
 		if o.readData {
-			fmt.Fprintf(o.stdout, " (%s read)", humanBytes(res.ReadBytes))
+			fmt.Fprintf(o.stdout, " (%s read)", humanize.Bytes(res.ReadBytes))
 		}
 		fmt.Fprintln(o.stdout)
 		for _, p := range res.Problems {

@@ -111,20 +111,6 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// humanBytes formats n as 1.5 GiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 func needArgs(args []string, n int, what string) error {
 	if len(args) != n {
 		return &exitError{code: 2, err: fmt.Errorf("expected %s, got %q", what, strings.Join(args, " "))}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"io"
 	"os"
 	"strings"
@@ -174,7 +175,7 @@ func printDrill(w io.Writer, r *drill.Report, loc *time.Location) {
 	fmt.Fprintf(w, "  started     %s\n", r.StartedAt.In(loc).Format("2006-01-02 15:04:05"))
 	t := r.Timings
 	fmt.Fprintf(w, "  restore     %s (%s read)\n  checks      %s (statistics %s, integrity %s)\n  total       %s\n",
-		t.Restore.Round(time.Millisecond), humanBytes(r.BytesRead), t.Checks.Round(time.Millisecond),
+		t.Restore.Round(time.Millisecond), humanize.Bytes(r.BytesRead), t.Checks.Round(time.Millisecond),
 		t.Compare.Round(time.Millisecond), t.Integrity.Round(time.Millisecond), t.Total.Round(time.Millisecond))
 	for _, c := range r.Checks {
 		fmt.Fprintf(w, "  check       %-10s %-4s %s\n", c.Name, c.Status, c.Detail)

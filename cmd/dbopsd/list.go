@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"text/tabwriter"
 	"time"
 
@@ -88,7 +89,7 @@ func runList(ctx context.Context, o listOpts) error {
 	for _, b := range bs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Database, b.Type,
 			b.StartedAt.Local().Format("2006-01-02 15:04:05"), (time.Duration(b.DurationSeconds * float64(time.Second))).Round(time.Millisecond),
-			humanBytes(b.RawBytes), humanBytes(b.StoredBytes), b.Status, orDash(b.VerifyStatus))
+			humanize.Bytes(b.RawBytes), humanize.Bytes(b.StoredBytes), b.Status, orDash(b.VerifyStatus))
 	}
 	return tw.Flush()
 }

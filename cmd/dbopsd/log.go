@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -84,7 +85,7 @@ func runLog(ctx context.Context, o logOpts) error {
 	fmt.Fprintln(tw, "ID\tKIND\tDATABASE\tBACKUP\tTRIGGER\tSTARTED\tDURATION\tBYTES\tSTATUS\tERROR")
 	for _, j := range jobs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.1fs\t%s\t%s\t%s\n", j.ID, j.Kind, j.Database, orDash(j.BackupID),
-			j.Trigger+by(j.OSUser), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanBytes(j.Bytes), j.Status, truncate(j.Error, 80))
+			j.Trigger+by(j.OSUser), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), j.Status, truncate(j.Error, 80))
 	}
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"slices"
 	"strings"
 	"time"
@@ -99,7 +100,7 @@ func runMirror(ctx context.Context, o mirrorOpts) error {
 				took = ", in " + r.Finished.Sub(r.Started).Round(time.Millisecond).String()
 			}
 			fmt.Fprintf(o.stdout, "mirror %s (%s): copied %d objects (%s: %d chunks, %d manifests), %d backups on the mirror%s\n",
-				r.Mirror, r.MirrorURL, objs, humanBytes(bytes), r.Copied[repository.ObjectChunk].Objects,
+				r.Mirror, r.MirrorURL, objs, humanize.Bytes(bytes), r.Copied[repository.ObjectChunk].Objects,
 				r.Copied[repository.ObjectManifest].Objects, r.Backups, took)
 			for _, k := range r.RemovedKeys {
 				fmt.Fprintf(o.stdout, "  removed old key file %s (the repository was rekeyed)\n", k)

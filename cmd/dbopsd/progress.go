@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"io"
 	"os"
 	"sync"
@@ -79,7 +80,7 @@ func (p *progress) maybePrint() {
 func (p *progress) line() string {
 	el := time.Since(p.start)
 	rate := float64(p.done) / max(el.Seconds(), 0.001)
-	amount := humanBytes
+	amount := humanize.Bytes
 	if p.items {
 		amount = func(n int64) string { return fmt.Sprint(n) }
 	}
@@ -88,7 +89,7 @@ func (p *progress) line() string {
 		s += fmt.Sprintf(" of %s (%.0f%%)", amount(p.total), 100*float64(p.done)/float64(p.total))
 	}
 	if p.stored > 0 {
-		s += fmt.Sprintf(", %s stored", humanBytes(p.stored))
+		s += fmt.Sprintf(", %s stored", humanize.Bytes(p.stored))
 	}
 	s += fmt.Sprintf(", %s/s, %s", amount(int64(rate)), el.Round(time.Second))
 	if p.total > 0 && rate > 0 && p.done < p.total {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"io"
 	"strings"
 	"time"
@@ -149,7 +150,7 @@ func printPrune(w io.Writer, res *repository.PruneResult) {
 			case repository.PruneKept:
 				line("keep", "%s: %s", what, strings.Join(g.Reasons, "; "))
 			case repository.PruneDeleted, repository.PruneWouldDelete:
-				line(del, "%s, %d objects, %s: %s", what, g.Objects, humanBytes(g.Bytes), strings.Join(g.Reasons, "; "))
+				line(del, "%s, %d objects, %s: %s", what, g.Objects, humanize.Bytes(g.Bytes), strings.Join(g.Reasons, "; "))
 			case repository.PruneRetained:
 				line("retained", "%s: expired, but %s", what, g.Error)
 			default:
@@ -160,7 +161,7 @@ func printPrune(w io.Writer, res *repository.PruneResult) {
 			what := "chunks no backup names in generation " + o.Generation
 			switch o.Status {
 			case repository.PruneDeleted, repository.PruneWouldDelete:
-				line(remove, "%d %s (%s)", o.Objects, what, humanBytes(o.Bytes))
+				line(remove, "%d %s (%s)", o.Objects, what, humanize.Bytes(o.Bytes))
 			case repository.PruneKept:
 				line("keep", "%d %s: %s", o.Young, what, o.Detail)
 			case repository.PruneProtected, repository.PruneSkipped:
@@ -179,5 +180,5 @@ func printPrune(w io.Writer, res *repository.PruneResult) {
 		fmt.Fprintln(w, "dry run: nothing was deleted")
 		return
 	}
-	fmt.Fprintf(w, "deleted %d backups, %d objects, %s\n", res.DeletedBackups, res.DeletedObjects, humanBytes(res.DeletedBytes))
+	fmt.Fprintf(w, "deleted %d backups, %d objects, %s\n", res.DeletedBackups, res.DeletedObjects, humanize.Bytes(res.DeletedBytes))
 }

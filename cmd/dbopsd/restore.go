@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"strings"
 	"time"
 
@@ -137,7 +138,7 @@ func runRestore(ctx context.Context, o restoreOpts) error {
 		what = fmt.Sprintf("%d table(s)", len(res.Tables))
 	}
 	fmt.Fprintf(o.stdout, "restored %s of backup %s onto %s as %q in %s (%s)\n", what, res.BackupID, res.Target, res.As,
-		res.Duration.Round(time.Millisecond), humanBytes(res.Bytes))
+		res.Duration.Round(time.Millisecond), humanize.Bytes(res.Bytes))
 	if res.Report != nil {
 		for _, s := range res.Report.Skipped {
 			fmt.Fprintf(o.stdout, "skipped: %s\n", s)

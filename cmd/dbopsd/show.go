@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"text/tabwriter"
 	"time"
 
@@ -92,14 +93,14 @@ func runShow(ctx context.Context, o showOpts) error {
 		}
 	}
 	fmt.Fprintf(w, "size        %s raw, %s stored by this backup, %s referenced (%d chunks, %d new)\n\n",
-		humanBytes(m.Stats.RawBytes), humanBytes(m.Stats.StoredBytes), humanBytes(m.Stats.ReferencedBytes), m.Stats.Chunks, m.Stats.NewChunks)
+		humanize.Bytes(m.Stats.RawBytes), humanize.Bytes(m.Stats.StoredBytes), humanize.Bytes(m.Stats.ReferencedBytes), m.Stats.Chunks, m.Stats.NewChunks)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tROWS\tSIZE\tCHECKSUM")
 	if m.Snapshot != nil {
 		tables := append([]engines.TableStats(nil), m.Snapshot.Tables...)
 		engines.SortTables(tables)
 		for _, t := range tables {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Table, t.Rows, humanBytes(t.Bytes), t.Checksum)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Table, t.Rows, humanize.Bytes(t.Bytes), t.Checksum)
 		}
 	}
 	return tw.Flush()
