@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/pgdsn"
 	"net"
 	"net/url"
 	"strings"
@@ -185,67 +186,17 @@ func withDefaultPort(host, port string) string {
 	return net.JoinHostPort(strings.Trim(host, "[]"), port)
 }
 
-// parseKeyValues reads libpq's key=value form: values may be single-quoted,
-// and a backslash escapes the next character.
+// parseKeyValues reads libpq's key=value form into a map.
 func parseKeyValues(s string) (map[string]string, error) {
-	kv := map[string]string{}
-	i := 0
-	skipSpace := func() {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-			i++
-		}
+	pairs, err := pgdsn.Keywords(s)
+	if err != nil {
+		return nil, err
 	}
-	for {
-		skipSpace()
-		if i >= len(s) {
-			return kv, nil
-		}
-		start := i
-		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
-			i++
-		}
-		key := s[start:i]
-		skipSpace()
-		if i >= len(s) || s[i] != '=' {
-			return nil, fmt.Errorf("%q is missing \"=\" (key=value pairs expected)", key)
-		}
-		i++
-		skipSpace()
-		var val strings.Builder
-		if i < len(s) && s[i] == '\'' {
-			i++
-			closed := false
-			for i < len(s) {
-				c := s[i]
-				if c == '\\' && i+1 < len(s) {
-					val.WriteByte(s[i+1])
-					i += 2
-					continue
-				}
-				i++
-				if c == '\'' {
-					closed = true
-					break
-				}
-				val.WriteByte(c)
-			}
-			if !closed {
-				return nil, fmt.Errorf("the value of %q has no closing quote", key)
-			}
-		} else {
-			for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
-				if s[i] == '\\' && i+1 < len(s) {
-					i++
-				}
-				val.WriteByte(s[i])
-				i++
-			}
-		}
-		if key == "" {
-			return nil, fmt.Errorf("a value has no key (key=value pairs expected)")
-		}
-		kv[key] = val.String()
+	kv := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		kv[p[0]] = p[1]
 	}
+	return kv, nil
 }
 
 // passwordCandidates guesses where a password sits in a DSN that may not

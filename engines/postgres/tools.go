@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/pgdsn"
 	"io"
 	"net/url"
 	"os"
@@ -162,7 +163,7 @@ func stripDSN(dsn, database string) (string, error) {
 		u.RawPath = "/" + url.PathEscape(database)
 		return u.String(), nil
 	}
-	pairs, err := parseKeywordDSN(dsn)
+	pairs, err := pgdsn.Keywords(dsn)
 	if err != nil {
 		return "", err
 	}
@@ -180,63 +181,6 @@ func stripDSN(dsn, database string) (string, error) {
 func quoteConninfo(v string) string {
 	v = strings.ReplaceAll(v, `\`, `\\`)
 	return "'" + strings.ReplaceAll(v, `'`, `\'`) + "'"
-}
-
-// parseKeywordDSN splits "key=value key='quoted value'" as libpq does.
-func parseKeywordDSN(s string) ([][2]string, error) {
-	var out [][2]string
-	i := 0
-	skip := func() {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-			i++
-		}
-	}
-	for {
-		skip()
-		if i >= len(s) {
-			return out, nil
-		}
-		start := i
-		for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' {
-			i++
-		}
-		key := s[start:i]
-		skip()
-		if i >= len(s) || s[i] != '=' {
-			return nil, fmt.Errorf("DSN keyword %q has no value", key)
-		}
-		i++
-		skip()
-		var val strings.Builder
-		if i < len(s) && s[i] == '\'' {
-			i++
-			for {
-				if i >= len(s) {
-					return nil, errors.New("unterminated quoted value in the DSN")
-				}
-				if s[i] == '\\' && i+1 < len(s) {
-					val.WriteByte(s[i+1])
-					i += 2
-					continue
-				}
-				if s[i] == '\'' {
-					i++
-					break
-				}
-				val.WriteByte(s[i])
-				i++
-			}
-		} else {
-			for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
-				if s[i] == '\\' && i+1 < len(s) {
-					i++
-				}
-				val.WriteByte(s[i])
-				i++
-			}
-		}
-		out = append(out, [2]string{key, val.String()})
-	}
 }
 
 // tailBuffer keeps the last max bytes written: enough of a client program's
