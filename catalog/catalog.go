@@ -314,15 +314,27 @@ func (c *Catalog) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 	if !f.Since.IsZero() {
 		where, args = append(where, "started_at >= ?"), append(args, ts(f.Since))
 	}
-	q := `SELECT id, kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at,
-	finished_at, duration_seconds, bytes, status, error, details FROM jobs`
+	q := jobColumns
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
-	rows, err := c.db.QueryContext(ctx, q, args...)
+	jobs, err := c.queryJobs(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the job log: %w", err)
+	}
+	return jobs, nil
+}
+
+// jobColumns selects every column of jobs, in the order queryJobs scans.
+const jobColumns = `SELECT id, kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at,
+	finished_at, duration_seconds, bytes, status, error, details FROM jobs`
+
+// queryJobs runs a query that starts with jobColumns.
+func (c *Catalog) queryJobs(ctx context.Context, q string, args ...any) ([]Job, error) {
+	rows, err := c.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Job
@@ -331,7 +343,7 @@ func (c *Catalog) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 		var started, finished, details string
 		if err := rows.Scan(&j.ID, &j.Kind, &j.Database, &j.BackupID, &j.RequestedType, &j.Target, &j.TargetDatabase,
 			&j.Trigger, &j.OSUser, &started, &finished, &j.DurationSeconds, &j.Bytes, &j.Status, &j.Error, &details); err != nil {
-			return nil, fmt.Errorf("reading the job log: %w", err)
+			return nil, err
 		}
 		j.StartedAt, j.FinishedAt = parseTS(started), parseTS(finished)
 		_ = json.Unmarshal([]byte(details), &j.Details)

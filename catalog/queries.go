@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -124,26 +123,12 @@ WHERE status = 'ok' AND kind IN (?`+strings.Repeat(",?", len(kinds)-1)+`) GROUP 
 // type (the last full and differential attempt, the last verify, ...),
 // whatever its outcome.
 func (c *Catalog) LatestJobs(ctx context.Context) ([]Job, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at,
-	finished_at, duration_seconds, bytes, status, error, details FROM jobs
+	jobs, err := c.queryJobs(ctx, jobColumns+`
 	WHERE id IN (SELECT MAX(id) FROM jobs GROUP BY database, kind, requested_type) ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("reading the newest jobs: %w", err)
 	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		var j Job
-		var started, finished, details string
-		if err := rows.Scan(&j.ID, &j.Kind, &j.Database, &j.BackupID, &j.RequestedType, &j.Target, &j.TargetDatabase,
-			&j.Trigger, &j.OSUser, &started, &finished, &j.DurationSeconds, &j.Bytes, &j.Status, &j.Error, &details); err != nil {
-			return nil, fmt.Errorf("reading the newest jobs: %w", err)
-		}
-		j.StartedAt, j.FinishedAt = parseTS(started), parseTS(finished)
-		_ = json.Unmarshal([]byte(details), &j.Details)
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return jobs, nil
 }
 
 // RecordJob writes a whole job at once: one that failed before it could
