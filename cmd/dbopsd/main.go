@@ -43,6 +43,7 @@ func commands() []command {
 		configValidateCmd(), versionCmd(), showCmd(),
 		pruneCmd(),
 		mirrorCmd(),
+		agentCmd(), statusCmd(), runCmd(),
 		requestNewCmd(), requestSignCmd(), requestApproveCmd(), requestVerifyCmd(), requestCanonicalCmd(),
 		registerShowCmd(), registerExportCmd(), registerVerifyCmd(), registerAnchorCmd(),
 		drillReportCmd(), drillListCmd(),

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"time"
+
+	"github.com/dbopsd/dbopsd/schedule"
+)
+
+// Status is the answer to GET /v1/status.
+type Status struct {
+	Daemon    DaemonInfo          `json:"daemon"`
+	Databases []DatabaseStatus    `json:"databases"`
+	Site      []EntryStatus       `json:"site,omitempty"` // prune, mirror
+	Running   []schedule.TaskInfo `json:"running"`
+	Queued    []schedule.TaskInfo `json:"queued"`
+}
+
+// DaemonInfo describes the running agent.
+type DaemonInfo struct {
+	Version      string    `json:"version"`
+	PID          int       `json:"pid"`
+	Started      time.Time `json:"started"`
+	Now          time.Time `json:"now"`
+	Config       string    `json:"config"`
+	ConfigLoaded time.Time `json:"config_loaded"`
+	// ReloadError is the error of the last reload that was refused ("" when
+	// the last reload was accepted).
+	ReloadError string `json:"reload_error,omitempty"`
+	MaxParallel int    `json:"max_parallel"`
+	PerServer   int    `json:"max_per_server"`
+	Timezone    string `json:"timezone"`
+	Draining    bool   `json:"draining,omitempty"`
+}
+
+// DatabaseStatus is one database's state.
+type DatabaseStatus struct {
+	Name     string `json:"name"`
+	Engine   string `json:"engine"`
+	Policy   string `json:"policy"`
+	Critical bool   `json:"critical,omitempty"`
+	// LastFull, LastDifferential and LastVerify are the newest attempts,
+	// whatever their outcome; LastSuccess the newest successful backup.
+	LastFull         *JobSummary `json:"last_full,omitempty"`
+	LastDifferential *JobSummary `json:"last_differential,omitempty"`
+	LastVerify       *JobSummary `json:"last_verify,omitempty"`
+	LastSuccess      *JobSummary `json:"last_success,omitempty"`
+	// Entries are its scheduled kinds with their next run.
+	Entries []EntryStatus       `json:"entries"`
+	Running []schedule.TaskInfo `json:"running,omitempty"`
+	Queued  []schedule.TaskInfo `json:"queued,omitempty"`
+}
+
+// JobSummary is one job from the catalog.
+type JobSummary struct {
+	JobID    int64     `json:"job_id,omitempty"`
+	BackupID string    `json:"backup_id,omitempty"`
+	Type     string    `json:"type,omitempty"` // the backup's type (a differential may have become a full)
+	Started  time.Time `json:"started"`
+	Duration float64   `json:"duration_seconds,omitempty"`
+	Bytes    int64     `json:"bytes,omitempty"`
+	Status   string    `json:"status"`
+	Trigger  string    `json:"trigger,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// EntryStatus is one scheduled kind of job.
+type EntryStatus struct {
+	Kind     string    `json:"kind"`
+	Schedule string    `json:"schedule"`
+	Window   string    `json:"window,omitempty"`
+	Next     time.Time `json:"next,omitzero"`
+	Due      bool      `json:"due,omitempty"`
+	Why      string    `json:"why,omitempty"`
+}
+
+// RunRequest is the body of POST /v1/run.
+type RunRequest struct {
+	Database string `json:"database"`
+	Type     string `json:"type"`             // full, differential, verify
+	Backup   string `json:"backup,omitempty"` // verify: which backup ("" = newest)
+}
+
+// Caller is who is on the other end of the socket.
+type Caller struct {
+	UID  int    `json:"uid"`
+	User string `json:"user"`
+}
+
+// errorBody is the body of an error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dbopsd/dbopsd/api"
+	"github.com/dbopsd/dbopsd/schedule"
+)
+
+type statusOpts struct {
+	globals
+	socket string
+}
+
+// addSocket adds --socket; without it the socket comes from the policy.
+func addSocket(fs *flag.FlagSet, s *string) {
+	fs.StringVar(s, "socket", "", "the daemon's socket (default: daemon.socket of the policy)")
+}
+
+// daemonClient connects to the agent's socket.
+func daemonClient(g *globals, socket string) (*api.Client, error) {
+	if socket == "" {
+		cfg, err := loadConfig(g)
+		if err != nil {
+			return nil, err
+		}
+		socket = cfg.Daemon.Socket
+	}
+	return api.NewClient(socket), nil
+}
+
+func statusCmd() command {
+	var o statusOpts
+	return command{
+		name: "status",
+		summary: "Ask the running agent for its state: per database the last full, differential and\n" +
+			"verification with their outcome and the next scheduled runs; running jobs with their\n" +
+			"progress; the queue and what each waiting job waits for.",
+		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
+			addGlobals(fs, &o.globals, true, sio)
+			addSocket(fs, &o.socket)
+			return func(ctx context.Context, args []string) error {
+				if err := needArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				return runStatus(ctx, o)
+			}
+		},
+	}
+}
+
+func runStatus(ctx context.Context, o statusOpts) error {
+	c, err := daemonClient(&o.globals, o.socket)
+	if err != nil {
+		return err
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut {
+		return printJSON(o.stdout, st)
+	}
+	printStatus(o.stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st *api.Status) {
+	d := st.Daemon
+	loc, err := time.LoadLocation(d.Timezone)
+	if err != nil {
+		loc = time.Local
+	}
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.In(loc).Format("2006-01-02 15:04")
+	}
+	state := "running"
+	if d.Draining {
+		state = "stopping (draining)"
+	}
+	fmt.Fprintf(w, "dbopsd agent %s, pid %d, %s since %s (up %s)\n", d.Version, d.PID, state, at(d.Started), d.Now.Sub(d.Started).Round(time.Second))
+	fmt.Fprintf(w, "policy %s, loaded %s; max_parallel %d, max_per_server %d, timezone %s\n", d.Config, at(d.ConfigLoaded), d.MaxParallel, d.PerServer, d.Timezone)
+	if d.ReloadError != "" {
+		fmt.Fprintf(w, "LAST RELOAD REFUSED (the previous policy is in force): %s\n", d.ReloadError)
+	}
+	fmt.Fprintln(w)
+	job := func(s *api.JobSummary) string {
+		if s == nil {
+			return "-"
+		}
+		out := at(s.Started) + " " + s.Status
+		if s.Type != "" && s.Status == "ok" {
+			out += " (" + s.Type + ")"
+		}
+		return out
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATABASE\tPOLICY\tLAST FULL\tLAST DIFFERENTIAL\tLAST VERIFY\tNEXT")
+	for _, db := range st.Databases {
+		name := db.Name
+		if db.Critical {
+			name += " *"
+		}
+		var next []string
+		for _, e := range db.Entries {
+			switch {
+			case e.Due:
+				next = append(next, e.Kind+" due now")
+			case !e.Next.IsZero():
+				next = append(next, e.Kind+" "+at(e.Next))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, db.Policy, job(db.LastFull), job(db.LastDifferential), job(db.LastVerify), strings.Join(next, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "(* critical)")
+	for _, db := range st.Databases {
+		for _, s := range []*api.JobSummary{db.LastFull, db.LastDifferential, db.LastVerify} {
+			if s != nil && s.Status == "failed" {
+				fmt.Fprintf(w, "%s: job %d failed: %s\n", db.Name, s.JobID, truncate(s.Error, 160))
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nRUNNING (%d)\n", len(st.Running))
+	for _, t := range st.Running {
+		fmt.Fprintf(w, "  #%d %s (%s, attempt %d) since %s: %s", t.ID, describeTask(t), t.Trigger, t.Attempt, at(t.Started), humanize.Bytes(t.Bytes))
+		if t.StoredBytes > 0 {
+			fmt.Fprintf(w, " read, %s stored", humanize.Bytes(t.StoredBytes))
+		}
+		if t.TotalBytes > 0 {
+			fmt.Fprintf(w, " of %s", humanize.Bytes(t.TotalBytes))
+		}
+		if t.Rate > 0 {
+			fmt.Fprintf(w, ", %s/s", humanize.Bytes(int64(t.Rate)))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "QUEUED (%d)\n", len(st.Queued))
+	for _, t := range st.Queued {
+		fmt.Fprintf(w, "  #%d %s (%s", t.ID, describeTask(t), t.Trigger)
+		if t.OSUser != "" {
+			fmt.Fprintf(w, " by %s", t.OSUser)
+		}
+		fmt.Fprintf(w, "), waiting for %s\n", orDash(t.Waiting))
+	}
+	if len(st.Site) > 0 {
+		fmt.Fprintln(w, "\nSITE")
+		for _, e := range st.Site {
+			fmt.Fprintf(w, "  %s: %s, next %s\n", e.Kind, e.Schedule, at(e.Next))
+		}
+	}
+}
+
+func describeTask(t schedule.TaskInfo) string {
+	if t.Database == "" {
+		return t.Kind
+	}
+	return t.Kind + " of " + t.Database
+}

@@ -1,0 +1,34 @@
+// Package daemon is `dbopsd agent`: it composes the long-running
+// components — the scheduler (schedule), the local API on daemon.socket
+// (api), /metrics and /healthz on daemon.http_listen (metrics), the alerts
+// (notify), a heartbeat and the stale-backup watch — each a function that
+// returns when its context ends, and stops them in order: first the
+// scheduler drains its running jobs, then the rest.
+//
+// # Job kinds
+//
+// What the daemon can run is a Registry of Kinds (jobs.go): full,
+// differential, verify, prune, mirror and check today. A Kind names its
+// job, may add entries to the plan (a Planner), runs a task, and says
+// which alert its failure raises. Diagnostics and reports plug in as more
+// Kinds.
+//
+// # Lifecycle
+//
+// SIGHUP reloads the policy file: it is validated whole first; a bad file
+// is refused with its diagnostics (file:line:col) in the log and the old
+// configuration stays. SIGTERM or SIGINT drains: nothing new starts,
+// running jobs get Options.DrainTimeout, then they are cancelled (a
+// cancelled backup leaves nothing listed: backup.Run aborts before its
+// manifest). A second signal cancels at once. A panic in a job is
+// recovered and recorded as that job's failure.
+//
+// # Alerts
+//
+// backup_failed, verify_failed and check_failed (repository check, prune
+// or mirror) are raised when a job fails for good (after its retries) and
+// resolved by the next success; stale when a database has had no
+// successful backup for StaleAfter past its schedule; daemon_gap when the
+// daemon starts (or wakes) after missing scheduled runs, listing what it
+// is catching up.
+package daemon

@@ -1,0 +1,42 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/schedule"
+)
+
+// siteKinds are the site-wide kinds whose last success the scheduler
+// needs.
+var siteKinds = []string{schedule.KindPrune, schedule.KindMirror, KindCheck}
+
+// catalogHistory answers the scheduler from the catalog: due-ness comes
+// from what succeeded, not from timers.
+type catalogHistory struct{ cat *catalog.Catalog }
+
+func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
+	latest, err := h.cat.Latest(ctx)
+	if err != nil {
+		return schedule.Facts{}, err
+	}
+	site, err := h.cat.LastSuccesses(ctx, siteKinds...)
+	if err != nil {
+		return schedule.Facts{}, err
+	}
+	f := schedule.Facts{DB: make(map[string]schedule.DBFacts, len(latest)), Site: map[string]time.Time{}}
+	for db, l := range latest {
+		f.DB[db] = schedule.DBFacts{
+			Full: l.Full, FullID: l.FullID, FullVerify: l.FullVerify,
+			Backup: l.Backup, BackupID: l.BackupID, BackupVerify: l.BackupVerify,
+			Verified: l.Verified,
+		}
+	}
+	for kind, byDB := range site {
+		if t, ok := byDB[""]; ok {
+			f.Site[kind] = t
+		}
+	}
+	return f, nil
+}

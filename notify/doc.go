@@ -1,0 +1,29 @@
+// Package notify sends the daemon's alerts (日志报警自动化) to the notify
+// blocks of the policy: email through SMTP (go-mail; STARTTLS on any port
+// but 465, implicit TLS on 465, authentication when a username is set) and
+// webhooks (a JSON POST signed with HMAC-SHA256).
+//
+// # Problems, not messages
+//
+// A failure is a problem with a key: its event and database
+// ("backup_failed" of "queue"). Raise sends the first message of a problem
+// and stays quiet while the same problem persists; a different error under
+// the same key is a change and is sent again. Clear ends a problem with a
+// "resolved" message. Notices (the daemon started after a gap) are one-off
+// messages. The open problems are kept in a file in the state directory, so
+// a restart neither repeats nor forgets them.
+//
+// # Rate limit
+//
+// Each destination gets at most Burst messages at once and one more per
+// RefillEvery after that; what the limit holds back is counted and said in
+// the next message that goes out. Each destination has its own queue, so a
+// slow mail server does not hold back the webhook.
+//
+// # Webhook signature
+//
+// The POST carries X-Dbopsd-Event, X-Dbopsd-Timestamp (Unix seconds) and
+// X-Dbopsd-Signature: "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." +
+// body)). A receiver recomputes it with the shared secret, compares in
+// constant time, and refuses timestamps older than a few minutes.
+package notify
