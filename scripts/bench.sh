@@ -1,134 +1,207 @@
 #!/usr/bin/env bash
-# `make bench`: Go benchmarks, then dbopsd side by side with pg_dump and
-# pg_restore on a pgbench database, printing wall-time ratios and peak RSS.
-# BENCH_SCALE sets the pgbench scale (default 100, about 1.5 GB); use
-# BENCH_SCALE=10 for a quick look. Results are also written to
-# $BENCH_DIR/results.txt (default ./bench-out).
+# `make bench`: Go benchmarks, then dbopsd side by side with the engines' own
+# tools on real servers, printing wall-time ratios, stored sizes and peak RSS.
+#
+#   BENCH_SCALE=100         pgbench scale (about 1.5 GB); 10 for a quick look
+#   BENCH_MYSQL_ROWS=3000000 rows of the MariaDB table (about 650 MB of InnoDB)
+#   BENCH_ONLY=go|pg|mysql  run one part
+#   BENCH_DIR=bench-out     where dumps, repositories and results.txt go
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DBOPSD=$PWD/bin/dbopsd
 SCALE=${BENCH_SCALE:-100}
+MYROWS=${BENCH_MYSQL_ROWS:-3000000}
+ONLY=${BENCH_ONLY:-all}
 OUT=$(realpath -m "${BENCH_DIR:-bench-out}")
 rm -rf "$OUT"; mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
-say() { echo "$*" | tee -a "$RESULTS"; }
-
-say "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-say "== Go benchmarks"
-go test -run '^$' -bench . -benchmem -benchtime 3x ./repository/ ./engines/... 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL)' | tee -a "$RESULTS"
-
-PGBIN=${DBOPS_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-WORK=$(mktemp -d /tmp/dbopsd-bench.XXXXXX)
-AS=(); if [ "$(id -u)" = 0 ]; then chown postgres: "$WORK"; chmod 755 "$WORK"; AS=(runuser -u postgres --); fi
-port=$((20000 + RANDOM % 10000)); while (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
-mport=$((port + 100)); while (echo >/dev/tcp/127.0.0.1/$mport) 2>/dev/null; do mport=$((mport + 1)); done
-MINIO_PID=
-cleanup() {
-  [ -n "$MINIO_PID" ] && kill "$MINIO_PID" 2>/dev/null
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-"${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust -E UTF8 >/dev/null
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $port -k $WORK -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
-"$PGBIN/psql" -Xq -d postgres -c "CREATE DATABASE bench"
-say "== pgbench -i -s $SCALE"
-"$PGBIN/pgbench" -q -i -s "$SCALE" bench 2>&1 | tail -1
-say "   database size: $("$PGBIN/psql" -XAt -d bench -c "SELECT pg_size_pretty(pg_database_size('bench'))")"
-
-MINIO=$(command -v minio || echo "$(go env GOPATH)/bin/minio")
-mkdir -p "$OUT/minio-data"
-MINIO_ROOT_USER=benchadmin MINIO_ROOT_PASSWORD=benchadmin-secret MINIO_BROWSER=off \
-  "$MINIO" server "$OUT/minio-data" --address "127.0.0.1:$mport" --console-address "127.0.0.1:$((mport + 1))" >"$OUT/minio.log" 2>&1 &
-MINIO_PID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/minio/health/live" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "benchadmin:benchadmin-secret" -X PUT "http://127.0.0.1:$mport/bench" >/dev/null
-
+WORK=$(mktemp -d /tmp/dbopsd-bench.XXXXXX); chmod 755 "$WORK"
 export BENCH_PASS=bench-passphrase BENCH_S3_ACCESS=benchadmin BENCH_S3_SECRET=benchadmin-secret
-policy() { # $1 = name, $2 = storage block
-cat >"$OUT/$1.hcl" <<HCL
-daemon { state_dir = "$OUT/state-$1" }
+
+say() { echo "$*" | tee -a "$RESULTS"; }
+freeport() { local p=$((20000 + RANDOM % 10000)); while (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done; echo $p; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
+declare -A WALL RSS
+# measure LABEL CMD...: wall seconds and peak RSS of CMD, page cache dropped first.
+measure() {
+  local label=$1; shift
+  local f=${label//[^a-zA-Z0-9]/_}
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  /usr/bin/time -f '%e %M' -o "$OUT/time.$f" "$@" >"$OUT/out.$f" 2>&1 || { echo "$label failed:"; tail "$OUT/out.$f"; exit 1; }
+  local w r; read -r w r <"$OUT/time.$f"; WALL[$label]=$w; RSS[$label]=$r
+  say "$(printf '   %-38s %7.1f s  peak RSS %6d MiB' "$label" "$w" $((r / 1024)))"
+}
+# shellmeasure LABEL 'pipeline': like measure, for a shell pipeline.
+shellmeasure() { local label=$1; shift; measure "$label" bash -o pipefail -c "$*"; }
+ratio() { awk -v a="${WALL[$1]}" -v b="${WALL[$2]}" 'BEGIN { printf "%.2fx", a / b }'; }
+stored() { "$DBOPSD" list --config "$1" --json | python3 -c 'import json,sys; b=json.load(sys.stdin)["backups"]; print(b[-1]["stored_bytes"])'; }
+policy() { # FILE STORAGE-BLOCK DATABASE-AND-TARGET-BLOCKS
+cat >"$1" <<HCL
+daemon { state_dir = "$1.state" }
 $2
 repository {
   storage    = "repo"
   passphrase = env("BENCH_PASS")
 }
 policy "p" {
-  full = "monthly"
+  full         = "monthly"
   differential = "weekly"
-  parallel = 2
+  parallel     = 2
 }
-database "bench" {
-  engine = "postgres"
-  dsn    = "postgres://postgres@127.0.0.1:$port/bench"
-  policy = "p"
-}
-restore_target "scratch" {
-  engine        = "postgres"
-  dsn           = "postgres://postgres@127.0.0.1:$port/postgres"
-  scratch       = true
-  allow_restore = true
-}
+$3
 HCL
 }
-policy local "storage \"repo\" {
-  type = \"local\"
-  path = \"$OUT/repo-local\"
+local_storage() { printf 'storage "repo" {\n  type = "local"\n  path = "%s"\n}' "$1"; }
+
+PIDS=(); CLEANUP=()
+cleanup() {
+  for c in "${CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say "== $(date -u +%F), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(df -h "$OUT" | awk 'NR==2{print $1}')"
+
+if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
+  say "== Go benchmarks: 500-database policy (validate, agent start-up, idle RSS); scheduler per simulated minute"
+  DBOPS_BENCH_BINARY=$DBOPSD go test -run '^$' -bench . -benchmem -benchtime 10x ./daemon/ ./config/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+  go test -run '^$' -bench . -benchmem -benchtime 1440x ./schedule/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+fi
+
+if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then
+  PGBIN=${DBOPS_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+  AS=(); if [ "$(id -u)" = 0 ]; then chown postgres: "$WORK"; AS=(runuser -u postgres --); fi
+  port=$(freeport)
+  "${AS[@]}" "$PGBIN/initdb" -D "$WORK/pg" -U postgres -A trust -E UTF8 >/dev/null
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o "-p $port -k $WORK -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
+  CLEANUP+=("${AS[*]} $PGBIN/pg_ctl -D $WORK/pg -m fast stop")
+  export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
+  psql() { "$PGBIN/psql" -Xq -v ON_ERROR_STOP=1 "$@"; }
+  psql -d postgres -c "CREATE DATABASE bench"
+  say "== PostgreSQL: pgbench -i -s $SCALE"
+  "$PGBIN/pgbench" -q -i -s "$SCALE" bench 2>&1 | tail -1
+  say "   database size: $(psql -At -d bench -c "SELECT pg_size_pretty(pg_database_size('bench'))")"
+
+  mport=$(freeport); mkdir -p "$OUT/minio-data"
+  MINIO=$(command -v minio || echo "$(go env GOPATH)/bin/minio")
+  MINIO_ROOT_USER=$BENCH_S3_ACCESS MINIO_ROOT_PASSWORD=$BENCH_S3_SECRET MINIO_BROWSER=off \
+    "$MINIO" server "$OUT/minio-data" --address "127.0.0.1:$mport" --console-address "127.0.0.1:$(freeport)" >"$OUT/minio.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/minio/health/live" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$BENCH_S3_ACCESS:$BENCH_S3_SECRET" -X PUT "http://127.0.0.1:$mport/bench" >/dev/null
+
+  DB="database \"bench\" {
+  engine = \"postgres\"
+  dsn    = \"postgres://postgres@127.0.0.1:$port/bench\"
+  policy = \"p\"
+}
+restore_target \"scratch\" {
+  engine        = \"postgres\"
+  dsn           = \"postgres://postgres@127.0.0.1:$port/postgres\"
+  scratch       = true
+  allow_restore = true
 }"
-policy minio "storage \"repo\" {
+  LOCAL=$OUT/pg-local.hcl MINIOCFG=$OUT/pg-minio.hcl
+  policy "$LOCAL" "$(local_storage "$OUT/repo-pg")" "$DB"
+  policy "$MINIOCFG" "storage \"repo\" {
   type       = \"s3\"
   endpoint   = \"127.0.0.1:$mport\"
   bucket     = \"bench\"
   access_key = env(\"BENCH_S3_ACCESS\")
   secret_key = env(\"BENCH_S3_SECRET\")
-}"
-"$DBOPSD" repo init --config "$OUT/local.hcl" >/dev/null
-"$DBOPSD" repo init --config "$OUT/minio.hcl" >/dev/null
+}" "$DB"
+  "$DBOPSD" repo init --config "$LOCAL" >/dev/null
+  "$DBOPSD" repo init --config "$MINIOCFG" >/dev/null
 
-declare -A WALL RSS
-# measure LABEL CMD...: wall seconds and peak RSS (KiB) of CMD.
-measure() {
-  local label=$1; shift
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  local f=${label//[^a-zA-Z0-9]/_}
-  /usr/bin/time -f '%e %M' -o "$OUT/time.$f" "$@" >"$OUT/out.$f" 2>&1 || { echo "$label failed:"; tail "$OUT/out.$f"; exit 1; }
-  local w r; read -r w r <"$OUT/time.$f"; WALL[$label]=$w; RSS[$label]=$r
-  say "$(printf '   %-34s %7.1f s  peak RSS %6d MiB' "$label" "${WALL[$label]}" $(( ${RSS[$label]} / 1024 )))"
+  say "== PostgreSQL full backup"
+  measure "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$OUT/dump.custom" bench
+  measure "pg_dump -Fd -j2 -Z0" "$PGBIN/pg_dump" -Fd -j2 -Z0 -f "$OUT/dump.dir" bench
+  measure "dbopsd backup (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type full
+  measure "dbopsd backup (MinIO)" "$DBOPSD" backup -q --config "$MINIOCFG" --database bench --type full
+  FULL=$(stored "$LOCAL")
+  say "   dbopsd / pg_dump -Fd -j2 -Z0: local $(ratio 'dbopsd backup (local)' 'pg_dump -Fd -j2 -Z0'), MinIO $(ratio 'dbopsd backup (MinIO)' 'pg_dump -Fd -j2 -Z0') (aim <= 1.2x)"
+  say "   stored: dbopsd $(mib "$FULL"), pg_dump -Fc $(mib "$(stat -c %s "$OUT/dump.custom")"), pg_dump -Fd -Z0 $(mib "$(du -sb "$OUT/dump.dir" | cut -f1)")"
+
+  say "== PostgreSQL differential after +2% rows"
+  psql -d bench -c "INSERT INTO pgbench_accounts SELECT aid + 100000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 2000 * $SCALE"
+  measure "dbopsd differential +2% (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type differential
+  D2=$(stored "$LOCAL")
+  say "   stored $(mib "$D2") = $(pct "$D2" "$FULL") of the full (aim <= 10%; pgBackRest 2.45: 30%)"
+  say "== PostgreSQL differential after updating 1% of rows at random"
+  psql -d bench -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 1000 * $SCALE))"
+  measure "dbopsd differential 1% updated (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type differential
+  D3=$(stored "$LOCAL")
+  say "   stored $(mib "$D3") = $(pct "$D3" "$FULL") of the full (cumulative; a logical dump sees scattered updates as scattered changes)"
+
+  say "== check --read-data (every chunk of the local repository)"
+  REPO_BYTES=$(du -sb "$OUT/repo-pg/data" | cut -f1)
+  measure "dbopsd check --read-data" "$DBOPSD" check -q --config "$LOCAL" --read-data
+  say "   $(awk -v b="$REPO_BYTES" -v s="${WALL[dbopsd check --read-data]}" 'BEGIN{printf "%.0f MiB/s of stored chunks", b/1048576/s}')"
+
+  say "== PostgreSQL restore (of the newest backup)"
+  psql -d postgres -c "CREATE DATABASE restored_pg"
+  measure "pg_restore -j2" "$PGBIN/pg_restore" -j2 -d restored_pg "$OUT/dump.dir"
+  measure "dbopsd restore (local)" "$DBOPSD" restore -q --config "$LOCAL" --database bench --target scratch --as restored_dbopsd --replace
+  measure "dbopsd restore (MinIO)" "$DBOPSD" restore -q --config "$MINIOCFG" --database bench --target scratch --as restored_dbopsd --replace
+  say "   dbopsd / pg_restore -j2: local $(ratio 'dbopsd restore (local)' 'pg_restore -j2'), MinIO $(ratio 'dbopsd restore (MinIO)' 'pg_restore -j2') (aim <= 1.1x)"
+fi
+
+if [ "$ONLY" = all ] || [ "$ONLY" = mysql ]; then
+  MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  MY=$WORK/mariadb; mkdir -p "$MY"; myuser=()
+  if [ "$(id -u)" = 0 ]; then chown mysql: "$MY"; myuser=(--user=mysql); fi
+  myport=$(freeport)
+  mariadb-install-db --no-defaults "${myuser[@]}" --datadir="$MY/data" --auth-root-authentication-method=normal --skip-test-db >/dev/null 2>&1
+  "$MARIADBD" --no-defaults "${myuser[@]}" --datadir="$MY/data" --port=$myport --bind-address=127.0.0.1 --socket="$MY/sock" \
+    --skip-name-resolve --innodb-buffer-pool-size=1G --innodb-log-file-size=512M --log-bin="$MY/binlog" --server-id=1 \
+    --max-allowed-packet=256M >"$MY/server.log" 2>&1 &
+  PIDS+=($!)
+  my() { mariadb --default-character-set=utf8mb4 --socket="$MY/sock" -uroot "$@"; }
+  for _ in $(seq 150); do my -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
+  my -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; CREATE DATABASE bench; CREATE DATABASE restored_dump;"
+  say "== MariaDB: a table of $MYROWS rows (ids, Chinese names, timestamps, text)"
+  my bench -e "CREATE TABLE applications (id BIGINT PRIMARY KEY, name VARCHAR(32) NOT NULL, item VARCHAR(64) NOT NULL,
+      created_at DATETIME(6) NOT NULL, state TINYINT NOT NULL, note TEXT, KEY (created_at)) DEFAULT CHARSET utf8mb4;
+    INSERT INTO applications SELECT seq, CONCAT(ELT(1 + seq % 8, '张','王','李','赵','刘','陈','杨','黄'), '某', seq % 1000),
+      ELT(1 + seq % 4, '个体工商户设立登记','社会保障卡申领','不动产首次登记','住房公积金提取'),
+      TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, seq % 5,
+      CONCAT('申请材料：身份证、申请表；经办窗口 ', seq % 40, ' 号；备注 ', MD5(seq), ' ', SHA1(seq))
+    FROM seq_1_to_$MYROWS;"
+  my bench -e "ANALYZE TABLE applications" >/dev/null
+  say "   table size: $(my -N -e "SELECT CONCAT(ROUND((data_length + index_length) / 1048576), ' MiB') FROM information_schema.tables WHERE table_schema = 'bench'")"
+  MYCFG=$OUT/mysql-local.hcl
+  policy "$MYCFG" "$(local_storage "$OUT/repo-mysql")" "database \"bench\" {
+  engine = \"mariadb\"
+  dsn    = \"root@tcp(127.0.0.1:$myport)/bench\"
+  policy = \"p\"
 }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
-ratio() { awk -v a="${WALL[$1]}" -v b="${WALL[$2]}" 'BEGIN { printf "%.2fx", a / b }'; }
-stored() { "$DBOPSD" list --config "$OUT/$1.hcl" --json | python3 -c 'import json,sys; b=json.load(sys.stdin)["backups"]; print(b[-1]["stored_bytes"])'; }
+restore_target \"scratch\" {
+  engine        = \"mariadb\"
+  dsn           = \"root@tcp(127.0.0.1:$myport)/\"
+  scratch       = true
+  allow_restore = true
+}"
+  "$DBOPSD" repo init --config "$MYCFG" >/dev/null
 
-say "== full backup"
-measure "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$OUT/dump.custom" bench
-measure "pg_dump -Fd -j2 -Z0" "$PGBIN/pg_dump" -Fd -j2 -Z0 -f "$OUT/dump.dir" bench
-measure "dbopsd backup (local)" "$DBOPSD" backup -q --config "$OUT/local.hcl" --database bench --type full
-measure "dbopsd backup (MinIO)" "$DBOPSD" backup -q --config "$OUT/minio.hcl" --database bench --type full
-FULL=$(stored local)
-say "   dbopsd/pg_dump -Fd -j2 -Z0: local $(ratio 'dbopsd backup (local)' 'pg_dump -Fd -j2 -Z0'), MinIO $(ratio 'dbopsd backup (MinIO)' 'pg_dump -Fd -j2 -Z0') (aim <= 1.2x)"
-say "   stored: dbopsd $(mib $FULL), pg_dump -Fc $(mib $(stat -c %s "$OUT/dump.custom")), pg_dump -Fd -Z0 $(mib $(du -sb "$OUT/dump.dir" | cut -f1))"
+  say "== MariaDB full backup"
+  shellmeasure "client: every row to /dev/null" "mariadb --socket='$MY/sock' -uroot --quick -N bench -e 'SELECT * FROM applications' >/dev/null"
+  shellmeasure "mariadb-dump | zstd -3 -T2" "mariadb-dump --socket='$MY/sock' -uroot --single-transaction bench | zstd -q -3 -T2 > '$OUT/dump.sql.zst'"
+  measure "dbopsd backup (MariaDB, local)" "$DBOPSD" backup -q --config "$MYCFG" --database bench --type full
+  MFULL=$(stored "$MYCFG")
+  say "   dbopsd / mariadb-dump|zstd: $(ratio 'dbopsd backup (MariaDB, local)' 'mariadb-dump | zstd -3 -T2') (aim <= 1.1x); stored: dbopsd $(mib "$MFULL"), mariadb-dump|zstd $(mib "$(stat -c %s "$OUT/dump.sql.zst")")"
 
-say "== differential after +2% rows"
-"$PGBIN/psql" -Xq -d bench -c "INSERT INTO pgbench_accounts SELECT aid + 100000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 2000 * $SCALE"
-measure "dbopsd differential +2% (local)" "$DBOPSD" backup -q --config "$OUT/local.hcl" --database bench --type differential
-D2=$(stored local)
-say "   stored $(mib $D2) = $(awk -v a=$D2 -v b=$FULL 'BEGIN{printf "%.1f", 100*a/b}')% of the full (aim <= 10%; pgBackRest: 30%)"
+  say "== MariaDB differential after +2% rows"
+  my bench -e "INSERT INTO applications SELECT id + $MYROWS, name, item, created_at, state, note FROM applications WHERE id <= $MYROWS / 50"
+  measure "dbopsd differential +2% (MariaDB)" "$DBOPSD" backup -q --config "$MYCFG" --database bench --type differential
+  MD2=$(stored "$MYCFG")
+  say "   stored $(mib "$MD2") = $(pct "$MD2" "$MFULL") of the full (aim <= 10%; mariabackup incremental: 93 MB)"
 
-say "== differential after updating 1% of rows at random"
-"$PGBIN/psql" -Xq -d bench -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (random() * 100000 * $SCALE)::int FROM generate_series(1, 1000 * $SCALE))"
-measure "dbopsd differential 1% upd (local)" "$DBOPSD" backup -q --config "$OUT/local.hcl" --database bench --type differential
-D3=$(stored local)
-say "   stored $(mib $D3) = $(awk -v a=$D3 -v b=$FULL 'BEGIN{printf "%.1f", 100*a/b}')% of the full"
-
-say "== check --read-data"
-measure "dbopsd check --read-data" "$DBOPSD" check -q --config "$OUT/local.hcl" --read-data
-say "   $(awk -v b=$FULL -v s="${WALL[dbopsd check --read-data]}" 'BEGIN{printf "%.0f MiB/s of stored data (all backups)", b/1048576/s}')"
-
-say "== restore"
-"$PGBIN/psql" -Xq -d postgres -c "CREATE DATABASE restored_pg"
-measure "pg_restore -j2" "$PGBIN/pg_restore" -j2 -d restored_pg "$OUT/dump.dir"
-measure "dbopsd restore (local)" "$DBOPSD" restore -q --config "$OUT/local.hcl" --database bench --target scratch --as restored_dbopsd --replace
-measure "dbopsd restore (MinIO)" "$DBOPSD" restore -q --config "$OUT/minio.hcl" --database bench --target scratch --as restored_dbopsd --replace
-say "   dbopsd/pg_restore -j2: local $(ratio 'dbopsd restore (local)' 'pg_restore -j2'), MinIO $(ratio 'dbopsd restore (MinIO)' 'pg_restore -j2') (aim <= 1.1x)"
+  say "== MariaDB restore"
+  shellmeasure "zstd -d | mariadb (plain dump)" "zstd -q -dc '$OUT/dump.sql.zst' | mariadb --socket='$MY/sock' -uroot restored_dump"
+  measure "dbopsd restore (MariaDB, local)" "$DBOPSD" restore -q --config "$MYCFG" --database bench --target scratch --as restored_dbopsd --replace
+  say "   mariadb < dump / dbopsd: $(ratio 'zstd -d | mariadb (plain dump)' 'dbopsd restore (MariaDB, local)') faster (aim >= 2x)"
+fi
 say "== results in $RESULTS"
