@@ -74,10 +74,23 @@ repository {
 # ---------------------------------------------------------------------------
 # 备份策略 / Backup policies.
 #
-#   full         全量: "monthly"（默认，每月第一个周日凌晨）| "quarterly" | cron 表达式 (5 段)
+#   full         全量: "monthly"（默认，每月第一个 full_day）| "quarterly"（每季第一个月的第一个 full_day）
+#                | cron 表达式 (5 段)
 #   differential 累积差异: "biweekly"（默认，每两周）| "weekly" | cron | "none"
 #                每个差异备份都相对于本代的全量，恢复只需 全量 + 最新一个差异。
 #                Cumulative: a restore needs the full plus only the newest differential.
+#   full_day     备份日 "sunday"（默认）…"saturday"，不分大小写：全量在每月（每季）第一个该日，
+#                weekly/biweekly 差异也在该日。The backup day: monthly and quarterly fulls
+#                on its first in the month (quarter), weekly and biweekly differentials on it too.
+#   full_time    全量开始时间 "HH:MM"（默认 "01:00"，daemon.timezone）/ when fulls start
+#   differential_time 差异开始时间 "HH:MM"（默认 "01:00"）。与 full_time 相同时，全量当天的差异由
+#                全量代替；不同时当天两者都做（差异间隔始终准确为一或两周）。Equal to full_time,
+#                the full takes the place of the differential due with it; otherwise both run.
+#   differential_anchor biweekly 从此日期起每两周一次，"YYYY-MM-DD"（默认 "2024-01-07"）；
+#                若该日不是 full_day，则从其后第一个 full_day 算起。Biweekly counts its
+#                fortnights from the first full_day on or after this date.
+#                以上四项只用于命名计划；对 cron 表达式无效（设了会有警告）。
+#                They shape the named schedules only; a cron expression ignores them (warning).
 #   window       只在此时间段内开始任务，"HH:MM-HH:MM"，可跨午夜 / may wrap past midnight
 #   verify       自动恢复验证: "after_full" | "after_each" | cron | "none"
 #                默认：设了 verify_target 则 "after_full"，否则 "none"
@@ -124,13 +137,19 @@ policy "important-mssql" {
   }
 }
 
-# 一般 MySQL/MariaDB 库：每月全量 + 每两周差异。Ordinary MariaDB databases.
+# 一般 MySQL/MariaDB 库：每月第一个周六 02:00 全量 + 每两周（周六 02:00）差异；
+# 与关键库错开，不在同一夜做全量。Ordinary MariaDB databases, on Saturdays so that
+# their fulls never share a night with the critical databases' (first Sunday).
 policy "standard" {
-  full          = "monthly"
-  differential  = "biweekly"
-  window        = "01:00-05:00"
-  verify        = "after_full"
-  verify_target = "scratch-mysql"
+  full                = "monthly"
+  differential        = "biweekly"
+  full_day            = "saturday"
+  full_time           = "02:00"
+  differential_time   = "02:00"        # 与全量同时：全量当天不再做差异 / the full stands in for it
+  differential_anchor = "2024-01-06"   # 一个周六 / a Saturday: 6 Jan 2024, 20 Jan, 3 Feb, ...
+  window              = "01:00-05:00"
+  verify              = "after_full"
+  verify_target       = "scratch-mysql"
 
   retention {
     generations = 3

@@ -184,11 +184,21 @@ func TestGoodConfigs(t *testing.T) {
 				"important": {
 					Name: "important", Full: Quarterly, Differential: Weekly, Window: "22:00-04:00",
 					Verify: VerifyAfterEach, VerifyTarget: "scratch-pg", DifferentialMaxRatio: 0.25, Parallel: 8,
-					Retention: Retention{Generations: 5, Monthly: 12, Quarterly: 8, Yearly: 7},
+					Retention: Retention{Generations: 5, Monthly: 12, Quarterly: 8, Yearly: 7}, FullDay: time.Saturday,
+					FullTime: 22*time.Hour + 30*time.Minute, DifferentialTime: 23*time.Hour + 15*time.Minute,
+					DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC),
+				},
+				"fortnight": {
+					Name: "fortnight", Full: Monthly, Differential: Biweekly, Verify: None,
+					DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},
+					FullDay: time.Saturday, FullTime: time.Hour, DifferentialTime: time.Hour,
+					DifferentialAnchor: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC),
 				},
 				"cron": {
 					Name: "cron", Full: "0 2 * * 0", Differential: None, Verify: VerifyAfterFull, VerifyTarget: "scratch-pg",
 					DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},
+					FullDay: time.Sunday, FullTime: time.Hour, DifferentialTime: time.Hour,
+					DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC),
 				},
 			},
 			Databases: map[string]*Database{
@@ -235,6 +245,8 @@ func TestGoodConfigs(t *testing.T) {
 			Policies: map[string]*Policy{"standard": {
 				Name: "standard", Full: Monthly, Differential: Biweekly, Verify: None,
 				DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},
+				FullDay: time.Sunday, FullTime: time.Hour, DifferentialTime: time.Hour,
+				DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC),
 			}},
 			Databases: map[string]*Database{"queue": {
 				Name: "queue", Engine: MySQL, DSN: "dbops@tcp(127.0.0.1:3306)/queue", Policy: "standard",
@@ -597,6 +609,157 @@ func TestRecoveryGap(t *testing.T) {
 				t.Errorf("gap = %v (%s), want %d days", gap, days(gap), tc.gapDays)
 			}
 		})
+	}
+}
+
+// policySite is a policy file with one policy "p", body inserted, and a
+// critical database on it; the policy's attributes start on line 10.
+func policySite(body string) string {
+	return `storage "s" {
+  type = "local"
+  path = "/srv/dbops"
+}
+repository {
+  storage    = "s"
+  passphrase = env("DBOPS_TEST_UNSET")
+}
+policy "p" {
+` + body + `}
+database "db" {
+  engine   = "postgres"
+  dsn      = "postgres://dbops@127.0.0.1:5432/db"
+  policy   = "p"
+  critical = true
+}
+`
+}
+
+// The day and times of the named schedules: decoded case-insensitively,
+// warned about where they change nothing, and no obstacle to the critical
+// two-week rule, which still refuses a policy without differentials.
+func TestNamedScheduleTimes(t *testing.T) {
+	t.Setenv("DBOPS_TEST_UNSET", "")
+	os.Unsetenv("DBOPS_TEST_UNSET")
+	tests := []struct {
+		name string
+		body string
+		// warn is a substring of the one warning expected, at pos; "" for
+		// none.
+		warn, pos string
+		err       string // a substring of the one error expected
+	}{
+		{name: "all set, biweekly on the anchor's day", body: `  full_day            = "SATURDAY"
+  full_time           = "02:30"
+  differential_time   = "04:00"
+  differential_anchor = "2025-03-01"
+`},
+		{name: "weekly", body: `  differential      = "weekly"
+  full_day          = "friday"
+  differential_time = "23:00"
+`},
+		{name: "full_day of a cron full still sets the differentials' day", body: `  full     = "0 2 1 * *"
+  full_day = "saturday"
+`},
+		{name: "full_time of a cron full", body: `  full      = "0 2 1 * *"
+  full_time = "03:00"
+`, warn: `full_time has no effect: full = "0 2 1 * *" is a cron expression`, pos: "11:15"},
+		{name: "full_day with no named schedule", body: `  full         = "0 2 * * 0"
+  differential = "none"
+  full_day     = "monday"
+`, warn: "full_day has no effect", pos: "12:18"},
+		{name: "differential_time of a cron differential", body: `  differential      = "0 3 * * 3"
+  differential_time = "03:00"
+`, warn: `differential_time has no effect: differential = "0 3 * * 3" is a cron expression`, pos: "11:23"},
+		{name: "differential_time without differentials", body: `  full              = "0 2 * * 0"
+  differential      = "none"
+  differential_time = "03:00"
+`, warn: `differential_time has no effect: differential = "none"`, pos: "12:23"},
+		{name: "anchor of weekly differentials", body: `  differential        = "weekly"
+  differential_anchor = "2024-01-07"
+`, warn: `differential_anchor has no effect: only differential = "biweekly" counts`, pos: "11:25"},
+		{name: "anchor on another day", body: `  differential_anchor = "2025-01-08"
+`, warn: "differential_anchor 2025-01-08 is a Wednesday, but differentials run on full_day, Sunday: they count their fortnights from Sunday 2025-01-12", pos: "10:25"},
+		{name: "critical without differentials", body: `  full_day     = "saturday"
+  full_time    = "02:30"
+  differential = "none"
+`, err: "critical databases need a differential at least every two weeks"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := Parse([]byte(policySite(tc.body)), "times.hcl")
+			var out bytes.Buffer
+			PrintDiagnostics(&out, diags)
+			if tc.err != "" {
+				if errs := errorsOf(diags); len(errs) != 1 || !strings.Contains(errs[0].Detail, tc.err) {
+					t.Fatalf("want one error %q, got:\n%s", tc.err, out.String())
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("unexpected errors:\n%s", out.String())
+			}
+			if tc.warn == "" {
+				if len(diags) > 0 {
+					t.Errorf("unexpected warnings:\n%s", out.String())
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || !strings.Contains(diags[0].Detail, tc.warn) {
+				t.Fatalf("want one warning %q, got:\n%s", tc.warn, out.String())
+			}
+			if got := posOf(diags[0].Subject); got != tc.pos {
+				t.Errorf("warning at %s, want %s", got, tc.pos)
+			}
+			if cfg == nil {
+				t.Error("a warning must not refuse the configuration")
+			}
+		})
+	}
+
+	cfg, diags := Parse([]byte(policySite(tests[0].body)), "times.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	p := cfg.Policies["p"]
+	if p.FullDay != time.Saturday || p.FullTime != 2*time.Hour+30*time.Minute || p.DifferentialTime != 4*time.Hour ||
+		!p.DifferentialAnchor.Equal(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("decoded %v %v %v %v", p.FullDay, p.FullTime, p.DifferentialTime, p.DifferentialAnchor)
+	}
+}
+
+func TestDifferentialStart(t *testing.T) {
+	date := func(s string) time.Time { return mustDate(s) }
+	for _, tc := range []struct {
+		day          time.Weekday
+		anchor, want string
+	}{
+		{time.Sunday, "2024-01-07", "2024-01-07"},   // the default: the anchor itself
+		{time.Saturday, "2024-01-07", "2024-01-13"}, // the next Saturday
+		{time.Wednesday, "2025-01-08", "2025-01-08"},
+		{time.Sunday, "2025-01-08", "2025-01-12"},
+		{time.Tuesday, "2025-01-08", "2025-01-14"},
+	} {
+		p := &Policy{FullDay: tc.day, DifferentialAnchor: date(tc.anchor)}
+		if got := p.DifferentialStart(); !got.Equal(date(tc.want)) {
+			t.Errorf("%s from %s: %s, want %s", tc.day, tc.anchor, got.Format(dateLayout), tc.want)
+		}
+	}
+	// A Policy not from a file counts from the default anchor.
+	if got := (&Policy{}).DifferentialStart(); !got.Equal(date(DefaultDifferentialAnchor)) {
+		t.Errorf("zero Policy: %s", got)
+	}
+}
+
+func TestParseWeekday(t *testing.T) {
+	for s, want := range map[string]time.Weekday{"sunday": time.Sunday, "Saturday": time.Saturday, "WEDNESDAY": time.Wednesday} {
+		if got, ok := ParseWeekday(s); !ok || got != want {
+			t.Errorf("ParseWeekday(%q) = %v, %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "sun", "周日", "sunday ", "7"} {
+		if _, ok := ParseWeekday(s); ok {
+			t.Errorf("ParseWeekday(%q) accepted", s)
+		}
 	}
 }
 

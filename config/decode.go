@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -45,6 +46,7 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "full"}, {Name: "differential"}, {Name: "window"}, {Name: "verify"},
 			{Name: "verify_target"}, {Name: "differential_max_ratio"}, {Name: "parallel"},
+			{Name: "full_day"}, {Name: "full_time"}, {Name: "differential_time"}, {Name: "differential_anchor"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "retention"}},
 	}
@@ -252,6 +254,8 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 	p.DifferentialMaxRatio = DefaultDifferentialMaxRatio
 	p.Parallel = DefaultPolicyParallel
 	p.Retention.Generations = DefaultGenerations
+	p.FullDay, p.FullTime, p.DifferentialTime = DefaultFullDay, DefaultTimeOfDay, DefaultTimeOfDay
+	p.DifferentialAnchor = defaultAnchor
 	d.str(a, "full", &p.Full)
 	d.str(a, "differential", &p.Differential)
 	d.str(a, "window", &p.Window)
@@ -259,6 +263,7 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 	d.str(a, "verify_target", &p.VerifyTarget)
 	d.number(a, "differential_max_ratio", &p.DifferentialMaxRatio)
 	d.integer(a, "parallel", &p.Parallel)
+	d.namedTimes(p, a)
 	if p.Verify == "" {
 		// Naming a verify target says "verify": do it after each full.
 		p.Verify = None
@@ -280,6 +285,46 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 		d.integer(ra, "monthly", &r.Monthly)
 		d.integer(ra, "quarterly", &r.Quarterly)
 		d.integer(ra, "yearly", &r.Yearly)
+	}
+}
+
+// namedTimes reads full_day, full_time, differential_time and
+// differential_anchor; a value that does not parse keeps its default and is
+// reported at the value.
+func (d *decoder) namedTimes(p *Policy, a hcl.Attributes) {
+	owner := fmt.Sprintf("policy %q", p.Name)
+	var v string
+	if d.str(a, "full_day", &v) {
+		if wd, ok := ParseWeekday(v); ok {
+			p.FullDay = wd
+		} else {
+			d.errorf(d.at(p, "full_day"), "Invalid full_day", "%s: full_day = %q is not a day of the week; write one of %s (in any case).%s",
+				owner, v, quoteList(weekdays), suggest(v, weekdays))
+		}
+	}
+	for _, t := range []struct {
+		attr, what string
+		dst        *time.Duration
+	}{{"full_time", "fulls", &p.FullTime}, {"differential_time", "differentials", &p.DifferentialTime}} {
+		if !d.str(a, t.attr, &v) {
+			continue
+		}
+		at, err := ParseTimeOfDay(v)
+		if err != nil {
+			d.errorf(d.at(p, t.attr), "Invalid "+t.attr, "%s: %s = %q is not a time of day; write when %s start as \"HH:MM\" (00:00 to 23:59) in daemon.timezone, e.g. \"01:00\" or \"23:30\".",
+				owner, t.attr, v, t.what)
+			continue
+		}
+		*t.dst = at
+	}
+	if d.str(a, "differential_anchor", &v) {
+		date, err := ParseDate(v)
+		if err != nil {
+			d.errorf(d.at(p, "differential_anchor"), "Invalid differential_anchor", "%s: differential_anchor = %q is not a date; write the date biweekly differentials count their fortnights from as \"YYYY-MM-DD\", e.g. %q.",
+				owner, v, DefaultDifferentialAnchor)
+			return
+		}
+		p.DifferentialAnchor = date
 	}
 }
 
@@ -523,6 +568,16 @@ func (d *decoder) has(obj any, name string) bool { return d.attrs[obj][name] != 
 func (d *decoder) errorf(subject *hcl.Range, summary, format string, args ...any) {
 	d.diags = append(d.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  subject,
+	})
+}
+
+// warnf reports something that works but is likely not what was meant.
+func (d *decoder) warnf(subject *hcl.Range, summary, format string, args ...any) {
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
 		Summary:  summary,
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  subject,

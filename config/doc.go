@@ -23,7 +23,9 @@
 // The schema is explicit (decode.go): an unknown block or argument is an
 // error with a "did you mean". Then validate.go checks values and the
 // references between blocks: engines, storage types, schedules (named or a
-// five-field cron expression), windows, the timezone, DSNs (which must not
+// five-field cron expression) and the named schedules' day and times
+// (full_day, full_time, differential_time, differential_anchor; a warning
+// where a cron expression makes them moot), windows, the timezone, DSNs (which must not
 // hold a password), SSH keys and roles of signers, notify types and events,
 // report languages, and the contract's rule that a critical database gets a
 // backup at least every two weeks.

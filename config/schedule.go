@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,56 @@ const (
 	VerifyAfterFull = "after_full" // verify each new full backup
 	VerifyAfterEach = "after_each" // verify every backup, full or differential
 )
+
+// Defaults of a policy's full_day, full_time, differential_time and
+// differential_anchor: the first Sunday of the month at 01:00, differentials
+// on Sundays at 01:00, biweekly in the fortnights from Sunday 7 January 2024.
+// The anchor is fixed, not the daemon's start, so that a restart never
+// shifts a database's differentials.
+const (
+	DefaultFullDay            = time.Sunday
+	DefaultTimeOfDay          = time.Hour // full_time and differential_time
+	DefaultDifferentialAnchor = "2024-01-07"
+)
+
+// dateLayout is how differential_anchor is written.
+const dateLayout = "2006-01-02"
+
+var defaultAnchor = mustDate(DefaultDifferentialAnchor)
+
+func mustDate(s string) time.Time {
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// weekdays are the values of full_day, by time.Weekday.
+var weekdays = []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+
+// ParseWeekday reads an English day of the week in any case ("Saturday").
+func ParseWeekday(s string) (time.Weekday, bool) {
+	i := slices.Index(weekdays, strings.ToLower(s))
+	return time.Weekday(i), i >= 0
+}
+
+// ParseTimeOfDay reads "HH:MM" (00:00 to 23:59) as the time since midnight.
+func ParseTimeOfDay(s string) (time.Duration, error) { return parseClock(s, false) }
+
+// ParseDate reads "YYYY-MM-DD" as midnight UTC of that date.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+	}
+	return t, nil
+}
+
+// clock formats a time since midnight as HH:MM.
+func clock(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
 
 // criticalMaxGap is the contract's rule for important databases: a
 // differential (or a full) at least every two weeks.
@@ -155,8 +206,5 @@ func (w Window) String() string {
 	if w.Start == w.End {
 		return ""
 	}
-	f := func(d time.Duration) string {
-		return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return f(w.Start) + "-" + f(w.End)
+	return clock(w.Start) + "-" + clock(w.End)
 }

@@ -75,6 +75,41 @@ type Policy struct {
 	Parallel             int     // tables read at once; default 2
 	Retention            Retention
 	Range                hcl.Range
+
+	// The day and times of the named schedules, in daemon.timezone. A cron
+	// expression carries its own and ignores them.
+
+	// FullDay (full_day) is the policy's backup day: "monthly" and
+	// "quarterly" fulls run on the first such day of the month or quarter,
+	// "weekly" and "biweekly" differentials on every (every other) such
+	// day. Sharing the day is what lets a full stand in for the
+	// differential due with it. Default Sunday.
+	FullDay time.Weekday
+	// FullTime (full_time) is when fulls start, since midnight; default
+	// 01:00.
+	FullTime time.Duration
+	// DifferentialTime (differential_time) is when differentials start;
+	// default 01:00. Equal to FullTime, the full takes the place of the
+	// differential due with it; otherwise both run that day, which keeps
+	// the differentials exactly one or two weeks apart.
+	DifferentialTime time.Duration
+	// DifferentialAnchor (differential_anchor) is the date, as written
+	// (midnight UTC), from which "biweekly" counts its fortnights; see
+	// DifferentialStart. Default 2024-01-07.
+	DifferentialAnchor time.Time
+}
+
+// DifferentialStart is the first day of the policy's weekly and biweekly
+// differentials (midnight UTC): the first FullDay on or after
+// DifferentialAnchor. Every run is a whole number of weeks (two for
+// biweekly) before or after it.
+func (p *Policy) DifferentialStart() time.Time {
+	a := p.DifferentialAnchor
+	if a.IsZero() {
+		a = defaultAnchor
+	}
+	a = time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	return a.AddDate(0, 0, (int(p.FullDay)-int(a.Weekday())+7)%7)
 }
 
 // Retention is the retention { } block inside a policy.

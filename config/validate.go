@@ -171,8 +171,11 @@ func (d *decoder) validateRestoreTarget(t *RestoreTarget) {
 
 func (d *decoder) validatePolicy(cfg *Config, p *Policy) {
 	owner := fmt.Sprintf("policy %q", p.Name)
-	d.schedule(p, owner, "full", p.Full, []string{Monthly, Quarterly})
-	d.schedule(p, owner, "differential", p.Differential, []string{Biweekly, Weekly, None})
+	fullOK := d.schedule(p, owner, "full", p.Full, []string{Monthly, Quarterly})
+	diffOK := d.schedule(p, owner, "differential", p.Differential, []string{Biweekly, Weekly, None})
+	if fullOK && diffOK {
+		d.namedTimesApply(p, owner)
+	}
 	verifyOK := d.schedule(p, owner, "verify", p.Verify, []string{VerifyAfterFull, VerifyAfterEach, None})
 	if _, err := ParseWindow(p.Window); err != nil {
 		d.errorf(d.at(p, "window"), "Invalid window", "%s: %v; write it as \"HH:MM-HH:MM\" in daemon.timezone, e.g. \"00:30-05:30\" or \"22:00-04:00\" (past midnight).", owner, err)
@@ -203,6 +206,42 @@ func (d *decoder) validatePolicy(cfg *Config, p *Policy) {
 		}
 	} else if verifyOK && p.Verify != None {
 		d.errorf(d.at(p, "verify"), "Missing verify_target", "%s: verify = %q needs verify_target, the scratch restore_target to verify on (or set verify = \"none\").", owner, p.Verify)
+	}
+}
+
+// namedTimesApply warns where full_day, full_time, differential_time or
+// differential_anchor is set but changes nothing (a cron expression has its
+// own day and time; only biweekly counts from an anchor), and where the
+// anchor is not a full_day, since the fortnights then start on a later date
+// than the one written.
+func (d *decoder) namedTimesApply(p *Policy, owner string) {
+	noEffect := func(attr, format string, args ...any) {
+		if d.has(p, attr) {
+			d.warnf(d.at(p, attr), "Argument has no effect", "%s: %s has no effect: %s.", owner, attr, fmt.Sprintf(format, args...))
+		}
+	}
+	fullNamed := p.Full == Monthly || p.Full == Quarterly
+	diffWeekly := p.Differential == Weekly || p.Differential == Biweekly
+	if !fullNamed && !diffWeekly {
+		noEffect("full_day", "it sets the day of \"monthly\" and \"quarterly\" fulls and of \"weekly\" and \"biweekly\" differentials, and full = %q, differential = %q", p.Full, p.Differential)
+	}
+	if !fullNamed {
+		noEffect("full_time", "full = %q is a cron expression, which sets its own time", p.Full)
+	}
+	switch {
+	case p.Differential == None:
+		noEffect("differential_time", "differential = \"none\"")
+	case !diffWeekly:
+		noEffect("differential_time", "differential = %q is a cron expression, which sets its own time", p.Differential)
+	}
+	if p.Differential != Biweekly {
+		noEffect("differential_anchor", "only differential = \"biweekly\" counts its fortnights from it, and differential = %q", p.Differential)
+		return
+	}
+	if start := p.DifferentialStart(); d.has(p, "differential_anchor") && !start.Equal(p.DifferentialAnchor) {
+		d.warnf(d.at(p, "differential_anchor"), "Anchor is not a full_day",
+			"%s: differential_anchor %s is a %s, but differentials run on full_day, %s: they count their fortnights from %s %s. Write that date to say so.",
+			owner, p.DifferentialAnchor.Format(dateLayout), p.DifferentialAnchor.Weekday(), p.FullDay, start.Weekday(), start.Format(dateLayout))
 	}
 }
 

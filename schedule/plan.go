@@ -46,8 +46,9 @@ type Entry struct {
 	// Spec is when the entry comes due by the clock; nil for entries due on
 	// events only (verify after_full, mirror after each backup).
 	Spec Spec
-	// Schedule is the schedule as written in the policy ("monthly",
-	// "0 2 1 * *", "after_full").
+	// Schedule is the schedule as written in the policy, a named one with
+	// its day and time ("monthly (first Sunday, 01:00)", "0 2 1 * *",
+	// "after_full").
 	Schedule string
 	Window   config.Window // backups start only inside it
 	Critical bool
@@ -225,12 +226,12 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 		}
 		base := Entry{Database: name, Policy: pol.Name, Window: w, Critical: db.Critical, Server: db.Server()}
 
-		full, err := ParseSpec(pol.Full, loc)
+		full, diff, err := policySpecs(pol, loc)
 		if err != nil {
-			return nil, fmt.Errorf("policy %q: full: %w", pol.Name, err)
+			return nil, err
 		}
 		e := base
-		e.Kind, e.Spec, e.Schedule = KindFull, full, pol.Full
+		e.Kind, e.Spec, e.Schedule = KindFull, full, full.String()
 		e.Due = func(f Facts, now time.Time) Due {
 			last := f.DB[name].Full
 			if last.IsZero() {
@@ -240,13 +241,9 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 		}
 		out = append(out, e)
 
-		if pol.Differential != config.None && pol.Differential != "" {
-			diff, err := ParseSpec(pol.Differential, loc)
-			if err != nil {
-				return nil, fmt.Errorf("policy %q: differential: %w", pol.Name, err)
-			}
+		if diff != nil {
 			e := base
-			e.Kind, e.Spec, e.Schedule = KindDifferential, diff, pol.Differential
+			e.Kind, e.Spec, e.Schedule = KindDifferential, diff, diff.String()
 			e.Due = func(f Facts, now time.Time) Due {
 				df := f.DB[name]
 				if df.Full.IsZero() {
@@ -304,6 +301,30 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// policySpecs reads pol's full and differential schedules (diff is nil for
+// "none") with the policy's day and times: fulls on the first FullDay of
+// the month or quarter at FullTime; weekly and biweekly differentials on
+// FullDay too, at DifferentialTime, counted from DifferentialStart. With
+// equal times a differential due with a full is covered by it (the queue
+// runs the full first and drops the differential); with different times
+// both run that day, which keeps the differentials exactly one or two weeks
+// apart, as the critical-database rule in config counts them.
+func policySpecs(pol *config.Policy, loc *time.Location) (full, diff Spec, err error) {
+	full, err = ParseSpecWith(pol.Full, loc, Named{Weekday: &pol.FullDay, TimeOfDay: &pol.FullTime})
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy %q: full: %w", pol.Name, err)
+	}
+	if pol.Differential == config.None || pol.Differential == "" {
+		return full, nil, nil
+	}
+	start := pol.DifferentialStart()
+	diff, err = ParseSpecWith(pol.Differential, loc, Named{TimeOfDay: &pol.DifferentialTime, Anchor: &start})
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy %q: differential: %w", pol.Name, err)
+	}
+	return full, diff, nil
 }
 
 // Prune plans the daily prune of the repository.

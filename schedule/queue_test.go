@@ -399,7 +399,7 @@ func TestReload(t *testing.T) {
 	}
 	got := strings.Join(changes, "\n")
 	for _, want := range []string{"max_parallel 2 -> 3", "removed full of bravo", "removed verify of bravo",
-		"changed full of delta: schedule monthly, window 02:00-03:00, server 10.0.0.3:5432 -> schedule monthly, window 01:00-03:00, server 10.0.0.3:5432"} {
+		"changed full of delta: schedule monthly (first Sunday, 01:00), window 02:00-03:00, server 10.0.0.3:5432 -> schedule monthly (first Sunday, 01:00), window 01:00-03:00, server 10.0.0.3:5432"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("changes lack %q:\n%s", want, got)
 		}

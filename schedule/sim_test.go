@@ -635,7 +635,10 @@ func TestSimulatedYear(t *testing.T) {
 	inYear := func(r *simRun) bool { return !r.start.Before(start) && r.start.Before(end) }
 	for name, db := range m.cfg.Databases {
 		pol := m.cfg.Policies[db.Policy]
-		fullSpec, _ := ParseSpec(pol.Full, loc)
+		fullSpec, diffSpec, err := policySpecs(pol, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
 		wantFulls := Slots(fullSpec, start, end, 1000)
 		switch pol.Full {
 		case "monthly":
@@ -654,8 +657,7 @@ func TestSimulatedYear(t *testing.T) {
 		window, _ := config.ParseWindow(pol.Window)
 		// Differentials: one per slot, except where a full started at the
 		// same slot covers it.
-		if pol.Differential != "none" {
-			diffSpec, _ := ParseSpec(pol.Differential, loc)
+		if diffSpec != nil {
 			want := 0
 			for s := diffSpec.Next(start); s.Before(end); s = diffSpec.Next(s) {
 				if fullSpec.Next(s.Add(-time.Second)).Equal(s) {

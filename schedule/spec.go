@@ -15,22 +15,31 @@ type Spec interface {
 	// Next returns the first run strictly after t, or the zero time when
 	// there is none.
 	Next(t time.Time) time.Time
-	// String gives the schedule back as it was written.
+	// String gives the schedule back as it was written, a named one with
+	// its day and time ("monthly (first Saturday, 02:30)").
 	String() string
 }
 
-// Defaults of the named schedules. Named schedules run at DefaultTimeOfDay
-// in daemon.timezone; other days and times are written as cron expressions.
+// Defaults of the named schedules, those of a policy that sets none of
+// full_day, full_time, differential_time and differential_anchor (config
+// owns them). Named schedules run in daemon.timezone.
 const (
-	DefaultTimeOfDay = time.Hour    // 01:00
-	DefaultWeekday   = time.Sunday  // monthly and quarterly: the first Sunday
-	DefaultPrune     = "30 7 * * *" // daily, after the usual night windows
+	DefaultTimeOfDay = config.DefaultTimeOfDay // 01:00
+	DefaultWeekday   = config.DefaultFullDay   // monthly and quarterly: the first Sunday
+	DefaultPrune     = "30 7 * * *"            // daily, after the usual night windows
 )
 
 // BiweeklyAnchor is the Sunday from which "biweekly" counts its two-week
-// periods. It is fixed, not the daemon's start, so that a restart never
-// shifts a database's differentials.
-var BiweeklyAnchor = civilDate{2024, time.January, 7}
+// periods when no anchor is given (config.DefaultDifferentialAnchor). It is
+// fixed, not the daemon's start, so that a restart never shifts a
+// database's differentials.
+var BiweeklyAnchor = func() civilDate {
+	t, err := config.ParseDate(config.DefaultDifferentialAnchor)
+	if err != nil {
+		panic(err)
+	}
+	return civilDate{t.Year(), t.Month(), t.Day()}
+}()
 
 type civilDate struct {
 	year  int
@@ -127,7 +136,9 @@ type nthWeekday struct {
 	loc     *time.Location
 }
 
-func (s nthWeekday) String() string { return s.text }
+func (s nthWeekday) String() string {
+	return fmt.Sprintf("%s (first %s, %s)", s.text, s.weekday, hhmm(s.at))
+}
 
 func (s nthWeekday) Next(t time.Time) time.Time {
 	lt := t.In(s.loc)
@@ -163,7 +174,13 @@ type everyWeeks struct {
 	loc    *time.Location
 }
 
-func (s everyWeeks) String() string { return s.text }
+func (s everyWeeks) String() string {
+	a := time.Date(s.anchor.year, s.anchor.month, s.anchor.day, 0, 0, 0, 0, time.UTC)
+	if s.weeks == 1 {
+		return fmt.Sprintf("%s (%s, %s)", s.text, a.Weekday(), hhmm(s.at))
+	}
+	return fmt.Sprintf("%s (%s, %s, from %s)", s.text, a.Weekday(), hhmm(s.at), a.Format("2006-01-02"))
+}
 
 func (s everyWeeks) Next(t time.Time) time.Time {
 	lt := t.In(s.loc)
@@ -184,6 +201,14 @@ func (s everyWeeks) Next(t time.Time) time.Time {
 		k++
 	}
 	return time.Time{}
+}
+
+// hhmm formats a time of day as HH:MM, with seconds when it has them.
+func hhmm(at time.Duration) string {
+	if at%time.Minute != 0 {
+		return fmt.Sprintf("%02d:%02d:%02d", int(at/time.Hour), int(at%time.Hour/time.Minute), int(at%time.Minute/time.Second))
+	}
+	return fmt.Sprintf("%02d:%02d", int(at/time.Hour), int(at%time.Hour/time.Minute))
 }
 
 func atTime(y int, m time.Month, day int, at time.Duration, loc *time.Location) time.Time {

@@ -41,6 +41,9 @@ policy "important" {
   verify_target          = "scratch-pg"
   differential_max_ratio = 0.25
   parallel               = 8
+  full_day               = "Saturday"
+  full_time              = "22:30"
+  differential_time      = "23:15"
 
   retention {
     generations = 5
@@ -48,6 +51,12 @@ policy "important" {
     quarterly   = 8
     yearly      = 7
   }
+}
+
+# Biweekly differentials on Saturdays, in the fortnights from 1 March 2025.
+policy "fortnight" {
+  full_day            = "saturday"
+  differential_anchor = "2025-03-01"
 }
 
 policy "cron" {
