@@ -127,7 +127,7 @@ func (r *Repo) Check(ctx context.Context, opts CheckOptions) (*CheckResult, erro
 			go func() {
 				defer wg.Done()
 				for u := range work {
-					_, err := r.readChunk(ctx, u.db, u.gen, u.ref)
+					_, err := r.readChunk(ctx, u.db, u.gen, u.ref, true)
 					mu.Lock()
 					if err != nil {
 						problem(chunkKey(u.db, u.gen, u.ref.ID), err.Error(), u.backups...)

@@ -19,7 +19,7 @@ import (
 
 var pass = secret.New("correct horse battery staple")
 
-func testRepo(t *testing.T) (*Repo, string) {
+func testRepo(t testing.TB) (*Repo, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := local.New(dir)

@@ -189,8 +189,8 @@ func (p *partWriter) Close() error {
 
 // chunkPart cuts one part into chunks and queues the new ones for upload.
 func (w *Writer) chunkPart(p *Part, rd io.Reader) error {
-	c := chunker.NewWithBoundaries(rd, w.r.pol, chunkMin, chunkMax)
-	c.SetAverageBits(chunkAverageBits)
+	c := chunker.NewWithBoundaries(rd, w.r.pol, w.r.chunks.min, w.r.chunks.max)
+	c.SetAverageBits(w.r.chunks.averageBits)
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
 	for {
