@@ -1,21 +1,28 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/schedule"
 )
 
 type fakeBackend struct {
-	who Caller
+	who  Caller
+	body int // bytes of the last request file received
 }
 
 func (f *fakeBackend) Status(context.Context) (*Status, error) {
@@ -39,6 +46,26 @@ func (f *fakeBackend) Task(_ context.Context, id int64) (schedule.TaskInfo, bool
 		return schedule.TaskInfo{}, false
 	}
 	return schedule.TaskInfo{ID: 7, State: schedule.StateOK}, true
+}
+
+func (f *fakeBackend) SubmitRequest(_ context.Context, body io.Reader, who Caller) (RequestAccepted, error) {
+	f.who = who
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return RequestAccepted{}, err
+	}
+	f.body = len(b)
+	if string(b) != "good" {
+		return RequestAccepted{}, &Refused{Reason: "approvals: a drill needs 1 approval(s)", Seq: 12}
+	}
+	return RequestAccepted{ID: "R1", State: RequestQueued, Task: schedule.TaskInfo{ID: 9, Kind: "drill", Ref: "R1"}}, nil
+}
+
+func (f *fakeBackend) Request(_ context.Context, id string) (RequestStatus, error) {
+	if id != "R1" {
+		return RequestStatus{}, fmt.Errorf("%w: no request %s", ErrNotFound, id)
+	}
+	return RequestStatus{ID: id, State: RequestRunning, Task: &schedule.TaskInfo{ID: 9, Bytes: 10, TotalBytes: 20}}, nil
 }
 
 func TestSocketAPI(t *testing.T) {
@@ -93,6 +120,30 @@ func TestSocketAPI(t *testing.T) {
 	if _, err := c.Task(ctx, 8); err == nil {
 		t.Error("task 8 found")
 	}
+
+	// Signed requests: accepted, refused (403 with the reason), and a file
+	// far over the size limit is cut at one byte past it.
+	ra, err := c.SubmitRequest(ctx, []byte("good"))
+	if err != nil || ra.ID != "R1" || ra.Task.Ref != "R1" || b.who.UID != os.Getuid() {
+		t.Fatalf("submit: %+v, %v (caller %+v)", ra, err, b.who)
+	}
+	_, err = c.SubmitRequest(ctx, []byte("bad"))
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Code != 403 || ae.Refusal != "approvals: a drill needs 1 approval(s)" || ae.RegisterSeq != 12 ||
+		err.Error() != "request refused: approvals: a drill needs 1 approval(s)" {
+		t.Errorf("refused submit: %#v", err)
+	}
+	if _, err := c.SubmitRequest(ctx, bytes.Repeat([]byte("x"), 1<<20)); !errors.As(err, &ae) || ae.Code != 403 || b.body != request.MaxSize+1 {
+		t.Errorf("huge submit: %v, the backend read %d bytes", err, b.body)
+	}
+	if rs, err := c.Request(ctx, "R1"); err != nil || rs.State != RequestRunning || rs.Task.TotalBytes != 20 || rs.Finished() {
+		t.Errorf("request R1: %+v, %v", rs, err)
+	}
+	for id, code := range map[string]int{"R2": 404, "-x": 400, "a b": 400} {
+		if _, err := c.Request(ctx, id); !errors.As(err, &ae) || ae.Code != code {
+			t.Errorf("request %q: %v, want status %d", id, err, code)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -102,6 +153,47 @@ func TestSocketAPI(t *testing.T) {
 	}
 	if _, err := NewClient(path).Status(context.Background()); !errors.Is(err, ErrNoDaemon) {
 		t.Errorf("status without a daemon: %v", err)
+	}
+}
+
+// TestRequestRateLimit: each caller gets a burst of submissions, then one
+// per interval; a caller over the limit does not hold back another.
+func TestRequestRateLimit(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	l := newLimiter(3, 30*time.Second, func() time.Time { return now })
+	for i := range 3 {
+		if w := l.take(1000); w != 0 {
+			t.Fatalf("submission %d waits %s", i+1, w)
+		}
+	}
+	if w := l.take(1000); w != 30*time.Second {
+		t.Errorf("fourth submission: wait %s, want 30s", w)
+	}
+	if w := l.take(1001); w != 0 {
+		t.Errorf("another caller waits %s", w)
+	}
+	now = now.Add(20 * time.Second)
+	if w := l.take(1000); w != 10*time.Second {
+		t.Errorf("after 20s: wait %s, want 10s", w)
+	}
+	now = now.Add(10 * time.Second)
+	if w := l.take(1000); w != 0 {
+		t.Errorf("after 30s: wait %s", w)
+	}
+
+	// Over HTTP: 429 with Retry-After, and the backend never sees it.
+	b := &fakeBackend{}
+	h := handler(b, nil, newLimiter(1, time.Minute, time.Now))
+	for i, want := range []int{202, 429} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/v1/requests", strings.NewReader("good"))
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("submission %d: status %d, want %d: %s", i+1, rec.Code, want, rec.Body)
+		}
+		if want == 429 && (rec.Header().Get("Retry-After") != "60" || !strings.Contains(rec.Body.String(), "too many request submissions")) {
+			t.Errorf("429 answer: %v %s", rec.Header(), rec.Body)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"syscall"
@@ -61,6 +62,21 @@ func (c *Client) Task(ctx context.Context, id int64) (schedule.TaskInfo, error) 
 	return ti, err
 }
 
+// SubmitRequest sends a signed request file, as read, to the daemon. A
+// refusal is an *Error with Code 403 and the reason in Refusal.
+func (c *Client) SubmitRequest(ctx context.Context, file []byte) (RequestAccepted, error) {
+	var ra RequestAccepted
+	err := c.send(ctx, http.MethodPost, "/v1/requests", bytes.NewReader(file), &ra)
+	return ra, err
+}
+
+// Request asks for the state of the request with this id.
+func (c *Client) Request(ctx context.Context, id string) (RequestStatus, error) {
+	var rs RequestStatus
+	err := c.do(ctx, http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, &rs)
+	return rs, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -70,11 +86,17 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
+	return c.send(ctx, method, path, body, out)
+}
+
+// send makes one call with a JSON body (nil: none) and decodes the answer
+// into out.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, "http://dbopsd"+path, body)
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
@@ -95,7 +117,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode/100 != 2 {
 		var eb errorBody
 		if json.Unmarshal(b, &eb) == nil && eb.Error != "" {
-			return &Error{Code: resp.StatusCode, Message: eb.Error}
+			return &Error{Code: resp.StatusCode, Message: eb.Error, Refusal: eb.Refusal, RegisterSeq: eb.RegisterSeq}
 		}
 		return &Error{Code: resp.StatusCode, Message: resp.Status}
 	}
@@ -109,6 +131,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 type Error struct {
 	Code    int
 	Message string
+	// Refusal is why a signed request was refused (Code 403), and
+	// RegisterSeq the register entry recording it.
+	Refusal     string
+	RegisterSeq int64
 }
 
 func (e *Error) Error() string { return e.Message }

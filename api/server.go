@@ -11,11 +11,14 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/schedule"
 )
 
@@ -24,13 +27,43 @@ type Backend interface {
 	Status(ctx context.Context) (*Status, error)
 	Run(ctx context.Context, r RunRequest, who Caller) (schedule.TaskInfo, error)
 	Task(ctx context.Context, id int64) (schedule.TaskInfo, bool)
+	// SubmitRequest receives a signed request file (body holds at most
+	// request.MaxSize+1 bytes of it) and queues its work, or returns a
+	// *Refused saying why not.
+	SubmitRequest(ctx context.Context, body io.Reader, who Caller) (RequestAccepted, error)
+	// Request reports the request with this id; ErrNotFound when none
+	// was ever received.
+	Request(ctx context.Context, id string) (RequestStatus, error)
 }
 
 // Errors a Backend returns to get a 4xx answer.
 var (
 	ErrBadRequest = errors.New("bad request")
 	ErrNotFound   = errors.New("not found")
+	// ErrUnavailable: the daemon is stopping (503).
+	ErrUnavailable = errors.New("unavailable")
 )
+
+// Refused is the error a Backend returns for a signed request it refused
+// (403). The refusal is already in the restore register, at entry Seq.
+type Refused struct {
+	Reason string
+	Seq    int64
+}
+
+func (e *Refused) Error() string { return "request refused: " + e.Reason }
+
+// Request submissions are limited per caller (OS user): each one, even one
+// refused, adds entries to the restore register, which only grows. A
+// caller may send RequestBurst at once, then one every RequestEvery.
+const (
+	RequestBurst = 10
+	RequestEvery = 30 * time.Second
+)
+
+// requestID is what a request id may look like in a URL (request.NewID
+// makes "R20260301-101500-3f9a2c").
+var requestID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 type callerKey struct{}
 
@@ -94,6 +127,10 @@ func (s *socket) Close() error {
 
 // Handler serves the API for b.
 func Handler(b Backend, logger hclog.Logger) http.Handler {
+	return handler(b, logger, newLimiter(RequestBurst, RequestEvery, time.Now))
+}
+
+func handler(b Backend, logger hclog.Logger, limit *limiter) http.Handler {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -136,7 +173,77 @@ func Handler(b Backend, logger hclog.Logger) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, ti)
 	})
+	mux.HandleFunc("POST /v1/requests", func(w http.ResponseWriter, r *http.Request) {
+		who, _ := r.Context().Value(callerKey{}).(Caller)
+		if wait := limit.take(who.UID); wait > 0 {
+			logger.Warn("request submission refused: too many from this caller", "user", who.User, "uid", who.UID, "retry_after", wait)
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+			writeJSON(w, http.StatusTooManyRequests, errorBody{Error: fmt.Sprintf(
+				"too many request submissions from %s: at most %d at once, then one every %s; try again in %s",
+				who.User, RequestBurst, RequestEvery, wait.Round(time.Second))})
+			return
+		}
+		// The gate refuses (and records) a file over request.MaxSize; reading
+		// one byte more is enough for it to tell.
+		ti, err := b.SubmitRequest(r.Context(), io.LimitReader(r.Body, request.MaxSize+1), who)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, ti)
+	})
+	mux.HandleFunc("GET /v1/requests/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !requestID.MatchString(id) {
+			writeError(w, fmt.Errorf("%w: request id %q", ErrBadRequest, id))
+			return
+		}
+		st, err := b.Request(r.Context(), id)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
 	return mux
+}
+
+// limiter is a token bucket per caller uid.
+type limiter struct {
+	mu      sync.Mutex
+	burst   float64
+	every   time.Duration
+	now     func() time.Time
+	buckets map[int]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newLimiter(burst int, every time.Duration, now func() time.Time) *limiter {
+	return &limiter{burst: float64(burst), every: every, now: now, buckets: map[int]*bucket{}}
+}
+
+// take spends one token of uid's bucket and returns 0, or returns how long
+// until a token is there.
+func (l *limiter) take(uid int) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b := l.buckets[uid]
+	if b == nil {
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[uid] = b
+	}
+	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every))
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(l.every))
 }
 
 // Serve serves the API on l until ctx ends.
@@ -188,12 +295,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, err error) {
+	var refused *Refused
+	if errors.As(err, &refused) {
+		writeJSON(w, http.StatusForbidden, errorBody{Error: refused.Error(), Refusal: refused.Reason, RegisterSeq: refused.Seq})
+		return
+	}
 	code := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, ErrBadRequest):
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrNotFound), errors.Is(err, schedule.ErrUnknown):
 		code = http.StatusNotFound
+	case errors.Is(err, ErrUnavailable):
+		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, errorBody{Error: err.Error()})
 }

@@ -80,6 +80,65 @@ type RunRequest struct {
 	Backup   string `json:"backup,omitempty"` // verify: which backup ("" = newest)
 }
 
+// Request states, as GET /v1/requests/{id} reports them.
+const (
+	RequestReceived = "received" // arrived; the checks have not ended (or the daemon stopped during them)
+	RequestRefused  = "refused"  // a check failed; nothing runs
+	RequestQueued   = "queued"   // accepted, waiting in the queue
+	RequestRunning  = "running"
+	RequestDone     = "done"   // ran and succeeded
+	RequestFailed   = "failed" // ran (or was dropped) and failed
+)
+
+// RequestAccepted is the answer to POST /v1/requests when the daemon
+// accepted the request and queued its work.
+type RequestAccepted struct {
+	ID    string            `json:"id"`
+	State string            `json:"state"` // queued or running
+	Task  schedule.TaskInfo `json:"task"`
+	// RegisterSeq is the register entry recording the receipt.
+	RegisterSeq int64 `json:"register_seq"`
+}
+
+// RequestStatus is the answer to GET /v1/requests/{id}: the request as the
+// restore register records it, with the queue's view of its job.
+type RequestStatus struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	Action    string    `json:"action"`
+	Database  string    `json:"database"`
+	Backup    string    `json:"backup,omitempty"` // the backup used once started, else the one requested ("" = newest)
+	Target    string    `json:"target"`
+	As        string    `json:"as"`
+	Tables    []string  `json:"tables,omitempty"`
+	Requester string    `json:"requester"`
+	Approvers []string  `json:"approvers,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Received  time.Time `json:"received"`
+	Refusal   string    `json:"refusal,omitempty"`
+	Outcome   string    `json:"outcome,omitempty"` // succeeded or failed, once finished
+	Error     string    `json:"error,omitempty"`
+	Duration  float64   `json:"duration_seconds,omitempty"`
+	// Task is the job in the daemon's queue, with its progress, while the
+	// daemon still knows it.
+	Task *schedule.TaskInfo `json:"task,omitempty"`
+	// Submissions counts how often a request with this id was received;
+	// the state is that of the accepted one, if any.
+	Submissions int `json:"submissions"`
+	// Report is the drill report's id (dbopsd drill report ID), once a
+	// drill ran.
+	Report string `json:"report,omitempty"`
+}
+
+// Finished reports whether the state is final.
+func (s *RequestStatus) Finished() bool {
+	switch s.State {
+	case RequestRefused, RequestDone, RequestFailed:
+		return true
+	}
+	return false
+}
+
 // Caller is who is on the other end of the socket.
 type Caller struct {
 	UID  int    `json:"uid"`
@@ -89,4 +148,8 @@ type Caller struct {
 // errorBody is the body of an error answer.
 type errorBody struct {
 	Error string `json:"error"`
+	// A refused signed request: the reason, and the register entry that
+	// records it.
+	Refusal     string `json:"refusal,omitempty"`
+	RegisterSeq int64  `json:"register_seq,omitempty"`
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/metrics"
 	"github.com/dbopsd/dbopsd/notify"
+	"github.com/dbopsd/dbopsd/register"
+	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/schedule"
 )
 
@@ -60,6 +62,9 @@ type Options struct {
 	Kinds []Kind
 	// Ready is called once every component is up.
 	Ready func(*Agent)
+	// AnchorEvery is how often the restore register's head is anchored in
+	// the repository's storage when it moved. Default DefaultAnchorEvery.
+	AnchorEvery time.Duration
 }
 
 // Agent is a running `dbopsd agent`.
@@ -79,6 +84,15 @@ type Agent struct {
 	stateLock *os.File
 	started   time.Time
 	lastSeen  time.Time
+
+	// Signed requests (requests.go): the gate in force, rebuilt on every
+	// reload around the same nonce store and register, and the accepted
+	// requests by id.
+	nonces   *request.NonceStore
+	reg      *register.Register
+	gate     atomic.Pointer[request.Gate]
+	reqMu    sync.Mutex
+	requests map[string]*requestJob
 
 	mu        sync.Mutex
 	loadedAt  time.Time
@@ -158,7 +172,7 @@ func New(opts Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a = &Agent{opts: opts, log: log, clock: opts.Clock, started: opts.Clock.Now()}
+	a = &Agent{opts: opts, log: log, clock: opts.Clock, started: opts.Clock.Now(), requests: map[string]*requestJob{}}
 	a.cfg.Store(cfg)
 	a.loadedAt = a.started
 	opened := a // the error returns below set a to nil
@@ -181,9 +195,23 @@ func New(opts Options) (a *Agent, err error) {
 	} else if n > 0 {
 		log.Warn("jobs of the previous run never finished; recorded as failed", "jobs", n)
 	}
+	if a.nonces, err = request.OpenNonceStore(stateDir); err != nil {
+		return nil, err
+	}
+	if a.reg, err = register.Open(stateDir); err != nil {
+		return nil, err
+	}
+	if n, err := closeInterrupted(a.reg); err != nil {
+		// A damaged register refuses every request (the Gate cannot
+		// append to it) but must not stop the backups.
+		log.Error("closing the requests a previous run left open in the restore register failed; see dbopsd register verify", "error", err)
+	} else if n > 0 {
+		log.Warn("signed requests a previous run left open are closed in the restore register (nothing resumes them)", "requests", n)
+	}
+	a.gate.Store(a.newGate(cfg))
 
 	a.registry = NewRegistry(a.env, opts.Logger.Named("job"))
-	for _, k := range opts.Kinds {
+	for _, k := range append(a.requestKinds(), opts.Kinds...) {
 		if err := a.registry.Register(k); err != nil {
 			return nil, err
 		}
@@ -196,6 +224,7 @@ func New(opts Options) (a *Agent, err error) {
 		History: catalogHistory{a.cat}, Runner: a.registry, Observer: (*observer)(a), Clock: a.clock,
 		Logger: opts.Logger, Retry: opts.Retry, SweepInterval: opts.SweepInterval, Grace: opts.Grace,
 		FailureCooldown: opts.FailureCooldown, DrainTimeout: opts.DrainTimeout, LastSeen: a.lastSeen,
+		OnRequest: []string{KindRestore, KindDrill},
 	})
 	if err != nil {
 		return nil, err
@@ -235,6 +264,12 @@ func (a *Agent) close() {
 	}
 	if a.cat != nil {
 		a.cat.Close()
+	}
+	if a.nonces != nil {
+		a.nonces.Close()
+	}
+	if a.reg != nil {
+		a.reg.Close()
 	}
 	if a.stateLock != nil {
 		a.stateLock.Close()
@@ -307,6 +342,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	})
 	side("stale", a.watchStale)
+	side("register-anchor", func(c context.Context) error {
+		a.keepAnchored(c)
+		return nil
+	})
+	// Before any job of this run can claim a scratch database.
+	a.cleanupStale(ctx)
 	if a.opts.HandleSignals {
 		sigs := make(chan os.Signal, 4)
 		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -340,11 +381,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		errs = append(errs, err)
 		errMu.Unlock()
 	}
+	a.abandonQueued()
 	stopSide()
 	wg.Wait()
 	if err := a.cat.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the catalog: %w", err))
 	}
+	a.nonces.Close()
+	a.reg.Close()
 	if a.stateLock != nil {
 		a.stateLock.Close()
 	}
@@ -438,7 +482,11 @@ func (a *Agent) apply(cfg *config.Config) error {
 		return err
 	}
 	a.cfg.Store(cfg)
+	// Requests received from now on are checked against the new policy;
+	// those already accepted run as accepted.
+	a.gate.Store(a.newGate(cfg))
 	changes, err := a.sched.Reload(plan)
+	a.reapDropped()
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,34 @@
 // # Job kinds
 //
 // What the daemon can run is a Registry of Kinds (jobs.go): full,
-// differential, verify, prune, mirror and check today. A Kind names its
-// job, may add entries to the plan (a Planner), runs a task, and says
-// which alert its failure raises. Diagnostics and reports plug in as more
-// Kinds.
+// differential, verify, prune, mirror and check today, and restore and
+// drill, which nothing schedules: they run only for a signed request. A
+// Kind names its job, may add entries to the plan (a Planner), runs a
+// task, and says which alert its failure raises. Diagnostics and reports
+// plug in as more Kinds.
+//
+// # Signed requests
+//
+// POST /v1/requests hands a request file to a request.Gate (requests.go),
+// which checks it and records every decision in the restore register. An
+// accepted restore or drill is queued like any job (max_parallel,
+// max_per_server counted on its target's server, one job per database,
+// critical databases first); its task records the backup it used, its
+// start and its outcome in the register. A request runs at most once: its
+// failures are not retried, and requests still queued when the daemon
+// stops, or left open by a crash, are closed as failed (at stop, or at the
+// next start); the DBA submits a new one. A drill of a whole database that
+// passes verifies its backup in the catalog, as a scheduled verification
+// would. SIGHUP builds a new Gate for the new policy around the same nonce
+// store and register. The register's head is anchored in the repository's
+// storage every Options.AnchorEvery (an hour) while it moves.
+//
+// # Start
+//
+// Jobs a previous run left running are recorded as failed, then, before
+// any job starts, the scratch databases they created and never dropped
+// are dropped (restore.CleanupStale: only those the scratch ledger
+// records).
 //
 // # Lifecycle
 //

@@ -241,9 +241,8 @@ func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {
 	}
 	_, err = restore.Verify(ctx, restore.Request{
 		Database: t.Database, BackupID: t.Backup, Engine: eng, Repo: repo, Catalog: env.Catalog,
-		Target: restore.Target{Name: target.Name, Conn: site.TargetConn(cfg, target), Scratch: target.Scratch,
-			AllowRestore: target.AllowRestore, KeepOnFailure: target.KeepOnFailure},
-		Parallel: pol.Parallel, Trigger: t.Trigger, OSUser: t.OSUser, Logger: env.Logger, Progress: t.SetProgress,
+		Target: site.RestoreTarget(cfg, target), Parallel: pol.Parallel, Trigger: t.Trigger, OSUser: t.OSUser,
+		Logger: env.Logger, Progress: t.SetProgress,
 	})
 	return err
 }

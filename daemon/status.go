@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/dbopsd/dbopsd/api"
@@ -110,6 +111,16 @@ func (b *backend) Run(_ context.Context, r api.RunRequest, who api.Caller) (sche
 	}
 	a.log.Info("job requested through the API", "id", ti.ID, "job", r.Type, "database", r.Database, "user", who.User, "state", ti.State)
 	return ti, nil
+}
+
+// SubmitRequest receives a signed request (requests.go).
+func (b *backend) SubmitRequest(ctx context.Context, body io.Reader, who api.Caller) (api.RequestAccepted, error) {
+	return (*Agent)(b).receiveRequest(ctx, body, who)
+}
+
+// Request reports a signed request's state (requests.go).
+func (b *backend) Request(ctx context.Context, id string) (api.RequestStatus, error) {
+	return (*Agent)(b).requestStatus(ctx, id)
 }
 
 // Task reports one job's state.

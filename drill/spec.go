@@ -180,9 +180,7 @@ func FromAccepted(acc *request.Accepted, cfg *config.Config) (Spec, error) {
 	}
 	s := Spec{
 		ID: r.ID, Database: db.Name, BackupID: r.Parameters.Backup, Engine: eng,
-		Target: restore.Target{Name: t.Name, Conn: site.TargetConn(cfg, t), Scratch: t.Scratch, AllowRestore: t.AllowRestore,
-			KeepOnFailure: t.KeepOnFailure},
-		As: r.Parameters.As, Tables: acc.Tables, Replace: r.Parameters.Replace,
+		Target: site.RestoreTarget(cfg, t), As: r.Parameters.As, Tables: acc.Tables, Replace: r.Parameters.Replace,
 		Request: RequestFrom(acc), SourceServer: db.Server(),
 		StateDir: cfg.Daemon.StateDir, Language: ReportLanguage(cfg), Location: cfg.Daemon.Location,
 		Trigger: "request",

@@ -25,7 +25,10 @@
 // started waiting, and within one database full, differential, verify.
 // Just before a scheduled task starts, its due-ness is checked again, so a
 // differential queued behind a full of the same database is dropped when the
-// full covers it.
+// full covers it. Tasks asked for through Enqueue (dbopsd run; signed
+// restores and drills, the OnRequest kinds, which no plan entry schedules)
+// join the same queue under the same limits; a restore or drill counts
+// against its target's server.
 //
 // # Retries
 //

@@ -420,3 +420,54 @@ func TestReload(t *testing.T) {
 		t.Errorf("delta started at %s, want %s (its new window)", fulls["delta"], want)
 	}
 }
+
+// TestEnqueueOnRequest: restores and drills (OnRequest kinds) are queued
+// only with a Ref, two requests are never merged, they count against the
+// server they were given (their target's), keep to one job per database,
+// and a reload keeps them with that server.
+func TestEnqueueOnRequest(t *testing.T) {
+	m := newSim(t, smallPolicy, queueStart)
+	m.opts.OnRequest = []string{"restore", "drill"}
+	m.runner.duration = map[string]time.Duration{"restore": 30 * time.Minute, "drill": 20 * time.Minute}
+	m.hist.site[KindPrune] = queueStart
+	for _, db := range []string{"alpha", "bravo", "charlie", "delta"} {
+		m.hist.addBackup(db, KindFull, queueStart.Add(-time.Hour), "ok")
+		m.hist.verified[db] = queueStart.Add(-time.Hour)
+	}
+	m.start(time.Time{})
+	for _, bad := range []Request{{Kind: "restore", Database: "alpha"}, {Kind: "restore", Database: "echo", Ref: "R0"}} {
+		if _, err := m.s.Enqueue(bad); err == nil {
+			t.Errorf("Enqueue(%+v) accepted", bad)
+		}
+	}
+	standby := "10.0.0.9:5432"
+	r1, err := m.s.Enqueue(Request{Kind: "restore", Database: "alpha", Ref: "R1", Trigger: TriggerRequest, Server: standby, Why: "signed request R1"})
+	if err != nil || r1.State != StateRunning || r1.Ref != "R1" || r1.Trigger != TriggerRequest || r1.Why != "signed request R1" {
+		t.Fatalf("R1: %+v, %v", r1, err)
+	}
+	r2, _ := m.s.Enqueue(Request{Kind: "restore", Database: "alpha", Ref: "R2", Trigger: TriggerRequest, Server: standby})
+	r3, _ := m.s.Enqueue(Request{Kind: "drill", Database: "bravo", Ref: "R3", Trigger: TriggerRequest, Server: standby})
+	if r2.ID == r1.ID {
+		t.Fatal("two requests were merged into one task")
+	}
+	m.settle()
+	if _, err := m.s.Reload(m.plan); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	for _, x := range []struct {
+		id      int64
+		waiting string
+	}{{r2.ID, "another job of the same database"}, {r3.ID, "max_per_server (1 on " + standby + ")"}} {
+		if ti, ok := m.s.Task(x.id); !ok || ti.State != StateQueued || ti.Waiting != x.waiting {
+			t.Errorf("task %d: %+v, want queued for %q", x.id, ti, x.waiting)
+		}
+	}
+	m.advance(queueStart.Add(3*time.Hour), 5*time.Minute)
+	m.stop()
+	for _, id := range []int64{r1.ID, r2.ID, r3.ID} {
+		if ti, ok := m.s2Task(id); !ok || ti.State != StateOK || ti.Ref == "" {
+			t.Errorf("task %d: %+v", id, ti)
+		}
+	}
+}

@@ -87,6 +87,10 @@ type Options struct {
 	// than GapThreshold after it is reported as a gap. Zero: unknown.
 	LastSeen     time.Time
 	GapThreshold time.Duration // default 10 minutes
+	// OnRequest are kinds that run only when asked for (signed restores
+	// and drills): no plan entry schedules them, and Enqueue takes them for
+	// any database of the plan, with a Ref saying what to run.
+	OnRequest []string
 }
 
 // Scheduler runs a Plan's tasks. Create it with New, start it with Run.
@@ -724,7 +728,7 @@ func (s *Scheduler) finish(t *Task, err error) {
 		// Back into its place in the queue.
 		next := &Task{ID: t.ID, Kind: t.Kind, Database: t.Database, Backup: t.Backup, Trigger: t.Trigger, OSUser: t.OSUser,
 			Why: t.Why, Critical: t.Critical, Server: t.Server, Window: t.Window, IgnoreWindow: t.IgnoreWindow,
-			Attempt: t.Attempt + 1, Enqueued: t.Enqueued, NotBefore: o.Retry, recheck: t.recheck, seq: t.seq}
+			Attempt: t.Attempt + 1, Enqueued: t.Enqueued, NotBefore: o.Retry, recheck: t.recheck, seq: t.seq, Ref: t.Ref}
 		s.queue = append(s.queue, next)
 	}
 	// Follow-ups (verify after a backup, mirror) and anything of this
@@ -769,12 +773,23 @@ func (s *Scheduler) unlock() {
 	}
 }
 
-// Request is a task asked for from outside (the CLI).
+// Request is a task asked for from outside (the CLI, a signed request).
 type Request struct {
 	Kind     string
 	Database string
 	Backup   string // verify: the backup ("" = newest)
 	OSUser   string
+	// Ref tells the runner what the task is for (a signed request's id);
+	// required for the OnRequest kinds. Requests with different Refs are
+	// never merged into one task.
+	Ref string
+	// Trigger goes into the job log; default TriggerCLI.
+	Trigger string
+	// Server, when set, is the server max_per_server counts the task
+	// against: a restore loads its target's server, not the source's.
+	Server string
+	// Why is shown in status; default "requested by <OSUser>".
+	Why string
 }
 
 // ErrUnknown is wrapped by Enqueue's errors for a database or kind the plan
@@ -804,6 +819,12 @@ func (s *Scheduler) Enqueue(r Request) (TaskInfo, error) {
 				return TaskInfo{}, fmt.Errorf("database %q: its policy %q has no verify_target to verify on", r.Database, db.Policy)
 			}
 		default:
+			if slices.Contains(s.opts.OnRequest, r.Kind) {
+				if r.Ref == "" {
+					return TaskInfo{}, fmt.Errorf("%w: job %q runs only for a request (Ref)", ErrUnknown, r.Kind)
+				}
+				break
+			}
 			if s.plan.Entry(Key{Kind: r.Kind, Database: r.Database}) == nil {
 				return TaskInfo{}, fmt.Errorf("job %q for database %q: %w", r.Kind, r.Database, ErrUnknown)
 			}
@@ -812,6 +833,9 @@ func (s *Scheduler) Enqueue(r Request) (TaskInfo, error) {
 		if r.Kind == KindVerify {
 			t.Server = db.VerifyServer
 		}
+		if r.Server != "" {
+			t.Server = r.Server
+		}
 	} else {
 		if s.plan.Entry(Key{Kind: r.Kind}) == nil {
 			return TaskInfo{}, fmt.Errorf("site job %q: %w", r.Kind, ErrUnknown)
@@ -819,11 +843,17 @@ func (s *Scheduler) Enqueue(r Request) (TaskInfo, error) {
 		t = &Task{Kind: r.Kind}
 	}
 	for _, q := range s.queue {
-		if q.Key() == t.Key() && q.Trigger == TriggerCLI && q.Backup == r.Backup {
+		if q.Key() == t.Key() && q.Trigger == TriggerCLI && q.Backup == r.Backup && q.Ref == r.Ref {
 			return q.info(now, StateQueued), nil // asked twice: once is enough
 		}
 	}
-	t.Trigger, t.OSUser, t.IgnoreWindow, t.Why = TriggerCLI, r.OSUser, true, "requested by "+orUnknown(r.OSUser)
+	t.Trigger, t.OSUser, t.IgnoreWindow, t.Why, t.Ref = TriggerCLI, r.OSUser, true, "requested by "+orUnknown(r.OSUser), r.Ref
+	if r.Trigger != "" {
+		t.Trigger = r.Trigger
+	}
+	if r.Why != "" {
+		t.Why = r.Why
+	}
 	s.push(t, now)
 	s.dispatch(now)
 	return s.infoLocked(t, now), nil
@@ -946,11 +976,16 @@ func (s *Scheduler) Reload(plan *Plan) ([]string, error) {
 	now := s.clock.Now()
 	kept := s.queue[:0]
 	for _, t := range s.queue {
-		if t.Trigger == TriggerCLI {
+		if t.Trigger == TriggerCLI || t.Ref != "" {
 			if db, ok := plan.Databases[t.Database]; ok || t.Database == "" {
-				t.Critical, t.Server, t.Window = db.Critical, db.Server, db.Window
-				if t.Kind == KindVerify {
+				t.Critical, t.Window = db.Critical, db.Window
+				switch {
+				case t.Ref != "":
+					// Its server was chosen when it was asked for.
+				case t.Kind == KindVerify:
 					t.Server = db.VerifyServer
+				default:
+					t.Server = db.Server
 				}
 				kept = append(kept, t)
 				continue

@@ -16,6 +16,7 @@ const (
 	TriggerRetry       = "retry"        // again after a failure, at the next evaluation
 	TriggerAfterBackup = "after-backup" // a follow-up (verify after_full/after_each, mirror)
 	TriggerCLI         = "cli"          // dbopsd run
+	TriggerRequest     = "request"      // a signed request the daemon accepted
 )
 
 // Task states.
@@ -34,7 +35,9 @@ type Task struct {
 	Kind     string
 	Database string // "" for site-wide jobs
 	// Backup names the backup a verify task is about ("" = the newest).
-	Backup   string
+	Backup string
+	// Ref is what an on-request task runs for (a signed request's id).
+	Ref      string
 	Trigger  string
 	OSUser   string // who asked, for CLI requests
 	Why      string
@@ -82,6 +85,7 @@ type TaskInfo struct {
 	Kind      string    `json:"kind"`
 	Database  string    `json:"database,omitempty"`
 	Backup    string    `json:"backup,omitempty"`
+	Ref       string    `json:"ref,omitempty"`
 	Trigger   string    `json:"trigger"`
 	OSUser    string    `json:"os_user,omitempty"`
 	Why       string    `json:"why,omitempty"`
@@ -105,7 +109,7 @@ type TaskInfo struct {
 
 func (t *Task) info(now time.Time, state string) TaskInfo {
 	ti := TaskInfo{
-		ID: t.ID, Kind: t.Kind, Database: t.Database, Backup: t.Backup, Trigger: t.Trigger, OSUser: t.OSUser,
+		ID: t.ID, Kind: t.Kind, Database: t.Database, Backup: t.Backup, Ref: t.Ref, Trigger: t.Trigger, OSUser: t.OSUser,
 		Why: t.Why, Critical: t.Critical, State: state, Attempt: t.Attempt, Enqueued: t.Enqueued,
 		NotBefore: t.NotBefore, Started: t.Started, Finished: t.finished, Error: t.err,
 		Bytes: t.raw.Load() + t.done.Load(), StoredBytes: t.stored.Load(), TotalBytes: t.total.Load(),

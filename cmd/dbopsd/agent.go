@@ -20,7 +20,8 @@ func agentCmd() command {
 	return command{
 		name: "agent",
 		summary: "Run the daemon: scheduled full and differential backups, verifications, prune and mirror,\n" +
-			"the local API on daemon.socket (dbopsd status, dbopsd run), /metrics and /healthz on\n" +
+			"signed restores and drills (dbopsd request submit), the local API on daemon.socket\n" +
+			"(dbopsd status, dbopsd run, dbopsd request status), /metrics and /healthz on\n" +
 			"daemon.http_listen, and the alerts. SIGHUP reloads the policy (a bad file is refused and the\n" +
 			"old one stays); SIGTERM drains (running jobs get --drain-timeout, then are cancelled).",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {

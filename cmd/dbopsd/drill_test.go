@@ -48,7 +48,7 @@ func TestDrillReportAndList(t *testing.T) {
 	as := fmt.Sprintf("e2e_drill_%d", dbSeq.Add(1))
 	t.Cleanup(func() { s.dst.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+as+" WITH (FORCE)") })
 	rep, err := drill.Run(t.Context(), drill.Spec{Database: "hall", Engine: eng, Repo: repo, Catalog: cat, As: as,
-		Target: targetOf(cfg, tg), SourceServer: db.Server(), StateDir: cfg.Daemon.StateDir, Trigger: "test"})
+		Target: site.RestoreTarget(cfg, tg), SourceServer: db.Server(), StateDir: cfg.Daemon.StateDir, Trigger: "test"})
 	if err != nil {
 		t.Fatalf("drill: %v", err)
 	}

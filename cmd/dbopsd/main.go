@@ -45,6 +45,7 @@ func commands() []command {
 		mirrorCmd(),
 		agentCmd(), statusCmd(), runCmd(),
 		requestNewCmd(), requestSignCmd(), requestApproveCmd(), requestVerifyCmd(), requestCanonicalCmd(),
+		requestSubmitCmd(), requestStatusCmd(),
 		registerShowCmd(), registerExportCmd(), registerVerifyCmd(), registerAnchorCmd(),
 		drillReportCmd(), drillListCmd(),
 	}

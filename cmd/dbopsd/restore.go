@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/restore"
 	"github.com/dbopsd/dbopsd/site"
@@ -98,13 +97,9 @@ func restoreRequest(ctx context.Context, o restoreOpts, e *env) (restore.Request
 	}
 	return restore.Request{
 		Database: o.database, BackupID: o.backupID, Engine: eng, Repo: repo, Catalog: e.cat,
-		Target: targetOf(e.cfg, t), As: o.as, Tables: tables, Replace: o.replace, Parallel: o.parallel,
+		Target: site.RestoreTarget(e.cfg, t), As: o.as, Tables: tables, Replace: o.replace, Parallel: o.parallel,
 		Trigger: "cli", OSUser: osUser(), Logger: e.logger,
 	}, nil
-}
-
-func targetOf(cfg *config.Config, t *config.RestoreTarget) restore.Target {
-	return restore.Target{Name: t.Name, Conn: site.TargetConn(cfg, t), Scratch: t.Scratch, AllowRestore: t.AllowRestore, KeepOnFailure: t.KeepOnFailure}
 }
 
 func runRestore(ctx context.Context, o restoreOpts) error {
