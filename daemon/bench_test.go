@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/policytest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,59 +35,6 @@ import (
 
 const benchDatabases = 500
 
-// benchPolicy is a policy for n databases on n/10 servers, a third each on
-// an important, a standard (with a window) and an archive policy.
-func benchPolicy(n int, dir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `daemon {
-  state_dir      = %q
-  socket         = %q
-  http_listen    = "127.0.0.1:0"
-  max_parallel   = 4
-  max_per_server = 1
-  timezone       = "Asia/Shanghai"
-}
-storage "primary" {
-  type = "local"
-  path = %q
-}
-repository {
-  storage    = "primary"
-  passphrase = env("DBOPS_BENCH_PASSPHRASE")
-}
-restore_target "scratch" {
-  engine  = "postgres"
-  dsn     = "postgres://dbops@10.9.255.1:5432/postgres"
-  scratch = true
-}
-policy "important" {
-  full          = "monthly"
-  differential  = "weekly"
-  verify        = "after_each"
-  verify_target = "scratch"
-}
-policy "standard" {
-  full          = "monthly"
-  differential  = "biweekly"
-  window        = "01:00-05:00"
-  verify        = "after_full"
-  verify_target = "scratch"
-}
-policy "archive" {
-  full          = "quarterly"
-  differential  = "biweekly"
-  verify        = "0 6 * * 6"
-  verify_target = "scratch"
-}
-`, filepath.Join(dir, "state"), filepath.Join(dir, "dbopsd.sock"), filepath.Join(dir, "repo"))
-	policies := []string{"important", "standard", "archive"}
-	for i := range n {
-		fmt.Fprintf(&b, "database \"db%03d\" {\n  engine   = \"postgres\"\n  dsn      = \"postgres://dbops@10.9.%d.%d:5432/db%03d\"\n  password = env(\"DB%03d_PASSWORD\")\n  policy   = %q\n  critical = %v\n  description = \"业务库 %d\"\n}\n",
-			i, i/100, i%100/10+1, i, i, policies[i%3], i%3 == 0, i)
-	}
-	return b.String()
-}
-
 // benchSite writes the policy, initialises the repository and seeds the
 // catalog with a fresh, verified backup of every database and a recent
 // prune, mirror and check, so that the agent starts idle.
@@ -95,7 +43,7 @@ func benchSite(b *testing.B) (dir, policy string) {
 	b.Setenv("DBOPS_BENCH_PASSPHRASE", "bench passphrase")
 	dir = b.TempDir()
 	policy = filepath.Join(dir, "policy.hcl")
-	if err := os.WriteFile(policy, []byte(benchPolicy(benchDatabases, dir)), 0o600); err != nil {
+	if err := os.WriteFile(policy, []byte(policytest.Synthetic(benchDatabases, dir)), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	cfg, diags := config.Load(policy)
@@ -134,7 +82,7 @@ func benchSite(b *testing.B) (dir, policy string) {
 // policy, in process: parse, decode, validate (including the critical
 // databases' two-week rule over a year of cron slots).
 func BenchmarkValidate500(b *testing.B) {
-	src := []byte(benchPolicy(benchDatabases, b.TempDir()))
+	src := []byte(policytest.Synthetic(benchDatabases, b.TempDir()))
 	b.ResetTimer()
 	for range b.N {
 		if _, diags := config.Parse(src, "policy.hcl"); diags.HasErrors() {

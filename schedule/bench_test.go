@@ -3,73 +3,12 @@ package schedule
 import (
 	"context"
 	"fmt"
-	"strings"
+	"github.com/dbopsd/dbopsd/internal/policytest"
 	"testing"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
 )
-
-// BenchPolicy is a policy for n databases on n/10 servers, a third each
-// on an important (monthly, weekly, verify after each), a standard
-// (monthly, biweekly, window, verify after full) and an archive (quarterly,
-// biweekly, weekly verification) policy. The daemon's benchmarks use the
-// same shape.
-func benchPolicy(n int, stateDir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `daemon {
-  state_dir      = %q
-  socket         = %q
-  http_listen    = "127.0.0.1:0"
-  max_parallel   = 4
-  max_per_server = 1
-  timezone       = "Asia/Shanghai"
-}
-storage "primary" {
-  type = "local"
-  path = %q
-}
-repository {
-  storage    = "primary"
-  passphrase = env("DBOPS_BENCH_PASSPHRASE")
-}
-restore_target "scratch" {
-  engine  = "postgres"
-  dsn     = "postgres://dbops@10.9.255.1:5432/postgres"
-  scratch = true
-}
-policy "important" {
-  full          = "monthly"
-  differential  = "weekly"
-  verify        = "after_each"
-  verify_target = "scratch"
-}
-policy "standard" {
-  full          = "monthly"
-  differential  = "biweekly"
-  window        = "01:00-05:00"
-  verify        = "after_full"
-  verify_target = "scratch"
-}
-policy "archive" {
-  full          = "quarterly"
-  differential  = "biweekly"
-  verify        = "0 6 * * 6"
-  verify_target = "scratch"
-}
-`, stateDir, stateDir+"/dbopsd.sock", stateDir+"/repo")
-	policies := []string{"important", "standard", "archive"}
-	for i := range n {
-		fmt.Fprintf(&b, `database "db%03d" {
-  engine   = "postgres"
-  dsn      = "postgres://dbops@10.9.%d.%d:5432/db%03d"
-  policy   = %q
-  critical = %v
-}
-`, i, i/100, i%100/10+1, i, policies[i%3], i%3 == 0)
-	}
-	return b.String()
-}
 
 // catHistory reads facts from a real catalog, as the daemon does.
 type catHistory struct{ cat *catalog.Catalog }
@@ -182,7 +121,7 @@ func BenchmarkSchedulerMinute(b *testing.B) {
 		b.Run(hist+"/500", func(b *testing.B) {
 			loc, _ := time.LoadLocation("Asia/Shanghai")
 			start := time.Date(2025, 6, 14, 0, 0, 0, 0, loc)
-			m := newSim(b, benchPolicy(500, "/nonexistent"), start)
+			m := newSim(b, policytest.Synthetic(500, "/nonexistent"), start)
 			m.runner.duration = map[string]time.Duration{KindFull: 30 * time.Minute, KindDifferential: 5 * time.Minute,
 				KindVerify: 10 * time.Minute, KindPrune: time.Minute, KindMirror: time.Minute}
 			if hist == "catalog" {
