@@ -167,9 +167,19 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nEvery command takes --config FILE (default $DBOPS_CONFIG, else /etc/dbopsd/config.hcl).\nRun `dbopsd <command> --help` for its flags.\n")
 }
 
+// firstLine is the summary's first sentence, on one line, for the command
+// list.
 func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	if r := []rune(s); len(r) > 90 {
+		s = string(r[:90])
+		if i := strings.LastIndexAny(s, " ,"); i > 40 {
+			s = s[:i]
+		}
+		s = strings.TrimRight(s, ",:") + " …"
 	}
 	return s
 }
