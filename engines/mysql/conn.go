@@ -162,7 +162,30 @@ const (
 	erLoadInfileCapability   = 4166 // MariaDB 10.5+
 	erLoadInfileClientOff    = 2068 // MySQL 8 client-side refusal
 	erBinlogRoutineNeedSuper = 1419
+	erRecordFileFull         = 1114 // "The table ... is full": tablespace or disk
+	erDiskFull               = 1021 // ER_DISK_FULL
+	eeWrite                  = 3    // EE_WRITE, "Error writing file ..."
 )
+
+// outOfSpace reports errors that say the server ran out of space: a full
+// table/tablespace, a full disk, or a write that failed with ENOSPC
+// (errno 28). Retrying does not help until someone frees or adds space.
+func outOfSpace(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case erRecordFileFull, erDiskFull:
+		return true
+	}
+	// EE_WRITE and others carry the OS error in the message:
+	// "Error writing file '...' (Errcode: 28 "No space left on device")",
+	// "Got error 28 ..." (ER_GET_ERRNO).
+	msg := me.Message
+	return strings.Contains(msg, "No space left on device") || strings.Contains(msg, "Errcode: 28") ||
+		strings.Contains(msg, "errno: 28") || strings.Contains(msg, "error 28 ")
+}
 
 // classify marks errors that retrying will not fix as permanent.
 func classify(err error) error {
@@ -174,6 +197,9 @@ func classify(err error) error {
 		switch me.Number {
 		case erDBAccessDenied, erAccessDenied, erAccessDeniedNoPass, erBadDB,
 			erTableAccessDenied, erColumnAccessDenied, erSpecificAccess:
+			return engines.Permanent(err)
+		}
+		if outOfSpace(err) {
 			return engines.Permanent(err)
 		}
 	}

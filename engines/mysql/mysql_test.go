@@ -718,3 +718,60 @@ func TestSchemaPart(t *testing.T) {
 		t.Errorf("schema JSON does not round-trip: %v", err)
 	}
 }
+
+// TestRestoreTargetFull restores a table larger than the target's data
+// space: the restore fails with a permanent error that names the database
+// and the table and says the target is out of space, and leaves no
+// database behind.
+func TestRestoreTargetFull(t *testing.T) {
+	srv := harness.SourceMariaDB(t)
+	name := uniqueName("full")
+	t.Cleanup(func() { dropQuietly(srv, name) })
+	srv.Exec(t, "", "CREATE DATABASE "+name)
+	// About 60 MB of rows, for a target limited to 40 MB.
+	srv.Exec(t, name, `CREATE TABLE small (id INT PRIMARY KEY); INSERT INTO small VALUES (1), (2);
+		CREATE TABLE big (id INT PRIMARY KEY, pad TEXT);
+		INSERT INTO big SELECT seq, REPEAT(CHAR(65 + seq % 26), 1000) FROM seq_1_to_60000;`)
+	e := New()
+	snap, parts := backupTo(t, e, enginetest.Database{Conn: engines.Conn{DSN: srv.DSN(name)}, Name: name}, 2)
+
+	dst := harness.NewMariaDB(t, harness.WithoutBinlog(), harness.WithDataLimit(40))
+	target := engines.Conn{DSN: dst.DSN("")}
+	restored := uniqueName("full_dst")
+	_, err := e.Restore(t.Context(), target, engines.RestoreRequest{Database: restored, Parallel: 2, Snapshot: snap}, parts)
+	if err == nil {
+		t.Fatal("restore of 60 MB into a 40 MB target succeeded")
+	}
+	t.Log(err)
+	msg := err.Error()
+	if !errors.Is(err, engines.ErrPermanent) || !strings.Contains(msg, restored) ||
+		!strings.Contains(msg, "target server is out of space while loading table big") {
+		t.Fatalf("restore into a full target: %v, want a permanent error naming %s and table big that says the target is out of space", err, restored)
+	}
+	if ok, err := e.DatabaseExists(t.Context(), target, restored); err != nil || ok {
+		t.Fatalf("after the failed restore the database exists=%v (%v)", ok, err)
+	}
+}
+
+func TestOutOfSpace(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&mysql.MySQLError{Number: 1114, Message: "The table 'big' is full"}, true},
+		{&mysql.MySQLError{Number: 1021, Message: "Disk full (./d/t.ibd); waiting for someone to free some space..."}, true},
+		{&mysql.MySQLError{Number: 3, Message: `Error writing file '/tmp/MYfd=5' (Errcode: 28 "No space left on device")`}, true},
+		{&mysql.MySQLError{Number: 1030, Message: `Got error 28 "No space left on device" from storage engine InnoDB`}, true},
+		{&mysql.MySQLError{Number: 3, Message: `Error writing file '/tmp/x' (Errcode: 5 "Input/output error")`}, false},
+		{&mysql.MySQLError{Number: 1146, Message: "Table 'd.t' doesn't exist"}, false},
+		{errors.New("No space left on device"), false}, // not from the server
+	} {
+		err := fmt.Errorf("loading: %w", c.err)
+		if got := outOfSpace(err); got != c.want {
+			t.Errorf("outOfSpace(%v) = %v, want %v", c.err, got, c.want)
+		}
+		if c.want && !errors.Is(classify(err), engines.ErrPermanent) {
+			t.Errorf("classify(%v) is not permanent", c.err)
+		}
+	}
+}

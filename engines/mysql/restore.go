@@ -231,6 +231,9 @@ func (r *restoreRun) run(ctx context.Context) error {
 			create, deferred[t.Name] = deferKeys(create, autoIncrementColumn(create))
 		}
 		if _, err := ddl.ExecContext(ctx, create); err != nil {
+			if outOfSpace(err) {
+				return spaceError("creating "+t.Kind+" "+t.Name, err)
+			}
 			return fmt.Errorf("creating %s %s: %w", t.Kind, t.Name, classify(err))
 		}
 		createdTables = append(createdTables, t.Name)
@@ -529,6 +532,9 @@ func (r *restoreRun) load(ctx context.Context, deferred map[string][]string) (in
 					start := time.Now()
 					stmt := "ALTER TABLE " + quoteIdent(j.t.Name) + " " + strings.Join(deferred[j.t.Name], ", ")
 					if _, err := c.ExecContext(gctx, stmt); err != nil {
+						if outOfSpace(err) {
+							return spaceError("adding the indexes of table "+j.t.Name+" after the load", err)
+						}
 						return fmt.Errorf("adding the indexes of table %s after the load: %w", j.t.Name, classify(err))
 					}
 					r.log.Debug("indexes added after the load", "table", j.t.Name, "took", time.Since(start).Round(time.Millisecond))
@@ -576,6 +582,13 @@ func (r *restoreRun) loadParts(ctx context.Context, c *sql.Conn, t *table, parts
 	return n, err
 }
 
+// spaceError says the target ran out of space while doing what. It is
+// permanent: retrying the same restore fails the same way until the
+// operator frees or adds space on the target.
+func spaceError(what string, err error) error {
+	return engines.Permanent(fmt.Errorf("target server is out of space while %s: %w", what, err))
+}
+
 func localInfileRefused(err error) bool {
 	switch errNumber(err) {
 	case erNotAllowedCommand, erLoadInfileDisabled, erLoadInfileClientOff, erLoadInfileCapability:
@@ -599,10 +612,16 @@ func (r *restoreRun) loadWith(ctx context.Context, c *sql.Conn, t *table, parts 
 	}
 	if err != nil {
 		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		if outOfSpace(err) {
+			return 0, spaceError("loading table "+t.Name, err)
+		}
 		return 0, fmt.Errorf("loading table %s: %w", t.Name, err)
 	}
 	r.checkWarnings(ctx, c, t)
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		if outOfSpace(err) {
+			return 0, spaceError("committing table "+t.Name, err)
+		}
 		return 0, fmt.Errorf("committing table %s: %w", t.Name, classify(err))
 	}
 	return n, nil

@@ -34,12 +34,22 @@ type MariaDB struct {
 type MariaDBOption func(*mariaDBConfig)
 
 type mariaDBConfig struct {
-	binlog bool
+	binlog    bool
+	dataLimit int // MB; 0 for no limit
 }
 
 // WithoutBinlog starts the server with binary logging off.
 func WithoutBinlog() MariaDBOption {
 	return func(c *mariaDBConfig) { c.binlog = false }
+}
+
+// WithDataLimit caps the server's data space at mb megabytes (at least
+// 13), without mounting anything: every InnoDB table lives in the system
+// tablespace (innodb_file_per_table off), which starts at 12 MB and grows
+// up to mb MB. Past that, writes fail with "The table ... is full" (error
+// 1114, ER_RECORD_FILE_FULL), as on a full disk.
+func WithDataLimit(mb int) MariaDBOption {
+	return func(c *mariaDBConfig) { c.dataLimit = mb }
 }
 
 var sourceMariaDB, targetMariaDB lazy[*MariaDB]
@@ -214,6 +224,14 @@ func startMariaDB(opts []MariaDBOption) (*MariaDB, func() error, error) {
 		"--innodb-log-file-size=16M",
 		"--innodb-flush-log-at-trx-commit=0",
 		"--innodb-doublewrite=0",
+	}
+	if cfg.dataLimit > 0 {
+		if cfg.dataLimit <= 12 {
+			return fail(fmt.Errorf("harness: WithDataLimit(%d): the limit must exceed the 12 MB the system tablespace starts with", cfg.dataLimit))
+		}
+		common = append(common,
+			"--innodb-file-per-table=0",
+			fmt.Sprintf("--innodb-data-file-path=ibdata1:12M:autoextend:max:%dM", cfg.dataLimit))
 	}
 	install := command{
 		path: installDB,
