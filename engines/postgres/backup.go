@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -25,9 +26,12 @@ import (
 //     what only pg_dump knows how to carry (sequence values, large objects,
 //     extension configuration rows, materialized view refreshes), but not
 //     the data of the tables below;
-//   - opts.Parallel workers, each importing the snapshot, COPY one table at a
+//   - opts.Parallel workers, each importing the snapshot, COPY one part at a
 //     time (biggest first) into a "data/<schema>.<table>" part, computing the
-//     table's statistics from the same stream.
+//     table's statistics from the same stream. A table larger than
+//     e.SplitBytes is cut into heap block ranges, "data/<schema>.<table>/0001"
+//     and on (see split.go), copied on several workers at once; the digests
+//     of its parts merge into the table's statistics.
 //
 // The leader's transaction stays open until both are done.
 func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.BackupOptions, sink engines.PartSink) (*engines.Snapshot, error) {
@@ -121,6 +125,14 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 	}
 	log.Info("snapshot exported", "tables", len(tables), "server_version", version, "position", position, "pg_dump", pgDump.String())
 
+	columns := make([][]string, len(tables))
+	for i := range tables {
+		columns[i] = m.Tables[i].Columns
+	}
+	parts, err := e.planParts(ctx, leader, versionNum, tables, columns)
+	if err != nil {
+		return nil, err
+	}
 	cc, err := newChildConn(src, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -128,12 +140,14 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return dumpSchema(gctx, pgDump, cc, snapshotID, tables, sink, log) })
 
-	stats := make([]engines.TableStats, len(tables))
-	partNames := dataPartNames(tables)
+	// Per table, the merged digest and bytes of its parts.
+	var mu sync.Mutex
+	digests := make([]engines.RowDigest, len(tables))
+	sizes := make([]int64, len(tables))
 	jobs := make(chan int)
 	g.Go(func() error {
 		defer close(jobs)
-		for i := range tables { // biggest first: listTables sorts by size
+		for i := range parts { // biggest first: planParts sorts by size
 			select {
 			case jobs <- i:
 			case <-gctx.Done():
@@ -142,7 +156,7 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 		}
 		return nil
 	})
-	workers := max(1, min(opts.Parallel, len(tables)))
+	workers := max(1, min(opts.Parallel, len(parts)))
 	for range workers {
 		g.Go(func() error {
 			conn, err := snapshotConn(gctx, cfg, snapshotID)
@@ -151,13 +165,17 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 			}
 			defer closeConn(conn)
 			for i := range jobs {
-				t := tables[i]
-				st, err := dumpTable(gctx, conn, t.Ref, partNames[i], sink)
+				p := parts[i]
+				t := tables[p.table]
+				rd, err := dumpPart(gctx, conn, t.Ref, p, sink)
 				if err != nil {
 					return err
 				}
-				stats[i] = st
-				log.Debug("table copied", "table", t.Ref.String(), "rows", st.Rows, "bytes", st.Bytes)
+				mu.Lock()
+				digests[p.table].Merge(rd.d)
+				sizes[p.table] += rd.bytes
+				mu.Unlock()
+				log.Debug("table copied", "table", t.Ref.String(), "part", p.seq, "rows", rd.d.Rows(), "bytes", rd.bytes)
 			}
 			return nil
 		})
@@ -169,12 +187,14 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 		return nil, fmt.Errorf("closing the snapshot transaction: %w", err)
 	}
 
+	stats := make([]engines.TableStats, len(tables))
 	var rows, bytes int64
-	for _, s := range stats {
-		rows += s.Rows
-		bytes += s.Bytes
+	for i, t := range tables {
+		stats[i] = engines.TableStats{Table: t.Ref, Rows: digests[i].Rows(), Checksum: digests[i].Sum(), Bytes: sizes[i]}
+		rows += stats[i].Rows
+		bytes += stats[i].Bytes
 	}
-	log.Info("backup done", "tables", len(tables), "rows", rows, "bytes", bytes, "duration", time.Since(started).Round(time.Millisecond))
+	log.Info("backup done", "tables", len(tables), "parts", len(parts), "rows", rows, "bytes", bytes, "duration", time.Since(started).Round(time.Millisecond))
 	engines.SortTables(stats)
 	return &engines.Snapshot{
 		Engine:        e.Name(),
@@ -288,26 +308,30 @@ func dumpPattern(t engines.TableRef) string {
 	return q(t.Schema) + "." + q(t.Name)
 }
 
-// dumpTable copies one table into its data part.
-func dumpTable(ctx context.Context, conn *pgx.Conn, t engines.TableRef, name string, sink engines.PartSink) (engines.TableStats, error) {
+// dumpPart copies one data part of table t: the whole table, or one block
+// range of it.
+func dumpPart(ctx context.Context, conn *pgx.Conn, t engines.TableRef, p dataPart, sink engines.PartSink) (*rowDigester, error) {
 	ref := t
-	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: name, Kind: engines.KindTable, Table: &ref, Format: formatData})
+	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: p.name, Kind: engines.KindTable, Table: &ref, Format: formatData, Seq: p.seq})
 	if err != nil {
-		return engines.TableStats{}, fmt.Errorf("creating part %s: %w", name, err)
+		return nil, fmt.Errorf("creating part %s: %w", p.name, err)
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
-	st, err := copyOut(ctx, conn, t, bw)
+	rd, err := copyOutSQL(ctx, conn, p.sql, bw)
+	if err == nil {
+		_, err = rd.stats(t)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
 	if err != nil {
 		w.Close()
-		return engines.TableStats{}, fmt.Errorf("copying table %s: %w", t, err)
+		return nil, fmt.Errorf("copying table %s (part %s): %w", t, p.name, err)
 	}
 	if err := w.Close(); err != nil {
-		return engines.TableStats{}, fmt.Errorf("storing part %s: %w", name, err)
+		return nil, fmt.Errorf("storing part %s: %w", p.name, err)
 	}
-	return st, nil
+	return rd, nil
 }
 
 type countingWriter struct {

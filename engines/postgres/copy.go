@@ -71,11 +71,21 @@ func (r *rowDigester) stats(t engines.TableRef) (engines.TableStats, error) {
 // copyOut streams table t into w (nil: only count) and returns its
 // statistics.
 func copyOut(ctx context.Context, conn *pgx.Conn, t engines.TableRef, w io.Writer) (engines.TableStats, error) {
-	rd := &rowDigester{w: w}
-	if _, err := conn.PgConn().CopyTo(ctx, rd, "COPY "+quoteTable(t)+" TO STDOUT"); err != nil {
+	rd, err := copyOutSQL(ctx, conn, "COPY "+quoteTable(t)+" TO STDOUT", w)
+	if err != nil {
 		return engines.TableStats{}, err
 	}
 	return rd.stats(t)
+}
+
+// copyOutSQL runs sql, a COPY ... TO STDOUT in text format, streaming into
+// w (nil: only count), and returns the digest of the rows it sent.
+func copyOutSQL(ctx context.Context, conn *pgx.Conn, sql string, w io.Writer) (*rowDigester, error) {
+	rd := &rowDigester{w: w}
+	if _, err := conn.PgConn().CopyTo(ctx, rd, sql); err != nil {
+		return nil, err
+	}
+	return rd, nil
 }
 
 // readErr remembers the error of the reader a COPY FROM consumes: pgconn

@@ -16,6 +16,13 @@
 //	                     matview refreshes, comments, ACLs, RLS, functions, triggers)
 //	data/<schema>.<table> KindTable, "copy-text": COPY table TO STDOUT, text format,
 //	                     one part per table (leaf partitions included)
+//	data/<schema>.<table>/0001, /0002, ...
+//	                     KindTable, "copy-text", Seq 1..n: a table whose heap is larger
+//	                     than Engine.SplitBytes (default 128 MiB; PostgreSQL 14+), cut
+//	                     into heap block ranges of SplitBytes aligned to block 0, the
+//	                     last open above: COPY (SELECT <COPY columns> FROM ONLY table
+//	                     WHERE ctid >= '(a,0)' AND ctid < '(b,0)') TO STDOUT, a TID
+//	                     range scan. Rows appended to a table change only its last part.
 //
 // All come from one snapshot: a leader connection in a REPEATABLE READ
 // transaction locks the tables (ACCESS SHARE) before its snapshot is taken,
@@ -27,14 +34,17 @@
 // Every session renders values the same way (DateStyle ISO, UTC, hex bytea,
 // extra_float_digits 3, lc_monetary C, UTF8). A table's checksum is the
 // engines.RowDigest of its COPY text lines, computed from the stream that is
-// stored; TableStats computes it the same way on a restored copy.
+// stored (the digests of a split table's parts merged: the digest does not
+// depend on row order); TableStats computes it the same way on a restored
+// copy.
 // Generated columns are not in COPY output, so not in the checksum (they
 // are recomputed on restore).
 //
 // # Restore
 //
 // The schema part goes to a temporary file (pg_restore needs to seek). Then:
-// pre-data section; table parts loaded with COPY FROM in parallel, before any
+// pre-data section; table parts (the several parts of a split table too)
+// loaded with COPY FROM in parallel, before any
 // index, constraint or trigger exists; data and post-data sections with
 // pg_restore -j. When a role the backup names (an owner, a grantee, a policy
 // role) is missing on the target, ownership and privileges are not restored

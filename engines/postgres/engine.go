@@ -16,7 +16,15 @@ import (
 )
 
 // Engine is the PostgreSQL adapter. The zero value is not usable; call New.
+// Its exported fields tune it; New sets them to the defaults.
 type Engine struct {
+	// SplitBytes: a table whose heap (main fork) is larger than this is
+	// backed up as several parts by heap block range, each of SplitBytes
+	// worth of blocks, copied (and restored) on several connections at
+	// once. Zero or less never splits. Needs PostgreSQL 14 or newer (TID
+	// range scans); older servers copy every table whole.
+	SplitBytes int64
+
 	// versions caches `tool --version` by path: a job runs pg_restore
 	// several times and the answer does not change.
 	versions sync.Map // path -> toolVersion
@@ -25,7 +33,7 @@ type Engine struct {
 var _ engines.Engine = (*Engine)(nil)
 
 // New returns the PostgreSQL engine.
-func New() *Engine { return &Engine{} }
+func New() *Engine { return &Engine{SplitBytes: 128 << 20} }
 
 // Name implements engines.Engine.
 func (e *Engine) Name() string { return "postgres" }

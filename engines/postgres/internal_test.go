@@ -128,3 +128,26 @@ func TestFindToolTooOld(t *testing.T) {
 		t.Errorf("findTool with BinDir = %+v, %v", tl, err)
 	}
 }
+
+// TestSplitBlocks: ranges start at multiples of the step from block 0, the
+// last is open above, and a heap of at most one step is not split.
+func TestSplitBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		n, step int64
+		want    string
+	}{
+		{0, 16, ""},
+		{16, 16, ""},
+		{17, 16, "ctid < '(16,0)'::tid|ctid >= '(16,0)'::tid"},
+		{32, 16, "ctid < '(16,0)'::tid|ctid >= '(16,0)'::tid"},
+		{33, 16, "ctid < '(16,0)'::tid|ctid >= '(16,0)'::tid AND ctid < '(32,0)'::tid|ctid >= '(32,0)'::tid"},
+	} {
+		var got []string
+		for _, r := range splitBlocks(tc.n, tc.step) {
+			got = append(got, r.where())
+		}
+		if s := strings.Join(got, "|"); s != tc.want {
+			t.Errorf("splitBlocks(%d, %d) = %q, want %q", tc.n, tc.step, s, tc.want)
+		}
+	}
+}

@@ -23,7 +23,8 @@ import (
 //
 // A whole-database restore creates the database, then runs the schema
 // archive's pre-data section (types, functions, tables, sequences),
-// loads every table part with COPY FROM in parallel (no index, constraint
+// loads every table part with COPY FROM in parallel, several parts of one
+// table at once when it was split (no index, constraint
 // or trigger exists yet to slow it down or fire), and finally the data and
 // post-data sections (sequence values, large objects, indexes,
 // constraints, triggers, policies, materialized view refreshes) with
@@ -324,7 +325,8 @@ func dropDatabaseVia(ctx context.Context, target engines.Conn, name string) erro
 }
 
 // loadTables loads the data parts of tables, biggest first, req.Parallel
-// at a time.
+// at a time; the parts of a split table load in parallel too, and its row
+// count is checked against the sum of its parts.
 func (r *restorer) loadTables(ctx context.Context, tables []engines.TableRef) error {
 	want := map[engines.TableRef]bool{}
 	for _, t := range tables {
@@ -354,6 +356,15 @@ func (r *restorer) loadTables(ctx context.Context, tables []engines.TableRef) er
 			}
 		}
 		jobs = append(jobs, j)
+	}
+	// The parts of a split table (block ranges) load on several
+	// connections at once, like the parts of different tables.
+	count := map[engines.TableRef]int{}
+	for _, j := range jobs {
+		count[j.mt.ref()]++
+	}
+	for i := range jobs {
+		jobs[i].size = partSize(jobs[i].size, count[jobs[i].mt.ref()])
 	}
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].size > jobs[b].size })
 
@@ -391,7 +402,7 @@ func (r *restorer) loadTables(ctx context.Context, tables []engines.TableRef) er
 				mu.Lock()
 				loaded[j.mt.ref()] += n
 				mu.Unlock()
-				r.log.Debug("table loaded", "table", j.mt.ref().String(), "rows", n, "duration", time.Since(start).Round(time.Millisecond))
+				r.log.Debug("table loaded", "table", j.mt.ref().String(), "part", j.part.Name, "rows", n, "duration", time.Since(start).Round(time.Millisecond))
 			}
 			return nil
 		})
