@@ -89,8 +89,19 @@ func Open(stateDir string) (*Catalog, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
 	}
+	if err := migrateJobOwner(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
 	_ = os.Chmod(path, 0o600)
-	return &Catalog{db: db, path: path}, nil
+	c := &Catalog{db: db, path: path}
+	// A job whose process was killed never records its outcome: close it
+	// now, so the log does not show it running for ever.
+	if _, err := c.ReapDead(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
+	}
+	return c, nil
 }
 
 // Path is the catalog file.
@@ -266,8 +277,9 @@ func (c *Catalog) StartJob(ctx context.Context, j Job) (int64, error) {
 	if j.StartedAt.IsZero() {
 		j.StartedAt = time.Now()
 	}
-	res, err := c.db.ExecContext(ctx, `INSERT INTO jobs (kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at, status)
-VALUES (?,?,?,?,?,?,?,?,?,?)`, j.Kind, j.Database, j.BackupID, j.RequestedType, j.Target, j.TargetDatabase, j.Trigger, j.OSUser, ts(j.StartedAt), StatusRunning)
+	res, err := c.db.ExecContext(ctx, `INSERT INTO jobs (kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at, status, pid, host)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, j.Kind, j.Database, j.BackupID, j.RequestedType, j.Target, j.TargetDatabase, j.Trigger, j.OSUser, ts(j.StartedAt), StatusRunning,
+		os.Getpid(), hostname())
 	if err != nil {
 		return 0, fmt.Errorf("recording the start of a %s job: %w", j.Kind, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,51 @@ func TestJobsAndBackups(t *testing.T) {
 	}
 	if js, _ := c.Jobs(ctx, JobFilter{}); len(js) != 2 {
 		t.Fatalf("jobs after reopen: %d", len(js))
+	}
+}
+
+// TestReapDead: a job whose process died is closed as interrupted when the
+// catalog is next opened; jobs of live processes and of other hosts stay.
+func TestReapDead(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mine, _ := c.StartJob(ctx, Job{Kind: "backup", Database: "queue"})
+	dead, _ := c.StartJob(ctx, Job{Kind: "backup", Database: "rating"})
+	other, _ := c.StartJob(ctx, Job{Kind: "backup", Database: "hall"})
+	// A live process other than this one (a CLI beside the daemon), a pid
+	// that does not exist, and another host.
+	if _, err := c.db.Exec(`UPDATE jobs SET pid = ? WHERE id = ?`, os.Getppid(), mine); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.Exec(`UPDATE jobs SET pid = 2147483000 WHERE id = ?`, dead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.Exec(`UPDATE jobs SET host = 'elsewhere' WHERE id = ?`, other); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	jobs, _ := c.Jobs(ctx, JobFilter{})
+	status := map[int64]Job{}
+	for _, j := range jobs {
+		status[j.ID] = j
+	}
+	if j := status[dead]; j.Status != StatusFailed || !strings.Contains(j.Error, "interrupted") {
+		t.Errorf("job of a dead process: %+v", j)
+	}
+	if status[mine].Status != StatusRunning || status[other].Status != StatusRunning {
+		t.Errorf("live or foreign jobs were closed: %+v %+v", status[mine], status[other])
+	}
+	// The daemon's start-up closes what a previous run left, not a live CLI job.
+	if n, err := c.AbandonRunning(ctx, "interrupted: the daemon stopped"); err != nil || n != 1 {
+		t.Errorf("AbandonRunning closed %d (%v), want only the other host's job", n, err)
 	}
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -158,15 +159,21 @@ func (c *Catalog) FailUnfinished(ctx context.Context, database, kind string, sin
 	return res.RowsAffected()
 }
 
-// AbandonRunning marks every job still "running" as failed with msg. The
-// daemon calls it at start: whatever was running then belonged to a
-// process that is gone (crash, kill -9, power loss).
+// AbandonRunning marks every job still "running" as failed with msg, except
+// those of live processes on this host (a CLI backup running beside the
+// daemon). The daemon calls it at start: what a previous daemon was running
+// belonged to a process that is gone (crash, kill -9, power loss).
 func (c *Catalog) AbandonRunning(ctx context.Context, msg string) (int64, error) {
-	now := time.Now()
-	res, err := c.db.ExecContext(ctx, `UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE status = ?`,
-		StatusFailed, msg, ts(now), StatusRunning)
+	self := os.Getpid()
+	n, err := c.closeRunning(ctx, func(pid int, host string) (bool, string) {
+		// A CLI backup running beside the daemon is not abandoned.
+		if host == hostname() && pid != self && alive(pid) {
+			return false, ""
+		}
+		return true, msg
+	})
 	if err != nil {
-		return 0, fmt.Errorf("closing the jobs of a previous run: %w", err)
+		return n, fmt.Errorf("closing the jobs of a previous run: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }
