@@ -187,10 +187,27 @@ func (r *Repo) FindBackup(ctx context.Context, database, id string) (*Manifest, 
 	if err != nil {
 		return nil, err
 	}
-	for i := len(refs) - 1; i >= 0; i-- {
-		if id == "" || refs[i].ID == id || (len(id) >= 8 && strings.HasPrefix(refs[i].ID, id)) {
-			return r.LoadManifest(ctx, refs[i])
+	if id == "" && len(refs) > 0 {
+		return r.LoadManifest(ctx, refs[len(refs)-1])
+	}
+	var matches []ManifestRef
+	for _, ref := range refs {
+		if ref.ID == id {
+			return r.LoadManifest(ctx, ref)
 		}
+		if len(id) >= 8 && strings.HasPrefix(ref.ID, id) {
+			matches = append(matches, ref)
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return r.LoadManifest(ctx, matches[0])
+	case len(matches) > 1:
+		ids := make([]string, len(matches))
+		for i, m := range matches {
+			ids[i] = m.ID
+		}
+		return nil, fmt.Errorf("backup %q of database %q is ambiguous: it starts %s", id, database, strings.Join(ids, ", "))
 	}
 	if id == "" {
 		return nil, fmt.Errorf("database %q has no backup in %s: %w", database, r.st, ErrNotFound)

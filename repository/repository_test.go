@@ -351,3 +351,26 @@ func flip(path string, at float64) error {
 	b[i] ^= 0xff
 	return os.WriteFile(path, b, 0o600)
 }
+
+func TestFindBackupByPrefix(t *testing.T) {
+	r, _ := testRepo(t)
+	ctx := context.Background()
+	a := backupParts(t, r, Full, nil, map[string][]byte{"t": data(11, 1000)})
+	b := backupParts(t, r, Full, nil, map[string][]byte{"t": data(12, 1000)})
+	if m, err := r.FindBackup(ctx, "queue", ""); err != nil || m.ID != b.ID {
+		t.Fatalf("newest: %v %v", m, err)
+	}
+	if m, err := r.FindBackup(ctx, "queue", a.ID); err != nil || m.ID != a.ID {
+		t.Fatalf("exact: %v %v", m, err)
+	}
+	if m, err := r.FindBackup(ctx, "queue", a.ID[:len(a.ID)-2]); err != nil || m.ID != a.ID {
+		t.Fatalf("unique prefix: %v %v", m, err)
+	}
+	// Both ids start with today's date: ambiguous, and said so.
+	if _, err := r.FindBackup(ctx, "queue", a.ID[:8]); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Fatalf("ambiguous prefix: %v", err)
+	}
+	if _, err := r.FindBackup(ctx, "queue", "20000101T000000"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
