@@ -23,7 +23,11 @@ type Engine struct {
 	LockWaitTimeout time.Duration
 	// SplitBytes: a table with a single-column integer primary key whose
 	// data is larger than this is dumped as several parts by key range, read
-	// in parallel.
+	// in parallel, and restored in parallel (see partsAtOnce). The default,
+	// 64 MiB, gives a large table enough parts to keep every loading
+	// connection busy to the end: measured on 3,060,000 rows (620 MiB) with
+	// 2 connections, 9.3-9.6 s to restore against 10.5-10.9 s with 256 MiB
+	// parts (3 parts: one connection loads two, the other waits).
 	SplitBytes int64
 
 	// loadMethod forces how a restore sends rows ("" chooses: LOAD DATA
@@ -41,8 +45,10 @@ const (
 	loadData   = "load-data"
 	loadInsert = "insert"
 
-	// strategyBulk loads each table on one connection in one transaction,
-	// its parts in order, indexes in place (MariaDB 10.6+ bulk insert).
+	// strategyBulk loads each table of one part on one connection in one
+	// transaction, indexes in place (MariaDB 10.6+ bulk insert); a table of
+	// several parts loads as in strategyParallel, without bulk insert (see
+	// partsAtOnce).
 	strategyBulk = "bulk"
 	// strategyParallel loads the parts of a table on several connections
 	// at once and adds the secondary indexes and foreign keys of large
@@ -56,7 +62,7 @@ var _ engines.Engine = (*Engine)(nil)
 func New() *Engine {
 	return &Engine{
 		LockWaitTimeout: 5 * time.Second,
-		SplitBytes:      256 << 20,
+		SplitBytes:      64 << 20,
 	}
 }
 

@@ -31,8 +31,9 @@ import (
 // batches where the server refuses LOCAL INFILE), unique_checks,
 // foreign_key_checks and, when the account may, sql_log_bin off. Tables
 // load in parallel; how a large table loads depends on the server (see
-// strategyBulk and strategyParallel). A failed restore drops what it
-// created.
+// strategyBulk, strategyParallel and partsAtOnce). InnoDB tables load with
+// STATS_AUTO_RECALC off, set back after (see statsAutoRecalc). A failed
+// restore drops what it created.
 func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
 	if err := checkName(req.Database); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
@@ -213,6 +214,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 
 	// Tables.
 	deferred := map[string][]string{}
+	var recalc []recalcOption
 	for _, t := range r.tables {
 		if existing[t.Name] {
 			if _, err := ddl.ExecContext(ctx, "DROP TABLE "+quoteIdent(t.Name)); err != nil {
@@ -227,7 +229,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 				r.skip("table %s: foreign key not recreated, its table is not restored: %s", t.Name, d)
 			}
 		}
-		if t.Kind == kindTable && r.strategy == strategyParallel && r.tableBytes(t.Name) >= r.deferBytes() {
+		if t.Kind == kindTable && r.partsAtOnce(t.Name) && r.tableBytes(t.Name) >= r.deferBytes() {
 			create, deferred[t.Name] = deferKeys(create, autoIncrementColumn(create))
 		}
 		if _, err := ddl.ExecContext(ctx, create); err != nil {
@@ -237,6 +239,16 @@ func (r *restoreRun) run(ctx context.Context) error {
 			return fmt.Errorf("creating %s %s: %w", t.Kind, t.Name, classify(err))
 		}
 		createdTables = append(createdTables, t.Name)
+		if t.Kind == kindTable && t.hasData() {
+			if orig, ok := statsAutoRecalc(t); ok {
+				// ALGORITHM=INSTANT: only the option changes, never a rebuild.
+				if _, err := ddl.ExecContext(ctx, "ALTER TABLE "+quoteIdent(t.Name)+" STATS_AUTO_RECALC=0, ALGORITHM=INSTANT"); err == nil {
+					recalc = append(recalc, recalcOption{t.Name, orig})
+				} else {
+					r.log.Debug("statistics recalculation left on during the load", "table", t.Name, "error", err)
+				}
+			}
+		}
 		if t.Kind == kindSequence && t.SequenceNext != "" {
 			q := "SELECT SETVAL(" + quoteIdent(t.Name) + ", " + t.SequenceNext + ", 0"
 			if t.SequenceCycles != "" {
@@ -255,6 +267,9 @@ func (r *restoreRun) run(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("rows loaded", "rows", rows, "took", time.Since(loadStart).Round(time.Millisecond), "strategy", r.strategy)
+	if err := r.restoreRecalc(ctx, ddl, recalc); err != nil {
+		return err
+	}
 
 	// Programs and views.
 	if whole {
@@ -310,8 +325,31 @@ func (r *restoreRun) run(ctx context.Context) error {
 	return nil
 }
 
-// deferIndexBytes: in the parallel strategy, tables with at least this much
-// data get their secondary indexes after the load.
+// partsAtOnce reports whether a table's parts load on several connections
+// at once, each in its own transaction: always in the parallel strategy;
+// in the bulk strategy, for a table of several parts when the restore may
+// use several connections. MariaDB's bulk insert into an empty table runs
+// on one core and locks the table until commit, so a large table loaded
+// in one statement keeps one core of the server busy and the others idle;
+// its parts loaded at once as ordinary inserts (unique_checks on, which is
+// what keeps MariaDB from starting a bulk insert), with the secondary
+// indexes added after, use them all. Measured on MariaDB 10.11, 2 cores,
+// 1,020,000 rows in 4 parts: 4.0 s in one bulk statement, 3.5 s in
+// parallel with unique_checks off (the part that finds the table empty
+// starts a bulk insert, and the others wait for its table lock), 3.0-3.5 s
+// with it on.
+func (r *restoreRun) partsAtOnce(name string) bool {
+	switch r.strategy {
+	case strategyParallel:
+		return true
+	case strategyBulk:
+		return r.par > 1 && len(r.parts[name]) > 1
+	}
+	return false
+}
+
+// deferIndexBytes: when a table's parts load at once, tables with at least
+// this much data get their secondary indexes after the load.
 const deferIndexBytes = 64 << 20
 
 func (r *restoreRun) deferBytes() int64 {
@@ -486,6 +524,9 @@ func (r *restoreRun) load(ctx context.Context, deferred map[string][]string) (in
 	type job struct {
 		t     *table
 		parts []engines.PartInfo // loaded in one transaction, in order
+		// noBulk: the part shares its table with parts loading at once on
+		// other connections, and must not start MariaDB's bulk insert.
+		noBulk bool
 	}
 	var jobs []job
 	var order []*table
@@ -499,14 +540,14 @@ func (r *restoreRun) load(ctx context.Context, deferred map[string][]string) (in
 	remaining := map[string]*atomic.Int32{}
 	for _, t := range order {
 		ps := r.parts[t.Name]
-		if r.strategy == strategyBulk {
-			jobs = append(jobs, job{t, ps})
+		if !r.partsAtOnce(t.Name) {
+			jobs = append(jobs, job{t: t, parts: ps})
 			continue
 		}
 		remaining[t.Name] = new(atomic.Int32)
 		remaining[t.Name].Store(int32(len(ps)))
 		for _, p := range ps {
-			jobs = append(jobs, job{t, []engines.PartInfo{p}})
+			jobs = append(jobs, job{t: t, parts: []engines.PartInfo{p}, noBulk: r.strategy == strategyBulk})
 		}
 	}
 
@@ -522,7 +563,20 @@ func (r *restoreRun) load(ctx context.Context, deferred map[string][]string) (in
 			if err := r.initLoader(gctx, c); err != nil {
 				return err
 			}
+			bulk := true // initLoader: unique_checks = 0
 			for j := range ch {
+				if bulk == j.noBulk {
+					// MariaDB starts a bulk insert (which locks the table
+					// until commit) only with unique_checks off.
+					uc := "SET SESSION unique_checks = 0"
+					if j.noBulk {
+						uc = "SET SESSION unique_checks = 1"
+					}
+					if _, err := c.ExecContext(gctx, uc); err != nil {
+						return fmt.Errorf("preparing a load connection (%s): %w", uc, classify(err))
+					}
+					bulk = !j.noBulk
+				}
 				n, err := r.loadParts(gctx, c, j.t, j.parts)
 				if err != nil {
 					return err
@@ -882,4 +936,79 @@ func (r *restoreRun) reportDefiners(ctx context.Context, admin *sql.Conn) {
 			r.skip("account %s, the DEFINER of restored views/routines/triggers/events, does not exist on the target: create it, or they fail when used", d)
 		}
 	}
+}
+
+// recalcOption is a table's own STATS_AUTO_RECALC ("0", "1", or "DEFAULT"
+// when its DDL does not set it), put back after the load.
+type recalcOption struct{ table, value string }
+
+var statsAutoRecalcRE = regexp.MustCompile(` STATS_AUTO_RECALC=([01])\b`)
+
+// statsAutoRecalc returns the STATS_AUTO_RECALC an InnoDB table is created
+// with, and whether turning it off for the load applies.
+//
+// While a table loads, InnoDB's background statistics recalculation (a
+// thread-pool timer task) keeps running on it: measured on MariaDB 10.11,
+// 1,020,000 rows in one LOAD DATA, the server used 8.6 s of CPU with it on
+// (one thread loading, one in that task, both for the whole load) and
+// 4.0 s with STATS_AUTO_RECALC=0, 4.8 s of wall time against 4.2 s; on
+// 3,060,000 rows, 25.8 s of server CPU against 14 s. Off during the load,
+// then set back and computed once (ANALYZE) on the loaded rows.
+func statsAutoRecalc(t *table) (string, bool) {
+	if !strings.EqualFold(t.Engine, "InnoDB") {
+		return "", false
+	}
+	c := parseCreateTable(t.Create)
+	if !c.ok {
+		return "", false
+	}
+	opts, _, _ := strings.Cut(c.tail, "\n") // table options; partitioning follows on later lines
+	if !strings.Contains(opts, " ENGINE=InnoDB") {
+		return "", false
+	}
+	m := statsAutoRecalcRE.FindStringSubmatch(opts)
+	switch {
+	case m == nil:
+		return "DEFAULT", true
+	case m[1] == "0":
+		return "", false // off already
+	}
+	return m[1], true
+}
+
+// restoreRecalc sets back the tables' STATS_AUTO_RECALC and computes their
+// statistics once, now that the rows are in.
+func (r *restoreRun) restoreRecalc(ctx context.Context, c *sql.Conn, recalc []recalcOption) error {
+	if len(recalc) == 0 {
+		return nil
+	}
+	for _, o := range recalc {
+		if _, err := c.ExecContext(ctx, "ALTER TABLE "+quoteIdent(o.table)+" STATS_AUTO_RECALC="+o.value+", ALGORITHM=INSTANT"); err != nil {
+			return fmt.Errorf("setting back STATS_AUTO_RECALC of table %s: %w", o.table, classify(err))
+		}
+	}
+	// InnoDB's own sampled statistics only (use_stat_tables=NEVER: no
+	// engine-independent statistics, which read the whole table).
+	if r.srv.MariaDB {
+		if _, err := c.ExecContext(ctx, "SET SESSION use_stat_tables = NEVER"); err != nil {
+			r.log.Debug("statistics not recomputed after the load", "error", err)
+			return nil
+		}
+		defer c.ExecContext(context.WithoutCancel(ctx), "SET SESSION use_stat_tables = DEFAULT")
+	}
+	names := make([]string, len(recalc))
+	for i, o := range recalc {
+		names[i] = quoteIdent(o.table)
+	}
+	start := time.Now()
+	rows, err := c.QueryContext(ctx, "ANALYZE NO_WRITE_TO_BINLOG TABLE "+strings.Join(names, ", "))
+	if err != nil {
+		r.log.Debug("statistics not recomputed after the load", "error", err)
+		return nil
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	r.log.Debug("statistics computed after the load", "tables", len(names), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
