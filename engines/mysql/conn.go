@@ -160,6 +160,7 @@ const (
 	erConnectionKilled       = 1927
 	erLoadInfileDisabled     = 3948 // MySQL 8
 	erLoadInfileCapability   = 4166 // MariaDB 10.5+
+	erLockDeadlock           = 1213
 	erLoadInfileClientOff    = 2068 // MySQL 8 client-side refusal
 	erBinlogRoutineNeedSuper = 1419
 	erRecordFileFull         = 1114 // "The table ... is full": tablespace or disk

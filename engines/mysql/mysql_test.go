@@ -775,3 +775,22 @@ func TestOutOfSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestLockConflict: deadlocks and lock wait timeouts, wrapped or not, make a
+// part load retry; other errors do not.
+func TestLockConflict(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock"}, true},
+		{fmt.Errorf("loading table t: %w", &mysql.MySQLError{Number: 1213}), true},
+		{&mysql.MySQLError{Number: 1205, Message: "Lock wait timeout exceeded"}, true},
+		{&mysql.MySQLError{Number: 1146}, false},
+		{errors.New("deadlock"), false},
+	} {
+		if got := lockConflict(c.err); got != c.want {
+			t.Errorf("lockConflict(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}

@@ -623,7 +623,7 @@ func (r *restoreRun) loadParts(ctx context.Context, c *sql.Conn, t *table, parts
 	r.mu.Lock()
 	method := r.method
 	r.mu.Unlock()
-	n, err := r.loadWith(ctx, c, t, parts, method)
+	n, err := r.loadRetrying(ctx, c, t, parts, method)
 	if err != nil && method == loadData && localInfileRefused(err) {
 		// local_infile said yes, the statement was refused all the same (a
 		// client-side or per-account restriction): INSERT from now on.
@@ -631,9 +631,36 @@ func (r *restoreRun) loadParts(ctx context.Context, c *sql.Conn, t *table, parts
 		r.method = loadInsert
 		r.mu.Unlock()
 		r.note("the server refused LOAD DATA LOCAL INFILE (%v): rows loaded with INSERT batches, which is slower", errors.Unwrap(err))
-		n, err = r.loadWith(ctx, c, t, parts, loadInsert)
+		n, err = r.loadRetrying(ctx, c, t, parts, loadInsert)
 	}
 	return n, err
+}
+
+// loadRetrying runs loadWith again when the server chose this load as a
+// deadlock victim or it timed out on a lock (parts of one table loading on
+// several connections can collide in InnoDB's locks). That is safe: the
+// server rolled the whole transaction back, and loadWith reads the parts
+// from their start again.
+func (r *restoreRun) loadRetrying(ctx context.Context, c *sql.Conn, t *table, parts []engines.PartInfo, method string) (int64, error) {
+	const attempts = 4
+	for i := 1; ; i++ {
+		n, err := r.loadWith(ctx, c, t, parts, method)
+		if err == nil || i == attempts || !lockConflict(err) {
+			return n, err
+		}
+		r.log.Debug("load collided with another one; retrying", "table", t.Name, "attempt", i, "error", err)
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Duration(i*i) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// lockConflict: a deadlock (1213) or a lock wait timeout (1205).
+func lockConflict(err error) bool {
+	n := errNumber(err)
+	return n == erLockDeadlock || n == erLockWaitTimeout
 }
 
 // spaceError says the target ran out of space while doing what. It is
