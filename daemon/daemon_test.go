@@ -200,6 +200,7 @@ func scrape(t *testing.T, url string) (int, string) {
 // story.
 func TestAgentAlertsOnServerDown(t *testing.T) {
 	pg := harness.NewPostgres(t)
+	pg.Exec(t, "postgres", "DROP DATABASE IF EXISTS hall WITH (FORCE)") // repeatable with -count
 	pg.Exec(t, "postgres", "CREATE DATABASE hall")
 	pg.Exec(t, "hall", `CREATE TABLE tickets (id serial PRIMARY KEY, window_no int, issued timestamptz DEFAULT now());
 		INSERT INTO tickets (window_no) SELECT g % 12 FROM generate_series(1, 2000) g`)
@@ -370,6 +371,7 @@ notify "oncall" {
 // takes it and logs the changes.
 func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	pg := harness.SourcePostgres(t)
+	pg.Exec(t, "postgres", "DROP DATABASE IF EXISTS reload_a WITH (FORCE)") // repeatable with -count
 	pg.Exec(t, "postgres", "CREATE DATABASE reload_a")
 	// A window that is never now keeps the catch-up from running.
 	now := time.Now().UTC()
@@ -453,6 +455,7 @@ database "reload_a" {
 // backup of the database is listed in the repository.
 func TestSIGTERMMidBackupLeavesNothing(t *testing.T) {
 	pg := harness.SourcePostgres(t)
+	pg.Exec(t, "postgres", "DROP DATABASE IF EXISTS big WITH (FORCE)") // repeatable with -count
 	pg.Exec(t, "postgres", "CREATE DATABASE big")
 	pg.Exec(t, "big", `CREATE TABLE applications (id bigint PRIMARY KEY, applicant text, form text, filed timestamptz);
 		INSERT INTO applications SELECT g, md5(g::text), repeat(md5((g*7)::text), 6), now() - (g || ' minutes')::interval
@@ -529,6 +532,7 @@ database "big" {
 // once, though every sweep finds it stale again.
 func TestDaemonGapAndStale(t *testing.T) {
 	pg := harness.SourcePostgres(t)
+	pg.Exec(t, "postgres", "DROP DATABASE IF EXISTS gapdb WITH (FORCE)") // repeatable with -count
 	pg.Exec(t, "postgres", "CREATE DATABASE gapdb")
 	hook := notifytest.StartHookServer(t, "hook-secret")
 	t.Setenv("TEST_HOOK_SECRET", "hook-secret")

@@ -27,10 +27,12 @@ import (
 func TestRequestsAcrossStartAndReload(t *testing.T) {
 	src, dst := harness.SourcePostgres(t), harness.TargetPostgres(t)
 	src.Exec(t, "postgres", "DROP DATABASE IF EXISTS req_src")
+	src.Exec(t, "postgres", "DROP DATABASE IF EXISTS req_src WITH (FORCE)") // repeatable with -count
 	src.Exec(t, "postgres", "CREATE DATABASE req_src")
 	stale, foreign := "dbopsd_verify_req_src_crashed", "req_not_dbopsds"
 	for _, db := range []string{stale, foreign} {
 		dst.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+db)
+		dst.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
 		dst.Exec(t, "postgres", "CREATE DATABASE "+db)
 		t.Cleanup(func() { dst.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
 	}

@@ -24,7 +24,8 @@ func TestSharedPostgres(t *testing.T) {
 	if again := SourcePostgres(t); again != src {
 		t.Fatalf("SourcePostgres started a second server")
 	}
-	src.Exec(t, "postgres", "CREATE DATABASE harness_shared; ")
+	src.Exec(t, "postgres", "DROP DATABASE IF EXISTS harness_shared WITH (FORCE)") // repeatable with -count
+	src.Exec(t, "postgres", "CREATE DATABASE harness_shared")
 	src.Exec(t, "harness_shared", "CREATE TABLE t (v text); INSERT INTO t VALUES ('src');")
 	if got := src.QueryString(t, "harness_shared", "SELECT v FROM t"); got != "src" {
 		t.Fatalf("got %q from source, want src", got)
@@ -79,7 +80,7 @@ func TestSharedMariaDB(t *testing.T) {
 	if src.Port == dst.Port {
 		t.Fatalf("source and target share port %d", src.Port)
 	}
-	src.Exec(t, "", "CREATE DATABASE harness_shared; CREATE TABLE harness_shared.t (v varchar(10)); INSERT INTO harness_shared.t VALUES ('src')")
+	src.Exec(t, "", "DROP DATABASE IF EXISTS harness_shared; CREATE DATABASE harness_shared; CREATE TABLE harness_shared.t (v varchar(10)); INSERT INTO harness_shared.t VALUES ('src')")
 	if got := src.QueryString(t, "harness_shared", "SELECT v FROM t"); got != "src" {
 		t.Fatalf("got %q from source, want src", got)
 	}
