@@ -5,9 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/dbopsd/dbopsd/internal/repotest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -390,7 +389,7 @@ func checkRegister(t *testing.T, s *testSite, acc *request.Accepted) {
 // why, and leaves nothing behind.
 func TestDamagedBackup(t *testing.T) {
 	s := newSite(t, false)
-	damageLargestChunk(t, s.repoDir)
+	repotest.DamageLargestChunk(t, s.repoDir)
 	as := fmt.Sprintf("drill_damaged_%d", seq.Add(1))
 	dropAtCleanup(t, s.dst, as)
 	tg := s.cfg.RestoreTargets["scratch-pg"]
@@ -483,33 +482,5 @@ func TestSpecErrors(t *testing.T) {
 	}
 	if _, err := drill.Load(s.cfg.Daemon.StateDir, "R-missing"); !errors.Is(err, drill.ErrNotFound) {
 		t.Errorf("load of a missing report: %v", err)
-	}
-}
-
-// damageLargestChunk flips a byte in the middle of the largest stored
-// chunk, which is table data.
-func damageLargestChunk(t *testing.T, repoDir string) {
-	t.Helper()
-	var victim string
-	var size int64
-	err := filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if info, err := d.Info(); err == nil && info.Size() > size {
-			victim, size = p, info.Size()
-		}
-		return nil
-	})
-	if err != nil || victim == "" {
-		t.Fatalf("no chunk to damage: %v", err)
-	}
-	b, err := os.ReadFile(victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0x01
-	if err := os.WriteFile(victim, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

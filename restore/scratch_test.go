@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"github.com/dbopsd/dbopsd/internal/repotest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -259,7 +257,7 @@ func TestVerifyKeepOnFailure(t *testing.T) {
 
 	// A damaged backup: the restore fails, the engine removes its half
 	// copy, and there is nothing to keep.
-	damageLargestChunk(t, f.repoDir)
+	repotest.DamageLargestChunk(t, f.repoDir)
 	req.Engine = f.eng
 	v, err = restore.Verify(t.Context(), req)
 	if !errors.As(err, &verr) || v.Kept || !strings.Contains(err.Error(), "damaged") {
@@ -377,34 +375,6 @@ func TestCleanupStale(t *testing.T) {
 	}
 	if _, err := restore.CleanupStale(ctx, restore.Cleanup{Catalog: f.cat}); err == nil {
 		t.Error("cleanup without a cut-off time ran")
-	}
-}
-
-// damageLargestChunk flips a byte in the middle of the largest stored
-// chunk, which is table data.
-func damageLargestChunk(t *testing.T, repoDir string) {
-	t.Helper()
-	var victim string
-	var size int64
-	err := filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if info, err := d.Info(); err == nil && info.Size() > size {
-			victim, size = p, info.Size()
-		}
-		return nil
-	})
-	if err != nil || victim == "" {
-		t.Fatalf("no chunk to damage: %v", err)
-	}
-	b, err := os.ReadFile(victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0x01
-	if err := os.WriteFile(victim, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/repotest"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -304,12 +304,7 @@ func TestBackupListRestoreVerify(t *testing.T) {
 	s.ok("check", "--read-data")
 
 	// Corrupt the largest stored object: verify and check must fail, naming the backup.
-	victim := largestFile(t, filepath.Join(s.dir, "repo", "data"))
-	b, _ := os.ReadFile(victim)
-	copy(b[len(b)/2:], "XXXX")
-	if err := os.WriteFile(victim, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	repotest.DamageLargestChunk(t, filepath.Join(s.dir, "repo"))
 	msg = s.fails("verify", "--database", "hall", "--target", "scratch")
 	if !strings.Contains(msg, "FAILED") || !strings.Contains(msg, "damaged") {
 		t.Errorf("verify of a corrupted backup: %q", msg)
@@ -448,28 +443,6 @@ func assertNoSecrets(t *testing.T, s *testSite) {
 		}
 		return nil
 	})
-}
-
-func largestFile(t *testing.T, dir string) string {
-	t.Helper()
-	type f struct {
-		path string
-		size int64
-	}
-	var files []f
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, err := d.Info(); err == nil {
-				files = append(files, f{path, fi.Size()})
-			}
-		}
-		return nil
-	})
-	if len(files) == 0 {
-		t.Fatalf("no files under %s", dir)
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].size > files[j].size })
-	return files[0].path
 }
 
 func readFile(t *testing.T, p string) string {
