@@ -74,6 +74,8 @@ repository {
 policy "p" {
   full         = "monthly"
   differential = "biweekly"
+  # A test database is a few chunks; the ratio rule has its own test.
+  differential_max_ratio = 0.9
 }
 database "hall" {
   engine   = "postgres"
@@ -201,7 +203,7 @@ func TestBackupListRestoreVerify(t *testing.T) {
 		t.Fatalf("list after differential: %+v", l)
 	}
 	diff := l.Backups[1]
-	if diff.StoredBytes*2 > full.StoredBytes {
+	if diff.StoredBytes >= full.StoredBytes {
 		t.Errorf("differential stored %d bytes, its full %d", diff.StoredBytes, full.StoredBytes)
 	}
 
@@ -325,6 +327,36 @@ func TestDifferentialWithoutFullTakesFull(t *testing.T) {
 	}
 	if l := s.list(); len(l.Backups) != 1 || l.Backups[0].Type != "full" || l.Backups[0].Reason == "" {
 		t.Errorf("list: %+v", l)
+	}
+}
+
+// TestDifferentialTooLargeTakesFull: a differential that would store more
+// than differential_max_ratio of its full becomes a full and says why.
+func TestDifferentialTooLargeTakesFull(t *testing.T) {
+	s := newSite(t, "")
+	p := readFile(t, s.config)
+	p = strings.Replace(p, "differential_max_ratio = 0.9", "differential_max_ratio = 0.05", 1)
+	s.config = writeTemp(t, s.dir, "ratio.hcl", p)
+	s.ok("repo", "init")
+	s.ok("backup", "--database", "hall", "--type", "full")
+	// Rewrite every row: the differential would be as large as the full.
+	s.src.Exec(t, s.srcDB, "UPDATE hall.tickets SET citizen = citizen || '.'")
+	out := s.ok("backup", "--database", "hall", "--type", "differential")
+	if !strings.Contains(out, "would store more than 5%") || !strings.Contains(out, ": full, ") {
+		t.Errorf("backup output: %q", out)
+	}
+	l := s.list()
+	if len(l.Backups) != 2 || l.Backups[1].Type != "full" || !strings.Contains(l.Backups[1].Reason, "differential_max_ratio") && !strings.Contains(l.Backups[1].Reason, "would store more than") {
+		t.Fatalf("list: %+v", l)
+	}
+	var log struct {
+		Jobs []struct {
+			RequestedType string `json:"requested_type"`
+			Status        string
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(s.ok("log", "--json")), &log); err != nil || len(log.Jobs) != 2 || log.Jobs[1].RequestedType != "differential" || log.Jobs[1].Status != "ok" {
+		t.Errorf("job log: %+v %v", log, err)
 	}
 }
 

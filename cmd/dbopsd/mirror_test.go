@@ -40,7 +40,7 @@ func TestMirrorCommand(t *testing.T) {
 	s.ok("repo", "init")
 	s.ok("backup", "--database", "hall", "--type", "full")
 	s.src.Exec(t, pgdb, "INSERT INTO tickets SELECT g, 1, '新市民', 'n' FROM generate_series(200001, 200500) g")
-	if out := s.ok("backup", "--database", "hall", "--type", "differential"); !strings.Contains(out, ": differential") {
+	if out := s.ok("backup", "--database", "hall", "--type", "differential"); !strings.Contains(out, ": differential, ") {
 		t.Fatalf("the second backup is not a differential: %s", out)
 	}
 	want := fingerprint(t, s.src, pgdb, "tickets")

@@ -87,6 +87,9 @@ repository {
 policy "p" {
   full         = "monthly"
   differential = "biweekly"
+  # Test databases are a few chunks: any change rewrites a large fraction
+  # of them, and the ratio rule (tested on its own) would take fulls.
+  differential_max_ratio = 1
   retention {
     generations = %d
   }
