@@ -433,7 +433,8 @@ func TestFaults(t *testing.T) {
 		p := writeTemp(t, s.dir, "bad.hcl", strings.Replace(readFile(t, filepath.Join(s.dir, "dbopsd.hcl")), `policy   = "p"`, `policy   = "nope"`, 1))
 		var out, errb bytes.Buffer
 		code := run(context.Background(), []string{"config", "validate", "--config", p}, &out, &errb)
-		if code != 1 || !strings.Contains(errb.String(), "bad.hcl:21:") || !strings.Contains(errb.String(), `"nope"`) {
+		line := 1 + strings.Count(readFile(t, p)[:strings.Index(readFile(t, p), `policy   = "nope"`)], "\n")
+		if code != 1 || !strings.Contains(errb.String(), fmt.Sprintf("bad.hcl:%d:14:", line)) || !strings.Contains(errb.String(), `"nope"`) {
 			t.Errorf("config validate of a bad file: exit %d\n%s", code, errb.String())
 		}
 	})
