@@ -32,48 +32,10 @@ func (repoPrune) Prune(ctx context.Context, env *Env, trigger, osUser string) er
 	if err != nil {
 		return recordPlain(ctx, env, "prune", trigger, osUser, fmt.Errorf("prune: %w", err))
 	}
-	// Verification results live in the catalog: bring it up to date first.
-	if _, err := env.Catalog.Sync(ctx, repo, ""); err != nil {
-		return recordPlain(ctx, env, "prune", trigger, osUser, fmt.Errorf("prune: %w", err))
+	if _, err := site.Prune(ctx, cfg, env.Catalog, repo, repository.PruneOptions{}, trigger, osUser); err != nil {
+		return fmt.Errorf("prune: %w", err)
 	}
-	bs, err := env.Catalog.Backups(ctx, "")
-	if err != nil {
-		return recordPlain(ctx, env, "prune", trigger, osUser, fmt.Errorf("prune: %w", err))
-	}
-	verified := map[string]bool{}
-	for _, b := range bs {
-		if b.VerifyStatus == catalog.StatusOK {
-			verified[b.ID] = true
-		}
-	}
-	policies := map[string]repository.RetentionPolicy{}
-	for name, db := range cfg.Databases {
-		if p := cfg.PolicyFor(db); p != nil {
-			r := p.Retention
-			policies[name] = repository.RetentionPolicy{Generations: r.Generations, Monthly: r.Monthly, Quarterly: r.Quarterly, Yearly: r.Yearly}
-		}
-	}
-	id, err := env.Catalog.StartJob(ctx, catalog.Job{Kind: "prune", Trigger: trigger, OSUser: osUser})
-	if err != nil {
-		return err
-	}
-	res, err := repo.Prune(ctx, repository.PruneOptions{Policies: policies, Verified: verified, Location: cfg.Daemon.Location})
-	if err == nil {
-		_, err = env.Catalog.Sync(ctx, repo, "")
-	}
-	if err == nil && res.Failed() {
-		err = errors.New("prune: some expired objects could not be deleted")
-	}
-	var bytes int64
-	details := map[string]any{}
-	if res != nil {
-		bytes = res.DeletedBytes
-		details["deleted_backups"], details["deleted_objects"] = res.DeletedBackups, res.DeletedObjects
-	}
-	if ferr := env.Catalog.FinishJob(context.WithoutCancel(ctx), id, "", bytes, err, details); ferr != nil && err == nil {
-		err = ferr
-	}
-	return err
+	return nil
 }
 
 // repoMirror copies the repository to every mirror of the policy, each

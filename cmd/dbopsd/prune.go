@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"github.com/dbopsd/dbopsd/internal/humanize"
+	"github.com/dbopsd/dbopsd/site"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/repository"
 )
 
@@ -62,58 +63,10 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 	if err != nil {
 		return err
 	}
-	// Verification results live in the catalog: bring it up to date first.
-	if _, err := e.cat.Sync(ctx, repo, o.database); err != nil {
-		return err
-	}
-	bs, err := e.cat.Backups(ctx, o.database)
-	if err != nil {
-		return err
-	}
-	verified := map[string]bool{}
-	for _, b := range bs {
-		if b.VerifyStatus == "ok" {
-			verified[b.ID] = true
-		}
-	}
-	policies := map[string]repository.RetentionPolicy{}
-	for name, db := range e.cfg.Databases {
-		if p := e.cfg.PolicyFor(db); p != nil {
-			r := p.Retention
-			policies[name] = repository.RetentionPolicy{Generations: r.Generations, Monthly: r.Monthly, Quarterly: r.Quarterly, Yearly: r.Yearly}
-		}
-	}
-
-	var jobID int64
-	if !o.dryRun {
-		if jobID, err = e.cat.StartJob(ctx, catalog.Job{Kind: "prune", Database: o.database, Trigger: "cli", OSUser: osUser()}); err != nil {
-			return err
-		}
-	}
-	res, err := repo.Prune(ctx, repository.PruneOptions{
-		Database: o.database, Policies: policies, Verified: verified, Grace: o.grace,
-		DryRun: o.dryRun, Location: e.cfg.Daemon.Location,
-	})
-	if err == nil && !o.dryRun {
-		// The catalog lists what is in the repository: drop what went.
-		_, err = e.cat.Sync(ctx, repo, o.database)
-	}
-	if !o.dryRun {
-		jobErr := err
-		if jobErr == nil && res.Failed() {
-			jobErr = fmt.Errorf("some expired objects could not be deleted")
-		}
-		var bytes int64
-		details := map[string]any{}
-		if res != nil {
-			bytes = res.DeletedBytes
-			details["deleted_backups"], details["deleted_objects"] = res.DeletedBackups, res.DeletedObjects
-		}
-		if ferr := e.cat.FinishJob(context.WithoutCancel(ctx), jobID, "", bytes, jobErr, details); ferr != nil && err == nil {
-			err = ferr
-		}
-	}
-	if err != nil {
+	res, err := site.Prune(ctx, e.cfg, e.cat, repo, repository.PruneOptions{
+		Database: o.database, Grace: o.grace, DryRun: o.dryRun,
+	}, "cli", osUser())
+	if err != nil && !errors.Is(err, site.ErrPruneIncomplete) {
 		return err
 	}
 	if o.jsonOut {
