@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -363,6 +362,3 @@ func (c *Catalog) queryJobs(ctx context.Context, q string, args ...any) ([]Job, 
 	}
 	return out, rows.Err()
 }
-
-// ErrNoBackups is returned when a lookup finds nothing.
-var ErrNoBackups = errors.New("no backups")
