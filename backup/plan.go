@@ -29,6 +29,9 @@ func decide(ctx context.Context, repo *repository.Repo, database, requested stri
 		if err != nil {
 			return plan{}, fmt.Errorf("finding the full backup for a differential: %w", err)
 		}
+		if !base.SameChunker() {
+			return plan{Type: repository.Full, Reason: fmt.Sprintf("differential requested, but full %s was cut into chunks by an earlier dbopsd (%s) and would share none: took a full", base.ID, base.ChunkerName())}, nil
+		}
 		return plan{Type: repository.Differential, Base: base}, nil
 	}
 	return plan{}, fmt.Errorf("unknown backup type %q (want full or differential)", requested)

@@ -42,7 +42,7 @@ func BenchmarkChunkSizes(b *testing.B) {
 			var full, app, scat *Manifest
 			for range b.N {
 				r, _ := testRepo(b)
-				r.chunks = chunkSizes{min: uint(1<<bits) / 4, max: chunkMax, averageBits: bits}
+				r.cdc = newGearChunker(r.keys.macKey, chunkSizes{min: uint(1<<bits) / 4, max: chunkMax, averageBits: bits})
 				full = writeOne(b, r, Full, nil, base)
 				app = writeOne(b, r, Differential, full, appended)
 				scat = writeOne(b, r, Differential, full, scattered)

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"hash"
 	"sync"
+
+	"lukechampine.com/blake3"
 )
 
 // sealVersion is the first byte of every sealed object.
@@ -20,10 +22,14 @@ const sealVersion = 1
 type keys struct {
 	aead   cipher.AEAD
 	macKey []byte
-	hmacs  sync.Pool
+	hmacs  sync.Pool // of hash.Hash computing chunk ids
 }
 
-func newKeys(encKey, macKey []byte) (*keys, error) {
+// newKeys sets up the keys of a repository of format version. Chunk ids are
+// keyed hashes of the plaintext under macKey: HMAC-SHA256 in format 1,
+// keyed BLAKE3 (256 bits) from format 2, which is twice as fast on the CPUs
+// dbopsd runs on and as strong for the purpose.
+func newKeys(version int, encKey, macKey []byte) (*keys, error) {
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
 		return nil, err
@@ -33,7 +39,11 @@ func newKeys(encKey, macKey []byte) (*keys, error) {
 		return nil, err
 	}
 	k := &keys{aead: aead, macKey: macKey}
-	k.hmacs.New = func() any { return hmac.New(sha256.New, k.macKey) }
+	if version >= 2 {
+		k.hmacs.New = func() any { return blake3.New(32, k.macKey) }
+	} else {
+		k.hmacs.New = func() any { return hmac.New(sha256.New, k.macKey) }
+	}
 	return k, nil
 }
 
@@ -42,7 +52,7 @@ func (k *keys) chunkID(plain []byte) string {
 	h := k.hmacs.Get().(hash.Hash)
 	h.Reset()
 	h.Write(plain)
-	var sum [sha256.Size]byte
+	var sum [32]byte
 	id := hex.EncodeToString(h.Sum(sum[:0]))
 	k.hmacs.Put(h)
 	return id

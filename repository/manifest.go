@@ -33,6 +33,10 @@ type Manifest struct {
 	Engine     string `json:"engine"`
 	Type       string `json:"type"`
 	Generation string `json:"generation"`
+	// Chunker is how the parts were cut into chunks (the Chunker constant
+	// of the dbopsd that wrote it; empty: Rabin fingerprints, before
+	// fastcdc-gear-v1). Chunks are shared only between backups cut alike.
+	Chunker string `json:"chunker,omitempty"`
 	// Base is the full backup a differential belongs to (== Generation).
 	Base string `json:"base,omitempty"`
 	// Reason says why the type differs from what was asked, if it does
@@ -50,6 +54,18 @@ type Manifest struct {
 	// RetainUntil is the object-lock date every object of this backup was
 	// written with (zero without object lock): prune waits for it.
 	RetainUntil time.Time `json:"retain_until,omitzero"`
+}
+
+// SameChunker says whether the backup's parts were cut the way this code
+// cuts them, so that a differential on it can reuse its chunks.
+func (m *Manifest) SameChunker() bool { return m.Chunker == Chunker }
+
+// ChunkerName names the chunking of the backup's parts.
+func (m *Manifest) ChunkerName() string {
+	if m.Chunker == "" {
+		return "rabin"
+	}
+	return m.Chunker
 }
 
 // Part is one engine part and the chunks that hold it, in order.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/klauspost/compress/zstd"
-	"github.com/restic/chunker"
 	"golang.org/x/crypto/scrypt"
 
 	"github.com/dbopsd/dbopsd/secret"
@@ -21,8 +20,10 @@ import (
 )
 
 // FormatVersion is the repository format this code writes. Readers accept
-// this version and refuse newer ones with a clear message.
-const FormatVersion = 1
+// this version and older ones, and refuse newer ones with a clear message.
+// Format 2 names chunks by keyed BLAKE3 instead of HMAC-SHA256; nothing
+// else differs, and a format 1 repository keeps its own ids.
+const FormatVersion = 2
 
 // chunkSizes bound the content-defined chunks. BenchmarkChunkSizes
 // (chunksize_test.go) measured 256 KiB to 2 MiB averages: 1 MiB keeps a
@@ -32,7 +33,7 @@ const FormatVersion = 1
 // and object count. See README "Benchmarks".
 type chunkSizes struct {
 	min, max    uint
-	averageBits int
+	averageBits int // the average is 1<<averageBits
 }
 
 var defaultChunkSizes = chunkSizes{min: 256 << 10, max: chunkMax, averageBits: 20}
@@ -69,11 +70,12 @@ type keyFile struct {
 	Data    []byte    `json:"data"`
 }
 
-// masterKey is what a key file protects.
+// masterKey is what a key file protects. (Key files written before
+// fastcdc-gear-v1 also hold the Rabin polynomial of that chunker, which is
+// no longer used.)
 type masterKey struct {
-	Enc     []byte      `json:"enc"`
-	MAC     []byte      `json:"mac"`
-	Chunker chunker.Pol `json:"chunker_polynomial"`
+	Enc []byte `json:"enc"`
+	MAC []byte `json:"mac"`
 }
 
 // scrypt parameters for new key files: ~0.1 s and 32 MiB on a 2-core server.
@@ -89,9 +91,8 @@ type Repo struct {
 	cfg     repoConfig
 	keys    *keys
 	keysEnc []byte
-	pol     chunker.Pol
 	keyID   string
-	chunks  chunkSizes
+	cdc     *gearChunker
 	enc     *zstd.Encoder
 	dec     *zstd.Decoder
 	logger  hclog.Logger
@@ -99,6 +100,11 @@ type Repo struct {
 
 // Init creates a repository on st, protected by passphrase.
 func Init(ctx context.Context, st storage.Storage, passphrase secret.Value) (*Repo, error) {
+	return initVersion(ctx, st, passphrase, FormatVersion)
+}
+
+// initVersion creates a repository of an older format too, for tests.
+func initVersion(ctx context.Context, st storage.Storage, passphrase secret.Value, version int) (*Repo, error) {
 	if passphrase.Empty() {
 		return nil, errors.New("repository passphrase is empty: set repository.passphrase (env() or file())")
 	}
@@ -107,16 +113,12 @@ func Init(ctx context.Context, st storage.Storage, passphrase secret.Value) (*Re
 	} else if !errors.Is(err, storage.ErrNotExist) {
 		return nil, fmt.Errorf("checking %s for a repository: %w", st, err)
 	}
-	pol, err := chunker.RandomPolynomial()
-	if err != nil {
-		return nil, fmt.Errorf("choosing a chunker polynomial: %w", err)
-	}
-	mk := masterKey{Enc: randBytes(32), MAC: randBytes(32), Chunker: pol}
+	mk := masterKey{Enc: randBytes(32), MAC: randBytes(32)}
 	keyID, err := writeKeyFile(ctx, st, mk, passphrase)
 	if err != nil {
 		return nil, err
 	}
-	cfg := repoConfig{Format: "dbopsd-repository", Version: FormatVersion, ID: hex.EncodeToString(randBytes(16)), Created: time.Now().UTC()}
+	cfg := repoConfig{Format: "dbopsd-repository", Version: version, ID: hex.EncodeToString(randBytes(16)), Created: time.Now().UTC()}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	// The config is written last: a repository exists once it is there.
 	if err := st.Put(ctx, configKey, bytes.NewReader(b), int64(len(b)), storage.PutOptions{}); err != nil {
@@ -162,7 +164,7 @@ func (r *Repo) Rekey(ctx context.Context, newPassphrase secret.Value) error {
 	if newPassphrase.Empty() {
 		return errors.New("the new passphrase is empty")
 	}
-	mk := masterKey{Enc: r.keysEnc, MAC: r.keys.macKey, Chunker: r.pol}
+	mk := masterKey{Enc: r.keysEnc, MAC: r.keys.macKey}
 	id, err := writeKeyFile(ctx, r.st, mk, newPassphrase)
 	if err != nil {
 		return err
@@ -184,11 +186,14 @@ func (r *Repo) Storage() storage.Storage { return r.st }
 func (r *Repo) SetLogger(l hclog.Logger) { r.logger = l }
 
 func newRepo(st storage.Storage, cfg repoConfig, mk masterKey, keyID string) (*Repo, error) {
-	k, err := newKeys(mk.Enc, mk.MAC)
+	k, err := newKeys(cfg.Version, mk.Enc, mk.MAC)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true),
+		// AES-GCM authenticates every chunk: zstd's own checksum would only
+		// cost time.
+		zstd.WithEncoderCRC(false))
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +201,7 @@ func newRepo(st storage.Storage, cfg repoConfig, mk masterKey, keyID string) (*R
 	if err != nil {
 		return nil, err
 	}
-	return &Repo{st: st, cfg: cfg, keys: k, chunks: defaultChunkSizes, keysEnc: mk.Enc, pol: mk.Chunker, keyID: keyID, enc: enc, dec: dec, logger: hclog.NewNullLogger()}, nil
+	return &Repo{st: st, cfg: cfg, keys: k, cdc: newGearChunker(mk.MAC, defaultChunkSizes), keysEnc: mk.Enc, keyID: keyID, enc: enc, dec: dec, logger: hclog.NewNullLogger()}, nil
 }
 
 func readConfig(ctx context.Context, st storage.Storage) (repoConfig, error) {
@@ -216,7 +221,7 @@ func readConfig(ctx context.Context, st storage.Storage) (repoConfig, error) {
 	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Format != "dbopsd-repository" {
 		return cfg, fmt.Errorf("%s: the config object is not a dbopsd repository config", st)
 	}
-	if cfg.Version > FormatVersion {
+	if cfg.Version > FormatVersion || cfg.Version < 1 {
 		return cfg, fmt.Errorf("%s: repository format %d is newer than this dbopsd understands (%d): upgrade dbopsd", st, cfg.Version, FormatVersion)
 	}
 	return cfg, nil
@@ -244,7 +249,7 @@ func (k *keyFile) unwrap(passphrase secret.Value) (masterKey, bool) {
 	if err != nil {
 		return mk, false
 	}
-	wk, err := newKeys(kek, nil)
+	wk, err := newKeys(FormatVersion, kek, nil) // only seals and opens
 	if err != nil {
 		return mk, false
 	}
@@ -264,7 +269,7 @@ func writeKeyFile(ctx context.Context, st storage.Storage, mk masterKey, passphr
 	if err != nil {
 		return "", fmt.Errorf("deriving the key from the passphrase: %w", err)
 	}
-	wk, err := newKeys(kek, nil)
+	wk, err := newKeys(FormatVersion, kek, nil) // only seals and opens
 	if err != nil {
 		return "", err
 	}

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/restic/chunker"
-
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/storage"
 )
@@ -47,17 +45,22 @@ type Writer struct {
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	// stopped is set with the first cancel, for the part writers' fast
+	// path, which appends without looking at ctx.
+	stopped atomic.Bool
 
 	mu    sync.Mutex
 	known map[string]uint32 // chunk id -> stored size; 0 while its upload runs
 	parts []*Part
-	pipes []*io.PipeReader
 	open  int // parts created and not yet closed
 	done  bool
 
-	uploads chan upload
-	workers sync.WaitGroup
-	writers sync.WaitGroup
+	// send guards uploads: part writers hold it for reading while they
+	// may send, finish holds it for writing to close the channel.
+	send     sync.RWMutex
+	finished bool
+	uploads  chan upload
+	workers  sync.WaitGroup
 
 	raw, stored atomic.Int64
 	newChunks   atomic.Int64
@@ -88,7 +91,7 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	w := &Writer{r: r, opts: opts, known: make(map[string]uint32)}
 	w.m = Manifest{
 		Version: ManifestVersion, ID: opts.ID, Database: opts.Database, Engine: opts.Engine,
-		Type: opts.Type, Reason: opts.Reason, Trigger: opts.Trigger, Host: host,
+		Type: opts.Type, Chunker: Chunker, Reason: opts.Reason, Trigger: opts.Trigger, Host: host,
 		StartedAt: time.Now().UTC(), RetainUntil: opts.RetainUntil.UTC(),
 	}
 	switch opts.Type {
@@ -97,6 +100,9 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	case Differential:
 		if opts.Base == nil {
 			return nil, errors.New("a differential backup needs its full backup")
+		}
+		if !opts.Base.SameChunker() {
+			return nil, fmt.Errorf("full backup %s was cut into chunks by an earlier dbopsd (%s): a differential on it would share no chunks; take a full", opts.Base.ID, opts.Base.ChunkerName())
 		}
 		w.m.Generation, w.m.Base = opts.Base.Generation, opts.Base.ID
 		known, err := r.GenerationChunks(ctx, opts.Database, opts.Base.Generation)
@@ -107,7 +113,12 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	default:
 		return nil, fmt.Errorf("unknown backup type %q", opts.Type)
 	}
-	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	var cancel context.CancelCauseFunc
+	w.ctx, cancel = context.WithCancelCause(ctx)
+	w.cancel = func(cause error) {
+		w.stopped.Store(true)
+		cancel(cause)
+	}
 	w.uploads = make(chan upload, opts.Uploads)
 	for range opts.Uploads {
 		w.workers.Add(1)
@@ -147,87 +158,136 @@ func (w *Writer) CreatePart(ctx context.Context, info engines.PartInfo) (io.Writ
 	}
 	p := &Part{PartInfo: info}
 	w.parts = append(w.parts, p)
-	pr, pw := io.Pipe()
-	w.pipes = append(w.pipes, pr)
 	w.open++
-	pwr := &partWriter{pw: pw, done: make(chan error, 1), closed: func() {
-		w.mu.Lock()
-		w.open--
-		w.mu.Unlock()
-	}}
-	w.writers.Add(1)
-	go func() {
-		defer w.writers.Done()
-		err := w.chunkPart(p, pr)
-		pr.CloseWithError(err)
-		pwr.done <- err
-	}()
-	return pwr, nil
-}
-
-// partWriter is what an engine writes a part into.
-type partWriter struct {
-	pw     *io.PipeWriter
-	done   chan error
-	closed func()
-	once   sync.Once
-	err    error
-}
-
-func (p *partWriter) Write(b []byte) (int, error) { return p.pw.Write(b) }
-
-// Close finishes the part; it returns once every chunk of the part has been
-// handed to an upload worker (Commit waits for the uploads themselves).
-func (p *partWriter) Close() error {
-	p.once.Do(func() {
-		p.pw.Close()
-		p.err = <-p.done
-		p.closed()
-	})
-	return p.err
-}
-
-// chunkPart cuts one part into chunks and queues the new ones for upload.
-func (w *Writer) chunkPart(p *Part, rd io.Reader) error {
-	c := chunker.NewWithBoundaries(rd, w.r.pol, w.r.chunks.min, w.r.chunks.max)
-	c.SetAverageBits(w.r.chunks.averageBits)
 	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
-	for {
-		ch, err := c.Next((*buf)[:0])
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := context.Cause(w.ctx); err != nil {
-			return err
-		}
-		id := w.r.keys.chunkID(ch.Data)
-		p.Chunks = append(p.Chunks, ChunkRef{ID: id, Size: uint32(ch.Length)})
-		p.Size += int64(ch.Length)
-		w.raw.Add(int64(ch.Length))
-		w.mu.Lock()
-		_, have := w.known[id]
-		if !have {
-			w.known[id] = 0
-		}
-		w.mu.Unlock()
-		if !have {
-			data := bufPool.Get().(*[]byte)
-			*data = append((*data)[:0], ch.Data...)
-			select {
-			case w.uploads <- upload{id: id, data: data}:
-			case <-w.ctx.Done():
-				bufPool.Put(data)
-				return context.Cause(w.ctx)
-			}
-		}
-		if w.opts.Progress != nil {
-			w.opts.Progress(int64(ch.Length), 0)
+	*buf = (*buf)[:0]
+	return &partWriter{w: w, p: p, buf: buf}, nil
+}
+
+// partWriter is what an engine writes a part into. It cuts chunks as the
+// bytes arrive, on the engine's goroutine: a part is written by one
+// goroutine, and several parts are written at once.
+type partWriter struct {
+	w *Writer
+	p *Part
+	// buf holds the bytes of the chunk being cut (capacity chunkMax);
+	// scanned of them were searched for a boundary without finding one.
+	buf     *[]byte
+	scanned int
+	err     error
+	closed  bool
+}
+
+// feedMax is how many bytes may arrive before the boundary search runs:
+// small writes (a COPY row each) are only appended, and what follows a
+// boundary, copied once more, stays under twice this.
+const feedMax = 256 << 10
+
+func (p *partWriter) Write(b []byte) (int, error) {
+	if p.err == nil && p.buf != nil && !p.w.stopped.Load() && len(*p.buf)-p.scanned+len(b) < feedMax && len(*p.buf)+len(b) <= chunkMax {
+		*p.buf = append(*p.buf, b...)
+		return len(b), nil
+	}
+	p.w.send.RLock()
+	defer p.w.send.RUnlock()
+	if p.err == nil && (p.closed || p.w.finished) {
+		p.err = errClosed
+	}
+	if p.err == nil {
+		p.err = context.Cause(p.w.ctx)
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	n := len(b)
+	for len(b) > 0 {
+		take := min(len(b), feedMax, chunkMax-len(*p.buf))
+		*p.buf = append(*p.buf, b[:take]...)
+		b = b[take:]
+		if p.err = p.cutAll(); p.err != nil {
+			return n - len(b), p.err
 		}
 	}
+	return n, nil
+}
+
+// cutAll emits every chunk whose end the bytes in buf show.
+func (p *partWriter) cutAll() error {
+	for {
+		c := p.w.r.cdc.cut(*p.buf, p.scanned)
+		if c == 0 {
+			p.scanned = len(*p.buf)
+			return nil
+		}
+		if err := p.emit(c); err != nil {
+			return err
+		}
+	}
+}
+
+// emit records the first c bytes of buf as a chunk of the part and, if the
+// repository does not hold it yet, hands them to an upload worker.
+func (p *partWriter) emit(c int) error {
+	w := p.w
+	data, rest := (*p.buf)[:c], (*p.buf)[c:]
+	id := w.r.keys.chunkID(data)
+	p.p.Chunks = append(p.p.Chunks, ChunkRef{ID: id, Size: uint32(c)})
+	p.p.Size += int64(c)
+	w.raw.Add(int64(c))
+	w.mu.Lock()
+	_, have := w.known[id]
+	if !have {
+		w.known[id] = 0
+	}
+	w.mu.Unlock()
+	p.scanned = 0
+	if have {
+		*p.buf = (*p.buf)[:copy(*p.buf, rest)]
+	} else {
+		// The chunk leaves in this buffer; what follows it starts the next.
+		next := bufPool.Get().(*[]byte)
+		*next = append((*next)[:0], rest...)
+		*p.buf = data
+		u := upload{id: id, data: p.buf}
+		p.buf = next
+		select {
+		case w.uploads <- u:
+		case <-w.ctx.Done():
+			bufPool.Put(u.data)
+			return context.Cause(w.ctx)
+		}
+	}
+	if w.opts.Progress != nil {
+		w.opts.Progress(int64(c), 0)
+	}
+	return nil
+}
+
+// Close finishes the part: its last chunk is cut, and every chunk of the
+// part has been handed to an upload worker when it returns (Commit waits
+// for the uploads themselves).
+func (p *partWriter) Close() error {
+	p.w.send.RLock()
+	defer p.w.send.RUnlock()
+	if p.closed {
+		return p.err
+	}
+	p.closed = true
+	if p.err == nil && p.w.finished {
+		p.err = errClosed
+	}
+	if p.err == nil {
+		p.err = p.cutAll()
+	}
+	if p.err == nil && len(*p.buf) > 0 {
+		p.err = p.emit(len(*p.buf))
+	}
+	bufPool.Put(p.buf)
+	p.buf = nil
+	p.w.mu.Lock()
+	p.w.open--
+	p.w.mu.Unlock()
+	return p.err
 }
 
 func (w *Writer) uploadLoop() {
@@ -264,8 +324,10 @@ func (w *Writer) finish() error {
 	w.done = true
 	w.mu.Unlock()
 	if !already {
-		w.writers.Wait()
+		w.send.Lock()
+		w.finished = true
 		close(w.uploads)
+		w.send.Unlock()
 		w.workers.Wait()
 	}
 	return context.Cause(w.ctx)
@@ -325,10 +387,5 @@ func (w *Writer) Abort(cause error) {
 		cause = errors.New("backup aborted")
 	}
 	w.cancel(cause)
-	w.mu.Lock()
-	for _, pr := range w.pipes {
-		pr.CloseWithError(cause)
-	}
-	w.mu.Unlock()
 	_ = w.finish()
 }
