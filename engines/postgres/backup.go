@@ -316,13 +316,10 @@ func dumpPart(ctx context.Context, conn *pgx.Conn, t engines.TableRef, p dataPar
 	if err != nil {
 		return nil, fmt.Errorf("creating part %s: %w", p.name, err)
 	}
-	bw := bufio.NewWriterSize(w, 256<<10)
-	rd, err := copyOutSQL(ctx, conn, p.sql, bw)
+	// No bufio: the repository's part writer takes a row at a time cheaply.
+	rd, err := copyOutSQL(ctx, conn, p.sql, w)
 	if err == nil {
 		_, err = rd.stats(t)
-	}
-	if err == nil {
-		err = bw.Flush()
 	}
 	if err != nil {
 		w.Close()
