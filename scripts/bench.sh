@@ -6,12 +6,14 @@
 #   BENCH_MYSQL_ROWS=3000000 rows of the MariaDB table (about 650 MB of InnoDB)
 #   BENCH_ONLY=go|pg|mysql  run one part
 #   BENCH_DIR=bench-out     where dumps, repositories and results.txt go
+#   BENCH_RUNS=3            rounds of the side-by-side backup comparison
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DBOPSD=$PWD/bin/dbopsd
 SCALE=${BENCH_SCALE:-100}
 MYROWS=${BENCH_MYSQL_ROWS:-3000000}
 ONLY=${BENCH_ONLY:-all}
+RUNS=${BENCH_RUNS:-3}
 OUT=$(realpath -m "${BENCH_DIR:-bench-out}")
 rm -rf "$OUT"; mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
@@ -31,6 +33,29 @@ measure() {
   /usr/bin/time -f '%e %M' -o "$OUT/time.$f" "$@" >"$OUT/out.$f" 2>&1 || { echo "$label failed:"; tail "$OUT/out.$f"; exit 1; }
   local w r; read -r w r <"$OUT/time.$f"; WALL[$label]=$w; RSS[$label]=$r
   say "$(printf '   %-38s %7.1f s  peak RSS %6d MiB' "$label" "$w" $((r / 1024)))"
+}
+# rounds LABEL 'COMMAND' LABEL 'COMMAND'...: runs the commands in turn, RUNS
+# rounds, page cache dropped before each, and keeps each one's median wall
+# time and highest peak RSS. A virtual machine's speed drifts by tens of
+# percent over minutes; taking turns spreads the drift over every command
+# instead of handing it to one.
+rounds() {
+  local -a labels=() cmds=(); local -A walls=() rss=()
+  while [ $# -gt 0 ]; do labels+=("$1"); cmds+=("$2"); shift 2; done
+  for r in $(seq "$RUNS"); do
+    for i in "${!labels[@]}"; do
+      local f=${labels[$i]//[^a-zA-Z0-9]/_}
+      sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+      /usr/bin/time -f '%e %M' -o "$OUT/time.$f" bash -o pipefail -c "${cmds[$i]}" >"$OUT/out.$f" 2>&1 || { echo "${labels[$i]} failed:"; tail "$OUT/out.$f"; exit 1; }
+      local w m; read -r w m <"$OUT/time.$f"
+      walls[$i]+="$w "; rss[$i]=$(( m > ${rss[$i]:-0} ? m : ${rss[$i]:-0} ))
+    done
+  done
+  for i in "${!labels[@]}"; do
+    local med; med=$(tr ' ' '\n' <<<"${walls[$i]}" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    WALL[${labels[$i]}]=$med; RSS[${labels[$i]}]=${rss[$i]}
+    say "$(printf '   %-38s %7.1f s  peak RSS %6d MiB  (runs: %s)' "${labels[$i]}" "$med" $((rss[$i] / 1024)) "${walls[$i]% }")"
+  done
 }
 # shellmeasure LABEL 'pipeline': like measure, for a shell pipeline.
 shellmeasure() { local label=$1; shift; measure "$label" bash -o pipefail -c "$*"; }
@@ -116,11 +141,11 @@ restore_target \"scratch\" {
   "$DBOPSD" repo init --config "$LOCAL" >/dev/null
   "$DBOPSD" repo init --config "$MINIOCFG" >/dev/null
 
-  say "== PostgreSQL full backup"
-  measure "pg_dump -Fc" "$PGBIN/pg_dump" -Fc -f "$OUT/dump.custom" bench
-  measure "pg_dump -Fd -j2 -Z0" "$PGBIN/pg_dump" -Fd -j2 -Z0 -f "$OUT/dump.dir" bench
-  measure "dbopsd backup (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type full
-  measure "dbopsd backup (MinIO)" "$DBOPSD" backup -q --config "$MINIOCFG" --database bench --type full
+  say "== PostgreSQL full backup (median of $RUNS rounds)"
+  rounds "pg_dump -Fc" "rm -f '$OUT/dump.custom' && '$PGBIN/pg_dump' -Fc -f '$OUT/dump.custom' bench" \
+    "pg_dump -Fd -j2 -Z0" "rm -rf '$OUT/dump.dir' && '$PGBIN/pg_dump' -Fd -j2 -Z0 -f '$OUT/dump.dir' bench" \
+    "dbopsd backup (local)" "'$DBOPSD' backup -q --config '$LOCAL' --database bench --type full" \
+    "dbopsd backup (MinIO)" "'$DBOPSD' backup -q --config '$MINIOCFG' --database bench --type full"
   FULL=$(stored "$LOCAL")
   say "   dbopsd / pg_dump -Fd -j2 -Z0: local $(ratio 'dbopsd backup (local)' 'pg_dump -Fd -j2 -Z0'), MinIO $(ratio 'dbopsd backup (MinIO)' 'pg_dump -Fd -j2 -Z0') (aim <= 1.2x)"
   say "   stored: dbopsd $(mib "$FULL"), pg_dump -Fc $(mib "$(stat -c %s "$OUT/dump.custom")"), pg_dump -Fd -Z0 $(mib "$(du -sb "$OUT/dump.dir" | cut -f1)")"
@@ -141,11 +166,10 @@ restore_target \"scratch\" {
   measure "dbopsd check --read-data" "$DBOPSD" check -q --config "$LOCAL" --read-data
   say "   $(awk -v b="$REPO_BYTES" -v s="${WALL[dbopsd check --read-data]}" 'BEGIN{printf "%.0f MiB/s of stored chunks", b/1048576/s}')"
 
-  say "== PostgreSQL restore (of the newest backup)"
-  psql -d postgres -c "CREATE DATABASE restored_pg"
-  measure "pg_restore -j2" "$PGBIN/pg_restore" -j2 -d restored_pg "$OUT/dump.dir"
-  measure "dbopsd restore (local)" "$DBOPSD" restore -q --config "$LOCAL" --database bench --target scratch --as restored_dbopsd --replace
-  measure "dbopsd restore (MinIO)" "$DBOPSD" restore -q --config "$MINIOCFG" --database bench --target scratch --as restored_dbopsd --replace
+  say "== PostgreSQL restore of the newest backup, into a new database (median of $RUNS rounds)"
+  rounds "pg_restore -j2" "'$PGBIN/psql' -Xq -d postgres -c 'DROP DATABASE IF EXISTS restored_pg' -c 'CREATE DATABASE restored_pg' && '$PGBIN/pg_restore' -j2 -d restored_pg '$OUT/dump.dir'" \
+    "dbopsd restore (local)" "'$DBOPSD' restore -q --config '$LOCAL' --database bench --target scratch --as restored_dbopsd --replace" \
+    "dbopsd restore (MinIO)" "'$DBOPSD' restore -q --config '$MINIOCFG' --database bench --target scratch --as restored_dbopsd --replace"
   say "   dbopsd / pg_restore -j2: local $(ratio 'dbopsd restore (local)' 'pg_restore -j2'), MinIO $(ratio 'dbopsd restore (MinIO)' 'pg_restore -j2') (aim <= 1.1x)"
 fi
 
