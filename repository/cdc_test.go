@@ -100,16 +100,16 @@ func TestGearCutsLikeOnePass(t *testing.T) {
 	}
 }
 
-// TestGearChunkSizes: on random data the average chunk is near the 1 MiB
+// TestGearChunkSizes: on random data the average chunk is near the 2 MiB
 // aimed at, and an insertion changes only the chunks around it.
 func TestGearChunkSizes(t *testing.T) {
 	r, _ := testRepo(t)
-	stream := randomBytes(2, 64<<20)
+	stream := randomBytes(2, 96<<20)
 	cuts := wholeCuts(r.cdc, stream)
 	avg := len(stream) / len(cuts)
 	t.Logf("%d chunks, average %d KiB", len(cuts), avg>>10)
-	if avg < 700<<10 || avg > 1500<<10 {
-		t.Errorf("average chunk %d KiB, want about 1024", avg>>10)
+	if want := 1 << defaultChunkSizes.averageBits; avg < want*2/3 || avg > want*3/2 {
+		t.Errorf("average chunk %d KiB, want about %d", avg>>10, want>>10)
 	}
 	ids := func(b []byte) map[string]bool {
 		out := map[string]bool{}

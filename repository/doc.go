@@ -14,11 +14,12 @@
 //
 // A part (an engine's byte stream) is cut into content-defined chunks as it
 // is written (cdc.go: FastCDC's gear hash with normalized chunking, the gear
-// table derived from a repository key; 1 MiB average, 256 KiB to 4 MiB). A
+// table derived from a repository key; 2 MiB average, 512 KiB to 4 MiB). A
 // manifest names its chunking, and a differential only builds on a full cut
 // the same way (backups written before fastcdc-gear-v1 used Rabin
 // fingerprints; they stay readable, since reading needs no chunker). A chunk's
-// id is HMAC-SHA256 of its plaintext under a repository key, so the storage
+// id is the keyed BLAKE3 hash of its plaintext under a repository key
+// (HMAC-SHA256 in format 1 repositories, which keep it), so the storage
 // operator cannot confirm guesses about the content. Each chunk is compressed
 // with zstd, then sealed with AES-256-GCM under the repository's data key with
 // the chunk id as additional data, so a chunk cannot be swapped for another.
