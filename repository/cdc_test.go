@@ -197,3 +197,19 @@ func TestFormat1StillWorks(t *testing.T) {
 		t.Fatalf("format 1 and 2 ids: %s %s", k1.chunkID(chunk), k2.chunkID(chunk))
 	}
 }
+
+// BenchmarkGearCut is the chunker alone over table text.
+func BenchmarkGearCut(b *testing.B) {
+	g := newGearChunker([]byte("key"), defaultChunkSizes)
+	stream := tableStream(0, 400_000)
+	b.SetBytes(int64(len(stream)))
+	for range b.N {
+		for d := stream; len(d) > 0; {
+			c := g.cut(d, 0)
+			if c == 0 {
+				break
+			}
+			d = d[c:]
+		}
+	}
+}
