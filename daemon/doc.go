@@ -28,7 +28,8 @@
 // passes verifies its backup in the catalog, as a scheduled verification
 // would. SIGHUP builds a new Gate for the new policy around the same nonce
 // store and register. The register's head is anchored in the repository's
-// storage every Options.AnchorEvery (an hour) while it moves.
+// storage every Options.AnchorEvery (an hour) while it moves, and once more
+// as the agent stops (after the running jobs have finished).
 //
 // # Start
 //

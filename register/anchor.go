@@ -131,8 +131,28 @@ func KeepAnchored(ctx context.Context, st storage.Storage, prefix string, r *Reg
 		}
 		select {
 		case <-ctx.Done():
+			anchorOnExit(ctx, st, prefix, r, anchored, opts, onError)
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// anchorOnExit writes a last anchor when KeepAnchored stops (the agent
+// shutting down) and the head moved since the last one, so what was recorded
+// during the final interval is anchored now rather than at the next start.
+func anchorOnExit(ctx context.Context, st storage.Storage, prefix string, r *Register, anchored Head, opts func() storage.PutOptions, onError func(error)) {
+	head, err := r.Head()
+	if err != nil || head.Seq == 0 || head == anchored {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	var o storage.PutOptions
+	if opts != nil {
+		o = opts()
+	}
+	if _, err := WriteAnchor(ctx, st, prefix, head, r.Now(), o); err != nil && onError != nil {
+		onError(fmt.Errorf("anchoring the register on the way out: %w", err))
 	}
 }

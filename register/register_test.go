@@ -357,3 +357,36 @@ func TestKeepAnchored(t *testing.T) {
 		t.Fatalf("want one anchor per head, got %+v", anchors)
 	}
 }
+
+// TestAnchorOnExit: what was recorded since the last anchor is anchored
+// when KeepAnchored stops, without waiting for the next tick.
+func TestAnchorOnExit(t *testing.T) {
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRegister(t)
+	fill(t, r, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		KeepAnchored(ctx, st, AnchorPrefix, r, time.Hour, nil, func(err error) { t.Error(err) })
+		close(done)
+	}()
+	for {
+		if a, _ := ListAnchors(context.Background(), st, AnchorPrefix); len(a) == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fill(t, r, 2) // recorded long before the next tick
+	cancel()
+	<-done
+	anchors, err := ListAnchors(context.Background(), st, AnchorPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(anchors) != 2 || anchors[1].Seq != 3 {
+		t.Fatalf("want the head anchored on the way out, got %+v", anchors)
+	}
+}
