@@ -9,7 +9,9 @@
 //	                     collation, the roles the schema names, per table its OID,
 //	                     COPY columns and the OIDs of its sequences, defaults,
 //	                     indexes, constraints, triggers, rules; partitioned tables
-//	                     and their partitions; all policies
+//	                     and their partitions; all policies; the database's own
+//	                     properties (owner, connection limit, comment, privileges,
+//	                     ALTER DATABASE/ROLE ... IN DATABASE ... SET settings)
 //	schema               KindSchema, "pg_dump-custom": pg_dump -Fc -Z0 --snapshot of
 //	                     everything except the data of the tables below (so it holds
 //	                     sequence values, large objects, extension configuration rows,
@@ -52,6 +54,18 @@
 // and RestoreReport.Skipped says so. A failed whole-database restore drops
 // the database it created.
 //
+// The archive holds the database's own properties only for pg_restore
+// --create, under the source's name; a whole-database restore instead
+// applies those the meta part recorded to the new database, after its data
+// (dbprops.go): owner, connection limit, comment, the privileges item by
+// item (so the ACL equals the source's; the source owner's entries follow
+// the new owner), then the settings, list values such as search_path
+// element by element so that they round-trip exactly. What names a role
+// missing on the target server, and what the target server refuses (a
+// parameter it does not know), is left out and listed in Skipped; the
+// restore goes on. Backups whose meta part predates these properties get
+// none applied, and a table restore never applies them.
+//
 // A table restore selects the table's own archive entries by catalog OID
 // (from the meta part: the archive comes from the same snapshot, so OIDs
 // match) and their comments, grants and sequence values through the
@@ -68,14 +82,19 @@
 // 14 or newer and the amcheck extension (postgresql-contrib) for integrity
 // checks. The backup role must read every table with row security off
 // (superuser, or owner/BYPASSRLS); the restore role must be able to create
-// databases and, to keep ownership, to assign it (superuser). Passwords reach
-// the client programs only through PGPASSWORD in their environment.
+// databases and, to keep ownership, to assign it (superuser; that also lets
+// it re-make, with SET ROLE, database grants made by roles other than the
+// owner). Passwords reach the client programs only through PGPASSWORD in
+// their environment.
 //
 // # Not covered
 //
-// Database-level settings (ALTER DATABASE ... SET, database comments and
-// grants) and roles themselves are not in the backup: they live outside
-// the database. A table restore of a partitioned table restores all its
-// partitions with it; a partition restored alone becomes a standalone table
-// (the report notes it).
+// Roles themselves are not in the backup: they live outside the database.
+// Of the database's own properties, its tablespace, security labels,
+// ALLOW_CONNECTIONS and IS_TEMPLATE are not restored. Restored settings act
+// on every later session of the restored database, a verification's too
+// (default_transaction_read_only = on stops its integrity check from
+// installing amcheck). A table restore of a partitioned table restores all
+// its partitions with it; a partition restored alone becomes a standalone
+// table (the report notes it).
 package postgres

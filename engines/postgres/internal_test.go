@@ -151,3 +151,21 @@ func TestSplitBlocks(t *testing.T) {
 		}
 	}
 }
+
+func TestSettingValue(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"search_path", `"$user", public, "Schema 2"`, `'$user', 'public', 'Schema 2'`},
+		{"search_path", `"a""b", "it's", "模式"`, `'a"b', 'it''s', '模式'`},
+		{"Search_Path", `""`, `''`},
+		{"temp_tablespaces", `fast,slow`, `'fast', 'slow'`},
+		{"search_path", `"unterminated`, `'"unterminated'`}, // not a list: one literal, as pg_dump does
+		{"search_path", `a,`, `'a,'`},
+		{"DateStyle", `ISO, MDY`, `'ISO, MDY'`}, // a list, but not of quoted identifiers
+		{"application_name", `办事大厅 'app'`, `'办事大厅 ''app'''`},
+		{"work_mem", `64MB`, `'64MB'`},
+	} {
+		if got := settingValue(tc.name, tc.value); got != tc.want {
+			t.Errorf("settingValue(%q, %q) = %s, want %s", tc.name, tc.value, got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -33,6 +34,65 @@ type meta struct {
 	// Policies are all row-level security policies, partitioned tables'
 	// included: one naming a role the target lacks cannot be created.
 	Policies []metaPolicy `json:"policies,omitempty"`
+	// Database holds the properties of the database itself, which the
+	// archive carries only for pg_restore --create, under the source's
+	// name. Nil in metas written before they were recorded: a restore of
+	// such a backup applies none.
+	Database *metaDatabase `json:"database,omitempty"`
+}
+
+// metaDatabase is what a whole-database restore gives the new database
+// after loading it (see dbprops.go).
+type metaDatabase struct {
+	Name      string `json:"name"` // at backup time
+	Owner     string `json:"owner"`
+	ConnLimit int    `json:"conn_limit"` // -1: no limit
+	Comment   string `json:"comment,omitempty"`
+	// DefaultACL: datacl was NULL, the built-in default relative to the
+	// owner (PUBLIC may connect and create temporary tables); ACL is then
+	// empty. Otherwise ACL is datacl, item by item; an empty one means
+	// every privilege was revoked, the owner's too.
+	DefaultACL bool        `json:"default_acl"`
+	ACL        []metaGrant `json:"acl,omitempty"`
+	// Settings are pg_db_role_setting's entries for the database, in
+	// order: those for every role first (ALTER DATABASE ... SET), then
+	// those for one role in it (ALTER ROLE ... IN DATABASE ... SET).
+	Settings []metaSetting `json:"settings,omitempty"`
+}
+
+// metaGrant is one item of aclexplode(datacl).
+type metaGrant struct {
+	Grantee   string `json:"grantee"` // "": PUBLIC
+	Grantor   string `json:"grantor"`
+	Privilege string `json:"privilege"` // CONNECT, CREATE or TEMPORARY
+	Grantable bool   `json:"grantable,omitempty"`
+}
+
+// metaSetting is one "name=value" of pg_db_role_setting.setconfig. Value
+// is the server's flattened text: list values of GUC_LIST_QUOTE
+// parameters (search_path) hold double-quoted identifiers.
+type metaSetting struct {
+	Role  string `json:"role,omitempty"` // "": every role (setrole = 0)
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// roles lists the roles the database's properties name.
+func (d *metaDatabase) roles() []string {
+	seen := map[string]bool{d.Owner: true}
+	for _, g := range d.ACL {
+		seen[g.Grantor] = true
+		if g.Grantee != "" {
+			seen[g.Grantee] = true
+		}
+	}
+	for _, s := range d.Settings {
+		if s.Role != "" {
+			seen[s.Role] = true
+		}
+	}
+	delete(seen, "")
+	return sortedKeys(seen)
 }
 
 type metaTable struct {
@@ -204,6 +264,9 @@ func collectMeta(ctx context.Context, q *pgx.Conn, versionNum int, tables []tabl
 		Scan(&m.Encoding, &m.Collate, &m.Ctype); err != nil {
 		return nil, fmt.Errorf("reading the database's encoding: %w", err)
 	}
+	if m.Database, err = collectDatabase(ctx, q); err != nil {
+		return nil, err
+	}
 	rows, err := q.Query(ctx, rolesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("listing the roles the schema names: %w", err)
@@ -321,6 +384,57 @@ func collectMeta(ctx context.Context, q *pgx.Conn, versionNum int, tables []tabl
 		}
 	}
 	return m, nil
+}
+
+// The database's own properties, from the shared catalogs. A query's
+// snapshot covers shared catalogs too, so they are read as of the backup's
+// snapshot like the rest.
+const (
+	databaseSQL = `SELECT d.datname::text, pg_get_userbyid(d.datdba)::text, d.datconnlimit,
+	coalesce(shobj_description(d.oid, 'pg_database'), ''), d.datacl IS NULL
+FROM pg_database d WHERE d.datname = current_database()`
+	databaseACLSQL = `SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_get_userbyid(a.grantee)::text END,
+	pg_get_userbyid(a.grantor)::text, a.privilege_type, a.is_grantable
+FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = current_database()`
+	databaseSettingsSQL = `SELECT CASE WHEN s.setrole = 0 THEN '' ELSE pg_get_userbyid(s.setrole)::text END, c.cfg
+FROM pg_db_role_setting s, unnest(s.setconfig) WITH ORDINALITY c(cfg, n)
+WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY s.setrole <> 0, 1, c.n`
+)
+
+func collectDatabase(ctx context.Context, q *pgx.Conn) (*metaDatabase, error) {
+	d := &metaDatabase{}
+	if err := q.QueryRow(ctx, databaseSQL).Scan(&d.Name, &d.Owner, &d.ConnLimit, &d.Comment, &d.DefaultACL); err != nil {
+		return nil, fmt.Errorf("reading the database's owner and comment: %w", err)
+	}
+	rows, err := q.Query(ctx, databaseACLSQL)
+	if err == nil {
+		d.ACL, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (metaGrant, error) {
+			var g metaGrant
+			err := r.Scan(&g.Grantee, &g.Grantor, &g.Privilege, &g.Grantable)
+			return g, err
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the database's privileges: %w", err)
+	}
+	rows, err = q.Query(ctx, databaseSettingsSQL)
+	if err == nil {
+		d.Settings, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (metaSetting, error) {
+			var s metaSetting
+			var cfg string
+			if err := r.Scan(&s.Role, &cfg); err != nil {
+				return s, err
+			}
+			// As the server does (ParseLongOption): the name ends at the first "=".
+			s.Name, s.Value, _ = strings.Cut(cfg, "=")
+			return s, nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the database's settings: %w", err)
+	}
+	return d, nil
 }
 
 func objectsInto(byOID map[uint32]*metaTable, add func(*metaTable, metaObject)) func(pgx.CollectableRow) error {

@@ -28,7 +28,8 @@ import (
 // or trigger exists yet to slow it down or fire), and finally the data and
 // post-data sections (sequence values, large objects, indexes,
 // constraints, triggers, policies, materialized view refreshes) with
-// pg_restore -j.
+// pg_restore -j. Last, the database gets the owner, connection limit,
+// comment, privileges and settings the source database had.
 //
 // A table restore does the same for the archive entries of the tables
 // asked for, chosen by catalog OID from the meta part: the table, its owned
@@ -308,6 +309,9 @@ func (r *restorer) restoreDatabase(ctx context.Context) (err error) {
 		return err
 	}
 	if err := r.pgRestoreSections(ctx, list, r.parallel, "data", "post-data"); err != nil {
+		return err
+	}
+	if err := r.applyDatabaseProps(ctx); err != nil {
 		return err
 	}
 	r.log.Info("database restored", "tables", len(tables), "duration", time.Since(started).Round(time.Millisecond))
