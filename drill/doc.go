@@ -41,4 +41,14 @@
 // external assets) that prints well and reads well in a mail client, in
 // Chinese by default or English. `dbopsd drill report ID` and `dbopsd drill
 // list` read them back.
+//
+// What each check found is a Message (message.go): a key and its
+// parameters — the tables compared, which differ and how, the tool and its
+// version, why a step did not run — stored in the JSON beside its English
+// (Check.Detail), and so are the warnings and what became of the copy. The
+// page renders the sentence of the key in its own language from html.go's
+// catalog, so a Chinese report is Chinese throughout; what servers, tools
+// and engines said (errors, findings, the engine's notes) is data, shown
+// verbatim after a translated lead. A report stored by an older dbopsd has
+// no Messages: its page shows the stored English.
 package drill

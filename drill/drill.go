@@ -194,14 +194,26 @@ type drill struct {
 	claim *restore.ScratchClaim
 }
 
-func (d *drill) check(name, status string, took time.Duration, format string, a ...any) {
-	d.rep.Checks = append(d.rep.Checks, Check{Name: name, Status: status, Detail: fmt.Sprintf(format, a...), Duration: took})
+// check records a check's result: m, and its English as the Detail.
+func (d *drill) check(name, status string, took time.Duration, m *Message) {
+	d.rep.Checks = append(d.rep.Checks, Check{Name: name, Status: status, Detail: englishText(m), Message: m, Duration: took})
 }
 
-func (d *drill) skipRest(why string, names ...string) {
+func (d *drill) skipRest(key string, names ...string) {
 	for _, n := range names {
-		d.check(n, Skip, 0, "%s", why)
+		d.check(n, Skip, 0, &Message{Key: key})
 	}
+}
+
+// dispose records what became of the restored copy, and why.
+func (d *drill) dispose(disposition string, why *Message) {
+	t := &d.rep.Target
+	t.Disposition, t.DispositionNote, t.DispositionMessage = disposition, englishText(why), why
+}
+
+func (d *drill) warn(m *Message) {
+	d.rep.Warnings = append(d.rep.Warnings, englishText(m))
+	d.rep.WarningMessages = append(d.rep.WarningMessages, *m)
 }
 
 func (d *drill) run(ctx context.Context) {
@@ -209,25 +221,24 @@ func (d *drill) run(ctx context.Context) {
 	t0 := time.Now()
 	m, err := s.Repo.FindBackup(ctx, s.Database, s.BackupID)
 	if err != nil {
-		d.check(CheckBackup, Fail, time.Since(t0), "%v", err)
-		d.skipRest("not run: no backup to restore", CheckRestore, CheckStatistics, CheckIntegrity, CheckCleanup)
-		rep.Target.Disposition, rep.Target.DispositionNote = Left, "nothing was restored"
+		d.check(CheckBackup, Fail, time.Since(t0), errMessage(msgBackupError, err))
+		d.skipRest(msgSkipNoBackup, CheckRestore, CheckStatistics, CheckIntegrity, CheckCleanup)
+		d.dispose(Left, &Message{Key: msgNothingRestored})
 		return
 	}
 	b := backupInfo(m)
 	rep.Backup = &b
 	rep.Chain = d.chain(ctx, m)
-	what := fmt.Sprintf("backup %s (%s", m.ID, m.Type)
+	found := &Message{Key: msgBackupFound, Backup: m.ID, BackupType: m.Type, Taken: m.StartedAt, Tables: b.Tables, Rows: b.Rows}
 	if m.Type == repository.Differential {
-		what += " of full " + m.Base
+		found.Key, found.Base = msgBackupFoundDiff, m.Base
 	}
-	d.check(CheckBackup, Pass, time.Since(t0), "%s), taken %s, %d tables, %d rows", what,
-		m.StartedAt.UTC().Format(time.RFC3339), b.Tables, b.Rows)
+	d.check(CheckBackup, Pass, time.Since(t0), found)
 
 	replace, err := d.claimScratch(ctx, m)
 	if err != nil {
-		d.check(CheckRestore, Fail, 0, "%v", err)
-		d.skipRest("not run: nothing was restored", CheckStatistics, CheckIntegrity)
+		d.check(CheckRestore, Fail, 0, errMessage(msgRestorePrepare, err))
+		d.skipRest(msgSkipNothing, CheckStatistics, CheckIntegrity)
 		d.cleanup(ctx, true, true)
 		return
 	}
@@ -243,22 +254,22 @@ func (d *drill) run(ctx context.Context) {
 		rep.Timings.Restore, rep.BytesRead, rep.Restore = res.Duration, res.Bytes, res.Report
 	}
 	if err != nil {
-		d.check(CheckRestore, Fail, rep.Timings.Restore, "%v", err)
+		d.check(CheckRestore, Fail, rep.Timings.Restore, errMessage(msgRestoreError, err))
 		if errors.Is(err, engines.ErrExists) && d.claim != nil {
 			// Not ours: the name is taken by a database dbopsd did not create.
 			d.endClaim(ctx, d.claim.NotCreated(ctx, "a database of this name that dbopsd did not create was in the way"))
 			d.claim = nil
-			rep.Target.Disposition, rep.Target.DispositionNote = Left, "a database of that name already existed and was not dbopsd's: left untouched"
+			d.dispose(Left, &Message{Key: msgForeignExists})
 		}
-		d.skipRest("not run: the restore failed", CheckStatistics, CheckIntegrity)
+		d.skipRest(msgSkipRestoreFailed, CheckStatistics, CheckIntegrity)
 		d.cleanup(ctx, true, true)
 		return
 	}
-	what = "the whole database"
+	restored := &Message{Key: msgRestoredDatabase, Backup: m.ID, Target: s.Target.Name, Database: s.As, Bytes: rep.BytesRead}
 	if len(s.Tables) > 0 {
-		what = strings.Join(rep.Target.Tables, ", ")
+		restored.Key, restored.TableNames, restored.Tables = msgRestoredTables, rep.Target.Tables, len(rep.Target.Tables)
 	}
-	d.check(CheckRestore, Pass, rep.Timings.Restore, "restored %s of backup %s onto %s as %q (%d bytes read)", what, m.ID, s.Target.Name, s.As, rep.BytesRead)
+	d.check(CheckRestore, Pass, rep.Timings.Restore, restored)
 
 	d.compare(ctx, m)
 	d.integrity(ctx)
@@ -278,7 +289,7 @@ func (d *drill) chain(ctx context.Context, m *repository.Manifest) []BackupInfo 
 	fi := BackupInfo{ID: m.Base, Type: repository.Full, Generation: m.Generation}
 	if err != nil {
 		fi.Error = err.Error()
-		d.rep.Warnings = append(d.rep.Warnings, fmt.Sprintf("the full backup %s of this differential does not read: %v", m.Base, err))
+		d.warn(&Message{Key: msgFullUnreadable, Base: m.Base, Error: err.Error()})
 	} else {
 		fi = backupInfo(full)
 	}
@@ -293,8 +304,7 @@ func (d *drill) chain(ctx context.Context, m *repository.Manifest) []BackupInfo 
 func (d *drill) claimScratch(ctx context.Context, m *repository.Manifest) (replace bool, err error) {
 	s := d.s
 	if !s.Target.Scratch {
-		d.rep.Target.Disposition = Kept
-		d.rep.Target.DispositionNote = "the target is not a scratch target: the restored database stays (dbopsd drops only scratch databases it created)"
+		d.dispose(Kept, &Message{Key: msgNotScratch})
 		return s.Replace, nil
 	}
 	existed := false
@@ -312,8 +322,7 @@ func (d *drill) claimScratch(ctx context.Context, m *repository.Manifest) (repla
 	if existed && !claim.Replace {
 		// The tables go into a database someone else made: not ours to drop.
 		d.endClaim(ctx, claim.NotCreated(ctx, "tables restored into an existing database that dbopsd did not create"))
-		d.rep.Target.Disposition = Left
-		d.rep.Target.DispositionNote = "the tables were restored into an existing database that dbopsd did not create: it is left in place"
+		d.dispose(Left, &Message{Key: msgIntoExisting})
 		return s.Replace, nil
 	}
 	d.claim = claim
@@ -322,7 +331,7 @@ func (d *drill) claimScratch(ctx context.Context, m *repository.Manifest) (repla
 
 func (d *drill) endClaim(ctx context.Context, err error) {
 	if err != nil {
-		d.rep.Warnings = append(d.rep.Warnings, fmt.Sprintf("scratch ledger: %v", err))
+		d.warn(errMessage(msgLedger, err))
 		d.log.Warn("recording the scratch database in the ledger failed", "error", err)
 	}
 }
@@ -352,13 +361,14 @@ func (d *drill) compare(ctx context.Context, m *repository.Manifest) {
 	got, err := s.Engine.TableStats(ctx, s.Target.Conn, s.As, refs)
 	rep.Timings.Compare = time.Since(t0)
 	if err != nil {
-		d.check(CheckStatistics, Fail, rep.Timings.Compare, "computing the statistics of the restored copy: %v", err)
+		d.check(CheckStatistics, Fail, rep.Timings.Compare, errMessage(msgStatisticsError, err))
 		return
 	}
 	byTable := map[engines.TableRef]engines.TableStats{}
 	for _, g := range got {
 		byTable[g.Table] = g
 	}
+	var mismatches []Mismatch
 	for _, w := range want {
 		g, ok := byTable[w.Table]
 		tr := TableResult{Table: w.Table.String(), BackupRows: w.Rows, BackupChecksum: w.Checksum}
@@ -367,12 +377,25 @@ func (d *drill) compare(ctx context.Context, m *repository.Manifest) {
 			tr.Equal = g.Rows == w.Rows && g.Checksum == w.Checksum
 		}
 		rep.Tables = append(rep.Tables, tr)
+		// The same differences, in the same order, as engines.CompareStats.
+		mm := Mismatch{Table: tr.Table, BackupRows: w.Rows, RestoredRows: g.Rows, BackupChecksum: w.Checksum, RestoredChecksum: g.Checksum}
+		switch {
+		case !ok:
+			mm.Kind = MismatchMissing
+		case g.Rows != w.Rows:
+			mm.Kind = MismatchRows
+		case g.Checksum != w.Checksum:
+			mm.Kind = MismatchChecksum
+		default:
+			continue
+		}
+		mismatches = append(mismatches, mm)
 	}
-	if diffs := engines.CompareStats(want, got); len(diffs) > 0 {
-		d.check(CheckStatistics, Fail, rep.Timings.Compare, "%s", strings.Join(diffs, "; "))
+	if len(mismatches) > 0 {
+		d.check(CheckStatistics, Fail, rep.Timings.Compare, &Message{Key: msgStatisticsMismatch, Tables: len(want), Mismatches: mismatches})
 		return
 	}
-	d.check(CheckStatistics, Pass, rep.Timings.Compare, "%d table(s), %d rows: row counts and content checksums equal those recorded at backup time", len(want), rows)
+	d.check(CheckStatistics, Pass, rep.Timings.Compare, &Message{Key: msgStatisticsEqual, Tables: len(want), Rows: rows})
 }
 
 // integrity runs the engine's own checks on the restored copy.
@@ -384,15 +407,15 @@ func (d *drill) integrity(ctx context.Context) {
 	rep.Integrity = ir
 	switch {
 	case err != nil:
-		d.check(CheckIntegrity, Fail, rep.Timings.Integrity, "%v", err)
+		d.check(CheckIntegrity, Fail, rep.Timings.Integrity, errMessage(msgIntegrityError, err))
 	case ir == nil:
-		d.check(CheckIntegrity, Warn, rep.Timings.Integrity, "the engine returned no integrity report")
+		d.check(CheckIntegrity, Warn, rep.Timings.Integrity, &Message{Key: msgIntegrityNoReport})
 	case len(ir.Findings) > 0:
-		d.check(CheckIntegrity, Fail, rep.Timings.Integrity, "%s: %d finding(s): %s", ir.Tool, len(ir.Findings), strings.Join(ir.Findings, "; "))
+		d.check(CheckIntegrity, Fail, rep.Timings.Integrity, &Message{Key: msgIntegrityFindings, Tool: ir.Tool, Findings: ir.Findings})
 	case ir.Skipped != "":
-		d.check(CheckIntegrity, Warn, rep.Timings.Integrity, "not run: %s", ir.Skipped)
+		d.check(CheckIntegrity, Warn, rep.Timings.Integrity, &Message{Key: msgIntegritySkipped, Tool: ir.Tool, Reason: ir.Skipped})
 	default:
-		d.check(CheckIntegrity, Pass, rep.Timings.Integrity, "%s: no findings", ir.Tool)
+		d.check(CheckIntegrity, Pass, rep.Timings.Integrity, &Message{Key: msgIntegrityOK, Tool: ir.Tool})
 	}
 }
 
@@ -402,21 +425,25 @@ func (d *drill) cleanup(ctx context.Context, failed, restoreFailed bool) {
 	s, rep := d.s, d.rep
 	t0 := time.Now()
 	defer func() { rep.Timings.Cleanup = time.Since(t0) }()
+	// disposed reports what became of the copy as the cleanup check.
+	disposed := func(status string) {
+		d.check(CheckCleanup, status, time.Since(t0), &Message{Key: msgCleanup, Disposition: rep.Target.Disposition, Cause: rep.Target.DispositionMessage})
+	}
 	if d.claim == nil {
 		if rep.Target.Disposition == "" {
-			rep.Target.Disposition, rep.Target.DispositionNote = Left, "nothing to drop"
+			d.dispose(Left, &Message{Key: msgNothingToDrop})
 		}
-		d.check(CheckCleanup, Pass, 0, "%s: %s", rep.Target.Disposition, rep.Target.DispositionNote)
+		disposed(Pass)
 		return
 	}
 	claim := d.claim
 	d.claim = nil
-	var why string
+	var why *Message
 	switch {
 	case s.Keep:
-		why = "kept: the drill asked to keep its restored copy"
+		why = &Message{Key: msgKeepAsked}
 	case failed && s.Target.KeepOnFailure:
-		why = "kept for inspection after a failed drill (keep_on_failure)"
+		why = &Message{Key: msgKeepOnFailure}
 	}
 	gone := false
 	if restoreFailed {
@@ -426,25 +453,24 @@ func (d *drill) cleanup(ctx context.Context, failed, restoreFailed bool) {
 		gone = err == nil && !ok
 	}
 	if gone {
-		why = ""
+		why = nil
 	}
-	if why != "" {
-		d.endClaim(ctx, claim.Keep(ctx, why))
-		rep.Target.Disposition, rep.Target.DispositionNote = Kept, why
-		d.check(CheckCleanup, Pass, time.Since(t0), "%s", why)
+	if why != nil {
+		d.dispose(Kept, why)
+		d.endClaim(ctx, claim.Keep(ctx, rep.Target.DispositionNote))
+		disposed(Pass)
 		return
 	}
 	if err := claim.Drop(ctx); err != nil {
-		rep.Target.Disposition = Kept
-		rep.Target.DispositionNote = fmt.Sprintf("dropping the copy failed (%v); the cleanup at the daemon's next start retries", err)
-		d.check(CheckCleanup, Warn, time.Since(t0), "%s", rep.Target.DispositionNote)
+		d.dispose(Kept, errMessage(msgDropFailed, err))
+		disposed(Warn)
 		return
 	}
 	if gone {
-		rep.Target.Disposition, rep.Target.DispositionNote = Dropped, "nothing left to drop: the engine removed the half-restored database"
-		d.check(CheckCleanup, Pass, time.Since(t0), "%q does not exist on %s: %s", s.As, s.Target.Name, rep.Target.DispositionNote)
+		d.dispose(Dropped, &Message{Key: msgEngineRemoved})
+		d.check(CheckCleanup, Pass, time.Since(t0), &Message{Key: msgCleanupGone, Database: s.As, Target: s.Target.Name, Cause: rep.Target.DispositionMessage})
 		return
 	}
-	rep.Target.Disposition, rep.Target.DispositionNote = Dropped, "the scratch copy the drill created was dropped"
-	d.check(CheckCleanup, Pass, time.Since(t0), "dropped %q on %s (recorded in the scratch ledger)", s.As, s.Target.Name)
+	d.dispose(Dropped, &Message{Key: msgDropped})
+	d.check(CheckCleanup, Pass, time.Since(t0), &Message{Key: msgCleanupDropped, Database: s.As, Target: s.Target.Name})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/dbopsd/dbopsd/internal/repotest"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/net/html"
 
 	"github.com/dbopsd/dbopsd/backup"
 	"github.com/dbopsd/dbopsd/catalog"
@@ -483,4 +485,134 @@ func TestSpecErrors(t *testing.T) {
 	if _, err := drill.Load(s.cfg.Daemon.StateDir, "R-missing"); !errors.Is(err, drill.ErrNotFound) {
 		t.Errorf("load of a missing report: %v", err)
 	}
+}
+
+// spoilingEngine is the real PostgreSQL engine, and the test spoiling the
+// restored copy on the real server between the steps of a drill: after the
+// restore it deletes a ticket and changes a rating, so the statistics
+// differ from the backup's; before the integrity check it closes the copy
+// to connections, so the check fails with the server's own words.
+type spoilingEngine struct {
+	engines.Engine
+	pg *harness.Postgres
+	t  *testing.T
+}
+
+func (e spoilingEngine) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
+	rep, err := e.Engine.Restore(ctx, target, req, source)
+	if err == nil {
+		e.pg.Exec(e.t, req.Database, "DELETE FROM hall.tickets WHERE id = 30000; UPDATE hall.ratings SET score = 1 WHERE id = 2")
+	}
+	return rep, err
+}
+
+func (e spoilingEngine) CheckIntegrity(ctx context.Context, target engines.Conn, database string) (*engines.IntegrityReport, error) {
+	e.pg.Exec(e.t, "postgres", fmt.Sprintf("ALTER DATABASE %q ALLOW_CONNECTIONS false", database))
+	return e.Engine.CheckIntegrity(ctx, target, database)
+}
+
+// TestFailedChecks: a drill whose restored copy differs from the backup
+// and whose integrity check fails says so in structured form, stored in
+// the JSON, and its report reads in Chinese, the server's words verbatim
+// after a Chinese lead, and in English.
+func TestFailedChecks(t *testing.T) {
+	s := newSite(t, false)
+	as := fmt.Sprintf("drill_spoiled_%d", seq.Add(1))
+	dropAtCleanup(t, s.dst, as)
+	tg := s.cfg.RestoreTargets["scratch-pg"]
+	rep, err := drill.Run(t.Context(), drill.Spec{
+		Database: "queue", Engine: spoilingEngine{Engine: s.eng, pg: s.dst, t: t}, Repo: s.repo, Catalog: s.cat,
+		Target: restore.Target{Name: tg.Name, Conn: site.TargetConn(s.cfg, tg), Scratch: true},
+		As:     as, StateDir: s.cfg.Daemon.StateDir, Trigger: "test", SourceServer: s.cfg.Databases["queue"].Server(),
+	})
+	var failed *drill.FailedError
+	if !errors.As(err, &failed) || rep == nil {
+		t.Fatalf("drill of a spoiled copy: %v", err)
+	}
+	t.Logf("problems: %q", rep.Problems)
+	var got []string
+	for _, c := range rep.Checks {
+		key := ""
+		if c.Message != nil {
+			key = c.Message.Key
+		}
+		got = append(got, c.Name+"="+c.Status+":"+key)
+	}
+	if want := "backup=pass:backup.found,restore=pass:restore.database,statistics=fail:statistics.mismatch," +
+		"integrity=fail:integrity.error,cleanup=pass:cleanup.dropped"; strings.Join(got, ",") != want {
+		t.Fatalf("checks: %s\nwant    %s", strings.Join(got, ","), want)
+	}
+	stats, integ := rep.Checks[2].Message, rep.Checks[3].Message
+	wantMismatches := []drill.Mismatch{
+		{Table: "hall.ratings", Kind: drill.MismatchChecksum, BackupRows: 3000, RestoredRows: 3000,
+			BackupChecksum: rep.Tables[0].BackupChecksum, RestoredChecksum: rep.Tables[0].RestoredChecksum},
+		{Table: "hall.tickets", Kind: drill.MismatchRows, BackupRows: 30000, RestoredRows: 29999,
+			BackupChecksum: rep.Tables[1].BackupChecksum, RestoredChecksum: rep.Tables[1].RestoredChecksum},
+	}
+	if stats.Tables != 2 || !slices.Equal(stats.Mismatches, wantMismatches) || rep.Tables[0].BackupChecksum == rep.Tables[0].RestoredChecksum {
+		t.Errorf("statistics: %+v\nwant %+v", stats, wantMismatches)
+	}
+	// The detail is what engines.CompareStats says, after a count.
+	if want := "2 of 2 table(s) differ from the backup: " + strings.Join(engines.CompareStats(s.full.Snapshot.Tables, restoredStats(rep)), "; "); rep.Checks[2].Detail != want {
+		t.Errorf("statistics detail: %q\nwant %q", rep.Checks[2].Detail, want)
+	}
+	if !strings.Contains(integ.Error, "is not currently accepting connections") || !strings.Contains(integ.Error, as) {
+		t.Errorf("integrity: %+v", integ)
+	}
+	if rep.Target.Disposition != drill.Dropped || rep.Target.DispositionMessage == nil || s.exists(t, "scratch-pg", as) {
+		t.Errorf("target: %+v", rep.Target)
+	}
+
+	stored, err := drill.Load(s.cfg.Daemon.StateDir, rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(stored.Checks, rep.Checks) || !reflect.DeepEqual(stored.Target, rep.Target) {
+		t.Errorf("stored checks: %+v", stored.Checks)
+	}
+	pages := map[string]string{}
+	for _, lang := range []string{drill.LangZH, drill.LangEN} {
+		var b bytes.Buffer
+		if err := drill.WriteHTML(&b, stored, drill.HTMLOptions{Language: lang}); err != nil {
+			t.Fatal(err)
+		}
+		checkHTML(t, b.Bytes(), lang, stored)
+		doc, err := html.Parse(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[lang] = textOf(doc)
+	}
+	zh, en := pages[drill.LangZH], pages[drill.LangEN]
+	for _, s := range []string{
+		"比对的 2 张表中有 2 张与备份时记录的不一致：表 hall.ratings 的行数相同，但内容校验和不同",
+		"表 hall.tickets 恢复了 29999 行，备份时为 30000 行",
+		"完整性检查未能完成。错误信息：" + integ.Error,
+		"数据比对（行数与校验和）：比对的 2 张表",
+		fmt.Sprintf("已将备份 %s 的整个数据库恢复到 scratch-pg，库名为“%s”", s.full.ID, as),
+		fmt.Sprintf("已删除 scratch-pg 上的“%s”（已记入临时库登记表）", as),
+		"共 2 张表、33000 行",
+	} {
+		if !strings.Contains(zh, s) {
+			t.Errorf("the zh page lacks %q", s)
+		}
+	}
+	for _, s := range []string{"rows restored", "backed up", "differ from the backup", "the integrity check did not complete", "restored the whole database", "recorded in the scratch ledger"} {
+		if strings.Contains(zh, s) {
+			t.Errorf("the zh page has %q", s)
+		}
+		if !strings.Contains(en, s) {
+			t.Errorf("the en page lacks %q", s)
+		}
+	}
+}
+
+// restoredStats are the statistics of the restored copy, from the report.
+func restoredStats(rep *drill.Report) []engines.TableStats {
+	var out []engines.TableStats
+	for _, tr := range rep.Tables {
+		ref, _ := engines.ParseTableRef(tr.Table)
+		out = append(out, engines.TableStats{Table: ref, Rows: tr.RestoredRows, Checksum: tr.RestoredChecksum})
+	}
+	return out
 }

@@ -2,12 +2,15 @@ package drill
 
 import (
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"html/template"
 	"io"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 // HTMLOptions tunes WriteHTML.
@@ -40,6 +43,7 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 		loc = time.Local
 	}
 	l := labels[lang]
+	p := phrases{l: l, time: func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }}
 	funcs := template.FuncMap{
 		"t": func(key string) string {
 			if s, ok := l[key]; ok {
@@ -49,12 +53,7 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 		},
 		// tr translates a value with a prefix ("status.pass"), falling back
 		// to the value itself.
-		"tr": func(prefix, v string) string {
-			if s, ok := l[prefix+"."+v]; ok {
-				return s
-			}
-			return v
-		},
+		"tr": p.tr,
 		"time": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
@@ -73,11 +72,7 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 			if len(s) == 0 {
 				return "—"
 			}
-			sep := ", "
-			if lang == LangZH {
-				sep = "、"
-			}
-			return strings.Join(s, sep)
+			return strings.Join(s, l["sep.names"])
 		},
 		"orDash": func(s string) string {
 			if s == "" {
@@ -92,6 +87,15 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 			return l["no"]
 		},
 		"statusColor": func(s string) template.CSS { return template.CSS(statusColors[s]) },
+		"detail":      p.detail,
+		"problems":    p.problems,
+		"warnings":    p.warnings,
+		"dispositionNote": func(t TargetInfo) string {
+			if s, ok := p.text(t.DispositionMessage); ok {
+				return s
+			}
+			return t.DispositionNote
+		},
 	}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(page)
 	if err != nil {
@@ -111,6 +115,175 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 		return fmt.Errorf("rendering drill report %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+// phrases renders Messages in one language: the sentence of the message's
+// key in the catalog (labels, "msg.<key>"), with its {parameters} filled
+// in. Errors, reasons and findings go in verbatim.
+type phrases struct {
+	l    map[string]string
+	time func(time.Time) string
+}
+
+// english renders the English stored beside each Message (Check.Detail,
+// Report.Warnings, TargetInfo.DispositionNote), with times in UTC.
+var english = phrases{l: labels[LangEN], time: func(t time.Time) string { return t.UTC().Format(time.RFC3339) }}
+
+func englishText(m *Message) string {
+	if s, ok := english.text(m); ok {
+		return s
+	}
+	return m.Key // not reached: a test checks that every key has its English
+}
+
+var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// text renders m; false when m is nil, or its key or a parameter is not in
+// the catalog (a report from a newer dbopsd): show the stored English then.
+func (p phrases) text(m *Message) (string, bool) {
+	if m == nil {
+		return "", false
+	}
+	return p.fill(p.l["msg."+m.Key], func(name string) (string, bool) { return p.param(m, name) })
+}
+
+func (p phrases) fill(tmpl string, param func(string) (string, bool)) (string, bool) {
+	if tmpl == "" {
+		return "", false
+	}
+	ok := true
+	s := placeholder.ReplaceAllStringFunc(tmpl, func(ph string) string {
+		v, found := param(ph[1 : len(ph)-1])
+		ok = ok && found
+		return v
+	})
+	return s, ok
+}
+
+func (p phrases) param(m *Message, name string) (string, bool) {
+	switch name {
+	case "backup":
+		return m.Backup, true
+	case "type":
+		return p.tr("type", m.BackupType), true
+	case "base":
+		return m.Base, true
+	case "taken":
+		if m.Taken.IsZero() {
+			return "—", true
+		}
+		return p.time(m.Taken), true
+	case "tables":
+		return strconv.Itoa(m.Tables), true
+	case "names":
+		return strings.Join(m.TableNames, p.l["sep.names"]), true
+	case "rows":
+		return strconv.FormatInt(m.Rows, 10), true
+	case "bytes":
+		return humanize.Bytes(m.Bytes), true
+	case "target":
+		return m.Target, true
+	case "as":
+		return m.Database, true
+	case "tool":
+		return m.Tool, true
+	case "mismatched":
+		return strconv.Itoa(len(m.Mismatches)), true
+	case "mismatches":
+		lines := make([]string, len(m.Mismatches))
+		for i, mm := range m.Mismatches {
+			s, ok := p.mismatch(mm)
+			if !ok {
+				return "", false
+			}
+			lines[i] = s
+		}
+		return strings.Join(lines, p.l["sep.list"]), true
+	case "found":
+		return strconv.Itoa(len(m.Findings)), true
+	case "findings":
+		return strings.Join(m.Findings, p.l["sep.list"]), true
+	case "disposition":
+		return p.tr("disposition", m.Disposition), true
+	case "cause":
+		return p.text(m.Cause)
+	case "reason":
+		return m.Reason, true
+	case "error":
+		return m.Error, true
+	}
+	return "", false
+}
+
+func (p phrases) mismatch(mm Mismatch) (string, bool) {
+	return p.fill(p.l["msg.mismatch."+mm.Kind], func(name string) (string, bool) {
+		switch name {
+		case "table":
+			return mm.Table, true
+		case "backup_rows":
+			return strconv.FormatInt(mm.BackupRows, 10), true
+		case "restored_rows":
+			return strconv.FormatInt(mm.RestoredRows, 10), true
+		case "backup_checksum":
+			return mm.BackupChecksum, true
+		case "restored_checksum":
+			return mm.RestoredChecksum, true
+		}
+		return "", false
+	})
+}
+
+func (p phrases) tr(prefix, v string) string {
+	if s, ok := p.l[prefix+"."+v]; ok {
+		return s
+	}
+	return v
+}
+
+// detail is what a check found, in the page's language; the stored Detail
+// for a report without a Message (written by an older dbopsd).
+func (p phrases) detail(c Check) string {
+	if s, ok := p.text(c.Message); ok {
+		return s
+	}
+	return c.Detail
+}
+
+// problems are why the drill failed, one line per failed check; a report
+// whose failed checks lack Messages shows its stored Problems.
+func (p phrases) problems(r *Report) []string {
+	var lines []string
+	for _, c := range r.Checks {
+		if c.Status != Fail {
+			continue
+		}
+		s, ok := p.text(c.Message)
+		if !ok {
+			return r.Problems
+		}
+		lines = append(lines, p.tr("check", c.Name)+p.l["sep"]+s)
+	}
+	if len(lines) == 0 {
+		return r.Problems
+	}
+	return lines
+}
+
+// warnings are the report's warnings in the page's language, or as stored
+// when the report has no Messages for them.
+func (p phrases) warnings(r *Report) []string {
+	if len(r.WarningMessages) != len(r.Warnings) {
+		return r.Warnings
+	}
+	lines := make([]string, len(r.Warnings))
+	for i := range r.WarningMessages {
+		s, ok := p.text(&r.WarningMessages[i])
+		if !ok {
+			s = r.Warnings[i]
+		}
+		lines[i] = s
+	}
+	return lines
 }
 
 func humanDuration(d time.Duration, lang string) string {
@@ -200,7 +373,49 @@ var labels = map[string]map[string]string{
 		"backup_checksum": "备份校验和", "restored_checksum": "恢复校验和", "equal": "一致",
 		"notes": "备注", "skipped": "未恢复的对象", "restore_notes": "恢复说明", "findings": "完整性问题",
 		"integrity_tool": "检查工具", "yes": "是", "no": "否",
-		"generated": "由 dbopsd 生成", "at": "生成时间", "sep": "：",
+		"generated": "由 dbopsd 生成", "at": "生成时间", "sep": "：", "sep.names": "、", "sep.list": "；",
+		"trigger.request": "签名请求", "trigger.schedule": "按计划", "trigger.catch-up": "补做", "trigger.retry": "失败后重试",
+		"trigger.after-backup": "备份后续任务", "trigger.cli": "命令行",
+		// What engines and tools say is shown as they said it, after these.
+		"engine_says": "数据库引擎报告：", "tool_says": "检查工具报告：", "not_run_engine": "未执行。数据库引擎说明：",
+
+		// Sentences of Messages (message.go), with their {parameters}.
+		"msg.backup.found":                 "备份 {backup}（{type}备份），备份时间 {taken}，共 {tables} 张表、{rows} 行",
+		"msg.backup.found_differential":    "备份 {backup}（{type}备份，基于全量备份 {base}），备份时间 {taken}，共 {tables} 张表、{rows} 行",
+		"msg.backup.error":                 "未能找到或读取要恢复的备份。错误信息：{error}",
+		"msg.skip.no_backup":               "未执行：没有可恢复的备份",
+		"msg.skip.nothing_restored":        "未执行：没有恢复任何数据",
+		"msg.skip.restore_failed":          "未执行：恢复失败",
+		"msg.restore.prepare_error":        "准备恢复目标时出错。错误信息：{error}",
+		"msg.restore.error":                "恢复失败。错误信息：{error}",
+		"msg.restore.database":             "已将备份 {backup} 的整个数据库恢复到 {target}，库名为“{as}”（读取 {bytes}）",
+		"msg.restore.tables":               "已将备份 {backup} 中的表 {names} 恢复到 {target} 上的“{as}”库（读取 {bytes}）",
+		"msg.statistics.error":             "无法计算恢复副本的统计信息。错误信息：{error}",
+		"msg.statistics.equal":             "共 {tables} 张表、{rows} 行：行数和内容校验和均与备份时记录的一致",
+		"msg.statistics.mismatch":          "比对的 {tables} 张表中有 {mismatched} 张与备份时记录的不一致：{mismatches}",
+		"msg.mismatch.missing":             "表 {table} 在恢复副本中不存在",
+		"msg.mismatch.rows":                "表 {table} 恢复了 {restored_rows} 行，备份时为 {backup_rows} 行",
+		"msg.mismatch.checksum":            "表 {table} 的行数相同，但内容校验和不同：恢复后为 {restored_checksum}，备份时为 {backup_checksum}",
+		"msg.integrity.error":              "完整性检查未能完成。错误信息：{error}",
+		"msg.integrity.no_report":          "数据库引擎没有返回完整性检查结果",
+		"msg.integrity.findings":           "{tool} 发现 {found} 个问题。检查工具报告：{findings}",
+		"msg.integrity.skipped":            "未执行。数据库引擎说明：{reason}",
+		"msg.integrity.ok":                 "{tool} 未发现问题",
+		"msg.cleanup.disposition":          "{disposition}：{cause}",
+		"msg.cleanup.gone":                 "{target} 上已没有“{as}”：{cause}",
+		"msg.cleanup.dropped":              "已删除 {target} 上的“{as}”（已记入临时库登记表）",
+		"msg.disposition.nothing_restored": "没有恢复任何数据",
+		"msg.disposition.foreign_exists":   "目标上已有同名数据库，且不是 dbopsd 创建的，未作任何改动",
+		"msg.disposition.nothing_to_drop":  "没有需要删除的数据库",
+		"msg.disposition.not_scratch":      "恢复目标不是临时库目标，恢复出的数据库予以保留（dbopsd 只删除自己在临时库目标上创建的数据库）",
+		"msg.disposition.into_existing":    "表恢复到了一个并非 dbopsd 创建的已有数据库中，该库保持原样",
+		"msg.disposition.keep_asked":       "本次演练要求保留恢复副本",
+		"msg.disposition.keep_on_failure":  "演练未通过，留作检查（keep_on_failure）",
+		"msg.disposition.drop_failed":      "删除恢复副本失败，守护进程下次启动时的清理会重试。错误信息：{error}",
+		"msg.disposition.engine_removed":   "数据库引擎已自行删除未恢复完成的数据库，无需再删除",
+		"msg.disposition.dropped":          "本次演练创建的临时恢复副本，演练结束后即删除",
+		"msg.warning.full_unreadable":      "此差异备份所基于的全量备份 {base} 无法读取。错误信息：{error}",
+		"msg.warning.scratch_ledger":       "写入临时库登记表失败。错误信息：{error}",
 	},
 	LangEN: {
 		"title": "Disaster recovery drill report", "verdict": "Verdict", "verdict.pass": "PASSED", "verdict.fail": "FAILED",
@@ -231,7 +446,46 @@ var labels = map[string]map[string]string{
 		"backup_checksum": "Checksum backed up", "restored_checksum": "Checksum restored", "equal": "Equal",
 		"notes": "Notes", "skipped": "Not restored", "restore_notes": "Restore notes", "findings": "Integrity findings",
 		"integrity_tool": "Tool", "yes": "yes", "no": "no",
-		"generated": "Generated by dbopsd", "at": "at", "sep": ": ",
+		"generated": "Generated by dbopsd", "at": "at", "sep": ": ", "sep.names": ", ", "sep.list": "; ",
+		"trigger.request": "signed request",
+		"engine_says":     "As reported by the engine:", "tool_says": "As reported by the tool:", "not_run_engine": "not run; the engine said: ",
+
+		"msg.backup.found":                 "backup {backup} ({type}), taken {taken}, {tables} tables, {rows} rows",
+		"msg.backup.found_differential":    "backup {backup} ({type} of full {base}), taken {taken}, {tables} tables, {rows} rows",
+		"msg.backup.error":                 "no backup to restore could be found or read: {error}",
+		"msg.skip.no_backup":               "not run: no backup to restore",
+		"msg.skip.nothing_restored":        "not run: nothing was restored",
+		"msg.skip.restore_failed":          "not run: the restore failed",
+		"msg.restore.prepare_error":        "preparing the restore target failed: {error}",
+		"msg.restore.error":                "the restore failed: {error}",
+		"msg.restore.database":             `restored the whole database of backup {backup} onto {target} as "{as}" ({bytes} read)`,
+		"msg.restore.tables":               `restored {names} of backup {backup} onto {target} into "{as}" ({bytes} read)`,
+		"msg.statistics.error":             "computing the statistics of the restored copy failed: {error}",
+		"msg.statistics.equal":             "{tables} table(s), {rows} rows: row counts and content checksums equal those recorded at backup time",
+		"msg.statistics.mismatch":          "{mismatched} of {tables} table(s) differ from the backup: {mismatches}",
+		"msg.mismatch.missing":             "table {table}: missing from the restored copy",
+		"msg.mismatch.rows":                "table {table}: {restored_rows} rows restored, {backup_rows} backed up",
+		"msg.mismatch.checksum":            "table {table}: content checksum {restored_checksum} restored, {backup_checksum} backed up",
+		"msg.integrity.error":              "the integrity check did not complete: {error}",
+		"msg.integrity.no_report":          "the engine returned no integrity report",
+		"msg.integrity.findings":           "{tool}: {found} finding(s); the tool reported: {findings}",
+		"msg.integrity.skipped":            "not run; the engine said: {reason}",
+		"msg.integrity.ok":                 "{tool}: no findings",
+		"msg.cleanup.disposition":          "{disposition}: {cause}",
+		"msg.cleanup.gone":                 `"{as}" does not exist on {target}: {cause}`,
+		"msg.cleanup.dropped":              `dropped "{as}" on {target} (recorded in the scratch ledger)`,
+		"msg.disposition.nothing_restored": "nothing was restored",
+		"msg.disposition.foreign_exists":   "a database of that name already existed and was not dbopsd's: left untouched",
+		"msg.disposition.nothing_to_drop":  "nothing to drop",
+		"msg.disposition.not_scratch":      "the target is not a scratch target: the restored database stays (dbopsd drops only scratch databases it created)",
+		"msg.disposition.into_existing":    "the tables were restored into an existing database that dbopsd did not create: it is left in place",
+		"msg.disposition.keep_asked":       "the drill asked to keep its restored copy",
+		"msg.disposition.keep_on_failure":  "for inspection after a failed drill (keep_on_failure)",
+		"msg.disposition.drop_failed":      "dropping the copy failed ({error}); the cleanup at the daemon's next start retries",
+		"msg.disposition.engine_removed":   "nothing left to drop: the engine removed the half-restored database",
+		"msg.disposition.dropped":          "the scratch copy the drill created was dropped",
+		"msg.warning.full_unreadable":      "the full backup {base} of this differential does not read: {error}",
+		"msg.warning.scratch_ledger":       "scratch ledger: {error}",
 	},
 }
 
@@ -262,11 +516,11 @@ const page = `<!DOCTYPE html>
 
 <table role="presentation" class="verdict" style="{{$s.table}}"><tr><td style="{{if eq $r.Verdict "pass"}}{{$s.pass}}{{else}}{{$s.fail}}{{end}}">
 {{t "verdict"}}{{t "sep"}}{{tr "verdict" $r.Verdict}}
-{{- if $r.Problems}}
-<div style="{{$s.problem}}"><strong>{{t "problems"}}</strong><ul style="{{$s.list}}">{{range $r.Problems}}<li>{{.}}</li>{{end}}</ul></div>
+{{- with problems $r}}
+<div style="{{$s.problem}}"><strong>{{t "problems"}}</strong><ul style="{{$s.list}}">{{range .}}<li>{{.}}</li>{{end}}</ul></div>
 {{- end}}
-{{- if $r.Warnings}}
-<div style="{{$s.problem}}"><strong>{{t "warnings"}}</strong><ul style="{{$s.list}}">{{range $r.Warnings}}<li>{{.}}</li>{{end}}</ul></div>
+{{- with warnings $r}}
+<div style="{{$s.problem}}"><strong>{{t "warnings"}}</strong><ul style="{{$s.list}}">{{range .}}<li>{{.}}</li>{{end}}</ul></div>
 {{- end}}
 </td></tr></table>
 
@@ -283,7 +537,7 @@ const page = `<!DOCTYPE html>
 <tr><th style="{{$s.key}}">{{t "replace"}}</th><td style="{{$s.td}}">{{yesno $r.Target.Replace}}</td></tr>
 <tr><th style="{{$s.key}}">{{t "started"}}</th><td style="{{$s.td}}">{{time $r.StartedAt}}</td></tr>
 <tr><th style="{{$s.key}}">{{t "finished"}}</th><td style="{{$s.td}}">{{time $r.FinishedAt}}</td></tr>
-<tr><th style="{{$s.key}}">{{t "disposition"}}</th><td style="{{$s.td}}">{{tr "disposition" $r.Target.Disposition}}{{if $r.Target.DispositionNote}}{{t "sep"}}{{$r.Target.DispositionNote}}{{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "disposition"}}</th><td style="{{$s.td}}">{{tr "disposition" $r.Target.Disposition}}{{with dispositionNote $r.Target}}{{t "sep"}}{{.}}{{end}}</td></tr>
 <tr><th style="{{$s.key}}">{{t "host"}}</th><td style="{{$s.td}}">{{orDash $r.Host}}{{if $r.JobID}} · {{t "job"}} {{$r.JobID}}{{end}}</td></tr>
 </table>
 
@@ -349,7 +603,7 @@ const page = `<!DOCTYPE html>
 <table style="{{$s.table}}">
 <tr><th style="{{$s.th}}">{{t "check"}}</th><th style="{{$s.th}}">{{t "result"}}</th><th style="{{$s.th}}">{{t "duration"}}</th><th style="{{$s.th}}">{{t "detail"}}</th></tr>
 {{- range $r.Checks}}
-<tr><td style="{{$s.td}}">{{tr "check" .Name}}</td><td style="{{$s.td}}"><strong style="{{statusColor .Status}}">{{tr "status" .Status}}</strong></td><td style="{{$s.num}}">{{dur .Duration}}</td><td style="{{$s.td}}">{{.Detail}}</td></tr>
+<tr><td style="{{$s.td}}">{{tr "check" .Name}}</td><td style="{{$s.td}}"><strong style="{{statusColor .Status}}">{{tr "status" .Status}}</strong></td><td style="{{$s.num}}">{{dur .Duration}}</td><td style="{{$s.td}}">{{detail .}}</td></tr>
 {{- end}}
 </table>
 {{- if $r.Tables}}
@@ -362,28 +616,28 @@ const page = `<!DOCTYPE html>
 {{- end}}
 </table>
 {{- end}}
-{{- if or $r.Restore $r.Integrity}}
+{{- if or $r.Integrity (and $r.Restore (or $r.Restore.Skipped $r.Restore.Notes))}}
 
 <h2 style="{{$s.h2}}">{{t "notes"}}</h2>
 <table style="{{$s.table}}">
 {{- with $r.Integrity}}
-<tr><th style="{{$s.key}}">{{t "integrity_tool"}}</th><td style="{{$s.td}}">{{.Tool}}{{if .Skipped}} — {{.Skipped}}{{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "integrity_tool"}}</th><td style="{{$s.td}}">{{.Tool}}{{if .Skipped}} — {{t "not_run_engine"}}{{.Skipped}}{{end}}</td></tr>
 {{- if .Findings}}
-<tr><th style="{{$s.key}}">{{t "findings"}}</th><td style="{{$s.td}}"><ul style="{{$s.list}}">{{range .Findings}}<li>{{.}}</li>{{end}}</ul></td></tr>
+<tr><th style="{{$s.key}}">{{t "findings"}}</th><td style="{{$s.td}}">{{t "tool_says"}}<ul style="{{$s.list}}">{{range .Findings}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{- end}}
 {{- end}}
 {{- with $r.Restore}}
 {{- if .Skipped}}
-<tr><th style="{{$s.key}}">{{t "skipped"}}</th><td style="{{$s.td}}"><ul style="{{$s.list}}">{{range .Skipped}}<li>{{.}}</li>{{end}}</ul></td></tr>
+<tr><th style="{{$s.key}}">{{t "skipped"}}</th><td style="{{$s.td}}">{{t "engine_says"}}<ul style="{{$s.list}}">{{range .Skipped}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{- end}}
 {{- if .Notes}}
-<tr><th style="{{$s.key}}">{{t "restore_notes"}}</th><td style="{{$s.td}}"><ul style="{{$s.list}}">{{range .Notes}}<li>{{.}}</li>{{end}}</ul></td></tr>
+<tr><th style="{{$s.key}}">{{t "restore_notes"}}</th><td style="{{$s.td}}">{{t "engine_says"}}<ul style="{{$s.list}}">{{range .Notes}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{- end}}
 {{- end}}
 </table>
 {{- end}}
 
-<p style="{{$s.footer}}">{{t "generated"}} · {{t "at"}} {{.Generated}}{{if $r.Trigger}} · {{t "trigger"}}{{t "sep"}}{{$r.Trigger}}{{end}}</p>
+<p style="{{$s.footer}}">{{t "generated"}} · {{t "at"}} {{.Generated}}{{if $r.Trigger}} · {{t "trigger"}}{{t "sep"}}{{tr "trigger" $r.Trigger}}{{end}}</p>
 </div>
 </body>
 </html>

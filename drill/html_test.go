@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -219,12 +221,102 @@ func checkHTML(t *testing.T, page []byte, lang string, r *drill.Report) {
 	for _, tr := range r.Tables {
 		musts = append(musts, tr.Table)
 	}
-	musts = append(musts, r.Problems...)
 	for _, m := range musts {
 		if !strings.Contains(all, m) {
 			t.Errorf("the page does not show %q", m)
 		}
 	}
+	checkDetails(t, all, lang, r)
+}
+
+// checkDetails checks what the checks found, as the page says it. A check
+// with a Message reads in the page's language: on a Chinese page, neither
+// its English Detail nor any fixed words of the English sentences show,
+// outside what servers, tools and engines said, which shows verbatim. A
+// report written by an older dbopsd (no Messages) shows its stored Detail
+// and Problems.
+func checkDetails(t *testing.T, all, lang string, r *drill.Report) {
+	t.Helper()
+	structured := slices.ContainsFunc(r.Checks, func(c drill.Check) bool { return c.Message != nil })
+	if !structured {
+		for _, s := range append(detailsOf(r), r.Problems...) {
+			if !strings.Contains(all, s) {
+				t.Errorf("the page does not show %q", s)
+			}
+		}
+		return
+	}
+	var verbatim []string
+	for _, c := range r.Checks {
+		if c.Message == nil {
+			t.Errorf("check %s has no message: %+v", c.Name, c)
+			continue
+		}
+		verbatim = append(verbatim, c.Message.Error, c.Message.Reason)
+		verbatim = append(verbatim, c.Message.Findings...)
+		switch lang {
+		case drill.LangZH:
+			if strings.Contains(all, c.Detail) {
+				t.Errorf("the zh page shows the English detail of %s: %q", c.Name, c.Detail)
+			}
+		case drill.LangEN:
+			// Detail has times in UTC, the page in its zone.
+			if c.Message.Taken.IsZero() && !strings.Contains(all, c.Detail) {
+				t.Errorf("the en page does not show the detail of %s: %q", c.Name, c.Detail)
+			}
+		}
+	}
+	for _, m := range r.WarningMessages {
+		verbatim = append(verbatim, m.Error)
+	}
+	// Names are data too ("drill_table_1").
+	verbatim = append(verbatim, r.ID, r.Database, r.Target.Name, r.Target.Database, r.Target.Server)
+	verbatim = append(verbatim, r.Target.Tables...)
+	for _, tr := range r.Tables {
+		verbatim = append(verbatim, tr.Table)
+	}
+	if r.Request != nil {
+		verbatim = append(verbatim, r.Request.Reason)
+	}
+	if r.Restore != nil {
+		verbatim = append(verbatim, r.Restore.Skipped...)
+		verbatim = append(verbatim, r.Restore.Notes...)
+	}
+	if r.Integrity != nil {
+		verbatim = append(verbatim, r.Integrity.Tool, r.Integrity.Skipped)
+		verbatim = append(verbatim, r.Integrity.Findings...)
+	}
+	for _, b := range r.Chain {
+		verbatim = append(verbatim, b.Error)
+	}
+	for _, v := range verbatim {
+		if v != "" && !strings.Contains(all, v) {
+			t.Errorf("the page does not show, verbatim, %q", v)
+		}
+	}
+	if lang != drill.LangZH {
+		return
+	}
+	ours := all
+	slices.SortFunc(verbatim, func(a, b string) int { return len(b) - len(a) }) // longest first: some contain others
+	for _, v := range verbatim {
+		if v != "" {
+			ours = strings.ReplaceAll(ours, v, "")
+		}
+	}
+	for _, p := range drill.EnglishPhrases() {
+		if strings.Contains(ours, p) {
+			t.Errorf("the zh page has English words of the detail sentences: %q", p)
+		}
+	}
+}
+
+func detailsOf(r *drill.Report) []string {
+	var out []string
+	for _, c := range r.Checks {
+		out = append(out, c.Detail)
+	}
+	return out
 }
 
 func attr(n *html.Node, key string) string {
@@ -345,4 +437,300 @@ func near(a, b [3]uint8) bool {
 		}
 	}
 	return true
+}
+
+// outcome is one thing a report can say, and how it reads in each
+// language: a check's result, a warning, or what became of the copy.
+type outcome struct {
+	name   string
+	check  string // a check name; "" for a warning or a disposition
+	status string
+	m      drill.Message
+	zh, en string
+}
+
+// outcomes are every sentence of the catalog, in checks that pass, find a
+// mismatch, are skipped, meet a tool's error, warn; and the warnings and
+// dispositions around them.
+func outcomes() []outcome {
+	taken := time.Date(2026, 2, 15, 2, 0, 0, 0, time.UTC)
+	const (
+		diff, full = "20260215T020000.000Z-9b1c", "20260201T020000.000Z-1a2b"
+		mib4       = 4 << 20
+		restoreErr = `restore into PostgreSQL database queue_drill: pg_restore: error: could not execute query: ERROR:  relation "tickets" already exists`
+		prepareErr = `checking whether "queue_drill" exists on scratch-pg: dial tcp 10.1.1.50:5432: connect: connection refused`
+		statsErr   = `computing statistics of hall.tickets: ERROR: permission denied for table tickets (SQLSTATE 42501)`
+		amcheckErr = `integrity check of PostgreSQL database queue_drill: pg_amcheck: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "queue_drill" is not currently accepting connections`
+		finding1   = `heap table "queue_drill.hall.tickets", block 12, offset 3: xmin 1234 precedes relation freeze threshold 0:5678`
+		finding2   = `btree index "queue_drill.hall.ratings_score": index tuple size does not equal lp_len`
+		noAmcheck  = "the amcheck extension is not available on the server (it comes with the postgresql-contrib package)"
+		dropErr    = `dropping database queue_drill: ERROR: database "queue_drill" is being accessed by other users (SQLSTATE 55006)`
+		fullErr    = "backup 20260201T020000.000Z-1a2b of queue: reading the manifest: NoSuchKey: The specified key does not exist."
+	)
+	cleanup := func(name, disposition, cause, zh, en string) outcome {
+		return outcome{name: name, check: drill.CheckCleanup, status: drill.Pass,
+			m: drill.Message{Key: "cleanup.disposition", Disposition: disposition, Cause: &drill.Message{Key: cause}}, zh: zh, en: en}
+	}
+	return []outcome{
+		{name: "backup of a differential", check: drill.CheckBackup, status: drill.Pass,
+			m:  drill.Message{Key: "backup.found_differential", Backup: diff, BackupType: "differential", Base: full, Taken: taken, Tables: 2, Rows: 33500},
+			zh: "备份 " + diff + "（差异备份，基于全量备份 " + full + "），备份时间 2026-02-15 10:00:00 CST，共 2 张表、33500 行",
+			en: "backup " + diff + " (differential of full " + full + "), taken 2026-02-15 10:00:00 CST, 2 tables, 33500 rows"},
+		{name: "backup of a full", check: drill.CheckBackup, status: drill.Pass,
+			m:  drill.Message{Key: "backup.found", Backup: full, BackupType: "full", Taken: taken, Tables: 2, Rows: 33000},
+			zh: "备份 " + full + "（全量备份），备份时间 2026-02-15 10:00:00 CST，共 2 张表、33000 行",
+			en: "backup " + full + " (full), taken 2026-02-15 10:00:00 CST, 2 tables, 33000 rows"},
+		{name: "no backup", check: drill.CheckBackup, status: drill.Fail,
+			m:  drill.Message{Key: "backup.error", Error: "no backups of queue"},
+			zh: "未能找到或读取要恢复的备份。错误信息：no backups of queue",
+			en: "no backup to restore could be found or read: no backups of queue"},
+		{name: "restored database", check: drill.CheckRestore, status: drill.Pass,
+			m:  drill.Message{Key: "restore.database", Backup: diff, Target: "scratch-pg", Database: "queue_drill", Bytes: mib4},
+			zh: "已将备份 " + diff + " 的整个数据库恢复到 scratch-pg，库名为“queue_drill”（读取 4.0 MiB）",
+			en: "restored the whole database of backup " + diff + ` onto scratch-pg as "queue_drill" (4.0 MiB read)`},
+		{name: "restored tables", check: drill.CheckRestore, status: drill.Pass,
+			m: drill.Message{Key: "restore.tables", Backup: diff, Target: "scratch-pg", Database: "queue_drill", Bytes: mib4,
+				Tables: 2, TableNames: []string{"hall.tickets", "hall.ratings"}},
+			zh: "已将备份 " + diff + " 中的表 hall.tickets、hall.ratings 恢复到 scratch-pg 上的“queue_drill”库（读取 4.0 MiB）",
+			en: "restored hall.tickets, hall.ratings of backup " + diff + ` onto scratch-pg into "queue_drill" (4.0 MiB read)`},
+		{name: "restore failed", check: drill.CheckRestore, status: drill.Fail,
+			m:  drill.Message{Key: "restore.error", Error: restoreErr},
+			zh: "恢复失败。错误信息：" + restoreErr, en: "the restore failed: " + restoreErr},
+		{name: "restore not prepared", check: drill.CheckRestore, status: drill.Fail,
+			m:  drill.Message{Key: "restore.prepare_error", Error: prepareErr},
+			zh: "准备恢复目标时出错。错误信息：" + prepareErr, en: "preparing the restore target failed: " + prepareErr},
+		{name: "skipped: no backup", check: drill.CheckRestore, status: drill.Skip, m: drill.Message{Key: "skip.no_backup"},
+			zh: "未执行：没有可恢复的备份", en: "not run: no backup to restore"},
+		{name: "skipped: nothing restored", check: drill.CheckStatistics, status: drill.Skip, m: drill.Message{Key: "skip.nothing_restored"},
+			zh: "未执行：没有恢复任何数据", en: "not run: nothing was restored"},
+		{name: "skipped: restore failed", check: drill.CheckIntegrity, status: drill.Skip, m: drill.Message{Key: "skip.restore_failed"},
+			zh: "未执行：恢复失败", en: "not run: the restore failed"},
+		{name: "statistics equal", check: drill.CheckStatistics, status: drill.Pass,
+			m:  drill.Message{Key: "statistics.equal", Tables: 2, Rows: 33500},
+			zh: "共 2 张表、33500 行：行数和内容校验和均与备份时记录的一致",
+			en: "2 table(s), 33500 rows: row counts and content checksums equal those recorded at backup time"},
+		{name: "statistics mismatch", check: drill.CheckStatistics, status: drill.Fail,
+			m: drill.Message{Key: "statistics.mismatch", Tables: 3, Mismatches: []drill.Mismatch{
+				{Table: "hall.applications", Kind: drill.MismatchMissing, BackupRows: 120, BackupChecksum: "5e11"},
+				{Table: "hall.ratings", Kind: drill.MismatchChecksum, BackupRows: 3000, RestoredRows: 3000, BackupChecksum: "9f2c", RestoredChecksum: "9f2d"},
+				{Table: "hall.tickets", Kind: drill.MismatchRows, BackupRows: 30500, RestoredRows: 30499, BackupChecksum: "77aa", RestoredChecksum: "1b3c"},
+			}},
+			zh: "比对的 3 张表中有 3 张与备份时记录的不一致：表 hall.applications 在恢复副本中不存在；" +
+				"表 hall.ratings 的行数相同，但内容校验和不同：恢复后为 9f2d，备份时为 9f2c；表 hall.tickets 恢复了 30499 行，备份时为 30500 行",
+			en: "3 of 3 table(s) differ from the backup: table hall.applications: missing from the restored copy; " +
+				"table hall.ratings: content checksum 9f2d restored, 9f2c backed up; table hall.tickets: 30499 rows restored, 30500 backed up"},
+		{name: "statistics failed", check: drill.CheckStatistics, status: drill.Fail,
+			m:  drill.Message{Key: "statistics.error", Error: statsErr},
+			zh: "无法计算恢复副本的统计信息。错误信息：" + statsErr, en: "computing the statistics of the restored copy failed: " + statsErr},
+		{name: "integrity passed", check: drill.CheckIntegrity, status: drill.Pass,
+			m: drill.Message{Key: "integrity.ok", Tool: "pg_amcheck 15.6"}, zh: "pg_amcheck 15.6 未发现问题", en: "pg_amcheck 15.6: no findings"},
+		{name: "integrity tool error", check: drill.CheckIntegrity, status: drill.Fail,
+			m:  drill.Message{Key: "integrity.error", Error: amcheckErr},
+			zh: "完整性检查未能完成。错误信息：" + amcheckErr, en: "the integrity check did not complete: " + amcheckErr},
+		{name: "integrity findings", check: drill.CheckIntegrity, status: drill.Fail,
+			m:  drill.Message{Key: "integrity.findings", Tool: "pg_amcheck 15.6", Findings: []string{finding1, finding2}},
+			zh: "pg_amcheck 15.6 发现 2 个问题。检查工具报告：" + finding1 + "；" + finding2,
+			en: "pg_amcheck 15.6: 2 finding(s); the tool reported: " + finding1 + "; " + finding2},
+		{name: "integrity not run", check: drill.CheckIntegrity, status: drill.Warn,
+			m:  drill.Message{Key: "integrity.skipped", Tool: "pg_amcheck", Reason: noAmcheck},
+			zh: "未执行。数据库引擎说明：" + noAmcheck, en: "not run; the engine said: " + noAmcheck},
+		{name: "integrity without report", check: drill.CheckIntegrity, status: drill.Warn, m: drill.Message{Key: "integrity.no_report"},
+			zh: "数据库引擎没有返回完整性检查结果", en: "the engine returned no integrity report"},
+		{name: "dropped", check: drill.CheckCleanup, status: drill.Pass,
+			m:  drill.Message{Key: "cleanup.dropped", Database: "queue_drill", Target: "scratch-pg"},
+			zh: "已删除 scratch-pg 上的“queue_drill”（已记入临时库登记表）", en: `dropped "queue_drill" on scratch-pg (recorded in the scratch ledger)`},
+		{name: "gone", check: drill.CheckCleanup, status: drill.Pass,
+			m:  drill.Message{Key: "cleanup.gone", Database: "queue_drill", Target: "scratch-pg", Cause: &drill.Message{Key: "disposition.engine_removed"}},
+			zh: "scratch-pg 上已没有“queue_drill”：数据库引擎已自行删除未恢复完成的数据库，无需再删除",
+			en: `"queue_drill" does not exist on scratch-pg: nothing left to drop: the engine removed the half-restored database`},
+		cleanup("nothing restored", drill.Left, "disposition.nothing_restored", "未改动：没有恢复任何数据", "left in place: nothing was restored"),
+		cleanup("foreign database", drill.Left, "disposition.foreign_exists", "未改动：目标上已有同名数据库，且不是 dbopsd 创建的，未作任何改动",
+			"left in place: a database of that name already existed and was not dbopsd's: left untouched"),
+		cleanup("nothing to drop", drill.Left, "disposition.nothing_to_drop", "未改动：没有需要删除的数据库", "left in place: nothing to drop"),
+		cleanup("not a scratch target", drill.Kept, "disposition.not_scratch",
+			"已保留：恢复目标不是临时库目标，恢复出的数据库予以保留（dbopsd 只删除自己在临时库目标上创建的数据库）",
+			"kept: the target is not a scratch target: the restored database stays (dbopsd drops only scratch databases it created)"),
+		cleanup("into an existing database", drill.Left, "disposition.into_existing", "未改动：表恢复到了一个并非 dbopsd 创建的已有数据库中，该库保持原样",
+			"left in place: the tables were restored into an existing database that dbopsd did not create: it is left in place"),
+		cleanup("kept on request", drill.Kept, "disposition.keep_asked", "已保留：本次演练要求保留恢复副本", "kept: the drill asked to keep its restored copy"),
+		cleanup("kept on failure", drill.Kept, "disposition.keep_on_failure", "已保留：演练未通过，留作检查（keep_on_failure）",
+			"kept: for inspection after a failed drill (keep_on_failure)"),
+		{name: "drop failed", check: drill.CheckCleanup, status: drill.Warn,
+			m:  drill.Message{Key: "cleanup.disposition", Disposition: drill.Kept, Cause: &drill.Message{Key: "disposition.drop_failed", Error: dropErr}},
+			zh: "已保留：删除恢复副本失败，守护进程下次启动时的清理会重试。错误信息：" + dropErr,
+			en: "kept: dropping the copy failed (" + dropErr + "); the cleanup at the daemon's next start retries"},
+		{name: "disposition", m: drill.Message{Key: "disposition.dropped"},
+			zh: "已删除：本次演练创建的临时恢复副本，演练结束后即删除", en: "dropped: the scratch copy the drill created was dropped"},
+		{name: "warning: full unreadable", m: drill.Message{Key: "warning.full_unreadable", Base: full, Error: fullErr},
+			zh: "此差异备份所基于的全量备份 " + full + " 无法读取。错误信息：" + fullErr,
+			en: "the full backup " + full + " of this differential does not read: " + fullErr},
+		{name: "warning: scratch ledger", m: drill.Message{Key: "warning.scratch_ledger", Error: "database is locked"},
+			zh: "写入临时库登记表失败。错误信息：database is locked", en: "scratch ledger: database is locked"},
+	}
+}
+
+// everyOutcome is sample's report with the checks, warnings and
+// disposition of outcomes, as a report of this version stores them: each
+// with its Message, and its English beside it.
+func everyOutcome(cases []outcome) *drill.Report {
+	r := sample(drill.Fail)
+	r.Checks, r.Problems = nil, nil
+	for _, c := range cases {
+		switch {
+		case c.check != "":
+			r.Checks = append(r.Checks, drill.Check{Name: c.check, Status: c.status, Detail: c.en, Message: &c.m, Duration: time.Second})
+			if c.status == drill.Fail {
+				r.Problems = append(r.Problems, c.check+": "+c.en)
+			}
+		case strings.HasPrefix(c.m.Key, "warning."):
+			r.Warnings, r.WarningMessages = append(r.Warnings, c.en), append(r.WarningMessages, c.m)
+		default:
+			r.Target.Disposition, r.Target.DispositionMessage = drill.Dropped, &c.m
+			r.Target.DispositionNote = strings.TrimPrefix(c.en, "dropped: ")
+		}
+	}
+	return r
+}
+
+// TestDetailsInEveryLanguage renders a report with every sentence of the
+// catalog — checks that pass, find mismatches, are skipped, meet a tool's
+// error — from its stored JSON: in Chinese, every sentence reads in Chinese
+// (servers' and tools' words verbatim after a Chinese lead) and no English
+// one shows; in English, the English.
+func TestDetailsInEveryLanguage(t *testing.T) {
+	cases := outcomes()
+	used := map[string]bool{}
+	var mark func(m *drill.Message)
+	mark = func(m *drill.Message) {
+		used[m.Key] = true
+		for _, mm := range m.Mismatches {
+			used["mismatch."+mm.Kind] = true
+		}
+		if m.Cause != nil {
+			mark(m.Cause)
+		}
+	}
+	for _, c := range cases {
+		mark(&c.m)
+	}
+	for _, key := range drill.MessageKeys(drill.LangEN) {
+		if !used[key] {
+			t.Errorf("no outcome says %s", key)
+		}
+	}
+
+	// Stored, and read back: the page is rendered from the JSON.
+	dir, want := t.TempDir(), everyOutcome(cases)
+	if err := drill.Save(dir, want, drill.LangZH, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := drill.Load(dir, want.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(r.Checks, want.Checks) || !reflect.DeepEqual(r.WarningMessages, want.WarningMessages) ||
+		!reflect.DeepEqual(r.Warnings, want.Warnings) || !reflect.DeepEqual(r.Target, want.Target) {
+		t.Fatalf("the report changed through JSON:\n%+v\n%+v", r.Checks, r.Target)
+	}
+	pages := map[string]string{}
+	for _, lang := range []string{drill.LangZH, drill.LangEN} {
+		var b bytes.Buffer
+		if err := drill.WriteHTML(&b, r, drill.HTMLOptions{Language: lang, Location: time.FixedZone("CST", 8*3600)}); err != nil {
+			t.Fatal(err)
+		}
+		checkHTML(t, b.Bytes(), lang, r)
+		doc, err := html.Parse(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[lang] = textOf(doc)
+	}
+	zh, en := pages[drill.LangZH], pages[drill.LangEN]
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(zh, c.zh) {
+				t.Errorf("the zh page lacks %q", c.zh)
+			}
+			if strings.Contains(zh, c.en) {
+				t.Errorf("the zh page has the English %q", c.en)
+			}
+			if !strings.Contains(en, c.en) {
+				t.Errorf("the en page lacks %q", c.en)
+			}
+		})
+	}
+	// Why it failed: each failed check, named and said in the language.
+	for _, s := range []string{"未通过原因", "数据比对（行数与校验和）：比对的 3 张表中有 3 张", "完整性检查：完整性检查未能完成。错误信息：", "恢复：恢复失败。错误信息："} {
+		if !strings.Contains(zh, s) {
+			t.Errorf("the zh page lacks %q", s)
+		}
+	}
+	for _, s := range []string{"Why it failed", "Statistics (rows and checksums): 3 of 3 table(s) differ", "Integrity check: the integrity check did not complete"} {
+		if !strings.Contains(en, s) {
+			t.Errorf("the en page lacks %q", s)
+		}
+	}
+	// Phrases an English sentence would have; none on the Chinese page.
+	for _, s := range []string{"rows restored", "backed up", "no findings", "not run", "the restore failed", "finding(s)", "differ from the backup",
+		"row counts and content checksums", "left in place", "scratch ledger", "does not read", "taken 2026"} {
+		if strings.Contains(zh, s) {
+			t.Errorf("the zh page has %q", s)
+		}
+	}
+	// What engines and tools said stays as they said it, after a lead.
+	for _, s := range []string{"检查工具报告：", "数据库引擎报告："} {
+		if !strings.Contains(zh, s) {
+			t.Errorf("the zh page lacks the lead %q", s)
+		}
+	}
+}
+
+// TestDetailsFromOtherVersions: a check without a Message (a report of an
+// older dbopsd), or with a key this version does not know (a newer one),
+// shows its stored English.
+func TestDetailsFromOtherVersions(t *testing.T) {
+	r := sample(drill.Fail)
+	r.Checks[3].Message = &drill.Message{Key: "integrity.something_new", Tool: "pg_amcheck 99"}
+	r.Checks[3].Detail = "pg_amcheck 99: a new kind of outcome"
+	r.Checks[4].Message = &drill.Message{Key: "cleanup.dropped", Database: "queue_drill", Target: "scratch-pg"}
+	for _, lang := range []string{drill.LangZH, drill.LangEN} {
+		var b bytes.Buffer
+		if err := drill.WriteHTML(&b, r, drill.HTMLOptions{Language: lang}); err != nil {
+			t.Fatal(err)
+		}
+		page := b.String()
+		for _, s := range []string{r.Checks[0].Detail, "pg_amcheck 99: a new kind of outcome", r.Problems[0]} {
+			if !strings.Contains(page, html.EscapeString(s)) {
+				t.Errorf("%s: the page lacks the stored %q", lang, s)
+			}
+		}
+		if want := map[string]string{drill.LangZH: "已删除 scratch-pg 上的“queue_drill”", drill.LangEN: `dropped &#34;queue_drill&#34; on scratch-pg`}[lang]; !strings.Contains(page, want) {
+			t.Errorf("%s: the page lacks %q", lang, want)
+		}
+	}
+}
+
+// TestMessageCatalog: every sentence is in every language, with the same
+// parameters, and the Chinese ones have no English words.
+func TestMessageCatalog(t *testing.T) {
+	en, zh := drill.MessageKeys(drill.LangEN), drill.MessageKeys(drill.LangZH)
+	if !slices.Equal(en, zh) {
+		t.Fatalf("keys differ:\nen %q\nzh %q", en, zh)
+	}
+	param := regexp.MustCompile(`\{[a-z_]+\}`)
+	english := regexp.MustCompile(`[A-Za-z]{2,}`)
+	for _, key := range en {
+		e, z := drill.MessageTemplate(drill.LangEN, key), drill.MessageTemplate(drill.LangZH, key)
+		pe, pz := param.FindAllString(e, -1), param.FindAllString(z, -1)
+		slices.Sort(pe)
+		slices.Sort(pz)
+		if !slices.Equal(pe, pz) {
+			t.Errorf("%s: parameters %q in en, %q in zh", key, pe, pz)
+		}
+		for _, w := range english.FindAllString(param.ReplaceAllString(z, ""), -1) {
+			if w != "dbopsd" && w != "keep_on_failure" && !strings.Contains("keep_on_failure", w) {
+				t.Errorf("%s: English %q in %q", key, w, z)
+			}
+		}
+	}
 }

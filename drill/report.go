@@ -49,9 +49,13 @@ type Report struct {
 	ID       string `json:"id"`
 	Scenario string `json:"scenario"`
 	Verdict  string `json:"verdict"`
-	// Problems are why the verdict is Fail, one line each.
+	// Problems are why the verdict is Fail, one line each ("check: detail",
+	// in English).
 	Problems []string `json:"problems,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	// Warnings are in English; WarningMessages are the same warnings as
+	// Messages, which the page renders in its language.
+	Warnings        []string  `json:"warnings,omitempty"`
+	WarningMessages []Message `json:"warning_messages,omitempty"`
 
 	Request      *RequestInfo `json:"request,omitempty"`
 	Database     string       `json:"database"`
@@ -139,9 +143,11 @@ type TargetInfo struct {
 	Tables   []string `json:"tables,omitempty"`
 	Replace  bool     `json:"replace,omitempty"`
 	// Disposition is what became of the restored copy: Dropped, Kept or
-	// Left (not dbopsd's to drop), with the reason in DispositionNote.
-	Disposition     string `json:"disposition"`
-	DispositionNote string `json:"disposition_note,omitempty"`
+	// Left (not dbopsd's to drop), with the reason in DispositionNote (in
+	// English) and DispositionMessage.
+	Disposition        string   `json:"disposition"`
+	DispositionNote    string   `json:"disposition_note,omitempty"`
+	DispositionMessage *Message `json:"disposition_message,omitempty"`
 }
 
 // Dispositions of the restored copy.
@@ -164,11 +170,14 @@ type Timings struct {
 	Total     time.Duration `json:"total_ns"`
 }
 
-// Check is one check's result.
+// Check is one check's result. Detail says what the check found, in
+// English; Message says the same in structured form, which the page renders
+// in its language. Reports stored by older versions have Detail only.
 type Check struct {
 	Name     string        `json:"name"`
 	Status   string        `json:"status"`
 	Detail   string        `json:"detail"`
+	Message  *Message      `json:"message,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 }
 
