@@ -7,11 +7,10 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/mirror"
-	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/site"
 )
 
-// Pruner applies the policy's retention to the repository.
+// Pruner applies the policy's retention to the repository and its mirrors.
 type Pruner interface {
 	Prune(ctx context.Context, env *Env, trigger, osUser string) error
 }
@@ -21,18 +20,16 @@ type Mirrorer interface {
 	Mirror(ctx context.Context, env *Env, trigger, osUser string) error
 }
 
-// repoPrune is the daily prune: repository.Prune with the policies'
-// retention and the catalog's verification results, recorded as a "prune"
-// job. It does what `dbopsd prune` does.
+// repoPrune is the daily prune, through site.Prune as `dbopsd prune` does
+// it: the policies' retention applied to the repository's storage and then
+// to each mirror's own manifests, with the catalog's verification results,
+// each storage recorded as a "prune" job. A mirror that fails does not stop
+// the others; the error joins every storage's.
 type repoPrune struct{}
 
 func (repoPrune) Prune(ctx context.Context, env *Env, trigger, osUser string) error {
-	cfg := env.Config
-	repo, err := env.OpenRepo(ctx)
+	_, err := site.Prune(ctx, env.Config, env.Catalog, site.PruneOptions{Trigger: trigger, OSUser: osUser, Logger: env.Logger})
 	if err != nil {
-		return recordPlain(ctx, env, "prune", trigger, osUser, fmt.Errorf("prune: %w", err))
-	}
-	if _, err := site.Prune(ctx, cfg, env.Catalog, repo, repository.PruneOptions{}, trigger, osUser); err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}
 	return nil

@@ -23,8 +23,23 @@
 // primary's business and stay there. Key files the primary no longer has
 // (after `repo rekey`) are removed from the mirror once the primary's
 // current keys are there, so an old passphrase opens neither copy.
-// Nothing else is ever deleted from a mirror: a primary that lost its
-// backups (or had them deleted) must not take the off-site copy with it.
+// Nothing else is ever deleted from a mirror by a mirror run: a primary that
+// lost its backups (or had them deleted) must not take the off-site copy
+// with it.
+//
+// # Pruning
+//
+// A mirror does not grow forever: `dbopsd prune` and the daemon's daily
+// prune (site.Prune) prune each mirror after the primary, by the same
+// retention applied to the mirror's own manifests: the mirror is a complete
+// repository, opened with the same passphrase. Deletions on the primary
+// are never replayed: a backup the primary lost stays on the mirror until
+// the mirror's own retention expires it, and the newest generations the
+// mirror holds always stay. Verification results apply by backup id.
+// Object lock on the mirror is respected: what is retained is kept and
+// reported. (A backup the mirror pruned while the primary still holds it,
+// when the primary lost newer ones, is copied again by the next run and
+// pruned again, until the primary's own retention catches up.)
 //
 // # Verification and state
 //

@@ -386,3 +386,49 @@ func TestMirrorObjectLock(t *testing.T) {
 		t.Fatalf("second run onto the locked mirror: %v", err)
 	}
 }
+
+// TestMirrorKeepsWhatThePrimaryDeleted: a mirror run never replays the
+// primary's deletions, by prune or by hand: the off-site copy loses
+// backups only to its own prune (site.Prune), by retention.
+func TestMirrorKeepsWhatThePrimaryDeleted(t *testing.T) {
+	ctx := context.Background()
+	primary, err := repository.Init(ctx, localStore(t), pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fulls []*repository.Manifest
+	for i := range 3 {
+		fulls = append(fulls, backup(t, primary, "queue", repository.Full, nil, rows(uint64(10+i), 400<<10)))
+	}
+	mst := localStore(t)
+	opts := Options{Primary: primary, Mirror: mst, Name: "offsite", Passphrase: pass}
+	if res, err := Run(ctx, opts); err != nil || res.Backups != 3 {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	chunks := count(t, mst, repository.DataPrefix)
+
+	// The primary prunes two generations, and loses the third's manifest.
+	pr, err := primary.Prune(ctx, repository.PruneOptions{Policies: map[string]repository.RetentionPolicy{"queue": {Generations: 1}}})
+	if err != nil || pr.DeletedBackups != 2 {
+		t.Fatalf("prune of the primary: %+v %v", pr, err)
+	}
+	if err := primary.Storage().Delete(ctx, fulls[2].Key()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, opts)
+	if err != nil || res.Backups != 3 || res.total().Objects != 0 {
+		t.Fatalf("run after the primary lost everything: %+v %v", res, err)
+	}
+	if n := count(t, mst, repository.DataPrefix); n != chunks {
+		t.Fatalf("the mirror holds %d chunks, %d before", n, chunks)
+	}
+	mirrorRepo, err := repository.Open(ctx, mst, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range fulls {
+		if got := readPart(t, mirrorRepo, m); !bytes.Equal(got, rows(uint64(10+i), 400<<10)) {
+			t.Fatalf("backup %s on the mirror reads wrong", m.ID)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -289,8 +290,12 @@ func (r *Repo) pruneDatabase(ctx context.Context, dp *DatabasePrune, refs []Mani
 					return ctx.Err()
 				}
 				out.Status, out.Error = PruneFailed, err.Error()
-				if isRetained(err) {
+				if errors.Is(err, storage.ErrRetained) {
+					// The manifests did not say (written before the
+					// date was recorded, or locked by hand): the
+					// storage did.
 					out.Status = PruneRetained
+					out.RetainUntil, out.Error = retained(err, out.RetainUntil)
 				}
 				break
 			}
@@ -395,11 +400,13 @@ func (r *Repo) pruneOrphans(ctx context.Context, dp *DatabasePrune, gens map[str
 					return ctx.Err()
 				}
 				o.Status, o.Detail = PruneFailed, err.Error()
-				if isRetained(err) {
+				if errors.Is(err, storage.ErrRetained) {
 					o.Status = PruneRetained
+					var known time.Time
 					if g != nil && g.retainUntil.After(time.Now()) {
-						o.Detail = "retained until at least " + g.retainUntil.Local().Format(time.RFC3339) + " (object lock): " + err.Error()
+						known = g.retainUntil
 					}
+					_, o.Detail = retained(err, known)
 				}
 				break
 			}
@@ -463,10 +470,22 @@ func (r *Repo) countPrefix(ctx context.Context, prefix string) (int, int64, erro
 	return n, bytes, nil
 }
 
-// isRetained reports whether a delete failed because the object is under
-// object-lock retention. Storage has no sentinel error for it, so this reads
-// the message storage/s3 gives (S3 answers AccessDenied with a WORM message).
-func isRetained(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "under retention") || strings.Contains(msg, "worm")
+// retained describes a delete that object lock refused (err wraps
+// storage.ErrRetained): until what date the objects stay, the later of
+// known and the date the storage gave, and the detail for the report.
+func retained(err error, known time.Time) (time.Time, string) {
+	until, hold := known, false
+	if re, ok := errors.AsType[*storage.RetentionError](err); ok {
+		if re.Until.After(until) {
+			until = re.Until
+		}
+		hold = re.LegalHold
+	}
+	switch {
+	case hold:
+		return until, "under a legal hold (object lock): deleted by the first prune after it is lifted; the storage said: " + err.Error()
+	case until.IsZero():
+		return until, "under object-lock retention: the storage refused the delete: " + err.Error()
+	}
+	return until, "retained until " + until.Local().Format(time.RFC3339) + " (object lock, the storage refused the delete): deleted by the first prune after that"
 }

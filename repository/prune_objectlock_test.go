@@ -3,12 +3,14 @@ package repository
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/storage"
 	"github.com/dbopsd/dbopsd/storage/s3"
 )
 
@@ -70,8 +72,12 @@ func TestPruneObjectLock(t *testing.T) {
 	// Every object of the old generation refuses deletion.
 	chunk := chunkKey("queue", old.Generation, old.Parts[0].Chunks[0].ID)
 	for _, key := range []string{chunk, old.Key()} {
-		if err := st.Delete(ctx, key); err == nil || !isRetained(err) {
+		err := st.Delete(ctx, key)
+		if !errors.Is(err, storage.ErrRetained) {
 			t.Fatalf("deleting %s before its retain-until date: %v", key, err)
+		}
+		if re, ok := errors.AsType[*storage.RetentionError](err); !ok || !re.Until.Equal(retain) {
+			t.Fatalf("deleting %s: the storage does not say until when: %#v", key, err)
 		}
 	}
 
@@ -104,7 +110,8 @@ func TestPruneObjectLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := outcome(t, res, "queue", old.ID); o.Status != PruneRetained || res.Failed() {
+	if o := outcome(t, res, "queue", old.ID); o.Status != PruneRetained || res.Failed() || !o.RetainUntil.Equal(retain) ||
+		!strings.Contains(o.Error, "the storage refused the delete") {
 		t.Fatalf("prune refused by the storage: %+v", o)
 	}
 	if check, err := r.Check(ctx, CheckOptions{ReadData: true}); err != nil || !check.OK() || check.Backups != 3 {

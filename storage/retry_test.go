@@ -127,6 +127,7 @@ func TestRetryTransient(t *testing.T) {
 		{"gives up after attempts", []error{errTransient, errTransient, errTransient}, 3, ErrTransient, 3},
 		{"permanent error is not retried", []error{errPermanent}, 3, errPermanent, 1},
 		{"not-exist is not retried", []error{fmt.Errorf("x: %w", ErrNotExist)}, 3, ErrNotExist, 1},
+		{"retention is not retried", []error{&RetentionError{Key: "k", Until: time.Now().Add(time.Hour)}}, 3, ErrRetained, 1},
 		{"one attempt means no retry", []error{errTransient}, 1, ErrTransient, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +157,33 @@ func TestRetryTransient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRetentionError: the date, the hold and the backend's message are all
+// in the text, and errors.Is finds both the sentinel and the cause.
+func TestRetentionError(t *testing.T) {
+	cause := errors.New(`deleting "m" in s3://x/b: the object is under retention`)
+	until := time.Date(2026, 7, 1, 8, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		err  *RetentionError
+		want string
+	}{
+		{&RetentionError{Key: "m", Err: cause}, cause.Error()},
+		{&RetentionError{Key: "m", Until: until, Err: cause}, cause.Error() + "; retained until 2026-07-01T08:30:00Z"},
+		{&RetentionError{Key: "m", Until: until, LegalHold: true, Err: cause}, cause.Error() + "; retained until 2026-07-01T08:30:00Z, legal hold on"},
+		{&RetentionError{Key: "m", LegalHold: true}, `deleting "m": object is under retention (object lock); legal hold on`},
+	} {
+		var err error = fmt.Errorf("pruning: %w", tc.err)
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+		if !errors.Is(err, ErrRetained) || IsTransient(err) || tc.err.Err != nil && !errors.Is(err, cause) {
+			t.Errorf("%v: Is(ErrRetained) %v, transient %v", err, errors.Is(err, ErrRetained), IsTransient(err))
+		}
+		if re, ok := errors.AsType[*RetentionError](err); !ok || re.Key != "m" || !re.Until.Equal(tc.err.Until) {
+			t.Errorf("errors.As on %v: %+v", err, re)
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,8 +14,11 @@ import (
 // are safe for concurrent use.
 //
 // Errors: a missing object is reported as an error for which
-// errors.Is(err, ErrNotExist) holds. Errors for which IsTransient reports true
-// (connection refused, timeouts, 5xx) are worth a retry; others are not.
+// errors.Is(err, ErrNotExist) holds. A Delete that object lock refuses is
+// reported as an error for which errors.Is(err, ErrRetained) holds (a
+// *RetentionError, with the date when the backend tells it). Errors for
+// which IsTransient reports true (connection refused, timeouts, 5xx) are
+// worth a retry; others, ErrRetained among them, are not.
 type Storage interface {
 	// Put stores the content of r under key, atomically: a reader sees the
 	// whole object or none. size is the length of r, or -1 if unknown (the
@@ -28,7 +33,10 @@ type Storage interface {
 	// is returned.
 	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
 	// Delete removes the object at key; a missing object is not an error.
-	// Under object lock, deleting before the retention date fails.
+	// Under object lock, deleting before the retention date (or while a
+	// legal hold is on) fails with an error wrapping ErrRetained, and the
+	// object stays whole. A backend without object lock never returns
+	// ErrRetained.
 	Delete(ctx context.Context, key string) error
 	// String names the storage for messages (no credentials).
 	String() string
@@ -50,6 +58,51 @@ type ObjectInfo struct {
 
 // ErrNotExist is the error (wrapped) for a missing object.
 var ErrNotExist = errors.New("object does not exist")
+
+// ErrRetained is the error (wrapped, as a *RetentionError) for a Delete
+// that object lock refuses: the object is under retention or a legal hold,
+// and stays. It is not transient: no retry helps before the date.
+var ErrRetained = errors.New("object is under retention (object lock)")
+
+// RetentionError is a Delete refused by object lock. errors.Is(err,
+// ErrRetained) holds for it; errors.As finds it for the date.
+type RetentionError struct {
+	// Key is the object that stays.
+	Key string
+	// Until is the object's retain-until date (the latest of its retained
+	// versions); zero when the backend does not tell it.
+	Until time.Time
+	// LegalHold: a legal hold is on, which keeps the object whatever the
+	// date until someone lifts it.
+	LegalHold bool
+	// Err is the backend's own error, which names the store.
+	Err error
+}
+
+func (e *RetentionError) Error() string {
+	msg := "deleting " + strconv.Quote(e.Key) + ": " + ErrRetained.Error()
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	var why []string
+	if !e.Until.IsZero() {
+		why = append(why, "retained until "+e.Until.UTC().Format(time.RFC3339))
+	}
+	if e.LegalHold {
+		why = append(why, "legal hold on")
+	}
+	if len(why) > 0 {
+		msg += "; " + strings.Join(why, ", ")
+	}
+	return msg
+}
+
+func (e *RetentionError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrRetained}
+	}
+	return []error{ErrRetained, e.Err}
+}
 
 // ErrTransient marks an error worth a retry.
 var ErrTransient = errors.New("transient storage error")

@@ -5,18 +5,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
-	"github.com/dbopsd/dbopsd/site"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 type pruneOpts struct {
 	globals
 	database string
+	storage  string
 	dryRun   bool
 	grace    time.Duration
 }
@@ -29,10 +30,14 @@ func pruneCmd() command {
 			"their data) and chunks no backup names that are older than --grace. Prints what goes,\n" +
 			"and which rule keeps each generation that stays. Never deletes the newest generation, the\n" +
 			"generation of the newest verified full, that of a running backup, nor anything under\n" +
-			"object-lock retention (reported as retained until its date).",
+			"object-lock retention (reported as retained until its date).\n" +
+			"The repository's storage is pruned first, then each mirror (repository.mirrors), each on\n" +
+			"its own backups by the same retention: deleting backups from the primary never deletes\n" +
+			"them from a mirror. A storage that fails does not stop the others.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "only this database")
+			fs.StringVar(&o.storage, "storage", "", "only this storage: the repository's or one of its mirrors (default: the repository's, then every mirror)")
 			fs.BoolVar(&o.dryRun, "dry-run", false, "delete nothing; print what would go and why")
 			fs.DurationVar(&o.grace, "grace", repository.DefaultPruneGrace, "remove chunks no backup names only once they are this old")
 			return func(ctx context.Context, args []string) error {
@@ -59,14 +64,16 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 			return err
 		}
 	}
-	repo, err := e.openRepo(ctx, "")
-	if err != nil {
-		return err
+	if o.storage != "" {
+		if _, err := site.RepoStorageName(e.cfg, o.storage); err != nil {
+			return usageError("%v", err)
+		}
 	}
-	res, err := site.Prune(ctx, e.cfg, e.cat, repo, repository.PruneOptions{
-		Database: o.database, Grace: o.grace, DryRun: o.dryRun,
-	}, "cli", osUser())
-	if err != nil && !errors.Is(err, site.ErrPruneIncomplete) {
+	res, err := site.Prune(ctx, e.cfg, e.cat, site.PruneOptions{
+		PruneOptions: repository.PruneOptions{Database: o.database, Grace: o.grace, DryRun: o.dryRun},
+		Storage:      o.storage, Trigger: "cli", OSUser: osUser(), Logger: e.logger,
+	})
+	if res == nil {
 		return err
 	}
 	if o.jsonOut {
@@ -74,12 +81,50 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 			return err
 		}
 	} else {
-		printPrune(o.stdout, res)
+		for i, sp := range res.Storages {
+			if i > 0 {
+				fmt.Fprintln(o.stdout)
+			}
+			printStoragePrune(o.stdout, sp)
+		}
+		if o.dryRun {
+			fmt.Fprintln(o.stdout, "dry run: nothing was deleted")
+		}
 	}
-	if res.Failed() {
+	// What could not be deleted is in the report already; a storage that
+	// could not be pruned at all is said on stderr too.
+	var errs []error
+	for _, sp := range res.Storages {
+		if err := sp.Err(); err != nil && !errors.Is(err, site.ErrPruneIncomplete) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err != nil {
 		return &exitError{code: 1, err: errSilent}
 	}
 	return nil
+}
+
+// printStoragePrune prints one storage's prune: a heading, then what
+// happened to each database.
+func printStoragePrune(w io.Writer, sp *site.StoragePrune) {
+	where := sp.Role
+	if sp.URL != "" {
+		where += ", " + sp.URL
+	}
+	fmt.Fprintf(w, "storage %s (%s)\n", sp.Storage, where)
+	if sp.Result != nil {
+		printPrune(w, sp.Result)
+	}
+	switch {
+	case sp.Skipped != "":
+		fmt.Fprintf(w, "  nothing to prune: %s\n", sp.Skipped)
+	case sp.Err() != nil && !errors.Is(sp.Err(), site.ErrPruneIncomplete):
+		fmt.Fprintf(w, "  FAILED: %s\n", sp.Error)
+	}
 }
 
 func printPrune(w io.Writer, res *repository.PruneResult) {
@@ -88,15 +133,15 @@ func printPrune(w io.Writer, res *repository.PruneResult) {
 		del, remove = "would delete", "would remove"
 	}
 	line := func(status, format string, a ...any) {
-		fmt.Fprintf(w, "  %-12s "+format+"\n", append([]any{status}, a...)...)
+		fmt.Fprintf(w, "    %-12s "+format+"\n", append([]any{status}, a...)...)
 	}
 	for _, d := range res.Databases {
 		if d.Skipped != "" {
-			fmt.Fprintf(w, "%s: %s\n", d.Database, d.Skipped)
+			fmt.Fprintf(w, "  %s: %s\n", d.Database, d.Skipped)
 			continue
 		}
 		p := d.Policy
-		fmt.Fprintf(w, "%s (keep: newest %d, monthly %d, quarterly %d, yearly %d)\n", d.Database, p.Generations, p.Monthly, p.Quarterly, p.Yearly)
+		fmt.Fprintf(w, "  %s (keep: newest %d, monthly %d, quarterly %d, yearly %d)\n", d.Database, p.Generations, p.Monthly, p.Quarterly, p.Yearly)
 		for _, g := range d.Generations {
 			what := fmt.Sprintf("generation %s (%s, %d backups)", g.ID, g.Started.Local().Format("2006-01-02"), len(g.Backups))
 			switch g.Status {
@@ -130,8 +175,7 @@ func printPrune(w io.Writer, res *repository.PruneResult) {
 		}
 	}
 	if res.DryRun {
-		fmt.Fprintln(w, "dry run: nothing was deleted")
 		return
 	}
-	fmt.Fprintf(w, "deleted %d backups, %d objects, %s\n", res.DeletedBackups, res.DeletedObjects, humanize.Bytes(res.DeletedBytes))
+	fmt.Fprintf(w, "  deleted %d backups, %d objects, %s\n", res.DeletedBackups, res.DeletedObjects, humanize.Bytes(res.DeletedBytes))
 }

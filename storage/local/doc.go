@@ -12,6 +12,12 @@
 // # Limits
 //
 // Because keys are paths, one key cannot also be a "directory" of others
-// ("a" and "a/b"), and the first segment ".tmp" is reserved. There is no
-// object lock: PutOptions.RetainUntil is ignored.
+// ("a" and "a/b"), and the first segment ".tmp" is reserved.
+//
+// # No object lock
+//
+// A directory has no retention: PutOptions.RetainUntil is ignored, and
+// Delete never fails with storage.ErrRetained. Whoever can write the
+// directory can delete the backups in it; backups that must outlive a
+// compromised host belong in a bucket with object lock (storage/s3).
 package local

@@ -22,7 +22,7 @@ import (
 // errors.Is, and the cause.
 type s3Error struct {
 	msg   string
-	class error // storage.ErrNotExist, storage.ErrTransient or nil
+	class error // storage.ErrNotExist, storage.ErrTransient, storage.ErrRetained or nil
 	cause error
 }
 
@@ -94,8 +94,8 @@ func classify(err error) (class error, detail string) {
 			return storage.ErrNotExist, storage.ErrNotExist.Error()
 		case resp.Code == "NoSuchBucket":
 			return nil, "the bucket does not exist: " + detail
-		case strings.Contains(resp.Message, "WORM") || resp.Code == "ObjectLocked":
-			return nil, "the object is under retention (object lock): " + detail
+		case isRetentionRefusal(resp):
+			return storage.ErrRetained, "the object is under retention (object lock): " + detail
 		case resp.Code == "SignatureDoesNotMatch" || resp.Code == "InvalidAccessKeyId":
 			return nil, "access denied, check the access key and secret key: " + detail
 		case resp.Code == "AccessDenied" || resp.StatusCode == http.StatusForbidden:
@@ -113,6 +113,16 @@ func classify(err error) (class error, detail string) {
 		return storage.ErrTransient, "cannot reach the endpoint: " + err.Error()
 	}
 	return nil, err.Error()
+}
+
+// isRetentionRefusal reports whether S3 refused an operation because of
+// object lock. MinIO answers "Object is WORM protected and cannot be
+// overwritten" (InvalidRequest); AWS answers AccessDenied "because object
+// protected by object lock"; some others use the code ObjectLocked.
+func isRetentionRefusal(resp minio.ErrorResponse) bool {
+	msg := strings.ToLower(resp.Message)
+	return resp.Code == "ObjectLocked" || strings.Contains(msg, "worm protected") ||
+		strings.Contains(msg, "protected by object lock")
 }
 
 func isTLSVerifyError(err error) bool {

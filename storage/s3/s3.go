@@ -292,19 +292,26 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectI
 
 // Delete removes the object. In a versioned bucket (always so under object
 // lock) it removes every version of the key: a plain DELETE would only add a
-// delete marker, keeping the data and ignoring retention.
+// delete marker, keeping the data and ignoring retention. A version that
+// object lock keeps makes Delete fail with a *storage.RetentionError that
+// carries the version's retain-until date and legal hold, read from S3.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	name, err := s.name(key)
 	if err != nil {
 		return err
 	}
 	if !s.versioned {
-		if err := s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{}); err != nil && errorCode(err) != "NoSuchKey" {
-			return s.wrap("deleting", key, err)
+		err := s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
+		switch {
+		case err == nil || errorCode(err) == "NoSuchKey":
+			return nil
+		case isRetained(err):
+			return s.deleteError(ctx, key, name, []string{""}, []error{err}, nil)
 		}
-		return nil
+		return s.wrap("deleting", key, err)
 	}
-	var errs []error
+	var retained, failed []error
+	var retainedVersions []string
 	for v := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{
 		Prefix:       name,
 		Recursive:    true,
@@ -320,15 +327,53 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 			continue
 		}
 		err := s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{VersionID: v.VersionID})
-		if err != nil && errorCode(err) != "NoSuchKey" && errorCode(err) != "NoSuchVersion" {
-			errs = append(errs, err)
+		switch {
+		case err == nil || errorCode(err) == "NoSuchKey" || errorCode(err) == "NoSuchVersion":
+		case isRetained(err):
+			retained = append(retained, err)
+			retainedVersions = append(retainedVersions, v.VersionID)
+		default:
+			failed = append(failed, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return s.wrap("deleting", key, err)
 	}
-	if len(errs) > 0 {
-		return s.wrap("deleting", key, errors.Join(errs...))
+	return s.deleteError(ctx, key, name, retainedVersions, retained, failed)
+}
+
+// isRetained reports whether S3 refused to delete because of object lock.
+func isRetained(err error) bool {
+	class, _ := classify(err)
+	return class == storage.ErrRetained
+}
+
+// deleteError is the error of a Delete that left versions behind: those
+// object lock keeps (retained, with their version ids) and those that
+// failed for another reason. Any other failure wins, as a retry may
+// help it; only a Delete refused by retention alone is a RetentionError.
+func (s *Store) deleteError(ctx context.Context, key, name string, versions []string, retained, failed []error) error {
+	switch {
+	case len(failed) > 0:
+		return s.wrap("deleting", key, errors.Join(append(failed, retained...)...))
+	case len(retained) == 0:
+		return nil
 	}
-	return nil
+	err := s.wrap("deleting", key, errors.Join(retained...))
+	if !errors.Is(err, storage.ErrRetained) {
+		return err
+	}
+	re := &storage.RetentionError{Key: key, Err: err}
+	// Ask for the dates: the refusal does not carry them. Best effort, as
+	// the refusal stands whatever the answer.
+	for _, vid := range versions {
+		if _, until, err := s.client.GetObjectRetention(ctx, s.bucket, name, vid); err == nil && until != nil && until.After(re.Until) {
+			re.Until = *until
+		}
+		if st, err := s.client.GetObjectLegalHold(ctx, s.bucket, name, minio.GetObjectLegalHoldOptions{VersionID: vid}); err == nil &&
+			st != nil && *st == minio.LegalHoldEnabled {
+			re.LegalHold = true
+		}
+	}
+	return re
 }

@@ -60,7 +60,7 @@ func TestConformance(t *testing.T) {
 		})
 	})
 	t.Run("ObjectLockBucket", func(t *testing.T) {
-		storagetest.Run(t, func(t *testing.T) storage.Storage {
+		storagetest.RunWith(t, storagetest.Features{ObjectLock: true}, func(t *testing.T) storage.Storage {
 			return open(t, options(srv, srv.BucketWithLock(t), ""))
 		})
 	})
@@ -306,9 +306,18 @@ func TestObjectLock(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Delete of a retained object succeeded")
 	}
-	if storage.IsTransient(err) || !strings.Contains(err.Error(), "retention") {
-		t.Errorf("Delete error = %v, want a permanent error about retention", err)
+	if storage.IsTransient(err) || !errors.Is(err, storage.ErrRetained) || !strings.Contains(err.Error(), "retention") {
+		t.Errorf("Delete error = %v, want a permanent ErrRetained about retention", err)
 	}
+	// The date comes back from S3, which the refusal does not carry.
+	if re, ok := errors.AsType[*storage.RetentionError](err); !ok || re.Key != "manifest" || !re.Until.Equal(until) || re.LegalHold {
+		t.Errorf("Delete error = %#v, want a RetentionError for manifest until %v", err, until)
+	}
+	if !strings.Contains(err.Error(), until.UTC().Format(time.RFC3339)) || !strings.Contains(err.Error(), s.String()) {
+		t.Errorf("Delete error %q does not give the date and the store", err)
+	}
+	checkNoSecret(t, err, srv.SecretKey)
+	t.Logf("%v", err)
 	rc, err := s.Get(ctx, "manifest")
 	if err != nil {
 		t.Fatalf("Get after a refused Delete: %v", err)
@@ -317,6 +326,26 @@ func TestObjectLock(t *testing.T) {
 	rc.Close()
 	if string(b) != "m" {
 		t.Fatalf("retained object holds %q", b)
+	}
+
+	// A legal hold keeps an object without a date until it is lifted.
+	if err := s.Put(ctx, "held", strings.NewReader("h"), 1, storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hold := func(st minio.LegalHoldStatus) {
+		t.Helper()
+		if err := srv.Client(t).PutObjectLegalHold(ctx, bucket, "locked/held", minio.PutObjectLegalHoldOptions{Status: &st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold(minio.LegalHoldEnabled)
+	err = s.Delete(ctx, "held")
+	if re, ok := errors.AsType[*storage.RetentionError](err); !ok || !re.LegalHold || !re.Until.IsZero() || !strings.Contains(err.Error(), "legal hold") {
+		t.Errorf("Delete under a legal hold = %v, want a RetentionError with the hold", err)
+	}
+	hold(minio.LegalHoldDisabled)
+	if err := s.Delete(ctx, "held"); err != nil {
+		t.Fatalf("Delete once the legal hold is lifted: %v", err)
 	}
 
 	// Without retention, Delete removes every version, leaving nothing
@@ -360,6 +389,10 @@ func TestClassify(t *testing.T) {
 		{minio.ErrorResponse{Code: "TooMany", StatusCode: 429}, storage.ErrTransient},
 		{minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, nil},
 		{minio.ErrorResponse{Code: "NoSuchBucket", StatusCode: 404}, nil},
+		// MinIO, AWS and others refusing to delete a locked object.
+		{minio.ErrorResponse{Code: "InvalidRequest", Message: "Object is WORM protected and cannot be overwritten", StatusCode: 400}, storage.ErrRetained},
+		{minio.ErrorResponse{Code: "AccessDenied", Message: "Access Denied because object protected by object lock.", StatusCode: 403}, storage.ErrRetained},
+		{minio.ErrorResponse{Code: "ObjectLocked", StatusCode: 409}, storage.ErrRetained},
 		{context.DeadlineExceeded, storage.ErrTransient},
 		{context.Canceled, nil},
 		{io.ErrUnexpectedEOF, storage.ErrTransient},

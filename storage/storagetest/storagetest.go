@@ -17,9 +17,25 @@ import (
 	"github.com/dbopsd/dbopsd/storage"
 )
 
-// Run runs the conformance suite. newStore must return an empty store,
-// independent of the stores returned for other subtests.
+// Features say what optional behaviour the store under test has.
+type Features struct {
+	// ObjectLock: the store honours PutOptions.RetainUntil. Until that
+	// date Delete fails with storage.ErrRetained and the object stays
+	// whole; after it, Delete removes the object. Without ObjectLock the
+	// suite checks that RetainUntil is ignored and Delete never reports
+	// retention.
+	ObjectLock bool
+}
+
+// Run runs the conformance suite for a store without object lock. newStore
+// must return an empty store, independent of the stores returned for other
+// subtests.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	RunWith(t, Features{}, newStore)
+}
+
+// RunWith runs the conformance suite for a store with features f.
+func RunWith(t *testing.T, f Features, newStore func(t *testing.T) storage.Storage) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s storage.Storage)
@@ -37,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"UnicodeKeys", testUnicodeKeys},
 		{"InvalidKeys", testInvalidKeys},
 		{"String", testString},
+		{"Retention", func(t *testing.T, s storage.Storage) { testRetention(t, s, f) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -426,5 +443,65 @@ func testInvalidKeys(t *testing.T, s storage.Storage) {
 func testString(t *testing.T, s storage.Storage) {
 	if s.String() == "" {
 		t.Fatalf("String() is empty")
+	}
+}
+
+// testRetention: an object put with RetainUntil on a store with object lock
+// refuses Delete with storage.ErrRetained (never transient, naming the key,
+// with the date when the store tells it) and stays whole until the date,
+// after which Delete removes it. A store without object lock ignores the
+// date. Either way, objects put without it delete at once.
+func testRetention(t *testing.T, s storage.Storage, f Features) {
+	if storage.IsTransient(storage.ErrRetained) {
+		t.Fatalf("ErrRetained is transient")
+	}
+	// A few seconds, so that the suite sees it expire; whole seconds, as
+	// S3 keeps them.
+	until := time.Now().Add(4 * time.Second).Truncate(time.Second)
+	body := data(7, 2000)
+	if err := s.Put(t.Context(), "retain/k", bytes.NewReader(body), int64(len(body)), storage.PutOptions{RetainUntil: until}); err != nil {
+		t.Fatalf("Put with RetainUntil: %v", err)
+	}
+	put(t, s, "retain/free", []byte("free"))
+	if err := s.Delete(t.Context(), "retain/free"); err != nil {
+		t.Fatalf("Delete of an object put without retention: %v", err)
+	}
+
+	err := s.Delete(t.Context(), "retain/k")
+	if !f.ObjectLock {
+		if err != nil {
+			t.Fatalf("Delete on a store without object lock: %v", err)
+		}
+		if _, err := s.Stat(t.Context(), "retain/k"); !errors.Is(err, storage.ErrNotExist) {
+			t.Fatalf("Stat after Delete = %v, want ErrNotExist", err)
+		}
+		return
+	}
+	switch {
+	case err == nil:
+		t.Fatalf("Delete before the retain-until date succeeded")
+	case !errors.Is(err, storage.ErrRetained):
+		t.Fatalf("Delete before the retain-until date = %v, want ErrRetained", err)
+	case storage.IsTransient(err):
+		t.Errorf("retention error is transient: %v", err)
+	case !strings.Contains(err.Error(), "retain/k"):
+		t.Errorf("retention error does not name the key: %v", err)
+	}
+	if re, ok := errors.AsType[*storage.RetentionError](err); !ok || re.Key != "retain/k" {
+		t.Errorf("retention error is not a *storage.RetentionError for retain/k: %#v", err)
+	} else if !re.Until.IsZero() && !re.Until.Equal(until) {
+		t.Errorf("retention error says retained until %v, want %v", re.Until, until)
+	}
+	sameBytes(t, "retained object after a refused Delete", get(t, s, "retain/k"), body)
+	if got := keys(list(t, s, "retain/")); !slices.Equal(got, []string{"retain/k"}) {
+		t.Fatalf("List after a refused Delete = %q", got)
+	}
+
+	time.Sleep(time.Until(until) + 1500*time.Millisecond)
+	if err := s.Delete(t.Context(), "retain/k"); err != nil {
+		t.Fatalf("Delete after the retain-until date: %v", err)
+	}
+	if _, err := s.Stat(t.Context(), "retain/k"); !errors.Is(err, storage.ErrNotExist) {
+		t.Fatalf("Stat after Delete = %v, want ErrNotExist", err)
 	}
 }
