@@ -51,6 +51,11 @@ func (e *Engine) checkIntegrity(ctx context.Context, target engines.Conn, databa
 		return rep, nil
 	}
 	if !installed {
+		// A restored database brings back its own settings; this session
+		// must still be able to install (and drop) the extension.
+		if _, err := conn.Exec(ctx, "SET default_transaction_read_only = off"); err != nil {
+			return nil, classify(err)
+		}
 		if _, err := conn.Exec(ctx, "CREATE EXTENSION amcheck"); err != nil {
 			rep.Skipped = fmt.Sprintf("could not create the amcheck extension: %v", err)
 			return rep, nil
