@@ -32,6 +32,24 @@ daemon {
   max_per_server = 1                          # 同一台数据库服务器上同时运行的任务数；0 = 不限 / per host; 0 = no limit
   timezone       = "Asia/Shanghai"            # 计划、时间窗、报表所用时区 (IANA 名称或 "Local")
   pg_bin_dir     = ""                         # pg_dump/pg_restore 所在目录；空 = 自动查找 PATH 与 /usr/lib/postgresql/*/bin
+
+  # 远程提交签名请求的 HTTPS 监听；空 = 关闭（只用本机 socket）。
+  # An HTTPS listener for signed requests from other machines; "" = off (the socket only).
+  #   request_listen = "0.0.0.0:9443"
+  #   tls_cert       = "/etc/dbopsd/tls.crt"   # 服务器证书 (PEM，含中间证书) / server certificate (PEM, with its chain)
+  #   tls_key        = "/etc/dbopsd/tls.key"   # 其私钥 (PEM)，仅 dbopsd 用户可读 / its private key, readable by dbopsd only
+  # 只提供 POST /v1/requests 与 GET /v1/requests/{id}：请求靠 SSH 签名与审批规则认证，
+  # 与 socket 完全相同；状态、手动任务等仍只走 socket。TLS 1.2 起。
+  # Only the two request routes are served; requests are authenticated by their SSH
+  # signatures and the approvals, exactly as over the socket. TLS 1.2 or later.
+  # 设了 request_listen 就必须有 tls_cert 与 tls_key，且两者须能读取并互相匹配，否则整份配置被拒绝。
+  # With request_listen set, both files must be readable and match, or the policy is refused.
+  # 换证书后 SIGHUP 即生效；改 request_listen 本身需重启。Replace the files and send SIGHUP
+  # to serve a renewed certificate; a new request_listen takes effect at the next start.
+  # 客户端 / client: dbopsd request submit req.json --server https://dbops.example.gov.cn:9443 --ca-file ca.pem
+  request_listen = ""
+  tls_cert       = ""
+  tls_key        = ""
 }
 
 # ---------------------------------------------------------------------------
@@ -66,6 +84,9 @@ storage "offsite" {
 repository {
   storage    = "primary"
   mirrors    = ["offsite"]                    # 每次备份后复制到这些存储 / copied here after each backup
+                                              # prune 按同一保留策略清理镜像自己的备份，主库删除不会同步到镜像。
+                                              # prune applies the same retention to each mirror's own backups;
+                                              # deletions on the primary never reach a mirror.
   passphrase = env("DBOPS_REPO_PASSPHRASE")   # 或 / or: file("/etc/dbopsd/repo.pass")
                                               # 丢失口令 = 丢失全部备份，请离线保管一份！
                                               # Lose it and every backup is lost: keep a copy offline.

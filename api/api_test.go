@@ -162,22 +162,22 @@ func TestRequestRateLimit(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	l := newLimiter(3, 30*time.Second, func() time.Time { return now })
 	for i := range 3 {
-		if w := l.take(1000); w != 0 {
+		if w := l.take("uid:1000"); w != 0 {
 			t.Fatalf("submission %d waits %s", i+1, w)
 		}
 	}
-	if w := l.take(1000); w != 30*time.Second {
+	if w := l.take("uid:1000"); w != 30*time.Second {
 		t.Errorf("fourth submission: wait %s, want 30s", w)
 	}
-	if w := l.take(1001); w != 0 {
+	if w := l.take("uid:1001"); w != 0 {
 		t.Errorf("another caller waits %s", w)
 	}
 	now = now.Add(20 * time.Second)
-	if w := l.take(1000); w != 10*time.Second {
+	if w := l.take("uid:1000"); w != 10*time.Second {
 		t.Errorf("after 20s: wait %s, want 10s", w)
 	}
 	now = now.Add(10 * time.Second)
-	if w := l.take(1000); w != 0 {
+	if w := l.take("uid:1000"); w != 0 {
 		t.Errorf("after 30s: wait %s", w)
 	}
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,6 +136,7 @@ func handler(b Backend, logger hclog.Logger, limit *limiter) http.Handler {
 		logger = hclog.NewNullLogger()
 	}
 	mux := http.NewServeMux()
+	requestRoutes(mux, b, logger, limit)
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := b.Status(r.Context())
 		if err != nil {
@@ -173,10 +175,33 @@ func handler(b Backend, logger hclog.Logger, limit *limiter) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, ti)
 	})
+	return mux
+}
+
+// RequestHandler serves only the routes of signed requests, POST
+// /v1/requests and GET /v1/requests/{id}, with the same checks and limits
+// as Handler; anything else is 404 (or 405). It is what the HTTPS listener
+// exposes: the requests authenticate themselves by their signatures, the
+// rest of the API trusts the socket's peer.
+func RequestHandler(b Backend, logger hclog.Logger) http.Handler {
+	return requestHandler(b, logger, newLimiter(RequestBurst, RequestEvery, time.Now))
+}
+
+func requestHandler(b Backend, logger hclog.Logger, limit *limiter) http.Handler {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	mux := http.NewServeMux()
+	requestRoutes(mux, b, logger, limit)
+	return mux
+}
+
+// requestRoutes adds the signed-request routes to mux.
+func requestRoutes(mux *http.ServeMux, b Backend, logger hclog.Logger, limit *limiter) {
 	mux.HandleFunc("POST /v1/requests", func(w http.ResponseWriter, r *http.Request) {
 		who, _ := r.Context().Value(callerKey{}).(Caller)
-		if wait := limit.take(who.UID); wait > 0 {
-			logger.Warn("request submission refused: too many from this caller", "user", who.User, "uid", who.UID, "retry_after", wait)
+		if wait := limit.take(who.limitKey()); wait > 0 {
+			logger.Warn("request submission refused: too many from this caller", "user", who.User, "uid", who.UID, "remote", who.Remote, "retry_after", wait)
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 			writeJSON(w, http.StatusTooManyRequests, errorBody{Error: fmt.Sprintf(
 				"too many request submissions from %s: at most %d at once, then one every %s; try again in %s",
@@ -205,17 +230,21 @@ func handler(b Backend, logger hclog.Logger, limit *limiter) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
-	return mux
 }
 
-// limiter is a token bucket per caller uid.
+// limiter is a token bucket per caller (Caller.limitKey).
 type limiter struct {
 	mu      sync.Mutex
 	burst   float64
 	every   time.Duration
 	now     func() time.Time
-	buckets map[int]*bucket
+	buckets map[string]*bucket
 }
+
+// maxBuckets is how many callers the limiter remembers before it forgets
+// those whose bucket has filled up again: an HTTPS listener meets many
+// addresses.
+const maxBuckets = 4096
 
 type bucket struct {
 	tokens float64
@@ -223,19 +252,22 @@ type bucket struct {
 }
 
 func newLimiter(burst int, every time.Duration, now func() time.Time) *limiter {
-	return &limiter{burst: float64(burst), every: every, now: now, buckets: map[int]*bucket{}}
+	return &limiter{burst: float64(burst), every: every, now: now, buckets: map[string]*bucket{}}
 }
 
-// take spends one token of uid's bucket and returns 0, or returns how long
+// take spends one token of key's bucket and returns 0, or returns how long
 // until a token is there.
-func (l *limiter) take(uid int) time.Duration {
+func (l *limiter) take(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	b := l.buckets[uid]
+	b := l.buckets[key]
 	if b == nil {
+		if len(l.buckets) >= maxBuckets {
+			l.forgetFull(now)
+		}
 		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[uid] = b
+		l.buckets[key] = b
 	}
 	b.tokens = min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every))
 	b.at = now
@@ -244,6 +276,16 @@ func (l *limiter) take(uid int) time.Duration {
 		return 0
 	}
 	return time.Duration((1 - b.tokens) * float64(l.every))
+}
+
+// forgetFull drops the buckets that have refilled: a caller coming back
+// finds a full one anyway.
+func (l *limiter) forgetFull(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+float64(now.Sub(b.at))/float64(l.every) >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
 }
 
 // Serve serves the API on l until ctx ends.
@@ -261,12 +303,69 @@ func Serve(ctx context.Context, l net.Listener, b Backend, logger hclog.Logger) 
 			return context.WithValue(ctx, callerKey{}, who)
 		},
 	}
+	return serve(ctx, srv, l, func() error { return srv.Serve(l) }, "the API")
+}
+
+// The HTTPS listener's limits: anyone who reaches its port may talk to it.
+// Bodies are cut by the routes themselves (a request file is read to at
+// most request.MaxSize+1 bytes; GET has none).
+const (
+	httpsReadHeaderTimeout = 10 * time.Second
+	httpsReadTimeout       = time.Minute     // the whole request, body included
+	httpsWriteTimeout      = 2 * time.Minute // the gate may wait on the target server
+	httpsIdleTimeout       = 2 * time.Minute
+	httpsMaxHeaderBytes    = 16 << 10
+)
+
+// TLSConfig is the server side of the HTTPS listener: TLS 1.2 or later
+// (Go's default cipher suites, all with forward secrecy), the certificate
+// from getCert at each handshake, so that one reloaded on SIGHUP serves
+// the next connection.
+func TLSConfig(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: getCert}
+}
+
+// ServeHTTPS serves the request routes (RequestHandler) over TLS on l, a
+// TCP listener, until ctx ends, then drains like Serve. The caller of
+// each request is its remote address (Caller.Remote): submissions are
+// limited per address, and the register records it as the source. TLS
+// handshake failures (a client that does not trust the certificate, a
+// scanner) are logged at debug level.
+func ServeHTTPS(ctx context.Context, l net.Listener, b Backend, getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), logger hclog.Logger) error {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	srv := &http.Server{
+		Handler:           RequestHandler(b, logger),
+		TLSConfig:         TLSConfig(getCert),
+		ReadHeaderTimeout: httpsReadHeaderTimeout,
+		ReadTimeout:       httpsReadTimeout,
+		WriteTimeout:      httpsWriteTimeout,
+		IdleTimeout:       httpsIdleTimeout,
+		MaxHeaderBytes:    httpsMaxHeaderBytes,
+		ErrorLog:          logger.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			remote := c.RemoteAddr().String()
+			host, _, err := net.SplitHostPort(remote)
+			if err != nil {
+				host = remote
+			}
+			return context.WithValue(ctx, callerKey{}, Caller{UID: -1, User: "https:" + host, Remote: remote})
+		},
+	}
+	// The certificate comes from TLSConfig.GetCertificate, not from files.
+	return serve(ctx, srv, l, func() error { return srv.ServeTLS(l, "", "") }, "the HTTPS request listener")
+}
+
+// serve runs srv on l until ctx ends, then shuts it down, giving calls in
+// progress 5 seconds.
+func serve(ctx context.Context, srv *http.Server, l net.Listener, run func() error, what string) error {
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	go func() { errc <- run() }()
 	select {
 	case err := <-errc:
 		l.Close()
-		return fmt.Errorf("serving the API: %w", err)
+		return fmt.Errorf("serving %s: %w", what, err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -274,7 +373,7 @@ func Serve(ctx context.Context, l net.Listener, b Backend, logger hclog.Logger) 
 	err := srv.Shutdown(sctx)
 	l.Close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("stopping the API: %w", err)
+		return fmt.Errorf("stopping %s: %w", what, err)
 	}
 	return nil
 }

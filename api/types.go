@@ -1,6 +1,9 @@
 package api
 
 import (
+	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/dbopsd/dbopsd/schedule"
@@ -139,10 +142,43 @@ func (s *RequestStatus) Finished() bool {
 	return false
 }
 
-// Caller is who is on the other end of the socket.
+// Caller is who is on the other end: over the socket, the OS user from
+// its peer credentials; over HTTPS, only the client's address (Remote),
+// with UID -1 and User "https:" and the address's host, since the request's
+// signatures, not the connection, say who asks.
 type Caller struct {
-	UID  int    `json:"uid"`
-	User string `json:"user"`
+	UID    int    `json:"uid"`
+	User   string `json:"user"`
+	Remote string `json:"remote,omitempty"` // host:port of an HTTPS client
+}
+
+// Source is how the restore register records where a request came from.
+func (c Caller) Source() string {
+	if c.Remote != "" {
+		return "https from " + c.Remote
+	}
+	return fmt.Sprintf("unix socket uid=%d user=%s", c.UID, c.User)
+}
+
+// limitKey is whose share of request submissions a call spends: the OS
+// user over the socket; over HTTPS the client's IPv4 address, or its IPv6
+// /64 (one host usually holds a whole /64).
+func (c Caller) limitKey() string {
+	if c.Remote == "" {
+		return "uid:" + strconv.Itoa(c.UID)
+	}
+	host, _, err := net.SplitHostPort(c.Remote)
+	if err != nil {
+		host = c.Remote
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+		return "host:" + host
+	case ip.To4() != nil:
+		return "ip:" + ip.String()
+	}
+	return "ip:" + ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // errorBody is the body of an error answer.

@@ -74,6 +74,14 @@ var badConfigs = []struct {
 	{"bad_max_parallel.hcl", "max_parallel must be at least 1", "19:18", ""},
 	{"wrong_type.hcl", "max_parallel must be a whole number", "19:18", ""},
 	{"bad_retention.hcl", "retention generations must be at least 1", "20:19", ""},
+	{"request_listen_without_tls.hcl", "request_listen serves signed requests over HTTPS only and needs tls_cert and tls_key", "19:20", ""},
+	{"request_listen_without_key.hcl", "request_listen serves signed requests over HTTPS only and needs tls_key:", "19:20", ""},
+	{"bad_request_listen.hcl", `daemon: request_listen must be host:port (e.g. "0.0.0.0:9443"`, "19:20", ""},
+	{"request_listen_http_port.hcl", `request_listen "0.0.0.0:9187" takes the port of http_listen "127.0.0.1:9187"`, "19:20", ""},
+	{"unreadable_tls_cert.hcl", "daemon: tls_cert: cannot read testdata/bad/no-such-tls.crt: no such file or directory", "20:20", ""},
+	{"unreadable_tls_key.hcl", "daemon: tls_key: cannot read /nonexistent/dbopsd/tls.key: no such file or directory", "21:20", ""},
+	{"tls_key_mismatch.hcl", "tls_key testdata/tls/other.key is not the private key of the certificate in tls_cert testdata/tls/server.crt: tls: private key does not match public key", "21:20", ""},
+	{"tls_cert_not_pem.hcl", "tls_cert testdata/good/repo.pass holds no PEM certificate", "20:20", ""},
 }
 
 func TestBadConfigs(t *testing.T) {

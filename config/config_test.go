@@ -170,6 +170,7 @@ func TestGoodConfigs(t *testing.T) {
 			Daemon: Daemon{
 				StateDir: "/srv/dbopsd/state", Socket: "/srv/dbopsd/dbopsd.sock", HTTPListen: "0.0.0.0:9999",
 				MaxParallel: 4, PerServer: 2, Timezone: "Asia/Shanghai", PgBinDir: "/usr/lib/postgresql/17/bin",
+				RequestListen: "10.1.1.5:9443", TLSCert: "testdata/tls/server.crt", TLSKey: "testdata/tls/server.key",
 			},
 			Storages: map[string]*Storage{
 				"primary": {

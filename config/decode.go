@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ var (
 	daemonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "state_dir"}, {Name: "socket"}, {Name: "http_listen"}, {Name: "max_parallel"},
 		{Name: "max_per_server"}, {Name: "timezone"}, {Name: "pg_bin_dir"},
+		{Name: "request_listen"}, {Name: "tls_cert"}, {Name: "tls_key"},
 	}}
 	storageSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "type", Required: true}, {Name: "endpoint"}, {Name: "bucket"}, {Name: "prefix"},
@@ -215,6 +217,9 @@ func (d *decoder) decodeDaemon(b *hcl.Block, dm *Daemon) {
 	d.str(a, "http_listen", &dm.HTTPListen)
 	d.str(a, "timezone", &dm.Timezone)
 	d.str(a, "pg_bin_dir", &dm.PgBinDir)
+	d.str(a, "request_listen", &dm.RequestListen)
+	d.path(a, "tls_cert", &dm.TLSCert)
+	d.path(a, "tls_key", &dm.TLSKey)
 	if d.integer(a, "max_parallel", &dm.MaxParallel) && dm.MaxParallel < 1 {
 		d.errorf(d.at(dm, "max_parallel"), "Value out of range", "daemon: max_parallel must be at least 1.")
 	}
@@ -436,6 +441,19 @@ func (d *decoder) str(attrs hcl.Attributes, name string, dst *string) bool {
 		return false
 	}
 	*dst = v.AsString()
+	return true
+}
+
+// path reads a file path; a relative one is taken from the policy file's
+// directory, as file() does, so that the daemon's working directory does
+// not matter.
+func (d *decoder) path(attrs hcl.Attributes, name string, dst *string) bool {
+	if !d.str(attrs, name, dst) {
+		return false
+	}
+	if *dst != "" && !filepath.IsAbs(*dst) {
+		*dst = filepath.Join(filepath.Dir(d.filename), *dst)
+	}
 	return true
 }
 

@@ -35,7 +35,16 @@ type Daemon struct {
 	Location    *time.Location // Timezone, loaded
 	PerServer   int            // max_per_server: jobs at once on one host; 0 = no limit
 	PgBinDir    string         // pg_bin_dir: where pg_dump/pg_restore live; "" = search
-	Range       hcl.Range
+	// RequestListen (request_listen) is host:port of the HTTPS listener
+	// that takes signed requests from other machines; "" = none (the
+	// socket only). TLSCert (tls_cert) and TLSKey (tls_key) are its PEM
+	// certificate (chain) and private key, as paths with a relative one
+	// taken from the policy file's directory; both are required with
+	// RequestListen and were loaded as a pair when the policy validated.
+	RequestListen string
+	TLSCert       string
+	TLSKey        string
+	Range         hcl.Range
 }
 
 // Storage is a storage "name" { } block.

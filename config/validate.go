@@ -1,11 +1,16 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -99,6 +104,144 @@ func (d *decoder) validateDaemon(dm *Daemon) {
 		loc = time.Local
 	}
 	dm.Location = loc
+	d.validateRequestListen(dm)
+}
+
+// DefaultRequestPort is the port the samples give daemon.request_listen.
+const DefaultRequestPort = "9443"
+
+// maxTLSFile bounds what is read of tls_cert and tls_key: a certificate
+// chain is a few kilobytes.
+const maxTLSFile = 1 << 20
+
+// validateRequestListen checks the HTTPS listener for signed requests: an
+// address of its own, and a certificate and key that load as a pair, as the
+// daemon loads them at start and on every reload. Messages name the files,
+// never show what the key file holds.
+func (d *decoder) validateRequestListen(dm *Daemon) {
+	if dm.RequestListen == "" {
+		for _, f := range []struct{ name, v string }{{"tls_cert", dm.TLSCert}, {"tls_key", dm.TLSKey}} {
+			if f.v != "" {
+				d.warnf(d.at(dm, f.name), "Argument has no effect",
+					"daemon: %s has no effect without request_listen, the HTTPS listener for signed requests it is for.", f.name)
+			}
+		}
+		return
+	}
+	if host, port, err := net.SplitHostPort(dm.RequestListen); err != nil || port == "" {
+		if err == nil {
+			err = errors.New("no port")
+		}
+		d.errorf(d.at(dm, "request_listen"), "Invalid address",
+			"daemon: request_listen must be host:port (e.g. \"0.0.0.0:%s\", or \"10.1.1.5:%s\" for one interface): %v.", DefaultRequestPort, DefaultRequestPort, err)
+	} else if sameListener(host, port, dm.HTTPListen) {
+		d.errorf(d.at(dm, "request_listen"), "Address used twice",
+			"daemon: request_listen %q takes the port of http_listen %q (/metrics, plain HTTP); the HTTPS listener for requests needs a port of its own, e.g. %s.",
+			dm.RequestListen, dm.HTTPListen, DefaultRequestPort)
+	}
+	var missing []string
+	if dm.TLSCert == "" {
+		missing = append(missing, "tls_cert")
+	}
+	if dm.TLSKey == "" {
+		missing = append(missing, "tls_key")
+	}
+	if len(missing) > 0 {
+		d.errorf(d.at(dm, "request_listen"), "Missing TLS certificate",
+			"daemon: request_listen serves signed requests over HTTPS only and needs %s: tls_cert, the server's certificate (PEM, with its chain), and tls_key, its private key (PEM).",
+			strings.Join(missing, " and "))
+		return
+	}
+	certPEM, err := readTLSFile(dm.TLSCert)
+	if err != nil {
+		d.errorf(d.at(dm, "tls_cert"), "Cannot read tls_cert", "daemon: tls_cert: %v.", err)
+		return
+	}
+	keyPEM, err := readTLSFile(dm.TLSKey)
+	if err != nil {
+		d.errorf(d.at(dm, "tls_key"), "Cannot read tls_key", "daemon: tls_key: %v.", err)
+		return
+	}
+	leaf := firstCertificate(certPEM)
+	if leaf == nil {
+		d.errorf(d.at(dm, "tls_cert"), "Invalid certificate",
+			"daemon: tls_cert %s holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----).", dm.TLSCert)
+		return
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		// The errors of X509KeyPair say what is wrong (no PEM, cannot
+		// parse, does not match), never what the key is.
+		d.errorf(d.at(dm, "tls_key"), "Invalid TLS key",
+			"daemon: tls_key %s is not the private key of the certificate in tls_cert %s: %v.", dm.TLSKey, dm.TLSCert, err)
+		return
+	}
+	switch t := now(); {
+	case t.After(leaf.NotAfter):
+		d.warnf(d.at(dm, "tls_cert"), "Certificate expired",
+			"daemon: the certificate in tls_cert (%s) expired at %s; clients refuse the request listener until it is replaced (then reload with SIGHUP).",
+			leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.RFC3339))
+	case t.Before(leaf.NotBefore):
+		d.warnf(d.at(dm, "tls_cert"), "Certificate not yet valid",
+			"daemon: the certificate in tls_cert (%s) is valid only from %s; clients refuse the request listener until then.",
+			leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+}
+
+// sameListener reports whether host:port would take the port of listen
+// (host:port): the same port, on the same or on every address.
+func sameListener(host, port, listen string) bool {
+	h2, p2, err := net.SplitHostPort(listen)
+	if err != nil || p2 != port || port == "0" {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return host == h2 || wildcard(host) || wildcard(h2)
+}
+
+// readTLSFile reads a certificate or key file, at most maxTLSFile bytes.
+func readTLSFile(path string) ([]byte, error) {
+	cannot := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, cannot(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a PEM file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxTLSFile+1))
+	if err != nil {
+		return nil, cannot(err)
+	}
+	if len(b) > maxTLSFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes; it should hold a PEM certificate or key", path, maxTLSFile)
+	}
+	return b, nil
+}
+
+// firstCertificate is the first certificate in a PEM file, the server's
+// own, or nil.
+func firstCertificate(data []byte) *x509.Certificate {
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return nil
+		}
+		if b.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil
+			}
+			return c
+		}
+	}
 }
 
 func (d *decoder) validateStorage(s *Storage) {

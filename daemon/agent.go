@@ -85,6 +85,11 @@ type Agent struct {
 	started   time.Time
 	lastSeen  time.Time
 
+	// The HTTPS listener for signed requests and its certificate
+	// (https.go); nil without daemon.request_listen.
+	requestL net.Listener
+	certs    *certificate
+
 	// Signed requests (requests.go): the gate in force, rebuilt on every
 	// reload around the same nonce store and register, and the accepted
 	// requests by id.
@@ -248,6 +253,9 @@ func New(opts Options) (a *Agent, err error) {
 	if a.metricsL, err = metrics.Listen(cfg.Daemon.HTTPListen); err != nil {
 		return nil, err
 	}
+	if err := a.openRequestListener(cfg); err != nil {
+		return nil, err
+	}
 	if err := a.loadMetrics(context.Background()); err != nil {
 		return nil, err
 	}
@@ -261,6 +269,9 @@ func (a *Agent) close() {
 	}
 	if a.metricsL != nil {
 		a.metricsL.Close()
+	}
+	if a.requestL != nil {
+		a.requestL.Close()
 	}
 	if a.cat != nil {
 		a.cat.Close()
@@ -298,8 +309,8 @@ func (a *Agent) SocketPath() string { return a.cfg.Load().Daemon.Socket }
 
 // Run runs every component until ctx ends (or, with HandleSignals, until
 // SIGTERM/SIGINT), then stops them in order: the scheduler drains first,
-// then the API, metrics, alerts and heartbeat stop, and the catalog
-// closes.
+// then the API (socket and HTTPS), metrics, alerts and heartbeat stop, and
+// the catalog closes.
 func (a *Agent) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -332,6 +343,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		return api.Serve(c, a.apiL, (*backend)(a), a.opts.Logger.Named("api"))
 	})
+	if a.requestL != nil {
+		side("https", a.serveRequests)
+	}
 	side("metrics", func(c context.Context) error {
 		return metrics.Serve(c, a.metricsL, a.metrics.Handler(a.health), a.opts.Logger.Named("metrics"))
 	})
@@ -360,8 +374,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return
 		}
-		a.log.Info("dbopsd agent running", "version", a.opts.Version, "config", a.opts.ConfigPath,
-			"databases", len(cfg.Databases), "socket", cfg.Daemon.Socket, "metrics", a.metricsL.Addr().String())
+		info := []any{"version", a.opts.Version, "config", a.opts.ConfigPath,
+			"databases", len(cfg.Databases), "socket", cfg.Daemon.Socket, "metrics", a.metricsL.Addr().String()}
+		if a.requestL != nil {
+			info = append(info, "requests_https", a.requestL.Addr().String())
+		}
+		a.log.Info("dbopsd agent running", info...)
 		_ = sdNotify("READY=1\nSTATUS=running")
 		if a.opts.Ready != nil {
 			a.opts.Ready(a)
@@ -473,13 +491,23 @@ func (a *Agent) apply(cfg *config.Config) error {
 		{"state_dir", old.Daemon.StateDir, cfg.Daemon.StateDir},
 		{"socket", old.Daemon.Socket, cfg.Daemon.Socket},
 		{"http_listen", old.Daemon.HTTPListen, cfg.Daemon.HTTPListen},
+		{"request_listen", old.Daemon.RequestListen, cfg.Daemon.RequestListen},
 	} {
 		if c.from != c.to {
 			a.log.Warn("this change takes effect at the next start", "setting", "daemon."+c.what, "in_force", c.from, "new", c.to)
 		}
 	}
+	// A renewed certificate (the same files, or others) is read now and
+	// served once the rest of the reload is accepted.
+	useCert, err := a.prepareCertificate(cfg)
+	if err != nil {
+		return err
+	}
 	if err := a.notifier.SetConfig(cfg); err != nil {
 		return err
+	}
+	if useCert != nil {
+		useCert()
 	}
 	a.cfg.Store(cfg)
 	// Requests received from now on are checked against the new policy;

@@ -1,9 +1,10 @@
 // Package daemon is `dbopsd agent`: it composes the long-running
 // components — the scheduler (schedule), the local API on daemon.socket
-// (api), /metrics and /healthz on daemon.http_listen (metrics), the alerts
-// (notify), a heartbeat and the stale-backup watch — each a function that
-// returns when its context ends, and stops them in order: first the
-// scheduler drains its running jobs, then the rest.
+// (api), the signed-request routes over HTTPS on daemon.request_listen
+// when it is set (https.go), /metrics and /healthz on daemon.http_listen
+// (metrics), the alerts (notify), a heartbeat and the stale-backup watch —
+// each a function that returns when its context ends, and stops them in
+// order: first the scheduler drains its running jobs, then the rest.
 //
 // # Job kinds
 //

@@ -76,7 +76,7 @@ func (a *Agent) receiveRequest(ctx context.Context, body io.Reader, who api.Call
 		return api.RequestAccepted{}, fmt.Errorf("%w: the daemon is stopping; submit the request again once it runs", api.ErrUnavailable)
 	}
 	g := a.gate.Load()
-	source := fmt.Sprintf("unix socket uid=%d user=%s", who.UID, who.User)
+	source := who.Source() // the socket's peer, or the HTTPS client's address
 	acc, err := g.Receive(ctx, body, source)
 	var refusal *request.Refusal
 	if errors.As(err, &refusal) {

@@ -24,10 +24,10 @@ import (
 )
 
 // The request commands: new, sign, approve, verify and canonical work on a
-// request file without the daemon; submit sends one to the daemon over its
-// socket, and status follows it there. A remote daemon over HTTPS
-// (--server) is not built: the API answers on the local socket only, where
-// the caller is known from the socket's peer credentials.
+// request file without the daemon; submit sends one to the daemon, and
+// status follows it there, over the daemon's socket or, with --server, over
+// HTTPS to its request listener (request_server.go). Either way the daemon
+// authenticates the request by its signatures alone.
 
 type requestNewOpts struct {
 	globals
@@ -555,7 +555,7 @@ func flagWasSet(fs *flag.FlagSet, name string) bool {
 
 type requestSubmitOpts struct {
 	globals
-	socket string
+	daemon daemonFlags
 	file   string
 }
 
@@ -564,13 +564,14 @@ func requestSubmitCmd() command {
 	return command{
 		name:  "request submit",
 		usage: "FILE",
-		summary: "Send a signed, approved request to the daemon over its socket. The daemon checks it\n" +
-			"(signatures, roles, approvals, validity, target, the target database, the nonce), records\n" +
-			"the decision in the restore register and queues the work. Prints the request id and exits\n" +
-			"0 when accepted; exits 1 with the reason when refused. Follow it with request status.",
+		summary: "Send a signed, approved request to the daemon over its socket, or with --server over\n" +
+			"HTTPS to a remote daemon's request listener. The daemon checks it (signatures, roles,\n" +
+			"approvals, validity, target, the target database, the nonce), records the decision in the\n" +
+			"restore register and queues the work. Prints the request id and exits 0 when accepted;\n" +
+			"exits 1 with the reason when refused. Follow it with request status.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
-			addSocket(fs, &o.socket)
+			addDaemonFlags(fs, &o.daemon)
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 1, "the request file"); err != nil {
 					return err
@@ -589,11 +590,12 @@ func runRequestSubmit(ctx context.Context, o requestSubmitOpts) error {
 	if err != nil {
 		return err
 	}
-	c, err := daemonClient(&o.globals, o.socket)
+	c, err := o.daemon.client(&o.globals)
 	if err != nil {
 		return err
 	}
 	ra, err := c.SubmitRequest(ctx, data)
+	err = o.daemon.explain(err)
 	var ae *api.Error
 	if errors.As(err, &ae) && ae.Code == http.StatusForbidden {
 		if o.jsonOut {
@@ -615,13 +617,13 @@ func runRequestSubmit(ctx context.Context, o requestSubmitOpts) error {
 	if ra.Task.Waiting != "" {
 		fmt.Fprintf(o.stderr, " (waiting for %s)", ra.Task.Waiting)
 	}
-	fmt.Fprintf(o.stderr, "\nfollow it: dbopsd request status %s --follow\n", ra.ID)
+	fmt.Fprintf(o.stderr, "\nfollow it: dbopsd request status %s --follow%s\n", ra.ID, o.daemon.args())
 	return nil
 }
 
 type requestStatusOpts struct {
 	globals
-	socket string
+	daemon daemonFlags
 	id     string
 	follow bool
 	poll   time.Duration
@@ -635,10 +637,10 @@ func requestStatusCmd() command {
 		summary: "Show a submitted request: received, refused (and why), queued (and what it waits\n" +
 			"for), running (with progress), done or failed (with the outcome), from the restore\n" +
 			"register and the daemon's queue. --follow waits until it ends and exits 1 unless it\n" +
-			"is done.",
+			"is done. Over the socket, or with --server over HTTPS, as request submit.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
-			addSocket(fs, &o.socket)
+			addDaemonFlags(fs, &o.daemon)
 			fs.BoolVar(&o.follow, "follow", false, "poll until the request is done, failed or refused, showing progress")
 			fs.DurationVar(&o.poll, "poll", time.Second, "with --follow, how often to ask")
 			return func(ctx context.Context, args []string) error {
@@ -653,13 +655,13 @@ func requestStatusCmd() command {
 }
 
 func runRequestStatus(ctx context.Context, o requestStatusOpts) error {
-	c, err := daemonClient(&o.globals, o.socket)
+	c, err := o.daemon.client(&o.globals)
 	if err != nil {
 		return err
 	}
 	rs, err := c.Request(ctx, o.id)
 	if err != nil {
-		return err
+		return o.daemon.explain(err)
 	}
 	if !o.follow {
 		if o.jsonOut {
@@ -694,7 +696,7 @@ func runRequestStatus(ctx context.Context, o requestStatusOpts) error {
 		case <-time.After(o.poll):
 		}
 		if rs, err = c.Request(ctx, o.id); err != nil {
-			return err
+			return o.daemon.explain(err)
 		}
 	}
 	if pr != nil {

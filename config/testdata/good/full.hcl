@@ -7,6 +7,9 @@ daemon {
   max_per_server = 2
   timezone       = "Asia/Shanghai"
   pg_bin_dir     = "/usr/lib/postgresql/17/bin"
+  request_listen = "10.1.1.5:9443"
+  tls_cert       = "../tls/server.crt"
+  tls_key        = "../tls/server.key"
 }
 
 storage "primary" {
