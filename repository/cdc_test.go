@@ -173,7 +173,7 @@ func TestFormat1StillWorks(t *testing.T) {
 	if r.cfg.Version != 1 {
 		t.Fatalf("reopened as format %d", r.cfg.Version)
 	}
-	tickets := data(1, 3<<20)
+	tickets := data(1, 16<<20) // several chunks whatever the key
 	full := backupParts(t, r, Full, nil, map[string][]byte{"tickets": tickets})
 	grown := append(append([]byte{}, tickets...), data(3, 60<<10)...)
 	diff := backupParts(t, r, Differential, full, map[string][]byte{"tickets": grown})
