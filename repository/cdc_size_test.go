@@ -48,4 +48,3 @@ func TestGearChunkSizes(t *testing.T) {
 		t.Errorf("two keys cut the same boundaries: the gear table does not depend on the key")
 	}
 }
-
