@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -25,7 +28,8 @@ import (
 //   - pg_dump --snapshot writes the "schema" part: every definition, plus
 //     what only pg_dump knows how to carry (sequence values, large objects,
 //     extension configuration rows, materialized view refreshes), but not
-//     the data of the tables below;
+//     the data of the tables below (exclude.go: how pg_dump is told so,
+//     whatever their number);
 //   - opts.Parallel workers, each importing the snapshot, COPY one part at a
 //     time (biggest first) into a "data/<schema>.<table>" part, computing the
 //     table's statistics from the same stream. A table larger than
@@ -137,8 +141,19 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 	if err != nil {
 		return nil, err
 	}
+	// Planned before anything is copied: a database whose exclusions pg_dump
+	// cannot be given fails here, not after hours of COPY.
+	carried, err := carriedSchemas(ctx, leader, tables)
+	if err != nil {
+		return nil, classify(err)
+	}
+	budget := argBudget - argvBytes(cc.env) - argvBytes(schemaDumpArgs(cc, snapshotID)) - filterArgRoom
+	sd, err := planSchemaDump(pgDump, tables, carried, budget)
+	if err != nil {
+		return nil, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return dumpSchema(gctx, pgDump, cc, snapshotID, tables, sink, log) })
+	g.Go(func() error { return dumpSchema(gctx, pgDump, cc, snapshotID, sd, sink, log) })
 
 	// Per table, the merged digest and bytes of its parts.
 	var mu sync.Mutex
@@ -255,12 +270,17 @@ func writeMeta(ctx context.Context, sink engines.PartSink, m *meta) error {
 	return nil
 }
 
-// dumpSchema streams pg_dump's custom-format archive into the schema part.
-// -Z0: the repository compresses; compressing twice only costs CPU.
-func dumpSchema(ctx context.Context, pgDump tool, cc childConn, snapshotID string, tables []tableInfo, sink engines.PartSink, log hclog.Logger) error {
-	args := []string{"--format=custom", "--compress=0", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + cc.conninfo}
-	for _, t := range tables {
-		args = append(args, "--exclude-table-data="+dumpPattern(t.Ref))
+// dumpSchema streams pg_dump's custom-format archive into the schema part,
+// without the data sd excludes (see exclude.go).
+func dumpSchema(ctx context.Context, pgDump tool, cc childConn, snapshotID string, sd *schemaDump, sink engines.PartSink, log hclog.Logger) error {
+	args := append(schemaDumpArgs(cc, snapshotID), sd.args...)
+	if len(sd.filter) > 0 {
+		path, err := sd.writeFilter("")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(path)
+		args = append(args, "--filter="+path)
 	}
 	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: schemaPart, Kind: engines.KindSchema, Format: formatSchema})
 	if err != nil {
@@ -275,13 +295,24 @@ func dumpSchema(ctx context.Context, pgDump tool, cc childConn, snapshotID strin
 	}
 	if err != nil {
 		w.Close()
+		if errors.Is(err, syscall.E2BIG) {
+			err = fmt.Errorf("%w (the command line leaves out the data of %d schemas and %d tables: pg_dump %d or newer takes them from a file)",
+				err, sd.schemas, sd.tables, filterMajor)
+		}
 		return fmt.Errorf("dumping the schema: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("storing part %s: %w", schemaPart, err)
 	}
-	log.Debug("schema dumped", "bytes", cw.n, "duration", time.Since(start).Round(time.Millisecond))
+	log.Debug("schema dumped", "bytes", cw.n, "duration", time.Since(start).Round(time.Millisecond),
+		"excluded_schemas", sd.schemas, "excluded_tables", sd.tables, "filter_file", len(sd.filter) > 0)
 	return nil
+}
+
+// schemaDumpArgs are pg_dump's arguments but for the exclusions.
+// -Z0: the repository compresses; compressing twice only costs CPU.
+func schemaDumpArgs(cc childConn, snapshotID string) []string {
+	return []string{"--format=custom", "--compress=0", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + cc.conninfo}
 }
 
 // dataPartNames names the data parts "data/<schema>.<table>"; in the rare
@@ -299,13 +330,6 @@ func dataPartNames(tables []tableInfo) []string {
 		names[i] = n
 	}
 	return names
-}
-
-// dumpPattern quotes a table for pg_dump's -t/--exclude-table-data
-// patterns: inside double quotes nothing is a wildcard and case is kept.
-func dumpPattern(t engines.TableRef) string {
-	q := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-	return q(t.Schema) + "." + q(t.Name)
 }
 
 // dumpPart copies one data part of table t: the whole table, or one block

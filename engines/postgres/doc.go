@@ -87,6 +87,14 @@
 // owner). Passwords reach the client programs only through PGPASSWORD in
 // their environment.
 //
+// pg_dump learns which table data to leave out from one "schema".* pattern
+// per schema that holds nothing else whose data it carries (sequences,
+// materialized views, extension tables) and one pattern per table
+// elsewhere (exclude.go). pg_dump 17 and newer read them from a file
+// (--filter), whatever their number; older ones take them on the command
+// line, which holds about ten thousand, and a backup that needs more fails
+// before copying anything, asking for pg_dump 17.
+//
 // # Not covered
 //
 // Roles themselves are not in the backup: they live outside the database.
