@@ -47,8 +47,11 @@
 // version, why a step did not run — stored in the JSON beside its English
 // (Check.Detail), and so are the warnings and what became of the copy. The
 // page renders the sentence of the key in its own language from html.go's
-// catalog, so a Chinese report is Chinese throughout; what servers, tools
-// and engines said (errors, findings, the engine's notes) is data, shown
-// verbatim after a translated lead. A report stored by an older dbopsd has
-// no Messages: its page shows the stored English.
+// catalog, so a Chinese report is Chinese throughout; what servers and
+// tools said (errors, findings) is data, shown verbatim after a translated
+// lead. The engines' notes (what a restore skipped, other notes, why the
+// integrity check did not run) come as engines.Notes, whose keys have
+// their sentences in the same catalog ("note.<key>"), with object names and
+// the server's words as parameters. A report stored by an older dbopsd has
+// no Messages or Notes: its page shows the stored English.
 package drill

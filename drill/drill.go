@@ -413,7 +413,7 @@ func (d *drill) integrity(ctx context.Context) {
 	case len(ir.Findings) > 0:
 		d.check(CheckIntegrity, Fail, rep.Timings.Integrity, &Message{Key: msgIntegrityFindings, Tool: ir.Tool, Findings: ir.Findings})
 	case ir.Skipped != "":
-		d.check(CheckIntegrity, Warn, rep.Timings.Integrity, &Message{Key: msgIntegritySkipped, Tool: ir.Tool, Reason: ir.Skipped})
+		d.check(CheckIntegrity, Warn, rep.Timings.Integrity, &Message{Key: msgIntegritySkipped, Tool: ir.Tool, Reason: ir.Skipped, ReasonMessage: ir.SkippedMessage})
 	default:
 		d.check(CheckIntegrity, Pass, rep.Timings.Integrity, &Message{Key: msgIntegrityOK, Tool: ir.Tool})
 	}

@@ -616,3 +616,81 @@ func restoredStats(rep *drill.Report) []engines.TableStats {
 	}
 	return out
 }
+
+// TestEngineNotesInReport: what the engine says about a restore (here: a
+// table owner role the target server lacks) travels through restore into
+// the stored report as Notes, and the page reads it in Chinese, the names
+// verbatim, without the engine's English.
+func TestEngineNotesInReport(t *testing.T) {
+	s := newSite(t, false)
+	role := fmt.Sprintf("drill_owner_%d", seq.Add(1))
+	s.src.Exec(t, "postgres", "CREATE ROLE "+role)
+	s.src.Exec(t, s.srcDB, "ALTER TABLE hall.ratings OWNER TO "+role)
+	// Runs before the source database is dropped: give its objects back.
+	t.Cleanup(func() {
+		s.src.Exec(t, s.srcDB, "REASSIGN OWNED BY "+role+" TO postgres; DROP OWNED BY "+role)
+		s.src.Exec(t, "postgres", "DROP ROLE IF EXISTS "+role)
+	})
+	res, err := backup.Run(t.Context(), backup.Job{Database: "queue", Engine: s.eng, Conn: site.SourceConn(s.cfg, s.cfg.Databases["queue"]),
+		Type: repository.Full, Parallel: 2, Repo: s.repo, Catalog: s.cat, Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := fmt.Sprintf("drill_notes_%d", seq.Add(1))
+	dropAtCleanup(t, s.dst, as)
+	tg := s.cfg.RestoreTargets["scratch-pg"]
+	rep, err := drill.Run(t.Context(), drill.Spec{
+		Database: "queue", BackupID: res.Manifest.ID, Engine: s.eng, Repo: s.repo, Catalog: s.cat,
+		Target: restore.Target{Name: tg.Name, Conn: site.TargetConn(s.cfg, tg), Scratch: true},
+		As:     as, StateDir: s.cfg.Daemon.StateDir, Trigger: "test", SourceServer: s.cfg.Databases["queue"].Server(),
+	})
+	if err != nil || !rep.Passed() {
+		t.Fatalf("drill: %v\n%+v", err, rep)
+	}
+	own := engines.Note{Key: engines.PGOwnershipNotRestored, Params: engines.Params{"roles": role, "user": "postgres"}}
+	if rep.Restore == nil || !slices.ContainsFunc(rep.Restore.SkippedMessages, func(n engines.Note) bool { return reflect.DeepEqual(n, own) }) ||
+		!slices.Contains(rep.Restore.Skipped, own.English()) {
+		t.Fatalf("the report's restore notes: %+v, want %+v", rep.Restore, own)
+	}
+
+	jsonPath, htmlPath := drill.Paths(s.cfg.Daemon.StateDir, rep.ID)
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(`"skipped_messages"`)) || !bytes.Contains(raw, []byte(`"key": "`+engines.PGOwnershipNotRestored+`"`)) {
+		t.Errorf("the stored JSON has no structured notes:\n%s", raw)
+	}
+	stored, err := drill.Load(s.cfg.Daemon.StateDir, rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(stored.Restore, rep.Restore) {
+		t.Errorf("stored restore report: %+v, want %+v", stored.Restore, rep.Restore)
+	}
+	page, err := os.ReadFile(htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHTML(t, page, drill.LangZH, stored)
+	doc, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := textOf(doc)
+	if want := "对象的属主和授权未恢复：目标服务器上缺少角色 " + role + "；对象改归执行恢复的用户 postgres 所有"; !strings.Contains(zh, want) {
+		t.Errorf("the zh page lacks %q", want)
+	}
+	for _, s := range stored.Restore.Skipped {
+		if strings.Contains(zh, s) {
+			t.Errorf("the zh page has the engine's English %q", s)
+		}
+	}
+	var b bytes.Buffer
+	if err := drill.WriteHTML(&b, stored, drill.HTMLOptions{Language: drill.LangEN}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), own.English()) {
+		t.Errorf("the en page lacks %q", own.English())
+	}
+}

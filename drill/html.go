@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
@@ -95,6 +96,14 @@ func WriteHTML(w io.Writer, r *Report, o HTMLOptions) error {
 				return s
 			}
 			return t.DispositionNote
+		},
+		"restoreSkipped": func(r *engines.RestoreReport) []string { return p.notes(r.Skipped, r.SkippedMessages) },
+		"restoreNotes":   func(r *engines.RestoreReport) []string { return p.notes(r.Notes, r.NoteMessages) },
+		"integritySkipped": func(r *engines.IntegrityReport) string {
+			if s, ok := p.note(r.SkippedMessage); ok {
+				return s
+			}
+			return r.Skipped
 		},
 	}
 	tmpl, err := template.New("report").Funcs(funcs).Parse(page)
@@ -208,6 +217,9 @@ func (p phrases) param(m *Message, name string) (string, bool) {
 	case "cause":
 		return p.text(m.Cause)
 	case "reason":
+		if s, ok := p.note(m.ReasonMessage); ok {
+			return s, true
+		}
 		return m.Reason, true
 	case "error":
 		return m.Error, true
@@ -231,6 +243,47 @@ func (p phrases) mismatch(mm Mismatch) (string, bool) {
 		}
 		return "", false
 	})
+}
+
+// note renders an engine's Note: the sentence of "note.<key>", its
+// parameters verbatim (object names, SQL, what the server said) but for
+// the kind of object, which is a word of the language, and What, the
+// object the sentence is about, rendered the same way. False when n is
+// nil, or its key or a parameter is not in the catalog: show the engine's
+// English then.
+func (p phrases) note(n *engines.Note) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	return p.fill(p.l["msg.note."+n.Key], func(name string) (string, bool) {
+		switch name {
+		case "what":
+			return p.note(n.What)
+		case "kind":
+			v, ok := n.Params[name]
+			return p.tr("object_kind", v), ok
+		}
+		v, ok := n.Params[name]
+		return v, ok
+	})
+}
+
+// notes are an engine's notes in the page's language, item by item, each
+// as stored (in English) where its Note does not render; all as stored
+// when the report has no Notes for them (an older dbopsd).
+func (p phrases) notes(text []string, ns []engines.Note) []string {
+	if len(ns) != len(text) {
+		return text
+	}
+	lines := make([]string, len(text))
+	for i := range ns {
+		s, ok := p.note(&ns[i])
+		if !ok {
+			s = text[i]
+		}
+		lines[i] = s
+	}
+	return lines
 }
 
 func (p phrases) tr(prefix, v string) string {
@@ -416,6 +469,53 @@ var labels = map[string]map[string]string{
 		"msg.disposition.dropped":          "本次演练创建的临时恢复副本，演练结束后即删除",
 		"msg.warning.full_unreadable":      "此差异备份所基于的全量备份 {base} 无法读取。错误信息：{error}",
 		"msg.warning.scratch_ledger":       "写入临时库登记表失败。错误信息：{error}",
+
+		// What engines say (engines.Note, "note.<key>"); their English is
+		// the engines' own (engines.NoteSentences).
+		"object_kind.routine": "存储过程/函数", "object_kind.view": "视图", "object_kind.trigger": "触发器", "object_kind.event": "事件",
+		"msg.note.postgres.ownership_not_restored":  "对象的属主和授权未恢复：目标服务器上缺少角色 {roles}；对象改归执行恢复的用户 {user} 所有",
+		"msg.note.postgres.policy_not_created":      "表 {table} 上的行级安全策略 {policy} 未创建：它引用的角色在目标服务器上不存在（{roles}）",
+		"msg.note.postgres.foreign_key_not_created": "表 {table} 上的外键 {constraint} 未创建：它引用的表 {references} 不在数据库 {database} 中",
+		"msg.note.postgres.database_owner_missing":  "数据库 {database} 的属主未设为 {owner}：目标服务器上没有角色 {owner}，数据库归执行恢复的用户所有",
+		"msg.note.postgres.refused":                 "{what}：未能应用，目标服务器拒绝执行。服务器报告：{error}（错误码 {sqlstate}）",
+		"msg.note.postgres.role_missing":            "{what}：未恢复，目标服务器上没有角色 {role}",
+		"msg.note.postgres.grantor_missing":         "{what}：未恢复，授权者角色 {role} 在目标服务器上不存在",
+		"msg.note.postgres.unknown_privilege":       "{what}：未恢复，其中有本版本不认识的数据库权限",
+		"msg.note.postgres.no_grant_option":         "{what}：未恢复，{role} 在目标服务器上没有转授该权限的权利",
+		"msg.note.postgres.older_server":            "将 PostgreSQL {backup_version} 的备份恢复到了版本较低的服务器（PostgreSQL {server_version}）",
+		"msg.note.postgres.default_collation":       "源数据库的排序规则 {collation} 在目标服务器上不可用，数据库已按目标服务器的默认排序规则创建。服务器报告：{error}",
+		"msg.note.postgres.partition_standalone":    "分区 {table} 作为独立的表恢复：它所属的分区表不在本次恢复范围内",
+		"msg.note.postgres.no_pg_amcheck":           "找不到可用的 pg_amcheck。错误信息：{error}",
+		"msg.note.postgres.amcheck_unavailable":     "服务器上没有 amcheck 扩展（它随 postgresql-contrib 软件包提供）",
+		"msg.note.postgres.amcheck_not_created":     "无法创建 amcheck 扩展。服务器报告：{error}",
+		"msg.note.postgres.database_owner":          "数据库 {database} 的属主 {owner}",
+		"msg.note.postgres.connection_limit":        "数据库 {database} 的连接数上限",
+		"msg.note.postgres.database_comment":        "数据库 {database} 的注释",
+		"msg.note.postgres.revoke":                  "撤销 {role} 在数据库 {database} 上的全部权限",
+		"msg.note.postgres.grant":                   "授予 {grantee} 数据库 {database} 的 {privileges} 权限",
+		"msg.note.postgres.grant_with_option":       "授予 {grantee} 数据库 {database} 的 {privileges} 权限（可转授）",
+		"msg.note.postgres.grant_by":                "由 {grantor} 授予 {grantee} 数据库 {database} 的 {privileges} 权限",
+		"msg.note.postgres.grant_with_option_by":    "由 {grantor} 授予 {grantee} 数据库 {database} 的 {privileges} 权限（可转授）",
+		"msg.note.postgres.database_setting":        "数据库 {database} 的参数设置 {setting}",
+		"msg.note.postgres.role_setting":            "角色 {role} 在数据库 {database} 中的参数设置 {setting}",
+		"msg.note.mysql.foreign_key_not_recreated":  "表 {table} 的外键未重建：它引用的表不在本次恢复范围内。外键定义：{definition}",
+		"msg.note.mysql.programs_not_recreated":     "单表恢复不重建视图、存储过程/函数和事件（共 {count} 个）",
+		"msg.note.mysql.users_and_grants":           "用户和授权未恢复：它们不属于数据库备份的内容",
+		"msg.note.mysql.object_refused":             "{kind} {object} 未能创建，执行恢复的账号权限不足。服务器报告：{error}",
+		"msg.note.mysql.definer_missing":            "已恢复的视图、存储过程/函数、触发器或事件的定义者（DEFINER）账号 {definer} 在目标服务器上不存在：请创建该账号，否则使用这些对象时会出错",
+		"msg.note.mysql.definer_unchecked":          "有对象以定义者（DEFINER）账号 {definer} 的身份运行；未能确认目标服务器上是否有该账号",
+		"msg.note.mysql.definer_replaced":           "{kind} {object} 改以执行恢复的账号为定义者（DEFINER）重建，而不是 {definer}（该账号无权指定其他定义者）",
+		"msg.note.mysql.event_disabled":             "事件 {event} 以禁用状态（DISABLED）重建：数据库恢复时改了库名（执行 ALTER EVENT ... ENABLE 可启用）",
+		"msg.note.mysql.history_not_restored":       "表 {table} 的系统版本历史未恢复，只恢复了当前行。原因：{reason}",
+		"msg.note.mysql.history_not_loadable":       "表 {table} 的系统版本历史未恢复，只恢复了当前行：该服务器无法载入行历史（需要 MariaDB 10.11 的 system_versioning_insert_history）",
+		"msg.note.mysql.history_transaction_ids":    "表 {table} 的系统版本历史未恢复，只恢复了当前行：该表按事务精确版本化（行的起止是事务号，无法重建）",
+		"msg.note.mysql.restored":                   "已恢复 {tables} 张表、{rows} 行，用时 {took}（加载方式 {method}，调度策略 {strategy}）",
+		"msg.note.mysql.local_infile_off":           "服务器关闭了 local_infile：改用 INSERT 批量插入加载数据，比 LOAD DATA 慢",
+		"msg.note.mysql.load_data_refused":          "服务器拒绝了 LOAD DATA LOCAL INFILE，改用 INSERT 批量插入加载数据，速度较慢。服务器报告：{error}",
+		"msg.note.mysql.load_warnings":              "表 {table} 加载时产生 {count} 条警告，例如：{warnings}",
+		"msg.note.mysql.binlog_off":                 "本次恢复未写入目标服务器的二进制日志（sql_log_bin=0），其从库不会收到",
+		"msg.note.mysql.binlog_on":                  "本次恢复写入了目标服务器的二进制日志，其从库也会收到：执行恢复的账号无权设置 sql_log_bin。服务器报告：{error}",
+		"msg.note.mysql.no_tables":                  "数据库中没有表",
 	},
 	LangEN: {
 		"title": "Disaster recovery drill report", "verdict": "Verdict", "verdict.pass": "PASSED", "verdict.fail": "FAILED",
@@ -487,6 +587,14 @@ var labels = map[string]map[string]string{
 		"msg.warning.full_unreadable":      "the full backup {base} of this differential does not read: {error}",
 		"msg.warning.scratch_ledger":       "scratch ledger: {error}",
 	},
+}
+
+// The English of the engines' notes is the engines' own: the sentences
+// they store beside each Note (RestoreReport.Skipped, ...).
+func init() {
+	for key, s := range engines.NoteSentences() {
+		labels[LangEN]["msg.note."+key] = s
+	}
 }
 
 const page = `<!DOCTYPE html>
@@ -621,17 +729,17 @@ const page = `<!DOCTYPE html>
 <h2 style="{{$s.h2}}">{{t "notes"}}</h2>
 <table style="{{$s.table}}">
 {{- with $r.Integrity}}
-<tr><th style="{{$s.key}}">{{t "integrity_tool"}}</th><td style="{{$s.td}}">{{.Tool}}{{if .Skipped}} — {{t "not_run_engine"}}{{.Skipped}}{{end}}</td></tr>
+<tr><th style="{{$s.key}}">{{t "integrity_tool"}}</th><td style="{{$s.td}}">{{.Tool}}{{with integritySkipped .}} — {{t "not_run_engine"}}{{.}}{{end}}</td></tr>
 {{- if .Findings}}
 <tr><th style="{{$s.key}}">{{t "findings"}}</th><td style="{{$s.td}}">{{t "tool_says"}}<ul style="{{$s.list}}">{{range .Findings}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{- end}}
 {{- end}}
 {{- with $r.Restore}}
-{{- if .Skipped}}
-<tr><th style="{{$s.key}}">{{t "skipped"}}</th><td style="{{$s.td}}">{{t "engine_says"}}<ul style="{{$s.list}}">{{range .Skipped}}<li>{{.}}</li>{{end}}</ul></td></tr>
+{{- with restoreSkipped .}}
+<tr><th style="{{$s.key}}">{{t "skipped"}}</th><td style="{{$s.td}}">{{t "engine_says"}}<ul style="{{$s.list}}">{{range .}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{- end}}
-{{- if .Notes}}
-<tr><th style="{{$s.key}}">{{t "restore_notes"}}</th><td style="{{$s.td}}">{{t "engine_says"}}<ul style="{{$s.list}}">{{range .Notes}}<li>{{.}}</li>{{end}}</ul></td></tr>
+{{- with restoreNotes .}}
+<tr><th style="{{$s.key}}">{{t "restore_notes"}}</th><td style="{{$s.td}}">{{t "engine_says"}}<ul style="{{$s.list}}">{{range .}}<li>{{.}}</li>{{end}}</ul></td></tr>
 {{- end}}
 {{- end}}
 </table>

@@ -252,7 +252,14 @@ func checkDetails(t *testing.T, all, lang string, r *drill.Report) {
 			t.Errorf("check %s has no message: %+v", c.Name, c)
 			continue
 		}
-		verbatim = append(verbatim, c.Message.Error, c.Message.Reason)
+		for m := c.Message; m != nil; m = m.Cause {
+			verbatim = append(verbatim, m.Error)
+		}
+		if n := c.Message.ReasonMessage; n != nil {
+			verbatim = append(verbatim, noteData(n)...)
+		} else {
+			verbatim = append(verbatim, c.Message.Reason)
+		}
 		verbatim = append(verbatim, c.Message.Findings...)
 		switch lang {
 		case drill.LangZH:
@@ -278,13 +285,20 @@ func checkDetails(t *testing.T, all, lang string, r *drill.Report) {
 	if r.Request != nil {
 		verbatim = append(verbatim, r.Request.Reason)
 	}
+	// The engines' notes: their data, where they have Notes (and the zh
+	// page must not show their English); as stored where they do not.
 	if r.Restore != nil {
-		verbatim = append(verbatim, r.Restore.Skipped...)
-		verbatim = append(verbatim, r.Restore.Notes...)
+		verbatim = append(verbatim, notesVerbatim(t, all, lang, r.Restore.Skipped, r.Restore.SkippedMessages)...)
+		verbatim = append(verbatim, notesVerbatim(t, all, lang, r.Restore.Notes, r.Restore.NoteMessages)...)
 	}
 	if r.Integrity != nil {
-		verbatim = append(verbatim, r.Integrity.Tool, r.Integrity.Skipped)
+		verbatim = append(verbatim, r.Integrity.Tool)
 		verbatim = append(verbatim, r.Integrity.Findings...)
+		if r.Integrity.SkippedMessage != nil {
+			verbatim = append(verbatim, notesVerbatim(t, all, lang, []string{r.Integrity.Skipped}, []engines.Note{*r.Integrity.SkippedMessage})...)
+		} else {
+			verbatim = append(verbatim, r.Integrity.Skipped)
+		}
 	}
 	for _, b := range r.Chain {
 		verbatim = append(verbatim, b.Error)
@@ -309,6 +323,39 @@ func checkDetails(t *testing.T, all, lang string, r *drill.Report) {
 			t.Errorf("the zh page has English words of the detail sentences: %q", p)
 		}
 	}
+}
+
+// notesVerbatim is what of an engine's notes a page shows verbatim: the
+// data of their Notes, or their stored English where the report has no
+// Notes for them. The zh page must not show the English of a Note.
+func notesVerbatim(t *testing.T, all, lang string, text []string, ns []engines.Note) []string {
+	t.Helper()
+	if len(ns) != len(text) {
+		return text
+	}
+	var out []string
+	for i := range ns {
+		out = append(out, noteData(&ns[i])...)
+		if lang == drill.LangZH && strings.Contains(all, text[i]) && !slices.Contains(noteData(&ns[i]), text[i]) {
+			t.Errorf("the zh page shows the engine's English %q", text[i])
+		}
+	}
+	return out
+}
+
+// noteData are the parameters of a Note and of what it is about, but for
+// the kind of object, which is a word of the page's language.
+func noteData(n *engines.Note) []string {
+	var out []string
+	for k, v := range n.Params {
+		if k != "kind" {
+			out = append(out, v)
+		}
+	}
+	if n.What != nil {
+		out = append(out, noteData(n.What)...)
+	}
+	return out
 }
 
 func detailsOf(r *drill.Report) []string {
@@ -464,6 +511,7 @@ func outcomes() []outcome {
 		finding1   = `heap table "queue_drill.hall.tickets", block 12, offset 3: xmin 1234 precedes relation freeze threshold 0:5678`
 		finding2   = `btree index "queue_drill.hall.ratings_score": index tuple size does not equal lp_len`
 		noAmcheck  = "the amcheck extension is not available on the server (it comes with the postgresql-contrib package)"
+		dbccDenied = "the login lacks the rights for DBCC CHECKDB on this database (it needs db_owner)"
 		dropErr    = `dropping database queue_drill: ERROR: database "queue_drill" is being accessed by other users (SQLSTATE 55006)`
 		fullErr    = "backup 20260201T020000.000Z-1a2b of queue: reading the manifest: NoSuchKey: The specified key does not exist."
 	)
@@ -531,9 +579,16 @@ func outcomes() []outcome {
 			m:  drill.Message{Key: "integrity.findings", Tool: "pg_amcheck 15.6", Findings: []string{finding1, finding2}},
 			zh: "pg_amcheck 15.6 发现 2 个问题。检查工具报告：" + finding1 + "；" + finding2,
 			en: "pg_amcheck 15.6: 2 finding(s); the tool reported: " + finding1 + "; " + finding2},
+		// A reason without its Note (an older report, or an engine without
+		// notes) shows as the engine said it.
 		{name: "integrity not run", check: drill.CheckIntegrity, status: drill.Warn,
-			m:  drill.Message{Key: "integrity.skipped", Tool: "pg_amcheck", Reason: noAmcheck},
-			zh: "未执行。数据库引擎说明：" + noAmcheck, en: "not run; the engine said: " + noAmcheck},
+			m:  drill.Message{Key: "integrity.skipped", Tool: "DBCC CHECKDB", Reason: dbccDenied},
+			zh: "未执行。数据库引擎说明：" + dbccDenied, en: "not run; the engine said: " + dbccDenied},
+		{name: "integrity not run, with the engine's note", check: drill.CheckIntegrity, status: drill.Warn,
+			m: drill.Message{Key: "integrity.skipped", Tool: "pg_amcheck", Reason: noAmcheck,
+				ReasonMessage: &engines.Note{Key: engines.PGAmcheckUnavailable}},
+			zh: "未执行。数据库引擎说明：服务器上没有 amcheck 扩展（它随 postgresql-contrib 软件包提供）",
+			en: "not run; the engine said: " + noAmcheck},
 		{name: "integrity without report", check: drill.CheckIntegrity, status: drill.Warn, m: drill.Message{Key: "integrity.no_report"},
 			zh: "数据库引擎没有返回完整性检查结果", en: "the engine returned no integrity report"},
 		{name: "dropped", check: drill.CheckCleanup, status: drill.Pass,
@@ -569,6 +624,187 @@ func outcomes() []outcome {
 	}
 }
 
+// noteOutcome is one thing an engine can say, as a Note, and how it reads
+// in each language. Where is where the report has it: "skipped" and
+// "notes" (the restore's), "integrity" (why the check did not run: the
+// integrity check's detail, after its lead).
+type noteOutcome struct {
+	name   string
+	where  string
+	n      engines.Note
+	zh, en string
+}
+
+// noteOutcomes are every sentence of the engines' note catalog, with the
+// parameters the engines give them.
+func noteOutcomes() []noteOutcome {
+	pg := func(key string, params engines.Params) engines.Note { return engines.Note{Key: key, Params: params} }
+	about := func(what engines.Note, key string, params engines.Params) engines.Note {
+		return engines.Note{Key: key, Params: params, What: &what}
+	}
+	const (
+		db         = "queue_drill"
+		noParam    = `unrecognized configuration parameter "dbops_no_such_param"`
+		noTool     = "pg_amcheck of PostgreSQL 14 or newer not found in /usr/lib/postgresql/*/bin or on PATH: install postgresql-client-14 or set pg_bin_dir"
+		noSuper    = "Error 1419 (HY000): You do not have the SUPER privilege and binary logging is enabled (you *might* want to use the less safe log_bin_trust_function_creators variable)"
+		noLogBin   = "Error 1227 (42000): Access denied; you need (at least one of) the SUPER privilege(s) for this operation"
+		noInfile   = "Error 1148 (42000): The used command is not allowed with this MariaDB version"
+		fkDef      = "CONSTRAINT `child_text_fk` FOREIGN KEY (`text_id`) REFERENCES `texts` (`id`)"
+		badLocale  = `ERROR: invalid locale name: "zh_CN.GB18030" (SQLSTATE 42809)`
+		warnings   = "Data truncated for column 'd' at row 1; Out of range value for column 'f' at row 2"
+		oldReason  = "the history was written by a server that keeps it in another table"
+		comment    = "数据库 " + db + " 的注释"
+		setting    = "数据库 " + db + " 的参数设置 dbops_no_such_param"
+		roleSet    = "角色 hall_auditor 在数据库 " + db + " 中的参数设置 statement_timeout"
+		cannotLoad = "the server cannot load row history (needs MariaDB 10.11 system_versioning_insert_history)"
+	)
+	dbSetting := pg(engines.PGDatabaseSetting, engines.Params{"setting": "dbops_no_such_param", "database": db})
+	return []noteOutcome{
+		{"ownership", "skipped", pg(engines.PGOwnershipNotRestored, engines.Params{"roles": "hall_owner, hall_clerk", "user": "postgres"}),
+			"对象的属主和授权未恢复：目标服务器上缺少角色 hall_owner, hall_clerk；对象改归执行恢复的用户 postgres 所有",
+			"ownership and privileges (GRANTs) not restored: roles missing on the target server: hall_owner, hall_clerk; objects belong to the restoring user postgres"},
+		{"policy", "skipped", pg(engines.PGPolicyNotCreated, engines.Params{"policy": "本窗口", "table": "hall.取号记录", "roles": "hall_owner"}),
+			"表 hall.取号记录 上的行级安全策略 本窗口 未创建：它引用的角色在目标服务器上不存在（hall_owner）",
+			"row-level security policy 本窗口 on hall.取号记录 not created: it names roles missing on the target server (hall_owner)"},
+		{"foreign key", "skipped", pg(engines.PGForeignKeyNotCreated, engines.Params{"constraint": "ratings_ticket_fkey", "table": "hall.ratings", "references": "hall.tickets", "database": db}),
+			"表 hall.ratings 上的外键 ratings_ticket_fkey 未创建：它引用的表 hall.tickets 不在数据库 " + db + " 中",
+			"foreign key ratings_ticket_fkey on hall.ratings not created: the table it references, hall.tickets, is not in database " + db},
+		{"database owner missing", "skipped", pg(engines.PGDatabaseOwnerMissing, engines.Params{"database": db, "owner": "hall_owner"}),
+			"数据库 " + db + " 的属主未设为 hall_owner：目标服务器上没有角色 hall_owner，数据库归执行恢复的用户所有",
+			"owner of database " + db + " not set to hall_owner: role hall_owner is missing on the target server; the database belongs to the restoring user"},
+		{"setting refused", "skipped", about(dbSetting, engines.PGRefused, engines.Params{"error": noParam, "sqlstate": "42704"}),
+			setting + "：未能应用，目标服务器拒绝执行。服务器报告：" + noParam + "（错误码 42704）",
+			"setting dbops_no_such_param of database " + db + " not applied: the target server refused it: " + noParam + " (SQLSTATE 42704)"},
+		{"owner refused", "skipped", about(pg(engines.PGDatabaseOwner, engines.Params{"owner": "hall_owner", "database": db}), engines.PGRefused,
+			engines.Params{"error": "must be able to SET ROLE \"hall_owner\"", "sqlstate": "42501"}),
+			"数据库 " + db + " 的属主 hall_owner：未能应用，目标服务器拒绝执行。服务器报告：must be able to SET ROLE \"hall_owner\"（错误码 42501）",
+			"owner hall_owner of database " + db + " not applied: the target server refused it: must be able to SET ROLE \"hall_owner\" (SQLSTATE 42501)"},
+		{"connection limit refused", "skipped", about(pg(engines.PGConnectionLimit, engines.Params{"database": db}), engines.PGRefused,
+			engines.Params{"error": "permission denied to alter database", "sqlstate": "42501"}),
+			"数据库 " + db + " 的连接数上限：未能应用，目标服务器拒绝执行。服务器报告：permission denied to alter database（错误码 42501）",
+			"connection limit of database " + db + " not applied: the target server refused it: permission denied to alter database (SQLSTATE 42501)"},
+		{"comment refused", "skipped", about(pg(engines.PGDatabaseComment, engines.Params{"database": db}), engines.PGRefused,
+			engines.Params{"error": "must be owner of database " + db, "sqlstate": "42501"}),
+			comment + "：未能应用，目标服务器拒绝执行。服务器报告：must be owner of database " + db + "（错误码 42501）",
+			"comment on database " + db + " not applied: the target server refused it: must be owner of database " + db + " (SQLSTATE 42501)"},
+		{"revoke refused", "skipped", about(pg(engines.PGRevoke, engines.Params{"database": db, "role": "PUBLIC"}), engines.PGRefused,
+			engines.Params{"error": "permission denied for database " + db, "sqlstate": "42501"}),
+			"撤销 PUBLIC 在数据库 " + db + " 上的全部权限：未能应用，目标服务器拒绝执行。服务器报告：permission denied for database " + db + "（错误码 42501）",
+			"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC not applied: the target server refused it: permission denied for database " + db + " (SQLSTATE 42501)"},
+		{"role setting, role missing", "skipped",
+			about(pg(engines.PGRoleSetting, engines.Params{"setting": "statement_timeout", "role": "hall_auditor", "database": db}), engines.PGRoleMissing, engines.Params{"role": "hall_auditor"}),
+			roleSet + "：未恢复，目标服务器上没有角色 hall_auditor",
+			"setting statement_timeout of role hall_auditor in database " + db + " not restored: role hall_auditor is missing on the target server"},
+		{"grant, grantee missing", "skipped",
+			about(pg(engines.PGGrantWithOption, engines.Params{"privileges": "CONNECT, TEMPORARY", "database": db, "grantee": "hall_auditor"}), engines.PGRoleMissing, engines.Params{"role": "hall_auditor"}),
+			"授予 hall_auditor 数据库 " + db + " 的 CONNECT, TEMPORARY 权限（可转授）：未恢复，目标服务器上没有角色 hall_auditor",
+			"GRANT CONNECT, TEMPORARY ON DATABASE " + db + " TO hall_auditor WITH GRANT OPTION not restored: role hall_auditor is missing on the target server"},
+		{"grant, grantor missing", "skipped",
+			about(pg(engines.PGGrantBy, engines.Params{"privileges": "TEMPORARY", "database": db, "grantee": "hall_reader", "grantor": "hall_auditor"}), engines.PGGrantorMissing, engines.Params{"role": "hall_auditor"}),
+			"由 hall_auditor 授予 hall_reader 数据库 " + db + " 的 TEMPORARY 权限：未恢复，授权者角色 hall_auditor 在目标服务器上不存在",
+			"GRANT TEMPORARY ON DATABASE " + db + " TO hall_reader (granted by hall_auditor) not restored: role hall_auditor, which granted it, is missing on the target server"},
+		{"grant, unknown privilege", "skipped",
+			about(pg(engines.PGGrant, engines.Params{"privileges": "CONNECT, MAINTAIN", "database": db, "grantee": "PUBLIC"}), engines.PGUnknownPrivilege, nil),
+			"授予 PUBLIC 数据库 " + db + " 的 CONNECT, MAINTAIN 权限：未恢复，其中有本版本不认识的数据库权限",
+			"GRANT CONNECT, MAINTAIN ON DATABASE " + db + " TO PUBLIC not restored: not a database privilege this version knows"},
+		{"grant, no grant option", "skipped",
+			about(pg(engines.PGGrantWithOptionBy, engines.Params{"privileges": "CREATE", "database": db, "grantee": "hall_reader", "grantor": "hall_clerk"}), engines.PGNoGrantOption, engines.Params{"role": "hall_clerk"}),
+			"由 hall_clerk 授予 hall_reader 数据库 " + db + " 的 CREATE 权限（可转授）：未恢复，hall_clerk 在目标服务器上没有转授该权限的权利",
+			"GRANT CREATE ON DATABASE " + db + " TO hall_reader WITH GRANT OPTION (granted by hall_clerk) not restored: hall_clerk does not hold the grant option for it on the target server"},
+		{"older server", "notes", pg(engines.PGOlderServer, engines.Params{"backup_version": "16", "server_version": "15"}),
+			"将 PostgreSQL 16 的备份恢复到了版本较低的服务器（PostgreSQL 15）",
+			"restoring a PostgreSQL 16 backup into an older server (PostgreSQL 15)"},
+		{"default collation", "notes", pg(engines.PGDefaultCollation, engines.Params{"collation": "zh_CN.GB18030", "error": badLocale}),
+			"源数据库的排序规则 zh_CN.GB18030 在目标服务器上不可用，数据库已按目标服务器的默认排序规则创建。服务器报告：" + badLocale,
+			"database created with the target server's default collation: the source's (zh_CN.GB18030) is not usable there (" + badLocale + ")"},
+		{"partition alone", "notes", pg(engines.PGPartitionStandalone, engines.Params{"table": "hall.events_2025"}),
+			"分区 hall.events_2025 作为独立的表恢复：它所属的分区表不在本次恢复范围内",
+			"partition hall.events_2025 restored as a standalone table: its partitioned table is not part of this restore"},
+		{"no pg_amcheck", "integrity", pg(engines.PGNoAmcheckTool, engines.Params{"error": noTool}),
+			"找不到可用的 pg_amcheck。错误信息：" + noTool, noTool},
+		{"no amcheck", "integrity", pg(engines.PGAmcheckUnavailable, nil),
+			"服务器上没有 amcheck 扩展（它随 postgresql-contrib 软件包提供）",
+			"the amcheck extension is not available on the server (it comes with the postgresql-contrib package)"},
+		{"amcheck not created", "integrity", pg(engines.PGAmcheckNotCreated, engines.Params{"error": "ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)"}),
+			"无法创建 amcheck 扩展。服务器报告：ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)",
+			"could not create the amcheck extension: ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)"},
+
+		{"mysql foreign key", "skipped", pg(engines.MySQLForeignKeyNotRecreated, engines.Params{"table": "child", "definition": fkDef}),
+			"表 child 的外键未重建：它引用的表不在本次恢复范围内。外键定义：" + fkDef,
+			"table child: foreign key not recreated, its table is not restored: " + fkDef},
+		{"mysql programs", "skipped", pg(engines.MySQLProgramsNotRecreated, engines.Params{"count": "5"}),
+			"单表恢复不重建视图、存储过程/函数和事件（共 5 个）", "views, routines and events (5) are not recreated by a table restore"},
+		{"mysql users", "skipped", pg(engines.MySQLUsersAndGrants, nil),
+			"用户和授权未恢复：它们不属于数据库备份的内容", "users and grants: not part of a database backup"},
+		{"mysql routine refused", "skipped", pg(engines.MySQLObjectRefused, engines.Params{"kind": engines.KindRoutine, "object": "twice", "error": noSuper}),
+			"存储过程/函数 twice 未能创建，执行恢复的账号权限不足。服务器报告：" + noSuper, "routine twice: " + noSuper},
+		{"mysql definer missing", "skipped", pg(engines.MySQLDefinerMissing, engines.Params{"definer": "`hall_app`@`%`"}),
+			"已恢复的视图、存储过程/函数、触发器或事件的定义者（DEFINER）账号 `hall_app`@`%` 在目标服务器上不存在：请创建该账号，否则使用这些对象时会出错",
+			"account `hall_app`@`%`, the DEFINER of restored views/routines/triggers/events, does not exist on the target: create it, or they fail when used"},
+		{"mysql definer unchecked", "notes", pg(engines.MySQLDefinerUnchecked, engines.Params{"definer": "`hall_app`@`localhost`"}),
+			"有对象以定义者（DEFINER）账号 `hall_app`@`localhost` 的身份运行；未能确认目标服务器上是否有该账号",
+			"objects run as DEFINER `hall_app`@`localhost`; whether the account exists on the target could not be checked"},
+		{"mysql definer replaced", "notes", pg(engines.MySQLDefinerReplaced, engines.Params{"kind": engines.KindView, "object": "v_base", "definer": "`root`@`localhost`"}),
+			"视图 v_base 改以执行恢复的账号为定义者（DEFINER）重建，而不是 `root`@`localhost`（该账号无权指定其他定义者）",
+			"view v_base recreated with the restoring account as DEFINER instead of `root`@`localhost` (the account may not name another definer)"},
+		{"mysql trigger refused", "skipped", pg(engines.MySQLObjectRefused, engines.Params{"kind": engines.KindTrigger, "object": "gen_bi", "error": noSuper}),
+			"触发器 gen_bi 未能创建，执行恢复的账号权限不足。服务器报告：" + noSuper, "trigger gen_bi: " + noSuper},
+		{"mysql event refused", "skipped", pg(engines.MySQLObjectRefused, engines.Params{"kind": engines.KindEvent, "object": "nightly", "error": noSuper}),
+			"事件 nightly 未能创建，执行恢复的账号权限不足。服务器报告：" + noSuper, "event nightly: " + noSuper},
+		{"mysql event disabled", "notes", pg(engines.MySQLEventDisabled, engines.Params{"event": "nightly"}),
+			"事件 nightly 以禁用状态（DISABLED）重建：数据库恢复时改了库名（执行 ALTER EVENT ... ENABLE 可启用）",
+			"event nightly recreated DISABLED: the database was restored under another name (ALTER EVENT ... ENABLE to run it)"},
+		{"mysql history, said by another version", "notes", pg(engines.MySQLHistoryLost, engines.Params{"table": "versioned", "reason": oldReason}),
+			"表 versioned 的系统版本历史未恢复，只恢复了当前行。原因：" + oldReason,
+			"TABLE versioned: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: " + oldReason},
+		{"mysql history not loadable", "notes", pg(engines.MySQLHistoryNotLoadable, engines.Params{"table": "versioned"}),
+			"表 versioned 的系统版本历史未恢复，只恢复了当前行：该服务器无法载入行历史（需要 MariaDB 10.11 的 system_versioning_insert_history）",
+			"TABLE versioned: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: " + cannotLoad},
+		{"mysql history of transaction ids", "notes", pg(engines.MySQLHistoryTrxID, engines.Params{"table": "trx_versioned"}),
+			"表 trx_versioned 的系统版本历史未恢复，只恢复了当前行：该表按事务精确版本化（行的起止是事务号，无法重建）",
+			"TABLE trx_versioned: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: transaction-precise versioning (row start/end are transaction ids, which cannot be recreated)"},
+		{"mysql restored", "notes", pg(engines.MySQLRestored, engines.Params{"tables": "12", "rows": "30512", "took": "1.234s", "method": "load-data", "strategy": "bulk"}),
+			"已恢复 12 张表、30512 行，用时 1.234s（加载方式 load-data，调度策略 bulk）", "restored 12 tables, 30512 rows in 1.234s (load-data, bulk)"},
+		{"mysql local_infile off", "notes", pg(engines.MySQLLocalInfileOff, nil),
+			"服务器关闭了 local_infile：改用 INSERT 批量插入加载数据，比 LOAD DATA 慢",
+			"the server has local_infile off: rows loaded with INSERT batches, which is slower than LOAD DATA"},
+		{"mysql LOAD DATA refused", "notes", pg(engines.MySQLLoadDataRefused, engines.Params{"error": noInfile}),
+			"服务器拒绝了 LOAD DATA LOCAL INFILE，改用 INSERT 批量插入加载数据，速度较慢。服务器报告：" + noInfile,
+			"the server refused LOAD DATA LOCAL INFILE (" + noInfile + "): rows loaded with INSERT batches, which is slower"},
+		{"mysql load warnings", "notes", pg(engines.MySQLLoadWarnings, engines.Params{"table": "kinds", "count": "2", "warnings": warnings}),
+			"表 kinds 加载时产生 2 条警告，例如：" + warnings, "table kinds: 2 warnings while loading, e.g. " + warnings},
+		{"mysql binlog off", "notes", pg(engines.MySQLBinlogOff, nil),
+			"本次恢复未写入目标服务器的二进制日志（sql_log_bin=0），其从库不会收到",
+			"the restore is not written to the target's binary log (sql_log_bin=0): its replicas do not receive it"},
+		{"mysql binlog on", "notes", pg(engines.MySQLBinlogOn, engines.Params{"error": noLogBin}),
+			"本次恢复写入了目标服务器的二进制日志，其从库也会收到：执行恢复的账号无权设置 sql_log_bin。服务器报告：" + noLogBin,
+			"the restore is written to the target's binary log, replicas receive it (the account may not SET sql_log_bin: " + noLogBin + ")"},
+		{"mysql no tables", "integrity", pg(engines.MySQLNoTables, nil), "数据库中没有表", "the database has no tables"},
+	}
+}
+
+// withNotes adds the notes of cases to r as the engines leave them: each
+// with its English beside it; why the integrity check did not run as its
+// check's detail, the first of them also in the report's Integrity.
+func withNotes(r *drill.Report, cases []noteOutcome) {
+	r.Restore = &engines.RestoreReport{}
+	for _, c := range cases {
+		switch c.where {
+		case "skipped":
+			r.Restore.AddSkipped(c.n)
+		case "notes":
+			r.Restore.AddNote(c.n)
+		case "integrity":
+			n := c.n
+			if r.Integrity.SkippedMessage == nil {
+				r.Integrity.Skip(n)
+			}
+			r.Checks = append(r.Checks, drill.Check{Name: drill.CheckIntegrity, Status: drill.Warn, Detail: "not run; the engine said: " + c.en,
+				Message: &drill.Message{Key: "integrity.skipped", Tool: r.Integrity.Tool, Reason: c.en, ReasonMessage: &n}, Duration: time.Second})
+		}
+	}
+}
+
 // everyOutcome is sample's report with the checks, warnings and
 // disposition of outcomes, as a report of this version stores them: each
 // with its Message, and its English beside it.
@@ -598,8 +834,15 @@ func everyOutcome(cases []outcome) *drill.Report {
 // (servers' and tools' words verbatim after a Chinese lead) and no English
 // one shows; in English, the English.
 func TestDetailsInEveryLanguage(t *testing.T) {
-	cases := outcomes()
+	cases, notes := outcomes(), noteOutcomes()
 	used := map[string]bool{}
+	var markNote func(n *engines.Note)
+	markNote = func(n *engines.Note) {
+		used["note."+n.Key] = true
+		if n.What != nil {
+			markNote(n.What)
+		}
+	}
 	var mark func(m *drill.Message)
 	mark = func(m *drill.Message) {
 		used[m.Key] = true
@@ -609,9 +852,15 @@ func TestDetailsInEveryLanguage(t *testing.T) {
 		if m.Cause != nil {
 			mark(m.Cause)
 		}
+		if m.ReasonMessage != nil {
+			markNote(m.ReasonMessage)
+		}
 	}
 	for _, c := range cases {
 		mark(&c.m)
+	}
+	for _, c := range notes {
+		markNote(&c.n)
 	}
 	for _, key := range drill.MessageKeys(drill.LangEN) {
 		if !used[key] {
@@ -621,6 +870,7 @@ func TestDetailsInEveryLanguage(t *testing.T) {
 
 	// Stored, and read back: the page is rendered from the JSON.
 	dir, want := t.TempDir(), everyOutcome(cases)
+	withNotes(want, notes)
 	if err := drill.Save(dir, want, drill.LangZH, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -629,8 +879,9 @@ func TestDetailsInEveryLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(r.Checks, want.Checks) || !reflect.DeepEqual(r.WarningMessages, want.WarningMessages) ||
-		!reflect.DeepEqual(r.Warnings, want.Warnings) || !reflect.DeepEqual(r.Target, want.Target) {
-		t.Fatalf("the report changed through JSON:\n%+v\n%+v", r.Checks, r.Target)
+		!reflect.DeepEqual(r.Warnings, want.Warnings) || !reflect.DeepEqual(r.Target, want.Target) ||
+		!reflect.DeepEqual(r.Restore, want.Restore) || !reflect.DeepEqual(r.Integrity, want.Integrity) {
+		t.Fatalf("the report changed through JSON:\n%+v\n%+v\n%+v", r.Checks, r.Target, r.Restore)
 	}
 	pages := map[string]string{}
 	for _, lang := range []string{drill.LangZH, drill.LangEN} {
@@ -652,6 +903,26 @@ func TestDetailsInEveryLanguage(t *testing.T) {
 				t.Errorf("the zh page lacks %q", c.zh)
 			}
 			if strings.Contains(zh, c.en) {
+				t.Errorf("the zh page has the English %q", c.en)
+			}
+			if !strings.Contains(en, c.en) {
+				t.Errorf("the en page lacks %q", c.en)
+			}
+		})
+	}
+	// The engines' notes: in Chinese on the zh page, as the engine's own
+	// English on the en page, which is what the report stores beside them.
+	for _, c := range notes {
+		t.Run("note/"+c.name, func(t *testing.T) {
+			if got := c.n.English(); got != c.en {
+				t.Errorf("the engine's English is %q, want %q", got, c.en)
+			}
+			if !strings.Contains(zh, c.zh) {
+				t.Errorf("the zh page lacks %q", c.zh)
+			}
+			// Unless the English is all the engine's data (an error), which
+			// the Chinese quotes.
+			if !strings.Contains(c.zh, c.en) && strings.Contains(zh, c.en) {
 				t.Errorf("the zh page has the English %q", c.en)
 			}
 			if !strings.Contains(en, c.en) {
@@ -710,6 +981,74 @@ func TestDetailsFromOtherVersions(t *testing.T) {
 	}
 }
 
+// TestNotesFromOtherVersions: an engine's note without its Note (a report
+// of an older dbopsd), or with a key this version does not know (a newer
+// one), shows its stored English; the others of the report still read in
+// the page's language.
+func TestNotesFromOtherVersions(t *testing.T) {
+	known := engines.Note{Key: engines.PGPartitionStandalone, Params: engines.Params{"table": "hall.events_2025"}}
+	const (
+		newer      = "publication hall_pub not created: logical replication is off on the target server"
+		newerWhat  = "subscription hall_sub not applied: the target server refused it: permission denied (SQLSTATE 42501)"
+		older      = "role hall_owner does not exist on the target: its grants were skipped"
+		olderCheck = "the amcheck extension is not available on the server (it comes with the postgresql-contrib package)"
+	)
+	r := sample(drill.Pass)
+	r.Restore = &engines.RestoreReport{
+		// An older report: English only.
+		Skipped: []string{older},
+		// A newer one: a key unknown here, and a known key about an unknown object.
+		Notes: []string{newer, newerWhat, known.English()},
+		NoteMessages: []engines.Note{
+			{Key: "postgres.publication_not_created", Params: engines.Params{"publication": "hall_pub"}},
+			{Key: engines.PGRefused, Params: engines.Params{"error": "permission denied", "sqlstate": "42501"},
+				What: &engines.Note{Key: "postgres.subscription", Params: engines.Params{"subscription": "hall_sub"}}},
+			known,
+		},
+	}
+	r.Integrity = &engines.IntegrityReport{Tool: "pg_amcheck", Skipped: olderCheck}
+	for _, lang := range []string{drill.LangZH, drill.LangEN} {
+		var b bytes.Buffer
+		if err := drill.WriteHTML(&b, r, drill.HTMLOptions{Language: lang}); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := html.Parse(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := textOf(doc)
+		for _, s := range []string{older, newer, newerWhat, olderCheck} {
+			if !strings.Contains(page, s) {
+				t.Errorf("%s: the page lacks the stored %q", lang, s)
+			}
+		}
+		want := map[string]string{drill.LangZH: "分区 hall.events_2025 作为独立的表恢复", drill.LangEN: known.English()}[lang]
+		if !strings.Contains(page, want) {
+			t.Errorf("%s: the page lacks %q", lang, want)
+		}
+	}
+	// Notes that do not match the English item for item: the English.
+	r.Restore.NoteMessages = r.Restore.NoteMessages[1:]
+	var b bytes.Buffer
+	if err := drill.WriteHTML(&b, r, drill.HTMLOptions{Language: drill.LangZH}); err != nil {
+		t.Fatal(err)
+	}
+	if page := b.String(); strings.Contains(page, "分区") || !strings.Contains(page, known.English()) {
+		t.Errorf("a report whose notes do not match their English item for item shows them translated")
+	}
+}
+
+// technical reports whether w, a word in a Chinese sentence, is a name
+// rather than English: an SQL keyword (DEFINER, LOAD DATA), an identifier
+// (keep_on_failure, sql_log_bin, postgresql-contrib), a product.
+func technical(w string) bool {
+	switch w {
+	case "dbopsd", "PostgreSQL", "MariaDB", "amcheck":
+		return true
+	}
+	return w == strings.ToUpper(w) || strings.ContainsAny(w, "_-")
+}
+
 // TestMessageCatalog: every sentence is in every language, with the same
 // parameters, and the Chinese ones have no English words.
 func TestMessageCatalog(t *testing.T) {
@@ -718,7 +1057,8 @@ func TestMessageCatalog(t *testing.T) {
 		t.Fatalf("keys differ:\nen %q\nzh %q", en, zh)
 	}
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
-	english := regexp.MustCompile(`[A-Za-z]{2,}`)
+	// Words, and names made of them (pg_amcheck, postgresql-contrib).
+	english := regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*`)
 	for _, key := range en {
 		e, z := drill.MessageTemplate(drill.LangEN, key), drill.MessageTemplate(drill.LangZH, key)
 		pe, pz := param.FindAllString(e, -1), param.FindAllString(z, -1)
@@ -728,7 +1068,7 @@ func TestMessageCatalog(t *testing.T) {
 			t.Errorf("%s: parameters %q in en, %q in zh", key, pe, pz)
 		}
 		for _, w := range english.FindAllString(param.ReplaceAllString(z, ""), -1) {
-			if w != "dbopsd" && w != "keep_on_failure" && !strings.Contains("keep_on_failure", w) {
+			if !technical(w) {
 				t.Errorf("%s: English %q in %q", key, w, z)
 			}
 		}

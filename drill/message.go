@@ -1,6 +1,10 @@
 package drill
 
-import "time"
+import (
+	"time"
+
+	"github.com/dbopsd/dbopsd/engines"
+)
 
 // Message is one sentence of a report — a check's detail, a warning, what
 // became of the restored copy — kept as a key of the message catalog and
@@ -37,8 +41,12 @@ type Message struct {
 	// and Cause why, for the cleanup check.
 	Disposition string   `json:"disposition,omitempty"`
 	Cause       *Message `json:"cause,omitempty"`
-	// Reason is why something did not run, as the engine said it.
-	Reason string `json:"reason,omitempty"`
+	// Reason is why something did not run, as the engine said it, in
+	// English; ReasonMessage the same as the engine's Note, rendered in
+	// the page's language (the catalog's "note.<key>"). Reports of older
+	// versions have Reason only.
+	Reason        string        `json:"reason,omitempty"`
+	ReasonMessage *engines.Note `json:"reason_message,omitempty"`
 	// Error is an error message, verbatim.
 	Error string `json:"error,omitempty"`
 }
@@ -82,7 +90,7 @@ const (
 	msgIntegrityError     = "integrity.error"       // Error
 	msgIntegrityNoReport  = "integrity.no_report"
 	msgIntegrityFindings  = "integrity.findings"  // Tool, Findings
-	msgIntegritySkipped   = "integrity.skipped"   // Tool, Reason
+	msgIntegritySkipped   = "integrity.skipped"   // Tool, Reason, ReasonMessage
 	msgIntegrityOK        = "integrity.ok"        // Tool
 	msgCleanup            = "cleanup.disposition" // Disposition, Cause
 	msgCleanupGone        = "cleanup.gone"        // Database, Target, Cause

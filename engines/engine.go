@@ -87,20 +87,30 @@ type RestoreRequest struct {
 }
 
 // RestoreReport says what a restore did beyond the obvious.
+//
+// Skipped and Notes are in English; SkippedMessages and NoteMessages are
+// the same, item for item, as Notes (note.go), which a report renders in
+// its language. Engines fill both with AddSkipped and AddNote. Reports
+// stored by older versions have the English only.
 type RestoreReport struct {
 	// Skipped lists what was not recreated, and why: roles missing on the
 	// target, users and grants, foreign keys to tables not restored, ...
-	Skipped []string `json:"skipped,omitempty"`
+	Skipped         []string `json:"skipped,omitempty"`
+	SkippedMessages []Note   `json:"skipped_messages,omitempty"`
 	// Notes are other things a DBA should read.
-	Notes []string `json:"notes,omitempty"`
+	Notes        []string `json:"notes,omitempty"`
+	NoteMessages []Note   `json:"note_messages,omitempty"`
 }
 
 // IntegrityReport is the outcome of an engine's integrity checks.
 type IntegrityReport struct {
-	Tool     string        `json:"tool"` // e.g. "pg_amcheck 15.4", "CHECK TABLE"
-	Findings []string      `json:"findings,omitempty"`
-	Skipped  string        `json:"skipped,omitempty"` // why no check ran, if none did
-	Duration time.Duration `json:"duration_ns"`
+	Tool     string   `json:"tool"` // e.g. "pg_amcheck 15.4", "CHECK TABLE"
+	Findings []string `json:"findings,omitempty"`
+	// Skipped is why no check ran, if none did, in English;
+	// SkippedMessage the same as a Note (set with Skip).
+	Skipped        string        `json:"skipped,omitempty"`
+	SkippedMessage *Note         `json:"skipped_message,omitempty"`
+	Duration       time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether the checks found nothing.

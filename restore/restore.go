@@ -62,6 +62,9 @@ func Restore(ctx context.Context, r Request) (*Result, error) {
 	if err := validName(r.As); err != nil {
 		return nil, err
 	}
+	if r.Logger == nil {
+		r.Logger = hclog.NewNullLogger()
+	}
 	return record(ctx, r, "restore", func(ctx context.Context, m *repository.Manifest, _ int64) (*Result, error) {
 		return load(ctx, r, m)
 	})
@@ -98,8 +101,15 @@ func record(ctx context.Context, r Request, kind string, fn func(context.Context
 		if res != nil {
 			bytes = res.Bytes
 			details["duration_seconds"] = res.Duration.Seconds()
-			if res.Report != nil {
-				details["skipped"], details["notes"] = res.Report.Skipped, res.Report.Notes
+			if rep := res.Report; rep != nil {
+				details["skipped"], details["notes"] = rep.Skipped, rep.Notes
+				// The same as Notes, for a reader in another language.
+				if len(rep.SkippedMessages) > 0 {
+					details["skipped_messages"] = rep.SkippedMessages
+				}
+				if len(rep.NoteMessages) > 0 {
+					details["note_messages"] = rep.NoteMessages
+				}
 			}
 		}
 		var verr *VerifyError

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/dbopsd/dbopsd/internal/repotest"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -384,4 +386,40 @@ func randHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// TestRestoreRecordsNotes: what the engine says about a restore reaches
+// the result and the catalog job in both forms, English and Notes. A table
+// restore of hall.ratings alone cannot create its foreign key to
+// hall.tickets.
+func TestRestoreRecordsNotes(t *testing.T) {
+	f := newFixture(t)
+	as := fmt.Sprintf("restore_notes_%d", dbSeq.Add(1))
+	t.Cleanup(func() { f.eng.DropDatabase(context.Background(), f.target.Conn, as) })
+	req := f.request()
+	req.As, req.Tables = as, []engines.TableRef{{Schema: "hall", Name: "ratings"}}
+	res, err := restore.Restore(t.Context(), req)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	fk := engines.Note{Key: engines.PGForeignKeyNotCreated, Params: engines.Params{
+		"constraint": "ratings_ticket_id_fkey", "table": "hall.ratings", "references": "hall.tickets", "database": as}}
+	if i := slices.IndexFunc(res.Report.SkippedMessages, func(n engines.Note) bool { return reflect.DeepEqual(n, fk) }); i < 0 ||
+		len(res.Report.Skipped) != len(res.Report.SkippedMessages) || res.Report.Skipped[i] != fk.English() {
+		t.Fatalf("restore report: %+v, want %+v", res.Report, fk)
+	}
+	jobs, err := f.cat.Jobs(t.Context(), catalog.JobFilter{Kind: "restore"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(jobs, func(j catalog.Job) bool { return j.ID == res.JobID })
+	if i < 0 {
+		t.Fatalf("no catalog job %d: %+v", res.JobID, jobs)
+	}
+	details, _ := json.Marshal(jobs[i].Details)
+	for _, want := range []string{`"skipped":[`, fk.English(), `"skipped_messages":[`, `"key":"` + engines.PGForeignKeyNotCreated + `"`} {
+		if !strings.Contains(string(details), want) {
+			t.Errorf("catalog job details lack %q: %s", want, details)
+		}
+	}
 }

@@ -180,6 +180,7 @@ func (r *runner) restore(t *testing.T, conn engines.Conn, b Backup, src engines.
 		t.Fatalf("restore into %s: nil report and nil error", req.Database)
 	}
 	if rep != nil {
+		CheckNotes(t, rep)
 		for _, s := range rep.Skipped {
 			t.Logf("restore into %s skipped: %s", req.Database, s)
 		}
@@ -279,6 +280,7 @@ func (r *runner) restoreWhole(t *testing.T, conn engines.Conn, b Backup) {
 	if err != nil {
 		t.Fatalf("integrity check of %s: %v", name, err)
 	}
+	CheckIntegrityNote(t, rep)
 	if rep.Skipped != "" {
 		t.Fatalf("integrity check of %s did not run: %s", name, rep.Skipped)
 	}

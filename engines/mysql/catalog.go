@@ -38,7 +38,9 @@ type table struct {
 	// History is set for a system-versioned table whose every row version
 	// is in the data part (read FOR SYSTEM_TIME ALL).
 	History bool `json:"history,omitempty"`
-	// HistoryLost says why a system-versioned table's history is not kept.
+	// HistoryLost says why a system-versioned table's history is not kept
+	// (historyNotLoadable, historyTransactionIDs, or what another version
+	// wrote).
 	HistoryLost string `json:"history_lost,omitempty"`
 	// NoData is set for tables whose rows live elsewhere (MERGE, FEDERATED,
 	// CONNECT, SPIDER) or nowhere (BLACKHOLE): only their definition is
@@ -55,6 +57,14 @@ type table struct {
 	dataBytes int64  // information_schema DATA_LENGTH estimate
 	keyCol    string // a single-column integer primary key, for key ranges
 }
+
+// Why a system-versioned table's history is not kept (table.HistoryLost).
+// The restore reports each in its own words (engines.MySQLHistoryNotLoadable,
+// engines.MySQLHistoryTrxID).
+const (
+	historyNotLoadable    = "the server cannot load row history (needs MariaDB 10.11 system_versioning_insert_history)"
+	historyTransactionIDs = "transaction-precise versioning (row start/end are transaction ids, which cannot be recreated)"
+)
 
 func (t *table) transactional() bool { return transactionalEngine(t.Engine) }
 
@@ -173,7 +183,7 @@ func readCatalog(ctx context.Context, q querier, srv serverInfo, database string
 			case !srv.canInsertHistory():
 				// Decided again on the target side by the same rule, so
 				// statistics compare current rows only.
-				t.HistoryLost = "the server cannot load row history (needs MariaDB 10.11 system_versioning_insert_history)"
+				t.HistoryLost = historyNotLoadable
 			case len(period) == 0:
 				// Implicit period columns: named row_start and row_end,
 				// hidden from information_schema.
@@ -185,7 +195,7 @@ func readCatalog(ctx context.Context, q querier, srv serverInfo, database string
 					t.Columns = append(t.Columns, p.name)
 				}
 			default:
-				t.HistoryLost = "transaction-precise versioning (row start/end are transaction ids, which cannot be recreated)"
+				t.HistoryLost = historyTransactionIDs
 			}
 		}
 		if len(pk) == 1 && integerType(pk[0].dataType) {

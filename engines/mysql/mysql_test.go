@@ -188,6 +188,7 @@ func restoreTo(t *testing.T, e *Engine, conn engines.Conn, snap *engines.Snapsho
 	if err != nil {
 		t.Fatalf("restore into %s: %v", req.Database, err)
 	}
+	enginetest.CheckNotes(t, rep)
 	for _, s := range rep.Skipped {
 		t.Logf("skipped: %s", s)
 	}
@@ -298,6 +299,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !slices.ContainsFunc(rep.Notes, func(s string) bool { return strings.Contains(s, "event nightly recreated DISABLED") }) {
 		t.Errorf("notes %v do not say the event was disabled", rep.Notes)
+	}
+	if enginetest.FindNote(rep.NoteMessages, engines.MySQLEventDisabled, "", engines.Params{"event": "nightly"}) == nil ||
+		enginetest.FindNote(rep.SkippedMessages, engines.MySQLUsersAndGrants, "", nil) == nil {
+		t.Errorf("the report's Notes lack the disabled event or the users and grants: %+v %+v", rep.NoteMessages, rep.SkippedMessages)
 	}
 
 	ir, err := e.CheckIntegrity(t.Context(), dst, name)
@@ -483,6 +488,48 @@ func TestWithoutReload(t *testing.T) {
 	// Functions need SUPER while binary logging is on.
 	if !slices.ContainsFunc(rep.Skipped, func(s string) bool { return strings.HasPrefix(s, "routine twice:") }) {
 		t.Errorf("skipped %v does not report function twice", rep.Skipped)
+	}
+	// The same, as Notes: the kind of object is a word a report
+	// translates, the server's refusal a parameter.
+	if n := enginetest.FindNote(rep.SkippedMessages, engines.MySQLObjectRefused, "", engines.Params{"kind": engines.KindRoutine, "object": "twice"}); n == nil ||
+		!strings.Contains(n.Params["error"], "1419") {
+		t.Errorf("SkippedMessages %+v do not report function twice with the server's error", rep.SkippedMessages)
+	}
+	if enginetest.FindNote(rep.NoteMessages, engines.MySQLDefinerReplaced, "", engines.Params{"kind": engines.KindView, "object": "v_base"}) == nil ||
+		enginetest.FindNote(rep.NoteMessages, engines.MySQLBinlogOn, "", nil) == nil {
+		t.Errorf("NoteMessages %+v lack the replaced DEFINER of v_base or the binary log", rep.NoteMessages)
+	}
+}
+
+// TestDefinerMissing: a view whose DEFINER account the target server
+// lacks is recreated, and the report says so, in English and as a Note
+// naming the account.
+func TestDefinerMissing(t *testing.T) {
+	srcSrv, dstSrv := harness.SourceMariaDB(t), harness.TargetMariaDB(t)
+	user, name := uniqueName("definer"), uniqueName("defsrc")
+	srcSrv.Exec(t, "", fmt.Sprintf("CREATE USER '%s'@'%%'", user))
+	t.Cleanup(func() { srcSrv.Exec(t, "", fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
+	srcSrv.Exec(t, "", "CREATE DATABASE "+name)
+	t.Cleanup(func() { dropQuietly(srcSrv, name) })
+	srcSrv.Exec(t, name, fmt.Sprintf(`CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);
+		CREATE DEFINER = '%s'@'%%' SQL SECURITY INVOKER VIEW v AS SELECT id FROM t`, user))
+	e := New()
+	snap, parts := backupTo(t, e, enginetest.Database{Conn: engines.Conn{DSN: srcSrv.DSN(name)}, Name: name}, 1)
+
+	dst := engines.Conn{DSN: dstSrv.DSN("")}
+	copyName := uniqueName("defcopy")
+	t.Cleanup(func() { dropQuietly(dstSrv, copyName) })
+	rep := restoreTo(t, e, dst, snap, parts, engines.RestoreRequest{Database: copyName})
+	definer := "`" + user + "`@`%`"
+	want := "account " + definer + ", the DEFINER of restored views/routines/triggers/events, does not exist on the target: create it, or they fail when used"
+	if !slices.Contains(rep.Skipped, want) {
+		t.Errorf("Skipped %q lacks %q", rep.Skipped, want)
+	}
+	if enginetest.FindNote(rep.SkippedMessages, engines.MySQLDefinerMissing, "", engines.Params{"definer": definer}) == nil {
+		t.Errorf("SkippedMessages %+v lack %s for %s", rep.SkippedMessages, engines.MySQLDefinerMissing, definer)
+	}
+	if got := queryAll(t, dst, copyName, "SELECT COUNT(*) FROM v")[0][0]; got != "2" {
+		t.Errorf("the restored view (SQL SECURITY INVOKER) counts %s rows, want 2", got)
 	}
 }
 

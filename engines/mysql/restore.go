@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,8 +76,11 @@ type restoreRun struct {
 	noted  map[string]bool
 }
 
-func (r *restoreRun) note(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+// note records n in the report once (every load connection says the same
+// about the binary log).
+func (r *restoreRun) note(key string, params engines.Params) {
+	n := engines.Note{Key: key, Params: params}
+	msg := n.English()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.noted == nil {
@@ -84,16 +88,15 @@ func (r *restoreRun) note(format string, args ...any) {
 	}
 	if !r.noted[msg] {
 		r.noted[msg] = true
-		r.report.Notes = append(r.report.Notes, msg)
+		r.report.AddNote(n)
 		r.log.Info(msg)
 	}
 }
 
-func (r *restoreRun) skip(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+func (r *restoreRun) skip(key string, params engines.Params) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.report.Skipped = append(r.report.Skipped, msg)
+	msg := r.report.AddSkipped(engines.Note{Key: key, Params: params})
 	r.log.Warn("not restored", "what", msg)
 }
 
@@ -226,7 +229,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 			var dropped []string
 			create, dropped = dropForeignKeys(create, func(ref string) bool { return r.restored[ref] || existing[ref] })
 			for _, d := range dropped {
-				r.skip("table %s: foreign key not recreated, its table is not restored: %s", t.Name, d)
+				r.skip(engines.MySQLForeignKeyNotRecreated, engines.Params{"table": t.Name, "definition": d})
 			}
 		}
 		if t.Kind == kindTable && r.partsAtOnce(t.Name) && r.tableBytes(t.Name) >= r.deferBytes() {
@@ -274,7 +277,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 	// Programs and views.
 	if whole {
 		for _, o := range doc.Routines {
-			if err := r.createObject(ctx, ddl, "routine", o); err != nil {
+			if err := r.createObject(ctx, ddl, engines.KindRoutine, o); err != nil {
 				return err
 			}
 		}
@@ -283,7 +286,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 		}
 	} else {
 		if n := len(doc.Views) + len(doc.Routines) + len(doc.Events); n > 0 {
-			r.skip("views, routines and events (%d) are not recreated by a table restore", n)
+			r.skip(engines.MySQLProgramsNotRecreated, engines.Params{"count": strconv.Itoa(n)})
 		}
 	}
 	for _, o := range doc.Triggers {
@@ -291,7 +294,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 			continue
 		}
 		o.Create = retargetTrigger(o.Create, doc.Database, r.req.Database)
-		if err := r.createObject(ctx, ddl, "trigger", o); err != nil {
+		if err := r.createObject(ctx, ddl, engines.KindTrigger, o); err != nil {
 			return err
 		}
 	}
@@ -301,26 +304,32 @@ func (r *restoreRun) run(ctx context.Context) error {
 			if renamed {
 				if c := disableEvent(o.Create); !bytesEqual(c, o.Create) {
 					o.Create = c
-					r.note("event %s recreated DISABLED: the database was restored under another name (ALTER EVENT ... ENABLE to run it)", o.Name)
+					r.note(engines.MySQLEventDisabled, engines.Params{"event": o.Name})
 				}
 			}
-			if err := r.createObject(ctx, ddl, "event", o); err != nil {
+			if err := r.createObject(ctx, ddl, engines.KindEvent, o); err != nil {
 				return err
 			}
 		}
 	}
 	r.reportDefiners(ctx, admin)
-	r.skip("users and grants: not part of a database backup")
+	r.skip(engines.MySQLUsersAndGrants, nil)
 	for _, t := range r.tables {
-		if t.HistoryLost != "" {
-			r.note("TABLE %s: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: %s", t.Name, t.HistoryLost)
+		switch t.HistoryLost {
+		case "":
+		case historyNotLoadable:
+			r.note(engines.MySQLHistoryNotLoadable, engines.Params{"table": t.Name})
+		case historyTransactionIDs:
+			r.note(engines.MySQLHistoryTrxID, engines.Params{"table": t.Name})
+		default: // said by another version
+			r.note(engines.MySQLHistoryLost, engines.Params{"table": t.Name, "reason": t.HistoryLost})
 		}
 	}
 	r.mu.Lock()
 	method := r.method
 	r.mu.Unlock()
-	r.note("restored %d tables, %d rows in %s (%s, %s)", countTables(r.tables), rows,
-		time.Since(start).Round(time.Millisecond), method, r.strategy)
+	r.note(engines.MySQLRestored, engines.Params{"tables": strconv.Itoa(countTables(r.tables)), "rows": strconv.FormatInt(rows, 10),
+		"took": time.Since(start).Round(time.Millisecond).String(), "method": method, "strategy": r.strategy})
 	ok = true
 	return nil
 }
@@ -462,7 +471,7 @@ func (r *restoreRun) chooseMethods(ctx context.Context, admin *sql.Conn) error {
 		r.method = loadData
 		if on.String == "0" || strings.EqualFold(on.String, "OFF") {
 			r.method = loadInsert
-			r.note("the server has local_infile off: rows loaded with INSERT batches, which is slower than LOAD DATA")
+			r.note(engines.MySQLLocalInfileOff, nil)
 		}
 	}
 	r.strategy = r.e.strategy
@@ -512,10 +521,10 @@ func (r *restoreRun) initLoader(ctx context.Context, c *sql.Conn) error {
 // none.
 func (r *restoreRun) noBinlog(ctx context.Context, c *sql.Conn) {
 	if _, err := c.ExecContext(ctx, "SET SESSION sql_log_bin = 0"); err != nil {
-		r.note("the restore is written to the target's binary log, replicas receive it (the account may not SET sql_log_bin: %v)", err)
+		r.note(engines.MySQLBinlogOn, engines.Params{"error": err.Error()})
 		return
 	}
-	r.note("the restore is not written to the target's binary log (sql_log_bin=0): its replicas do not receive it")
+	r.note(engines.MySQLBinlogOff, nil)
 }
 
 // load loads the rows of every restored table and returns how many.
@@ -630,7 +639,7 @@ func (r *restoreRun) loadParts(ctx context.Context, c *sql.Conn, t *table, parts
 		r.mu.Lock()
 		r.method = loadInsert
 		r.mu.Unlock()
-		r.note("the server refused LOAD DATA LOCAL INFILE (%v): rows loaded with INSERT batches, which is slower", errors.Unwrap(err))
+		r.note(engines.MySQLLoadDataRefused, engines.Params{"error": fmt.Sprint(errors.Unwrap(err))})
 		n, err = r.loadRetrying(ctx, c, t, parts, loadInsert)
 	}
 	return n, err
@@ -720,7 +729,7 @@ func (r *restoreRun) checkWarnings(ctx context.Context, c *sql.Conn, t *table) {
 	if err != nil || len(ws) < 3 {
 		return
 	}
-	r.note("table %s: %d warnings while loading, e.g. %s", t.Name, count, strings.Join(ws[2], "; "))
+	r.note(engines.MySQLLoadWarnings, engines.Params{"table": t.Name, "count": strconv.Itoa(count), "warnings": strings.Join(ws[2], "; ")})
 }
 
 var readerSeq atomic.Uint64
@@ -845,7 +854,7 @@ func insertRows(ctx context.Context, c *sql.Conn, t *table, part io.Reader) (int
 // session settings it was created with.
 func (r *restoreRun) createObject(ctx context.Context, c *sql.Conn, kind string, o object) error {
 	var sets []string
-	if o.SQLMode != "" || kind != "view" {
+	if o.SQLMode != "" || kind != engines.KindView {
 		sets = append(sets, "sql_mode = "+quoteString(r.srv.sqlModeFor(o.SQLMode)))
 	}
 	if o.CharsetClient != "" {
@@ -870,7 +879,7 @@ func (r *restoreRun) createObject(ctx context.Context, c *sql.Conn, kind string,
 		// said in the report.
 		if stripped, definer := stripDefiner(o.Create); definer != "" {
 			if _, err = c.ExecContext(ctx, string(stripped)); err == nil {
-				r.note("%s %s recreated with the restoring account as DEFINER instead of %s (the account may not name another definer)", kind, o.Name, definer)
+				r.note(engines.MySQLDefinerReplaced, engines.Params{"kind": kind, "object": o.Name, "definer": definer})
 			}
 		}
 	}
@@ -881,7 +890,7 @@ func (r *restoreRun) createObject(ctx context.Context, c *sql.Conn, kind string,
 		if refusedByPrivileges(err) {
 			// The tables and rows are what a restore is for; a program the
 			// account may not create is reported, not fatal.
-			r.skip("%s %s: %v", kind, o.Name, err)
+			r.skip(engines.MySQLObjectRefused, engines.Params{"kind": kind, "object": o.Name, "error": err.Error()})
 			return nil
 		}
 		return fmt.Errorf("creating %s %s: %w", kind, o.Name, classify(err))
@@ -909,7 +918,7 @@ func (r *restoreRun) createViews(ctx context.Context, c *sql.Conn, views []objec
 		var retry []object
 		var lastErr error
 		for _, v := range pending {
-			err := r.createObject(ctx, c, "view", v)
+			err := r.createObject(ctx, c, engines.KindView, v)
 			if err != nil && errNumber(err) == erNoSuchTable {
 				retry = append(retry, v)
 				lastErr = err
@@ -958,9 +967,9 @@ func (r *restoreRun) reportDefiners(ctx context.Context, admin *sql.Conn) {
 			strings.ReplaceAll(m[1], "``", "`"), strings.ReplaceAll(m[2], "``", "`")).Scan(&n)
 		switch {
 		case err != nil:
-			r.note("objects run as DEFINER %s; whether the account exists on the target could not be checked", d)
+			r.note(engines.MySQLDefinerUnchecked, engines.Params{"definer": d})
 		case n == 0:
-			r.skip("account %s, the DEFINER of restored views/routines/triggers/events, does not exist on the target: create it, or they fail when used", d)
+			r.skip(engines.MySQLDefinerMissing, engines.Params{"definer": d})
 		}
 	}
 }

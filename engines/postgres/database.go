@@ -58,20 +58,20 @@ func dropDatabase(ctx context.Context, conn *pgx.Conn, name string) error {
 // createDatabase creates name as UTF8 from template0, with the source
 // database's collation when the target server has it; otherwise with the
 // server's default, which the returned note says.
-func createDatabase(ctx context.Context, conn *pgx.Conn, name string, m *meta) (note string, err error) {
+func createDatabase(ctx context.Context, conn *pgx.Conn, name string, m *meta) (note *engines.Note, err error) {
 	base := "CREATE DATABASE " + quoteIdent(name) + " TEMPLATE template0 ENCODING 'UTF8'"
 	if m.Collate != "" && m.Ctype != "" {
 		_, err := conn.Exec(ctx, base+" LC_COLLATE "+quoteLiteral(m.Collate)+" LC_CTYPE "+quoteLiteral(m.Ctype))
 		if err == nil {
-			return "", nil
+			return nil, nil
 		}
 		if isCode(err, "42P04") || isPermanentCode(err) {
-			return "", createErr(name, err)
+			return nil, createErr(name, err)
 		}
-		note = fmt.Sprintf("database created with the target server's default collation: the source's (%s) is not usable there (%v)", m.Collate, err)
+		note = &engines.Note{Key: engines.PGDefaultCollation, Params: engines.Params{"collation": m.Collate, "error": err.Error()}}
 	}
 	if _, err := conn.Exec(ctx, base); err != nil {
-		return "", createErr(name, err)
+		return nil, createErr(name, err)
 	}
 	return note, nil
 }

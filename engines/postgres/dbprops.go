@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dbopsd/dbopsd/engines"
 )
 
 // The properties of the database itself (owner, connection limit, comment,
@@ -46,20 +48,22 @@ func (r *restorer) applyDatabaseProps(ctx context.Context) error {
 	before := len(r.report.Skipped)
 
 	if p.Owner != "" && a.gone[p.Owner] {
-		a.skip(fmt.Sprintf("owner of database %s not set to %s: role %s is missing on the target server; the database belongs to the restoring user", a.name, p.Owner, p.Owner))
+		a.skip(engines.Note{Key: engines.PGDatabaseOwnerMissing, Params: engines.Params{"database": a.name, "owner": p.Owner}})
 	} else if p.Owner != "" {
-		if _, err := a.exec(ctx, fmt.Sprintf("owner %s of database %s", p.Owner, a.name), "ALTER DATABASE "+a.db+" OWNER TO "+quoteIdent(p.Owner)); err != nil {
+		what := engines.Note{Key: engines.PGDatabaseOwner, Params: engines.Params{"owner": p.Owner, "database": a.name}}
+		if _, err := a.exec(ctx, what, "ALTER DATABASE "+a.db+" OWNER TO "+quoteIdent(p.Owner)); err != nil {
 			return err
 		}
 	}
 	if p.ConnLimit >= 0 {
-		if _, err := a.exec(ctx, fmt.Sprintf("connection limit of database %s", a.name),
-			"ALTER DATABASE "+a.db+" CONNECTION LIMIT "+strconv.Itoa(p.ConnLimit)); err != nil {
+		what := engines.Note{Key: engines.PGConnectionLimit, Params: engines.Params{"database": a.name}}
+		if _, err := a.exec(ctx, what, "ALTER DATABASE "+a.db+" CONNECTION LIMIT "+strconv.Itoa(p.ConnLimit)); err != nil {
 			return err
 		}
 	}
 	if p.Comment != "" {
-		if _, err := a.exec(ctx, fmt.Sprintf("comment on database %s", a.name), "COMMENT ON DATABASE "+a.db+" IS "+quoteLiteral(p.Comment)); err != nil {
+		what := engines.Note{Key: engines.PGDatabaseComment, Params: engines.Params{"database": a.name}}
+		if _, err := a.exec(ctx, what, "COMMENT ON DATABASE "+a.db+" IS "+quoteLiteral(p.Comment)); err != nil {
 			return err
 		}
 	}
@@ -86,14 +90,19 @@ type propApplier struct {
 	gone map[string]bool // roles missing on the target server
 }
 
-func (a *propApplier) skip(line string) {
-	a.r.report.Skipped = append(a.r.report.Skipped, line)
+func (a *propApplier) skip(n engines.Note) {
+	a.r.report.AddSkipped(n)
+}
+
+// skipWhat skips what, for the reason key says (with params).
+func (a *propApplier) skipWhat(what engines.Note, key string, params engines.Params) {
+	a.skip(engines.Note{Key: key, Params: params, What: &what})
 }
 
 // exec runs the statements that restore what. When the server refuses them
 // (an ERROR: the session goes on), what is skipped with the server's
 // reason and exec reports false; anything else fails the restore.
-func (a *propApplier) exec(ctx context.Context, what, sql string) (bool, error) {
+func (a *propApplier) exec(ctx context.Context, what engines.Note, sql string) (bool, error) {
 	_, err := a.conn.Exec(ctx, sql)
 	if err == nil {
 		return true, nil
@@ -105,11 +114,11 @@ func (a *propApplier) exec(ctx context.Context, what, sql string) (bool, error) 
 			sev = pgErr.Severity
 		}
 		if sev == "ERROR" {
-			a.skip(fmt.Sprintf("%s not applied: the target server refused it: %s (SQLSTATE %s)", what, pgErr.Message, pgErr.Code))
+			a.skipWhat(what, engines.PGRefused, engines.Params{"error": pgErr.Message, "sqlstate": pgErr.Code})
 			return false, nil
 		}
 	}
-	return false, classify(fmt.Errorf("restoring the database's properties (%s): %w", what, err))
+	return false, classify(fmt.Errorf("restoring the database's properties (%s): %w", what.English(), err))
 }
 
 // dbPrivileges are the privileges a database has, as aclexplode names them.
@@ -135,8 +144,8 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 		return classify(fmt.Errorf("reading the privileges of database %s: %w", a.name, err))
 	}
 	for _, h := range holders {
-		if _, err := a.exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM %s", a.name, granteeName(h)),
-			"REVOKE ALL ON DATABASE "+a.db+" FROM "+granteeSQL(h)); err != nil {
+		what := engines.Note{Key: engines.PGRevoke, Params: engines.Params{"database": a.name, "role": granteeName(h)}}
+		if _, err := a.exec(ctx, what, "REVOKE ALL ON DATABASE "+a.db+" FROM "+granteeSQL(h)); err != nil {
 			return err
 		}
 	}
@@ -147,15 +156,21 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 		grantable        bool
 		privs            []string
 	}
-	describe := func(g *grant) string {
-		s := fmt.Sprintf("GRANT %s ON DATABASE %s TO %s", strings.Join(g.privs, ", "), a.name, granteeName(g.grantee))
-		if g.grantable {
-			s += " WITH GRANT OPTION"
+	describe := func(g *grant) engines.Note {
+		n := engines.Note{Key: engines.PGGrant, Params: engines.Params{
+			"privileges": strings.Join(g.privs, ", "), "database": a.name, "grantee": granteeName(g.grantee)}}
+		switch {
+		case g.grantable && g.grantor != owner:
+			n.Key = engines.PGGrantWithOptionBy
+		case g.grantable:
+			n.Key = engines.PGGrantWithOption
+		case g.grantor != owner:
+			n.Key = engines.PGGrantBy
 		}
 		if g.grantor != owner {
-			s += " (granted by " + g.grantor + ")"
+			n.Params["grantor"] = g.grantor
 		}
-		return s
+		return n
 	}
 	follow := func(role string) string {
 		if role == p.Owner {
@@ -183,16 +198,16 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 	for _, g := range grants {
 		switch {
 		case a.gone[g.grantee]:
-			a.skip(fmt.Sprintf("%s not restored: role %s is missing on the target server", describe(g), g.grantee))
+			a.skipWhat(describe(g), engines.PGRoleMissing, engines.Params{"role": g.grantee})
 		case a.gone[g.grantor]:
-			a.skip(fmt.Sprintf("%s not restored: role %s, which granted it, is missing on the target server", describe(g), g.grantor))
+			a.skipWhat(describe(g), engines.PGGrantorMissing, engines.Params{"role": g.grantor})
 		default:
 			known := true
 			for _, priv := range g.privs {
 				known = known && dbPrivileges[priv]
 			}
 			if !known {
-				a.skip(fmt.Sprintf("%s not restored: not a database privilege this version knows", describe(g)))
+				a.skipWhat(describe(g), engines.PGUnknownPrivilege, nil)
 				continue
 			}
 			pending = append(pending, g)
@@ -239,7 +254,7 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 		}
 		if len(later) == len(pending) {
 			for _, g := range later {
-				a.skip(fmt.Sprintf("%s not restored: %s does not hold the grant option for it on the target server", describe(g), g.grantor))
+				a.skipWhat(describe(g), engines.PGNoGrantOption, engines.Params{"role": g.grantor})
 			}
 			break
 		}
@@ -265,12 +280,12 @@ func granteeName(role string) string {
 // setting restores one ALTER DATABASE ... SET or ALTER ROLE ... IN
 // DATABASE ... SET.
 func (a *propApplier) setting(ctx context.Context, s metaSetting) error {
-	what := fmt.Sprintf("setting %s of database %s", s.Name, a.name)
+	what := engines.Note{Key: engines.PGDatabaseSetting, Params: engines.Params{"setting": s.Name, "database": a.name}}
 	target := "ALTER DATABASE " + a.db
 	if s.Role != "" {
-		what = fmt.Sprintf("setting %s of role %s in database %s", s.Name, s.Role, a.name)
+		what = engines.Note{Key: engines.PGRoleSetting, Params: engines.Params{"setting": s.Name, "role": s.Role, "database": a.name}}
 		if a.gone[s.Role] {
-			a.skip(fmt.Sprintf("%s not restored: role %s is missing on the target server", what, s.Role))
+			a.skipWhat(what, engines.PGRoleMissing, engines.Params{"role": s.Role})
 			return nil
 		}
 		target = "ALTER ROLE " + quoteIdent(s.Role) + " IN DATABASE " + a.db

@@ -271,6 +271,7 @@ func restoreInto(t *testing.T, e *postgres.Engine, conn engines.Conn, b enginete
 	if err != nil {
 		t.Fatalf("restore into %s: %v", req.Database, err)
 	}
+	enginetest.CheckNotes(t, rep)
 	return rep
 }
 
@@ -299,6 +300,16 @@ func TestRestoredObjects(t *testing.T) {
 			if s.roleMissing {
 				if !strings.Contains(skipped, "hall_owner") || !strings.Contains(skipped, "本窗口") {
 					t.Errorf("restore without role hall_owner: Skipped = %q, want the role and the policy named", rep.Skipped)
+				}
+				// The same, as Notes a report renders in its language, with
+				// the names as parameters.
+				own := enginetest.FindNote(rep.SkippedMessages, engines.PGOwnershipNotRestored, "", engines.Params{"user": "postgres"})
+				if own == nil || !slices.Contains(strings.Split(own.Params["roles"], ", "), "hall_owner") {
+					t.Errorf("restore without role hall_owner: SkippedMessages = %+v, want %s naming hall_owner", rep.SkippedMessages, engines.PGOwnershipNotRestored)
+				}
+				if enginetest.FindNote(rep.SkippedMessages, engines.PGPolicyNotCreated, "",
+					engines.Params{"policy": "本窗口", "table": "hall.取号记录", "roles": "hall_owner"}) == nil {
+					t.Errorf("restore without role hall_owner: SkippedMessages = %+v, want %s for policy 本窗口", rep.SkippedMessages, engines.PGPolicyNotCreated)
 				}
 			} else if len(rep.Skipped) > 0 {
 				t.Errorf("restore on the source server skipped %q", rep.Skipped)
@@ -358,6 +369,10 @@ func TestTableRestoreNeeds(t *testing.T) {
 	if s := strings.Join(rep.Skipped, "\n"); !strings.Contains(s, "ratings_ticket_fkey") || !strings.Contains(s, "hall_owner") {
 		t.Errorf("ratings without 取号记录: Skipped = %q, want the foreign key and the missing owner named", rep.Skipped)
 	}
+	if enginetest.FindNote(rep.SkippedMessages, engines.PGForeignKeyNotCreated, "", engines.Params{
+		"constraint": "ratings_ticket_fkey", "table": "hall.ratings", "references": "hall.取号记录", "database": db}) == nil {
+		t.Errorf("ratings without 取号记录: SkippedMessages = %+v, want the foreign key's", rep.SkippedMessages)
+	}
 	// Now the referenced table: needs the function, the enum, its sequence.
 	rep = restoreInto(t, e, conn, b, engines.RestoreRequest{Database: db, Tables: []engines.TableRef{{Schema: "hall", Name: "取号记录"}}})
 	t.Logf("skipped: %q", rep.Skipped)
@@ -412,6 +427,9 @@ func TestTableRestoreNeeds(t *testing.T) {
 	rep = restoreInto(t, e, conn, b, engines.RestoreRequest{Database: randName("leaf"), Tables: []engines.TableRef{{Schema: "hall", Name: "events_2025"}}})
 	if n := strings.Join(rep.Notes, "\n"); !strings.Contains(n, "standalone") {
 		t.Errorf("notes of a partition restored alone: %q", rep.Notes)
+	}
+	if enginetest.FindNote(rep.NoteMessages, engines.PGPartitionStandalone, "", engines.Params{"table": "hall.events_2025"}) == nil {
+		t.Errorf("notes of a partition restored alone: %+v", rep.NoteMessages)
 	}
 
 	// A table that is not in the backup.
@@ -748,6 +766,20 @@ func TestDatabaseProperties(t *testing.T) {
 				t.Errorf("Skipped lacks %q", s)
 			}
 		}
+		// The same, as Notes: what was not restored, and why.
+		for _, want := range []struct {
+			key, what string
+			params    engines.Params
+		}{
+			{engines.PGRoleMissing, engines.PGGrantWithOption, engines.Params{"role": ghost, "grantee": ghost, "database": db}},
+			{engines.PGGrantorMissing, engines.PGGrantBy, engines.Params{"role": ghost, "grantee": reader, "grantor": ghost, "privileges": "TEMPORARY"}},
+			{engines.PGRoleMissing, engines.PGRoleSetting, engines.Params{"role": ghost, "setting": "statement_timeout", "database": db}},
+			{engines.PGRefused, engines.PGDatabaseSetting, engines.Params{"setting": "dbops_no_such_param", "database": db, "sqlstate": "42704"}},
+		} {
+			if enginetest.FindNote(rep.SkippedMessages, want.key, want.what, want.params) == nil {
+				t.Errorf("SkippedMessages lack %s about %s with %v:\n%+v", want.key, want.what, want.params, rep.SkippedMessages)
+			}
+		}
 		if got := queryString(t, tgtConn, db, `SELECT count(*)::text FROM public.t`); got != "2" {
 			t.Errorf("rows restored: %s, want 2", got)
 		}
@@ -812,6 +844,9 @@ func TestDatabaseProperties(t *testing.T) {
 		}
 		if s := strings.Join(rep.Skipped, "\n"); !strings.Contains(s, "owner of database "+db+" not set to "+ghost) {
 			t.Errorf("Skipped = %q, want the missing owner named", rep.Skipped)
+		}
+		if enginetest.FindNote(rep.SkippedMessages, engines.PGDatabaseOwnerMissing, "", engines.Params{"database": db, "owner": ghost}) == nil {
+			t.Errorf("SkippedMessages = %+v, want the missing owner's", rep.SkippedMessages)
 		}
 	})
 }

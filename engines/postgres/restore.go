@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,8 +101,8 @@ func (r *restorer) prepare(ctx context.Context, admin *pgx.Conn) error {
 		return err
 	}
 	if targetNum/10000 < m.ServerVersionNum/10000 {
-		r.report.Notes = append(r.report.Notes, fmt.Sprintf("restoring a PostgreSQL %d backup into an older server (PostgreSQL %d)",
-			m.ServerVersionNum/10000, targetNum/10000))
+		r.report.AddNote(engines.Note{Key: engines.PGOlderServer, Params: engines.Params{
+			"backup_version": strconv.Itoa(m.ServerVersionNum / 10000), "server_version": strconv.Itoa(targetNum / 10000)}})
 	}
 	return nil
 }
@@ -178,9 +179,8 @@ func (r *restorer) planOwnership(missing []string, policies []metaPolicy) map[in
 		return skip
 	}
 	r.noOwner = true
-	r.report.Skipped = append(r.report.Skipped, fmt.Sprintf(
-		"ownership and privileges (GRANTs) not restored: roles missing on the target server: %s; objects belong to the restoring user %s",
-		strings.Join(missing, ", "), r.cfg.User))
+	r.report.AddSkipped(engines.Note{Key: engines.PGOwnershipNotRestored, Params: engines.Params{
+		"roles": strings.Join(missing, ", "), "user": r.cfg.User}})
 	gone := map[string]bool{}
 	for _, m := range missing {
 		gone[m] = true
@@ -196,8 +196,8 @@ func (r *restorer) planOwnership(missing []string, policies []metaPolicy) map[in
 	for _, e := range r.toc {
 		if p, ok := byOID[e.OID]; ok && e.TableOID == pgPolicyOID {
 			skip[e.ID] = true
-			r.report.Skipped = append(r.report.Skipped, fmt.Sprintf("row-level security policy %s on %s not created: it names roles missing on the target server (%s)",
-				p.Name, p.Table, strings.Join(p.Roles, ", ")))
+			r.report.AddSkipped(engines.Note{Key: engines.PGPolicyNotCreated, Params: engines.Params{
+				"policy": p.Name, "table": p.Table.String(), "roles": strings.Join(p.Roles, ", ")}})
 		}
 	}
 	return skip
@@ -268,8 +268,8 @@ func (r *restorer) restoreDatabase(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if note != "" {
-		r.report.Notes = append(r.report.Notes, note)
+	if note != nil {
+		r.report.AddNote(*note)
 	}
 	closeConn(admin)
 	admin = nil

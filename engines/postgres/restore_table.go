@@ -64,8 +64,8 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		if note != "" {
-			r.report.Notes = append(r.report.Notes, note)
+		if note != nil {
+			r.report.AddNote(*note)
 		}
 		created = true
 	}
@@ -146,7 +146,7 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 	sel := selectTables(r.toc, tables, r.meta, skip)
 
 	for _, mt := range sel.detached {
-		r.report.Notes = append(r.report.Notes, fmt.Sprintf("partition %s restored as a standalone table: its partitioned table is not part of this restore", mt.ref()))
+		r.report.AddNote(engines.Note{Key: engines.PGPartitionStandalone, Params: engines.Params{"table": mt.ref().String()}})
 	}
 	// What the tables need and the database may lack: functions of
 	// triggers and defaults, types of columns, schemas.
@@ -195,8 +195,8 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 					delete(sel.main, e.ID)
 				}
 			}
-			r.report.Skipped = append(r.report.Skipped, fmt.Sprintf("foreign key %s on %s not created: the table it references, %s, is not in database %s",
-				fk.con.Name, fk.table.ref(), table(*fk.con.Ref), r.req.Database))
+			r.report.AddSkipped(engines.Note{Key: engines.PGForeignKeyNotCreated, Params: engines.Params{
+				"constraint": fk.con.Name, "table": fk.table.ref().String(), "references": table(*fk.con.Ref).String(), "database": r.req.Database}})
 		}
 	}
 	if list, _, err = writeList(r.dir, "tables-post.list", r.toc, func(e *tocEntry) bool { return sel.main[e.ID] }); err != nil {
