@@ -348,6 +348,10 @@ approvals {
 notify "bureau" {
   type     = "email"
   smtp     = "smtp.example.gov.cn:587"
+  smtp_tls = "starttls"                       # 或 / or "implicit" (SMTPS)；不写则 465 用 implicit，其他端口 STARTTLS
+                                              # omitted: implicit TLS on port 465, STARTTLS on any other
+  ca_file  = ""                               # 签发邮件服务器证书的 CA (PEM)；空 = 系统 CA
+                                              # CA that signed the mail server's certificate; "" = the system's
   username = "dbopsd@example.gov.cn"
   password = env("DBOPS_SMTP_PASSWORD")       # 或 / or: file("/etc/dbopsd/smtp.pass")
   from     = "dbopsd@example.gov.cn"

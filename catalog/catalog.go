@@ -24,6 +24,9 @@ type Catalog struct {
 	path string
 }
 
+// schema is the first version of the catalog; the columns and tables added
+// since are in the migrations (migrate.go): jobs.pid and jobs.host (owner.go),
+// jobs.attempt, and the scratch ledger (scratch.go).
 const schema = `
 CREATE TABLE IF NOT EXISTS backups (
 	id               TEXT PRIMARY KEY,
@@ -80,15 +83,7 @@ func Open(stateDir string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
 	}
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
-	}
-	if err := migrateScratch(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
-	}
-	if err := migrateJobOwner(db); err != nil {
+	if err := migrate(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening catalog %s: %w", path, err)
 	}
@@ -244,7 +239,9 @@ func (c *Catalog) RemoveBackupsExcept(ctx context.Context, database string, keep
 	return n, nil
 }
 
-// Job is one attempt at a backup, restore, verify or other job.
+// Job is one attempt at a backup, restore, verify or other job. A job the
+// daemon retried after a transient error has a row per attempt, with the
+// same trigger and Attempt counting from 1.
 type Job struct {
 	ID              int64          `json:"id"`
 	Kind            string         `json:"kind"`
@@ -255,6 +252,7 @@ type Job struct {
 	TargetDatabase  string         `json:"target_database,omitempty"`
 	Trigger         string         `json:"trigger"`
 	OSUser          string         `json:"os_user,omitempty"`
+	Attempt         int            `json:"attempt"` // 1, or n for the n-th try of a job the daemon retried
 	StartedAt       time.Time      `json:"started_at"`
 	FinishedAt      time.Time      `json:"finished_at,omitzero"`
 	DurationSeconds float64        `json:"duration_seconds"`
@@ -271,14 +269,40 @@ const (
 	StatusFailed  = "failed"
 )
 
-// StartJob records that a job started and returns its id.
+// attemptKey carries a job's attempt number in its context.
+type attemptKey struct{}
+
+// WithAttempt returns ctx carrying attempt n of a job: the rows StartJob
+// records with it get that attempt unless their Job sets one.
+//
+// It travels in the context because the code that records a job (backup,
+// restore, mirror, prune) is a library the daemon's retrying scheduler
+// calls into: the attempt labels the job's row and changes nothing those
+// libraries do, so they need not know of it.
+func WithAttempt(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, attemptKey{}, n)
+}
+
+// attemptOf is the attempt of j: its own, that of ctx, or 1.
+func attemptOf(ctx context.Context, j Job) int {
+	if j.Attempt > 0 {
+		return j.Attempt
+	}
+	if n, ok := ctx.Value(attemptKey{}).(int); ok && n > 0 {
+		return n
+	}
+	return 1
+}
+
+// StartJob records that a job started and returns its id. A zero
+// j.Attempt takes the attempt of ctx (WithAttempt), or 1.
 func (c *Catalog) StartJob(ctx context.Context, j Job) (int64, error) {
 	if j.StartedAt.IsZero() {
 		j.StartedAt = time.Now()
 	}
-	res, err := c.db.ExecContext(ctx, `INSERT INTO jobs (kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at, status, pid, host)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, j.Kind, j.Database, j.BackupID, j.RequestedType, j.Target, j.TargetDatabase, j.Trigger, j.OSUser, ts(j.StartedAt), StatusRunning,
-		os.Getpid(), hostname())
+	res, err := c.db.ExecContext(ctx, `INSERT INTO jobs (kind, database, backup_id, requested_type, target, target_database, trigger, os_user, attempt, started_at, status, pid, host)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, j.Kind, j.Database, j.BackupID, j.RequestedType, j.Target, j.TargetDatabase, j.Trigger, j.OSUser, attemptOf(ctx, j),
+		ts(j.StartedAt), StatusRunning, os.Getpid(), hostname())
 	if err != nil {
 		return 0, fmt.Errorf("recording the start of a %s job: %w", j.Kind, err)
 	}
@@ -338,8 +362,8 @@ func (c *Catalog) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
 }
 
 // jobColumns selects every column of jobs, in the order queryJobs scans.
-const jobColumns = `SELECT id, kind, database, backup_id, requested_type, target, target_database, trigger, os_user, started_at,
-	finished_at, duration_seconds, bytes, status, error, details FROM jobs`
+const jobColumns = `SELECT id, kind, database, backup_id, requested_type, target, target_database, trigger, os_user, attempt,
+	started_at, finished_at, duration_seconds, bytes, status, error, details FROM jobs`
 
 // queryJobs runs a query that starts with jobColumns.
 func (c *Catalog) queryJobs(ctx context.Context, q string, args ...any) ([]Job, error) {
@@ -353,7 +377,7 @@ func (c *Catalog) queryJobs(ctx context.Context, q string, args ...any) ([]Job, 
 		var j Job
 		var started, finished, details string
 		if err := rows.Scan(&j.ID, &j.Kind, &j.Database, &j.BackupID, &j.RequestedType, &j.Target, &j.TargetDatabase,
-			&j.Trigger, &j.OSUser, &started, &finished, &j.DurationSeconds, &j.Bytes, &j.Status, &j.Error, &details); err != nil {
+			&j.Trigger, &j.OSUser, &j.Attempt, &started, &finished, &j.DurationSeconds, &j.Bytes, &j.Status, &j.Error, &details); err != nil {
 			return nil, err
 		}
 		j.StartedAt, j.FinishedAt = parseTS(started), parseTS(finished)

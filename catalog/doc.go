@@ -11,4 +11,9 @@
 // dbopsd creates on a restore target, recorded before it is created, so that
 // dbopsd never drops one it did not create. The ledger records what happened
 // on the servers and, unlike the backups table, cannot be rebuilt.
+//
+// A catalog made by an older dbopsd is brought up to date when it is opened
+// (migrate.go): the steps only add tables and columns with defaults, so old
+// rows read as they were (a job from before attempts were recorded is
+// attempt 1).
 package catalog

@@ -18,9 +18,8 @@ import (
 // migrateJobOwner adds the pid and host columns to catalogs made before them.
 func migrateJobOwner(db *sql.DB) error {
 	for _, col := range []string{"pid INTEGER NOT NULL DEFAULT 0", "host TEXT NOT NULL DEFAULT ''"} {
-		_, err := db.Exec("ALTER TABLE jobs ADD COLUMN " + col)
-		if err != nil && !isDuplicateColumn(err) {
-			return fmt.Errorf("adding jobs.%s: %w", col, err)
+		if err := addColumn(db, "jobs", col); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -82,6 +82,9 @@ var badConfigs = []struct {
 	{"unreadable_tls_key.hcl", "daemon: tls_key: cannot read /nonexistent/dbopsd/tls.key: no such file or directory", "21:20", ""},
 	{"tls_key_mismatch.hcl", "tls_key testdata/tls/other.key is not the private key of the certificate in tls_cert testdata/tls/server.crt: tls: private key does not match public key", "21:20", ""},
 	{"tls_cert_not_pem.hcl", "tls_cert testdata/good/repo.pass holds no PEM certificate", "20:20", ""},
+	{"bad_smtp_tls.hcl", `notify "bureau": smtp_tls "ssl" is not one of "starttls", "implicit"`, "21:14", ""},
+	{"unreadable_notify_ca_file.hcl", `notify "bureau": ca_file: cannot read testdata/bad/no-such-ca.pem: no such file or directory`, "21:14", ""},
+	{"notify_ca_file_not_pem.hcl", `notify "bureau": ca_file testdata/good/repo.pass holds no PEM certificate`, "21:14", ""},
 }
 
 func TestBadConfigs(t *testing.T) {

@@ -222,7 +222,7 @@ func TestGoodConfigs(t *testing.T) {
 			Approvals: Approvals{Drill: 0, Restore: 3, Maintenance: 1},
 			Notifies: map[string]*Notify{
 				"bureau": {
-					Name: "bureau", Type: "email", SMTP: "smtp.example.gov.cn:465", Username: "dbopsd",
+					Name: "bureau", Type: "email", SMTP: "smtp.example.gov.cn:465", SMTPTLS: "implicit", CAFile: "testdata/tls/server.crt", Username: "dbopsd",
 					Password: secret.New("smtp-pass-from-file"), From: "dbopsd@example.gov.cn",
 					To: []string{"a@example.gov.cn", "b@example.gov.cn"}, Events: []string{"backup_failed", "monthly_report"},
 				},

@@ -70,8 +70,8 @@ var (
 		{Name: "drill"}, {Name: "restore"}, {Name: "maintenance"},
 	}}
 	notifySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "type", Required: true}, {Name: "smtp"}, {Name: "username"}, {Name: "password"},
-		{Name: "from"}, {Name: "to"}, {Name: "url"}, {Name: "secret"}, {Name: "events", Required: true},
+		{Name: "type", Required: true}, {Name: "smtp"}, {Name: "smtp_tls"}, {Name: "ca_file"}, {Name: "username"},
+		{Name: "password"}, {Name: "from"}, {Name: "to"}, {Name: "url"}, {Name: "secret"}, {Name: "events", Required: true},
 	}}
 	reportSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "schedule"}, {Name: "language"}, {Name: "notify"},
@@ -377,6 +377,8 @@ func (d *decoder) decodeNotify(b *hcl.Block, n *Notify) {
 	owner := fmt.Sprintf("notify %q", n.Name)
 	d.str(a, "type", &n.Type)
 	d.str(a, "smtp", &n.SMTP)
+	d.str(a, "smtp_tls", &n.SMTPTLS)
+	d.path(a, "ca_file", &n.CAFile)
 	d.str(a, "username", &n.Username)
 	d.secret(owner, a, "password", &n.Password)
 	d.str(a, "from", &n.From)

@@ -173,6 +173,8 @@ type Notify struct {
 	Name     string
 	Type     string // "email" | "webhook"
 	SMTP     string // host:port
+	SMTPTLS  string // smtp_tls: "implicit" (SMTPS) | "starttls"; "" = by the port: implicit on 465, STARTTLS on others
+	CAFile   string // ca_file: PEM CA certificates trusted for the SMTP server besides the system's (an internal CA)
 	Username string
 	Password secret.Value
 	From     string

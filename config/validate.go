@@ -29,6 +29,7 @@ var now = time.Now
 var (
 	storageTypes = []string{"s3", "local"}
 	notifyTypes  = []string{"email", "webhook"}
+	smtpTLSModes = []string{SMTPStartTLS, SMTPImplicitTLS}
 	roles        = []string{RoleDBA, RoleApprover, RoleAuditor}
 	languages    = []string{"zh-CN", "en"}
 	// Events are what a notify block may subscribe to.
@@ -36,6 +37,12 @@ var (
 		EventBackupFailed, EventVerifyFailed, EventCheckFailed, EventStale, EventDaemonGap,
 		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone,
 	}
+)
+
+// How an email notify encrypts its SMTP connection (smtp_tls).
+const (
+	SMTPStartTLS    = "starttls" // plain connection upgraded with STARTTLS
+	SMTPImplicitTLS = "implicit" // TLS from the first byte (SMTPS, usually port 465)
 )
 
 // Signer roles.
@@ -63,7 +70,7 @@ const (
 var (
 	s3Only    = []string{"endpoint", "bucket", "region", "access_key", "secret_key", "use_tls", "ca_file", "object_lock"}
 	localOnly = []string{"path"}
-	emailOnly = []string{"smtp", "username", "password", "from", "to"}
+	emailOnly = []string{"smtp", "smtp_tls", "ca_file", "username", "password", "from", "to"}
 	hookOnly  = []string{"url", "secret"}
 )
 
@@ -521,6 +528,12 @@ func (d *decoder) validateNotify(n *Notify) {
 				d.errorf(d.at(n, "smtp"), "Invalid address", "%s: smtp must be host:port (e.g. \"smtp.example.gov.cn:587\").", owner)
 			}
 		}
+		if n.SMTPTLS != "" {
+			d.oneOf(n, "smtp_tls", n.SMTPTLS, owner, smtpTLSModes)
+		}
+		if n.CAFile != "" {
+			d.validateCAFile(n, owner)
+		}
 		if d.required(n, owner, "from", n.From, "an email notify") {
 			if _, err := mail.ParseAddress(n.From); err != nil {
 				d.errorf(d.at(n, "from"), "Invalid email address", "%s: from %q is not an email address.", owner, n.From)
@@ -553,6 +566,20 @@ func (d *decoder) validateNotify(n *Notify) {
 		if !slices.Contains(Events, e) {
 			d.errorf(d.at(n, "events"), "Unknown event", "%s: event %q is not one of %s.%s", owner, e, quoteList(Events), suggest(e, Events))
 		}
+	}
+}
+
+// validateCAFile checks an email notify's ca_file as the sender will read
+// it: a readable PEM file with at least one certificate.
+func (d *decoder) validateCAFile(n *Notify, owner string) {
+	data, err := readTLSFile(n.CAFile)
+	if err != nil {
+		d.errorf(d.at(n, "ca_file"), "Cannot read ca_file", "%s: ca_file: %v.", owner, err)
+		return
+	}
+	if firstCertificate(data) == nil {
+		d.errorf(d.at(n, "ca_file"), "Invalid CA file",
+			"%s: ca_file %s holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed the SMTP server's certificate.", owner, n.CAFile)
 	}
 }
 

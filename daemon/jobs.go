@@ -28,7 +28,8 @@ type Kind struct {
 	// (schedule.Backups, Prune, Mirror) already does.
 	Plan schedule.Planner
 	// Run runs one task. It records the attempt in the catalog (the
-	// library runners do so themselves).
+	// library runners do so themselves); ctx carries the attempt number
+	// for catalog.StartJob.
 	Run func(ctx context.Context, env *Env, t *schedule.Task) error
 	// Alert is the event raised when the kind fails for good, and
 	// resolved by its next success ("" for none).
@@ -116,14 +117,17 @@ func (r *Registry) Planners() []schedule.Planner {
 	return ps
 }
 
-// Run runs t by its kind: the schedule.Runner of the daemon. A panic is
-// recovered, recorded in the catalog as the job's failure, and returned
-// as its error.
+// Run runs t by its kind: the schedule.Runner of the daemon. Every job row
+// the task records in the catalog, by the kind or by the library it calls
+// (backup, restore, mirror, prune), carries the task's attempt, so that the
+// job log tells a retry from a new run. A panic is recovered, recorded in
+// the catalog as the job's failure, and returned as its error.
 func (r *Registry) Run(ctx context.Context, t *schedule.Task) (err error) {
 	k, ok := r.Kind(t.Kind)
 	if !ok {
 		return engines.Permanent(fmt.Errorf("no job kind %q in this build", t.Kind))
 	}
+	ctx = catalog.WithAttempt(ctx, t.Attempt)
 	env := r.env()
 	start := time.Now()
 	defer func() {
@@ -155,7 +159,7 @@ func orSite(db string) string {
 }
 
 func catalogJob(k *Kind, t *schedule.Task) catalog.Job {
-	j := catalog.Job{Kind: k.catalogKind(), Database: t.Database, Trigger: t.Trigger, OSUser: t.OSUser, BackupID: t.Backup}
+	j := catalog.Job{Kind: k.catalogKind(), Database: t.Database, Trigger: t.Trigger, OSUser: t.OSUser, BackupID: t.Backup, Attempt: t.Attempt}
 	if schedule.IsBackup(t.Kind) {
 		j.RequestedType = t.Kind
 	}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -110,5 +111,46 @@ func TestHeartbeat(t *testing.T) {
 	<-done
 	if fi, err := os.Stat(filepath.Join(dir, HeartbeatFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("heartbeat file: %v %v", fi, err)
+	}
+}
+
+// TestAttemptRecorded: the rows a task records, itself or through a
+// library that knows nothing of retries, carry the task's attempt; so do
+// the rows the registry writes for a panic.
+func TestAttemptRecorded(t *testing.T) {
+	cat, err := catalog.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	r := NewRegistry(func() *Env { return &Env{Config: &config.Config{}, Catalog: cat, Logger: hclog.NewNullLogger()} }, hclog.NewNullLogger())
+	// A library runner: it records its job with no attempt of its own.
+	library := func(ctx context.Context, env *Env, t *schedule.Task) error {
+		_, err := env.Catalog.RecordJob(ctx, catalog.Job{Kind: "report", Database: t.Database, Trigger: t.Trigger}, nil)
+		return err
+	}
+	if err := r.Register(Kind{Name: "report", Run: library}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(Kind{Name: "diagnose", Run: func(context.Context, *Env, *schedule.Task) error { panic("boom") }}); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range []*schedule.Task{
+		{Kind: "report", Database: "queue", Trigger: schedule.TriggerSchedule, Attempt: 1},
+		{Kind: "report", Database: "queue", Trigger: schedule.TriggerSchedule, Attempt: 2},
+		{Kind: "diagnose", Database: "queue", Trigger: schedule.TriggerSchedule, Attempt: 3},
+	} {
+		_ = r.Run(context.Background(), task)
+	}
+	jobs, err := cat.Jobs(context.Background(), catalog.JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range jobs {
+		got = append(got, fmt.Sprintf("%s#%d/%s", j.Kind, j.Attempt, j.Status))
+	}
+	if want := "report#1/ok report#2/ok diagnose#3/failed"; strings.Join(got, " ") != want {
+		t.Errorf("job log: %s, want %s", strings.Join(got, " "), want)
 	}
 }

@@ -1,7 +1,18 @@
 // Package notify sends the daemon's alerts (日志报警自动化) to the notify
-// blocks of the policy: email through SMTP (go-mail; STARTTLS on any port
-// but 465, implicit TLS on 465, authentication when a username is set) and
-// webhooks (a JSON POST signed with HMAC-SHA256).
+// blocks of the policy: email through SMTP (go-mail) and webhooks (a JSON
+// POST signed with HMAC-SHA256).
+//
+// # Email and TLS
+//
+// An email block's connection is encrypted as smtp_tls says: "implicit"
+// (TLS from the first byte, SMTPS) or "starttls"; without it, implicit on
+// port 465 and STARTTLS on any other. STARTTLS is required when a username
+// is set (credentials never travel in clear) and used when offered
+// otherwise. The server's certificate is checked against the system's CAs
+// and those of the block's ca_file (an internal CA) before the credentials
+// or the message go out; an error names the block and the server, says
+// what to change when the certificate is the problem, and never holds the
+// password.
 //
 // # Problems, not messages
 //

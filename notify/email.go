@@ -3,25 +3,32 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/wneessen/go-mail"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/secret"
 )
 
 // Email sends events as plain-text mail through an SMTP server.
 type Email struct {
-	name      string
-	host      string
-	port      int
-	username  string
-	password  string
-	from      string
-	to        []string
+	name     string
+	host     string
+	port     int
+	implicit bool // TLS from the first byte (SMTPS), not STARTTLS
+	username string
+	password secret.Value
+	from     string
+	to       []string
+	// tlsConfig trusts the system's roots, the notify block's ca_file and
+	// what the Notifier's options add.
 	tlsConfig *tls.Config
 	timeout   time.Duration
 }
@@ -29,7 +36,8 @@ type Email struct {
 var _ Sender = (*Email)(nil)
 
 // NewEmail makes the sender of an email notify block. tlsConfig may be nil
-// (the system's roots); tests pass their own CA.
+// (the system's roots); tests pass their own CA. The block's ca_file adds
+// its certificates to the roots either way.
 func NewEmail(n *config.Notify, tlsConfig *tls.Config) (*Email, error) {
 	host, portStr, err := net.SplitHostPort(n.SMTP)
 	if err != nil {
@@ -39,20 +47,57 @@ func NewEmail(n *config.Notify, tlsConfig *tls.Config) (*Email, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notify %q: smtp port %q: %w", n.Name, portStr, err)
 	}
-	return &Email{name: n.Name, host: host, port: port, username: n.Username, password: n.Password.Reveal(),
+	if n.CAFile != "" {
+		pool, err := caPool(tlsConfig, n.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("notify %q: ca_file: %w", n.Name, err)
+		}
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{}
+		}
+		tlsConfig = tlsConfig.Clone()
+		tlsConfig.RootCAs = pool
+	}
+	implicit := n.SMTPTLS == config.SMTPImplicitTLS || (n.SMTPTLS == "" && port == 465)
+	return &Email{name: n.Name, host: host, port: port, implicit: implicit, username: n.Username, password: n.Password,
 		from: n.From, to: n.To, tlsConfig: tlsConfig, timeout: 30 * time.Second}, nil
+}
+
+// caPool is the roots of base (or the system's) with the certificates of
+// the PEM file path added.
+func caPool(base *tls.Config, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pool *x509.CertPool
+	switch {
+	case base != nil && base.RootCAs != nil:
+		pool = base.RootCAs.Clone()
+	default:
+		if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool()
+		}
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // Name is the notify block's label.
 func (e *Email) Name() string { return e.name }
 
-// Send delivers ev. Port 465 speaks TLS from the start; any other port
-// upgrades with STARTTLS, which is required whenever credentials are sent
-// and used when offered otherwise.
+// Send delivers ev. With implicit TLS (smtp_tls = "implicit", or port 465
+// when smtp_tls is not set) the connection speaks TLS from the start;
+// otherwise it upgrades with STARTTLS, which is required whenever
+// credentials are sent and used when offered otherwise. Either way the
+// server's certificate must be valid for its host name and signed by a
+// trusted CA; no credentials go out before it is checked.
 func (e *Email) Send(ctx context.Context, ev Event) error {
 	opts := []mail.Option{mail.WithTimeout(e.timeout)}
 	switch {
-	case e.port == 465:
+	case e.implicit:
 		opts = append(opts, mail.WithSSL())
 	case e.username != "":
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
@@ -68,7 +113,7 @@ func (e *Email) Send(ctx context.Context, ev Event) error {
 		opts = append(opts, mail.WithTLSConfig(tc))
 	}
 	if e.username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(e.username), mail.WithPassword(e.password))
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(e.username), mail.WithPassword(e.password.Reveal()))
 	}
 	client, err := mail.NewClient(e.host, opts...)
 	if err != nil {
@@ -88,7 +133,37 @@ func (e *Email) Send(ctx context.Context, ev Event) error {
 	msg.SetGenHeader("X-Dbopsd-State", ev.State)
 	msg.SetBodyString(mail.TypeTextPlain, ev.Text())
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("notify %q: sending mail through %s:%d: %w", e.name, e.host, e.port, err)
+		return fmt.Errorf("notify %q: sending mail through %s (%s): %w%s", e.name, net.JoinHostPort(e.host, strconv.Itoa(e.port)), e.mode(), err, e.hint(err))
 	}
 	return nil
+}
+
+// mode names how the connection was to be encrypted, for errors.
+func (e *Email) mode() string {
+	if e.implicit {
+		return "implicit TLS"
+	}
+	return "STARTTLS"
+}
+
+// hint says what to change for the TLS failures a DBA can fix in the
+// policy; "" for others.
+func (e *Email) hint(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return "; the server's certificate is not signed by a CA this host trusts: name the CA that signed it in ca_file"
+	case errors.As(err, &hostname):
+		return fmt.Sprintf("; the server's certificate is not for %q: write smtp with a name the certificate holds", e.host)
+	case errors.As(err, &invalid):
+		return "; the server's certificate is not valid (expired, or not for a server): the mail server's administrator must replace it"
+	case e.implicit && errors.As(err, &record):
+		return "; the server does not speak TLS at once on this port: if it offers STARTTLS, set smtp_tls = \"starttls\""
+	}
+	return ""
 }

@@ -188,10 +188,19 @@ func eventSet(events []string) map[string]bool {
 }
 
 // senderFingerprint tells whether a notify block changed in a way that
-// needs a new sender (secrets included, hashed by fmt through Reveal).
+// needs a new sender (secrets included, hashed by fmt through Reveal; the
+// CA file by what it holds, so that a renewed CA is read on reload).
 func senderFingerprint(nb *config.Notify) string {
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%q|%s|%s", nb.Type, nb.SMTP, nb.Username, nb.From, nb.URL, nb.To,
-		hashOf(nb.Password.Reveal()), hashOf(nb.Secret.Reveal()))
+	ca := ""
+	if nb.CAFile != "" {
+		b, err := os.ReadFile(nb.CAFile)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		ca = hashOf(string(b))
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%q|%s|%s|%s|%s", nb.Type, nb.SMTP, nb.SMTPTLS, nb.Username, nb.From, nb.URL, nb.To,
+		hashOf(nb.Password.Reveal()), hashOf(nb.Secret.Reveal()), nb.CAFile, ca)
 }
 
 func hashOf(s string) string {

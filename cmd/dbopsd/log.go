@@ -5,12 +5,13 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 type logOpts struct {
@@ -25,7 +26,7 @@ func logCmd() command {
 	var o logOpts
 	return command{
 		name:    "log",
-		summary: "Show the job log (备份日志): every backup, restore and verify attempt with its trigger, times, bytes and outcome.",
+		summary: "Show the job log (备份日志): every backup, restore and verify attempt with its trigger, attempt number, times, bytes and outcome.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "only this database")
@@ -68,11 +69,13 @@ func runLog(ctx context.Context, o logOpts) error {
 		return printJSON(o.stdout, map[string]any{"jobs": jobs})
 	case o.csv:
 		w := csv.NewWriter(o.stdout)
-		_ = w.Write([]string{"id", "kind", "database", "backup_id", "target", "target_database", "trigger", "os_user", "started_at", "finished_at", "duration_seconds", "bytes", "status", "error"})
+		// attempt comes last: scripts that read the columns by position
+		// before it existed still work.
+		_ = w.Write([]string{"id", "kind", "database", "backup_id", "target", "target_database", "trigger", "os_user", "started_at", "finished_at", "duration_seconds", "bytes", "status", "error", "attempt"})
 		for _, j := range jobs {
 			_ = w.Write([]string{strconv.FormatInt(j.ID, 10), j.Kind, j.Database, j.BackupID, j.Target, j.TargetDatabase, j.Trigger, j.OSUser,
 				j.StartedAt.Format(time.RFC3339), fmtTime(j.FinishedAt), strconv.FormatFloat(j.DurationSeconds, 'f', 3, 64),
-				strconv.FormatInt(j.Bytes, 10), j.Status, j.Error})
+				strconv.FormatInt(j.Bytes, 10), j.Status, j.Error, strconv.Itoa(j.Attempt)})
 		}
 		w.Flush()
 		return w.Error()
@@ -81,11 +84,19 @@ func runLog(ctx context.Context, o logOpts) error {
 		fmt.Fprintln(o.stdout, "no jobs")
 		return nil
 	}
+	// The ATTEMPT column appears only when a job shown was retried: most
+	// logs have none, and the table is wide enough.
+	retried := slices.ContainsFunc(jobs, func(j catalog.Job) bool { return j.Attempt > 1 })
+	attemptHead, attempt := "", func(catalog.Job) string { return "" }
+	if retried {
+		attemptHead = "ATTEMPT\t"
+		attempt = func(j catalog.Job) string { return strconv.Itoa(j.Attempt) + "\t" }
+	}
 	tw := tabwriter.NewWriter(o.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tDATABASE\tBACKUP\tTRIGGER\tSTARTED\tDURATION\tBYTES\tSTATUS\tERROR")
+	fmt.Fprintf(tw, "ID\tKIND\tDATABASE\tBACKUP\tTRIGGER\t%sSTARTED\tDURATION\tBYTES\tSTATUS\tERROR\n", attemptHead)
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.1fs\t%s\t%s\t%s\n", j.ID, j.Kind, j.Database, orDash(j.BackupID),
-			j.Trigger+by(j.OSUser), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), j.Status, truncate(j.Error, 80))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s%s\t%.1fs\t%s\t%s\t%s\n", j.ID, j.Kind, j.Database, orDash(j.BackupID),
+			j.Trigger+by(j.OSUser), attempt(j), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), j.Status, truncate(j.Error, 80))
 	}
 	return tw.Flush()
 }

@@ -1,8 +1,8 @@
 // Package notifytest runs the receivers that alert tests read from: a real
-// SMTP server in process (emersion/go-smtp) offering STARTTLS with its own
-// certificate and requiring AUTH PLAIN, and a webhook receiver that checks
-// every signature. Tests point notify blocks at them and read what
-// arrived.
+// SMTP server in process (emersion/go-smtp) offering STARTTLS, or speaking
+// TLS from the start (ImplicitTLS), with a certificate from a throwaway CA
+// and requiring AUTH PLAIN; and a webhook receiver that checks every
+// signature. Tests point notify blocks at them and read what arrived.
 package notifytest
 
 import (
@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
@@ -22,6 +23,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -63,8 +66,9 @@ func (m Mail) Decode() (subject string, h netmail.Header, body string, err error
 
 // MailServer is an SMTP server on a free loopback port.
 type MailServer struct {
-	Addr string         // host:port for smtp = "..."
-	CA   *x509.CertPool // trusts its certificate
+	Addr   string         // host:port for smtp = "..."
+	CA     *x509.CertPool // trusts its certificate
+	CAFile string         // the CA that signed its certificate, PEM, for ca_file = "..."
 
 	user, pass string
 	mu         sync.Mutex
@@ -72,17 +76,32 @@ type MailServer struct {
 	got        chan struct{}
 }
 
-// StartMailServer starts a server that accepts mail only after STARTTLS
-// and AUTH PLAIN as user with pass; it stops at the test's end.
-func StartMailServer(t testing.TB, user, pass string) *MailServer {
+// MailOption changes how StartMailServer serves.
+type MailOption func(*mailOptions)
+
+type mailOptions struct{ implicitTLS bool }
+
+// ImplicitTLS makes the server speak TLS from the first byte (SMTPS, as on
+// port 465) instead of offering STARTTLS.
+func ImplicitTLS() MailOption { return func(o *mailOptions) { o.implicitTLS = true } }
+
+// StartMailServer starts a server that accepts mail only over TLS
+// (STARTTLS, or implicit TLS with ImplicitTLS) and after AUTH PLAIN as user
+// with pass; its certificate, for 127.0.0.1 and localhost, is signed by a
+// throwaway CA of its own. It stops at the test's end.
+func StartMailServer(t testing.TB, user, pass string, opts ...MailOption) *MailServer {
 	t.Helper()
-	cert, pool := selfSigned(t)
-	ms := &MailServer{CA: pool, user: user, pass: pass, got: make(chan struct{}, 1)}
+	var o mailOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ca := NewCA(t)
+	ms := &MailServer{CA: ca.Pool, CAFile: ca.File, user: user, pass: pass, got: make(chan struct{}, 1)}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{srv: ms, conn: c}, nil
 	}))
 	srv.Domain = "localhost"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t)}}
 	srv.AllowInsecureAuth = false
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -90,6 +109,9 @@ func StartMailServer(t testing.TB, user, pass string) *MailServer {
 		t.Fatal(err)
 	}
 	ms.Addr = l.Addr().String()
+	if o.implicitTLS {
+		l = tls.NewListener(l, srv.TLSConfig)
+	}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ms
@@ -172,29 +194,64 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) Reset()        { s.msg = Mail{User: s.msg.User} }
 func (s *session) Logout() error { return nil }
 
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+// CA is a throwaway certificate authority.
+type CA struct {
+	File string         // its certificate, PEM
+	Pool *x509.CertPool // trusts it
+
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+// NewCA makes a CA valid for a day, its certificate written to a file in
+// a temporary directory. A CA that signed nothing a server uses is the
+// wrong CA to trust.
+func NewCA(t testing.TB) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dbopsd test smtp"},
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dbopsd test CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, IsCA: true, BasicConstraintsValid: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+	ca := &CA{File: filepath.Join(t.TempDir(), "ca.pem"), Pool: x509.NewCertPool(), cert: cert, key: key}
+	ca.Pool.AddCert(cert)
+	if err := os.WriteFile(ca.File, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// Issue makes a server certificate for 127.0.0.1, ::1 and localhost,
+// signed by ca.
+func (ca *CA) Issue(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dbopsd test smtp"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // HookServer receives webhook calls and checks their signatures.

@@ -113,6 +113,8 @@ approvals {
 notify "bureau" {
   type     = "email"
   smtp     = "smtp.example.gov.cn:465"
+  smtp_tls = "implicit"
+  ca_file  = "../tls/server.crt"
   username = "dbopsd"
   password = file("smtp.pass")
   from     = "dbopsd@example.gov.cn"
