@@ -6,24 +6,17 @@
 package notifytest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,6 +26,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/dbopsd/dbopsd/internal/testca"
 	"github.com/dbopsd/dbopsd/notify"
 )
 
@@ -194,13 +188,12 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) Reset()        { s.msg = Mail{User: s.msg.User} }
 func (s *session) Logout() error { return nil }
 
-// CA is a throwaway certificate authority.
+// CA is a throwaway certificate authority (internal/testca).
 type CA struct {
 	File string         // its certificate, PEM
 	Pool *x509.CertPool // trusts it
 
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	ca *testca.CA
 }
 
 // NewCA makes a CA valid for a day, its certificate written to a file in
@@ -208,50 +201,26 @@ type CA struct {
 // wrong CA to trust.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dbopsd test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
+	c := &CA{File: filepath.Join(t.TempDir(), "ca.pem"), Pool: ca.Pool(), ca: ca}
+	if err := ca.WriteFile(c.File); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &CA{File: filepath.Join(t.TempDir(), "ca.pem"), Pool: x509.NewCertPool(), cert: cert, key: key}
-	ca.Pool.AddCert(cert)
-	if err := os.WriteFile(ca.File, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return ca
+	return c
 }
 
 // Issue makes a server certificate for 127.0.0.1, ::1 and localhost,
 // signed by ca.
 func (ca *CA) Issue(t testing.TB) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	is, err := ca.ca.Issue(time.Now().Add(24 * time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dbopsd test smtp"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return is.TLS
 }
 
 // HookServer receives webhook calls and checks their signatures.
