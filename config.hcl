@@ -364,6 +364,8 @@ notify "oncall" {
   type   = "webhook"
   url    = "https://ops.example.gov.cn/hooks/dbopsd"
   secret = env("DBOPS_WEBHOOK_SECRET")        # HMAC 密钥 / HMAC key
+  # ca_file = "/etc/dbopsd/ca.pem"            # 签发接收端证书的内部 CA (PEM，仅 https://)；不写 = 系统 CA
+                                              # internal CA that signed the receiver's certificate (https:// only)
   events = ["backup_failed", "verify_failed", "check_failed", "stale", "daemon_gap",
             "weekly_summary", "restore_done", "drill_done"]
 }

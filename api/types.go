@@ -33,7 +33,23 @@ type DaemonInfo struct {
 	PerServer   int    `json:"max_per_server"`
 	Timezone    string `json:"timezone"`
 	Draining    bool   `json:"draining,omitempty"`
+	// RequestListener is the HTTPS listener for signed requests; nil
+	// without daemon.request_listen.
+	RequestListener *RequestListenerInfo `json:"request_listener,omitempty"`
 }
+
+// RequestListenerInfo describes the HTTPS listener for signed requests
+// and the certificate it serves now.
+type RequestListenerInfo struct {
+	Address      string    `json:"address"` // host:port it listens on
+	CertSubject  string    `json:"cert_subject,omitempty"`
+	CertNotAfter time.Time `json:"cert_not_after"` // when the certificate expires
+}
+
+// CertRenewWithin is how close to its expiry the request listener's
+// certificate is said to expire soon: the agent warns in its log at start
+// and on each reload, and dbopsd status flags it.
+const CertRenewWithin = 14 * 24 * time.Hour
 
 // DatabaseStatus is one database's state.
 type DatabaseStatus struct {
@@ -63,7 +79,11 @@ type JobSummary struct {
 	Bytes    int64     `json:"bytes,omitempty"`
 	Status   string    `json:"status"`
 	Trigger  string    `json:"trigger,omitempty"`
-	Error    string    `json:"error,omitempty"`
+	// Attempt is the job's attempt, as in dbopsd log: 1, or n for the
+	// n-th try of a job the daemon retried. Every job has one; only
+	// LastSuccess, a backup rather than a job, has none.
+	Attempt int    `json:"attempt,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // EntryStatus is one scheduled kind of job.

@@ -85,6 +85,8 @@ var badConfigs = []struct {
 	{"bad_smtp_tls.hcl", `notify "bureau": smtp_tls "ssl" is not one of "starttls", "implicit"`, "21:14", ""},
 	{"unreadable_notify_ca_file.hcl", `notify "bureau": ca_file: cannot read testdata/bad/no-such-ca.pem: no such file or directory`, "21:14", ""},
 	{"notify_ca_file_not_pem.hcl", `notify "bureau": ca_file testdata/good/repo.pass holds no PEM certificate`, "21:14", ""},
+	{"webhook_ca_file_http.hcl", `notify "oncall": ca_file is set but url is http://, which uses no certificate`, "21:13", ""},
+	{"webhook_ca_file_not_pem.hcl", `notify "oncall": ca_file testdata/good/repo.pass holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed the webhook receiver's certificate`, "21:13", ""},
 }
 
 func TestBadConfigs(t *testing.T) {

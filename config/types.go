@@ -174,7 +174,7 @@ type Notify struct {
 	Type     string // "email" | "webhook"
 	SMTP     string // host:port
 	SMTPTLS  string // smtp_tls: "implicit" (SMTPS) | "starttls"; "" = by the port: implicit on 465, STARTTLS on others
-	CAFile   string // ca_file: PEM CA certificates trusted for the SMTP server besides the system's (an internal CA)
+	CAFile   string // ca_file: PEM CA certificates trusted for the SMTP server, or the https:// webhook receiver, besides the system's (an internal CA)
 	Username string
 	Password secret.Value
 	From     string

@@ -70,7 +70,7 @@ const (
 var (
 	s3Only    = []string{"endpoint", "bucket", "region", "access_key", "secret_key", "use_tls", "ca_file", "object_lock"}
 	localOnly = []string{"path"}
-	emailOnly = []string{"smtp", "smtp_tls", "ca_file", "username", "password", "from", "to"}
+	emailOnly = []string{"smtp", "smtp_tls", "username", "password", "from", "to"}
 	hookOnly  = []string{"url", "secret"}
 )
 
@@ -531,9 +531,6 @@ func (d *decoder) validateNotify(n *Notify) {
 		if n.SMTPTLS != "" {
 			d.oneOf(n, "smtp_tls", n.SMTPTLS, owner, smtpTLSModes)
 		}
-		if n.CAFile != "" {
-			d.validateCAFile(n, owner)
-		}
 		if d.required(n, owner, "from", n.From, "an email notify") {
 			if _, err := mail.ParseAddress(n.From); err != nil {
 				d.errorf(d.at(n, "from"), "Invalid email address", "%s: from %q is not an email address.", owner, n.From)
@@ -556,8 +553,13 @@ func (d *decoder) validateNotify(n *Notify) {
 			case u.User != nil:
 				d.maskSecretIn(d.attrs[n]["url"], u.User.String())
 				d.errorf(d.at(n, "url"), "Credentials in URL", "%s: url must not contain credentials; the receiver checks the HMAC made with secret = env(...).", owner)
+			case n.CAFile != "" && u.Scheme != "https":
+				d.errorf(d.at(n, "ca_file"), "CA file without TLS", "%s: ca_file is set but url is %s://, which uses no certificate; write an https:// url or remove ca_file.", owner, u.Scheme)
 			}
 		}
+	}
+	if n.CAFile != "" {
+		d.validateCAFile(n, owner)
 	}
 	if len(n.Events) == 0 {
 		d.errorf(d.at(n, "events"), "No events", "%s: events is empty; list what to send, from %s.", owner, quoteList(Events))
@@ -569,8 +571,8 @@ func (d *decoder) validateNotify(n *Notify) {
 	}
 }
 
-// validateCAFile checks an email notify's ca_file as the sender will read
-// it: a readable PEM file with at least one certificate.
+// validateCAFile checks a notify's ca_file as the sender will read it: a
+// readable PEM file with at least one certificate.
 func (d *decoder) validateCAFile(n *Notify, owner string) {
 	data, err := readTLSFile(n.CAFile)
 	if err != nil {
@@ -578,8 +580,12 @@ func (d *decoder) validateCAFile(n *Notify, owner string) {
 		return
 	}
 	if firstCertificate(data) == nil {
+		server := "the SMTP server's"
+		if n.Type == "webhook" {
+			server = "the webhook receiver's"
+		}
 		d.errorf(d.at(n, "ca_file"), "Invalid CA file",
-			"%s: ca_file %s holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed the SMTP server's certificate.", owner, n.CAFile)
+			"%s: ca_file %s holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed %s certificate.", owner, n.CAFile, server)
 	}
 }
 

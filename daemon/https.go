@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -26,6 +27,12 @@ import (
 // load refuses the reload whole (the policy's validation loads it first),
 // and the certificate in force keeps serving. Moving the listener to
 // another address, or starting or stopping it, takes a restart.
+//
+// The certificate in force is watched: its expiry is the metric
+// dbopsd_request_tls_cert_expiry_timestamp_seconds and part of dbopsd
+// status, and the log warns at start and on every reload while it expires
+// within api.CertRenewWithin (or has expired), so that a renewal is not
+// left to the day clients start refusing the listener.
 
 // certificate holds the request listener's certificate in force.
 type certificate struct {
@@ -35,6 +42,11 @@ type certificate struct {
 // loadCertificate reads the pair daemon.tls_cert and daemon.tls_key name.
 func loadCertificate(dm config.Daemon) (*tls.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(dm.TLSCert, dm.TLSKey)
+	if err == nil && c.Leaf == nil {
+		// Go fills Leaf, unless GODEBUG x509keypairleaf=0 says not to;
+		// the expiry is read from it.
+		c.Leaf, err = x509.ParseCertificate(c.Certificate[0])
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading the request listener's certificate (daemon.tls_cert %s, daemon.tls_key %s): %w", dm.TLSCert, dm.TLSKey, err)
 	}
@@ -69,11 +81,42 @@ func (a *Agent) openRequestListener(cfg *config.Config) error {
 		return err
 	}
 	a.certs = &certificate{}
-	a.certs.cert.Store(c)
 	if a.requestL, err = net.Listen("tcp", dm.RequestListen); err != nil {
 		return fmt.Errorf("listening for signed requests on %s (daemon.request_listen): %w", dm.RequestListen, err)
 	}
+	a.useCertificate(c)
 	return nil
+}
+
+// useCertificate puts c in force for new connections, and says when it
+// expires: in the metric, and in the log when that is near.
+func (a *Agent) useCertificate(c *tls.Certificate) {
+	old := a.certs.cert.Swap(c)
+	if old != nil && !old.Leaf.Equal(c.Leaf) {
+		a.log.Info("the request listener's certificate was reloaded; new connections get it", describe(c)...)
+	}
+	a.metrics.RequestCertificate(c.Leaf.NotAfter)
+	switch left := c.Leaf.NotAfter.Sub(a.clock.Now()); {
+	case left <= 0:
+		a.log.Warn("the request listener's certificate has expired and clients refuse it: replace daemon.tls_cert and daemon.tls_key, then send SIGHUP",
+			describe(c)...)
+	case left < api.CertRenewWithin:
+		a.log.Warn("the request listener's certificate expires soon: replace daemon.tls_cert and daemon.tls_key, then send SIGHUP",
+			append(describe(c), "expires_in", left.Round(time.Minute).String())...)
+	}
+}
+
+// requestListenerInfo is the request listener in dbopsd status; nil
+// without one.
+func (a *Agent) requestListenerInfo() *api.RequestListenerInfo {
+	if a.requestL == nil {
+		return nil
+	}
+	info := &api.RequestListenerInfo{Address: a.requestL.Addr().String()}
+	if c := a.certs.cert.Load(); c != nil {
+		info.CertSubject, info.CertNotAfter = c.Leaf.Subject.String(), c.Leaf.NotAfter
+	}
+	return info
 }
 
 // RequestAddr is where the HTTPS request listener listens; nil when
@@ -111,11 +154,5 @@ func (a *Agent) prepareCertificate(cfg *config.Config) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() {
-		old := a.certs.cert.Swap(c)
-		if old != nil && old.Leaf != nil && c.Leaf != nil && old.Leaf.Equal(c.Leaf) {
-			return
-		}
-		a.log.Info("the request listener's certificate was reloaded; new connections get it", describe(c)...)
-	}, nil
+	return func() { a.useCertificate(c) }, nil
 }

@@ -37,6 +37,7 @@ func (b *backend) Status(ctx context.Context) (*api.Status, error) {
 		PerServer: cfg.Daemon.PerServer, Timezone: cfg.Daemon.Location.String(), Draining: a.draining,
 	}, Running: st.Running, Queued: st.Queued}
 	a.mu.Unlock()
+	out.Daemon.RequestListener = a.requestListenerInfo()
 
 	byDB := map[string]*api.DatabaseStatus{}
 	for _, name := range cfg.DatabaseNames() {
@@ -54,7 +55,7 @@ func (b *backend) Status(ctx context.Context) (*api.Status, error) {
 			continue
 		}
 		s := &api.JobSummary{JobID: j.ID, BackupID: j.BackupID, Started: j.StartedAt, Duration: j.DurationSeconds,
-			Bytes: j.Bytes, Status: j.Status, Trigger: j.Trigger, Error: j.Error}
+			Bytes: j.Bytes, Status: j.Status, Trigger: j.Trigger, Attempt: j.Attempt, Error: j.Error}
 		if t, ok := j.Details["type"].(string); ok {
 			s.Type = t
 		}

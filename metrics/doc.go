@@ -13,11 +13,15 @@
 //	dbopsd_queue_length                                   jobs waiting
 //	dbopsd_config_last_reload_successful                  1 when the last reload was accepted
 //	dbopsd_config_last_reload_success_timestamp_seconds
+//	dbopsd_request_tls_cert_expiry_timestamp_seconds  when the request listener's certificate expires (Unix time)
 //	dbopsd_build_info{version}
 //
 // kind is full, differential, verify, prune, mirror (and later kinds);
 // site-wide jobs have database="". Alert on time() -
-// dbopsd_last_success_timestamp_seconds rather than on failures alone.
+// dbopsd_last_success_timestamp_seconds rather than on failures alone, and
+// on dbopsd_request_tls_cert_expiry_timestamp_seconds - time() before the
+// certificate of daemon.tls_cert runs out. That one exists only with
+// daemon.request_listen.
 //
 // /healthz answers 200 "ok" while the daemon's checks pass and 503 with
 // the failing check otherwise.

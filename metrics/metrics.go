@@ -25,6 +25,10 @@ type Metrics struct {
 	failures    *prometheus.CounterVec
 	reloadOK    prometheus.Gauge
 	reloadAt    prometheus.Gauge
+	// requestCert has no labels: a vector only so that it is not
+	// exported before it is set (a daemon without the listener), where a
+	// plain gauge would say 0, a certificate that expired in 1970.
+	requestCert *prometheus.GaugeVec
 }
 
 // New registers the collectors. running and queued are read at each
@@ -47,10 +51,12 @@ func New(version string, running, queued func() float64) *Metrics {
 			Help: "1 when the last configuration load was accepted."}),
 		reloadAt: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dbopsd_config_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last accepted configuration load."}),
+		requestCert: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dbopsd_request_tls_cert_expiry_timestamp_seconds",
+			Help: "Unix time at which the certificate the HTTPS request listener serves (daemon.tls_cert) expires."}, nil),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dbopsd_build_info", Help: "The running build; always 1."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
-	r.MustRegister(m.lastSuccess, m.duration, m.stored, m.verifyOK, m.failures, m.reloadOK, m.reloadAt, build,
+	r.MustRegister(m.lastSuccess, m.duration, m.stored, m.verifyOK, m.failures, m.reloadOK, m.reloadAt, m.requestCert, build,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dbopsd_jobs_running", Help: "Jobs running now."}, running),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dbopsd_queue_length", Help: "Jobs waiting to start."}, queued),
 		collectors.NewGoCollector(),
@@ -99,6 +105,12 @@ func (m *Metrics) Reloaded(ok bool, at time.Time) {
 	} else {
 		m.reloadOK.Set(0)
 	}
+}
+
+// RequestCertificate records the end of the validity of the certificate
+// the HTTPS request listener serves (at start and on each reload).
+func (m *Metrics) RequestCertificate(notAfter time.Time) {
+	m.requestCert.WithLabelValues().Set(float64(notAfter.Unix()))
 }
 
 // Forget drops the series of a database that left the policy.

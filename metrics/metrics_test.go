@@ -109,3 +109,34 @@ func TestServeRefusesBusyAddress(t *testing.T) {
 		t.Errorf("Listen on a busy address: %v", err)
 	}
 }
+
+// TestRequestCertificate: the expiry of the request listener's
+// certificate is not exported until it is set (no listener: no series,
+// rather than a 0 that reads as expired), then is its NotAfter, and
+// follows a renewal.
+func TestRequestCertificate(t *testing.T) {
+	m := New("v1", func() float64 { return 0 }, func() float64 { return 0 })
+	const name = "dbopsd_request_tls_cert_expiry_timestamp_seconds"
+	value := func() (float64, bool) {
+		t.Helper()
+		fams, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == name && len(f.GetMetric()) == 1 {
+				return f.GetMetric()[0].GetGauge().GetValue(), true
+			}
+		}
+		return 0, false
+	}
+	if v, ok := value(); ok {
+		t.Errorf("%s exported before it was set: %v", name, v)
+	}
+	for _, notAfter := range []time.Time{time.Date(2026, 6, 1, 8, 30, 0, 0, time.UTC), time.Date(2026, 9, 1, 8, 30, 0, 0, time.UTC)} {
+		m.RequestCertificate(notAfter)
+		if v, ok := value(); !ok || v != float64(notAfter.Unix()) {
+			t.Errorf("%s = %v (exported %v), want %d", name, v, ok, notAfter.Unix())
+		}
+	}
+}

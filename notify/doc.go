@@ -14,6 +14,12 @@
 // what to change when the certificate is the problem, and never holds the
 // password.
 //
+// A webhook block's ca_file does the same for an https:// url: the
+// receiver's certificate must be signed by a system CA or one of the file;
+// a refusal names the block and the URL (without its query), never the
+// secret. Both kinds read ca_file when their sender is made (tls.go): at
+// start, and on a reload that changes the file's name or content.
+//
 // # Problems, not messages
 //
 // A failure is a problem with a key: its event and database

@@ -3,11 +3,9 @@ package notify
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
@@ -47,42 +45,12 @@ func NewEmail(n *config.Notify, tlsConfig *tls.Config) (*Email, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notify %q: smtp port %q: %w", n.Name, portStr, err)
 	}
-	if n.CAFile != "" {
-		pool, err := caPool(tlsConfig, n.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("notify %q: ca_file: %w", n.Name, err)
-		}
-		if tlsConfig == nil {
-			tlsConfig = &tls.Config{}
-		}
-		tlsConfig = tlsConfig.Clone()
-		tlsConfig.RootCAs = pool
+	if tlsConfig, err = withCAFile(n, tlsConfig); err != nil {
+		return nil, err
 	}
 	implicit := n.SMTPTLS == config.SMTPImplicitTLS || (n.SMTPTLS == "" && port == 465)
 	return &Email{name: n.Name, host: host, port: port, implicit: implicit, username: n.Username, password: n.Password,
 		from: n.From, to: n.To, tlsConfig: tlsConfig, timeout: 30 * time.Second}, nil
-}
-
-// caPool is the roots of base (or the system's) with the certificates of
-// the PEM file path added.
-func caPool(base *tls.Config, path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var pool *x509.CertPool
-	switch {
-	case base != nil && base.RootCAs != nil:
-		pool = base.RootCAs.Clone()
-	default:
-		if pool, err = x509.SystemCertPool(); err != nil {
-			pool = x509.NewCertPool()
-		}
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return pool, nil
 }
 
 // Name is the notify block's label.
@@ -149,20 +117,11 @@ func (e *Email) mode() string {
 // hint says what to change for the TLS failures a DBA can fix in the
 // policy; "" for others.
 func (e *Email) hint(err error) string {
-	var (
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		record   tls.RecordHeaderError
-	)
-	switch {
-	case errors.As(err, &unknown):
-		return "; the server's certificate is not signed by a CA this host trusts: name the CA that signed it in ca_file"
-	case errors.As(err, &hostname):
-		return fmt.Sprintf("; the server's certificate is not for %q: write smtp with a name the certificate holds", e.host)
-	case errors.As(err, &invalid):
-		return "; the server's certificate is not valid (expired, or not for a server): the mail server's administrator must replace it"
-	case e.implicit && errors.As(err, &record):
+	if h := certHint(err, "smtp", e.host); h != "" {
+		return h
+	}
+	var record tls.RecordHeaderError
+	if e.implicit && errors.As(err, &record) {
 		return "; the server does not speak TLS at once on this port: if it offers STARTTLS, set smtp_tls = \"starttls\""
 	}
 	return ""

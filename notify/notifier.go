@@ -49,7 +49,8 @@ type Options struct {
 	Retries   int
 	RetryWait time.Duration
 	// TLSConfig for SMTP (nil: the system's roots); HTTPClient for
-	// webhooks (nil: a default one).
+	// webhooks (nil: a default one). A notify block's ca_file adds to
+	// the roots of either.
 	TLSConfig  *tls.Config
 	HTTPClient *http.Client
 	// Senders replaces the senders built from the policy (tests).
@@ -151,7 +152,7 @@ func (n *Notifier) SetConfig(cfg *config.Config) error {
 		case nb.Type == "email":
 			s, err = NewEmail(nb, n.opts.TLSConfig)
 		case nb.Type == "webhook":
-			s = NewWebhook(nb, n.opts.HTTPClient)
+			s, err = NewWebhook(nb, n.opts.HTTPClient)
 		default:
 			err = fmt.Errorf("notify %q: unknown type %q", name, nb.Type)
 		}

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -27,6 +29,8 @@ const (
 type Webhook struct {
 	name   string
 	url    string
+	shown  string // url for errors and logs: without its query, which may carry a token
+	host   string // the name the server's certificate must hold
 	secret []byte
 	client *http.Client
 	now    func() time.Time
@@ -35,12 +39,45 @@ type Webhook struct {
 var _ Sender = (*Webhook)(nil)
 
 // NewWebhook makes the sender of a webhook notify block; client nil means
-// one with a 30-second timeout.
-func NewWebhook(n *config.Notify, client *http.Client) *Webhook {
+// one with a 30-second timeout. The block's ca_file adds its certificates
+// to the roots the client trusts for an https:// url (an internal CA).
+func NewWebhook(n *config.Notify, client *http.Client) (*Webhook, error) {
+	u, err := url.Parse(n.URL)
+	if err != nil {
+		return nil, fmt.Errorf("notify %q: url: %w", n.Name, err)
+	}
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Webhook{name: n.Name, url: n.URL, secret: []byte(n.Secret.Reveal()), client: client, now: time.Now}
+	if n.CAFile != "" {
+		if client, err = trustingCAFile(n, client); err != nil {
+			return nil, err
+		}
+	}
+	return &Webhook{name: n.Name, url: n.URL, shown: u.Scheme + "://" + u.Host + u.Path, host: u.Hostname(),
+		secret: []byte(n.Secret.Reveal()), client: client, now: time.Now}, nil
+}
+
+// trustingCAFile is client with a transport of its own that trusts the
+// block's ca_file besides what client's transport trusts.
+func trustingCAFile(n *config.Notify, client *http.Client) (*http.Client, error) {
+	var tr *http.Transport
+	switch rt := client.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = rt.Clone()
+	default:
+		return nil, fmt.Errorf("notify %q: ca_file: the HTTP client's transport (%T) takes no CA", n.Name, rt)
+	}
+	tc, err := withCAFile(n, tr.TLSClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	tr.TLSClientConfig = tc
+	c := *client
+	c.Transport = tr
+	return &c, nil
 }
 
 // Name is the notify block's label.
@@ -78,12 +115,18 @@ func (w *Webhook) Send(ctx context.Context, ev Event) error {
 	req.Header.Set(HeaderSignature, Sign(w.secret, ts, body))
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("notify %q: posting to the webhook: %w", w.name, err)
+		// url.Error repeats the whole URL, query included; say it once,
+		// without the query.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("notify %q: posting to the webhook %s: %w%s", w.name, w.shown, err, certHint(err, "url", w.host))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("notify %q: the webhook answered %s", w.name, resp.Status)
+		return fmt.Errorf("notify %q: the webhook %s answered %s", w.name, w.shown, resp.Status)
 	}
 	return nil
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dbopsd/dbopsd/api"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"github.com/dbopsd/dbopsd/schedule"
 )
 
@@ -93,14 +94,25 @@ func printStatus(w io.Writer, st *api.Status) {
 	if d.ReloadError != "" {
 		fmt.Fprintf(w, "LAST RELOAD REFUSED (the previous policy is in force): %s\n", d.ReloadError)
 	}
+	if rl := d.RequestListener; rl != nil {
+		fmt.Fprintf(w, "signed requests over HTTPS on %s; %s\n", rl.Address, certExpiry(rl.CertNotAfter, d.Now, at))
+	}
 	fmt.Fprintln(w)
+	// As in dbopsd log, the attempt is news only when the job was retried.
 	job := func(s *api.JobSummary) string {
 		if s == nil {
 			return "-"
 		}
-		out := at(s.Started) + " " + s.Status
+		var notes []string
 		if s.Type != "" && s.Status == "ok" {
-			out += " (" + s.Type + ")"
+			notes = append(notes, s.Type)
+		}
+		if s.Attempt > 1 {
+			notes = append(notes, "attempt "+strconv.Itoa(s.Attempt))
+		}
+		out := at(s.Started) + " " + s.Status
+		if len(notes) > 0 {
+			out += " (" + strings.Join(notes, ", ") + ")"
 		}
 		return out
 	}
@@ -127,7 +139,11 @@ func printStatus(w io.Writer, st *api.Status) {
 	for _, db := range st.Databases {
 		for _, s := range []*api.JobSummary{db.LastFull, db.LastDifferential, db.LastVerify} {
 			if s != nil && s.Status == "failed" {
-				fmt.Fprintf(w, "%s: job %d failed: %s\n", db.Name, s.JobID, truncate(s.Error, 160))
+				attempt := ""
+				if s.Attempt > 1 {
+					attempt = fmt.Sprintf(" (attempt %d)", s.Attempt)
+				}
+				fmt.Fprintf(w, "%s: job %d%s failed: %s\n", db.Name, s.JobID, attempt, truncate(s.Error, 160))
 			}
 		}
 	}
@@ -159,6 +175,30 @@ func printStatus(w io.Writer, st *api.Status) {
 			fmt.Fprintf(w, "  %s: %s, next %s\n", e.Kind, e.Schedule, at(e.Next))
 		}
 	}
+}
+
+// certExpiry says when the request listener's certificate expires, loud
+// when that is within api.CertRenewWithin of now (the daemon's warning) or
+// past.
+func certExpiry(notAfter, now time.Time, at func(time.Time) string) string {
+	const renew = "renew it: replace tls_cert and tls_key, then SIGHUP"
+	switch left := notAfter.Sub(now); {
+	case notAfter.IsZero():
+		return "certificate expiry unknown"
+	case left <= 0:
+		return fmt.Sprintf("CERTIFICATE EXPIRED %s, clients refuse it: %s", at(notAfter), renew)
+	case left < api.CertRenewWithin:
+		return fmt.Sprintf("certificate valid until %s: EXPIRES IN %s, %s", at(notAfter), roughly(left), renew)
+	}
+	return "certificate valid until " + at(notAfter)
+}
+
+// roughly is d in whole days, or hours under two days.
+func roughly(d time.Duration) string {
+	if h := int(d.Hours()); h < 48 {
+		return fmt.Sprintf("%d HOURS", max(h, 1))
+	}
+	return fmt.Sprintf("%d DAYS", int(d.Hours()/24))
 }
 
 func describeTask(t schedule.TaskInfo) string {

@@ -2,7 +2,8 @@
 // SMTP server in process (emersion/go-smtp) offering STARTTLS, or speaking
 // TLS from the start (ImplicitTLS), with a certificate from a throwaway CA
 // and requiring AUTH PLAIN; and a webhook receiver that checks every
-// signature. Tests point notify blocks at them and read what arrived.
+// signature, over plain HTTP or (HookTLS) HTTPS with a certificate from a
+// throwaway CA. Tests point notify blocks at them and read what arrived.
 package notifytest
 
 import (
@@ -11,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -226,6 +228,9 @@ func (ca *CA) Issue(t testing.TB) tls.Certificate {
 // HookServer receives webhook calls and checks their signatures.
 type HookServer struct {
 	URL string
+	// CAFile is the CA that signed the server's certificate, PEM, for
+	// ca_file = "..." (HookTLS only).
+	CAFile string
 
 	secret []byte
 	mu     sync.Mutex
@@ -234,12 +239,26 @@ type HookServer struct {
 	got    chan struct{}
 }
 
+// HookOption changes how StartHookServer serves.
+type HookOption func(*hookOptions)
+
+type hookOptions struct{ tls bool }
+
+// HookTLS makes the receiver serve HTTPS with a certificate for 127.0.0.1
+// and localhost signed by a throwaway CA of its own (CAFile), which no
+// system trusts.
+func HookTLS() HookOption { return func(o *hookOptions) { o.tls = true } }
+
 // StartHookServer starts a receiver for webhooks signed with secret; it
 // stops at the test's end.
-func StartHookServer(t testing.TB, secret string) *HookServer {
+func StartHookServer(t testing.TB, secret string, opts ...HookOption) *HookServer {
 	t.Helper()
+	var o hookOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	h := &HookServer{secret: []byte(secret), got: make(chan struct{}, 1)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		ts := r.Header.Get(notify.HeaderTimestamp)
 		h.mu.Lock()
@@ -261,6 +280,16 @@ func StartHookServer(t testing.TB, secret string) *HookServer {
 		default:
 		}
 	}))
+	if o.tls {
+		ca := NewCA(t)
+		h.CAFile = ca.File
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t)}}
+		// Handshakes the client refuses are what tests expect, not news.
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	h.URL = srv.URL + "/hooks/dbopsd"
 	return h
