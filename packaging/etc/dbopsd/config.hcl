@@ -107,4 +107,5 @@ notify "oncall" {
   url    = "https://ops.example.gov.cn/hooks/dbopsd"
   secret = file("secrets/webhook.secret")
   events = ["backup_failed", "verify_failed", "check_failed", "stale", "daemon_gap"]
+  # ca_file = "/etc/dbopsd/ca.pem"  # an internal CA that signed the receiver's certificate
 }
