@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/daemon"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/notify/notifytest"
 	"github.com/dbopsd/dbopsd/schedule"
@@ -35,24 +34,7 @@ const passphrase = "correct horse battery staple"
 // repository, initialised.
 type testSite struct {
 	dir, policy string
-	logs        *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs        *testlog.Buffer
 }
 
 // daemonBlock is the daemon { } block of every test policy.
@@ -80,7 +62,7 @@ func newSite(t *testing.T, body func(dir string) string) *testSite {
 	t.Helper()
 	t.Setenv("DBOPS_TEST_PASSPHRASE", passphrase)
 	dir := t.TempDir()
-	s := &testSite{dir: dir, policy: filepath.Join(dir, "policy.hcl"), logs: &syncBuffer{}}
+	s := &testSite{dir: dir, policy: filepath.Join(dir, "policy.hcl"), logs: &testlog.Buffer{}}
 	s.write(t, body(dir))
 	cfg, diags := config.Load(s.policy)
 	if diags.HasErrors() {

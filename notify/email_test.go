@@ -1,17 +1,16 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/notify/notifytest"
 )
@@ -132,7 +131,7 @@ func TestEmailTLSFailureLogged(t *testing.T) {
 	srv := notifytest.StartMailServer(t, smtpUser, smtpPassword, notifytest.ImplicitTLS())
 	nb := emailBlock(t, srv.Addr, fmt.Sprintf("  smtp_tls = \"implicit\"\n  ca_file = %q", notifytest.NewCA(t).File))
 	cfg := &config.Config{Notifies: map[string]*config.Notify{"bureau": nb}}
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	n, err := notify.New(cfg, notify.Options{Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}),
 		Retries: 1, RetryWait: 10 * time.Millisecond})
 	if err != nil {
@@ -158,21 +157,4 @@ func TestEmailTLSFailureLogged(t *testing.T) {
 	if len(srv.Messages()) != 0 {
 		t.Error("a mail arrived")
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/notify/notifytest"
 )
@@ -116,7 +117,7 @@ func TestWebhookCAFileReload(t *testing.T) {
 	caFile := filepath.Join(t.TempDir(), "internal-ca.pem")
 	copyFile(t, notifytest.NewCA(t).File, caFile)
 	extra := fmt.Sprintf("  ca_file = %q", caFile)
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	n, err := notify.New(webhookBlock(t, hook.URL, extra), notify.Options{
 		Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}), Retries: 1, RetryWait: 10 * time.Millisecond})
 	if err != nil {

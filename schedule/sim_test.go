@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 )
 
 // simPolicy is the site of the simulations: seven databases on five
@@ -325,7 +325,7 @@ type sim struct {
 	clock    *clockwork.FakeClock
 	hist     *memHistory
 	runner   *simRunner
-	logs     *syncBuffer
+	logs     *testlog.Buffer
 	gaps     []Gap
 	finished []finishedTask
 	gapMu    sync.Mutex
@@ -345,23 +345,6 @@ type expectation struct {
 	// rearm: gocron has fired this job and must set its timer again
 	// before the clock may move on.
 	rearm bool
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func (m *sim) Finished(ti TaskInfo, o Outcome) {
@@ -400,7 +383,7 @@ func newSim(t testing.TB, src string, start time.Time) *sim {
 	}
 	clock := clockwork.NewFakeClockAt(start)
 	hist := newMemHistory()
-	m := &sim{t: t, cfg: cfg, plan: plan, clock: clock, hist: hist, logs: &syncBuffer{},
+	m := &sim{t: t, cfg: cfg, plan: plan, clock: clock, hist: hist, logs: &testlog.Buffer{},
 		runner: &simRunner{t: t, clock: clock, hist: hist, loc: plan.Location, max: plan.MaxParallel, perSrv: plan.PerServer, duration: simDurations}}
 	return m
 }

@@ -1,37 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/user"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAgentStatusRun runs `dbopsd agent` in-process and drives it with
 // `dbopsd status` and `dbopsd run`: the requested backup goes through the
@@ -53,7 +35,7 @@ func TestAgentStatusRun(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var agentOut, agentErr lockedBuffer
+	var agentOut, agentErr testlog.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"agent", "--config", s.config, "--drain-timeout", "10s"}, &agentOut, &agentErr)

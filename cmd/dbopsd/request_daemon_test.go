@@ -16,6 +16,7 @@ import (
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/daemon"
 	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/register"
 	"github.com/dbopsd/dbopsd/request/sshtest"
 )
@@ -65,7 +66,7 @@ approvals {
 	s.ok("repo", "init")
 	s.ok("backup", "--database", "hall", "--type", "full")
 
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Name: "dbopsd", Level: hclog.Debug, Output: io.MultiWriter(&logs, testLog{})})
 	ready := make(chan struct{})
 	a, err := daemon.New(daemon.Options{ConfigPath: s.config, Logger: logger, Version: "test", DrainTimeout: 20 * time.Second,

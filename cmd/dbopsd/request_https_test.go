@@ -19,6 +19,7 @@ import (
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/api/apitest"
 	"github.com/dbopsd/dbopsd/daemon"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/register"
 	"github.com/dbopsd/dbopsd/request/sshtest"
 )
@@ -235,9 +236,9 @@ func TestRequestServerFlags(t *testing.T) {
 }
 
 // startRequestAgent runs the agent in-process until the test ends.
-func startRequestAgent(t *testing.T, config string) (*daemon.Agent, *lockedBuffer) {
+func startRequestAgent(t *testing.T, config string) (*daemon.Agent, *testlog.Buffer) {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "dbopsd", Level: hclog.Debug, Output: io.MultiWriter(logs, testLog{})})
 	ready := make(chan struct{})
 	a, err := daemon.New(daemon.Options{ConfigPath: config, Logger: logger, Version: "test", DrainTimeout: 20 * time.Second,

@@ -1,10 +1,7 @@
 package postgres_test
 
 import (
-	"bytes"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/engines/postgres"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 )
 
 // manyTablesFixture spreads 2,441 tables over 12 schemas. Nine hold only
@@ -78,7 +76,7 @@ func TestManyTables(t *testing.T) {
 	src := enginetest.Database{Conn: backupConn(pg, name), Name: name}
 
 	e := postgres.New()
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: logs, DisableTime: true})
 	parts := enginetest.NewDirParts(t.TempDir())
 	start = time.Now()
@@ -93,7 +91,7 @@ func TestManyTables(t *testing.T) {
 	// 8 bulk schemas and "全""部.x" whole; the 301 + 20 + 20 tables of the
 	// schemas with a sequence or a materialized view one by one.
 	if !strings.Contains(logs.String(), "excluded_schemas=9 excluded_tables=341") {
-		t.Errorf("the schema dump did not exclude 9 schemas whole and 341 tables one by one:\n%s", logs.lines("schema dumped"))
+		t.Errorf("the schema dump did not exclude 9 schemas whole and 341 tables one by one:\n%s", logs.Lines("schema dumped"))
 	}
 
 	target := superConn(harness.TargetPostgres(t), "postgres")
@@ -134,32 +132,4 @@ func TestManyTables(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.what, got, c.want)
 		}
 	}
-}
-
-// lockedBuffer collects log lines from the backup's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) lines(containing string) string {
-	var out []string
-	for _, line := range strings.Split(l.String(), "\n") {
-		if strings.Contains(line, containing) {
-			out = append(out, line)
-		}
-	}
-	return fmt.Sprint(strings.Join(out, "\n"))
 }
