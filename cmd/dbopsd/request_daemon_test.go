@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,77 +31,18 @@ import (
 func TestSignedRequestsThroughDaemon(t *testing.T) {
 	s := newSite(t, "")
 	t.Setenv("SSH_AUTH_SOCK", "")
-	keyDir := filepath.Join(s.dir, "keys")
-	if err := os.Mkdir(keyDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	dba := sshtest.NewKey(t, keyDir, "ed25519", "zhang.wei")
-	approver := sshtest.NewKey(t, keyDir, "ecdsa", "wang.fang")
-	src, err := os.ReadFile(s.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := strings.Replace(string(src), "daemon {\n", "daemon {\n  http_listen = \"127.0.0.1:0\"\n", 1) + fmt.Sprintf(`
+	dba, approver := writeRequestPolicy(t, s, `  http_listen = "127.0.0.1:0"
+`, fmt.Sprintf(`
 restore_target "standby" {
   engine        = "postgres"
   dsn           = "postgres://dbops@127.0.0.1:%d/postgres?sslmode=disable"
   password      = env("E2E_DST_PASS")
   allow_restore = true
 }
-signer "zhang.wei" {
-  public_key = %q
-  roles      = ["dba"]
-}
-signer "wang.fang" {
-  public_key = %q
-  roles      = ["approver"]
-}
-approvals {
-  drill   = 1
-  restore = 1
-}
-`, s.dst.Port, dba.Line, approver.Line)
-	if err := os.WriteFile(s.config, []byte(policy), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, s.dst.Port))
 	s.ok("repo", "init")
 	s.ok("backup", "--database", "hall", "--type", "full")
-
-	var logs testlog.Buffer
-	logger := hclog.New(&hclog.LoggerOptions{Name: "dbopsd", Level: hclog.Debug, Output: io.MultiWriter(&logs, testLog{})})
-	ready := make(chan struct{})
-	a, err := daemon.New(daemon.Options{ConfigPath: s.config, Logger: logger, Version: "test", DrainTimeout: 20 * time.Second,
-		AnchorEvery: 200 * time.Millisecond, Ready: func(*daemon.Agent) { close(ready) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("the agent did not stop")
-		}
-	}
-	defer stop()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("the agent stopped: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the agent did not get ready:\n%s", logs.String())
-	}
+	_, logs, stop := startRequestAgent(t, s.config, 200*time.Millisecond)
 	defer func() {
 		if t.Failed() {
 			t.Logf("agent log:\n%s", logs.String())
@@ -249,6 +191,82 @@ approvals {
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
+}
+
+// writeRequestPolicy rewrites the site's policy for signed requests:
+// daemonLines go into the daemon block; two signers, zhang.wei (dba) and
+// wang.fang (approver), with keys made for the test; one approval per drill
+// and restore; then blocks. It returns the two keys.
+func writeRequestPolicy(t *testing.T, s *testSite, daemonLines, blocks string) (dba, approver sshtest.Key) {
+	t.Helper()
+	keyDir := filepath.Join(s.dir, "keys")
+	if err := os.Mkdir(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dba = sshtest.NewKey(t, keyDir, "ed25519", "zhang.wei")
+	approver = sshtest.NewKey(t, keyDir, "ecdsa", "wang.fang")
+	src, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := strings.Replace(string(src), "daemon {\n", "daemon {\n"+daemonLines, 1) + blocks + fmt.Sprintf(`
+signer "zhang.wei" {
+  public_key = %q
+  roles      = ["dba"]
+}
+signer "wang.fang" {
+  public_key = %q
+  roles      = ["approver"]
+}
+approvals {
+  drill   = 1
+  restore = 1
+}
+`, dba.Line, approver.Line)
+	if err := os.WriteFile(s.config, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dba, approver
+}
+
+// startRequestAgent runs the agent in-process (anchoring the register every
+// anchorEvery, 0 for the default) until stop or the end of the test.
+func startRequestAgent(t *testing.T, config string, anchorEvery time.Duration) (a *daemon.Agent, logs *testlog.Buffer, stop func()) {
+	t.Helper()
+	logs = &testlog.Buffer{}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "dbopsd", Level: hclog.Debug, Output: io.MultiWriter(logs, testLog{})})
+	ready := make(chan struct{})
+	a, err := daemon.New(daemon.Options{ConfigPath: config, Logger: logger, Version: "test", DrainTimeout: 20 * time.Second,
+		AnchorEvery: anchorEvery, Ready: func(*daemon.Agent) { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("agent: %v", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Error("the agent did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("the agent stopped: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the agent did not get ready:\n%s", logs.String())
+	}
+	return a, logs, stop
 }
 
 // testLog shows the agent's log with -v.

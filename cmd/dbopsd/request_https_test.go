@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,14 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/api/apitest"
-	"github.com/dbopsd/dbopsd/daemon"
-	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/register"
-	"github.com/dbopsd/dbopsd/request/sshtest"
 )
 
 // TestSignedRequestsOverHTTPS runs the agent in-process with
@@ -37,41 +30,14 @@ func TestSignedRequestsOverHTTPS(t *testing.T) {
 	t.Setenv(envCAFile, "")
 	s := newSite(t, "")
 	t.Setenv("SSH_AUTH_SOCK", "")
-	keyDir := filepath.Join(s.dir, "keys")
-	if err := os.Mkdir(keyDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	dba := sshtest.NewKey(t, keyDir, "ed25519", "zhang.wei")
-	approver := sshtest.NewKey(t, keyDir, "ecdsa", "wang.fang")
 	ca := apitest.NewCA(t, filepath.Join(s.dir, "ca"))
 	certFile, keyFile := filepath.Join(s.dir, "tls", "server.crt"), filepath.Join(s.dir, "tls", "server.key")
 	ca.Issue(t, certFile, keyFile)
-	src, err := os.ReadFile(s.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listener := fmt.Sprintf("daemon {\n  http_listen    = \"127.0.0.1:0\"\n  request_listen = \"127.0.0.1:0\"\n  tls_cert       = %q\n  tls_key        = %q\n", certFile, keyFile)
-	policy := strings.Replace(string(src), "daemon {\n", listener, 1) + fmt.Sprintf(`
-signer "zhang.wei" {
-  public_key = %q
-  roles      = ["dba"]
-}
-signer "wang.fang" {
-  public_key = %q
-  roles      = ["approver"]
-}
-approvals {
-  drill   = 1
-  restore = 1
-}
-`, dba.Line, approver.Line)
-	if err := os.WriteFile(s.config, []byte(policy), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dba, approver := writeRequestPolicy(t, s, fmt.Sprintf("  http_listen    = \"127.0.0.1:0\"\n  request_listen = \"127.0.0.1:0\"\n  tls_cert       = %q\n  tls_key        = %q\n", certFile, keyFile), "")
 	s.ok("repo", "init")
 	s.ok("backup", "--database", "hall", "--type", "full")
 
-	a, logs := startRequestAgent(t, s.config)
+	a, logs, _ := startRequestAgent(t, s.config, 0)
 	server := "https://" + a.RequestAddr().String()
 	remote := []string{"--server", server, "--ca-file", ca.File}
 	file := func(name string) string { return filepath.Join(s.dir, name) }
@@ -233,39 +199,4 @@ func TestRequestServerFlags(t *testing.T) {
 	if _, errOut, code := cli(t, "request", "status", "R1", "--config", cfg); code != 1 || !strings.Contains(errOut, "no dbopsd agent answers at "+closed) {
 		t.Errorf("request status with $%s: exit %d\n%s", envServer, code, errOut)
 	}
-}
-
-// startRequestAgent runs the agent in-process until the test ends.
-func startRequestAgent(t *testing.T, config string) (*daemon.Agent, *testlog.Buffer) {
-	t.Helper()
-	logs := &testlog.Buffer{}
-	logger := hclog.New(&hclog.LoggerOptions{Name: "dbopsd", Level: hclog.Debug, Output: io.MultiWriter(logs, testLog{})})
-	ready := make(chan struct{})
-	a, err := daemon.New(daemon.Options{ConfigPath: config, Logger: logger, Version: "test", DrainTimeout: 20 * time.Second,
-		Ready: func(*daemon.Agent) { close(ready) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("the agent did not stop")
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("the agent stopped: %v\n%s", err, logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the agent did not get ready:\n%s", logs.String())
-	}
-	return a, logs
 }
