@@ -26,15 +26,7 @@ const (
 func emailBlock(t *testing.T, smtp, extra string) *config.Notify {
 	t.Helper()
 	t.Setenv("TEST_SMTP_PASSWORD", smtpPassword)
-	src := fmt.Sprintf(`
-storage "primary" {
-  type = "local"
-  path = "/nonexistent"
-}
-repository {
-  storage    = "primary"
-  passphrase = env("TEST_UNSET")
-}
+	cfg := parseNotifies(t, fmt.Sprintf(`
 notify "bureau" {
   type     = "email"
   smtp     = %q
@@ -45,11 +37,7 @@ notify "bureau" {
   to       = ["dba@example.gov.cn"]
   events   = ["backup_failed"]
 }
-`, smtp, extra, smtpUser)
-	cfg, diags := config.Parse([]byte(src), "notify.hcl")
-	if diags.HasErrors() {
-		t.Fatalf("%v", diags)
-	}
+`, smtp, extra, smtpUser))
 	return cfg.Notifies["bureau"]
 }
 

@@ -17,12 +17,11 @@ import (
 
 // ---- the policy ----
 
-func testConfig(t *testing.T, mailAddr, hookURL string) *config.Config {
+// parseNotifies decodes and validates notify blocks, in a policy with
+// just enough else to be valid, as the daemon would read them.
+func parseNotifies(t *testing.T, blocks string) *config.Config {
 	t.Helper()
-	t.Setenv("TEST_SMTP_PASSWORD", "smtp-secret")
-	t.Setenv("TEST_HOOK_SECRET", "hook-secret")
-	src := fmt.Sprintf(`
-storage "primary" {
+	cfg, diags := config.Parse([]byte(`storage "primary" {
   type = "local"
   path = "/nonexistent"
 }
@@ -30,6 +29,18 @@ repository {
   storage    = "primary"
   passphrase = env("TEST_UNSET")
 }
+`+blocks), "notify.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("%v", diags)
+	}
+	return cfg
+}
+
+func testConfig(t *testing.T, mailAddr, hookURL string) *config.Config {
+	t.Helper()
+	t.Setenv("TEST_SMTP_PASSWORD", "smtp-secret")
+	t.Setenv("TEST_HOOK_SECRET", "hook-secret")
+	return parseNotifies(t, fmt.Sprintf(`
 notify "bureau" {
   type     = "email"
   smtp     = %q
@@ -45,12 +56,7 @@ notify "oncall" {
   secret = env("TEST_HOOK_SECRET")
   events = ["backup_failed", "verify_failed", "stale", "daemon_gap"]
 }
-`, mailAddr, hookURL)
-	cfg, diags := config.Parse([]byte(src), "notify.hcl")
-	if diags.HasErrors() {
-		t.Fatalf("%v", diags)
-	}
-	return cfg
+`, mailAddr, hookURL))
 }
 
 func runNotifier(t *testing.T, n *notify.Notifier) {

@@ -25,15 +25,7 @@ const hookSecret = "Hook-S3cret-5b2f9e"
 func webhookBlock(t *testing.T, url, extra string) *config.Config {
 	t.Helper()
 	t.Setenv("TEST_HOOK_SECRET", hookSecret)
-	src := fmt.Sprintf(`
-storage "primary" {
-  type = "local"
-  path = "/nonexistent"
-}
-repository {
-  storage    = "primary"
-  passphrase = env("TEST_UNSET")
-}
+	cfg := parseNotifies(t, fmt.Sprintf(`
 notify "oncall" {
   type   = "webhook"
   url    = %q
@@ -41,11 +33,7 @@ notify "oncall" {
   secret = env("TEST_HOOK_SECRET")
   events = ["backup_failed"]
 }
-`, url, extra)
-	cfg, diags := config.Parse([]byte(src), "notify.hcl")
-	if diags.HasErrors() {
-		t.Fatalf("%v", diags)
-	}
+`, url, extra))
 	return cfg
 }
 
