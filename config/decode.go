@@ -33,7 +33,7 @@ var (
 	}}
 	daemonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "state_dir"}, {Name: "socket"}, {Name: "http_listen"}, {Name: "max_parallel"},
-		{Name: "max_per_server"}, {Name: "timezone"}, {Name: "pg_bin_dir"},
+		{Name: "max_per_server"}, {Name: "timezone"},
 		{Name: "request_listen"}, {Name: "tls_cert"}, {Name: "tls_key"},
 	}}
 	storageSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -211,12 +211,12 @@ func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema, obj any) *hcl.Bo
 
 func (d *decoder) decodeDaemon(b *hcl.Block, dm *Daemon) {
 	dm.Range = b.DefRange
-	a := d.content(b, daemonSchema, dm).Attributes
+	a := d.content(b, daemonBodySchema(), dm).Attributes
 	d.str(a, "state_dir", &dm.StateDir)
 	d.str(a, "socket", &dm.Socket)
 	d.str(a, "http_listen", &dm.HTTPListen)
 	d.str(a, "timezone", &dm.Timezone)
-	d.str(a, "pg_bin_dir", &dm.PgBinDir)
+	d.decodeToolDirs(a, dm)
 	d.str(a, "request_listen", &dm.RequestListen)
 	d.path(a, "tls_cert", &dm.TLSCert)
 	d.path(a, "tls_key", &dm.TLSKey)

@@ -34,7 +34,10 @@ type Daemon struct {
 	Timezone    string         // default "Local"
 	Location    *time.Location // Timezone, loaded
 	PerServer   int            // max_per_server: jobs at once on one host; 0 = no limit
-	PgBinDir    string         // pg_bin_dir: where pg_dump/pg_restore live; "" = search
+	// ToolDirs are the engines' client-tool directories by the name of
+	// their setting (pg_bin_dir: where pg_dump/pg_restore live); a setting
+	// not given is absent, which means search. See ToolDir.
+	ToolDirs map[string]string
 	// RequestListen (request_listen) is host:port of the HTTPS listener
 	// that takes signed requests from other machines; "" = none (the
 	// socket only). TLSCert (tls_cert) and TLSKey (tls_key) are its PEM

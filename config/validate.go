@@ -19,6 +19,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/dbopsd/dbopsd/engines"
 )
 
 // now is the start of the year over which cron schedules are checked; a
@@ -405,7 +407,7 @@ func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 	if !ok {
 		return
 	}
-	if t := cfg.RestoreTargets[p.VerifyTarget]; t != nil && engineOK && t.Engine != db.Engine && engineAliases[t.Engine] != "" {
+	if t := cfg.RestoreTargets[p.VerifyTarget]; t != nil && engineOK && t.Engine != db.Engine && knownEngine(t.Engine) {
 		d.errorf(d.at(db, "policy"), "Engine mismatch",
 			"%s is %s, but its policy %q verifies on restore_target %q, which is %s; use a policy whose verify_target has the database's engine.",
 			owner, db.Engine, p.Name, t.Name, t.Engine)
@@ -620,12 +622,17 @@ func (d *decoder) engine(obj any, owner string, v *string) bool {
 	if !d.has(obj, "engine") {
 		return false // required: hcl has reported it
 	}
-	if to, ok := engineAliases[strings.ToLower(*v)]; ok {
-		*v = to
+	if r, ok := engines.Lookup(*v); ok {
+		*v = r.Name
 		return true
 	}
-	d.errorf(d.at(obj, "engine"), "Unknown engine", "%s: engine %q is not one of \"postgres\", \"mysql\" (or \"mariadb\"), \"mssql\" (or \"sqlserver\").", owner, *v)
+	d.errorf(d.at(obj, "engine"), "Unknown engine", "%s: engine %q is not one of %s.", owner, *v, engines.Known())
 	return false
+}
+
+func knownEngine(name string) bool {
+	_, ok := engines.Lookup(name)
+	return ok
 }
 
 // dsn checks a DSN for its engine. A DSN with a password is refused: the
@@ -636,13 +643,13 @@ func (d *decoder) dsn(obj any, owner, engine, dsn string) {
 	if a == nil {
 		return // required: hcl has reported it
 	}
-	info, err := parseDSN(engine, dsn)
+	info, err := engines.ParseDSN(engine, dsn)
 	switch {
-	case errors.Is(err, errDSNPassword):
-		d.maskSecretIn(a, info.password)
+	case err == nil && !info.Password.Empty():
+		d.maskSecretIn(a, info.Password.Reveal())
 		d.errorf(d.at(obj, "dsn"), "Password in DSN", "%s: the DSN contains a password; put the password in password = env(\"NAME\") (or file(\"/path\")) and remove it from the DSN.", owner)
 	case err != nil:
-		for _, p := range passwordCandidates(dsn) {
+		for _, p := range engines.DSNPasswordCandidates(dsn) {
 			d.maskSecretIn(a, p)
 		}
 		d.errorf(d.at(obj, "dsn"), "Invalid DSN", "%s: the DSN is not a valid %s DSN: %v.", owner, engine, err)

@@ -340,7 +340,7 @@ notify "oncall" {
 		typ, gen string
 	}{{f0, "full", f0.BackupID}, {f1, "full", f1.BackupID}, {d1, "differential", f1.BackupID}, {d2, "differential", f1.BackupID}, {d5, "differential", f1.BackupID}} {
 		b, ok := byID[c.job.BackupID]
-		if !ok || b.Engine != config.MySQL || b.Type != c.typ || b.Generation != c.gen || b.VerifyStatus != catalog.StatusOK || b.Rows == 0 {
+		if !ok || b.Engine != "mysql" || b.Type != c.typ || b.Generation != c.gen || b.VerifyStatus != catalog.StatusOK || b.Rows == 0 {
 			t.Errorf("backup of job %d: %+v (in the catalog: %v), want a verified %s of generation %s", c.job.ID, b, ok, c.typ, c.gen)
 		}
 	}

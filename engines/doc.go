@@ -6,6 +6,28 @@
 // nothing about repositories, chunks, encryption or schedules: backup/ and
 // restore/ feed it a PartSink or a PartSource.
 //
+// # Registry
+//
+// An adapter is its own package plus one line in engines/all. The package
+// registers itself from an init function in its engine.go (Register):
+// its name and aliases, its constructor, its DSN parsing (the server
+// identity max_per_server and the scratch ledger use, the database, a
+// password written into the DSN) and the daemon setting its client tools
+// come from. Everything outside the adapter asks the registry: config
+// validates engine = and dsn = through it without importing any adapter,
+// site builds adapters with New, restore names a target's server with
+// ServerOf.
+//
+// engines/all blank-imports every adapter, and site imports engines/all:
+// the CLI, the daemon and drills reach adapters only through site, so that
+// is the one place that decides which engines a build has. Tests that load
+// a policy without site import engines/all themselves. A registry filled
+// by init functions, as database/sql does with drivers, keeps config below
+// the adapters in the import graph; a list in site or config would have
+// been a second place to edit for every engine, and config importing the
+// adapters would drag pgx and the MySQL driver into every package that
+// reads a policy.
+//
 // # Parts
 //
 // A part is one byte stream with a name that is unique within a backup, for

@@ -16,7 +16,8 @@ import (
 // Engine is one database engine. Implementations are safe for concurrent use
 // by several jobs; all per-call state lives in the arguments.
 type Engine interface {
-	// Name is the engine's name in policy files: "postgres", "mysql", "mssql".
+	// Name is the engine's name in policy files, the one its package
+	// registers (Registration.Name): "postgres", "mysql", "mssql".
 	Name() string
 
 	// Backup reads the database named in src from one consistent snapshot and

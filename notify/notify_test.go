@@ -11,6 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dbopsd/dbopsd/config"
+	_ "github.com/dbopsd/dbopsd/engines/all" // config validates engines through their registrations
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/notify/notifytest"
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/config"
+	_ "github.com/dbopsd/dbopsd/engines/all" // config validates engines through their registrations
 )
 
 // copyTree copies src into dst.

@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/catalog"
-	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/engines"
 )
 
@@ -246,8 +245,7 @@ func CleanupStale(ctx context.Context, c Cleanup) (*CleanupReport, error) {
 // what the ledger records, so that a target later pointed elsewhere is not
 // confused with the server a database was created on. It holds no secret.
 func ServerOf(e engines.Engine, conn engines.Conn) string {
-	t := config.RestoreTarget{Engine: engineName(e), DSN: conn.DSN}
-	return t.Server()
+	return engines.ServerOf(engineName(e), conn.DSN)
 }
 
 func engineName(e engines.Engine) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dbopsd/dbopsd/config"
+	_ "github.com/dbopsd/dbopsd/engines/all" // config validates engines through their registrations
 	"github.com/dbopsd/dbopsd/internal/testlog"
 )
 

@@ -1,20 +1,13 @@
 package site
 
 import (
-	"fmt"
-
 	"github.com/dbopsd/dbopsd/engines"
-	"github.com/dbopsd/dbopsd/engines/mysql"
-	"github.com/dbopsd/dbopsd/engines/postgres"
+	// Every adapter registers itself with engines; this import is what
+	// links them into the CLI, the daemon and drills (engines/doc.go).
+	_ "github.com/dbopsd/dbopsd/engines/all"
 )
 
 // Engine returns the adapter for an engine name from a policy file.
 func Engine(name string) (engines.Engine, error) {
-	switch name {
-	case "postgres":
-		return postgres.New(), nil
-	case "mysql", "mariadb":
-		return mysql.New(), nil
-	}
-	return nil, fmt.Errorf("engine %q is not supported by this build (supported: postgres, mysql)", name)
+	return engines.New(name)
 }

@@ -98,11 +98,14 @@ func TargetConn(cfg *config.Config, t *config.RestoreTarget) engines.Conn {
 	return engines.Conn{DSN: t.DSN, Password: t.Password, BinDir: binDir(cfg, t.Engine)}
 }
 
+// binDir is where the engine's client tools live, from the daemon setting
+// its registration names ("" for an engine without client tools: search).
 func binDir(cfg *config.Config, engine string) string {
-	if engine == "postgres" {
-		return cfg.Daemon.PgBinDir
+	r, ok := engines.Lookup(engine)
+	if !ok || r.ToolDirSetting == "" {
+		return ""
 	}
-	return ""
+	return cfg.Daemon.ToolDir(r.ToolDirSetting)
 }
 
 // RetainUntil is the object-lock date for objects of a new generation under

@@ -58,6 +58,15 @@ const (
 
 var _ engines.Engine = (*Engine)(nil)
 
+func init() {
+	engines.Register(engines.Registration{
+		Name:     engineName,
+		Aliases:  []string{"mariadb"},
+		New:      func() (engines.Engine, error) { return New(), nil },
+		ParseDSN: dsnInfo,
+	})
+}
+
 // New returns the adapter with its defaults.
 func New() *Engine {
 	return &Engine{
@@ -67,7 +76,7 @@ func New() *Engine {
 }
 
 // Name is the engine's name in policy files ("mariadb" is normalised to it
-// by the config package).
+// when the policy loads: see the registration above).
 func (e *Engine) Name() string { return engineName }
 
 const engineName = "mysql"

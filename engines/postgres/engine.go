@@ -35,6 +35,16 @@ type Engine struct {
 
 var _ engines.Engine = (*Engine)(nil)
 
+func init() {
+	engines.Register(engines.Registration{
+		Name:           "postgres",
+		Aliases:        []string{"postgresql"},
+		New:            func() (engines.Engine, error) { return New(), nil },
+		ParseDSN:       dsnInfo,
+		ToolDirSetting: "pg_bin_dir", // pg_dump, pg_restore, pg_amcheck (tools.go)
+	})
+}
+
 // New returns the PostgreSQL engine.
 func New() *Engine { return &Engine{SplitBytes: 128 << 20} }
 

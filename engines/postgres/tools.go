@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/pgdsn"
 	"io"
 	"net/url"
 	"os"
@@ -163,7 +162,7 @@ func stripDSN(dsn, database string) (string, error) {
 		u.RawPath = "/" + url.PathEscape(database)
 		return u.String(), nil
 	}
-	pairs, err := pgdsn.Keywords(dsn)
+	pairs, err := keywords(dsn)
 	if err != nil {
 		return "", err
 	}

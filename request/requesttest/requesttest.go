@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dbopsd/dbopsd/config"
+	_ "github.com/dbopsd/dbopsd/engines/all" // config validates engines through their registrations
 	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/request/sshtest"
 )

@@ -1,0 +1,96 @@
+package site_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/site"
+)
+
+const enginesPolicy = `daemon {
+  state_dir  = "/nonexistent"
+  pg_bin_dir = "/opt/pg17/bin"
+}
+storage "repo" {
+  type = "local"
+  path = "/nonexistent/repo"
+}
+repository {
+  storage    = "repo"
+  passphrase = "not used"
+}
+policy "p" {
+  full         = "monthly"
+  differential = "weekly"
+}
+database "pg" {
+  engine = "postgresql"
+  dsn    = "postgres://dbops@10.1.1.11/pg"
+  policy = "p"
+}
+database "maria" {
+  engine = "mariadb"
+  dsn    = "dbops@tcp(10.1.1.12:3306)/maria"
+  policy = "p"
+}
+database "hub" {
+  engine = "sqlserver"
+  dsn    = "sqlserver://dbops@10.1.1.13?database=hub"
+  policy = "p"
+}
+restore_target "scratch-pg" {
+  engine  = "postgres"
+  dsn     = "host=10.1.1.50 dbname=postgres"
+  scratch = true
+}
+`
+
+// Each engine's client tools come from the daemon setting its registration
+// names: pg_bin_dir for PostgreSQL, none for the others.
+func TestEngineConns(t *testing.T) {
+	cfg, diags := config.Parse([]byte(enginesPolicy), "engines.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for name, want := range map[string]string{"pg": "/opt/pg17/bin", "maria": "", "hub": ""} {
+		db := cfg.Databases[name]
+		if c := site.SourceConn(cfg, db); c.BinDir != want || c.DSN != db.DSN {
+			t.Errorf("SourceConn(%s) = %+v, want BinDir %q", name, c, want)
+		}
+	}
+	if c := site.TargetConn(cfg, cfg.RestoreTargets["scratch-pg"]); c.BinDir != "/opt/pg17/bin" {
+		t.Errorf("TargetConn(scratch-pg).BinDir = %q", c.BinDir)
+	}
+	for name, server := range map[string]string{"pg": "10.1.1.11:5432", "maria": "10.1.1.12:3306", "hub": "10.1.1.13:1433"} {
+		if got := cfg.Databases[name].Server(); got != server {
+			t.Errorf("%s: Server() = %q, want %q", name, got, server)
+		}
+	}
+}
+
+// The policy normalises aliases to the registered names; site builds the
+// adapters of those names, and SQL Server is known but not built yet.
+func TestEngine(t *testing.T) {
+	cfg, diags := config.Parse([]byte(enginesPolicy), "engines.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for name, want := range map[string]string{"pg": "postgres", "maria": "mysql"} {
+		db := cfg.Databases[name]
+		e, err := site.Engine(db.Engine)
+		if err != nil || e.Name() != want || db.Engine != want {
+			t.Errorf("%s (engine %q): Engine = %v, %v; want %s", name, db.Engine, e, err, want)
+		}
+	}
+	hub := cfg.Databases["hub"]
+	if hub.Engine != "mssql" {
+		t.Errorf("hub: engine %q, want mssql", hub.Engine)
+	}
+	_, err := site.Engine(hub.Engine)
+	if err == nil || !strings.Contains(err.Error(), `engine "mssql" (SQL Server) is not supported by this build yet`) || !errors.Is(err, engines.ErrPermanent) {
+		t.Errorf("Engine(mssql): %v", err)
+	}
+}
