@@ -152,7 +152,7 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 
 	// Resolve "the newest" before the start is recorded, so that the
 	// register says which backup was used.
-	eng, err := site.Engine(acc.Database.Engine)
+	_, err := site.Engine(acc.Database.Engine)
 	var repo *repository.Repo
 	if err == nil {
 		repo, err = env.OpenRepo(ctx)
@@ -178,12 +178,12 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 	took := time.Duration(0)
 	switch t.Kind {
 	case KindRestore:
-		_, err = restore.Restore(ctx, restore.Request{
-			Database: acc.Database.Name, BackupID: backupID, Engine: eng, Repo: repo, Catalog: env.Catalog,
-			Target: site.RestoreTarget(env.Config, acc.Target), As: p.As, Tables: acc.Tables, Replace: p.Replace,
-			Parallel: parallelFor(env.Config, acc.Database), Trigger: schedule.TriggerRequest, OSUser: t.OSUser,
-			Logger: env.Logger, Progress: t.SetProgress,
-		})
+		var req restore.Request
+		req, err = site.RestoreRequest(env.Config, acc.Database, acc.Target, backupID, env.requestRun(repo, t))
+		if err == nil {
+			req.As, req.Tables, req.Replace, req.Progress = p.As, acc.Tables, p.Replace, t.SetProgress
+			_, err = restore.Restore(ctx, req)
+		}
 		took = time.Since(start)
 	case KindDrill:
 		var rep *drill.Report
@@ -208,12 +208,11 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 // stores its report (drill.Run saves it in the state directory). What the
 // drill shows about how the backup restores counts as its verification.
 func (a *Agent) runDrill(ctx context.Context, env *Env, t *schedule.Task, acc *request.Accepted, repo *repository.Repo, backupID string) (*drill.Report, error) {
-	spec, err := drill.FromAccepted(acc, env.Config)
+	spec, err := site.DrillSpec(env.Config, acc, env.requestRun(repo, t))
 	if err != nil {
 		return nil, err
 	}
-	spec.BackupID, spec.Repo, spec.Catalog, spec.Logger = backupID, repo, env.Catalog, env.Logger
-	spec.OSUser, spec.Progress, spec.Parallel = t.OSUser, t.SetProgress, parallelFor(env.Config, acc.Database)
+	spec.BackupID, spec.Progress = backupID, t.SetProgress
 	rep, err := drill.Run(ctx, spec)
 	a.drillVerified(ctx, env, rep)
 	return rep, err
@@ -260,13 +259,6 @@ func (a *Agent) drillVerified(ctx context.Context, env *Env, rep *drill.Report) 
 	a.notifier.Raise(notify.Event{Type: config.EventVerifyFailed, Database: rep.Database, Kind: schedule.KindVerify,
 		Summary: fmt.Sprintf("Drill %s found that backup %s of %s does not restore correctly.", rep.ID, rep.Backup.ID, rep.Database),
 		Detail:  "Report: dbopsd drill report " + rep.ID, Error: strings.Join(rep.Problems, "; ")})
-}
-
-func parallelFor(cfg *config.Config, db *config.Database) int {
-	if p := cfg.PolicyFor(db); p != nil && p.Parallel > 0 {
-		return p.Parallel
-	}
-	return 2
 }
 
 // finishRequest records the outcome of an accepted request in the register

@@ -1,6 +1,6 @@
 // Package prune applies the policy's retention to the repository and to
 // each of its mirrors: `dbopsd prune` and the daemon's daily prune both run
-// Run. It is a use case beside mirror/, built on what site/ wires up (the
+// Run. It is a use case beside mirror/, built on what site wires up (the
 // storages and the repository on them) and on repository.Prune, which
 // decides per storage what may go.
 //

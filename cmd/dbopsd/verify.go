@@ -36,7 +36,7 @@ func runVerify(ctx context.Context, o restoreOpts) error {
 		return err
 	}
 	defer e.close()
-	req, err := restoreRequest(ctx, o, e)
+	req, err := restoreRequest(ctx, o, e, true)
 	if err != nil {
 		return err
 	}
