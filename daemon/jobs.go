@@ -34,6 +34,11 @@ type Kind struct {
 	// Alert is the event raised when the kind fails for good, and
 	// resolved by its next success ("" for none).
 	Alert string
+	// NotRunAlert, when set, is raised instead of Alert when the job
+	// could not run (catalog.ErrNotRun: a verification whose scratch
+	// target was down), which says nothing of what it checks. The next
+	// success resolves it too.
+	NotRunAlert string
 	// CatalogKind is the kind its jobs have in the catalog (default Name).
 	CatalogKind string
 }
@@ -204,7 +209,7 @@ func builtinKinds() []Kind {
 	return []Kind{
 		backupKind(schedule.KindFull),
 		backupKind(schedule.KindDifferential),
-		{Name: schedule.KindVerify, Run: runVerify, Alert: config.EventVerifyFailed},
+		{Name: schedule.KindVerify, Run: runVerify, Alert: config.EventVerifyFailed, NotRunAlert: config.EventVerifyNotRun},
 		{Name: schedule.KindPrune, Run: runPrune, Alert: config.EventCheckFailed},
 		{Name: schedule.KindMirror, Run: runMirror, Alert: config.EventCheckFailed},
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
