@@ -23,7 +23,7 @@ func (o *observer) Finished(t schedule.TaskInfo, out schedule.Outcome) {
 	a := (*Agent)(o)
 	ok := out.Err == nil
 	a.metrics.Finished(t.Database, t.Kind, ok, t.Started, out.Duration)
-	k, _ := a.registry.Kind(t.Kind)
+	k, _ := a.kinds.Kind(t.Kind)
 	var verr *restore.VerifyError
 	switch {
 	case ok:
