@@ -186,6 +186,9 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	v.Tables = len(want)
 	got, err := r.Engine.TableStats(ctx, r.Target.Conn, v.Scratch, tables)
 	v.CompareTime = time.Since(t0)
+	if err != nil && couldNotRun(ctx, r, v, err) {
+		return res, notRun(ctx, v, fmt.Errorf("computing statistics of the restored copy: %w", err))
+	}
 	if err != nil {
 		v.Problems = append(v.Problems, fmt.Sprintf("computing statistics of the restored copy: %v", err))
 	} else {
@@ -196,6 +199,9 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	ir, err := r.Engine.CheckIntegrity(ctx, r.Target.Conn, v.Scratch)
 	v.CheckTime = time.Since(t0)
 	v.Integrity = ir
+	if err != nil && couldNotRun(ctx, r, v, err) {
+		return res, notRun(ctx, v, fmt.Errorf("integrity check: %w", err))
+	}
 	switch {
 	case err != nil:
 		v.Problems = append(v.Problems, fmt.Sprintf("integrity check: %v", err))
@@ -215,10 +221,10 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	return res, nil
 }
 
-// couldNotRun reports whether the restore into the scratch database failed
-// for a cause outside the backup: the verification was cancelled, the disk
-// ran full, or the target stopped answering (asked again once the restore
-// failed).
+// couldNotRun reports whether a step of the verification (the restore, the
+// statistics, the integrity check) failed for a cause outside the backup:
+// the verification was cancelled, the disk ran full, or the target stopped
+// answering (asked again once the step failed).
 func couldNotRun(ctx context.Context, r Request, v *Verification, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, syscall.ENOSPC) {
 		return true
@@ -230,8 +236,11 @@ func couldNotRun(ctx context.Context, r Request, v *Verification, err error) boo
 // notRun records in v, and returns, that the verification did not run
 // because of cause.
 func notRun(ctx context.Context, v *Verification, cause error) error {
-	if ctx.Err() != nil && !errors.Is(cause, ctx.Err()) {
-		cause = fmt.Errorf("%w (%w)", ctx.Err(), cause)
+	switch cerr := ctx.Err(); {
+	case cerr != nil && errors.Is(cause, cerr):
+		cause = fmt.Errorf("cancelled: %w", cause)
+	case cerr != nil:
+		cause = fmt.Errorf("cancelled (%w): %w", cerr, cause)
 	}
 	v.NotRun = cause.Error()
 	return &NotRunError{BackupID: v.BackupID, Database: v.Database, Target: v.Target, Cause: cause}
