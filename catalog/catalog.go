@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -267,7 +268,14 @@ const (
 	StatusRunning = "running"
 	StatusOK      = "ok"
 	StatusFailed  = "failed"
+	// StatusNotRun is a job that could not do its work for a cause outside
+	// what it examines (a verification whose scratch target did not
+	// answer): it says nothing about its subject. The error says why.
+	StatusNotRun = "not_run"
 )
+
+// ErrNotRun marks the error of a job that could not run (StatusNotRun).
+var ErrNotRun = errors.New("not run")
 
 // attemptKey carries a job's attempt number in its context.
 type attemptKey struct{}
@@ -309,10 +317,14 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, j.Kind, j.Database, j.BackupID, j.Requested
 	return res.LastInsertId()
 }
 
-// FinishJob records a job's outcome. jobErr nil means success.
+// FinishJob records a job's outcome. jobErr nil means success; one that
+// wraps ErrNotRun is recorded as StatusNotRun, any other as StatusFailed.
 func (c *Catalog) FinishJob(ctx context.Context, id int64, backupID string, bytes int64, jobErr error, details map[string]any) error {
 	status, msg := StatusOK, ""
-	if jobErr != nil {
+	switch {
+	case errors.Is(jobErr, ErrNotRun):
+		status, msg = StatusNotRun, jobErr.Error()
+	case jobErr != nil:
 		status, msg = StatusFailed, jobErr.Error()
 	}
 	d, err := json.Marshal(details)

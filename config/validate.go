@@ -36,7 +36,7 @@ var (
 	languages    = []string{"zh-CN", "en"}
 	// Events are what a notify block may subscribe to.
 	Events = []string{
-		EventBackupFailed, EventVerifyFailed, EventCheckFailed, EventStale, EventDaemonGap,
+		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,
 		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone,
 	}
 )
@@ -58,6 +58,7 @@ const (
 const (
 	EventBackupFailed  = "backup_failed"
 	EventVerifyFailed  = "verify_failed"
+	EventVerifyNotRun  = "verify_not_run" // a verification could not run (scratch target down); says nothing of the backup
 	EventCheckFailed   = "check_failed"
 	EventStale         = "stale" // no successful backup within the policy
 	EventDaemonGap     = "daemon_gap"

@@ -23,9 +23,9 @@ import (
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/metrics"
 	"github.com/dbopsd/dbopsd/notify"
-	"github.com/dbopsd/dbopsd/register"
-	"github.com/dbopsd/dbopsd/request"
+	"github.com/dbopsd/dbopsd/restore"
 	"github.com/dbopsd/dbopsd/schedule"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 // Options configure an Agent. Only ConfigPath is required.
@@ -73,10 +73,12 @@ type Agent struct {
 	log   hclog.Logger
 	clock clockwork.Clock
 
-	cfg       atomic.Pointer[config.Config]
-	cat       *catalog.Catalog
-	registry  *Registry
-	sched     *schedule.Scheduler
+	cfg   atomic.Pointer[config.Config]
+	cat   *catalog.Catalog
+	kinds *Registry // the kinds of job the scheduler runs
+	sched *schedule.Scheduler
+	// requests is the signed-request service (requests.go).
+	requests  *requestService
 	metrics   *metrics.Metrics
 	notifier  *notify.Notifier
 	apiL      net.Listener
@@ -89,15 +91,6 @@ type Agent struct {
 	// (https.go); nil without daemon.request_listen.
 	requestL net.Listener
 	certs    *certificate
-
-	// Signed requests (requests.go): the gate in force, rebuilt on every
-	// reload around the same nonce store and register, and the accepted
-	// requests by id.
-	nonces   *request.NonceStore
-	reg      *register.Register
-	gate     atomic.Pointer[request.Gate]
-	reqMu    sync.Mutex
-	requests map[string]*requestJob
 
 	mu        sync.Mutex
 	loadedAt  time.Time
@@ -177,7 +170,7 @@ func New(opts Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a = &Agent{opts: opts, log: log, clock: opts.Clock, started: opts.Clock.Now(), requests: map[string]*requestJob{}}
+	a = &Agent{opts: opts, log: log, clock: opts.Clock, started: opts.Clock.Now()}
 	a.cfg.Store(cfg)
 	a.loadedAt = a.started
 	opened := a // the error returns below set a to nil
@@ -200,33 +193,22 @@ func New(opts Options) (a *Agent, err error) {
 	} else if n > 0 {
 		log.Warn("jobs of the previous run never finished; recorded as failed", "jobs", n)
 	}
-	if a.nonces, err = request.OpenNonceStore(stateDir); err != nil {
+	if a.requests, err = newRequestService(cfg, log, opts.Logger, a.clock, opts.AnchorEvery); err != nil {
 		return nil, err
 	}
-	if a.reg, err = register.Open(stateDir); err != nil {
-		return nil, err
-	}
-	if n, err := closeInterrupted(a.reg); err != nil {
-		// A damaged register refuses every request (the Gate cannot
-		// append to it) but must not stop the backups.
-		log.Error("closing the requests a previous run left open in the restore register failed; see dbopsd register verify", "error", err)
-	} else if n > 0 {
-		log.Warn("signed requests a previous run left open are closed in the restore register (nothing resumes them)", "requests", n)
-	}
-	a.gate.Store(a.newGate(cfg))
 
-	a.registry = NewRegistry(a.env, opts.Logger.Named("job"))
-	for _, k := range append(a.requestKinds(), opts.Kinds...) {
-		if err := a.registry.Register(k); err != nil {
+	a.kinds = NewRegistry(a.env, opts.Logger.Named("job"))
+	for _, k := range append(a.requests.kinds(), opts.Kinds...) {
+		if err := a.kinds.Register(k); err != nil {
 			return nil, err
 		}
 	}
-	plan, err := schedule.NewPlan(cfg, a.registry.Planners()...)
+	plan, err := schedule.NewPlan(cfg, a.kinds.Planners()...)
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", opts.ConfigPath, err)
 	}
 	a.sched, err = schedule.New(plan, schedule.Options{
-		History: catalogHistory{a.cat}, Runner: a.registry, Observer: (*observer)(a), Clock: a.clock,
+		History: catalogHistory{a.cat}, Runner: a.kinds, Observer: (*observer)(a), Clock: a.clock,
 		Logger: opts.Logger, Retry: opts.Retry, SweepInterval: opts.SweepInterval, Grace: opts.Grace,
 		FailureCooldown: opts.FailureCooldown, DrainTimeout: opts.DrainTimeout, LastSeen: a.lastSeen,
 		OnRequest: []string{KindRestore, KindDrill},
@@ -247,6 +229,7 @@ func New(opts Options) (a *Agent, err error) {
 	if a.notifier, err = notify.New(cfg, nopts); err != nil {
 		return nil, err
 	}
+	a.requests.queue, a.requests.metrics, a.requests.notifier = a.sched, a.metrics, a.notifier
 	if a.apiL, err = api.Listen(cfg.Daemon.Socket); err != nil {
 		return nil, err
 	}
@@ -276,11 +259,8 @@ func (a *Agent) close() {
 	if a.cat != nil {
 		a.cat.Close()
 	}
-	if a.nonces != nil {
-		a.nonces.Close()
-	}
-	if a.reg != nil {
-		a.reg.Close()
+	if a.requests != nil {
+		a.requests.close()
 	}
 	if a.stateLock != nil {
 		a.stateLock.Close()
@@ -357,7 +337,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	side("stale", a.watchStale)
 	side("register-anchor", func(c context.Context) error {
-		a.keepAnchored(c)
+		a.requests.keepAnchored(c)
 		return nil
 	})
 	// Before any job of this run can claim a scratch database.
@@ -390,6 +370,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.mu.Lock()
 		a.draining = true
 		a.mu.Unlock()
+		a.requests.stopping.Store(true)
 		_ = sdNotify("STOPPING=1")
 		a.log.Info("stopping: no new jobs; waiting for running ones", "timeout", a.opts.DrainTimeout)
 	}()
@@ -399,14 +380,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		errs = append(errs, err)
 		errMu.Unlock()
 	}
-	a.abandonQueued()
+	a.requests.abandonQueued()
 	stopSide()
 	wg.Wait()
 	if err := a.cat.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the catalog: %w", err))
 	}
-	a.nonces.Close()
-	a.reg.Close()
+	a.requests.close()
 	if a.stateLock != nil {
 		a.stateLock.Close()
 	}
@@ -483,7 +463,7 @@ func (a *Agent) reloadOnSignal() {
 // apply puts a validated configuration in force.
 func (a *Agent) apply(cfg *config.Config) error {
 	old := a.cfg.Load()
-	plan, err := schedule.NewPlan(cfg, a.registry.Planners()...)
+	plan, err := schedule.NewPlan(cfg, a.kinds.Planners()...)
 	if err != nil {
 		return fmt.Errorf("planning %s: %w", cfg.Path, err)
 	}
@@ -510,11 +490,9 @@ func (a *Agent) apply(cfg *config.Config) error {
 		useCert()
 	}
 	a.cfg.Store(cfg)
-	// Requests received from now on are checked against the new policy;
-	// those already accepted run as accepted.
-	a.gate.Store(a.newGate(cfg))
+	a.requests.setConfig(cfg)
 	changes, err := a.sched.Reload(plan)
-	a.reapDropped()
+	a.requests.reapDropped()
 	if err != nil {
 		return err
 	}
@@ -576,4 +554,28 @@ func (a *Agent) loadMetrics(ctx context.Context) error {
 		a.metrics.LastSuccess("", kind, byDB[""])
 	}
 	return nil
+}
+
+// cleanupStale drops the scratch databases that jobs of an earlier run
+// created and never dropped (a crash), before any job of this run starts:
+// only those the scratch ledger records, on the scratch targets of the
+// policy.
+func (a *Agent) cleanupStale(ctx context.Context) {
+	cfg := a.cfg.Load()
+	targets, err := site.ScratchTargets(cfg)
+	if err != nil {
+		a.log.Warn("stale scratch databases: a target is skipped", "error", err)
+	}
+	if len(targets) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	rep, err := restore.CleanupStale(ctx, restore.Cleanup{Catalog: a.cat, Targets: targets, Before: a.started, Logger: a.log})
+	if err != nil {
+		a.log.Warn("dropping stale scratch databases failed; the next start tries again", "error", err)
+	}
+	if rep != nil && len(rep.Dropped) > 0 {
+		a.log.Info("dropped stale scratch databases left by an earlier run", "count", len(rep.Dropped))
+	}
 }

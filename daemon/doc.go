@@ -17,8 +17,10 @@
 //
 // # Signed requests
 //
-// POST /v1/requests hands a request file to a request.Gate (requests.go),
-// which checks it and records every decision in the restore register. An
+// The signed-request service (requestService, requests.go) is one of the
+// components: it owns the nonce store, the restore register and the Gate
+// in force. POST /v1/requests hands a request file to the Gate, which
+// checks it and records every decision in the restore register. An
 // accepted restore or drill is queued like any job (max_parallel,
 // max_per_server counted on its target's server, one job per database,
 // critical databases first); its task records the backup it used, its
@@ -53,7 +55,9 @@
 //
 // backup_failed, verify_failed and check_failed (repository check, prune
 // or mirror) are raised when a job fails for good (after its retries) and
-// resolved by the next success; stale when a database has had no
+// resolved by the next success; verify_not_run instead of verify_failed
+// when the verification could not run (its scratch target was down), which
+// says nothing about the backup; stale when a database has had no
 // successful backup for StaleAfter past its schedule; daemon_gap when the
 // daemon starts (or wakes) after missing scheduled runs, listing what it
 // is catching up.

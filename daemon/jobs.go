@@ -34,6 +34,11 @@ type Kind struct {
 	// Alert is the event raised when the kind fails for good, and
 	// resolved by its next success ("" for none).
 	Alert string
+	// NotRunAlert, when set, is raised instead of Alert when the job
+	// could not run (catalog.ErrNotRun: a verification whose scratch
+	// target was down), which says nothing of what it checks. The next
+	// success resolves it too.
+	NotRunAlert string
 	// CatalogKind is the kind its jobs have in the catalog (default Name).
 	CatalogKind string
 }
@@ -53,6 +58,19 @@ type Env struct {
 	// Prune and Mirror run the repository's maintenance (maintenance.go).
 	Prune  Pruner
 	Mirror Mirrorer
+}
+
+// run is what a job of task t takes from the daemon (site.Run).
+func (e *Env) run(repo *repository.Repo, t *schedule.Task) site.Run {
+	return site.Run{Repo: repo, Catalog: e.Catalog, Trigger: t.Trigger, OSUser: t.OSUser, Logger: e.Logger}
+}
+
+// requestRun is run for the job of a signed request: its trigger is the
+// request's whatever the task says.
+func (e *Env) requestRun(repo *repository.Repo, t *schedule.Task) site.Run {
+	r := e.run(repo, t)
+	r.Trigger = schedule.TriggerRequest
+	return r
 }
 
 // OpenRepo opens the repository on its primary storage.
@@ -191,7 +209,7 @@ func builtinKinds() []Kind {
 	return []Kind{
 		backupKind(schedule.KindFull),
 		backupKind(schedule.KindDifferential),
-		{Name: schedule.KindVerify, Run: runVerify, Alert: config.EventVerifyFailed},
+		{Name: schedule.KindVerify, Run: runVerify, Alert: config.EventVerifyFailed, NotRunAlert: config.EventVerifyNotRun},
 		{Name: schedule.KindPrune, Run: runPrune, Alert: config.EventCheckFailed},
 		{Name: schedule.KindMirror, Run: runMirror, Alert: config.EventCheckFailed},
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
@@ -205,21 +223,19 @@ func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {
 	if err != nil {
 		return recordFailure(ctx, env, k, t, engines.Permanent(err))
 	}
-	pol := cfg.PolicyFor(db)
-	eng, err := site.Engine(db.Engine)
-	if err != nil {
+	if _, err := site.Engine(db.Engine); err != nil {
 		return recordFailure(ctx, env, k, t, engines.Permanent(err))
 	}
 	repo, err := env.OpenRepo(ctx)
 	if err != nil {
 		return recordFailure(ctx, env, k, t, fmt.Errorf("%s backup of %s: %w", t.Kind, t.Database, err))
 	}
-	_, err = backup.Run(ctx, backup.Job{
-		Database: t.Database, Engine: eng, Conn: site.SourceConn(cfg, db), Type: t.Kind,
-		MaxDiffRatio: pol.DifferentialMaxRatio, Parallel: pol.Parallel, Repo: repo, Catalog: env.Catalog,
-		Trigger: t.Trigger, OSUser: t.OSUser, RetainUntil: site.RetainUntil(cfg, pol, time.Now()),
-		Logger: env.Logger, Progress: t.AddBytes,
-	})
+	job, err := site.BackupJob(cfg, db, t.Kind, env.run(repo, t))
+	if err != nil {
+		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+	}
+	job.Progress = t.AddBytes
+	_, err = backup.Run(ctx, job)
 	return err
 }
 
@@ -230,12 +246,7 @@ func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {
 	if err != nil {
 		return recordFailure(ctx, env, k, t, engines.Permanent(err))
 	}
-	pol := cfg.PolicyFor(db)
-	target, err := cfg.RestoreTarget(pol.VerifyTarget)
-	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(fmt.Errorf("verifying %s: %w", t.Database, err)))
-	}
-	eng, err := site.Engine(db.Engine)
+	target, err := site.VerifyTarget(cfg, db)
 	if err != nil {
 		return recordFailure(ctx, env, k, t, engines.Permanent(err))
 	}
@@ -243,11 +254,12 @@ func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {
 	if err != nil {
 		return recordFailure(ctx, env, k, t, fmt.Errorf("verifying %s: %w", t.Database, err))
 	}
-	_, err = restore.Verify(ctx, restore.Request{
-		Database: t.Database, BackupID: t.Backup, Engine: eng, Repo: repo, Catalog: env.Catalog,
-		Target: site.RestoreTarget(cfg, target), Parallel: pol.Parallel, Trigger: t.Trigger, OSUser: t.OSUser,
-		Logger: env.Logger, Progress: t.SetProgress,
-	})
+	req, err := site.VerifyRequest(cfg, db, target, t.Backup, env.run(repo, t))
+	if err != nil {
+		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+	}
+	req.Progress = t.SetProgress
+	_, err = restore.Verify(ctx, req)
 	return err
 }
 

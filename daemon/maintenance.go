@@ -7,6 +7,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/mirror"
+	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/site"
 )
 
@@ -20,7 +21,7 @@ type Mirrorer interface {
 	Mirror(ctx context.Context, env *Env, trigger, osUser string) error
 }
 
-// repoPrune is the daily prune, through site.Prune as `dbopsd prune` does
+// repoPrune is the daily prune, through prune.Run as `dbopsd prune` does
 // it: the policies' retention applied to the repository's storage and then
 // to each mirror's own manifests, with the catalog's verification results,
 // each storage recorded as a "prune" job. A mirror that fails does not stop
@@ -28,7 +29,7 @@ type Mirrorer interface {
 type repoPrune struct{}
 
 func (repoPrune) Prune(ctx context.Context, env *Env, trigger, osUser string) error {
-	_, err := site.Prune(ctx, env.Config, env.Catalog, site.PruneOptions{Trigger: trigger, OSUser: osUser, Logger: env.Logger})
+	_, err := prune.Run(ctx, env.Config, env.Catalog, prune.Options{Trigger: trigger, OSUser: osUser, Logger: env.Logger})
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // TestMaintenancePrunesMirrors: the daemon's daily prune goes through
-// site.Prune: the repository and then every mirror are pruned by the
+// prune.Run: the repository and then every mirror are pruned by the
 // policy's retention, each recorded as a "prune" job of the schedule, and a
 // mirror that cannot be reached fails the job without keeping the others
 // from being pruned.

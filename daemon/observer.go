@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/restore"
@@ -22,7 +23,7 @@ func (o *observer) Finished(t schedule.TaskInfo, out schedule.Outcome) {
 	a := (*Agent)(o)
 	ok := out.Err == nil
 	a.metrics.Finished(t.Database, t.Kind, ok, t.Started, out.Duration)
-	k, _ := a.registry.Kind(t.Kind)
+	k, _ := a.kinds.Kind(t.Kind)
 	var verr *restore.VerifyError
 	switch {
 	case ok:
@@ -35,19 +36,29 @@ func (o *observer) Finished(t schedule.TaskInfo, out schedule.Outcome) {
 		if k != nil && k.Alert != "" {
 			a.notifier.Clear(k.Alert, t.Database, t.Kind, fmt.Sprintf("The %s of %s succeeded at %s.", t.Kind, orSite(t.Database), t.Started.Format(time.RFC3339)))
 		}
+		if k != nil && k.NotRunAlert != "" {
+			a.notifier.Clear(k.NotRunAlert, t.Database, t.Kind, fmt.Sprintf("The %s of %s ran and succeeded at %s.", t.Kind, orSite(t.Database), t.Started.Format(time.RFC3339)))
+		}
 	case errors.Is(out.Err, context.Canceled):
 		// Stopped by a shutdown: nothing to alert about.
 	default:
 		if t.Kind == schedule.KindVerify && errors.As(out.Err, &verr) {
 			a.metrics.Verification(t.Database, false)
 		}
-		if out.Final && k != nil && k.Alert != "" {
+		alert, what := "", "failed"
+		if k != nil {
+			alert = k.Alert
+			if k.NotRunAlert != "" && errors.Is(out.Err, catalog.ErrNotRun) {
+				alert, what = k.NotRunAlert, "could not run"
+			}
+		}
+		if out.Final && alert != "" {
 			attempts := "at the first attempt (not retried: the error is permanent)"
 			if t.Attempt > 1 {
 				attempts = fmt.Sprintf("after %d attempts", t.Attempt)
 			}
-			a.notifier.Raise(notify.Event{Type: k.Alert, Database: t.Database, Kind: t.Kind,
-				Summary: fmt.Sprintf("The %s of %s (%s) failed %s.", t.Kind, orSite(t.Database), t.Trigger, attempts),
+			a.notifier.Raise(notify.Event{Type: alert, Database: t.Database, Kind: t.Kind,
+				Summary: fmt.Sprintf("The %s of %s (%s) %s %s.", t.Kind, orSite(t.Database), t.Trigger, what, attempts),
 				Error:   out.Err.Error()})
 		}
 	}

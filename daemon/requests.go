@@ -7,13 +7,19 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/metrics"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/register"
 	"github.com/dbopsd/dbopsd/repository"
@@ -43,6 +49,90 @@ const (
 // repository's storage, when it moved.
 const DefaultAnchorEvery = time.Hour
 
+// requestService is the daemon's signed-request service: the gate in
+// force (rebuilt on every reload around the same nonce store and
+// register), the accepted requests it is carrying out, the job kinds that
+// run them, and the anchoring of the register's head in storage. It owns
+// the nonce store and the register: it opens them and closes them.
+type requestService struct {
+	log      hclog.Logger // the agent's
+	logger   hclog.Logger // the root, for the storage it opens
+	clock    clockwork.Clock
+	nonces   *request.NonceStore
+	register *register.Register
+	gate     atomic.Pointer[request.Gate]
+	// stopping refuses new requests once the daemon drains.
+	stopping atomic.Bool
+	// anchorEvery is how often the register's head is anchored.
+	anchorEvery time.Duration
+
+	// queue runs the accepted requests; metrics and notifier hear of
+	// their outcomes. Set by the agent once it has built them.
+	queue    requestQueue
+	metrics  *metrics.Metrics
+	notifier *notify.Notifier
+
+	mu   sync.Mutex
+	jobs map[string]*requestJob // by request id
+}
+
+// requestQueue is where accepted requests wait their turn: the scheduler.
+type requestQueue interface {
+	Enqueue(schedule.Request) (schedule.TaskInfo, error)
+	Task(id int64) (schedule.TaskInfo, bool)
+}
+
+// newRequestService opens the nonce store and the register in stateDir,
+// closes in the register the requests a previous run left open, and puts
+// the gate for cfg in force.
+func newRequestService(cfg *config.Config, log, logger hclog.Logger, clock clockwork.Clock, anchorEvery time.Duration) (*requestService, error) {
+	if anchorEvery <= 0 {
+		anchorEvery = DefaultAnchorEvery
+	}
+	s := &requestService{log: log, logger: logger, clock: clock, anchorEvery: anchorEvery, jobs: map[string]*requestJob{}}
+	stateDir := cfg.Daemon.StateDir
+	var err error
+	if s.nonces, err = request.OpenNonceStore(stateDir); err != nil {
+		return nil, err
+	}
+	if s.register, err = register.Open(stateDir); err != nil {
+		s.nonces.Close()
+		return nil, err
+	}
+	if n, err := closeInterrupted(s.register); err != nil {
+		// A damaged register refuses every request (the Gate cannot
+		// append to it) but must not stop the backups.
+		log.Error("closing the requests a previous run left open in the restore register failed; see dbopsd register verify", "error", err)
+	} else if n > 0 {
+		log.Warn("signed requests a previous run left open are closed in the restore register (nothing resumes them)", "requests", n)
+	}
+	s.setConfig(cfg)
+	return s, nil
+}
+
+// setConfig checks the requests received from now on against cfg; those
+// already accepted run as accepted.
+func (s *requestService) setConfig(cfg *config.Config) { s.gate.Store(s.newGate(cfg)) }
+
+// config is the policy in force for requests.
+func (s *requestService) config() *config.Config { return s.gate.Load().Config }
+
+// close closes the nonce store and the register.
+func (s *requestService) close() {
+	s.nonces.Close()
+	s.register.Close()
+}
+
+// kind is the job kind that runs requests of action name.
+func (s *requestService) kind(name string) *Kind {
+	for _, k := range s.kinds() {
+		if k.Name == name {
+			return &k
+		}
+	}
+	return &Kind{Name: name}
+}
+
 // requestJob is an accepted request the daemon is carrying out.
 type requestJob struct {
 	acc    *request.Accepted
@@ -53,29 +143,26 @@ type requestJob struct {
 
 // newGate is the gate for cfg; every gate shares the nonce store and the
 // register, so a reload never forgets a nonce.
-func (a *Agent) newGate(cfg *config.Config) *request.Gate {
-	return &request.Gate{Config: cfg, Nonces: a.nonces, Register: a.reg, Exists: site.DatabaseExists(cfg), Now: a.clock.Now}
+func (s *requestService) newGate(cfg *config.Config) *request.Gate {
+	return &request.Gate{Config: cfg, Nonces: s.nonces, Register: s.register, Exists: site.DatabaseExists(cfg), Now: s.clock.Now}
 }
 
-// requestKinds are the job kinds that carry out accepted requests.
-func (a *Agent) requestKinds() []Kind {
+// kinds are the job kinds that carry out accepted requests.
+func (s *requestService) kinds() []Kind {
 	return []Kind{
-		{Name: KindRestore, Run: a.runRequest},
-		{Name: KindDrill, Run: a.runRequest, CatalogKind: drill.JobKind},
+		{Name: KindRestore, Run: s.runRequest},
+		{Name: KindDrill, Run: s.runRequest, CatalogKind: drill.JobKind},
 	}
 }
 
-// receiveRequest is POST /v1/requests: the Gate decides, and an accepted
+// receive is POST /v1/requests: the Gate decides, and an accepted
 // request is queued.
-func (a *Agent) receiveRequest(ctx context.Context, body io.Reader, who api.Caller) (api.RequestAccepted, error) {
-	a.mu.Lock()
-	draining := a.draining
-	a.mu.Unlock()
-	if draining {
+func (s *requestService) receive(ctx context.Context, body io.Reader, who api.Caller) (api.RequestAccepted, error) {
+	if s.stopping.Load() {
 		// Not received at all, so that its nonce stays unspent.
 		return api.RequestAccepted{}, fmt.Errorf("%w: the daemon is stopping; submit the request again once it runs", api.ErrUnavailable)
 	}
-	g := a.gate.Load()
+	g := s.gate.Load()
 	source := who.Source() // the socket's peer, or the HTTPS client's address
 	acc, err := g.Receive(ctx, body, source)
 	var refusal *request.Refusal
@@ -84,32 +171,32 @@ func (a *Agent) receiveRequest(ctx context.Context, body io.Reader, who api.Call
 		if refusal.Request != nil {
 			id = refusal.Request.ID
 		}
-		a.log.Warn("signed request refused", "request", id, "user", who.User, "reason", refusal.Reason, "register_seq", refusal.Seq)
+		s.log.Warn("signed request refused", "request", id, "user", who.User, "reason", refusal.Reason, "register_seq", refusal.Seq)
 		return api.RequestAccepted{}, &api.Refused{Reason: refusal.Reason, Seq: refusal.Seq}
 	}
 	if err != nil {
 		return api.RequestAccepted{}, fmt.Errorf("receiving a signed request: %w", err)
 	}
 	r := acc.Request
-	log := a.log.With("request", r.ID, "action", r.Action, "database", r.Parameters.Database, "target", r.Parameters.Target)
+	log := s.log.With("request", r.ID, "action", r.Action, "database", r.Parameters.Database, "target", r.Parameters.Target)
 	log.Info("signed request accepted", "requester", acc.Requester, "approvers", strings.Join(acc.Approvers, ","), "user", who.User)
 
 	job := &requestJob{acc: acc, gate: g}
 	fail := func(err error) (api.RequestAccepted, error) {
-		a.finishRequest(job, r.Parameters.Backup, 0, err)
+		s.finishRequest(job, r.Parameters.Backup, 0, err)
 		return api.RequestAccepted{}, fmt.Errorf("request %s was accepted but cannot run (recorded as failed in the register): %w", r.ID, err)
 	}
 	if r.Action != KindRestore && r.Action != KindDrill {
 		return fail(fmt.Errorf("%w: %s requests are not carried out by this build", api.ErrBadRequest, r.Action))
 	}
-	a.reqMu.Lock()
-	a.requests[r.ID] = job
-	a.reqMu.Unlock()
+	s.mu.Lock()
+	s.jobs[r.ID] = job
+	s.mu.Unlock()
 	approved := "no approvals"
 	if len(acc.Approvers) > 0 {
 		approved = "approved by " + strings.Join(acc.Approvers, ", ")
 	}
-	ti, err := a.sched.Enqueue(schedule.Request{
+	ti, err := s.queue.Enqueue(schedule.Request{
 		Kind: r.Action, Database: acc.Database.Name, Backup: r.Parameters.Backup, OSUser: who.User, Ref: r.ID,
 		Trigger: schedule.TriggerRequest, Server: acc.Target.Server(),
 		Why: fmt.Sprintf("signed request %s by %s, %s", r.ID, acc.Requester, approved),
@@ -117,9 +204,9 @@ func (a *Agent) receiveRequest(ctx context.Context, body io.Reader, who api.Call
 	if err != nil {
 		return fail(fmt.Errorf("queueing it: %w", err))
 	}
-	a.reqMu.Lock()
+	s.mu.Lock()
 	job.taskID = ti.ID
-	a.reqMu.Unlock()
+	s.mu.Unlock()
 	log.Info("signed request queued", "job", ti.ID, "state", ti.State)
 	state := api.RequestQueued
 	if ti.State == schedule.StateRunning {
@@ -132,11 +219,11 @@ func (a *Agent) receiveRequest(ctx context.Context, body io.Reader, who api.Call
 // records the start, restores or drills, and records the outcome. Its
 // errors are permanent: a request runs at most once, and a failed one is
 // asked for again with a new request.
-func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) error {
-	a.reqMu.Lock()
-	job := a.requests[t.Ref]
+func (s *requestService) runRequest(ctx context.Context, env *Env, t *schedule.Task) error {
+	s.mu.Lock()
+	job := s.jobs[t.Ref]
 	waiting := job != nil && !job.done
-	a.reqMu.Unlock()
+	s.mu.Unlock()
 	if !waiting {
 		return engines.Permanent(fmt.Errorf("%s of %s: request %q is not waiting to run in this daemon", t.Kind, t.Database, t.Ref))
 	}
@@ -145,14 +232,14 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 	start := time.Now()
 	defer func() {
 		if v := recover(); v != nil {
-			a.finishRequest(job, backupID, time.Since(start), fmt.Errorf("%s of %s panicked: %v", t.Kind, t.Database, v))
+			s.finishRequest(job, backupID, time.Since(start), fmt.Errorf("%s of %s panicked: %v", t.Kind, t.Database, v))
 			panic(v)
 		}
 	}()
 
 	// Resolve "the newest" before the start is recorded, so that the
 	// register says which backup was used.
-	eng, err := site.Engine(acc.Database.Engine)
+	_, err := site.Engine(acc.Database.Engine)
 	var repo *repository.Repo
 	if err == nil {
 		repo, err = env.OpenRepo(ctx)
@@ -170,24 +257,23 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 		err = fmt.Errorf("%s of %s for request %s: %w", t.Kind, t.Database, acc.Request.ID, err)
 	}
 	if err != nil {
-		a.finishRequest(job, backupID, time.Since(start), err)
-		k, _ := a.registry.Kind(t.Kind)
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		s.finishRequest(job, backupID, time.Since(start), err)
+		return recordFailure(ctx, env, s.kind(t.Kind), t, engines.Permanent(err))
 	}
 
 	took := time.Duration(0)
 	switch t.Kind {
 	case KindRestore:
-		_, err = restore.Restore(ctx, restore.Request{
-			Database: acc.Database.Name, BackupID: backupID, Engine: eng, Repo: repo, Catalog: env.Catalog,
-			Target: site.RestoreTarget(env.Config, acc.Target), As: p.As, Tables: acc.Tables, Replace: p.Replace,
-			Parallel: parallelFor(env.Config, acc.Database), Trigger: schedule.TriggerRequest, OSUser: t.OSUser,
-			Logger: env.Logger, Progress: t.SetProgress,
-		})
+		var req restore.Request
+		req, err = site.RestoreRequest(env.Config, acc.Database, acc.Target, backupID, env.requestRun(repo, t))
+		if err == nil {
+			req.As, req.Tables, req.Replace, req.Progress = p.As, acc.Tables, p.Replace, t.SetProgress
+			_, err = restore.Restore(ctx, req)
+		}
 		took = time.Since(start)
 	case KindDrill:
 		var rep *drill.Report
-		rep, err = a.runDrill(ctx, env, t, acc, repo, backupID)
+		rep, err = s.runDrill(ctx, env, t, acc, repo, backupID)
 		took = time.Since(start)
 		if id := rep.BackupID(); id != "" {
 			backupID = id
@@ -198,7 +284,7 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 	default:
 		err = fmt.Errorf("request %s: no job kind %q", acc.Request.ID, t.Kind)
 	}
-	if ferr := a.finishRequest(job, backupID, took, err); ferr != nil && err == nil {
+	if ferr := s.finishRequest(job, backupID, took, err); ferr != nil && err == nil {
 		err = ferr
 	}
 	return engines.Permanent(err)
@@ -207,15 +293,14 @@ func (a *Agent) runRequest(ctx context.Context, env *Env, t *schedule.Task) erro
 // runDrill runs the drill of an accepted request on backup backupID and
 // stores its report (drill.Run saves it in the state directory). What the
 // drill shows about how the backup restores counts as its verification.
-func (a *Agent) runDrill(ctx context.Context, env *Env, t *schedule.Task, acc *request.Accepted, repo *repository.Repo, backupID string) (*drill.Report, error) {
-	spec, err := drill.FromAccepted(acc, env.Config)
+func (s *requestService) runDrill(ctx context.Context, env *Env, t *schedule.Task, acc *request.Accepted, repo *repository.Repo, backupID string) (*drill.Report, error) {
+	spec, err := site.DrillSpec(env.Config, acc, env.requestRun(repo, t))
 	if err != nil {
 		return nil, err
 	}
-	spec.BackupID, spec.Repo, spec.Catalog, spec.Logger = backupID, repo, env.Catalog, env.Logger
-	spec.OSUser, spec.Progress, spec.Parallel = t.OSUser, t.SetProgress, parallelFor(env.Config, acc.Database)
+	spec.BackupID, spec.Progress = backupID, t.SetProgress
 	rep, err := drill.Run(ctx, spec)
-	a.drillVerified(ctx, env, rep)
+	s.drillVerified(ctx, env, rep)
 	return rep, err
 }
 
@@ -227,7 +312,7 @@ func (a *Agent) runDrill(ctx context.Context, env *Env, t *schedule.Task, acc *r
 // single tables proves too little to pass a backup, and a drill that
 // failed for another reason (the target did not answer) proves nothing
 // about the backup at all.
-func (a *Agent) drillVerified(ctx context.Context, env *Env, rep *drill.Report) {
+func (s *requestService) drillVerified(ctx context.Context, env *Env, rep *drill.Report) {
 	if rep == nil || rep.Backup == nil {
 		return
 	}
@@ -247,41 +332,34 @@ func (a *Agent) drillVerified(ctx context.Context, env *Env, rep *drill.Report) 
 	}
 	now := time.Now()
 	if err := env.Catalog.SetVerified(context.WithoutCancel(ctx), rep.Backup.ID, status, now); err != nil {
-		a.log.Warn("recording the drill as the verification of its backup failed", "drill", rep.ID, "backup", rep.Backup.ID, "error", err)
+		s.log.Warn("recording the drill as the verification of its backup failed", "drill", rep.ID, "backup", rep.Backup.ID, "error", err)
 		return
 	}
-	a.metrics.Verification(rep.Database, status == catalog.StatusOK)
+	s.metrics.Verification(rep.Database, status == catalog.StatusOK)
 	if status == catalog.StatusOK {
-		a.metrics.LastSuccess(rep.Database, schedule.KindVerify, now)
-		a.notifier.Clear(config.EventVerifyFailed, rep.Database, schedule.KindVerify,
+		s.metrics.LastSuccess(rep.Database, schedule.KindVerify, now)
+		s.notifier.Clear(config.EventVerifyFailed, rep.Database, schedule.KindVerify,
 			fmt.Sprintf("Drill %s restored backup %s of %s and verified it at %s.", rep.ID, rep.Backup.ID, rep.Database, now.Format(time.RFC3339)))
 		return
 	}
-	a.notifier.Raise(notify.Event{Type: config.EventVerifyFailed, Database: rep.Database, Kind: schedule.KindVerify,
+	s.notifier.Raise(notify.Event{Type: config.EventVerifyFailed, Database: rep.Database, Kind: schedule.KindVerify,
 		Summary: fmt.Sprintf("Drill %s found that backup %s of %s does not restore correctly.", rep.ID, rep.Backup.ID, rep.Database),
 		Detail:  "Report: dbopsd drill report " + rep.ID, Error: strings.Join(rep.Problems, "; ")})
 }
 
-func parallelFor(cfg *config.Config, db *config.Database) int {
-	if p := cfg.PolicyFor(db); p != nil && p.Parallel > 0 {
-		return p.Parallel
-	}
-	return 2
-}
-
 // finishRequest records the outcome of an accepted request in the register
 // (once), and tells whoever subscribed to restore_done or drill_done.
-func (a *Agent) finishRequest(job *requestJob, backupID string, took time.Duration, runErr error) error {
-	a.reqMu.Lock()
+func (s *requestService) finishRequest(job *requestJob, backupID string, took time.Duration, runErr error) error {
+	s.mu.Lock()
 	if job.done {
-		a.reqMu.Unlock()
+		s.mu.Unlock()
 		return nil
 	}
 	job.done = true
 	acc := job.acc
-	a.reqMu.Unlock()
+	s.mu.Unlock()
 	r := acc.Request
-	log := a.log.With("request", r.ID, "action", r.Action, "database", r.Parameters.Database, "backup", backupID)
+	log := s.log.With("request", r.ID, "action", r.Action, "database", r.Parameters.Database, "backup", backupID)
 	err := job.gate.Finished(acc, backupID, took, runErr)
 	if err != nil {
 		log.Error("recording the outcome of a signed request in the register failed", "error", err)
@@ -304,7 +382,7 @@ func (a *Agent) finishRequest(job *requestJob, backupID string, took time.Durati
 	if runErr != nil {
 		ev.Error = runErr.Error()
 	}
-	a.notifier.Notice(ev)
+	s.notifier.Notice(ev)
 	return err
 }
 
@@ -312,37 +390,37 @@ func (a *Agent) finishRequest(job *requestJob, backupID string, took time.Durati
 // waiting in the queue will not run: the queue does not survive a restart,
 // and their nonces are spent, so they are asked for again with new
 // requests.
-func (a *Agent) abandonQueued() {
-	a.reqMu.Lock()
+func (s *requestService) abandonQueued() {
+	s.mu.Lock()
 	var left []*requestJob
-	for _, j := range a.requests {
+	for _, j := range s.jobs {
 		if !j.done {
 			left = append(left, j)
 		}
 	}
-	a.reqMu.Unlock()
+	s.mu.Unlock()
 	for _, j := range left {
-		a.finishRequest(j, j.acc.Request.Parameters.Backup, 0,
+		s.finishRequest(j, j.acc.Request.Parameters.Backup, 0,
 			errors.New("not run: the daemon stopped before its turn came; submit a new request"))
 	}
 }
 
 // reapDropped records the requests whose tasks the queue dropped (their
 // database left the policy on a reload) as failed.
-func (a *Agent) reapDropped() {
-	a.reqMu.Lock()
+func (s *requestService) reapDropped() {
+	s.mu.Lock()
 	var dropped []*requestJob
-	for _, j := range a.requests {
+	for _, j := range s.jobs {
 		if j.done || j.taskID == 0 {
 			continue
 		}
-		if ti, ok := a.sched.Task(j.taskID); ok && ti.State == schedule.StateDropped {
+		if ti, ok := s.queue.Task(j.taskID); ok && ti.State == schedule.StateDropped {
 			dropped = append(dropped, j)
 		}
 	}
-	a.reqMu.Unlock()
+	s.mu.Unlock()
 	for _, j := range dropped {
-		a.finishRequest(j, j.acc.Request.Parameters.Backup, 0,
+		s.finishRequest(j, j.acc.Request.Parameters.Backup, 0,
 			fmt.Errorf("not run: dropped from the queue (database %q is no longer in the policy)", j.acc.Request.Parameters.Database))
 	}
 }
@@ -395,10 +473,10 @@ func closeInterrupted(reg *register.Register) (int, error) {
 	return n, nil
 }
 
-// requestStatus is GET /v1/requests/{id}: the request as the register
+// status is GET /v1/requests/{id}: the request as the register
 // records it, with the queue's view of its task.
-func (a *Agent) requestStatus(_ context.Context, id string) (api.RequestStatus, error) {
-	entries, err := register.ReadFile(a.reg.Path())
+func (s *requestService) status(_ context.Context, id string) (api.RequestStatus, error) {
+	entries, err := register.ReadFile(s.register.Path())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return api.RequestStatus{}, err
 	}
@@ -438,15 +516,15 @@ func (a *Agent) requestStatus(_ context.Context, id string) (api.RequestStatus, 
 			st.State, st.Error = api.RequestFailed, row.Detail
 		}
 	}
-	a.reqMu.Lock()
-	job := a.requests[id]
+	s.mu.Lock()
+	job := s.jobs[id]
 	var taskID int64
 	if job != nil {
 		taskID = job.taskID
 	}
-	a.reqMu.Unlock()
+	s.mu.Unlock()
 	if taskID != 0 {
-		if ti, ok := a.sched.Task(taskID); ok {
+		if ti, ok := s.queue.Task(taskID); ok {
 			st.Task = &ti
 			if st.State == api.RequestQueued && ti.State == schedule.StateRunning {
 				st.State = api.RequestRunning
@@ -454,7 +532,7 @@ func (a *Agent) requestStatus(_ context.Context, id string) (api.RequestStatus, 
 		}
 	}
 	if row.Action == KindDrill && (st.State == api.RequestDone || st.State == api.RequestFailed) {
-		if jsonPath, _ := drill.Paths(a.cfg.Load().Daemon.StateDir, id); fileExists(jsonPath) {
+		if jsonPath, _ := drill.Paths(s.config().Daemon.StateDir, id); fileExists(jsonPath) {
 			st.Report = id
 		}
 	}
@@ -469,17 +547,14 @@ func fileExists(path string) bool {
 // keepAnchored writes the register's head into the repository's storage
 // every AnchorEvery while it moves, until ctx ends (register.KeepAnchored),
 // opening the storage again after a failure.
-func (a *Agent) keepAnchored(ctx context.Context) {
-	every := a.opts.AnchorEvery
-	if every <= 0 {
-		every = DefaultAnchorEvery
-	}
-	log := a.log.Named("register")
+func (s *requestService) keepAnchored(ctx context.Context) {
+	every := s.anchorEvery
+	log := s.log.Named("register")
 	for {
-		cfg := a.cfg.Load()
-		st, err := site.OpenStorage(ctx, cfg, cfg.Repository.Storage, a.opts.Logger)
+		cfg := s.config()
+		st, err := site.OpenStorage(ctx, cfg, cfg.Repository.Storage, s.logger)
 		if err == nil {
-			register.KeepAnchored(ctx, st, register.AnchorPrefix, a.reg, every, a.anchorOptions, func(err error) {
+			register.KeepAnchored(ctx, st, register.AnchorPrefix, s.register, every, s.anchorOptions, func(err error) {
 				log.Warn("anchoring the restore register failed; trying again later", "every", every, "error", err)
 			})
 			return
@@ -495,8 +570,8 @@ func (a *Agent) keepAnchored(ctx context.Context) {
 
 // anchorOptions keep anchors, on object-locked storage, as long as any
 // backup is kept.
-func (a *Agent) anchorOptions() storage.PutOptions {
-	cfg := a.cfg.Load()
+func (s *requestService) anchorOptions() storage.PutOptions {
+	cfg := s.config()
 	var opts storage.PutOptions
 	for _, p := range cfg.Policies {
 		if t := site.RetainUntil(cfg, p, time.Now()); t.After(opts.RetainUntil) {
@@ -504,28 +579,4 @@ func (a *Agent) anchorOptions() storage.PutOptions {
 		}
 	}
 	return opts
-}
-
-// cleanupStale drops the scratch databases that jobs of an earlier run
-// created and never dropped (a crash), before any job of this run starts:
-// only those the scratch ledger records, on the scratch targets of the
-// policy.
-func (a *Agent) cleanupStale(ctx context.Context) {
-	cfg := a.cfg.Load()
-	targets, err := site.ScratchTargets(cfg)
-	if err != nil {
-		a.log.Warn("stale scratch databases: a target is skipped", "error", err)
-	}
-	if len(targets) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	rep, err := restore.CleanupStale(ctx, restore.Cleanup{Catalog: a.cat, Targets: targets, Before: a.started, Logger: a.log})
-	if err != nil {
-		a.log.Warn("dropping stale scratch databases failed; the next start tries again", "error", err)
-	}
-	if rep != nil && len(rep.Dropped) > 0 {
-		a.log.Info("dropped stale scratch databases left by an earlier run", "count", len(rep.Dropped))
-	}
 }

@@ -116,12 +116,12 @@ func (b *backend) Run(_ context.Context, r api.RunRequest, who api.Caller) (sche
 
 // SubmitRequest receives a signed request (requests.go).
 func (b *backend) SubmitRequest(ctx context.Context, body io.Reader, who api.Caller) (api.RequestAccepted, error) {
-	return (*Agent)(b).receiveRequest(ctx, body, who)
+	return (*Agent)(b).requests.receive(ctx, body, who)
 }
 
 // Request reports a signed request's state (requests.go).
 func (b *backend) Request(ctx context.Context, id string) (api.RequestStatus, error) {
-	return (*Agent)(b).requestStatus(ctx, id)
+	return (*Agent)(b).requests.status(ctx, id)
 }
 
 // Task reports one job's state.

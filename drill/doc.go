@@ -16,10 +16,10 @@
 // # Requests
 //
 // Every drill is asked for by a signed request (package request). The
-// daemon receives it through request.Gate, and, once accepted, turns it into
-// a Spec with FromAccepted, adds the repository, catalog and logger, and
-// calls Run. The Gate records the start and outcome in the restore register;
-// Run records the drill as a catalog job of kind "drill".
+// daemon receives it through request.Gate, and, once accepted, turns it
+// into a Spec with site.DrillSpec (policy, repository, catalog and logger)
+// and calls Run. The Gate records the start and outcome in the restore
+// register; Run records the drill as a catalog job of kind "drill".
 //
 // # The restored copy
 //

@@ -149,11 +149,11 @@ func (s *testSite) accept(t *testing.T, p request.Parameters) *request.Accepted 
 // started and finished in the register.
 func (s *testSite) run(t *testing.T, acc *request.Accepted, keep bool) (*drill.Report, error) {
 	t.Helper()
-	spec, err := drill.FromAccepted(acc, s.cfg)
+	spec, err := site.DrillSpec(s.cfg, acc, site.Run{Repo: s.repo, Catalog: s.cat})
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec.Repo, spec.Catalog, spec.Keep = s.repo, s.cat, keep
+	spec.Keep = keep
 	m, err := s.repo.FindBackup(t.Context(), spec.Database, spec.BackupID)
 	if err != nil {
 		t.Fatal(err)
@@ -449,7 +449,7 @@ func TestDamagedBackup(t *testing.T) {
 	checkHTML(t, zh.Bytes(), drill.LangZH, rep)
 }
 
-// TestSpecErrors: what Run and FromAccepted refuse before doing anything.
+// TestSpecErrors: what Run and site.DrillSpec refuse before doing anything.
 func TestSpecErrors(t *testing.T) {
 	s := newSite(t, false)
 	tg := s.cfg.RestoreTargets["scratch-pg"]
@@ -479,8 +479,8 @@ func TestSpecErrors(t *testing.T) {
 	}
 	acc := s.accept(t, request.Parameters{Target: "scratch-pg", As: "drill_never"})
 	acc.Request.Action = request.ActionRestore
-	if _, err := drill.FromAccepted(acc, s.cfg); err == nil {
-		t.Error("FromAccepted took a restore request")
+	if _, err := site.DrillSpec(s.cfg, acc, site.Run{Repo: s.repo}); err == nil {
+		t.Error("site.DrillSpec took a restore request")
 	}
 	if _, err := drill.Load(s.cfg.Daemon.StateDir, "R-missing"); !errors.Is(err, drill.ErrNotFound) {
 		t.Errorf("load of a missing report: %v", err)

@@ -1,8 +1,6 @@
 package drill
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/restore"
-	"github.com/dbopsd/dbopsd/site"
 )
 
 // Scenarios.
@@ -144,49 +141,6 @@ func RequestFrom(acc *request.Accepted) *RequestInfo {
 		info.Signatures = append(info.Signatures, si)
 	}
 	return info
-}
-
-// FromAccepted turns a drill request the Gate accepted into a Spec, with
-// the engine, the target's connection, the scenario, the state directory
-// and the report language taken from the policy. The caller adds what the
-// policy cannot give: Repo, Catalog and Logger (and Progress, Location).
-//
-//	acc, err := gate.Receive(ctx, body, source)
-//	spec, err := drill.FromAccepted(acc, cfg)
-//	spec.Repo, spec.Catalog, spec.Logger = repo, cat, logger
-//	m, err := repo.FindBackup(ctx, spec.Database, spec.BackupID) // "" = newest: resolve it for the register
-//	spec.BackupID = m.ID
-//	gate.Started(acc, m.ID)
-//	rep, err := drill.Run(ctx, spec) // err: *drill.FailedError when the verdict is fail
-//	gate.Finished(acc, rep.BackupID(), rep.Took(), err)
-func FromAccepted(acc *request.Accepted, cfg *config.Config) (Spec, error) {
-	if acc == nil || acc.Request == nil {
-		return Spec{}, errors.New("no accepted request")
-	}
-	r := acc.Request
-	if r.Action != request.ActionDrill {
-		return Spec{}, fmt.Errorf("request %s is a %s, not a drill", r.ID, r.Action)
-	}
-	if acc.Database == nil || acc.Target == nil {
-		return Spec{}, fmt.Errorf("request %s: the accepted request names no database or restore target", r.ID)
-	}
-	db, t := acc.Database, acc.Target
-	if t.Engine != db.Engine {
-		return Spec{}, fmt.Errorf("request %s: restore target %q is %s, database %q is %s", r.ID, t.Name, t.Engine, db.Name, db.Engine)
-	}
-	eng, err := site.Engine(db.Engine)
-	if err != nil {
-		return Spec{}, fmt.Errorf("request %s: %w", r.ID, err)
-	}
-	s := Spec{
-		ID: r.ID, Database: db.Name, BackupID: r.Parameters.Backup, Engine: eng,
-		Target: site.RestoreTarget(cfg, t), As: r.Parameters.As, Tables: acc.Tables, Replace: r.Parameters.Replace,
-		Request: RequestFrom(acc), SourceServer: db.Server(),
-		StateDir: cfg.Daemon.StateDir, Language: ReportLanguage(cfg), Location: cfg.Daemon.Location,
-		Trigger: "request",
-	}
-	s.Scenario = ScenarioOf(s.Tables, s.SourceServer, t.Server())
-	return s, nil
 }
 
 // ScenarioOf names the scenario of a restore: single tables, or the whole

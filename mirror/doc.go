@@ -30,7 +30,7 @@
 // # Pruning
 //
 // A mirror does not grow forever: `dbopsd prune` and the daemon's daily
-// prune (site.Prune) prune each mirror after the primary, by the same
+// prune (prune.Run) prune each mirror after the primary, by the same
 // retention applied to the mirror's own manifests: the mirror is a complete
 // repository, opened with the same passphrase. Deletions on the primary
 // are never replayed: a backup the primary lost stays on the mirror until

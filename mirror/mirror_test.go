@@ -389,7 +389,7 @@ func TestMirrorObjectLock(t *testing.T) {
 
 // TestMirrorKeepsWhatThePrimaryDeleted: a mirror run never replays the
 // primary's deletions, by prune or by hand: the off-site copy loses
-// backups only to its own prune (site.Prune), by retention.
+// backups only to its own prune (prune.Run), by retention.
 func TestMirrorKeepsWhatThePrimaryDeleted(t *testing.T) {
 	ctx := context.Background()
 	primary, err := repository.Init(ctx, localStore(t), pass)

@@ -39,6 +39,7 @@ type Event struct {
 var titles = map[string][2]string{
 	config.EventBackupFailed:  {"备份失败", "Backup failed"},
 	config.EventVerifyFailed:  {"恢复验证失败", "Verification failed"},
+	config.EventVerifyNotRun:  {"恢复验证未能执行", "Verification could not run"},
 	config.EventCheckFailed:   {"仓库检查失败", "Repository check failed"},
 	config.EventStale:         {"备份超期", "No recent backup"},
 	config.EventDaemonGap:     {"守护进程停机后恢复运行", "Daemon resumed after a gap"},

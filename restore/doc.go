@@ -2,8 +2,16 @@
 // and redirected restores (restore.go), and verification (verify.go), which
 // restores into a scratch database, compares per-table statistics with those
 // recorded at backup time, runs the engine's integrity checks and drops the
-// scratch copy (DESIGN.md decision 4). Every attempt is recorded in the
-// catalog.
+// scratch copy. Every attempt is recorded in the catalog.
+//
+// # A verification that could not run
+//
+// Verify asks the scratch target before it claims or restores anything,
+// and again when a restore fails. A target that does not answer, a full
+// disk or a cancellation is no verdict on the backup: Verify returns a
+// *NotRunError, the catalog records the job as not run (catalog.ErrNotRun)
+// with its cause, and the backup's verification state stays as it was.
+// Only a verification that ran passes or fails a backup.
 //
 // # Scratch databases
 //

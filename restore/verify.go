@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/repository"
 )
@@ -31,6 +33,9 @@ type Verification struct {
 	Total       time.Duration            `json:"total_ns"`
 	Kept        bool                     `json:"kept,omitempty"`
 	JobID       int64                    `json:"job_id"`
+	// NotRun says why the verification could not run (NotRunError); the
+	// other figures are then zero: nothing was restored or compared.
+	NotRun string `json:"not_run,omitempty"`
 }
 
 // VerifyError is returned when a backup fails verification.
@@ -42,6 +47,26 @@ type VerifyError struct {
 func (e *VerifyError) Error() string {
 	return fmt.Sprintf("backup %s failed verification: %s", e.BackupID, strings.Join(e.Problems, "; "))
 }
+
+// NotRunError is a verification that could not run: the scratch target
+// did not answer (or stopped answering), the verification was cancelled,
+// or the disk ran full. It says nothing about the backup, whose
+// verification state stays as it was; the catalog records the job as
+// catalog.StatusNotRun. Cause is what stopped it (unwrapped, so that
+// retrying and cancellation see it).
+type NotRunError struct {
+	BackupID, Database, Target string
+	Cause                      error
+}
+
+func (e *NotRunError) Error() string {
+	return fmt.Sprintf("the verification of backup %s of %s on %s did not run: %v", e.BackupID, e.Database, e.Target, e.Cause)
+}
+
+func (e *NotRunError) Unwrap() error { return e.Cause }
+
+// Is makes a NotRunError catalog.ErrNotRun.
+func (e *NotRunError) Is(target error) bool { return target == catalog.ErrNotRun }
 
 // ScratchName is the database a verification restores into.
 func ScratchName(database, backupID string) string {
@@ -57,7 +82,10 @@ var sanitize = regexp.MustCompile(`[^a-z0-9_]+`)
 // Verify restores the backup into a scratch database on a scratch target,
 // compares per-table statistics with the manifest, runs the engine's
 // integrity checks and drops the scratch database. It returns a
-// *VerifyError (with the Verification) when the backup is not good.
+// *VerifyError (with the Verification) when the backup is not good, and a
+// *NotRunError (with the Verification, its NotRun saying why) when the
+// verification could not run; only a verification that ran changes the
+// backup's verification state in the catalog.
 //
 // The scratch database is recorded in the scratch ledger (r.Catalog) before
 // it is created and marked when it is dropped or kept (ClaimScratch). An
@@ -75,6 +103,11 @@ func Verify(ctx context.Context, r Request) (*Verification, error) {
 	start := time.Now()
 	res, err := record(ctx, r, "verify", func(ctx context.Context, m *repository.Manifest, jobID int64) (*Result, error) {
 		v = &Verification{BackupID: m.ID, Database: r.Database, Target: r.Target.Name, Scratch: ScratchName(r.Database, m.ID)}
+		// The target answers before anything is claimed or restored: a
+		// target that is down is no verdict on the backup.
+		if _, err := r.Engine.DatabaseExists(ctx, r.Target.Conn, v.Scratch); err != nil {
+			return nil, notRun(ctx, v, fmt.Errorf("the scratch target did not answer: %w", err))
+		}
 		claim, err := ClaimScratch(ctx, ScratchSpec{Catalog: r.Catalog, Engine: r.Engine, Target: r.Target, Name: v.Scratch,
 			Purpose: PurposeVerify, Database: r.Database, BackupID: m.ID, JobID: jobID})
 		if err != nil {
@@ -125,6 +158,10 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 		}
 		return res, &VerifyError{BackupID: m.ID, Problems: v.Problems}
 	}
+	if err != nil && couldNotRun(ctx, r, v, err) {
+		drop()
+		return res, notRun(ctx, v, err)
+	}
 	if err != nil {
 		v.Problems = append(v.Problems, err.Error())
 		v.Kept = r.Target.KeepOnFailure
@@ -149,6 +186,9 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	v.Tables = len(want)
 	got, err := r.Engine.TableStats(ctx, r.Target.Conn, v.Scratch, tables)
 	v.CompareTime = time.Since(t0)
+	if err != nil && couldNotRun(ctx, r, v, err) {
+		return res, notRun(ctx, v, fmt.Errorf("computing statistics of the restored copy: %w", err))
+	}
 	if err != nil {
 		v.Problems = append(v.Problems, fmt.Sprintf("computing statistics of the restored copy: %v", err))
 	} else {
@@ -159,6 +199,9 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	ir, err := r.Engine.CheckIntegrity(ctx, r.Target.Conn, v.Scratch)
 	v.CheckTime = time.Since(t0)
 	v.Integrity = ir
+	if err != nil && couldNotRun(ctx, r, v, err) {
+		return res, notRun(ctx, v, fmt.Errorf("integrity check: %w", err))
+	}
 	switch {
 	case err != nil:
 		v.Problems = append(v.Problems, fmt.Sprintf("integrity check: %v", err))
@@ -176,4 +219,29 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	v.Verified = true
 	log.Info("backup verified", "tables", v.Tables, "rows", v.Rows, "restore", v.RestoreTime.Round(time.Millisecond))
 	return res, nil
+}
+
+// couldNotRun reports whether a step of the verification (the restore, the
+// statistics, the integrity check) failed for a cause outside the backup:
+// the verification was cancelled, the disk ran full, or the target stopped
+// answering (asked again once the step failed).
+func couldNotRun(ctx context.Context, r Request, v *Verification, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	_, perr := r.Engine.DatabaseExists(context.WithoutCancel(ctx), r.Target.Conn, v.Scratch)
+	return perr != nil
+}
+
+// notRun records in v, and returns, that the verification did not run
+// because of cause.
+func notRun(ctx context.Context, v *Verification, cause error) error {
+	switch cerr := ctx.Err(); {
+	case cerr != nil && errors.Is(cause, cerr):
+		cause = fmt.Errorf("cancelled: %w", cause)
+	case cerr != nil:
+		cause = fmt.Errorf("cancelled (%w): %w", cerr, cause)
+	}
+	v.NotRun = cause.Error()
+	return &NotRunError{BackupID: v.BackupID, Database: v.Database, Target: v.Target, Cause: cause}
 }

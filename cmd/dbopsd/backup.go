@@ -55,26 +55,20 @@ func runBackup(ctx context.Context, o backupOpts) error {
 	if err != nil {
 		return err
 	}
-	eng, err := site.Engine(db.Engine)
-	if err != nil {
+	if _, err := site.Engine(db.Engine); err != nil {
 		return err
 	}
 	repo, err := e.openRepo(ctx, "")
 	if err != nil {
 		return err
 	}
-	pol := e.cfg.PolicyFor(db)
-	parallel := o.parallel
-	if parallel <= 0 {
-		parallel = pol.Parallel
+	job, err := site.BackupJob(e.cfg, db, o.typ, e.siteRun(repo, o.parallel))
+	if err != nil {
+		return err
 	}
 	pr := newProgress(o.stderr, "backup "+o.database, 0, o.quiet || o.jsonOut)
-	res, err := backup.Run(ctx, backup.Job{
-		Database: o.database, Engine: eng, Conn: site.SourceConn(e.cfg, db), Type: o.typ,
-		MaxDiffRatio: pol.DifferentialMaxRatio, Parallel: parallel, Repo: repo, Catalog: e.cat,
-		Trigger: "cli", OSUser: osUser(), RetainUntil: site.RetainUntil(e.cfg, pol, time.Now()),
-		Logger: e.logger, Progress: pr.add,
-	})
+	job.Progress = pr.add
+	res, err := backup.Run(ctx, job)
 	pr.finish()
 	if err != nil {
 		return err
@@ -93,4 +87,10 @@ func runBackup(ctx context.Context, o backupOpts) error {
 		fmt.Fprintf(o.stdout, "warning: %s\n", w)
 	}
 	return nil
+}
+
+// siteRun is what a job the CLI starts takes from the command line
+// (site.Run): parallel is the --parallel flag, 0 for the policy's.
+func (e *env) siteRun(repo *repository.Repo, parallel int) site.Run {
+	return site.Run{Repo: repo, Catalog: e.cat, Trigger: "cli", OSUser: osUser(), Logger: e.logger, Parallel: parallel}
 }

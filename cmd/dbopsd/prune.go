@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/internal/humanize"
+	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/site"
 )
@@ -69,7 +70,7 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 			return usageError("%v", err)
 		}
 	}
-	res, err := site.Prune(ctx, e.cfg, e.cat, site.PruneOptions{
+	res, err := prune.Run(ctx, e.cfg, e.cat, prune.Options{
 		PruneOptions: repository.PruneOptions{Database: o.database, Grace: o.grace, DryRun: o.dryRun},
 		Storage:      o.storage, Trigger: "cli", OSUser: osUser(), Logger: e.logger,
 	})
@@ -95,7 +96,7 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 	// could not be pruned at all is said on stderr too.
 	var errs []error
 	for _, sp := range res.Storages {
-		if err := sp.Err(); err != nil && !errors.Is(err, site.ErrPruneIncomplete) {
+		if err := sp.Err(); err != nil && !errors.Is(err, prune.ErrIncomplete) {
 			errs = append(errs, err)
 		}
 	}
@@ -110,7 +111,7 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 
 // printStoragePrune prints one storage's prune: a heading, then what
 // happened to each database.
-func printStoragePrune(w io.Writer, sp *site.StoragePrune) {
+func printStoragePrune(w io.Writer, sp *prune.StorageResult) {
 	where := sp.Role
 	if sp.URL != "" {
 		where += ", " + sp.URL
@@ -122,7 +123,7 @@ func printStoragePrune(w io.Writer, sp *site.StoragePrune) {
 	switch {
 	case sp.Skipped != "":
 		fmt.Fprintf(w, "  nothing to prune: %s\n", sp.Skipped)
-	case sp.Err() != nil && !errors.Is(sp.Err(), site.ErrPruneIncomplete):
+	case sp.Err() != nil && !errors.Is(sp.Err(), prune.ErrIncomplete):
 		fmt.Fprintf(w, "  FAILED: %s\n", sp.Error)
 	}
 }

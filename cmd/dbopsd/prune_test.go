@@ -13,8 +13,8 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/repository"
-	"github.com/dbopsd/dbopsd/site"
 	"github.com/dbopsd/dbopsd/storage/s3"
 )
 
@@ -52,9 +52,9 @@ func TestPruneCommand(t *testing.T) {
 		t.Fatalf("the dry run deleted backups: %+v", l)
 	}
 
-	var out2 site.PruneResult
+	var out2 prune.Result
 	s.okJSON(&out2, "prune")
-	if len(out2.Storages) != 1 || out2.Storages[0].Storage != "repo" || out2.Storages[0].Role != site.RolePrimary || out2.Storages[0].Result == nil {
+	if len(out2.Storages) != 1 || out2.Storages[0].Storage != "repo" || out2.Storages[0].Role != prune.RolePrimary || out2.Storages[0].Result == nil {
 		t.Fatalf("prune --json: %+v", out2)
 	}
 	res := out2.Storages[0].Result
@@ -105,7 +105,7 @@ func TestPruneObjectLockCommand(t *testing.T) {
 	s.ok("backup", "--database", "hall", "--type", "full")
 	old := s.list().Backups[0]
 
-	var out site.PruneResult
+	var out prune.Result
 	s.okJSON(&out, "prune", "--grace", "0")
 	res := out.Storages[0].Result
 	g := res.Databases[0].Generations[1]
@@ -150,12 +150,12 @@ func TestPruneMirrorCommand(t *testing.T) {
 	s.ok("mirror")
 	all := s.list().Backups
 
-	var res site.PruneResult
+	var res prune.Result
 	s.okJSON(&res, "prune")
 	if len(res.Storages) != 2 {
 		t.Fatalf("prune --json: %+v", res)
 	}
-	for i, want := range []struct{ name, role, url string }{{"repo", site.RolePrimary, "file://"}, {"offsite", site.RoleMirror, "s3://"}} {
+	for i, want := range []struct{ name, role, url string }{{"repo", prune.RolePrimary, "file://"}, {"offsite", prune.RoleMirror, "s3://"}} {
 		sp := res.Storages[i]
 		if sp.Storage != want.name || sp.Role != want.role || !strings.HasPrefix(sp.URL, want.url) || sp.Error != "" ||
 			sp.Result == nil || sp.Result.DeletedBackups != 2 || sp.JobID == 0 {
@@ -204,7 +204,7 @@ func TestPruneMirrorCommand(t *testing.T) {
 		t.Fatalf("prune with the mirror down: exit %d\n%s", code, errs)
 	}
 	t.Logf("prune with the mirror down: %s", errs)
-	res = site.PruneResult{}
+	res = prune.Result{}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("prune --json with the mirror down: %v\n%s", err, out)
 	}

@@ -59,12 +59,13 @@ func addRestoreFlags(fs *flag.FlagSet, o *restoreOpts) {
 	fs.StringVar(&o.database, "database", "", "source database (its label in the policy)")
 	fs.StringVar(&o.backupID, "backup", "", "backup id (default: the newest)")
 	fs.StringVar(&o.target, "target", "", "restore_target to restore onto")
-	fs.IntVar(&o.parallel, "parallel", 2, "parts loaded at once")
+	fs.IntVar(&o.parallel, "parallel", 0, "parts loaded at once (default: the policy's parallel)")
 	fs.StringVar(&o.storage, "storage", "", "read the backup from this mirror instead of the repository's storage")
 }
 
-// restoreRequest builds the request both restore and verify run.
-func restoreRequest(ctx context.Context, o restoreOpts, e *env) (restore.Request, error) {
+// restoreRequest builds the request restore runs, or, with verify, the one
+// verify runs.
+func restoreRequest(ctx context.Context, o restoreOpts, e *env, verify bool) (restore.Request, error) {
 	if o.database == "" || o.target == "" {
 		return restore.Request{}, usageError("--database and --target are required")
 	}
@@ -76,11 +77,7 @@ func restoreRequest(ctx context.Context, o restoreOpts, e *env) (restore.Request
 	if err != nil {
 		return restore.Request{}, err
 	}
-	if t.Engine != db.Engine {
-		return restore.Request{}, fmt.Errorf("restore target %q is %s, database %q is %s", o.target, t.Engine, o.database, db.Engine)
-	}
-	eng, err := site.Engine(db.Engine)
-	if err != nil {
+	if err := site.CheckRestore(db, t); err != nil {
 		return restore.Request{}, err
 	}
 	var tables []engines.TableRef
@@ -95,11 +92,16 @@ func restoreRequest(ctx context.Context, o restoreOpts, e *env) (restore.Request
 	if err != nil {
 		return restore.Request{}, err
 	}
-	return restore.Request{
-		Database: o.database, BackupID: o.backupID, Engine: eng, Repo: repo, Catalog: e.cat,
-		Target: site.RestoreTarget(e.cfg, t), As: o.as, Tables: tables, Replace: o.replace, Parallel: o.parallel,
-		Trigger: "cli", OSUser: osUser(), Logger: e.logger,
-	}, nil
+	build := site.RestoreRequest
+	if verify {
+		build = site.VerifyRequest
+	}
+	req, err := build(e.cfg, db, t, o.backupID, e.siteRun(repo, o.parallel))
+	if err != nil {
+		return restore.Request{}, err
+	}
+	req.As, req.Tables, req.Replace = o.as, tables, o.replace
+	return req, nil
 }
 
 func runRestore(ctx context.Context, o restoreOpts) error {
@@ -111,7 +113,7 @@ func runRestore(ctx context.Context, o restoreOpts) error {
 		return err
 	}
 	defer e.close()
-	req, err := restoreRequest(ctx, o, e)
+	req, err := restoreRequest(ctx, o, e, false)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func runVerify(ctx context.Context, o restoreOpts) error {
 		return err
 	}
 	defer e.close()
-	req, err := restoreRequest(ctx, o, e)
+	req, err := restoreRequest(ctx, o, e, true)
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,8 @@ func runVerify(ctx context.Context, o restoreOpts) error {
 	v, err := restore.Verify(ctx, req)
 	pr.finish()
 	var verr *restore.VerifyError
-	if err != nil && !errors.As(err, &verr) {
+	var nerr *restore.NotRunError
+	if err != nil && !errors.As(err, &verr) && !errors.As(err, &nerr) {
 		return err
 	}
 	if o.jsonOut {
@@ -55,7 +56,7 @@ func runVerify(ctx context.Context, o restoreOpts) error {
 	} else {
 		printVerification(o, v)
 	}
-	if verr != nil {
+	if verr != nil || nerr != nil {
 		return &exitError{code: 1, err: errSilent}
 	}
 	return nil
@@ -63,6 +64,12 @@ func runVerify(ctx context.Context, o restoreOpts) error {
 
 func printVerification(o restoreOpts, v *restore.Verification) {
 	w := o.stdout
+	if v.NotRun != "" {
+		// Nothing was restored or compared: say only why.
+		fmt.Fprintf(w, "backup %s of %s: NOT RUN (the backup's verification state is unchanged)\n", v.BackupID, v.Database)
+		fmt.Fprintf(w, "  %s\n", v.NotRun)
+		return
+	}
 	verdict := "VERIFIED"
 	if !v.Verified {
 		verdict = "FAILED"

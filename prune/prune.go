@@ -1,4 +1,4 @@
-package site
+package prune
 
 import (
 	"context"
@@ -10,19 +10,12 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/site"
 )
 
-// Pruning the repository and its mirrors.
-//
-// A mirror is a complete repository (it opens with the same passphrase), so
-// it is pruned as one: the policy's retention applied to the mirror's own
-// manifests. Deletions on the primary are never copied to a mirror: a
-// primary that lost or deleted its backups must not take the off-site copy
-// with it, so a mirror only ever loses what its own retention expires.
-
-// ErrPruneIncomplete says some expired objects could not be deleted (the
+// ErrIncomplete says some expired objects could not be deleted (the
 // result lists them and why).
-var ErrPruneIncomplete = errors.New("some expired objects could not be deleted")
+var ErrIncomplete = errors.New("some expired objects could not be deleted")
 
 // Storage roles in a prune.
 const (
@@ -30,8 +23,8 @@ const (
 	RoleMirror  = "mirror"
 )
 
-// PruneOptions say what Prune prunes.
-type PruneOptions struct {
+// Options say what Run prunes.
+type Options struct {
 	// Database, Grace, DryRun and Now are passed to repository.Prune;
 	// Policies, Verified and Location are filled in from the policy file
 	// and the catalog.
@@ -45,14 +38,14 @@ type PruneOptions struct {
 	Logger          hclog.Logger
 }
 
-// PruneResult is the outcome of a prune on every storage it covered, the
+// Result is the outcome of a prune on every storage it covered, the
 // repository's own first.
-type PruneResult struct {
-	Storages []*StoragePrune `json:"storages"`
+type Result struct {
+	Storages []*StorageResult `json:"storages"`
 }
 
-// StoragePrune is the prune of one storage.
-type StoragePrune struct {
+// StorageResult is the prune of one storage.
+type StorageResult struct {
 	// Storage is the storage block's name, Role RolePrimary or RoleMirror,
 	// URL where it is (no credentials).
 	Storage string `json:"storage"`
@@ -73,12 +66,12 @@ type StoragePrune struct {
 	err error
 }
 
-// Err is why the storage could not be pruned (wrapping ErrPruneIncomplete
+// Err is why the storage could not be pruned (wrapping ErrIncomplete
 // when some expired objects stay), or nil.
-func (s *StoragePrune) Err() error { return s.err }
+func (s *StorageResult) Err() error { return s.err }
 
 // Err joins the errors of every storage, nil when each was pruned.
-func (r *PruneResult) Err() error {
+func (r *Result) Err() error {
 	var errs []error
 	for _, s := range r.Storages {
 		if s.err != nil {
@@ -88,7 +81,7 @@ func (r *PruneResult) Err() error {
 	return errors.Join(errs...)
 }
 
-// Prune applies the retention of every policy to the repository's storage
+// Run applies the retention of every policy to the repository's storage
 // and then to each of its mirrors (or to the one storage opts.Storage
 // names). Each storage is pruned on its own manifests by
 // repository.Prune, which never deletes the newest generation, the
@@ -105,12 +98,12 @@ func (r *PruneResult) Err() error {
 // the storage's name. A storage that cannot be reached fails on its own:
 // the others are pruned all the same. The error joins the storages'
 // errors; those that could not delete some expired objects wrap
-// ErrPruneIncomplete. The result is nil only when opts name no storage of
+// ErrIncomplete. The result is nil only when opts name no storage of
 // the policy.
-func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts PruneOptions) (*PruneResult, error) {
+func Run(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts Options) (*Result, error) {
 	names := append([]string{cfg.Repository.Storage}, cfg.Repository.Mirrors...)
 	if opts.Storage != "" {
-		if _, err := RepoStorageName(cfg, opts.Storage); err != nil {
+		if _, err := site.RepoStorageName(cfg, opts.Storage); err != nil {
 			return nil, err
 		}
 		names = []string{opts.Storage}
@@ -132,7 +125,7 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts P
 	}
 	opts.Verified = verified
 
-	res := &PruneResult{}
+	res := &Result{}
 	for _, name := range names {
 		role := RoleMirror
 		if name == cfg.Repository.Storage {
@@ -147,8 +140,8 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts P
 }
 
 // pruneStorage prunes one storage and records the job.
-func pruneStorage(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, name, role string, opts PruneOptions) *StoragePrune {
-	sp := &StoragePrune{Storage: name, Role: role}
+func pruneStorage(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, name, role string, opts Options) *StorageResult {
+	sp := &StorageResult{Storage: name, Role: role}
 	log := opts.Logger.With("storage", name)
 	var jobID int64
 	if !opts.DryRun {
@@ -161,7 +154,7 @@ func pruneStorage(ctx context.Context, cfg *config.Config, cat *catalog.Catalog,
 	}
 
 	err := func() error {
-		repo, err := OpenRepository(ctx, cfg, name, log)
+		repo, err := site.OpenRepository(ctx, cfg, name, log)
 		if role == RoleMirror && errors.Is(err, repository.ErrNoRepository) {
 			sp.Skipped = "no mirror run has written the repository there yet"
 			return nil
@@ -176,7 +169,7 @@ func pruneStorage(ctx context.Context, cfg *config.Config, cat *catalog.Catalog,
 			sp.Result, err = repo.Prune(ctx, opts.PruneOptions)
 		}
 		if err == nil && sp.Result.Failed() {
-			err = ErrPruneIncomplete
+			err = ErrIncomplete
 		}
 		return err
 	}()

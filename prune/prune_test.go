@@ -1,4 +1,4 @@
-package site_test
+package prune_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/harness"
 	"github.com/dbopsd/dbopsd/mirror"
+	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/site"
 	"github.com/dbopsd/dbopsd/storage"
@@ -193,7 +194,7 @@ func deleteByHand(t *testing.T, r *repository.Repo, gen string) {
 	}
 }
 
-func storageOutcome(t *testing.T, res *site.PruneResult, name string) *site.StoragePrune {
+func storageOutcome(t *testing.T, res *prune.Result, name string) *prune.StorageResult {
 	t.Helper()
 	for _, sp := range res.Storages {
 		if sp.Storage == name {
@@ -204,7 +205,7 @@ func storageOutcome(t *testing.T, res *site.PruneResult, name string) *site.Stor
 	return nil
 }
 
-func statuses(sp *site.StoragePrune) map[string]string {
+func statuses(sp *prune.StorageResult) map[string]string {
 	out := map[string]string{}
 	if sp.Result == nil {
 		return out
@@ -252,7 +253,7 @@ func TestPruneMirrors(t *testing.T) {
 	}
 	// Before any mirror run, the mirror holds nothing to prune: not an
 	// error.
-	res, err := site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{PruneOptions: repository.PruneOptions{DryRun: true}})
+	res, err := prune.Run(ctx, s.cfg, s.cat, prune.Options{PruneOptions: repository.PruneOptions{DryRun: true}})
 	if err != nil || len(res.Storages) != 2 || res.Storages[1].Skipped == "" || res.Storages[1].Result != nil {
 		t.Fatalf("prune before the first mirror run: %+v %v", res, err)
 	}
@@ -261,12 +262,12 @@ func TestPruneMirrors(t *testing.T) {
 	}
 
 	// A dry run says the same for both storages and deletes nothing.
-	res, err = site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{PruneOptions: repository.PruneOptions{DryRun: true}, Trigger: "test"})
+	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{PruneOptions: repository.PruneOptions{DryRun: true}, Trigger: "test"})
 	if err != nil {
 		t.Fatalf("dry run: %v", err)
 	}
-	if len(res.Storages) != 2 || res.Storages[0].Storage != "repo" || res.Storages[0].Role != site.RolePrimary ||
-		res.Storages[1].Storage != "offsite" || res.Storages[1].Role != site.RoleMirror {
+	if len(res.Storages) != 2 || res.Storages[0].Storage != "repo" || res.Storages[0].Role != prune.RolePrimary ||
+		res.Storages[1].Storage != "offsite" || res.Storages[1].Role != prune.RoleMirror {
 		t.Fatalf("dry run storages: %+v", res.Storages)
 	}
 	for _, sp := range res.Storages {
@@ -279,7 +280,7 @@ func TestPruneMirrors(t *testing.T) {
 	}
 
 	// Both keep the newest two and the verified one.
-	res, err = site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{Trigger: "test", OSUser: "dba"})
+	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test", OSUser: "dba"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func TestPruneMirrors(t *testing.T) {
 	}
 	jobs := pruneJobs(t, s.cat)
 	if len(jobs) != 2 || jobs[0].Target != "repo" || jobs[1].Target != "offsite" || jobs[1].Status != catalog.StatusOK ||
-		jobs[1].Details["role"] != site.RoleMirror || jobs[1].Details["deleted_backups"] != float64(4) || jobs[1].Bytes == 0 || jobs[1].OSUser != "dba" {
+		jobs[1].Details["role"] != prune.RoleMirror || jobs[1].Details["deleted_backups"] != float64(4) || jobs[1].Bytes == 0 || jobs[1].OSUser != "dba" {
 		t.Fatalf("prune jobs: %+v", jobs)
 	}
 
@@ -315,7 +316,7 @@ func TestPruneMirrors(t *testing.T) {
 	if got := generations(t, s.offsite); !slices.Equal(got, []string{g[3], g[4], g[5], g[6]}) {
 		t.Fatalf("mirror after the loss on the primary: %v", got)
 	}
-	res, err = site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{Trigger: "test"})
+	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,8 +340,8 @@ func TestPruneMirrors(t *testing.T) {
 	// on its own and says where.
 	g[7] = s.generation(month(7))
 	srv.Stop(t)
-	res, err = site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{Trigger: "test"})
-	if err == nil || errors.Is(err, site.ErrPruneIncomplete) {
+	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
+	if err == nil || errors.Is(err, prune.ErrIncomplete) {
 		t.Fatalf("prune with the mirror down: %v", err)
 	}
 	prim, off := storageOutcome(t, res, "repo"), storageOutcome(t, res, "offsite")
@@ -360,11 +361,11 @@ func TestPruneMirrors(t *testing.T) {
 
 	// --storage: one storage only; a name that is neither is refused.
 	srv.Start(t)
-	res, err = site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{Storage: "offsite", Trigger: "test"})
+	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Storage: "offsite", Trigger: "test"})
 	if err != nil || len(res.Storages) != 1 || res.Storages[0].Storage != "offsite" {
 		t.Fatalf("prune of the mirror alone: %+v %v", res, err)
 	}
-	if _, err := site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{Storage: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+	if _, err := prune.Run(ctx, s.cfg, s.cat, prune.Options{Storage: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("prune of an unknown storage: %v", err)
 	}
 }
@@ -388,7 +389,7 @@ func TestPruneMirrorObjectLock(t *testing.T) {
 	}
 	s.mirror()
 
-	res, err := site.Prune(ctx, s.cfg, s.cat, site.PruneOptions{Trigger: "test"})
+	res, err := prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
 	if err != nil {
 		t.Fatalf("prune with a locked mirror: %v", err)
 	}

@@ -1,0 +1,171 @@
+package site
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dbopsd/dbopsd/backup"
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/request"
+	"github.com/dbopsd/dbopsd/restore"
+)
+
+// The jobs a policy describes, built in one place for the CLI, the daemon
+// and the signed requests: the same database gets the same engine, the
+// same connection, the same parallelism and the same object-lock date
+// whoever starts the job. Callers add only what is theirs: the repository
+// they opened, who started the job, and how progress is shown.
+
+// Run is what every job takes from whoever starts it rather than from the
+// policy.
+type Run struct {
+	// Repo is the repository the job reads or writes (OpenRepository).
+	Repo    *repository.Repo
+	Catalog *catalog.Catalog
+	// Trigger ("cli", "schedule", "request", ...) and OSUser go into the
+	// job log.
+	Trigger, OSUser string
+	Logger          hclog.Logger
+	// Parallel, when above 0, overrides the policy's parallel (a --parallel
+	// flag).
+	Parallel int
+}
+
+// Parallel is how many tables a job of db reads or loads at once: override
+// when above 0, else the policy's parallel, else the policy default.
+func Parallel(cfg *config.Config, db *config.Database, override int) int {
+	if override > 0 {
+		return override
+	}
+	if p := cfg.PolicyFor(db); p != nil && p.Parallel > 0 {
+		return p.Parallel
+	}
+	return config.DefaultPolicyParallel
+}
+
+// BackupJob is the backup of database db of type typ (repository.Full or
+// repository.Differential) under its policy. The caller may set Progress.
+func BackupJob(cfg *config.Config, db *config.Database, typ string, run Run) (backup.Job, error) {
+	if run.Repo == nil {
+		return backup.Job{}, errors.New("site: a backup job needs a repository")
+	}
+	eng, err := Engine(db.Engine)
+	if err != nil {
+		return backup.Job{}, err
+	}
+	pol := cfg.PolicyFor(db)
+	var maxRatio float64
+	if pol != nil {
+		maxRatio = pol.DifferentialMaxRatio
+	}
+	return backup.Job{
+		Database: db.Name, Engine: eng, Conn: SourceConn(cfg, db), Type: typ,
+		MaxDiffRatio: maxRatio, Parallel: Parallel(cfg, db, run.Parallel), Repo: run.Repo, Catalog: run.Catalog,
+		Trigger: run.Trigger, OSUser: run.OSUser, RetainUntil: RetainUntil(cfg, pol, time.Now()), Logger: run.Logger,
+	}, nil
+}
+
+// CheckRestore says whether backups of db can be restored onto target t by
+// this build: the same engine, and one the build has. RestoreRequest
+// checks it too; callers check it first when it should fail before the
+// repository is opened.
+func CheckRestore(db *config.Database, t *config.RestoreTarget) error {
+	if t.Engine != db.Engine {
+		return fmt.Errorf("restore target %q is %s, database %q is %s", t.Name, t.Engine, db.Name, db.Engine)
+	}
+	_, err := Engine(db.Engine)
+	return err
+}
+
+// RestoreRequest is the restore of backup backupID ("" the newest) of
+// database db onto restore target t. The caller sets what the person
+// asking chose: As, Tables, Replace (and Progress).
+func RestoreRequest(cfg *config.Config, db *config.Database, t *config.RestoreTarget, backupID string, run Run) (restore.Request, error) {
+	if err := CheckRestore(db, t); err != nil {
+		return restore.Request{}, err
+	}
+	if run.Repo == nil {
+		return restore.Request{}, errors.New("site: a restore needs a repository")
+	}
+	eng, err := Engine(db.Engine)
+	if err != nil {
+		return restore.Request{}, err
+	}
+	return restore.Request{
+		Database: db.Name, BackupID: backupID, Engine: eng, Repo: run.Repo, Catalog: run.Catalog,
+		Target: RestoreTarget(cfg, t), Parallel: Parallel(cfg, db, run.Parallel),
+		Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
+	}, nil
+}
+
+// VerifyTarget is the scratch target the policy of db verifies on
+// (verify_target).
+func VerifyTarget(cfg *config.Config, db *config.Database) (*config.RestoreTarget, error) {
+	pol := cfg.PolicyFor(db)
+	if pol == nil {
+		return nil, fmt.Errorf("verifying %s: the database has no policy", db.Name)
+	}
+	t, err := cfg.RestoreTarget(pol.VerifyTarget)
+	if err != nil {
+		return nil, fmt.Errorf("verifying %s: %w", db.Name, err)
+	}
+	return t, nil
+}
+
+// VerifyRequest is the verification of backup backupID ("" the newest) of
+// database db on scratch target t, or, when t is nil, on the policy's
+// VerifyTarget.
+func VerifyRequest(cfg *config.Config, db *config.Database, t *config.RestoreTarget, backupID string, run Run) (restore.Request, error) {
+	if t == nil {
+		var err error
+		if t, err = VerifyTarget(cfg, db); err != nil {
+			return restore.Request{}, err
+		}
+	}
+	return RestoreRequest(cfg, db, t, backupID, run)
+}
+
+// DrillSpec is the drill a signed request the Gate accepted asks for: the
+// engine, the target's connection, the scenario, the state directory and
+// the report language from the policy, with run's repository, catalog and
+// logger. The caller resolves the backup (Spec.BackupID) when it must name
+// it before the drill starts, and may set Progress.
+func DrillSpec(cfg *config.Config, acc *request.Accepted, run Run) (drill.Spec, error) {
+	if acc == nil || acc.Request == nil {
+		return drill.Spec{}, errors.New("no accepted request")
+	}
+	r := acc.Request
+	if r.Action != request.ActionDrill {
+		return drill.Spec{}, fmt.Errorf("request %s is a %s, not a drill", r.ID, r.Action)
+	}
+	if acc.Database == nil || acc.Target == nil {
+		return drill.Spec{}, fmt.Errorf("request %s: the accepted request names no database or restore target", r.ID)
+	}
+	db, t := acc.Database, acc.Target
+	if t.Engine != db.Engine {
+		return drill.Spec{}, fmt.Errorf("request %s: restore target %q is %s, database %q is %s", r.ID, t.Name, t.Engine, db.Name, db.Engine)
+	}
+	eng, err := Engine(db.Engine)
+	if err != nil {
+		return drill.Spec{}, fmt.Errorf("request %s: %w", r.ID, err)
+	}
+	trigger := run.Trigger
+	if trigger == "" {
+		trigger = "request"
+	}
+	s := drill.Spec{
+		ID: r.ID, Database: db.Name, BackupID: r.Parameters.Backup, Engine: eng, Repo: run.Repo, Catalog: run.Catalog,
+		Target: RestoreTarget(cfg, t), As: r.Parameters.As, Tables: acc.Tables, Replace: r.Parameters.Replace,
+		Parallel: Parallel(cfg, db, run.Parallel), Request: drill.RequestFrom(acc), SourceServer: db.Server(),
+		StateDir: cfg.Daemon.StateDir, Language: drill.ReportLanguage(cfg), Location: cfg.Daemon.Location,
+		Trigger: trigger, OSUser: run.OSUser, Logger: run.Logger,
+	}
+	s.Scenario = drill.ScenarioOf(s.Tables, s.SourceServer, t.Server())
+	return s, nil
+}
