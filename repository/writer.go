@@ -81,6 +81,7 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	if err := validName(opts.Database); err != nil {
 		return nil, err
 	}
+	r.upgradeConfig(ctx)
 	if opts.ID == "" {
 		opts.ID = NewBackupID(time.Now())
 	}
