@@ -247,10 +247,12 @@ func Open(ctx context.Context, st storage.Storage, passphrase secret.Value) (*Re
 	switch {
 	case found:
 	case files == 0:
-		return nil, fmt.Errorf("%s: no key file under %s (deleted?), so no passphrase can open it: copy %s from a mirror (%w)", st, keysPrefix, keysPrefix, ErrKeyDamaged)
+		return nil, wrapped{fmt.Sprintf("%s: no key file under %s (deleted?): no passphrase opens the repository without one; copy %s from a mirror", st, keysPrefix, keysPrefix), ErrKeyDamaged}
+	case len(damaged) == files:
+		return nil, fmt.Errorf("%s: %w %s (copy %s from a mirror)", st, ErrKeyDamaged, strings.Join(damaged, "; "), keysPrefix)
 	case len(damaged) > 0:
 		// The damaged one may well be the one this passphrase opens.
-		return nil, fmt.Errorf("%s: no intact key opens with the passphrase, and there is a %w: %s", st, ErrKeyDamaged, strings.Join(damaged, "; "))
+		return nil, fmt.Errorf("%s: no intact key opens with the passphrase; the %w %s may be the one that would", st, ErrKeyDamaged, strings.Join(damaged, "; "))
 	default:
 		return nil, fmt.Errorf("%s: %w", st, ErrWrongPassphrase)
 	}
@@ -259,6 +261,15 @@ func Open(ctx context.Context, st storage.Storage, passphrase secret.Value) (*Re
 	}
 	return newRepo(st, cfg, mk, keyID)
 }
+
+// wrapped is an error that wraps err without repeating its text.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w wrapped) Error() string { return w.msg }
+func (w wrapped) Unwrap() error { return w.err }
 
 // upgradeConfig adds the MAC to a config written before it had one. It runs
 // before a backup writes anything; a failure only leaves the config as it
