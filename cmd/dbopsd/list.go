@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"github.com/dbopsd/dbopsd/internal/humanize"
+	"io"
 	"text/tabwriter"
 	"time"
 
