@@ -186,3 +186,20 @@ func put(t *testing.T, st storage.Storage, key string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestOnlyBackupDeleted: with the only backup's manifest gone, "no backup"
+// says that one is missing.
+func TestOnlyBackupDeleted(t *testing.T) {
+	ctx := context.Background()
+	r, _ := testRepo(t)
+	m := backupParts(t, r, Full, nil, map[string][]byte{"t": data(40, 10_000)})
+	if err := r.st.Delete(ctx, m.Key()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.FindBackup(ctx, "queue", ""); err == nil || !strings.Contains(err.Error(), m.ID) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("FindBackup with the only manifest deleted: %v", err)
+	}
+	if res := checkProblems(t, r); len(res.Damaged) != 1 || res.Damaged[0] != m.ID {
+		t.Fatalf("check: %+v", res.Problems)
+	}
+}

@@ -241,6 +241,9 @@ func (r *Repo) FindBackup(ctx context.Context, database, id string) (*Manifest, 
 		return nil, fmt.Errorf("backup %q of database %q is ambiguous: it starts %s", id, database, strings.Join(ids, ", "))
 	}
 	if id == "" {
+		if mb, err := r.NewerMissing(ctx, database, ""); err == nil && mb != nil {
+			return nil, fmt.Errorf("database %q has no backup in %s (%s): %w", database, r.st, mb, ErrNotFound)
+		}
 		return nil, fmt.Errorf("database %q has no backup in %s: %w", database, r.st, ErrNotFound)
 	}
 	return nil, fmt.Errorf("backup %s of database %q is not in %s: %w", id, database, r.st, ErrNotFound)
