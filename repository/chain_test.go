@@ -203,3 +203,47 @@ func TestOnlyBackupDeleted(t *testing.T) {
 		t.Fatalf("check: %+v", res.Problems)
 	}
 }
+
+// TestCopyAnchors: a copy of the repository without the heads and prune
+// records reports the head missing; CopyAnchors brings them over, after
+// which the copy checks clean, also for what prune deleted.
+func TestCopyAnchors(t *testing.T) {
+	ctx := context.Background()
+	r, _ := testRepo(t)
+	ms := chainBackups(t, r)
+	if _, err := r.Prune(ctx, PruneOptions{Policies: map[string]RetentionPolicy{"queue": {Generations: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := r.st.List(ctx, "", func(oi storage.ObjectInfo) error { keys = append(keys, oi.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
+		if !strings.HasPrefix(key, headsPrefix) && !strings.HasPrefix(key, prunedPrefix) {
+			put(t, dst, key, get(t, r.st, key))
+		}
+	}
+	mirror, err := Open(ctx, dst, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := checkProblems(t, mirror); res.OK() || res.Problems[0].Object != headKey("queue") {
+		t.Fatalf("copy without the head: %+v", res.Problems)
+	}
+	if err := r.CopyAnchors(ctx, mirror); err != nil {
+		t.Fatal(err)
+	}
+	if res := checkProblems(t, mirror); !res.OK() {
+		t.Fatalf("copy with the anchors: %+v", res.Problems)
+	}
+	if err := dst.Delete(ctx, ms[3].Key()); err != nil {
+		t.Fatal(err)
+	}
+	if res := checkProblems(t, mirror); len(res.Damaged) != 1 || res.Damaged[0] != ms[3].ID {
+		t.Fatalf("the copy's newest deleted: %+v", res.Problems)
+	}
+}
