@@ -141,6 +141,9 @@ type Backup struct {
 	Status          string    `json:"status"`
 	VerifiedAt      time.Time `json:"verified_at,omitzero"`
 	VerifyStatus    string    `json:"verify_status,omitempty"`
+	// Previous is the manifest's link to the backup before it (missing.go);
+	// not read back by Backups.
+	Previous *repository.Link `json:"-"`
 }
 
 // FromManifest is the catalog row of a manifest.
@@ -149,7 +152,7 @@ func FromManifest(m *repository.Manifest) Backup {
 		ID: m.ID, Database: m.Database, Engine: m.Engine, Type: m.Type, Generation: m.Generation,
 		Base: m.Base, Reason: m.Reason, Trigger: m.Trigger, StartedAt: m.StartedAt, FinishedAt: m.FinishedAt,
 		DurationSeconds: m.Duration().Seconds(), RawBytes: m.Stats.RawBytes, StoredBytes: m.Stats.StoredBytes,
-		ReferencedBytes: m.Stats.ReferencedBytes, Status: "ok",
+		ReferencedBytes: m.Stats.ReferencedBytes, Status: "ok", Previous: m.Previous,
 	}
 	if m.Snapshot != nil {
 		b.Tables = len(m.Snapshot.Tables)
@@ -178,7 +181,7 @@ ON CONFLICT(id) DO UPDATE SET database=excluded.database, engine=excluded.engine
 	if err != nil {
 		return fmt.Errorf("recording backup %s in the catalog: %w", b.ID, err)
 	}
-	return nil
+	return c.setPrevious(ctx, b.ID, b.Previous)
 }
 
 // SetVerified records the outcome of a verification of backup id.

@@ -29,6 +29,7 @@ var migrations = []struct {
 	{"jobs.attempt", func(db *sql.DB) error {
 		return addColumn(db, "jobs", "attempt INTEGER NOT NULL DEFAULT 1")
 	}},
+	{"the backups' predecessors and the missing backups (missing.go)", migrateChain},
 }
 
 // migrate applies the steps db has not had yet.

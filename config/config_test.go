@@ -181,7 +181,7 @@ func TestGoodConfigs(t *testing.T) {
 				},
 				"offsite": {Name: "offsite", Type: "local", Path: "/mnt/offsite"},
 			},
-			Repository: Repository{Storage: "primary", Mirrors: []string{"offsite"}, Passphrase: secret.New("repo-pass-from-file")},
+			Repository: Repository{Storage: "primary", Mirrors: []string{"offsite"}, Passphrase: secret.New("repo-pass-from-file"), PassphraseSource: `file("repo.pass")`},
 			Policies: map[string]*Policy{
 				"important": {
 					Name: "important", Full: Quarterly, Differential: Weekly, Window: "22:00-04:00",
@@ -243,7 +243,7 @@ func TestGoodConfigs(t *testing.T) {
 				MaxParallel: 2, Timezone: "Local",
 			},
 			Storages:   map[string]*Storage{"local": {Name: "local", Type: "local", Path: "/srv/dbops"}},
-			Repository: Repository{Storage: "local"},
+			Repository: Repository{Storage: "local", PassphraseSource: `env("DBOPS_GOOD_UNSET")`},
 			Policies: map[string]*Policy{"standard": {
 				Name: "standard", Full: Monthly, Differential: Biweekly, Verify: None,
 				DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},

@@ -250,6 +250,7 @@ func (d *decoder) decodeRepository(b *hcl.Block, r *Repository) {
 	d.str(a, "storage", &r.Storage)
 	d.strings(a, "mirrors", &r.Mirrors)
 	d.secret("repository", a, "passphrase", &r.Passphrase)
+	r.PassphraseSource = secretSource(a["passphrase"])
 }
 
 func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {

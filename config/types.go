@@ -72,7 +72,11 @@ type Repository struct {
 	Storage    string   // name of a storage block
 	Mirrors    []string // names of storage blocks
 	Passphrase secret.Value
-	Range      hcl.Range
+	// PassphraseSource names where the passphrase comes from when that is
+	// one env() or file() call, e.g. `env("DBOPS_PASSPHRASE")`, for the
+	// error when it is empty.
+	PassphraseSource string
+	Range            hcl.Range
 }
 
 // Policy is a policy "name" { } block.

@@ -383,6 +383,11 @@ feed:
 		}
 	}
 
+	// The heads and prune records, by which a deleted manifest is noticed.
+	if err := m.opts.Primary.CopyAnchors(ctx, mirrorRepo); err != nil {
+		m.problem("copying the heads and prune records: %v", err)
+	}
+
 	// What the mirror now holds.
 	mrefs, err = mirrorRepo.ListManifests(ctx, "")
 	if err != nil {

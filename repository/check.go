@@ -46,7 +46,8 @@ type chunkUse struct {
 	backups []string
 }
 
-// Check verifies the repository's structure: every manifest opens, and every
+// Check verifies the repository's structure: every manifest opens, none is
+// missing (chain.go), and every
 // chunk a manifest names exists with the size the manifest records; with
 // ReadData, every chunk's content too. Problems are reported with the
 // backups they affect; Check itself only fails when storage cannot be read.
@@ -65,12 +66,15 @@ func (r *Repo) Check(ctx context.Context, opts CheckOptions) (*CheckResult, erro
 	}
 	uses := map[string]*chunkUse{} // chunk object key -> use
 	gens := map[string]bool{}      // db/gen prefixes to list
+	entries := make([]ChainEntry, 0, len(refs))
 	for _, ref := range refs {
 		m, err := r.LoadManifest(ctx, ref)
 		if err != nil {
 			problem(ref.Key, err.Error(), ref.ID)
+			entries = append(entries, ChainEntry{Database: ref.Database, ID: ref.ID, Generation: ref.Generation})
 			continue
 		}
+		entries = append(entries, ChainEntryOf(m))
 		gens[generationDataPrefix(m.Database, m.Generation)] = true
 		seen := map[string]bool{}
 		for _, p := range m.Parts {
@@ -92,6 +96,22 @@ func (r *Repo) Check(ctx context.Context, opts CheckOptions) (*CheckResult, erro
 		}
 	}
 	res.Chunks = len(uses)
+
+	// Manifests that should be there and are not (chain.go).
+	anchors, err := r.LoadAnchors(ctx, opts.Database)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range anchors.Problems {
+		problem(p.Object, p.Problem)
+	}
+	for _, mb := range FindMissing(entries, anchors) {
+		if mb.ID == "" {
+			problem(mb.Object, mb.How)
+			continue
+		}
+		problem(mb.Object, "manifest is missing: "+mb.How+"; deleted, and not by prune", mb.ID)
+	}
 
 	// Structure: list what is stored once per generation, not one Stat per chunk.
 	sizes := map[string]int64{}

@@ -4,11 +4,25 @@
 //
 // # Layout
 //
-//	config                                     repository id and format version (plain JSON)
+//	config                                     repository id and format version (plain JSON, with a MAC)
 //	keys/<key-id>                              the data keys, wrapped by a passphrase-derived key
 //	data/<database>/<generation>/<xx>/<chunk>  one chunk: zstd, then AES-256-GCM
 //	manifests/<database>/<generation>/<backup> one backup's manifest (encrypted), written last
+//	heads/<database>                           the newest backup of the database (sealed; chain.go)
+//	pruned/<database>/<generation>             a generation prune deleted (sealed; chain.go)
 //	locks/<database>                           the lock of a running backup (plain JSON; lock.go)
+//
+// # Keys and config
+//
+// A key file is read before anything can be authenticated, so what it asks
+// for is bounded: scrypt parameters outside a sane range (kdfMax* in
+// repo.go) are refused as a damaged key, naming the file, before any key is
+// derived. A checksum in the key file tells damage from a wrong passphrase;
+// Open returns distinct errors for an empty passphrase, a passphrase no key
+// opens, and damaged or missing key files. The config object carries an
+// HMAC under the master MAC key and must be byte for byte as dbopsd writes
+// it. Both fields are optional: key files and configs written before them
+// are accepted, and the next backup adds the config's MAC.
 //
 // # Chunks
 //
@@ -37,6 +51,34 @@
 // A backup exists when, and only when, its manifest exists. Manifests are
 // written after every chunk they name, and are never rewritten: the
 // repository is append-only until prune deletes whole generations.
+//
+// # Missing manifests
+//
+// Since a backup exists exactly when its manifest does, deleting a manifest
+// would otherwise delete a backup without a trace. Three things make it
+// visible (chain.go):
+//
+//   - each manifest names its predecessor of the same database (id,
+//     generation and the SHA-256 of the sealed object), so a deleted
+//     manifest leaves a gap that a later one shows, from storage alone and
+//     after a catalog rebuild too;
+//   - heads/<database>, sealed, is rewritten after each manifest to name the
+//     newest, so deleting the newest (which nothing else names) is seen too;
+//     a head that is behind (a crash between the two writes) is no gap,
+//     since the newer manifests chain back to it, and a deleted head is
+//     itself reported once the database's manifests keep the chain;
+//   - prune writes pruned/<database>/<generation> before it deletes a
+//     generation, so what prune deleted is not reported.
+//
+// Check reports a missing manifest as a problem of that backup; FindBackup
+// warns when "the newest" it takes is older than the head's. The catalog
+// adds its memory of what it listed (catalog/missing.go), which also covers
+// manifests written before the chain (they have no predecessor field and are
+// accepted). What this cannot see: two consecutive manifests deleted show as
+// one gap (the earlier is named only by the later); a head replaced by an
+// older copy of itself together with the newest manifest deleted is seen
+// only by a catalog that had listed it. The mirror copies heads and prune
+// records after the manifests (CopyAnchors).
 //
 // # Locks, retention and prune
 //

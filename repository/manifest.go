@@ -54,6 +54,11 @@ type Manifest struct {
 	// RetainUntil is the object-lock date every object of this backup was
 	// written with (zero without object lock): prune waits for it.
 	RetainUntil time.Time `json:"retain_until,omitzero"`
+
+	// Previous is the backup of the same database this one follows (an
+	// empty ID: the first), so that a deleted manifest leaves a visible gap
+	// (chain.go). Manifests written before it have none.
+	Previous *Link `json:"previous,omitempty"`
 }
 
 // SameChunker says whether the backup's parts were cut the way this code
@@ -113,18 +118,19 @@ func (m *Manifest) Key() string { return manifestKey(m.Database, m.Generation, m
 
 func manifestAD(key string) []byte { return []byte("manifest:" + key) }
 
-// writeManifest seals and stores m. Callers write it last.
-func (r *Repo) writeManifest(ctx context.Context, m *Manifest, opts storage.PutOptions) error {
+// writeManifest seals and stores m, and returns the hash of what it stored.
+// Callers write it last.
+func (r *Repo) writeManifest(ctx context.Context, m *Manifest, opts storage.PutOptions) (string, error) {
 	plain, err := json.Marshal(m)
 	if err != nil {
-		return fmt.Errorf("encoding manifest: %w", err)
+		return "", fmt.Errorf("encoding manifest: %w", err)
 	}
 	key := m.Key()
 	sealed := r.keys.seal(nil, r.enc.EncodeAll(plain, nil), manifestAD(key))
 	if err := r.st.Put(ctx, key, bytes.NewReader(sealed), int64(len(sealed)), opts); err != nil {
-		return fmt.Errorf("writing manifest of backup %s: %w", m.ID, err)
+		return "", fmt.Errorf("writing manifest of backup %s: %w", m.ID, err)
 	}
-	return nil
+	return hashSealed(sealed), nil
 }
 
 // ManifestRef locates a manifest without reading it.
@@ -197,14 +203,23 @@ func (r *Repo) LoadManifest(ctx context.Context, ref ManifestRef) (*Manifest, er
 }
 
 // FindBackup loads the backup id of database, or the newest one when id is
-// empty. It returns ErrNotFound when there is none.
+// empty (warning when the head names a newer one whose manifest is gone).
+// It returns ErrNotFound when there is none.
 func (r *Repo) FindBackup(ctx context.Context, database, id string) (*Manifest, error) {
 	refs, err := r.ListManifests(ctx, database)
 	if err != nil {
 		return nil, err
 	}
 	if id == "" && len(refs) > 0 {
-		return r.LoadManifest(ctx, refs[len(refs)-1])
+		newest := refs[len(refs)-1]
+		switch mb, err := r.NewerMissing(ctx, database, newest.ID); {
+		case err != nil:
+			r.logger.Warn("whether a newer backup is missing cannot be told", "database", database, "error", err)
+		case mb != nil:
+			r.logger.Warn("the newest backup is missing from the repository; taking the newest one left", "database", database,
+				"missing", mb.ID, "taking", newest.ID, "detail", mb.String())
+		}
+		return r.LoadManifest(ctx, newest)
 	}
 	var matches []ManifestRef
 	for _, ref := range refs {
@@ -226,6 +241,9 @@ func (r *Repo) FindBackup(ctx context.Context, database, id string) (*Manifest, 
 		return nil, fmt.Errorf("backup %q of database %q is ambiguous: it starts %s", id, database, strings.Join(ids, ", "))
 	}
 	if id == "" {
+		if mb, err := r.NewerMissing(ctx, database, ""); err == nil && mb != nil {
+			return nil, fmt.Errorf("database %q has no backup in %s (%s): %w", database, r.st, mb, ErrNotFound)
+		}
 		return nil, fmt.Errorf("database %q has no backup in %s: %w", database, r.st, ErrNotFound)
 	}
 	return nil, fmt.Errorf("backup %s of database %q is not in %s: %w", id, database, r.st, ErrNotFound)

@@ -281,6 +281,15 @@ func (r *Repo) pruneDatabase(ctx context.Context, dp *DatabasePrune, refs []Mani
 				out.Bytes += ref.Size
 			}
 		default:
+			// Recorded first: a backup of a generation prune deleted is
+			// not reported missing (chain.go).
+			if err := r.writePruned(ctx, db, d.ID); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				out.Status, out.Error = PruneFailed, err.Error()
+				break
+			}
 			n, bytes, err := r.deleteGeneration(ctx, db, d.ID, g.refs, opts.Deletes)
 			out.Objects, out.Bytes = n, bytes
 			res.DeletedObjects += n

@@ -81,6 +81,7 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	if err := validName(opts.Database); err != nil {
 		return nil, err
 	}
+	r.upgradeConfig(ctx)
 	if opts.ID == "" {
 		opts.ID = NewBackupID(time.Now())
 	}
@@ -366,8 +367,19 @@ func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest,
 	}
 	m.Stats.StoredBytes = w.stored.Load()
 	m.Stats.NewChunks = int(w.newChunks.Load())
-	if err := w.r.writeManifest(ctx, &m, storage.PutOptions{RetainUntil: w.opts.RetainUntil}); err != nil {
+	prev, err := w.r.predecessor(ctx, m.Database)
+	if err != nil {
+		return nil, fmt.Errorf("finding the backup this one follows: %w", err)
+	}
+	m.Previous = &prev
+	hash, err := w.r.writeManifest(ctx, &m, storage.PutOptions{RetainUntil: w.opts.RetainUntil})
+	if err != nil {
 		return nil, err
+	}
+	// The backup exists now. A head left behind (a crash here, a failed
+	// write) is no gap: the manifests after it chain back to it.
+	if err := w.r.writeHead(ctx, m.Database, Link{ID: m.ID, Generation: m.Generation, Hash: hash}); err != nil {
+		w.r.logger.Warn("the backup is stored, but its database's head was not updated (the next backup does)", "backup", m.ID, "error", err)
 	}
 	w.cancel(errClosed)
 	return &m, nil

@@ -73,7 +73,7 @@ func OpenRepository(ctx context.Context, cfg *config.Config, storageOverride str
 	}
 	repo, err := repository.Open(ctx, st, cfg.Repository.Passphrase)
 	if err != nil {
-		return nil, err
+		return nil, explainPassphrase(cfg, err)
 	}
 	repo.SetLogger(logger.Named("repository"))
 	return repo, nil
@@ -85,7 +85,8 @@ func InitRepository(ctx context.Context, cfg *config.Config, logger hclog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return repository.Init(ctx, st, cfg.Repository.Passphrase)
+	repo, err := repository.Init(ctx, st, cfg.Repository.Passphrase)
+	return repo, explainPassphrase(cfg, err)
 }
 
 // SourceConn is how to reach database db.

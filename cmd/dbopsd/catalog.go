@@ -50,5 +50,6 @@ func runCatalogRebuild(ctx context.Context, o catalogOpts) error {
 	for _, d := range res.Damaged {
 		fmt.Fprintf(o.stdout, "damaged: %s\n", d)
 	}
+	printMissing(o.stdout, false, res.Missing)
 	return nil
 }

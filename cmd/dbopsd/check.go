@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/dbopsd/dbopsd/internal/humanize"
+	"sort"
 	"strings"
 
 	"github.com/dbopsd/dbopsd/repository"
@@ -56,6 +57,11 @@ func runCheck(ctx context.Context, o checkOpts) error {
 	if err != nil {
 		return err
 	}
+	if o.storage == "" || o.storage == e.cfg.Repository.Storage {
+		if err := addRememberedMissing(ctx, e, repo, o.database, res); err != nil {
+			return err
+		}
+	}
 	if o.jsonOut {
 		if err := printJSON(o.stdout, res); err != nil {
 			return err
@@ -71,6 +77,10 @@ func runCheck(ctx context.Context, o checkOpts) error {
 		}
 		fmt.Fprintln(o.stdout)
 		for _, p := range res.Problems {
+			if len(p.Backups) == 0 {
+				fmt.Fprintf(o.stdout, "problem: %s: %s\n", p.Object, p.Problem)
+				continue
+			}
 			fmt.Fprintf(o.stdout, "problem: %s: %s (affects %s)\n", p.Object, p.Problem, strings.Join(p.Backups, ", "))
 		}
 		if res.OK() {
@@ -82,5 +92,28 @@ func runCheck(ctx context.Context, o checkOpts) error {
 	if !res.OK() {
 		return &exitError{code: 1, err: errSilent}
 	}
+	return nil
+}
+
+// addRememberedMissing adds to res the backups the catalog listed whose
+// manifest has gone since, not by prune, that the repository alone cannot
+// show (manifests written before the chain).
+func addRememberedMissing(ctx context.Context, e *env, repo *repository.Repo, database string, res *repository.CheckResult) error {
+	sr, err := e.cat.Sync(ctx, repo, database)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, id := range res.Damaged {
+		known[id] = true
+	}
+	for _, m := range sr.Missing {
+		if m.ID == "" || known[m.ID] {
+			continue
+		}
+		res.Problems = append(res.Problems, repository.Problem{Object: m.Object, Problem: "manifest is missing: " + m.How + "; deleted, and not by prune", Backups: []string{m.ID}})
+		res.Damaged = append(res.Damaged, m.ID)
+	}
+	sort.Strings(res.Damaged)
 	return nil
 }

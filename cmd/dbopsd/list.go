@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/dbopsd/dbopsd/internal/humanize"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -61,14 +62,20 @@ func runList(ctx context.Context, o listOpts) error {
 	if err != nil {
 		return err
 	}
-	// The repository is the truth; the catalog makes this cheap.
-	res, err := e.cat.Sync(ctx, repo, o.database)
+	// The repository is the truth; the catalog makes this cheap. A mirror
+	// may lack backups: that is not a deletion to remember.
+	sync := e.cat.Sync
+	if o.storage != "" && o.storage != e.cfg.Repository.Storage {
+		sync = e.cat.SyncMirror
+	}
+	res, err := sync(ctx, repo, o.database)
 	if err != nil {
 		return err
 	}
 	for _, d := range res.Damaged {
 		e.logger.Warn("damaged manifest", "detail", d)
 	}
+	defer printMissing(o.stdout, o.jsonOut, res.Missing)
 	bs, err := e.cat.Backups(ctx, o.database)
 	if err != nil {
 		return err
@@ -77,6 +84,9 @@ func runList(ctx context.Context, o listOpts) error {
 		out := make([]listEntry, len(bs))
 		for i, b := range bs {
 			out[i] = listEntry{b}
+		}
+		if len(res.Missing) > 0 {
+			return printJSON(o.stdout, map[string]any{"backups": out, "missing": res.Missing})
 		}
 		return printJSON(o.stdout, map[string]any{"backups": out})
 	}
@@ -99,4 +109,15 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printMissing tells of backups whose manifest was deleted (not by prune),
+// after the list.
+func printMissing(w io.Writer, jsonOut bool, missing []repository.MissingBackup) {
+	if jsonOut {
+		return
+	}
+	for _, m := range missing {
+		fmt.Fprintf(w, "MISSING: %s (run `dbopsd check`)\n", m)
+	}
 }
