@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/repository"
 )
 
@@ -38,6 +39,10 @@ type VerifyError struct {
 	BackupID string
 	Problems []string
 }
+
+// Is makes a failed verification permanent (fault.ErrPermanent): the same
+// backup fails the same way again.
+func (e *VerifyError) Is(target error) bool { return target == fault.ErrPermanent }
 
 func (e *VerifyError) Error() string {
 	return fmt.Sprintf("backup %s failed verification: %s", e.BackupID, strings.Join(e.Problems, "; "))
