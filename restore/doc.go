@@ -2,7 +2,7 @@
 // and redirected restores (restore.go), and verification (verify.go), which
 // restores into a scratch database, compares per-table statistics with those
 // recorded at backup time, runs the engine's integrity checks and drops the
-// scratch copy (DESIGN.md decision 4). Every attempt is recorded in the
+// scratch copy (ARCHITECTURE.md, "Verification"). Every attempt is recorded in the
 // catalog.
 //
 // # Scratch databases
