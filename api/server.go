@@ -105,6 +105,8 @@ func Listen(path string) (net.Listener, error) {
 		l.Close()
 		return nil, fmt.Errorf("setting the mode of the socket %s: %w", path, err)
 	}
+	// Not atomicfile: a socket has no content to fsync, and nothing needs
+	// it to outlive a crash; the rename only makes it appear with its mode.
 	if err := os.Rename(tmp, path); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("creating the socket %s: %w", path, err)

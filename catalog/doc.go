@@ -3,7 +3,7 @@
 // backup, restore and verify attempt with its trigger, times, bytes and
 // outcome (the backup log, 备份日志, and the start of the restore register).
 //
-// The repository is the source of truth (DESIGN.md decision 1): the backups
+// The repository is the source of truth (ARCHITECTURE.md, "Repository format"): the backups
 // table can always be rebuilt from the manifests in storage with Rebuild.
 // Nothing secret is ever written here.
 //

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/restore"
-	"github.com/dbopsd/dbopsd/storage"
 )
 
 func TestTransient(t *testing.T) {
@@ -20,10 +20,14 @@ func TestTransient(t *testing.T) {
 		want bool
 	}{
 		{fmt.Errorf("backup of queue: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true},
-		{fmt.Errorf("put chunk: %w: 503 Service Unavailable", storage.ErrTransient), true},
+		{fmt.Errorf("put chunk: %w: 503 Service Unavailable", fault.ErrTransient), true},
 		{fmt.Errorf("query: %w", context.DeadlineExceeded), true},
-		{errors.New("pg_dump: error: connection to server at \"10.1.1.11\", port 5432 failed: Connection refused"), true},
-		{errors.New("FATAL: the database system is starting up"), true},
+		// The engine adapters mark their tools' and servers' messages at the
+		// source (engines/postgres TestClassifyStderr, TestToolErrorClassified);
+		// the daemon reads no error text.
+		{fault.Transient(errors.New("pg_dump: error: connection to server at \"10.1.1.11\", port 5432 failed: Connection refused")), true},
+		{fault.Transient(errors.New("FATAL: the database system is starting up")), true},
+		{errors.New("pg_dump: error: connection to server at \"10.1.1.11\", port 5432 failed: Connection refused"), false},
 		{fmt.Errorf("backup of queue: %w", &repository.LockedError{}), true},
 		{fmt.Errorf("backup of queue: %w", engines.Permanent(errors.New("password authentication failed for user \"dbops\""))), false},
 		// Permanent wins over a transient-looking message.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/dbopsd/dbopsd/internal/atomicfile"
 )
 
 // HeartbeatFile is written in the state directory every minute while the
@@ -24,12 +26,7 @@ func readHeartbeat(stateDir string) time.Time {
 }
 
 func writeHeartbeat(stateDir string, t time.Time) error {
-	path := filepath.Join(stateDir, HeartbeatFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(t.UTC().Format(time.RFC3339Nano)+"\n"), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(filepath.Join(stateDir, HeartbeatFile), []byte(t.UTC().Format(time.RFC3339Nano)+"\n"), 0o600)
 }
 
 // heartbeat writes the heartbeat every interval until ctx ends, and once

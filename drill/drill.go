@@ -337,7 +337,7 @@ func (d *drill) endClaim(ctx context.Context, err error) {
 }
 
 // compare computes the statistics of the restored tables and compares them
-// with those the backup recorded (DESIGN.md decision 4).
+// with those the backup recorded (ARCHITECTURE.md, "Verification").
 func (d *drill) compare(ctx context.Context, m *repository.Manifest) {
 	s, rep := d.s, d.rep
 	var want []engines.TableStats

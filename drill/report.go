@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/atomicfile"
 	"github.com/dbopsd/dbopsd/repository"
 )
 
@@ -229,7 +230,7 @@ func Save(stateDir string, r *Report, lang string, loc *time.Location) error {
 		ext  string
 		data []byte
 	}{{".json", js.Bytes()}, {".html", page.Bytes()}} {
-		if err := writeFile(filepath.Join(dir, r.ID+f.ext), f.data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, r.ID+f.ext), f.data, 0o600); err != nil {
 			return fmt.Errorf("storing drill report %s: %w", r.ID, err)
 		}
 	}
@@ -240,26 +241,6 @@ func Save(stateDir string, r *Report, lang string, loc *time.Location) error {
 func Paths(stateDir, id string) (jsonPath, htmlPath string) {
 	base := filepath.Join(stateDir, Dir, id)
 	return base + ".json", base + ".html"
-}
-
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -40,7 +40,7 @@
 // Every backup records, per table, a row count and an order-independent
 // content checksum computed from the same snapshot as the data. Verification
 // computes the same statistics on a restored copy (TableStats) and compares:
-// DESIGN.md decision 4.
+// ARCHITECTURE.md, "Verification".
 //
 // Every adapter runs the shared conformance suite in engines/enginetest
 // against a real server.

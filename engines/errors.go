@@ -1,24 +1,29 @@
 package engines
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/dbopsd/dbopsd/internal/fault"
+)
 
 // ErrExists is returned by Restore when the target database (or table) exists
 // and Replace was not asked for.
 var ErrExists = errors.New("already exists")
 
-// ErrPermanent marks errors that retrying will not fix (access denied, a
-// missing database, a bad request). The daemon retries other errors.
-var ErrPermanent = errors.New("permanent")
+// Retry classification: an adapter marks the errors of its driver and its
+// client programs at the source, with internal/fault, from what only it
+// knows (SQLSTATEs, server error numbers, its tools' messages). Refused and
+// timed-out connections are transient without a mark. See ARCHITECTURE.md,
+// "Errors and retries".
 
-// Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanent{err}
-}
+// ErrPermanent is fault.ErrPermanent.
+//
+// Deprecated: use fault.ErrPermanent. Kept so that branches merged at the
+// same time still build; rewrite with
+// `gofmt -w -r 'engines.ErrPermanent -> fault.ErrPermanent'`.
+var ErrPermanent = fault.ErrPermanent
 
-type permanent struct{ error }
-
-func (p permanent) Is(target error) bool { return target == ErrPermanent }
-func (p permanent) Unwrap() error        { return p.error }
+// Permanent is fault.Permanent: err marked as not worth a retry.
+//
+// Deprecated: use fault.Permanent (see ErrPermanent).
+func Permanent(err error) error { return fault.Permanent(err) }

@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/atomicfile"
 )
 
 // Sender delivers events to one destination.
@@ -432,11 +433,8 @@ func (n *Notifier) save() {
 	}
 	b, err := json.MarshalIndent(stateFile{Version: 1, Problems: n.problems}, "", "  ")
 	if err == nil {
-		tmp := n.opts.StatePath + ".tmp"
-		if err = os.MkdirAll(filepath.Dir(tmp), 0o700); err == nil {
-			if err = os.WriteFile(tmp, b, 0o600); err == nil {
-				err = os.Rename(tmp, n.opts.StatePath)
-			}
+		if err = os.MkdirAll(filepath.Dir(n.opts.StatePath), 0o700); err == nil {
+			err = atomicfile.WriteFile(n.opts.StatePath, b, 0o600)
 		}
 	}
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package register owns the restore register (数据库恢复登记表): an
 // append-only, hash-chained record of every request the daemon receives,
-// every approval, refusal (with its reason), start and outcome (DESIGN.md
-// decision 5). It can be verified offline, anchored in the repository, and
+// every approval, refusal (with its reason), start and outcome (ARCHITECTURE.md,
+// "Signed requests and the register"). It can be verified offline, anchored in the repository, and
 // exported for the bureau.
 //
 // # File

@@ -1,6 +1,6 @@
 // Package repository owns the on-storage format of dbopsd backups: keys,
-// chunks, manifests and where each lives. It implements DESIGN.md decisions 1
-// and 2 on top of any storage.Storage.
+// chunks, manifests and where each lives. It implements the format of
+// ARCHITECTURE.md ("Repository format") on top of any storage.Storage.
 //
 // # Layout
 //

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -109,6 +110,10 @@ func (li LockInfo) Dead(now time.Time) string {
 type LockedError struct {
 	Info LockInfo
 }
+
+// Is makes a held lock transient (fault.ErrTransient): the other backup
+// ends, and a later attempt takes the lock.
+func (e *LockedError) Is(target error) bool { return target == fault.ErrTransient }
 
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("database %q is already being backed up by %s since %s; its lock expires at %s unless refreshed (remove %s only if that backup is certainly gone)",

@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/crypto/scrypt"
 
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/secret"
 	"github.com/dbopsd/dbopsd/storage"
 )
@@ -49,7 +50,7 @@ const chunkMax = 4 << 20
 var (
 	ErrNoRepository     = errors.New("no repository here (run `dbopsd repo init`)")
 	ErrRepositoryExists = errors.New("a repository already exists here")
-	ErrWrongPassphrase  = errors.New("wrong passphrase: no key of this repository opens with it")
+	ErrWrongPassphrase  = fault.Permanent(errors.New("wrong passphrase: no key of this repository opens with it"))
 	// ErrEmptyPassphrase: the policy gave no passphrase (most often: its
 	// env("NAME") variable is not set in this shell).
 	ErrEmptyPassphrase = errors.New("repository passphrase is empty")

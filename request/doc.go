@@ -1,8 +1,8 @@
 // Package request owns signed requests: the request file, its canonical
 // form, signing (key files and ssh-agent), strict parsing, the policy checks
 // and the nonce store; and the Gate, where the daemon decides on a request it
-// received and records the decision in the restore register (DESIGN.md
-// decision 5). Anything that writes to a database other than a scratch
+// received and records the decision in the restore register (ARCHITECTURE.md,
+// "Signed requests and the register"). Anything that writes to a database other than a scratch
 // target, and every drill, goes through here before it runs.
 //
 // # The request file

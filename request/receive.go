@@ -202,8 +202,8 @@ func (g *Gate) Started(a *Accepted, backupID string) error {
 }
 
 // Finished records the outcome of an accepted request: runErr nil for
-// success. The error text is recorded; it must hold no secret (DESIGN.md
-// decision 6), which the runners' errors guarantee.
+// success. The error text is recorded; it must hold no secret (ARCHITECTURE.md,
+// "Secrets"), which the runners' errors guarantee.
 func (g *Gate) Finished(a *Accepted, backupID string, took time.Duration, runErr error) error {
 	e := register.Entry{Kind: register.Finished, Ref: a.Ref, Request: a.Request.ID, Digest: a.Digest, Backup: backupID,
 		Outcome: register.Succeeded, DurationMS: took.Milliseconds()}

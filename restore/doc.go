@@ -2,7 +2,8 @@
 // and redirected restores (restore.go), and verification (verify.go), which
 // restores into a scratch database, compares per-table statistics with those
 // recorded at backup time, runs the engine's integrity checks and drops the
-// scratch copy. Every attempt is recorded in the catalog.
+// scratch copy (ARCHITECTURE.md, "Verification"). Every attempt is recorded
+// in the catalog.
 //
 // # A verification that could not run
 //

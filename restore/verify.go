@@ -13,6 +13,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/repository"
 )
 
@@ -43,6 +44,10 @@ type VerifyError struct {
 	BackupID string
 	Problems []string
 }
+
+// Is makes a failed verification permanent (fault.ErrPermanent): the same
+// backup fails the same way again.
+func (e *VerifyError) Is(target error) bool { return target == fault.ErrPermanent }
 
 func (e *VerifyError) Error() string {
 	return fmt.Sprintf("backup %s failed verification: %s", e.BackupID, strings.Join(e.Problems, "; "))

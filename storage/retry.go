@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // retrying is a Storage that repeats operations failing with a transient
-// error.
+// error (fault.IsTransient).
 type retrying struct {
 	s        Storage
 	attempts int
@@ -46,7 +48,7 @@ func (r *retrying) String() string { return r.s.String() }
 // ends. again, when not nil, prepares another attempt and may refuse it.
 func (r *retrying) do(ctx context.Context, what, key string, op func() error, again func() error) error {
 	err := op()
-	for attempt := 1; attempt < r.attempts && err != nil && IsTransient(err); attempt++ {
+	for attempt := 1; attempt < r.attempts && err != nil && fault.IsTransient(err); attempt++ {
 		wait := r.backoff(attempt)
 		r.log.Warn("storage operation failed, retrying", "storage", r.s.String(), "op", what, "key", key,
 			"attempt", attempt, "of", r.attempts, "wait", wait, "error", err)
@@ -120,7 +122,7 @@ func (r *retrying) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 }
 
 // callbackError carries an error of List's fn through do untouched, so that
-// it is never retried even if it wraps ErrTransient.
+// it is never retried even if it is transient.
 type callbackError struct{ err error }
 
 func (c callbackError) Error() string { return c.err.Error() }

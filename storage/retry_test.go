@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // flaky is a Storage whose operations fail with the errors queued in fail
@@ -83,7 +85,7 @@ func (f *flaky) List(ctx context.Context, prefix string, fn func(ObjectInfo) err
 	for i, k := range ks {
 		if f.listFailAfter > 0 && i == f.listFailAfter {
 			f.listFailAfter = 0
-			return fmt.Errorf("connection reset: %w", ErrTransient)
+			return fmt.Errorf("connection reset: %w", fault.ErrTransient)
 		}
 		if err := fn(ObjectInfo{Key: k, Size: int64(len(f.objects[k]))}); err != nil {
 			return err
@@ -109,7 +111,7 @@ func newRetrying(f *flaky, attempts int) *retrying {
 }
 
 var (
-	errTransient = fmt.Errorf("503 slow down: %w", ErrTransient)
+	errTransient = fmt.Errorf("503 slow down: %w", fault.ErrTransient)
 	errPermanent = errors.New("access denied")
 )
 
@@ -124,11 +126,11 @@ func TestRetryTransient(t *testing.T) {
 	}{
 		{"succeeds at once", nil, 3, nil, 1},
 		{"succeeds after two transient errors", []error{errTransient, errTransient}, 3, nil, 3},
-		{"gives up after attempts", []error{errTransient, errTransient, errTransient}, 3, ErrTransient, 3},
+		{"gives up after attempts", []error{errTransient, errTransient, errTransient}, 3, fault.ErrTransient, 3},
 		{"permanent error is not retried", []error{errPermanent}, 3, errPermanent, 1},
 		{"not-exist is not retried", []error{fmt.Errorf("x: %w", ErrNotExist)}, 3, ErrNotExist, 1},
 		{"retention is not retried", []error{&RetentionError{Key: "k", Until: time.Now().Add(time.Hour)}}, 3, ErrRetained, 1},
-		{"one attempt means no retry", []error{errTransient}, 1, ErrTransient, 1},
+		{"one attempt means no retry", []error{errTransient}, 1, fault.ErrTransient, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ops := map[string]func(r *retrying) error{
@@ -178,8 +180,8 @@ func TestRetentionError(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
-		if !errors.Is(err, ErrRetained) || IsTransient(err) || tc.err.Err != nil && !errors.Is(err, cause) {
-			t.Errorf("%v: Is(ErrRetained) %v, transient %v", err, errors.Is(err, ErrRetained), IsTransient(err))
+		if !errors.Is(err, ErrRetained) || fault.IsTransient(err) || tc.err.Err != nil && !errors.Is(err, cause) {
+			t.Errorf("%v: Is(ErrRetained) %v, transient %v", err, errors.Is(err, ErrRetained), fault.IsTransient(err))
 		}
 		if re, ok := errors.AsType[*RetentionError](err); !ok || re.Key != "m" || !re.Until.Equal(tc.err.Until) {
 			t.Errorf("errors.As on %v: %+v", err, re)
@@ -209,7 +211,7 @@ func TestRetryPutStreamNotRetried(t *testing.T) {
 	r := newRetrying(f, 5)
 	pr, pw := io.Pipe()
 	go func() { pw.Write([]byte("data")); pw.Close() }()
-	if err := r.Put(t.Context(), "k", pr, -1, PutOptions{}); !errors.Is(err, ErrTransient) {
+	if err := r.Put(t.Context(), "k", pr, -1, PutOptions{}); !errors.Is(err, fault.ErrTransient) {
 		t.Fatalf("Put of a stream = %v, want the transient error unretried", err)
 	}
 	if f.calls != 1 {
@@ -247,7 +249,7 @@ func TestRetryStopsWithContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := r.Stat(ctx, "k")
-	if !errors.Is(err, ErrTransient) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, fault.ErrTransient) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Stat = %v, want the transient error and the deadline", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {

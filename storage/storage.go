@@ -16,9 +16,10 @@ import (
 // Errors: a missing object is reported as an error for which
 // errors.Is(err, ErrNotExist) holds. A Delete that object lock refuses is
 // reported as an error for which errors.Is(err, ErrRetained) holds (a
-// *RetentionError, with the date when the backend tells it). Errors for
-// which IsTransient reports true (connection refused, timeouts, 5xx) are
-// worth a retry; others, ErrRetained among them, are not.
+// *RetentionError, with the date when the backend tells it). Errors worth
+// a retry (connection refused, timeouts, 5xx, throttling) are marked with
+// fault.ErrTransient, so that fault.IsTransient reports true for them;
+// others, ErrRetained among them, are not.
 type Storage interface {
 	// Put stores the content of r under key, atomically: a reader sees the
 	// whole object or none. size is the length of r, or -1 if unknown (the
@@ -103,9 +104,3 @@ func (e *RetentionError) Unwrap() []error {
 	}
 	return []error{ErrRetained, e.Err}
 }
-
-// ErrTransient marks an error worth a retry.
-var ErrTransient = errors.New("transient storage error")
-
-// IsTransient reports whether err is worth a retry.
-func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/atomicfile"
 	"github.com/dbopsd/dbopsd/logging"
 	"github.com/dbopsd/dbopsd/register"
 	"github.com/dbopsd/dbopsd/site"
@@ -264,34 +265,16 @@ func runRegisterExport(o registerOpts) error {
 	if o.output == "-" {
 		return write(o.stdout)
 	}
-	if err := writeFileAtomic(o.output, 0o640, write); err != nil {
+	err = atomicfile.Write(o.output, 0o640, func(w io.Writer) error {
+		if err := write(w); err != nil {
+			return fmt.Errorf("writing %s: %w", o.output, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.stderr, "wrote %d request(s) to %s\n", len(rows), o.output)
-	return nil
-}
-
-// writeFileAtomic writes path through a temporary file in its directory.
-func writeFileAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
 	return nil
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Database is a database on a server: how to reach the server, and its name.
@@ -61,6 +62,9 @@ type Setup struct {
 	// Unreachable returns a Conn to a server that does not answer (a closed
 	// port). Its Password, if any, must not appear in the error.
 	Unreachable func(t *testing.T) engines.Conn
+	// Pipeline runs the Differential case through the repository, backup
+	// and restore: pipelinetest.New().
+	Pipeline Pipeline
 
 	// TableRestore is the table the single-table cases restore; zero means
 	// the first table of the backup, in name order.
@@ -82,13 +86,14 @@ type Backup struct {
 // suite.
 //
 // The Differential case runs the production path — backup.Run into a real
-// repository on local storage, then restore.Verify and restore.Restore — so
-// every adapter is proven against full and cumulative differential backups.
+// repository on local storage, then restore.Verify and restore.Restore —
+// through Setup.Pipeline, so every adapter is proven against full and
+// cumulative differential backups.
 func Run(t *testing.T, s Setup) {
 	for name, missing := range map[string]bool{
 		"Engine": s.Engine == nil, "Source": s.Source == nil, "Target": s.Target == nil,
 		"Mutate": s.Mutate == nil, "Exec": s.Exec == nil, "Tables": s.Tables == nil,
-		"Unreachable": s.Unreachable == nil,
+		"Unreachable": s.Unreachable == nil, "Pipeline": s.Pipeline == nil,
 	} {
 		if missing {
 			t.Fatalf("enginetest: Setup.%s is required", name)
@@ -104,7 +109,7 @@ func Run(t *testing.T, s Setup) {
 
 	src := s.Source(t)
 	first := r.backup(t, src)
-	repo := r.repoFull(t, src)
+	s.Pipeline.Full(t, s, src)
 
 	t.Run("FullBackupParts", func(t *testing.T) { r.fullBackupParts(t, src, first) })
 	t.Run("SourceStatsMatchSnapshot", func(t *testing.T) {
@@ -119,7 +124,7 @@ func Run(t *testing.T, s Setup) {
 	t.Run("UnreachableServer", r.unreachable)
 	// Last: it changes the source.
 	t.Run("MutateThenBackup", func(t *testing.T) { r.mutate(t, src, first) })
-	t.Run("Differential", func(t *testing.T) { r.differential(t, src, repo) })
+	t.Run("Differential", func(t *testing.T) { s.Pipeline.Differential(t, s, src) })
 }
 
 type runner struct {
@@ -428,6 +433,8 @@ func (r *runner) unreachable(t *testing.T) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("backup of an unreachable server ran into the test's deadline: %v", err)
+	} else if !fault.IsTransient(err) {
+		t.Errorf("backup of an unreachable server: the daemon would not retry %v", err)
 	}
 	if pw := conn.Password.Reveal(); pw != "" && strings.Contains(err.Error(), pw) {
 		t.Errorf("the error contains the password")

@@ -570,10 +570,10 @@ func tableError(name, doing string, err error) error {
 	case erTableDefChanged:
 		return fmt.Errorf("%s table %s: the table was altered during the backup: %w", doing, name, err)
 	case erQueryInterrupted, erConnectionKilled, erServerShutdown:
-		return fmt.Errorf("%s table %s: the dump was killed or the server is shutting down: %w", doing, name, err)
+		return classify(fmt.Errorf("%s table %s: the dump was killed or the server is shutting down: %w", doing, name, err))
 	}
 	if lostConnection(err) {
-		return fmt.Errorf("%s table %s: the connection was lost (killed, or the server went away): %w", doing, name, err)
+		return classify(fmt.Errorf("%s table %s: the connection was lost (killed, or the server went away): %w", doing, name, err))
 	}
 	return fmt.Errorf("%s table %s: %w", doing, name, classify(err))
 }

@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -188,25 +187,6 @@ func outOfSpace(err error) bool {
 		strings.Contains(msg, "errno: 28") || strings.Contains(msg, "error 28 ")
 }
 
-// classify marks errors that retrying will not fix as permanent.
-func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		switch me.Number {
-		case erDBAccessDenied, erAccessDenied, erAccessDeniedNoPass, erBadDB,
-			erTableAccessDenied, erColumnAccessDenied, erSpecificAccess:
-			return engines.Permanent(err)
-		}
-		if outOfSpace(err) {
-			return engines.Permanent(err)
-		}
-	}
-	return err
-}
-
 // errNumber is the server error number in err, or 0.
 func errNumber(err error) uint16 {
 	var me *mysql.MySQLError
@@ -237,11 +217,4 @@ func systemDatabase(name string) bool {
 		return true
 	}
 	return false
-}
-
-// lostConnection reports an error that means the connection is gone: the
-// server went away or someone killed the session.
-func lostConnection(err error) bool {
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
-		errNumber(err) == erConnectionKilled || errNumber(err) == erServerShutdown
 }

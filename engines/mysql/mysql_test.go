@@ -22,6 +22,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/internal/pipelinetest"
 	"github.com/dbopsd/dbopsd/secret"
 )
 
@@ -164,6 +165,7 @@ func TestConformance(t *testing.T) {
 		// child has a foreign key to a table the single-table restore leaves out.
 		TableRestore: engines.TableRef{Name: "child"},
 		Parallel:     2,
+		Pipeline:     pipelinetest.New(),
 	})
 }
 

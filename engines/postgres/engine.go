@@ -163,20 +163,6 @@ func maintenanceConn(ctx context.Context, c engines.Conn, name string) (*pgx.Con
 	return nil, firstErr
 }
 
-// classify marks errors that retrying will not fix.
-func classify(err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case strings.HasPrefix(pgErr.Code, "28"), // invalid authorization / password
-			pgErr.Code == "3D000", // database does not exist
-			pgErr.Code == "42501": // insufficient privilege
-			return engines.Permanent(err)
-		}
-	}
-	return err
-}
-
 func isCode(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code

@@ -27,6 +27,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/engines/postgres"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/internal/pipelinetest"
 	"github.com/dbopsd/dbopsd/secret"
 )
 
@@ -249,6 +250,7 @@ func TestConformance(t *testing.T) {
 		TableRestore: engines.TableRef{Schema: "hall", Name: "取号记录"},
 		Parallel:     2,
 		Logger:       testLogger(t),
+		Pipeline:     pipelinetest.New(),
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/engines/postgres"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/internal/pipelinetest"
 )
 
 // splitBytes makes the readings table (about 3 MB of heap) split into
@@ -73,6 +74,7 @@ func TestConformanceSplit(t *testing.T) {
 		Unreachable:  unreachable,
 		TableRestore: readingsRef,
 		Parallel:     2,
+		Pipeline:     pipelinetest.New(),
 		Logger:       testLogger(t),
 	})
 }

@@ -240,7 +240,7 @@ func run(ctx context.Context, t tool, args []string, cc childConn, stdout io.Wri
 		return stderr, fmt.Errorf("%s: %w", t, context.Cause(ctx))
 	case waitErr != nil:
 		if stderr != "" {
-			return stderr, fmt.Errorf("%s: %w: %s", t, waitErr, stderr)
+			return stderr, classifyStderr(fmt.Errorf("%s: %w: %s", t, waitErr, stderr), stderr)
 		}
 		return stderr, fmt.Errorf("%s: %w", t, waitErr)
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dbopsd/dbopsd/internal/atomicfile"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -74,6 +75,14 @@ func (s *Store) path(key string) (string, error) {
 }
 
 // Put writes r to a temporary file and renames it into place.
+//
+// It does what atomicfile.Write does (fsync the file, rename, fsync the
+// directory, with atomicfile.SyncDir) but keeps its own loop because a
+// store's Put differs in three ways: the temporary file lives in the store's
+// .tmp directory, where New sweeps what a killed process left, not beside
+// the key; the directories created for the key are synced up to the first
+// that existed; and the rename is retried when a concurrent Delete removes
+// an emptied parent directory.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, _ storage.PutOptions) (err error) {
 	p, err := s.path(key)
 	if err != nil {
@@ -138,8 +147,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, _ 
 		return wrap("renaming into place", err)
 	}
 	for d := dir; ; d = filepath.Dir(d) {
-		if err := syncDir(d); err != nil {
-			return wrap("syncing directory", err)
+		if err := atomicfile.SyncDir(d); err != nil {
+			return wrap("after renaming into place", err)
 		}
 		if d == existing || d == s.dir {
 			break
@@ -303,16 +312,6 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		}
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ctxReader stops a copy when ctx is cancelled.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/storage"
 	"github.com/dbopsd/dbopsd/storage/storagetest"
 )
@@ -168,7 +169,7 @@ func TestPutFaults(t *testing.T) {
 			if tc.errno != nil && !errors.Is(err, tc.errno) {
 				t.Errorf("error %v does not wrap %v", err, tc.errno)
 			}
-			if storage.IsTransient(err) {
+			if fault.IsTransient(err) {
 				t.Errorf("error %v is marked transient", err)
 			}
 			if fi, err := os.Stat(filepath.Join(s.dir, tmpDir)); err == nil && fi.IsDir() {

@@ -5,10 +5,10 @@
 // # Errors
 //
 // A missing object wraps storage.ErrNotExist. Connection failures, timeouts,
-// 5xx answers and throttling (SlowDown) wrap storage.ErrTransient; a delete
+// 5xx answers and throttling (SlowDown) wrap fault.ErrTransient; a delete
 // refused by object lock wraps storage.ErrRetained (see below); access
-// denied, a missing bucket, bad credentials and TLS verification failures are
-// permanent. The client itself does not retry: wrap the store with
+// denied, a missing bucket, bad credentials and TLS verification failures
+// wrap fault.ErrPermanent. The client itself does not retry: wrap the store with
 // storage.WithRetry. No error carries the secret key.
 //
 // # Object lock

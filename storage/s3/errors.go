@@ -14,6 +14,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -22,7 +23,7 @@ import (
 // errors.Is, and the cause.
 type s3Error struct {
 	msg   string
-	class error // storage.ErrNotExist, storage.ErrTransient, storage.ErrRetained or nil
+	class error // storage.ErrNotExist, storage.ErrRetained, fault.ErrTransient, fault.ErrPermanent or nil
 	cause error
 }
 
@@ -76,14 +77,15 @@ var transientCodes = map[string]bool{
 }
 
 // classify says whether err means a missing object, a passing trouble or a
-// lasting one, and describes it for an operator.
+// lasting one (the retry classes of internal/fault), and describes it for
+// an operator.
 func classify(err error) (class error, detail string) {
 	var resp minio.ErrorResponse
 	switch {
 	case errors.Is(err, context.Canceled):
 		return nil, "cancelled"
 	case errors.Is(err, context.DeadlineExceeded):
-		return storage.ErrTransient, "timed out"
+		return fault.ErrTransient, "timed out"
 	case errors.As(err, &resp):
 		detail = fmt.Sprintf("%s (%s, HTTP %d)", strings.TrimSuffix(resp.Message, "."), resp.Code, resp.StatusCode)
 		if resp.Message == "" {
@@ -93,24 +95,24 @@ func classify(err error) (class error, detail string) {
 		case resp.Code == "NoSuchKey" || resp.Code == "NoSuchVersion":
 			return storage.ErrNotExist, storage.ErrNotExist.Error()
 		case resp.Code == "NoSuchBucket":
-			return nil, "the bucket does not exist: " + detail
+			return fault.ErrPermanent, "the bucket does not exist: " + detail
 		case isRetentionRefusal(resp):
 			return storage.ErrRetained, "the object is under retention (object lock): " + detail
 		case resp.Code == "SignatureDoesNotMatch" || resp.Code == "InvalidAccessKeyId":
-			return nil, "access denied, check the access key and secret key: " + detail
+			return fault.ErrPermanent, "access denied, check the access key and secret key: " + detail
 		case resp.Code == "AccessDenied" || resp.StatusCode == http.StatusForbidden:
-			return nil, "access denied: " + detail
+			return fault.ErrPermanent, "access denied: " + detail
 		case transientCodes[resp.Code] || resp.StatusCode >= 500 ||
 			resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
-			return storage.ErrTransient, detail
+			return fault.ErrTransient, detail
 		}
 		return nil, detail
 	case isTLSVerifyError(err):
-		return nil, "TLS certificate not trusted (set the CA file?): " + err.Error()
+		return fault.ErrPermanent, "TLS certificate not trusted (set the CA file?): " + err.Error()
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return nil, "TLS is on but the endpoint speaks plain HTTP: " + err.Error()
+		return fault.ErrPermanent, "TLS is on but the endpoint speaks plain HTTP: " + err.Error()
 	case isNetError(err):
-		return storage.ErrTransient, "cannot reach the endpoint: " + err.Error()
+		return fault.ErrTransient, "cannot reach the endpoint: " + err.Error()
 	}
 	return nil, err.Error()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/harness"
 	"github.com/dbopsd/dbopsd/storage"
 	"github.com/dbopsd/dbopsd/storage/storagetest"
@@ -94,7 +95,7 @@ func TestTLS(t *testing.T) {
 		opts := options(srv, bucket, "")
 		opts.CAFile = ""
 		_, err := New(t.Context(), opts)
-		if err == nil || storage.IsTransient(err) || !strings.Contains(err.Error(), "TLS certificate not trusted") {
+		if err == nil || fault.IsTransient(err) || !strings.Contains(err.Error(), "TLS certificate not trusted") {
 			t.Fatalf("New without the CA = %v, want a permanent TLS trust error", err)
 		}
 		t.Logf("%v", err)
@@ -159,7 +160,7 @@ func TestUnreachableEndpoint(t *testing.T) {
 			if err == nil {
 				t.Fatalf("New on %s succeeded", tc.endpoint)
 			}
-			if !storage.IsTransient(err) {
+			if !fault.IsTransient(err) {
 				t.Errorf("error is not transient: %v", err)
 			}
 			if !strings.Contains(err.Error(), tc.endpoint) {
@@ -191,7 +192,7 @@ func TestServerGoesDown(t *testing.T) {
 		"Delete": func() error { return s.Delete(t.Context(), "k") },
 	} {
 		err := op()
-		if !storage.IsTransient(err) {
+		if !fault.IsTransient(err) {
 			t.Errorf("%s on a stopped server = %v, want a transient error", name, err)
 		}
 		if err != nil {
@@ -240,7 +241,7 @@ func TestBadCredentials(t *testing.T) {
 			if err == nil {
 				t.Fatalf("New with a %s succeeded", tc.name)
 			}
-			if storage.IsTransient(err) {
+			if fault.IsTransient(err) {
 				t.Errorf("bad credentials reported as transient: %v", err)
 			}
 			if !strings.Contains(err.Error(), tc.wantInText) || !strings.Contains(err.Error(), srv.Endpoint) {
@@ -256,7 +257,7 @@ func TestBadCredentials(t *testing.T) {
 func TestMissingBucket(t *testing.T) {
 	srv := harness.SharedMinIO(t)
 	_, err := New(t.Context(), options(srv, "no-such-bucket-here", ""))
-	if err == nil || storage.IsTransient(err) || !strings.Contains(err.Error(), `bucket "no-such-bucket-here" does not exist`) {
+	if err == nil || fault.IsTransient(err) || !strings.Contains(err.Error(), `bucket "no-such-bucket-here" does not exist`) {
 		t.Fatalf("New on a missing bucket = %v", err)
 	}
 	t.Logf("%v", err)
@@ -306,7 +307,7 @@ func TestObjectLock(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Delete of a retained object succeeded")
 	}
-	if storage.IsTransient(err) || !errors.Is(err, storage.ErrRetained) || !strings.Contains(err.Error(), "retention") {
+	if fault.IsTransient(err) || !errors.Is(err, storage.ErrRetained) || !strings.Contains(err.Error(), "retention") {
 		t.Errorf("Delete error = %v, want a permanent ErrRetained about retention", err)
 	}
 	// The date comes back from S3, which the refusal does not carry.
@@ -383,19 +384,19 @@ func TestClassify(t *testing.T) {
 		want error
 	}{
 		{minio.ErrorResponse{Code: "NoSuchKey", StatusCode: 404}, storage.ErrNotExist},
-		{minio.ErrorResponse{Code: "SlowDown", StatusCode: 503}, storage.ErrTransient},
-		{minio.ErrorResponse{Code: "SlowDownWrite", StatusCode: 503}, storage.ErrTransient},
-		{minio.ErrorResponse{Code: "Whatever", StatusCode: 502}, storage.ErrTransient},
-		{minio.ErrorResponse{Code: "TooMany", StatusCode: 429}, storage.ErrTransient},
-		{minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, nil},
-		{minio.ErrorResponse{Code: "NoSuchBucket", StatusCode: 404}, nil},
+		{minio.ErrorResponse{Code: "SlowDown", StatusCode: 503}, fault.ErrTransient},
+		{minio.ErrorResponse{Code: "SlowDownWrite", StatusCode: 503}, fault.ErrTransient},
+		{minio.ErrorResponse{Code: "Whatever", StatusCode: 502}, fault.ErrTransient},
+		{minio.ErrorResponse{Code: "TooMany", StatusCode: 429}, fault.ErrTransient},
+		{minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, fault.ErrPermanent},
+		{minio.ErrorResponse{Code: "NoSuchBucket", StatusCode: 404}, fault.ErrPermanent},
 		// MinIO, AWS and others refusing to delete a locked object.
 		{minio.ErrorResponse{Code: "InvalidRequest", Message: "Object is WORM protected and cannot be overwritten", StatusCode: 400}, storage.ErrRetained},
 		{minio.ErrorResponse{Code: "AccessDenied", Message: "Access Denied because object protected by object lock.", StatusCode: 403}, storage.ErrRetained},
 		{minio.ErrorResponse{Code: "ObjectLocked", StatusCode: 409}, storage.ErrRetained},
-		{context.DeadlineExceeded, storage.ErrTransient},
+		{context.DeadlineExceeded, fault.ErrTransient},
 		{context.Canceled, nil},
-		{io.ErrUnexpectedEOF, storage.ErrTransient},
+		{io.ErrUnexpectedEOF, fault.ErrTransient},
 		{errors.New("something else"), nil},
 	} {
 		got, _ := classify(tc.err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -270,7 +271,7 @@ func testMissing(t *testing.T, s storage.Storage) {
 		if err := s.Delete(t.Context(), key); err != nil {
 			t.Errorf("Delete(%q) of a missing object: %v", key, err)
 		}
-		if storage.IsTransient(storage.ErrNotExist) {
+		if fault.IsTransient(storage.ErrNotExist) {
 			t.Errorf("ErrNotExist is transient")
 		}
 	}
@@ -452,7 +453,7 @@ func testString(t *testing.T, s storage.Storage) {
 // after which Delete removes it. A store without object lock ignores the
 // date. Either way, objects put without it delete at once.
 func testRetention(t *testing.T, s storage.Storage, f Features) {
-	if storage.IsTransient(storage.ErrRetained) {
+	if fault.IsTransient(storage.ErrRetained) {
 		t.Fatalf("ErrRetained is transient")
 	}
 	// A few seconds, so that the suite sees it expire; whole seconds, as
@@ -482,7 +483,7 @@ func testRetention(t *testing.T, s storage.Storage, f Features) {
 		t.Fatalf("Delete before the retain-until date succeeded")
 	case !errors.Is(err, storage.ErrRetained):
 		t.Fatalf("Delete before the retain-until date = %v, want ErrRetained", err)
-	case storage.IsTransient(err):
+	case fault.IsTransient(err):
 		t.Errorf("retention error is transient: %v", err)
 	case !strings.Contains(err.Error(), "retain/k"):
 		t.Errorf("retention error does not name the key: %v", err)

@@ -1,0 +1,82 @@
+package layering
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayering fails on any import that goes up a layer (ARCHITECTURE.md,
+// "Layers"). It reads the imports of every package of the module, test
+// files excluded: a test may import from above (an adapter's test runs
+// internal/pipelinetest, which runs backup and restore).
+func TestLayering(t *testing.T) {
+	cmd := exec.Command("go", "list", "-e", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", Module+"/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	graph := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) > 0 {
+			graph[f[0]] = f[1:]
+		}
+	}
+	for _, pkg := range []string{"engines", "engines/enginetest", "storage", "repository", "backup", "restore", "site", "daemon", "cmd/dbopsd"} {
+		if _, ok := graph[Module+"/"+pkg]; !ok {
+			t.Fatalf("go list did not list %s: the check would see nothing", pkg)
+		}
+	}
+	for _, e := range Check(graph, Rules) {
+		t.Error(e)
+	}
+}
+
+// TestCheckFindsUpwardImports: the rules catch the edges they exist for,
+// including the one this package was written to remove.
+func TestCheckFindsUpwardImports(t *testing.T) {
+	m := func(rel string) string { return Module + "/" + rel }
+	for _, tc := range []struct {
+		from, to string
+		bad      bool
+	}{
+		{"engines/enginetest", "backup", true},
+		{"engines/enginetest", "restore", true},
+		{"engines/enginetest", "repository", true},
+		{"engines/postgres", "site", true},
+		{"engines/mysql", "internal/fault", false},
+		{"engines/postgres", "engines", false},
+		{"storage/s3", "storage", false},
+		{"storage", "repository", true},
+		{"storage/local", "engines", true},
+		{"repository", "catalog", true},
+		{"repository", "storage", false},
+		{"catalog", "repository", false},
+		{"backup", "daemon", true},
+		{"restore", "site", true},
+		{"config", "repository", true},
+		{"site", "daemon", true},
+		{"site", "engines/postgres", false},
+		{"engines/all", "engines/mysql", false},
+		{"daemon", "engines/postgres", true},
+		{"restore", "engines/mysql", true},
+		{"daemon", "internal/harness", true},
+		{"notify", "notify/notifytest", true},
+		{"notify/notifytest", "internal/testca", false},
+		{"internal/fault", "secret", true},
+		{"secret", "internal/fault", true},
+		{"internal/atomicfile", "internal/fault", true},
+		{"cmd/dbopsd", "daemon", false},
+	} {
+		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
+		if (len(got) > 0) != tc.bad {
+			t.Errorf("%s -> %s: violations %q, want forbidden %v", tc.from, tc.to, got, tc.bad)
+		}
+	}
+}
