@@ -3,11 +3,13 @@ package engines_test
 import (
 	"encoding/json"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	_ "github.com/dbopsd/dbopsd/engines/mysql" // their notes' sentences
+	_ "github.com/dbopsd/dbopsd/engines/postgres"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // TestNoteEnglish: a Note reads as the sentence the engines wrote before
@@ -33,21 +35,52 @@ func TestNoteEnglish(t *testing.T) {
 	}
 }
 
-// TestNoteSentences: every sentence's parameters are names a Note can
-// carry, and a Note with all of them reads without braces.
+// TestNoteSentences: every sentence's parameters, in every language, are
+// names a Note can carry, and a Note with all of them reads without braces;
+// {kind} reads as the language's word for it.
 func TestNoteSentences(t *testing.T) {
-	param := regexp.MustCompile(`\{([a-z_]+)\}`)
-	for key, s := range engines.NoteSentences() {
-		n := engines.Note{Key: key, Params: engines.Params{}}
-		for _, m := range param.FindAllStringSubmatch(s, -1) {
-			if m[1] == "what" {
-				n.What = &engines.Note{Key: engines.PGConnectionLimit, Params: engines.Params{"database": "d"}}
-				continue
-			}
-			n.Params[m[1]] = "<" + m[1] + ">"
+	keys := append(i18n.Keys(i18n.EN, "postgres."), i18n.Keys(i18n.EN, "mysql.")...)
+	if len(keys) < 40 {
+		t.Fatalf("%d note keys in the catalog: the engines' messages are not registered", len(keys))
+	}
+	for _, key := range keys {
+		if owner, want := i18n.Owner(key), "engines/"+strings.SplitN(key, ".", 2)[0]; owner != want {
+			t.Errorf("%s is registered by %q, want %q", key, owner, want)
 		}
-		if got := n.English(); strings.ContainsAny(got, "{}") {
-			t.Errorf("%s: %q", key, got)
+		for _, lang := range i18n.Langs() {
+			s, _ := i18n.Lookup(lang, key)
+			n := engines.Note{Key: key, Params: engines.Params{}}
+			for _, name := range i18n.Placeholders(s) {
+				if name == "what" {
+					n.What = &engines.Note{Key: engines.PGConnectionLimit, Params: engines.Params{"database": "d"}}
+					continue
+				}
+				n.Params[name] = "<" + name + ">"
+			}
+			if _, ok := n.Params["kind"]; ok {
+				n.Params["kind"] = engines.KindView
+			}
+			got, ok := n.Text(lang)
+			if !ok || strings.ContainsAny(got, "{}") {
+				t.Errorf("%s in %s: %q (%v)", key, lang, got, ok)
+			}
+			if lang == i18n.EN && got != n.English() {
+				t.Errorf("%s: Text(en) %q, English %q", key, got, n.English())
+			}
+			if n.Params["kind"] != "" && !strings.Contains(got, map[i18n.Lang]string{i18n.ZH: "视图", i18n.EN: "view"}[lang]) {
+				t.Errorf("%s in %s: {kind} not translated: %q", key, lang, got)
+			}
+		}
+	}
+	// A note of a newer version (an unknown key, or an unknown What) does
+	// not render: the report shows the English it stored.
+	for _, n := range []engines.Note{
+		{Key: "postgres.something_new"},
+		{Key: engines.PGRefused, Params: engines.Params{"error": "e", "sqlstate": "42501"}, What: &engines.Note{Key: "postgres.subscription"}},
+		{Key: engines.PGRoleMissing},
+	} {
+		if s, ok := n.Text(i18n.ZH); ok {
+			t.Errorf("%+v renders as %q", n, s)
 		}
 	}
 }
