@@ -19,6 +19,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/engines"
+	_ "github.com/dbopsd/dbopsd/engines/mysql" // its notes' sentences
 	"github.com/dbopsd/dbopsd/request"
 )
 
