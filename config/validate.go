@@ -19,6 +19,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // now is the start of the year over which cron schedules are checked; a
@@ -31,7 +33,7 @@ var (
 	notifyTypes  = []string{"email", "webhook"}
 	smtpTLSModes = []string{SMTPStartTLS, SMTPImplicitTLS}
 	roles        = []string{RoleDBA, RoleApprover, RoleAuditor}
-	languages    = []string{"zh-CN", "en"}
+	languages    = []string{string(i18n.ZH), string(i18n.EN)}
 	// Events are what a notify block may subscribe to.
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventCheckFailed, EventStale, EventDaemonGap,
