@@ -23,8 +23,10 @@ import (
 // a report translates. What, when set, is the object a sentence is about, itself a
 // Note ("setting work_mem of database d" in "... not applied: ...").
 //
-// The keys are part of the report format: a key keeps its meaning and its
-// parameters once released; a new sentence gets a new key.
+// Each adapter owns its keys (postgres.NoteRefused, mysql.NoteBinlogOff,
+// ...), which start with its name, and their sentences. The keys are part
+// of the report format: a key keeps its meaning and its parameters once
+// released; a new sentence gets a new key.
 type Note struct {
 	Key    string `json:"key"`
 	Params Params `json:"params,omitempty"`
@@ -34,65 +36,6 @@ type Note struct {
 // Params are the parameters of a Note by name, as their sentences name
 // them: {role} is Params["role"].
 type Params = i18n.Params
-
-// Keys of the note catalog, by engine, with the parameters of their
-// sentences. Their sentences, in every language, are the engine's own:
-// engines/postgres/messages/ and engines/mysql/messages/ (the catalog's
-// tests check that every key has one in every language).
-const (
-	// PostgreSQL restores: what was not recreated.
-	PGOwnershipNotRestored = "postgres.ownership_not_restored"  // roles, user
-	PGPolicyNotCreated     = "postgres.policy_not_created"      // policy, table, roles
-	PGForeignKeyNotCreated = "postgres.foreign_key_not_created" // constraint, table, references, database
-	PGDatabaseOwnerMissing = "postgres.database_owner_missing"  // database, owner
-	// A property of the database (What) not applied or not restored.
-	PGRefused          = "postgres.refused"           // what, error, sqlstate
-	PGRoleMissing      = "postgres.role_missing"      // what, role
-	PGGrantorMissing   = "postgres.grantor_missing"   // what, role
-	PGUnknownPrivilege = "postgres.unknown_privilege" // what
-	PGNoGrantOption    = "postgres.no_grant_option"   // what, role
-	// The properties themselves: the What of the notes above.
-	PGDatabaseOwner     = "postgres.database_owner"       // owner, database
-	PGConnectionLimit   = "postgres.connection_limit"     // database
-	PGDatabaseComment   = "postgres.database_comment"     // database
-	PGRevoke            = "postgres.revoke"               // database, role
-	PGGrant             = "postgres.grant"                // privileges, database, grantee
-	PGGrantWithOption   = "postgres.grant_with_option"    // privileges, database, grantee
-	PGGrantBy           = "postgres.grant_by"             // privileges, database, grantee, grantor
-	PGGrantWithOptionBy = "postgres.grant_with_option_by" // privileges, database, grantee, grantor
-	PGDatabaseSetting   = "postgres.database_setting"     // setting, database
-	PGRoleSetting       = "postgres.role_setting"         // setting, role, database
-	// PostgreSQL restores: notes.
-	PGOlderServer         = "postgres.older_server"         // backup_version, server_version
-	PGDefaultCollation    = "postgres.default_collation"    // collation, error
-	PGPartitionStandalone = "postgres.partition_standalone" // table
-	// PostgreSQL integrity checks: why none ran.
-	PGNoAmcheckTool      = "postgres.no_pg_amcheck"       // error
-	PGAmcheckUnavailable = "postgres.amcheck_unavailable" // (none)
-	PGAmcheckNotCreated  = "postgres.amcheck_not_created" // error
-
-	// MySQL/MariaDB restores: what was not recreated.
-	MySQLForeignKeyNotRecreated = "mysql.foreign_key_not_recreated" // table, definition
-	MySQLProgramsNotRecreated   = "mysql.programs_not_recreated"    // count
-	MySQLUsersAndGrants         = "mysql.users_and_grants"          // (none)
-	MySQLObjectRefused          = "mysql.object_refused"            // kind, object, error
-	MySQLDefinerMissing         = "mysql.definer_missing"           // definer
-	// MySQL/MariaDB restores: notes.
-	MySQLDefinerUnchecked   = "mysql.definer_unchecked"       // definer
-	MySQLDefinerReplaced    = "mysql.definer_replaced"        // kind, object, definer
-	MySQLEventDisabled      = "mysql.event_disabled"          // event
-	MySQLHistoryLost        = "mysql.history_not_restored"    // table, reason (another version's words)
-	MySQLHistoryNotLoadable = "mysql.history_not_loadable"    // table
-	MySQLHistoryTrxID       = "mysql.history_transaction_ids" // table
-	MySQLRestored           = "mysql.restored"                // tables, rows, took, method, strategy
-	MySQLLocalInfileOff     = "mysql.local_infile_off"        // (none)
-	MySQLLoadDataRefused    = "mysql.load_data_refused"       // error
-	MySQLLoadWarnings       = "mysql.load_warnings"           // table, count, warnings
-	MySQLBinlogOff          = "mysql.binlog_off"              // (none)
-	MySQLBinlogOn           = "mysql.binlog_on"               // error
-	// MySQL/MariaDB integrity checks: why none ran.
-	MySQLNoTables = "mysql.no_tables" // (none)
-)
 
 // Object kinds, the {kind} of MySQL notes; a report translates them
 // (engines.kind.<kind> in the catalog, messages/).

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
-	_ "github.com/dbopsd/dbopsd/engines/mysql" // their notes' sentences
-	_ "github.com/dbopsd/dbopsd/engines/postgres"
+	"github.com/dbopsd/dbopsd/engines/mysql"
+	"github.com/dbopsd/dbopsd/engines/postgres"
 	"github.com/dbopsd/dbopsd/i18n"
 )
 
@@ -16,17 +16,17 @@ import (
 // notes had keys, What included; one of a key this version does not know
 // still says what it has.
 func TestNoteEnglish(t *testing.T) {
-	setting := engines.Note{Key: engines.PGRoleSetting, Params: engines.Params{"setting": "work_mem", "role": "r", "database": "d"}}
+	setting := engines.Note{Key: postgres.NoteRoleSetting, Params: engines.Params{"setting": "work_mem", "role": "r", "database": "d"}}
 	for _, c := range []struct {
 		n    engines.Note
 		want string
 	}{
-		{engines.Note{Key: engines.PGRoleMissing, Params: engines.Params{"role": "r"}, What: &setting},
+		{engines.Note{Key: postgres.NoteRoleMissing, Params: engines.Params{"role": "r"}, What: &setting},
 			"setting work_mem of role r in database d not restored: role r is missing on the target server"},
-		{engines.Note{Key: engines.PGDatabaseOwnerMissing, Params: engines.Params{"database": "d", "owner": "o"}},
+		{engines.Note{Key: postgres.NoteDatabaseOwnerMissing, Params: engines.Params{"database": "d", "owner": "o"}},
 			"owner of database d not set to o: role o is missing on the target server; the database belongs to the restoring user"},
-		{engines.Note{Key: engines.MySQLUsersAndGrants}, "users and grants: not part of a database backup"},
-		{engines.Note{Key: engines.PGNoAmcheckTool, Params: engines.Params{"error": "pg_amcheck not found"}}, "pg_amcheck not found"},
+		{engines.Note{Key: mysql.NoteUsersAndGrants}, "users and grants: not part of a database backup"},
+		{engines.Note{Key: postgres.NoteNoAmcheckTool, Params: engines.Params{"error": "pg_amcheck not found"}}, "pg_amcheck not found"},
 		{engines.Note{Key: "postgres.something_new", Params: engines.Params{"b": "2", "a": "1"}}, "postgres.something_new a=1 b=2"},
 	} {
 		if got := c.n.English(); got != c.want {
@@ -52,7 +52,7 @@ func TestNoteSentences(t *testing.T) {
 			n := engines.Note{Key: key, Params: engines.Params{}}
 			for _, name := range i18n.Placeholders(s) {
 				if name == "what" {
-					n.What = &engines.Note{Key: engines.PGConnectionLimit, Params: engines.Params{"database": "d"}}
+					n.What = &engines.Note{Key: postgres.NoteConnectionLimit, Params: engines.Params{"database": "d"}}
 					continue
 				}
 				n.Params[name] = "<" + name + ">"
@@ -76,8 +76,8 @@ func TestNoteSentences(t *testing.T) {
 	// not render: the report shows the English it stored.
 	for _, n := range []engines.Note{
 		{Key: "postgres.something_new"},
-		{Key: engines.PGRefused, Params: engines.Params{"error": "e", "sqlstate": "42501"}, What: &engines.Note{Key: "postgres.subscription"}},
-		{Key: engines.PGRoleMissing},
+		{Key: postgres.NoteRefused, Params: engines.Params{"error": "e", "sqlstate": "42501"}, What: &engines.Note{Key: "postgres.subscription"}},
+		{Key: postgres.NoteRoleMissing},
 	} {
 		if s, ok := n.Text(i18n.ZH); ok {
 			t.Errorf("%+v renders as %q", n, s)
@@ -90,18 +90,18 @@ func TestNoteSentences(t *testing.T) {
 // version's) reads back without Notes.
 func TestReportsSayBoth(t *testing.T) {
 	var rep engines.RestoreReport
-	fk := engines.Note{Key: engines.PGForeignKeyNotCreated, Params: engines.Params{"constraint": "c", "table": "s.t", "references": "s.u", "database": "d"}}
+	fk := engines.Note{Key: postgres.NoteForeignKeyNotCreated, Params: engines.Params{"constraint": "c", "table": "s.t", "references": "s.u", "database": "d"}}
 	if got := rep.AddSkipped(fk); got != "foreign key c on s.t not created: the table it references, s.u, is not in database d" {
 		t.Errorf("AddSkipped returned %q", got)
 	}
-	rep.AddNote(engines.Note{Key: engines.MySQLBinlogOff})
+	rep.AddNote(engines.Note{Key: mysql.NoteBinlogOff})
 	if len(rep.Skipped) != 1 || len(rep.SkippedMessages) != 1 || len(rep.Notes) != 1 || len(rep.NoteMessages) != 1 ||
 		rep.Notes[0] != "the restore is not written to the target's binary log (sql_log_bin=0): its replicas do not receive it" {
 		t.Errorf("report: %+v", rep)
 	}
 	var ir engines.IntegrityReport
-	ir.Skip(engines.Note{Key: engines.PGAmcheckUnavailable})
-	if ir.Skipped != (engines.Note{Key: engines.PGAmcheckUnavailable}).English() || ir.SkippedMessage == nil {
+	ir.Skip(engines.Note{Key: postgres.NoteAmcheckUnavailable})
+	if ir.Skipped != (engines.Note{Key: postgres.NoteAmcheckUnavailable}).English() || ir.SkippedMessage == nil {
 		t.Errorf("integrity report: %+v", ir)
 	}
 
