@@ -27,6 +27,9 @@ type HTMLOptions struct {
 //go:embed report.html.tmpl
 var pageTemplate string
 
+// page is parsed once, when the program starts, so a broken template stops
+// it there; WriteHTML clones it and binds the functions that speak the
+// page's language (boundFuncs).
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"bytes": humanize.Bytes, "rate": rate, "orDash": orDash, "statusColor": statusColor,
 }).Funcs(boundFuncs(phrases{lang: i18n.Default, time: time.Time.String})).Parse(pageTemplate))
