@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
 
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/secret"
 )
 
@@ -88,7 +89,7 @@ const (
 	DefaultDifferentialMaxRatio = 0.5
 	DefaultPolicyParallel       = 2
 	DefaultGenerations          = 3
-	DefaultLanguage             = "zh-CN"
+	DefaultLanguage             = string(i18n.Default)
 )
 
 // decoder turns the HCL body into a Config, collecting diagnostics. It

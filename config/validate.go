@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // now is the start of the year over which cron schedules are checked; a
@@ -33,7 +34,7 @@ var (
 	notifyTypes  = []string{"email", "webhook"}
 	smtpTLSModes = []string{SMTPStartTLS, SMTPImplicitTLS}
 	roles        = []string{RoleDBA, RoleApprover, RoleAuditor}
-	languages    = []string{"zh-CN", "en"}
+	languages    = []string{string(i18n.ZH), string(i18n.EN)}
 	// Events are what a notify block may subscribe to.
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,

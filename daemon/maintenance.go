@@ -29,7 +29,7 @@ type Mirrorer interface {
 type repoPrune struct{}
 
 func (repoPrune) Prune(ctx context.Context, env *Env, trigger, osUser string) error {
-	_, err := prune.Run(ctx, env.Config, env.Catalog, prune.Options{Trigger: trigger, OSUser: osUser, Logger: env.Logger})
+	_, err := site.Prune(ctx, env.Config, env.Catalog, prune.Options{Trigger: trigger, OSUser: osUser, Logger: env.Logger})
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}

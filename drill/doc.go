@@ -46,12 +46,14 @@
 // parameters — the tables compared, which differ and how, the tool and its
 // version, why a step did not run — stored in the JSON beside its English
 // (Check.Detail), and so are the warnings and what became of the copy. The
-// page renders the sentence of the key in its own language from html.go's
-// catalog, so a Chinese report is Chinese throughout; what servers and
-// tools said (errors, findings) is data, shown verbatim after a translated
-// lead. The engines' notes (what a restore skipped, other notes, why the
-// integrity check did not run) come as engines.Notes, whose keys have
-// their sentences in the same catalog ("note.<key>"), with object names and
-// the server's words as parameters. A report stored by an older dbopsd has
-// no Messages or Notes: its page shows the stored English.
+// page (report.html.tmpl, rendered by html.go) takes its words and the
+// sentence of each key in its own language from the message catalog
+// (package i18n; drill's own sentences are in messages/), so a Chinese
+// report is Chinese throughout; what servers and tools said (errors,
+// findings) is data, shown verbatim after a translated lead. The engines'
+// notes (what a restore skipped, other notes, why the integrity check did
+// not run) come as engines.Notes, whose sentences are the engine packages'
+// own (engines/postgres/messages/, ...), with object names and the
+// server's words as parameters. A report stored by an older dbopsd has no
+// Messages or Notes: its page shows the stored English.
 package drill

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/restore"
 )
@@ -155,11 +156,11 @@ func (s *Spec) normalize() error {
 	default:
 		return fmt.Errorf("drill %s: unknown scenario %q (want %s, %s or %s)", s.ID, s.Scenario, ScenarioFull, ScenarioTable, ScenarioRedirected)
 	}
-	lang, err := NormalizeLang(s.Language)
+	lang, err := i18n.NormalizeLang(s.Language)
 	if err != nil {
 		return fmt.Errorf("drill %s: %w", s.ID, err)
 	}
-	s.Language = lang
+	s.Language = string(lang)
 	if s.Parallel < 1 {
 		s.Parallel = 2
 	}

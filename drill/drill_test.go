@@ -647,7 +647,7 @@ func TestEngineNotesInReport(t *testing.T) {
 	if err != nil || !rep.Passed() {
 		t.Fatalf("drill: %v\n%+v", err, rep)
 	}
-	own := engines.Note{Key: engines.PGOwnershipNotRestored, Params: engines.Params{"roles": role, "user": "postgres"}}
+	own := engines.Note{Key: postgres.NoteOwnershipNotRestored, Params: engines.Params{"roles": role, "user": "postgres"}}
 	if rep.Restore == nil || !slices.ContainsFunc(rep.Restore.SkippedMessages, func(n engines.Note) bool { return reflect.DeepEqual(n, own) }) ||
 		!slices.Contains(rep.Restore.Skipped, own.English()) {
 		t.Fatalf("the report's restore notes: %+v, want %+v", rep.Restore, own)
@@ -658,7 +658,7 @@ func TestEngineNotesInReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(raw, []byte(`"skipped_messages"`)) || !bytes.Contains(raw, []byte(`"key": "`+engines.PGOwnershipNotRestored+`"`)) {
+	if !bytes.Contains(raw, []byte(`"skipped_messages"`)) || !bytes.Contains(raw, []byte(`"key": "`+postgres.NoteOwnershipNotRestored+`"`)) {
 		t.Errorf("the stored JSON has no structured notes:\n%s", raw)
 	}
 	stored, err := drill.Load(s.cfg.Daemon.StateDir, rep.ID)

@@ -1,26 +1,44 @@
 package drill
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
-// MessageKeys are the keys of the message catalog in lang (those of
-// Message.Key, and "mismatch.<kind>" for Mismatch), sorted.
+// MessageKeys are the keys of the sentences a page renders in lang: those
+// of Message.Key, "mismatch.<kind>" for Mismatch (the catalog's
+// "drill.msg.<key>"), and "note.<key>" for the engines' notes (the
+// engine packages' own keys), sorted.
 func MessageKeys(lang string) []string {
 	var keys []string
-	for k := range labels[lang] {
-		if key, ok := strings.CutPrefix(k, "msg."); ok {
-			keys = append(keys, key)
+	for _, k := range i18n.Keys(i18n.Lang(lang), "drill.msg.") {
+		keys = append(keys, strings.TrimPrefix(k, "drill.msg."))
+	}
+	for _, engine := range []string{"postgres.", "mysql."} {
+		for _, k := range i18n.Keys(i18n.Lang(lang), engine) {
+			keys = append(keys, "note."+k)
 		}
 	}
 	slices.Sort(keys)
 	return keys
 }
 
-// MessageTemplate is the catalog's sentence of key in lang.
-func MessageTemplate(lang, key string) string { return labels[lang]["msg."+key] }
+// MessageTemplate is the catalog's sentence of key (as MessageKeys names
+// it) in lang.
+func MessageTemplate(lang, key string) string {
+	if note, ok := strings.CutPrefix(key, "note."); ok {
+		s, _ := i18n.Lookup(i18n.Lang(lang), note)
+		return s
+	}
+	s, _ := i18n.Lookup(i18n.Lang(lang), "drill.msg."+key)
+	return s
+}
+
+var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
 
 // EnglishPhrases are the fixed words of the English catalog's sentences:
 // the text between their parameters, without the punctuation around it,

@@ -3,6 +3,7 @@ package drill_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,8 @@ import (
 
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/mysql"
+	"github.com/dbopsd/dbopsd/engines/postgres"
 	"github.com/dbopsd/dbopsd/request"
 )
 
@@ -390,57 +394,165 @@ func textOf(n *html.Node) string {
 	return strings.TrimSpace(b.String())
 }
 
-// TestHTMLInChromium renders the page in headless Chromium and checks the
-// screenshot: a page of the right shape with the verdict banner's colour,
-// i.e. the inline CSS took effect.
+// TestHTMLInChromium renders the page in headless Chromium, in both
+// languages, and checks the screenshot — a page of the right shape with
+// the verdict banner's colour, i.e. the inline CSS took effect — and the
+// layout, measured in the page: no table cell narrower than the shortest
+// word of its content (the Chinese report once wrapped 结果 and every 通过
+// one character per line), no cell whose content overflows it, and no
+// page wider than the window. It fails, never skips, without Chromium
+// (make deps installs it).
 func TestHTMLInChromium(t *testing.T) {
-	chromium := "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: apt-get install -y chromium (make deps)", chromium)
-		}
-		t.Skipf("%s is missing: apt-get install -y chromium (make deps)", chromium)
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is missing (%v): apt-get install -y chromium, or make deps", err)
 	}
 	dir := t.TempDir()
-	for _, c := range []struct {
-		verdict, lang string
-		banner        [3]uint8 // the verdict banner's background
-	}{
-		{drill.Pass, drill.LangZH, [3]uint8{0xe6, 0xf4, 0xea}},
-		{drill.Fail, drill.LangEN, [3]uint8{0xfc, 0xe8, 0xe6}},
-	} {
-		t.Run(c.verdict+"/"+c.lang, func(t *testing.T) {
-			page := filepath.Join(dir, c.verdict+"-"+c.lang+".html")
-			shot := filepath.Join(dir, c.verdict+"-"+c.lang+".png")
-			var b bytes.Buffer
-			if err := drill.WriteHTML(&b, sample(c.verdict), drill.HTMLOptions{Language: c.lang}); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(page, b.Bytes(), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-				"--no-first-run", "--hide-scrollbars", "--disable-background-networking", "--disable-quic", "--disable-component-update", "--disable-sync", "--user-data-dir="+filepath.Join(dir, "profile-"+c.verdict),
-				"--window-size=1000,2400", "--screenshot="+shot, "file://"+page)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("chromium: %v\n%s", err, out)
-			}
-			f, err := os.Open(shot)
-			if err != nil {
-				t.Fatalf("no screenshot: %v\n%s", err, out)
-			}
-			defer f.Close()
-			img, err := png.Decode(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkScreenshot(t, img, c.banner)
-			t.Logf("screenshot %s (%dx%d)", shot, img.Bounds().Dx(), img.Bounds().Dy())
-		})
+	reports := map[string]func() *drill.Report{
+		drill.Pass: func() *drill.Report { return sample(drill.Pass) },
+		drill.Fail: func() *drill.Report { return sample(drill.Fail) },
+		"every-outcome": func() *drill.Report {
+			r := everyOutcome(outcomes())
+			withNotes(r, noteOutcomes())
+			return r
+		},
 	}
+	banners := map[string][3]uint8{drill.Pass: {0xe6, 0xf4, 0xea}, drill.Fail: {0xfc, 0xe8, 0xe6}, "every-outcome": {0xfc, 0xe8, 0xe6}}
+	for _, name := range []string{drill.Pass, drill.Fail, "every-outcome"} {
+		for _, lang := range []string{drill.LangZH, drill.LangEN} {
+			t.Run(name+"/"+lang, func(t *testing.T) {
+				var b bytes.Buffer
+				if err := drill.WriteHTML(&b, reports[name](), drill.HTMLOptions{Language: lang}); err != nil {
+					t.Fatal(err)
+				}
+				base := filepath.Join(dir, name+"-"+lang)
+				img := screenshot(t, chromium, base, b.Bytes())
+				checkScreenshot(t, img, banners[name])
+				for _, width := range []int{1000, 640} {
+					for _, problem := range measureLayout(t, chromium, fmt.Sprintf("%s-%d", base, width), b.Bytes(), width) {
+						t.Errorf("%dpx wide: %s", width, problem)
+					}
+				}
+			})
+		}
+	}
+}
+
+// chromiumArgs start a headless Chromium that leaves nothing behind but
+// its profile in dir.
+func chromiumArgs(profile string, width int) []string {
+	return []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--hide-scrollbars", "--disable-background-networking", "--disable-quic", "--disable-component-update",
+		"--disable-sync", "--user-data-dir=" + profile, fmt.Sprintf("--window-size=%d,2400", width)}
+}
+
+func screenshot(t *testing.T, chromium, base string, page []byte) image.Image {
+	t.Helper()
+	file, shot := base+".html", base+".png"
+	if err := os.WriteFile(file, page, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, append(chromiumArgs(base+"-profile", 1000), "--screenshot="+shot, "file://"+file)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v\n%s", err, out)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s (%dx%d)", shot, img.Bounds().Dx(), img.Bounds().Dy())
+	return img
+}
+
+// layoutProbe measures the laid-out page: for every table cell, the width
+// of its content box against the width of the shortest word of its text
+// (a word: letters and digits between spaces and punctuation, measured in
+// the cell's font, unbroken; cells that break anywhere by design, digests
+// and ids, excepted), and its content against its box. It writes
+// one line per problem into #layout-problems, and "measured N cells".
+const layoutProbe = `<script>
+(function () {
+  var problems = [], cells = document.querySelectorAll("td, th");
+  var probe = document.createElement("span");
+  probe.style.cssText = "position:absolute;left:-10000px;top:0;white-space:nowrap;";
+  document.body.appendChild(probe);
+  cells.forEach(function (c, i) {
+    var walker = document.createTreeWalker(c, NodeFilter.SHOW_TEXT), node, shortest = null;
+    while ((node = walker.nextNode())) {
+      node.data.split(/[\s\p{P}\p{S}]+/u).forEach(function (w) {
+        if (w === "") return;
+        probe.style.font = getComputedStyle(node.parentElement).font;
+        probe.textContent = w;
+        var width = probe.getBoundingClientRect().width;
+        if (shortest === null || width < shortest.width) shortest = {word: w, width: width};
+      });
+    }
+    var cs = getComputedStyle(c);
+    // Digests, fingerprints and ids (monospace, break-all) may break
+    // anywhere: a 64-digit digest is wider than a phone.
+    if (shortest === null || cs.wordBreak === "break-all") return;
+    var content = c.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    var what = c.tagName.toLowerCase() + " " + JSON.stringify(c.innerText.trim().slice(0, 40));
+    if (content + 0.5 < shortest.width) {
+      problems.push(what + ": " + content.toFixed(1) + "px wide, narrower than its shortest word " +
+        JSON.stringify(shortest.word) + " (" + shortest.width.toFixed(1) + "px)");
+    }
+    if (c.scrollWidth > c.clientWidth + 1) {
+      problems.push(what + ": its content (" + c.scrollWidth + "px) overflows the cell (" + c.clientWidth + "px)");
+    }
+  });
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    problems.push("the page is " + document.documentElement.scrollWidth + "px wide in a " + window.innerWidth + "px window");
+  }
+  var out = document.createElement("pre");
+  out.id = "layout-problems";
+  out.textContent = problems.join("\n") + "\nmeasured " + cells.length + " cells";
+  document.body.appendChild(out);
+})();
+</script>`
+
+var measured = regexp.MustCompile(`(?s)<pre id="layout-problems">(.*?)measured (\d+) cells</pre>`)
+
+// measureLayout loads page, with layoutProbe, in a window width pixels
+// wide, and returns the problems it found.
+func measureLayout(t *testing.T, chromium, base string, page []byte, width int) []string {
+	t.Helper()
+	file := base + ".html"
+	probed := bytes.Replace(page, []byte("</body>"), []byte(layoutProbe+"\n</body>"), 1)
+	if err := os.WriteFile(file, probed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, append(chromiumArgs(base+"-profile", width), "--dump-dom", "file://"+file)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.Bytes())
+	}
+	m := measured.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("the layout probe did not run:\n%s", stderr.Bytes())
+	}
+	if n, _ := strconv.Atoi(string(m[2])); n < 20 {
+		t.Fatalf("the probe measured %d cells", n)
+	}
+	var problems []string
+	for _, line := range strings.Split(html.UnescapeString(string(m[1])), "\n") {
+		if line != "" {
+			problems = append(problems, line)
+		}
+	}
+	return problems
 }
 
 func checkScreenshot(t *testing.T, img image.Image, banner [3]uint8) {
@@ -586,7 +698,7 @@ func outcomes() []outcome {
 			zh: "未执行。数据库引擎说明：" + dbccDenied, en: "not run; the engine said: " + dbccDenied},
 		{name: "integrity not run, with the engine's note", check: drill.CheckIntegrity, status: drill.Warn,
 			m: drill.Message{Key: "integrity.skipped", Tool: "pg_amcheck", Reason: noAmcheck,
-				ReasonMessage: &engines.Note{Key: engines.PGAmcheckUnavailable}},
+				ReasonMessage: &engines.Note{Key: postgres.NoteAmcheckUnavailable}},
 			zh: "未执行。数据库引擎说明：服务器上没有 amcheck 扩展（它随 postgresql-contrib 软件包提供）",
 			en: "not run; the engine said: " + noAmcheck},
 		{name: "integrity without report", check: drill.CheckIntegrity, status: drill.Warn, m: drill.Message{Key: "integrity.no_report"},
@@ -658,128 +770,128 @@ func noteOutcomes() []noteOutcome {
 		roleSet    = "角色 hall_auditor 在数据库 " + db + " 中的参数设置 statement_timeout"
 		cannotLoad = "the server cannot load row history (needs MariaDB 10.11 system_versioning_insert_history)"
 	)
-	dbSetting := pg(engines.PGDatabaseSetting, engines.Params{"setting": "dbops_no_such_param", "database": db})
+	dbSetting := pg(postgres.NoteDatabaseSetting, engines.Params{"setting": "dbops_no_such_param", "database": db})
 	return []noteOutcome{
-		{"ownership", "skipped", pg(engines.PGOwnershipNotRestored, engines.Params{"roles": "hall_owner, hall_clerk", "user": "postgres"}),
+		{"ownership", "skipped", pg(postgres.NoteOwnershipNotRestored, engines.Params{"roles": "hall_owner, hall_clerk", "user": "postgres"}),
 			"对象的属主和授权未恢复：目标服务器上缺少角色 hall_owner, hall_clerk；对象改归执行恢复的用户 postgres 所有",
 			"ownership and privileges (GRANTs) not restored: roles missing on the target server: hall_owner, hall_clerk; objects belong to the restoring user postgres"},
-		{"policy", "skipped", pg(engines.PGPolicyNotCreated, engines.Params{"policy": "本窗口", "table": "hall.取号记录", "roles": "hall_owner"}),
+		{"policy", "skipped", pg(postgres.NotePolicyNotCreated, engines.Params{"policy": "本窗口", "table": "hall.取号记录", "roles": "hall_owner"}),
 			"表 hall.取号记录 上的行级安全策略 本窗口 未创建：它引用的角色在目标服务器上不存在（hall_owner）",
 			"row-level security policy 本窗口 on hall.取号记录 not created: it names roles missing on the target server (hall_owner)"},
-		{"foreign key", "skipped", pg(engines.PGForeignKeyNotCreated, engines.Params{"constraint": "ratings_ticket_fkey", "table": "hall.ratings", "references": "hall.tickets", "database": db}),
+		{"foreign key", "skipped", pg(postgres.NoteForeignKeyNotCreated, engines.Params{"constraint": "ratings_ticket_fkey", "table": "hall.ratings", "references": "hall.tickets", "database": db}),
 			"表 hall.ratings 上的外键 ratings_ticket_fkey 未创建：它引用的表 hall.tickets 不在数据库 " + db + " 中",
 			"foreign key ratings_ticket_fkey on hall.ratings not created: the table it references, hall.tickets, is not in database " + db},
-		{"database owner missing", "skipped", pg(engines.PGDatabaseOwnerMissing, engines.Params{"database": db, "owner": "hall_owner"}),
+		{"database owner missing", "skipped", pg(postgres.NoteDatabaseOwnerMissing, engines.Params{"database": db, "owner": "hall_owner"}),
 			"数据库 " + db + " 的属主未设为 hall_owner：目标服务器上没有角色 hall_owner，数据库归执行恢复的用户所有",
 			"owner of database " + db + " not set to hall_owner: role hall_owner is missing on the target server; the database belongs to the restoring user"},
-		{"setting refused", "skipped", about(dbSetting, engines.PGRefused, engines.Params{"error": noParam, "sqlstate": "42704"}),
+		{"setting refused", "skipped", about(dbSetting, postgres.NoteRefused, engines.Params{"error": noParam, "sqlstate": "42704"}),
 			setting + "：未能应用，目标服务器拒绝执行。服务器报告：" + noParam + "（错误码 42704）",
 			"setting dbops_no_such_param of database " + db + " not applied: the target server refused it: " + noParam + " (SQLSTATE 42704)"},
-		{"owner refused", "skipped", about(pg(engines.PGDatabaseOwner, engines.Params{"owner": "hall_owner", "database": db}), engines.PGRefused,
+		{"owner refused", "skipped", about(pg(postgres.NoteDatabaseOwner, engines.Params{"owner": "hall_owner", "database": db}), postgres.NoteRefused,
 			engines.Params{"error": "must be able to SET ROLE \"hall_owner\"", "sqlstate": "42501"}),
 			"数据库 " + db + " 的属主 hall_owner：未能应用，目标服务器拒绝执行。服务器报告：must be able to SET ROLE \"hall_owner\"（错误码 42501）",
 			"owner hall_owner of database " + db + " not applied: the target server refused it: must be able to SET ROLE \"hall_owner\" (SQLSTATE 42501)"},
-		{"connection limit refused", "skipped", about(pg(engines.PGConnectionLimit, engines.Params{"database": db}), engines.PGRefused,
+		{"connection limit refused", "skipped", about(pg(postgres.NoteConnectionLimit, engines.Params{"database": db}), postgres.NoteRefused,
 			engines.Params{"error": "permission denied to alter database", "sqlstate": "42501"}),
 			"数据库 " + db + " 的连接数上限：未能应用，目标服务器拒绝执行。服务器报告：permission denied to alter database（错误码 42501）",
 			"connection limit of database " + db + " not applied: the target server refused it: permission denied to alter database (SQLSTATE 42501)"},
-		{"comment refused", "skipped", about(pg(engines.PGDatabaseComment, engines.Params{"database": db}), engines.PGRefused,
+		{"comment refused", "skipped", about(pg(postgres.NoteDatabaseComment, engines.Params{"database": db}), postgres.NoteRefused,
 			engines.Params{"error": "must be owner of database " + db, "sqlstate": "42501"}),
 			comment + "：未能应用，目标服务器拒绝执行。服务器报告：must be owner of database " + db + "（错误码 42501）",
 			"comment on database " + db + " not applied: the target server refused it: must be owner of database " + db + " (SQLSTATE 42501)"},
-		{"revoke refused", "skipped", about(pg(engines.PGRevoke, engines.Params{"database": db, "role": "PUBLIC"}), engines.PGRefused,
+		{"revoke refused", "skipped", about(pg(postgres.NoteRevoke, engines.Params{"database": db, "role": "PUBLIC"}), postgres.NoteRefused,
 			engines.Params{"error": "permission denied for database " + db, "sqlstate": "42501"}),
 			"撤销 PUBLIC 在数据库 " + db + " 上的全部权限：未能应用，目标服务器拒绝执行。服务器报告：permission denied for database " + db + "（错误码 42501）",
 			"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC not applied: the target server refused it: permission denied for database " + db + " (SQLSTATE 42501)"},
 		{"role setting, role missing", "skipped",
-			about(pg(engines.PGRoleSetting, engines.Params{"setting": "statement_timeout", "role": "hall_auditor", "database": db}), engines.PGRoleMissing, engines.Params{"role": "hall_auditor"}),
+			about(pg(postgres.NoteRoleSetting, engines.Params{"setting": "statement_timeout", "role": "hall_auditor", "database": db}), postgres.NoteRoleMissing, engines.Params{"role": "hall_auditor"}),
 			roleSet + "：未恢复，目标服务器上没有角色 hall_auditor",
 			"setting statement_timeout of role hall_auditor in database " + db + " not restored: role hall_auditor is missing on the target server"},
 		{"grant, grantee missing", "skipped",
-			about(pg(engines.PGGrantWithOption, engines.Params{"privileges": "CONNECT, TEMPORARY", "database": db, "grantee": "hall_auditor"}), engines.PGRoleMissing, engines.Params{"role": "hall_auditor"}),
+			about(pg(postgres.NoteGrantWithOption, engines.Params{"privileges": "CONNECT, TEMPORARY", "database": db, "grantee": "hall_auditor"}), postgres.NoteRoleMissing, engines.Params{"role": "hall_auditor"}),
 			"授予 hall_auditor 数据库 " + db + " 的 CONNECT, TEMPORARY 权限（可转授）：未恢复，目标服务器上没有角色 hall_auditor",
 			"GRANT CONNECT, TEMPORARY ON DATABASE " + db + " TO hall_auditor WITH GRANT OPTION not restored: role hall_auditor is missing on the target server"},
 		{"grant, grantor missing", "skipped",
-			about(pg(engines.PGGrantBy, engines.Params{"privileges": "TEMPORARY", "database": db, "grantee": "hall_reader", "grantor": "hall_auditor"}), engines.PGGrantorMissing, engines.Params{"role": "hall_auditor"}),
+			about(pg(postgres.NoteGrantBy, engines.Params{"privileges": "TEMPORARY", "database": db, "grantee": "hall_reader", "grantor": "hall_auditor"}), postgres.NoteGrantorMissing, engines.Params{"role": "hall_auditor"}),
 			"由 hall_auditor 授予 hall_reader 数据库 " + db + " 的 TEMPORARY 权限：未恢复，授权者角色 hall_auditor 在目标服务器上不存在",
 			"GRANT TEMPORARY ON DATABASE " + db + " TO hall_reader (granted by hall_auditor) not restored: role hall_auditor, which granted it, is missing on the target server"},
 		{"grant, unknown privilege", "skipped",
-			about(pg(engines.PGGrant, engines.Params{"privileges": "CONNECT, MAINTAIN", "database": db, "grantee": "PUBLIC"}), engines.PGUnknownPrivilege, nil),
+			about(pg(postgres.NoteGrant, engines.Params{"privileges": "CONNECT, MAINTAIN", "database": db, "grantee": "PUBLIC"}), postgres.NoteUnknownPrivilege, nil),
 			"授予 PUBLIC 数据库 " + db + " 的 CONNECT, MAINTAIN 权限：未恢复，其中有本版本不认识的数据库权限",
 			"GRANT CONNECT, MAINTAIN ON DATABASE " + db + " TO PUBLIC not restored: not a database privilege this version knows"},
 		{"grant, no grant option", "skipped",
-			about(pg(engines.PGGrantWithOptionBy, engines.Params{"privileges": "CREATE", "database": db, "grantee": "hall_reader", "grantor": "hall_clerk"}), engines.PGNoGrantOption, engines.Params{"role": "hall_clerk"}),
+			about(pg(postgres.NoteGrantWithOptionBy, engines.Params{"privileges": "CREATE", "database": db, "grantee": "hall_reader", "grantor": "hall_clerk"}), postgres.NoteNoGrantOption, engines.Params{"role": "hall_clerk"}),
 			"由 hall_clerk 授予 hall_reader 数据库 " + db + " 的 CREATE 权限（可转授）：未恢复，hall_clerk 在目标服务器上没有转授该权限的权利",
 			"GRANT CREATE ON DATABASE " + db + " TO hall_reader WITH GRANT OPTION (granted by hall_clerk) not restored: hall_clerk does not hold the grant option for it on the target server"},
-		{"older server", "notes", pg(engines.PGOlderServer, engines.Params{"backup_version": "16", "server_version": "15"}),
+		{"older server", "notes", pg(postgres.NoteOlderServer, engines.Params{"backup_version": "16", "server_version": "15"}),
 			"将 PostgreSQL 16 的备份恢复到了版本较低的服务器（PostgreSQL 15）",
 			"restoring a PostgreSQL 16 backup into an older server (PostgreSQL 15)"},
-		{"default collation", "notes", pg(engines.PGDefaultCollation, engines.Params{"collation": "zh_CN.GB18030", "error": badLocale}),
+		{"default collation", "notes", pg(postgres.NoteDefaultCollation, engines.Params{"collation": "zh_CN.GB18030", "error": badLocale}),
 			"源数据库的排序规则 zh_CN.GB18030 在目标服务器上不可用，数据库已按目标服务器的默认排序规则创建。服务器报告：" + badLocale,
 			"database created with the target server's default collation: the source's (zh_CN.GB18030) is not usable there (" + badLocale + ")"},
-		{"partition alone", "notes", pg(engines.PGPartitionStandalone, engines.Params{"table": "hall.events_2025"}),
+		{"partition alone", "notes", pg(postgres.NotePartitionStandalone, engines.Params{"table": "hall.events_2025"}),
 			"分区 hall.events_2025 作为独立的表恢复：它所属的分区表不在本次恢复范围内",
 			"partition hall.events_2025 restored as a standalone table: its partitioned table is not part of this restore"},
-		{"no pg_amcheck", "integrity", pg(engines.PGNoAmcheckTool, engines.Params{"error": noTool}),
+		{"no pg_amcheck", "integrity", pg(postgres.NoteNoAmcheckTool, engines.Params{"error": noTool}),
 			"找不到可用的 pg_amcheck。错误信息：" + noTool, noTool},
-		{"no amcheck", "integrity", pg(engines.PGAmcheckUnavailable, nil),
+		{"no amcheck", "integrity", pg(postgres.NoteAmcheckUnavailable, nil),
 			"服务器上没有 amcheck 扩展（它随 postgresql-contrib 软件包提供）",
 			"the amcheck extension is not available on the server (it comes with the postgresql-contrib package)"},
-		{"amcheck not created", "integrity", pg(engines.PGAmcheckNotCreated, engines.Params{"error": "ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)"}),
+		{"amcheck not created", "integrity", pg(postgres.NoteAmcheckNotCreated, engines.Params{"error": "ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)"}),
 			"无法创建 amcheck 扩展。服务器报告：ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)",
 			"could not create the amcheck extension: ERROR: permission denied to create extension \"amcheck\" (SQLSTATE 42501)"},
 
-		{"mysql foreign key", "skipped", pg(engines.MySQLForeignKeyNotRecreated, engines.Params{"table": "child", "definition": fkDef}),
+		{"mysql foreign key", "skipped", pg(mysql.NoteForeignKeyNotRecreated, engines.Params{"table": "child", "definition": fkDef}),
 			"表 child 的外键未重建：它引用的表不在本次恢复范围内。外键定义：" + fkDef,
 			"table child: foreign key not recreated, its table is not restored: " + fkDef},
-		{"mysql programs", "skipped", pg(engines.MySQLProgramsNotRecreated, engines.Params{"count": "5"}),
+		{"mysql programs", "skipped", pg(mysql.NoteProgramsNotRecreated, engines.Params{"count": "5"}),
 			"单表恢复不重建视图、存储过程/函数和事件（共 5 个）", "views, routines and events (5) are not recreated by a table restore"},
-		{"mysql users", "skipped", pg(engines.MySQLUsersAndGrants, nil),
+		{"mysql users", "skipped", pg(mysql.NoteUsersAndGrants, nil),
 			"用户和授权未恢复：它们不属于数据库备份的内容", "users and grants: not part of a database backup"},
-		{"mysql routine refused", "skipped", pg(engines.MySQLObjectRefused, engines.Params{"kind": engines.KindRoutine, "object": "twice", "error": noSuper}),
+		{"mysql routine refused", "skipped", pg(mysql.NoteObjectRefused, engines.Params{"kind": engines.KindRoutine, "object": "twice", "error": noSuper}),
 			"存储过程/函数 twice 未能创建，执行恢复的账号权限不足。服务器报告：" + noSuper, "routine twice: " + noSuper},
-		{"mysql definer missing", "skipped", pg(engines.MySQLDefinerMissing, engines.Params{"definer": "`hall_app`@`%`"}),
+		{"mysql definer missing", "skipped", pg(mysql.NoteDefinerMissing, engines.Params{"definer": "`hall_app`@`%`"}),
 			"已恢复的视图、存储过程/函数、触发器或事件的定义者（DEFINER）账号 `hall_app`@`%` 在目标服务器上不存在：请创建该账号，否则使用这些对象时会出错",
 			"account `hall_app`@`%`, the DEFINER of restored views/routines/triggers/events, does not exist on the target: create it, or they fail when used"},
-		{"mysql definer unchecked", "notes", pg(engines.MySQLDefinerUnchecked, engines.Params{"definer": "`hall_app`@`localhost`"}),
+		{"mysql definer unchecked", "notes", pg(mysql.NoteDefinerUnchecked, engines.Params{"definer": "`hall_app`@`localhost`"}),
 			"有对象以定义者（DEFINER）账号 `hall_app`@`localhost` 的身份运行；未能确认目标服务器上是否有该账号",
 			"objects run as DEFINER `hall_app`@`localhost`; whether the account exists on the target could not be checked"},
-		{"mysql definer replaced", "notes", pg(engines.MySQLDefinerReplaced, engines.Params{"kind": engines.KindView, "object": "v_base", "definer": "`root`@`localhost`"}),
+		{"mysql definer replaced", "notes", pg(mysql.NoteDefinerReplaced, engines.Params{"kind": engines.KindView, "object": "v_base", "definer": "`root`@`localhost`"}),
 			"视图 v_base 改以执行恢复的账号为定义者（DEFINER）重建，而不是 `root`@`localhost`（该账号无权指定其他定义者）",
 			"view v_base recreated with the restoring account as DEFINER instead of `root`@`localhost` (the account may not name another definer)"},
-		{"mysql trigger refused", "skipped", pg(engines.MySQLObjectRefused, engines.Params{"kind": engines.KindTrigger, "object": "gen_bi", "error": noSuper}),
+		{"mysql trigger refused", "skipped", pg(mysql.NoteObjectRefused, engines.Params{"kind": engines.KindTrigger, "object": "gen_bi", "error": noSuper}),
 			"触发器 gen_bi 未能创建，执行恢复的账号权限不足。服务器报告：" + noSuper, "trigger gen_bi: " + noSuper},
-		{"mysql event refused", "skipped", pg(engines.MySQLObjectRefused, engines.Params{"kind": engines.KindEvent, "object": "nightly", "error": noSuper}),
+		{"mysql event refused", "skipped", pg(mysql.NoteObjectRefused, engines.Params{"kind": engines.KindEvent, "object": "nightly", "error": noSuper}),
 			"事件 nightly 未能创建，执行恢复的账号权限不足。服务器报告：" + noSuper, "event nightly: " + noSuper},
-		{"mysql event disabled", "notes", pg(engines.MySQLEventDisabled, engines.Params{"event": "nightly"}),
+		{"mysql event disabled", "notes", pg(mysql.NoteEventDisabled, engines.Params{"event": "nightly"}),
 			"事件 nightly 以禁用状态（DISABLED）重建：数据库恢复时改了库名（执行 ALTER EVENT ... ENABLE 可启用）",
 			"event nightly recreated DISABLED: the database was restored under another name (ALTER EVENT ... ENABLE to run it)"},
-		{"mysql history, said by another version", "notes", pg(engines.MySQLHistoryLost, engines.Params{"table": "versioned", "reason": oldReason}),
+		{"mysql history, said by another version", "notes", pg(mysql.NoteHistoryLost, engines.Params{"table": "versioned", "reason": oldReason}),
 			"表 versioned 的系统版本历史未恢复，只恢复了当前行。原因：" + oldReason,
 			"TABLE versioned: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: " + oldReason},
-		{"mysql history not loadable", "notes", pg(engines.MySQLHistoryNotLoadable, engines.Params{"table": "versioned"}),
+		{"mysql history not loadable", "notes", pg(mysql.NoteHistoryNotLoadable, engines.Params{"table": "versioned"}),
 			"表 versioned 的系统版本历史未恢复，只恢复了当前行：该服务器无法载入行历史（需要 MariaDB 10.11 的 system_versioning_insert_history）",
 			"TABLE versioned: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: " + cannotLoad},
-		{"mysql history of transaction ids", "notes", pg(engines.MySQLHistoryTrxID, engines.Params{"table": "trx_versioned"}),
+		{"mysql history of transaction ids", "notes", pg(mysql.NoteHistoryTrxID, engines.Params{"table": "trx_versioned"}),
 			"表 trx_versioned 的系统版本历史未恢复，只恢复了当前行：该表按事务精确版本化（行的起止是事务号，无法重建）",
 			"TABLE trx_versioned: SYSTEM-VERSIONED HISTORY NOT RESTORED, only current rows: transaction-precise versioning (row start/end are transaction ids, which cannot be recreated)"},
-		{"mysql restored", "notes", pg(engines.MySQLRestored, engines.Params{"tables": "12", "rows": "30512", "took": "1.234s", "method": "load-data", "strategy": "bulk"}),
+		{"mysql restored", "notes", pg(mysql.NoteRestored, engines.Params{"tables": "12", "rows": "30512", "took": "1.234s", "method": "load-data", "strategy": "bulk"}),
 			"已恢复 12 张表、30512 行，用时 1.234s（加载方式 load-data，调度策略 bulk）", "restored 12 tables, 30512 rows in 1.234s (load-data, bulk)"},
-		{"mysql local_infile off", "notes", pg(engines.MySQLLocalInfileOff, nil),
+		{"mysql local_infile off", "notes", pg(mysql.NoteLocalInfileOff, nil),
 			"服务器关闭了 local_infile：改用 INSERT 批量插入加载数据，比 LOAD DATA 慢",
 			"the server has local_infile off: rows loaded with INSERT batches, which is slower than LOAD DATA"},
-		{"mysql LOAD DATA refused", "notes", pg(engines.MySQLLoadDataRefused, engines.Params{"error": noInfile}),
+		{"mysql LOAD DATA refused", "notes", pg(mysql.NoteLoadDataRefused, engines.Params{"error": noInfile}),
 			"服务器拒绝了 LOAD DATA LOCAL INFILE，改用 INSERT 批量插入加载数据，速度较慢。服务器报告：" + noInfile,
 			"the server refused LOAD DATA LOCAL INFILE (" + noInfile + "): rows loaded with INSERT batches, which is slower"},
-		{"mysql load warnings", "notes", pg(engines.MySQLLoadWarnings, engines.Params{"table": "kinds", "count": "2", "warnings": warnings}),
+		{"mysql load warnings", "notes", pg(mysql.NoteLoadWarnings, engines.Params{"table": "kinds", "count": "2", "warnings": warnings}),
 			"表 kinds 加载时产生 2 条警告，例如：" + warnings, "table kinds: 2 warnings while loading, e.g. " + warnings},
-		{"mysql binlog off", "notes", pg(engines.MySQLBinlogOff, nil),
+		{"mysql binlog off", "notes", pg(mysql.NoteBinlogOff, nil),
 			"本次恢复未写入目标服务器的二进制日志（sql_log_bin=0），其从库不会收到",
 			"the restore is not written to the target's binary log (sql_log_bin=0): its replicas do not receive it"},
-		{"mysql binlog on", "notes", pg(engines.MySQLBinlogOn, engines.Params{"error": noLogBin}),
+		{"mysql binlog on", "notes", pg(mysql.NoteBinlogOn, engines.Params{"error": noLogBin}),
 			"本次恢复写入了目标服务器的二进制日志，其从库也会收到：执行恢复的账号无权设置 sql_log_bin。服务器报告：" + noLogBin,
 			"the restore is written to the target's binary log, replicas receive it (the account may not SET sql_log_bin: " + noLogBin + ")"},
-		{"mysql no tables", "integrity", pg(engines.MySQLNoTables, nil), "数据库中没有表", "the database has no tables"},
+		{"mysql no tables", "integrity", pg(mysql.NoteNoTables, nil), "数据库中没有表", "the database has no tables"},
 	}
 }
 
@@ -986,7 +1098,7 @@ func TestDetailsFromOtherVersions(t *testing.T) {
 // one), shows its stored English; the others of the report still read in
 // the page's language.
 func TestNotesFromOtherVersions(t *testing.T) {
-	known := engines.Note{Key: engines.PGPartitionStandalone, Params: engines.Params{"table": "hall.events_2025"}}
+	known := engines.Note{Key: postgres.NotePartitionStandalone, Params: engines.Params{"table": "hall.events_2025"}}
 	const (
 		newer      = "publication hall_pub not created: logical replication is off on the target server"
 		newerWhat  = "subscription hall_sub not applied: the target server refused it: permission denied (SQLSTATE 42501)"
@@ -1001,7 +1113,7 @@ func TestNotesFromOtherVersions(t *testing.T) {
 		Notes: []string{newer, newerWhat, known.English()},
 		NoteMessages: []engines.Note{
 			{Key: "postgres.publication_not_created", Params: engines.Params{"publication": "hall_pub"}},
-			{Key: engines.PGRefused, Params: engines.Params{"error": "permission denied", "sqlstate": "42501"},
+			{Key: postgres.NoteRefused, Params: engines.Params{"error": "permission denied", "sqlstate": "42501"},
 				What: &engines.Note{Key: "postgres.subscription", Params: engines.Params{"subscription": "hall_sub"}}},
 			known,
 		},

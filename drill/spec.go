@@ -10,6 +10,7 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/restore"
@@ -27,10 +28,10 @@ const (
 	ScenarioRedirected = "redirected"
 )
 
-// Languages of the HTML report.
+// Languages of the HTML report (package i18n's).
 const (
-	LangZH = "zh-CN"
-	LangEN = "en"
+	LangZH = string(i18n.ZH)
+	LangEN = string(i18n.EN)
 )
 
 // Spec is one drill.

@@ -2,10 +2,11 @@ package notify
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // States of an Event.
@@ -35,26 +36,19 @@ type Event struct {
 	Suppressed int `json:"suppressed,omitempty"`
 }
 
-// titles names each event in the two languages of the site.
-var titles = map[string][2]string{
-	config.EventBackupFailed:  {"备份失败", "Backup failed"},
-	config.EventVerifyFailed:  {"恢复验证失败", "Verification failed"},
-	config.EventVerifyNotRun:  {"恢复验证未能执行", "Verification could not run"},
-	config.EventCheckFailed:   {"仓库检查失败", "Repository check failed"},
-	config.EventStale:         {"备份超期", "No recent backup"},
-	config.EventDaemonGap:     {"守护进程停机后恢复运行", "Daemon resumed after a gap"},
-	config.EventMonthlyReport: {"月度报告", "Monthly report"},
-	config.EventWeeklySummary: {"每周摘要", "Weekly summary"},
-	config.EventRestoreDone:   {"恢复完成", "Restore done"},
-	config.EventDrillDone:     {"恢复演练完成", "Restore drill done"},
+// both is key in Chinese and English, side by side ("备份失败 Backup
+// failed"): alerts are read by the bureau and by the DBAs on call.
+func both(key string, params i18n.Params) string {
+	return i18n.T(i18n.ZH, key, params) + " " + i18n.T(i18n.EN, key, params)
 }
 
-// Title is the event's name in Chinese and English.
+// Title is the event's name in Chinese and English; the type itself when
+// the catalog does not name it.
 func Title(typ string) string {
-	if t, ok := titles[typ]; ok {
-		return t[0] + " " + t[1]
+	if _, ok := i18n.Lookup(i18n.EN, "notify.event."+typ); !ok {
+		return typ
 	}
-	return typ
+	return both("notify.event."+typ, nil)
 }
 
 // Subject is the one-line summary used as an email subject.
@@ -62,10 +56,10 @@ func (e Event) Subject() string {
 	s := "[dbopsd] "
 	switch e.State {
 	case StateResolved:
-		s += "已恢复 Resolved: "
+		s += both("notify.state.resolved", nil) + ": "
 	case StateFiring:
 		if !e.Since.IsZero() && e.Since.Before(e.Time) {
-			s += "有变化 Changed: "
+			s += both("notify.state.changed", nil) + ": "
 		}
 	}
 	s += Title(e.Type)
@@ -82,25 +76,27 @@ func (e Event) Text() string {
 	if e.Summary != "" {
 		fmt.Fprintf(&b, "%s\n\n", e.Summary)
 	}
-	row := func(zh, en, v string) {
+	row := func(field, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%s / %s: %s\n", zh, en, v)
+			key := "notify.field." + field
+			fmt.Fprintf(&b, "%s / %s: %s\n", i18n.T(i18n.ZH, key, nil), i18n.T(i18n.EN, key, nil), v)
 		}
 	}
-	row("数据库", "Database", e.Database)
-	row("任务", "Job", e.Kind)
-	row("状态", "State", e.State)
-	row("时间", "Time", e.Time.Format(time.RFC3339))
+	row("database", e.Database)
+	row("job", e.Kind)
+	row("state", e.State)
+	row("time", e.Time.Format(time.RFC3339))
 	if !e.Since.IsZero() {
-		row("开始于", "Since", e.Since.Format(time.RFC3339))
+		row("since", e.Since.Format(time.RFC3339))
 	}
-	row("主机", "Host", e.Host)
-	row("错误", "Error", e.Error)
+	row("host", e.Host)
+	row("error", e.Error)
 	if e.Detail != "" {
 		fmt.Fprintf(&b, "\n%s\n", e.Detail)
 	}
 	if e.Suppressed > 0 {
-		fmt.Fprintf(&b, "\n另有 %d 条消息因频率限制未发送。%d more messages were held back by the rate limit.\n", e.Suppressed, e.Suppressed)
+		n := i18n.Params{"count": strconv.Itoa(e.Suppressed)}
+		fmt.Fprintf(&b, "\n%s%s\n", i18n.T(i18n.ZH, "notify.suppressed", n), i18n.T(i18n.EN, "notify.suppressed", n))
 	}
 	b.WriteString("\n-- dbopsd\n")
 	return b.String()

@@ -10,7 +10,6 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/repository"
-	"github.com/dbopsd/dbopsd/site"
 )
 
 // ErrIncomplete says some expired objects could not be deleted (the
@@ -36,6 +35,9 @@ type Options struct {
 	// Trigger and OSUser go into the job log.
 	Trigger, OSUser string
 	Logger          hclog.Logger
+	// Open opens the repository on a storage block by name (site.Prune
+	// sets it: prune is a job, and who wires storages sits above it).
+	Open func(ctx context.Context, storage string, log hclog.Logger) (*repository.Repo, error)
 }
 
 // Result is the outcome of a prune on every storage it covered, the
@@ -103,7 +105,7 @@ func (r *Result) Err() error {
 func Run(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts Options) (*Result, error) {
 	names := append([]string{cfg.Repository.Storage}, cfg.Repository.Mirrors...)
 	if opts.Storage != "" {
-		if _, err := site.RepoStorageName(cfg, opts.Storage); err != nil {
+		if _, err := cfg.RepoStorage(opts.Storage); err != nil {
 			return nil, err
 		}
 		names = []string{opts.Storage}
@@ -154,7 +156,7 @@ func pruneStorage(ctx context.Context, cfg *config.Config, cat *catalog.Catalog,
 	}
 
 	err := func() error {
-		repo, err := site.OpenRepository(ctx, cfg, name, log)
+		repo, err := opts.Open(ctx, name, log)
 		if role == RoleMirror && errors.Is(err, repository.ErrNoRepository) {
 			sp.Skipped = "no mirror run has written the repository there yet"
 			return nil

@@ -253,7 +253,7 @@ func TestPruneMirrors(t *testing.T) {
 	}
 	// Before any mirror run, the mirror holds nothing to prune: not an
 	// error.
-	res, err := prune.Run(ctx, s.cfg, s.cat, prune.Options{PruneOptions: repository.PruneOptions{DryRun: true}})
+	res, err := site.Prune(ctx, s.cfg, s.cat, prune.Options{PruneOptions: repository.PruneOptions{DryRun: true}})
 	if err != nil || len(res.Storages) != 2 || res.Storages[1].Skipped == "" || res.Storages[1].Result != nil {
 		t.Fatalf("prune before the first mirror run: %+v %v", res, err)
 	}
@@ -262,7 +262,7 @@ func TestPruneMirrors(t *testing.T) {
 	}
 
 	// A dry run says the same for both storages and deletes nothing.
-	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{PruneOptions: repository.PruneOptions{DryRun: true}, Trigger: "test"})
+	res, err = site.Prune(ctx, s.cfg, s.cat, prune.Options{PruneOptions: repository.PruneOptions{DryRun: true}, Trigger: "test"})
 	if err != nil {
 		t.Fatalf("dry run: %v", err)
 	}
@@ -280,7 +280,7 @@ func TestPruneMirrors(t *testing.T) {
 	}
 
 	// Both keep the newest two and the verified one.
-	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test", OSUser: "dba"})
+	res, err = site.Prune(ctx, s.cfg, s.cat, prune.Options{Trigger: "test", OSUser: "dba"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestPruneMirrors(t *testing.T) {
 	if got := generations(t, s.offsite); !slices.Equal(got, []string{g[3], g[4], g[5], g[6]}) {
 		t.Fatalf("mirror after the loss on the primary: %v", got)
 	}
-	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
+	res, err = site.Prune(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestPruneMirrors(t *testing.T) {
 	// on its own and says where.
 	g[7] = s.generation(month(7))
 	srv.Stop(t)
-	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
+	res, err = site.Prune(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
 	if err == nil || errors.Is(err, prune.ErrIncomplete) {
 		t.Fatalf("prune with the mirror down: %v", err)
 	}
@@ -361,11 +361,11 @@ func TestPruneMirrors(t *testing.T) {
 
 	// --storage: one storage only; a name that is neither is refused.
 	srv.Start(t)
-	res, err = prune.Run(ctx, s.cfg, s.cat, prune.Options{Storage: "offsite", Trigger: "test"})
+	res, err = site.Prune(ctx, s.cfg, s.cat, prune.Options{Storage: "offsite", Trigger: "test"})
 	if err != nil || len(res.Storages) != 1 || res.Storages[0].Storage != "offsite" {
 		t.Fatalf("prune of the mirror alone: %+v %v", res, err)
 	}
-	if _, err := prune.Run(ctx, s.cfg, s.cat, prune.Options{Storage: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+	if _, err := site.Prune(ctx, s.cfg, s.cat, prune.Options{Storage: "nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("prune of an unknown storage: %v", err)
 	}
 }
@@ -389,7 +389,7 @@ func TestPruneMirrorObjectLock(t *testing.T) {
 	}
 	s.mirror()
 
-	res, err := prune.Run(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
+	res, err := site.Prune(ctx, s.cfg, s.cat, prune.Options{Trigger: "test"})
 	if err != nil {
 		t.Fatalf("prune with a locked mirror: %v", err)
 	}

@@ -4,8 +4,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // Row is one request as the bureau sees it: what was asked, by whom, who
@@ -66,54 +69,25 @@ func Rows(entries []Entry) []Row {
 	return rows
 }
 
-// Languages of an export.
-const (
-	LangZH = "zh-CN"
-	LangEN = "en"
-)
-
-// NormalizeLang maps "zh", "zh-CN", "cn" to LangZH and "en" to LangEN.
-func NormalizeLang(s string) (string, error) {
-	switch strings.ToLower(s) {
-	case "", "zh", "zh-cn", "cn", "zh_cn":
-		return LangZH, nil
-	case "en", "en-us", "en-gb":
-		return LangEN, nil
-	}
-	return "", fmt.Errorf("language %q: want zh-CN or en", s)
-}
-
-type words struct {
-	headers                                          []string
-	newest, refused, accepted, running, ok, failed   string
-	received, restore, drill, maintenance, sep, list string
-	sheet                                            string
-}
-
-var vocab = map[string]words{
-	LangZH: {
-		headers: []string{"日期", "数据库", "使用的备份", "恢复目标", "申请人", "审批人", "原因", "结果", "耗时", "类型", "申请编号"},
-		newest:  "最新备份", refused: "已拒绝", accepted: "已批准，待执行", running: "执行中", ok: "成功", failed: "失败",
-		received: "已接收", restore: "恢复", drill: "演练", maintenance: "维护", sep: "：", list: "、", sheet: "数据库恢复登记表",
-	},
-	LangEN: {
-		headers: []string{"Date", "Database", "Backup used", "Target", "Requester", "Approvers", "Reason", "Outcome", "Duration", "Type", "Request ID"},
-		newest:  "newest backup", refused: "refused", accepted: "approved, queued", running: "running", ok: "succeeded", failed: "failed",
-		received: "received", restore: "restore", drill: "drill", maintenance: "maintenance", sep: ": ", list: ", ", sheet: "Restore register",
-	},
-}
+// columns are the export's columns, in order; their headers are
+// "register.header.<column>" in the catalog.
+var columns = []string{"date", "database", "backup", "target", "requester", "approvers", "reason", "outcome", "duration", "type", "request_id"}
 
 // cells renders rows as text in lang, times in loc.
-func cells(rows []Row, lang string, loc *time.Location) [][]string {
-	w := vocab[lang]
+func cells(rows []Row, lang i18n.Lang, loc *time.Location) [][]string {
+	t := func(key string, params ...string) string { return i18n.M("register."+key, params...).Text(lang) }
 	if loc == nil {
 		loc = time.Local
 	}
-	out := [][]string{w.headers}
+	headers := make([]string, len(columns))
+	for i, c := range columns {
+		headers[i] = t("header." + c)
+	}
+	out := [][]string{headers}
 	for _, r := range rows {
 		backup := r.Backup
 		if backup == "" {
-			backup = w.newest
+			backup = t("backup.newest")
 		}
 		target := r.Target
 		if r.As != "" {
@@ -125,36 +99,37 @@ func cells(rows []Row, lang string, loc *time.Location) [][]string {
 		var outcome string
 		switch r.Status {
 		case Received:
-			outcome = w.received
+			outcome = t("status.received")
 		case Refused:
-			outcome = w.refused + w.sep + r.Detail
+			outcome = t("status.refused", "detail", r.Detail)
 		case Accepted:
-			outcome = w.accepted
+			outcome = t("status.accepted")
 		case Started:
-			outcome = w.running
+			outcome = t("status.running")
 		case Finished:
-			outcome = w.ok
-			if r.Outcome != Succeeded {
-				outcome = w.failed
-				if r.Detail != "" {
-					outcome += w.sep + r.Detail
-				}
+			switch {
+			case r.Outcome == Succeeded:
+				outcome = t("status.succeeded")
+			case r.Detail != "":
+				outcome = t("status.failed_because", "detail", r.Detail)
+			default:
+				outcome = t("status.failed")
 			}
 		}
-		action := map[string]string{"restore": w.restore, "drill": w.drill, "maintenance": w.maintenance}[r.Action]
-		if action == "" {
-			action = r.Action
+		action := r.Action
+		if s, ok := i18n.Lookup(lang, "register.action."+r.Action); ok {
+			action = s
 		}
 		out = append(out, []string{
 			r.Date.In(loc).Format("2006-01-02 15:04:05"), r.Database, backup, target, r.Requester,
-			strings.Join(r.Approvers, w.list), r.Reason, outcome, formatDuration(r.Duration, lang), action, r.RequestID,
+			strings.Join(r.Approvers, t("sep.list")), r.Reason, outcome, formatDuration(r.Duration, lang), action, r.RequestID,
 		})
 	}
 	return out
 }
 
 // formatDuration writes d as 1小时2分3秒 or 1h2m3s; "" for none.
-func formatDuration(d time.Duration, lang string) string {
+func formatDuration(d time.Duration, lang i18n.Lang) string {
 	if d <= 0 {
 		return ""
 	}
@@ -163,23 +138,20 @@ func formatDuration(d time.Duration, lang string) string {
 		d = time.Second
 	}
 	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
-	units := [3]string{"h", "m", "s"}
-	if lang == LangZH {
-		units = [3]string{"小时", "分", "秒"}
-	}
 	var b strings.Builder
-	for i, v := range []int{h, m, s} {
+	for i, unit := range []string{"hours", "minutes", "seconds"} {
+		v := []int{h, m, s}[i]
 		if v > 0 || (i == 2 && b.Len() == 0) {
-			fmt.Fprintf(&b, "%d%s", v, units[i])
+			b.WriteString(i18n.T(lang, "register.duration."+unit, i18n.Params{"n": strconv.Itoa(v)}))
 		}
 	}
 	return b.String()
 }
 
-// WriteCSV writes rows as CSV in lang ("zh-CN" or "en"), times in loc. With
+// WriteCSV writes rows as CSV in lang, times in loc. With
 // bom, it starts with a UTF-8 byte-order mark, which spreadsheet programs
 // need to read Chinese text in a CSV file correctly.
-func WriteCSV(w io.Writer, rows []Row, lang string, loc *time.Location, bom bool) error {
+func WriteCSV(w io.Writer, rows []Row, lang i18n.Lang, loc *time.Location, bom bool) error {
 	if bom {
 		if _, err := io.WriteString(w, "\ufeff"); err != nil {
 			return fmt.Errorf("writing CSV: %w", err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // history appends the life of three requests: one that ran, one refused,
@@ -56,19 +58,19 @@ func TestCSV(t *testing.T) {
 	rows := Rows(history(t, newRegister(t)))
 	shanghai := time.FixedZone("CST", 8*3600)
 	for _, c := range []struct {
-		lang   string
+		lang   i18n.Lang
 		bom    bool
 		header []string
 		row1   []string
 	}{
-		{LangZH, true, []string{"日期", "数据库", "使用的备份", "恢复目标", "申请人", "审批人", "原因", "结果", "耗时", "类型", "申请编号"},
+		{i18n.ZH, true, []string{"日期", "数据库", "使用的备份", "恢复目标", "申请人", "审批人", "原因", "结果", "耗时", "类型", "申请编号"},
 			[]string{"2026-03-01 10:15:01", "queue", "20260301T010000.000Z-ab12", "standby-pg / queue_restored (public.tickets)", "zhang.wei",
 				"wang.fang、zhao.min", "误删 <工单> & 评价", "成功", "3分25秒", "恢复", "R1"}},
-		{LangEN, false, []string{"Date", "Database", "Backup used", "Target", "Requester", "Approvers", "Reason", "Outcome", "Duration", "Type", "Request ID"},
+		{i18n.EN, false, []string{"Date", "Database", "Backup used", "Target", "Requester", "Approvers", "Reason", "Outcome", "Duration", "Type", "Request ID"},
 			[]string{"2026-03-01 10:15:01", "queue", "20260301T010000.000Z-ab12", "standby-pg / queue_restored (public.tickets)", "zhang.wei",
 				"wang.fang, zhao.min", "误删 <工单> & 评价", "succeeded", "3m25s", "restore", "R1"}},
 	} {
-		t.Run(c.lang, func(t *testing.T) {
+		t.Run(string(c.lang), func(t *testing.T) {
 			var b bytes.Buffer
 			if err := WriteCSV(&b, rows, c.lang, shanghai, c.bom); err != nil {
 				t.Fatal(err)
@@ -99,7 +101,7 @@ func TestCSV(t *testing.T) {
 func TestXLSX(t *testing.T) {
 	rows := Rows(history(t, newRegister(t)))
 	var b bytes.Buffer
-	if err := WriteXLSX(&b, rows, LangZH, time.UTC); err != nil {
+	if err := WriteXLSX(&b, rows, i18n.ZH, time.UTC); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
@@ -166,8 +168,41 @@ func TestColumnAndDuration(t *testing.T) {
 		}
 	}
 	for d, want := range map[time.Duration]string{0: "", 400 * time.Millisecond: "1秒", 59 * time.Second: "59秒", time.Hour + 2*time.Second: "1小时2秒"} {
-		if got := formatDuration(d, LangZH); got != want {
+		if got := formatDuration(d, i18n.ZH); got != want {
 			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{0: "", 400 * time.Millisecond: "1s", time.Hour + 2*time.Minute + 3*time.Second: "1h2m3s"} {
+		if got := formatDuration(d, i18n.EN); got != want {
+			t.Errorf("formatDuration(%s, en) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestOutcomesInBothLanguages: every outcome and action a row can have
+// reads in the export's language; an action this version does not know
+// shows as it is.
+func TestOutcomesInBothLanguages(t *testing.T) {
+	rows := []Row{
+		{Status: Received, Action: "drill"},
+		{Status: Accepted, Action: "maintenance"},
+		{Status: Started, Action: "restore"},
+		{Status: Finished, Outcome: Failed, Detail: "connection refused", Action: "vacuum"},
+		{Status: Finished, Outcome: Failed},
+	}
+	want := map[i18n.Lang][][2]string{
+		i18n.ZH: {{"已接收", "演练"}, {"已批准，待执行", "维护"}, {"执行中", "恢复"}, {"失败：connection refused", "vacuum"}, {"失败", ""}},
+		i18n.EN: {{"received", "drill"}, {"approved, queued", "maintenance"}, {"running", "restore"}, {"failed: connection refused", "vacuum"}, {"failed", ""}},
+	}
+	for lang, w := range want {
+		table := cells(rows, lang, time.UTC)
+		for i, r := range table[1:] {
+			if got := [2]string{r[7], r[9]}; got != w[i] {
+				t.Errorf("%s row %d: outcome, type %q, want %q", lang, i, got, w[i])
+			}
+			if r[2] != i18n.T(lang, "register.backup.newest", nil) {
+				t.Errorf("%s row %d: backup %q", lang, i, r[2])
+			}
 		}
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // WriteXLSX writes rows as a one-sheet Office Open XML workbook in lang,
 // times in loc: a bold, frozen header row and set column widths. Cells are
 // inline strings, which every spreadsheet program reads.
-func WriteXLSX(w io.Writer, rows []Row, lang string, loc *time.Location) error {
+func WriteXLSX(w io.Writer, rows []Row, lang i18n.Lang, loc *time.Location) error {
 	table := cells(rows, lang, loc)
 	zw := zip.NewWriter(w)
 	files := []struct{ name, body string }{
@@ -27,7 +29,7 @@ func WriteXLSX(w io.Writer, rows []Row, lang string, loc *time.Location) error {
 			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>` +
 			`</Relationships>`},
 		{"xl/workbook.xml", xmlHeader + `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">` +
-			`<sheets><sheet name="` + escape(vocab[lang].sheet) + `" sheetId="1" r:id="rId1"/></sheets></workbook>`},
+			`<sheets><sheet name="` + escape(i18n.T(lang, "register.sheet", nil)) + `" sheetId="1" r:id="rId1"/></sheets></workbook>`},
 		{"xl/_rels/workbook.xml.rels", xmlHeader + `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
 			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>` +
 			`<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>` +

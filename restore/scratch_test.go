@@ -402,7 +402,7 @@ func TestRestoreRecordsNotes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	fk := engines.Note{Key: engines.PGForeignKeyNotCreated, Params: engines.Params{
+	fk := engines.Note{Key: postgres.NoteForeignKeyNotCreated, Params: engines.Params{
 		"constraint": "ratings_ticket_id_fkey", "table": "hall.ratings", "references": "hall.tickets", "database": as}}
 	if i := slices.IndexFunc(res.Report.SkippedMessages, func(n engines.Note) bool { return reflect.DeepEqual(n, fk) }); i < 0 ||
 		len(res.Report.Skipped) != len(res.Report.SkippedMessages) || res.Report.Skipped[i] != fk.English() {
@@ -417,7 +417,7 @@ func TestRestoreRecordsNotes(t *testing.T) {
 		t.Fatalf("no catalog job %d: %+v", res.JobID, jobs)
 	}
 	details, _ := json.Marshal(jobs[i].Details)
-	for _, want := range []string{`"skipped":[`, fk.English(), `"skipped_messages":[`, `"key":"` + engines.PGForeignKeyNotCreated + `"`} {
+	for _, want := range []string{`"skipped":[`, fk.English(), `"skipped_messages":[`, `"key":"` + postgres.NoteForeignKeyNotCreated + `"`} {
 		if !strings.Contains(string(details), want) {
 			t.Errorf("catalog job details lack %q: %s", want, details)
 		}

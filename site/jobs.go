@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/restore"
@@ -168,4 +170,12 @@ func DrillSpec(cfg *config.Config, acc *request.Accepted, run Run) (drill.Spec, 
 	}
 	s.Scenario = drill.ScenarioOf(s.Tables, s.SourceServer, t.Server())
 	return s, nil
+}
+
+// Prune runs prune.Run with the repository opened through this package.
+func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts prune.Options) (*prune.Result, error) {
+	opts.Open = func(ctx context.Context, name string, log hclog.Logger) (*repository.Repo, error) {
+		return OpenRepository(ctx, cfg, name, log)
+	}
+	return prune.Run(ctx, cfg, cat, opts)
 }

@@ -47,18 +47,7 @@ func OpenStorage(ctx context.Context, cfg *config.Config, name string, logger hc
 // RepoStorageName is the storage the repository is read from: the
 // repository's own storage, or override (a mirror) when set.
 func RepoStorageName(cfg *config.Config, override string) (string, error) {
-	if override == "" {
-		return cfg.Repository.Storage, nil
-	}
-	if override == cfg.Repository.Storage {
-		return override, nil
-	}
-	for _, m := range cfg.Repository.Mirrors {
-		if m == override {
-			return override, nil
-		}
-	}
-	return "", fmt.Errorf("--storage %q is neither the repository's storage (%q) nor one of its mirrors %v", override, cfg.Repository.Storage, cfg.Repository.Mirrors)
+	return cfg.RepoStorage(override)
 }
 
 // OpenRepository opens the repository on its storage (or a mirror).

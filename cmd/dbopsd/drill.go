@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // The drill commands read the reports drills leave in the state directory.
@@ -78,9 +79,11 @@ func drillEnv(o *drillOpts) (stateDir, lang string, loc *time.Location, err erro
 	}
 	lang = drill.ReportLanguage(e.cfg)
 	if o.lang != "" {
-		if lang, err = drill.NormalizeLang(o.lang); err != nil {
+		l, err := i18n.NormalizeLang(o.lang)
+		if err != nil {
 			return "", "", nil, usageError("--lang: %v", err)
 		}
+		lang = string(l)
 	}
 	loc = e.cfg.Daemon.Location
 	if loc == nil {

@@ -70,7 +70,7 @@ func runPrune(ctx context.Context, o pruneOpts) error {
 			return usageError("%v", err)
 		}
 	}
-	res, err := prune.Run(ctx, e.cfg, e.cat, prune.Options{
+	res, err := site.Prune(ctx, e.cfg, e.cat, prune.Options{
 		PruneOptions: repository.PruneOptions{Database: o.database, Grace: o.grace, DryRun: o.dryRun},
 		Storage:      o.storage, Trigger: "cli", OSUser: osUser(), Logger: e.logger,
 	})

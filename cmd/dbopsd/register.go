@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/internal/atomicfile"
 	"github.com/dbopsd/dbopsd/logging"
 	"github.com/dbopsd/dbopsd/register"
@@ -224,7 +225,7 @@ func runRegisterExport(o registerOpts) error {
 	if o.output == "" || (o.output == "-" && o.xlsx) {
 		return usageError("-o FILE is required (\"-\" for standard output, CSV only)")
 	}
-	lang, err := register.NormalizeLang(o.lang)
+	lang, err := i18n.NormalizeLang(o.lang)
 	if err != nil {
 		return usageError("--lang: %v", err)
 	}

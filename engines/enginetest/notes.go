@@ -1,16 +1,17 @@
 package enginetest
 
 import (
-	"regexp"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // CheckNotes checks that a restore report says everything twice, item for
 // item: in English (Skipped, Notes) and as Notes of the engines' catalog
 // (SkippedMessages, NoteMessages) whose English is that text, with every
-// parameter their sentences name. The suite checks every restore it runs;
+// parameter their sentences name, and that each renders in every language
+// of the catalog. The suite checks every restore it runs;
 // adapters' tests call it on theirs.
 func CheckNotes(t *testing.T, rep *engines.RestoreReport) {
 	t.Helper()
@@ -48,20 +49,23 @@ func checkNotes(t *testing.T, what string, text []string, notes []engines.Note) 
 		if got := n.English(); got != text[i] {
 			t.Errorf("%s: the Note reads %q, the English is %q", what, got, text[i])
 		}
+		for _, lang := range i18n.Langs() {
+			if _, ok := n.Text(lang); !ok {
+				t.Errorf("%s: %q does not render in %s", what, text[i], lang)
+			}
+		}
 	}
 }
-
-var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // completeNote says what is wrong with n: a key not in the catalog, a
 // parameter its sentence names that n lacks.
 func completeNote(n engines.Note) string {
-	sentence, ok := engines.NoteSentences()[n.Key]
+	sentence, ok := i18n.Lookup(i18n.EN, n.Key)
 	if !ok {
 		return "key " + n.Key + " is not in the catalog"
 	}
-	for _, m := range placeholder.FindAllStringSubmatch(sentence, -1) {
-		if m[1] == "what" {
+	for _, name := range i18n.Placeholders(sentence) {
+		if name == "what" {
 			if n.What == nil {
 				return n.Key + ": no What"
 			}
@@ -70,8 +74,8 @@ func completeNote(n engines.Note) string {
 			}
 			continue
 		}
-		if _, ok := n.Params[m[1]]; !ok {
-			return n.Key + ": no parameter " + m[1]
+		if _, ok := n.Params[name]; !ok {
+			return n.Key + ": no parameter " + name
 		}
 	}
 	return ""

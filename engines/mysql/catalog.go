@@ -59,8 +59,8 @@ type table struct {
 }
 
 // Why a system-versioned table's history is not kept (table.HistoryLost).
-// The restore reports each in its own words (engines.MySQLHistoryNotLoadable,
-// engines.MySQLHistoryTrxID).
+// The restore reports each in its own words (NoteHistoryNotLoadable,
+// NoteHistoryTrxID).
 const (
 	historyNotLoadable    = "the server cannot load row history (needs MariaDB 10.11 system_versioning_insert_history)"
 	historyTransactionIDs = "transaction-precise versioning (row start/end are transaction ids, which cannot be recreated)"

@@ -302,8 +302,8 @@ func TestRoundTrip(t *testing.T) {
 	if !slices.ContainsFunc(rep.Notes, func(s string) bool { return strings.Contains(s, "event nightly recreated DISABLED") }) {
 		t.Errorf("notes %v do not say the event was disabled", rep.Notes)
 	}
-	if enginetest.FindNote(rep.NoteMessages, engines.MySQLEventDisabled, "", engines.Params{"event": "nightly"}) == nil ||
-		enginetest.FindNote(rep.SkippedMessages, engines.MySQLUsersAndGrants, "", nil) == nil {
+	if enginetest.FindNote(rep.NoteMessages, NoteEventDisabled, "", engines.Params{"event": "nightly"}) == nil ||
+		enginetest.FindNote(rep.SkippedMessages, NoteUsersAndGrants, "", nil) == nil {
 		t.Errorf("the report's Notes lack the disabled event or the users and grants: %+v %+v", rep.NoteMessages, rep.SkippedMessages)
 	}
 
@@ -493,12 +493,12 @@ func TestWithoutReload(t *testing.T) {
 	}
 	// The same, as Notes: the kind of object is a word a report
 	// translates, the server's refusal a parameter.
-	if n := enginetest.FindNote(rep.SkippedMessages, engines.MySQLObjectRefused, "", engines.Params{"kind": engines.KindRoutine, "object": "twice"}); n == nil ||
+	if n := enginetest.FindNote(rep.SkippedMessages, NoteObjectRefused, "", engines.Params{"kind": engines.KindRoutine, "object": "twice"}); n == nil ||
 		!strings.Contains(n.Params["error"], "1419") {
 		t.Errorf("SkippedMessages %+v do not report function twice with the server's error", rep.SkippedMessages)
 	}
-	if enginetest.FindNote(rep.NoteMessages, engines.MySQLDefinerReplaced, "", engines.Params{"kind": engines.KindView, "object": "v_base"}) == nil ||
-		enginetest.FindNote(rep.NoteMessages, engines.MySQLBinlogOn, "", nil) == nil {
+	if enginetest.FindNote(rep.NoteMessages, NoteDefinerReplaced, "", engines.Params{"kind": engines.KindView, "object": "v_base"}) == nil ||
+		enginetest.FindNote(rep.NoteMessages, NoteBinlogOn, "", nil) == nil {
 		t.Errorf("NoteMessages %+v lack the replaced DEFINER of v_base or the binary log", rep.NoteMessages)
 	}
 }
@@ -527,8 +527,8 @@ func TestDefinerMissing(t *testing.T) {
 	if !slices.Contains(rep.Skipped, want) {
 		t.Errorf("Skipped %q lacks %q", rep.Skipped, want)
 	}
-	if enginetest.FindNote(rep.SkippedMessages, engines.MySQLDefinerMissing, "", engines.Params{"definer": definer}) == nil {
-		t.Errorf("SkippedMessages %+v lack %s for %s", rep.SkippedMessages, engines.MySQLDefinerMissing, definer)
+	if enginetest.FindNote(rep.SkippedMessages, NoteDefinerMissing, "", engines.Params{"definer": definer}) == nil {
+		t.Errorf("SkippedMessages %+v lack %s for %s", rep.SkippedMessages, NoteDefinerMissing, definer)
 	}
 	if got := queryAll(t, dst, copyName, "SELECT COUNT(*) FROM v")[0][0]; got != "2" {
 		t.Errorf("the restored view (SQL SECURITY INVOKER) counts %s rows, want 2", got)

@@ -229,7 +229,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 			var dropped []string
 			create, dropped = dropForeignKeys(create, func(ref string) bool { return r.restored[ref] || existing[ref] })
 			for _, d := range dropped {
-				r.skip(engines.MySQLForeignKeyNotRecreated, engines.Params{"table": t.Name, "definition": d})
+				r.skip(NoteForeignKeyNotRecreated, engines.Params{"table": t.Name, "definition": d})
 			}
 		}
 		if t.Kind == kindTable && r.partsAtOnce(t.Name) && r.tableBytes(t.Name) >= r.deferBytes() {
@@ -286,7 +286,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 		}
 	} else {
 		if n := len(doc.Views) + len(doc.Routines) + len(doc.Events); n > 0 {
-			r.skip(engines.MySQLProgramsNotRecreated, engines.Params{"count": strconv.Itoa(n)})
+			r.skip(NoteProgramsNotRecreated, engines.Params{"count": strconv.Itoa(n)})
 		}
 	}
 	for _, o := range doc.Triggers {
@@ -304,7 +304,7 @@ func (r *restoreRun) run(ctx context.Context) error {
 			if renamed {
 				if c := disableEvent(o.Create); !bytesEqual(c, o.Create) {
 					o.Create = c
-					r.note(engines.MySQLEventDisabled, engines.Params{"event": o.Name})
+					r.note(NoteEventDisabled, engines.Params{"event": o.Name})
 				}
 			}
 			if err := r.createObject(ctx, ddl, engines.KindEvent, o); err != nil {
@@ -313,22 +313,22 @@ func (r *restoreRun) run(ctx context.Context) error {
 		}
 	}
 	r.reportDefiners(ctx, admin)
-	r.skip(engines.MySQLUsersAndGrants, nil)
+	r.skip(NoteUsersAndGrants, nil)
 	for _, t := range r.tables {
 		switch t.HistoryLost {
 		case "":
 		case historyNotLoadable:
-			r.note(engines.MySQLHistoryNotLoadable, engines.Params{"table": t.Name})
+			r.note(NoteHistoryNotLoadable, engines.Params{"table": t.Name})
 		case historyTransactionIDs:
-			r.note(engines.MySQLHistoryTrxID, engines.Params{"table": t.Name})
+			r.note(NoteHistoryTrxID, engines.Params{"table": t.Name})
 		default: // said by another version
-			r.note(engines.MySQLHistoryLost, engines.Params{"table": t.Name, "reason": t.HistoryLost})
+			r.note(NoteHistoryLost, engines.Params{"table": t.Name, "reason": t.HistoryLost})
 		}
 	}
 	r.mu.Lock()
 	method := r.method
 	r.mu.Unlock()
-	r.note(engines.MySQLRestored, engines.Params{"tables": strconv.Itoa(countTables(r.tables)), "rows": strconv.FormatInt(rows, 10),
+	r.note(NoteRestored, engines.Params{"tables": strconv.Itoa(countTables(r.tables)), "rows": strconv.FormatInt(rows, 10),
 		"took": time.Since(start).Round(time.Millisecond).String(), "method": method, "strategy": r.strategy})
 	ok = true
 	return nil
@@ -471,7 +471,7 @@ func (r *restoreRun) chooseMethods(ctx context.Context, admin *sql.Conn) error {
 		r.method = loadData
 		if on.String == "0" || strings.EqualFold(on.String, "OFF") {
 			r.method = loadInsert
-			r.note(engines.MySQLLocalInfileOff, nil)
+			r.note(NoteLocalInfileOff, nil)
 		}
 	}
 	r.strategy = r.e.strategy
@@ -521,10 +521,10 @@ func (r *restoreRun) initLoader(ctx context.Context, c *sql.Conn) error {
 // none.
 func (r *restoreRun) noBinlog(ctx context.Context, c *sql.Conn) {
 	if _, err := c.ExecContext(ctx, "SET SESSION sql_log_bin = 0"); err != nil {
-		r.note(engines.MySQLBinlogOn, engines.Params{"error": err.Error()})
+		r.note(NoteBinlogOn, engines.Params{"error": err.Error()})
 		return
 	}
-	r.note(engines.MySQLBinlogOff, nil)
+	r.note(NoteBinlogOff, nil)
 }
 
 // load loads the rows of every restored table and returns how many.
@@ -639,7 +639,7 @@ func (r *restoreRun) loadParts(ctx context.Context, c *sql.Conn, t *table, parts
 		r.mu.Lock()
 		r.method = loadInsert
 		r.mu.Unlock()
-		r.note(engines.MySQLLoadDataRefused, engines.Params{"error": fmt.Sprint(errors.Unwrap(err))})
+		r.note(NoteLoadDataRefused, engines.Params{"error": fmt.Sprint(errors.Unwrap(err))})
 		n, err = r.loadRetrying(ctx, c, t, parts, loadInsert)
 	}
 	return n, err
@@ -729,7 +729,7 @@ func (r *restoreRun) checkWarnings(ctx context.Context, c *sql.Conn, t *table) {
 	if err != nil || len(ws) < 3 {
 		return
 	}
-	r.note(engines.MySQLLoadWarnings, engines.Params{"table": t.Name, "count": strconv.Itoa(count), "warnings": strings.Join(ws[2], "; ")})
+	r.note(NoteLoadWarnings, engines.Params{"table": t.Name, "count": strconv.Itoa(count), "warnings": strings.Join(ws[2], "; ")})
 }
 
 var readerSeq atomic.Uint64
@@ -879,7 +879,7 @@ func (r *restoreRun) createObject(ctx context.Context, c *sql.Conn, kind string,
 		// said in the report.
 		if stripped, definer := stripDefiner(o.Create); definer != "" {
 			if _, err = c.ExecContext(ctx, string(stripped)); err == nil {
-				r.note(engines.MySQLDefinerReplaced, engines.Params{"kind": kind, "object": o.Name, "definer": definer})
+				r.note(NoteDefinerReplaced, engines.Params{"kind": kind, "object": o.Name, "definer": definer})
 			}
 		}
 	}
@@ -890,7 +890,7 @@ func (r *restoreRun) createObject(ctx context.Context, c *sql.Conn, kind string,
 		if refusedByPrivileges(err) {
 			// The tables and rows are what a restore is for; a program the
 			// account may not create is reported, not fatal.
-			r.skip(engines.MySQLObjectRefused, engines.Params{"kind": kind, "object": o.Name, "error": err.Error()})
+			r.skip(NoteObjectRefused, engines.Params{"kind": kind, "object": o.Name, "error": err.Error()})
 			return nil
 		}
 		return fmt.Errorf("creating %s %s: %w", kind, o.Name, classify(err))
@@ -967,9 +967,9 @@ func (r *restoreRun) reportDefiners(ctx context.Context, admin *sql.Conn) {
 			strings.ReplaceAll(m[1], "``", "`"), strings.ReplaceAll(m[2], "``", "`")).Scan(&n)
 		switch {
 		case err != nil:
-			r.note(engines.MySQLDefinerUnchecked, engines.Params{"definer": d})
+			r.note(NoteDefinerUnchecked, engines.Params{"definer": d})
 		case n == 0:
-			r.skip(engines.MySQLDefinerMissing, engines.Params{"definer": d})
+			r.skip(NoteDefinerMissing, engines.Params{"definer": d})
 		}
 	}
 }

@@ -35,7 +35,7 @@ func (e *Engine) CheckIntegrity(ctx context.Context, target engines.Conn, databa
 		return nil, fmt.Errorf("integrity check of %s on %s: listing tables: %w", database, where(cfg), classify(err))
 	}
 	if len(names[0]) == 0 {
-		rep.Skip(engines.Note{Key: engines.MySQLNoTables})
+		rep.Skip(engines.Note{Key: NoteNoTables})
 	}
 	for _, n := range names[0] {
 		f, err := checkTable(ctx, db, database, n)

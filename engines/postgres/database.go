@@ -68,7 +68,7 @@ func createDatabase(ctx context.Context, conn *pgx.Conn, name string, m *meta) (
 		if isCode(err, "42P04") || isPermanentCode(err) {
 			return nil, createErr(name, err)
 		}
-		note = &engines.Note{Key: engines.PGDefaultCollation, Params: engines.Params{"collation": m.Collate, "error": err.Error()}}
+		note = &engines.Note{Key: NoteDefaultCollation, Params: engines.Params{"collation": m.Collate, "error": err.Error()}}
 	}
 	if _, err := conn.Exec(ctx, base); err != nil {
 		return nil, createErr(name, err)

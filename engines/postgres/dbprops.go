@@ -48,21 +48,21 @@ func (r *restorer) applyDatabaseProps(ctx context.Context) error {
 	before := len(r.report.Skipped)
 
 	if p.Owner != "" && a.gone[p.Owner] {
-		a.skip(engines.Note{Key: engines.PGDatabaseOwnerMissing, Params: engines.Params{"database": a.name, "owner": p.Owner}})
+		a.skip(engines.Note{Key: NoteDatabaseOwnerMissing, Params: engines.Params{"database": a.name, "owner": p.Owner}})
 	} else if p.Owner != "" {
-		what := engines.Note{Key: engines.PGDatabaseOwner, Params: engines.Params{"owner": p.Owner, "database": a.name}}
+		what := engines.Note{Key: NoteDatabaseOwner, Params: engines.Params{"owner": p.Owner, "database": a.name}}
 		if _, err := a.exec(ctx, what, "ALTER DATABASE "+a.db+" OWNER TO "+quoteIdent(p.Owner)); err != nil {
 			return err
 		}
 	}
 	if p.ConnLimit >= 0 {
-		what := engines.Note{Key: engines.PGConnectionLimit, Params: engines.Params{"database": a.name}}
+		what := engines.Note{Key: NoteConnectionLimit, Params: engines.Params{"database": a.name}}
 		if _, err := a.exec(ctx, what, "ALTER DATABASE "+a.db+" CONNECTION LIMIT "+strconv.Itoa(p.ConnLimit)); err != nil {
 			return err
 		}
 	}
 	if p.Comment != "" {
-		what := engines.Note{Key: engines.PGDatabaseComment, Params: engines.Params{"database": a.name}}
+		what := engines.Note{Key: NoteDatabaseComment, Params: engines.Params{"database": a.name}}
 		if _, err := a.exec(ctx, what, "COMMENT ON DATABASE "+a.db+" IS "+quoteLiteral(p.Comment)); err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (a *propApplier) exec(ctx context.Context, what engines.Note, sql string) (
 			sev = pgErr.Severity
 		}
 		if sev == "ERROR" {
-			a.skipWhat(what, engines.PGRefused, engines.Params{"error": pgErr.Message, "sqlstate": pgErr.Code})
+			a.skipWhat(what, NoteRefused, engines.Params{"error": pgErr.Message, "sqlstate": pgErr.Code})
 			return false, nil
 		}
 	}
@@ -144,7 +144,7 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 		return classify(fmt.Errorf("reading the privileges of database %s: %w", a.name, err))
 	}
 	for _, h := range holders {
-		what := engines.Note{Key: engines.PGRevoke, Params: engines.Params{"database": a.name, "role": granteeName(h)}}
+		what := engines.Note{Key: NoteRevoke, Params: engines.Params{"database": a.name, "role": granteeName(h)}}
 		if _, err := a.exec(ctx, what, "REVOKE ALL ON DATABASE "+a.db+" FROM "+granteeSQL(h)); err != nil {
 			return err
 		}
@@ -157,15 +157,15 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 		privs            []string
 	}
 	describe := func(g *grant) engines.Note {
-		n := engines.Note{Key: engines.PGGrant, Params: engines.Params{
+		n := engines.Note{Key: NoteGrant, Params: engines.Params{
 			"privileges": strings.Join(g.privs, ", "), "database": a.name, "grantee": granteeName(g.grantee)}}
 		switch {
 		case g.grantable && g.grantor != owner:
-			n.Key = engines.PGGrantWithOptionBy
+			n.Key = NoteGrantWithOptionBy
 		case g.grantable:
-			n.Key = engines.PGGrantWithOption
+			n.Key = NoteGrantWithOption
 		case g.grantor != owner:
-			n.Key = engines.PGGrantBy
+			n.Key = NoteGrantBy
 		}
 		if g.grantor != owner {
 			n.Params["grantor"] = g.grantor
@@ -198,16 +198,16 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 	for _, g := range grants {
 		switch {
 		case a.gone[g.grantee]:
-			a.skipWhat(describe(g), engines.PGRoleMissing, engines.Params{"role": g.grantee})
+			a.skipWhat(describe(g), NoteRoleMissing, engines.Params{"role": g.grantee})
 		case a.gone[g.grantor]:
-			a.skipWhat(describe(g), engines.PGGrantorMissing, engines.Params{"role": g.grantor})
+			a.skipWhat(describe(g), NoteGrantorMissing, engines.Params{"role": g.grantor})
 		default:
 			known := true
 			for _, priv := range g.privs {
 				known = known && dbPrivileges[priv]
 			}
 			if !known {
-				a.skipWhat(describe(g), engines.PGUnknownPrivilege, nil)
+				a.skipWhat(describe(g), NoteUnknownPrivilege, nil)
 				continue
 			}
 			pending = append(pending, g)
@@ -254,7 +254,7 @@ func (a *propApplier) privileges(ctx context.Context, p *metaDatabase) error {
 		}
 		if len(later) == len(pending) {
 			for _, g := range later {
-				a.skipWhat(describe(g), engines.PGNoGrantOption, engines.Params{"role": g.grantor})
+				a.skipWhat(describe(g), NoteNoGrantOption, engines.Params{"role": g.grantor})
 			}
 			break
 		}
@@ -280,12 +280,12 @@ func granteeName(role string) string {
 // setting restores one ALTER DATABASE ... SET or ALTER ROLE ... IN
 // DATABASE ... SET.
 func (a *propApplier) setting(ctx context.Context, s metaSetting) error {
-	what := engines.Note{Key: engines.PGDatabaseSetting, Params: engines.Params{"setting": s.Name, "database": a.name}}
+	what := engines.Note{Key: NoteDatabaseSetting, Params: engines.Params{"setting": s.Name, "database": a.name}}
 	target := "ALTER DATABASE " + a.db
 	if s.Role != "" {
-		what = engines.Note{Key: engines.PGRoleSetting, Params: engines.Params{"setting": s.Name, "role": s.Role, "database": a.name}}
+		what = engines.Note{Key: NoteRoleSetting, Params: engines.Params{"setting": s.Name, "role": s.Role, "database": a.name}}
 		if a.gone[s.Role] {
-			a.skipWhat(what, engines.PGRoleMissing, engines.Params{"role": s.Role})
+			a.skipWhat(what, NoteRoleMissing, engines.Params{"role": s.Role})
 			return nil
 		}
 		target = "ALTER ROLE " + quoteIdent(s.Role) + " IN DATABASE " + a.db

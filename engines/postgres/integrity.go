@@ -28,7 +28,7 @@ func (e *Engine) checkIntegrity(ctx context.Context, target engines.Conn, databa
 	rep := &engines.IntegrityReport{Tool: "pg_amcheck"}
 	amcheck, err := e.findTool(ctx, target.BinDir, "pg_amcheck", 14)
 	if err != nil {
-		rep.Skip(engines.Note{Key: engines.PGNoAmcheckTool, Params: engines.Params{"error": err.Error()}})
+		rep.Skip(engines.Note{Key: NoteNoAmcheckTool, Params: engines.Params{"error": err.Error()}})
 		return rep, nil
 	}
 	rep.Tool = amcheck.String()
@@ -47,7 +47,7 @@ func (e *Engine) checkIntegrity(ctx context.Context, target engines.Conn, databa
 		return nil, classify(err)
 	}
 	if !available {
-		rep.Skip(engines.Note{Key: engines.PGAmcheckUnavailable})
+		rep.Skip(engines.Note{Key: NoteAmcheckUnavailable})
 		return rep, nil
 	}
 	if !installed {
@@ -57,7 +57,7 @@ func (e *Engine) checkIntegrity(ctx context.Context, target engines.Conn, databa
 			return nil, classify(err)
 		}
 		if _, err := conn.Exec(ctx, "CREATE EXTENSION amcheck"); err != nil {
-			rep.Skip(engines.Note{Key: engines.PGAmcheckNotCreated, Params: engines.Params{"error": err.Error()}})
+			rep.Skip(engines.Note{Key: NoteAmcheckNotCreated, Params: engines.Params{"error": err.Error()}})
 			return rep, nil
 		}
 		defer func() {

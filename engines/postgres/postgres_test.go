@@ -305,13 +305,13 @@ func TestRestoredObjects(t *testing.T) {
 				}
 				// The same, as Notes a report renders in its language, with
 				// the names as parameters.
-				own := enginetest.FindNote(rep.SkippedMessages, engines.PGOwnershipNotRestored, "", engines.Params{"user": "postgres"})
+				own := enginetest.FindNote(rep.SkippedMessages, postgres.NoteOwnershipNotRestored, "", engines.Params{"user": "postgres"})
 				if own == nil || !slices.Contains(strings.Split(own.Params["roles"], ", "), "hall_owner") {
-					t.Errorf("restore without role hall_owner: SkippedMessages = %+v, want %s naming hall_owner", rep.SkippedMessages, engines.PGOwnershipNotRestored)
+					t.Errorf("restore without role hall_owner: SkippedMessages = %+v, want %s naming hall_owner", rep.SkippedMessages, postgres.NoteOwnershipNotRestored)
 				}
-				if enginetest.FindNote(rep.SkippedMessages, engines.PGPolicyNotCreated, "",
+				if enginetest.FindNote(rep.SkippedMessages, postgres.NotePolicyNotCreated, "",
 					engines.Params{"policy": "本窗口", "table": "hall.取号记录", "roles": "hall_owner"}) == nil {
-					t.Errorf("restore without role hall_owner: SkippedMessages = %+v, want %s for policy 本窗口", rep.SkippedMessages, engines.PGPolicyNotCreated)
+					t.Errorf("restore without role hall_owner: SkippedMessages = %+v, want %s for policy 本窗口", rep.SkippedMessages, postgres.NotePolicyNotCreated)
 				}
 			} else if len(rep.Skipped) > 0 {
 				t.Errorf("restore on the source server skipped %q", rep.Skipped)
@@ -371,7 +371,7 @@ func TestTableRestoreNeeds(t *testing.T) {
 	if s := strings.Join(rep.Skipped, "\n"); !strings.Contains(s, "ratings_ticket_fkey") || !strings.Contains(s, "hall_owner") {
 		t.Errorf("ratings without 取号记录: Skipped = %q, want the foreign key and the missing owner named", rep.Skipped)
 	}
-	if enginetest.FindNote(rep.SkippedMessages, engines.PGForeignKeyNotCreated, "", engines.Params{
+	if enginetest.FindNote(rep.SkippedMessages, postgres.NoteForeignKeyNotCreated, "", engines.Params{
 		"constraint": "ratings_ticket_fkey", "table": "hall.ratings", "references": "hall.取号记录", "database": db}) == nil {
 		t.Errorf("ratings without 取号记录: SkippedMessages = %+v, want the foreign key's", rep.SkippedMessages)
 	}
@@ -430,7 +430,7 @@ func TestTableRestoreNeeds(t *testing.T) {
 	if n := strings.Join(rep.Notes, "\n"); !strings.Contains(n, "standalone") {
 		t.Errorf("notes of a partition restored alone: %q", rep.Notes)
 	}
-	if enginetest.FindNote(rep.NoteMessages, engines.PGPartitionStandalone, "", engines.Params{"table": "hall.events_2025"}) == nil {
+	if enginetest.FindNote(rep.NoteMessages, postgres.NotePartitionStandalone, "", engines.Params{"table": "hall.events_2025"}) == nil {
 		t.Errorf("notes of a partition restored alone: %+v", rep.NoteMessages)
 	}
 
@@ -773,10 +773,10 @@ func TestDatabaseProperties(t *testing.T) {
 			key, what string
 			params    engines.Params
 		}{
-			{engines.PGRoleMissing, engines.PGGrantWithOption, engines.Params{"role": ghost, "grantee": ghost, "database": db}},
-			{engines.PGGrantorMissing, engines.PGGrantBy, engines.Params{"role": ghost, "grantee": reader, "grantor": ghost, "privileges": "TEMPORARY"}},
-			{engines.PGRoleMissing, engines.PGRoleSetting, engines.Params{"role": ghost, "setting": "statement_timeout", "database": db}},
-			{engines.PGRefused, engines.PGDatabaseSetting, engines.Params{"setting": "dbops_no_such_param", "database": db, "sqlstate": "42704"}},
+			{postgres.NoteRoleMissing, postgres.NoteGrantWithOption, engines.Params{"role": ghost, "grantee": ghost, "database": db}},
+			{postgres.NoteGrantorMissing, postgres.NoteGrantBy, engines.Params{"role": ghost, "grantee": reader, "grantor": ghost, "privileges": "TEMPORARY"}},
+			{postgres.NoteRoleMissing, postgres.NoteRoleSetting, engines.Params{"role": ghost, "setting": "statement_timeout", "database": db}},
+			{postgres.NoteRefused, postgres.NoteDatabaseSetting, engines.Params{"setting": "dbops_no_such_param", "database": db, "sqlstate": "42704"}},
 		} {
 			if enginetest.FindNote(rep.SkippedMessages, want.key, want.what, want.params) == nil {
 				t.Errorf("SkippedMessages lack %s about %s with %v:\n%+v", want.key, want.what, want.params, rep.SkippedMessages)
@@ -847,7 +847,7 @@ func TestDatabaseProperties(t *testing.T) {
 		if s := strings.Join(rep.Skipped, "\n"); !strings.Contains(s, "owner of database "+db+" not set to "+ghost) {
 			t.Errorf("Skipped = %q, want the missing owner named", rep.Skipped)
 		}
-		if enginetest.FindNote(rep.SkippedMessages, engines.PGDatabaseOwnerMissing, "", engines.Params{"database": db, "owner": ghost}) == nil {
+		if enginetest.FindNote(rep.SkippedMessages, postgres.NoteDatabaseOwnerMissing, "", engines.Params{"database": db, "owner": ghost}) == nil {
 			t.Errorf("SkippedMessages = %+v, want the missing owner's", rep.SkippedMessages)
 		}
 	})

@@ -101,7 +101,7 @@ func (r *restorer) prepare(ctx context.Context, admin *pgx.Conn) error {
 		return err
 	}
 	if targetNum/10000 < m.ServerVersionNum/10000 {
-		r.report.AddNote(engines.Note{Key: engines.PGOlderServer, Params: engines.Params{
+		r.report.AddNote(engines.Note{Key: NoteOlderServer, Params: engines.Params{
 			"backup_version": strconv.Itoa(m.ServerVersionNum / 10000), "server_version": strconv.Itoa(targetNum / 10000)}})
 	}
 	return nil
@@ -179,7 +179,7 @@ func (r *restorer) planOwnership(missing []string, policies []metaPolicy) map[in
 		return skip
 	}
 	r.noOwner = true
-	r.report.AddSkipped(engines.Note{Key: engines.PGOwnershipNotRestored, Params: engines.Params{
+	r.report.AddSkipped(engines.Note{Key: NoteOwnershipNotRestored, Params: engines.Params{
 		"roles": strings.Join(missing, ", "), "user": r.cfg.User}})
 	gone := map[string]bool{}
 	for _, m := range missing {
@@ -196,7 +196,7 @@ func (r *restorer) planOwnership(missing []string, policies []metaPolicy) map[in
 	for _, e := range r.toc {
 		if p, ok := byOID[e.OID]; ok && e.TableOID == pgPolicyOID {
 			skip[e.ID] = true
-			r.report.AddSkipped(engines.Note{Key: engines.PGPolicyNotCreated, Params: engines.Params{
+			r.report.AddSkipped(engines.Note{Key: NotePolicyNotCreated, Params: engines.Params{
 				"policy": p.Name, "table": p.Table.String(), "roles": strings.Join(p.Roles, ", ")}})
 		}
 	}

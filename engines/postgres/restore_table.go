@@ -146,7 +146,7 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 	sel := selectTables(r.toc, tables, r.meta, skip)
 
 	for _, mt := range sel.detached {
-		r.report.AddNote(engines.Note{Key: engines.PGPartitionStandalone, Params: engines.Params{"table": mt.ref().String()}})
+		r.report.AddNote(engines.Note{Key: NotePartitionStandalone, Params: engines.Params{"table": mt.ref().String()}})
 	}
 	// What the tables need and the database may lack: functions of
 	// triggers and defaults, types of columns, schemas.
@@ -195,7 +195,7 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 					delete(sel.main, e.ID)
 				}
 			}
-			r.report.AddSkipped(engines.Note{Key: engines.PGForeignKeyNotCreated, Params: engines.Params{
+			r.report.AddSkipped(engines.Note{Key: NoteForeignKeyNotCreated, Params: engines.Params{
 				"constraint": fk.con.Name, "table": fk.table.ref().String(), "references": table(*fk.con.Ref).String(), "database": r.req.Database}})
 		}
 	}

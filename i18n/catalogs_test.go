@@ -1,0 +1,36 @@
+package i18n_test
+
+import (
+	"slices"
+	"testing"
+
+	// Every package that registers a catalog, so that TestCatalogs checks
+	// them all. A new owner adds itself here.
+	_ "github.com/dbopsd/dbopsd/drill"
+	_ "github.com/dbopsd/dbopsd/engines"
+	_ "github.com/dbopsd/dbopsd/engines/mysql"
+	_ "github.com/dbopsd/dbopsd/engines/postgres"
+	_ "github.com/dbopsd/dbopsd/notify"
+	_ "github.com/dbopsd/dbopsd/register"
+
+	"github.com/dbopsd/dbopsd/i18n"
+)
+
+// TestCatalogs: every key of every registered catalog has a sentence in
+// every language, with the same placeholders.
+func TestCatalogs(t *testing.T) {
+	owners := i18n.Owners()
+	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "notify", "register"} {
+		if !slices.Contains(owners, want) {
+			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
+		}
+	}
+	for _, err := range i18n.Check() {
+		t.Error(err)
+	}
+	for _, lang := range i18n.Langs() {
+		if n := len(i18n.Keys(lang, "")); n < 250 {
+			t.Errorf("%s: %d keys", lang, n)
+		}
+	}
+}
