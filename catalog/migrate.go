@@ -30,6 +30,7 @@ var migrations = []struct {
 		return addColumn(db, "jobs", "attempt INTEGER NOT NULL DEFAULT 1")
 	}},
 	{"the backups' predecessors and the missing backups (missing.go)", migrateChain},
+	{"the documents (documents.go)", migrateDocuments},
 }
 
 // migrate applies the steps db has not had yet.

@@ -16,6 +16,9 @@ type RebuildResult struct {
 	// repository's chain and heads say so, or the catalog remembers them
 	// (missing.go).
 	Missing []repository.MissingBackup `json:"missing,omitempty"`
+	// Documents is how many documents (diagnosis snapshots, dictionaries,
+	// volume samples) a rebuild read back from the repository.
+	Documents int `json:"documents,omitempty"`
 }
 
 // Rebuild recreates the backups table from the manifests in repo: a backup
@@ -23,7 +26,11 @@ type RebuildResult struct {
 // kept: it is history, not an index. The backups remembered as missing are
 // forgotten; those the repository itself shows missing are reported.
 func (c *Catalog) Rebuild(ctx context.Context, repo *repository.Repo) (*RebuildResult, error) {
-	return c.sync(ctx, repo, "", true, false)
+	res, err := c.sync(ctx, repo, "", true, false)
+	if err != nil {
+		return nil, err
+	}
+	return res, c.syncDocuments(ctx, repo, res)
 }
 
 // Sync adds backups of database ("" for all) that are in the repository but

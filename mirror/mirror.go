@@ -387,6 +387,10 @@ feed:
 	if err := m.opts.Primary.CopyAnchors(ctx, mirrorRepo); err != nil {
 		m.problem("copying the heads and prune records: %v", err)
 	}
+	// The documents (diagnosis snapshots, dictionaries, volume samples).
+	if _, err := m.opts.Primary.CopyDocuments(ctx, mirrorRepo); err != nil {
+		m.problem("copying the documents: %v", err)
+	}
 
 	// What the mirror now holds.
 	mrefs, err = mirrorRepo.ListManifests(ctx, "")

@@ -15,6 +15,7 @@ const (
 	ObjectChunk    = "chunk"
 	ObjectManifest = "manifest"
 	ObjectLock     = "lock"
+	ObjectDocument = "document"
 	ObjectOther    = "other"
 )
 
@@ -42,6 +43,10 @@ func ObjectKind(key string) string {
 		}
 	case strings.HasPrefix(key, locksPrefix):
 		return ObjectLock
+	case strings.HasPrefix(key, docsPrefix):
+		if _, ok := parseDocumentKey(key); ok {
+			return ObjectDocument
+		}
 	}
 	return ObjectOther
 }

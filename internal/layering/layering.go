@@ -28,9 +28,9 @@ type Rule struct {
 // above lists, for a layer, what sits above it.
 var (
 	aboveEngines = []string{"storage/...", "repository/...", "catalog/...", "backup/...", "restore/...",
-		"mirror/...", "prune/...", "site/...", "config/...", "schedule/...", "request/...", "register/...",
+		"mirror/...", "prune/...", "history/...", "site/...", "config/...", "schedule/...", "request/...", "register/...",
 		"drill/...", "notify/...", "diagnostics/...", "daemon/...", "api/...", "cmd/..."}
-	aboveRepository = []string{"catalog/...", "backup/...", "restore/...", "mirror/...", "prune/...",
+	aboveRepository = []string{"catalog/...", "backup/...", "restore/...", "mirror/...", "prune/...", "history/...",
 		"site/...", "config/...", "schedule/...", "request/...", "drill/...", "notify/...", "daemon/...",
 		"api/...", "cmd/..."}
 	aboveJobs = []string{"site/...", "drill/...", "daemon/...", "api/...", "cmd/...", "schedule/...", "notify/..."}
@@ -68,7 +68,7 @@ var Rules = []Rule{
 	},
 	{
 		Why:  "backup and restore run jobs; who schedules or composes them sits above",
-		From: []string{"backup/...", "restore/...", "mirror/...", "prune/..."},
+		From: []string{"backup/...", "restore/...", "mirror/...", "prune/...", "history/..."},
 		Deny: aboveJobs,
 	},
 	{
