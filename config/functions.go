@@ -1,8 +1,8 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,22 +72,18 @@ func fileFunc(dir string) function.Function {
 	})
 }
 
+// readSecretFile reads a regular file of at most maxSecretFile bytes: a
+// FIFO, socket or device is refused at once (opening a FIFO used to block
+// `config validate` forever), as is a directory or a larger file.
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		// *PathError names the path and the cause, never content.
-		return "", fmt.Errorf("cannot read secret file: %w", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return "", fmt.Errorf("cannot read secret file %s: it is a directory", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return "", fmt.Errorf("cannot read secret file: %w", err)
-	}
-	if len(b) > maxSecretFile {
+	b, err := readRegular(path, maxSecretFile)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return "", fmt.Errorf("secret file %s is larger than %d bytes; it should hold one secret", path, maxSecretFile)
+	case err != nil:
+		// *PathError and *notRegular name the path and the cause, never
+		// content.
+		return "", fmt.Errorf("cannot read secret file: %w", err)
 	}
 	if !utf8.Valid(b) {
 		return "", fmt.Errorf("secret file %s is not UTF-8 text", path)

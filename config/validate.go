@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/mail"
 	"net/url"
@@ -214,20 +213,15 @@ func readTLSFile(path string) ([]byte, error) {
 		}
 		return fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, cannot(err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a PEM file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxTLSFile+1))
-	if err != nil {
-		return nil, cannot(err)
-	}
-	if len(b) > maxTLSFile {
+	b, err := readRegular(path, maxTLSFile)
+	var nr *notRegular
+	switch {
+	case errors.Is(err, errTooLarge):
 		return nil, fmt.Errorf("%s is larger than %d bytes; it should hold a PEM certificate or key", path, maxTLSFile)
+	case errors.As(err, &nr):
+		return nil, fmt.Errorf("%s is %s, not a PEM file", path, nr.what)
+	case err != nil:
+		return nil, cannot(err)
 	}
 	return b, nil
 }
