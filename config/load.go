@@ -84,9 +84,11 @@ func Parse(src []byte, filename string) (cfg *Config, diags hcl.Diagnostics) {
 		return nil, withSource(diags, file, nil)
 	}
 
-	d := newDecoder(filename, src, evalContext(filepath.Dir(filename)))
+	d := newDecoder(filename, src, nil)
+	d.ctx = evalContext(filepath.Dir(filename), &d.sourced)
 	cfg = d.decodeFile(file.Body)
 	d.validate(cfg, file.Body)
+	d.scrub()
 	diags = append(diags, d.diags...)
 	sortDiagnostics(diags)
 	diags = withSource(diags, file, d.masks)

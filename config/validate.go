@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
@@ -391,6 +392,13 @@ func (d *decoder) namedTimesApply(p *Policy, owner string) {
 
 func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 	owner := fmt.Sprintf("database %q", db.Name)
+	if err := checkDatabaseName(db.Name); err != nil {
+		subject := d.at(db, "")
+		if b := d.blocks[db]; b != nil && len(b.LabelRanges) > 0 {
+			subject = b.LabelRanges[0].Ptr()
+		}
+		d.errorf(subject, "Invalid database name", "%s: %v.", owner, err)
+	}
 	engineOK := d.engine(db, owner, &db.Engine)
 	if engineOK {
 		d.dsn(db, owner, db.Engine, db.DSN)
@@ -415,6 +423,25 @@ func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 				owner, p.Name, p.Full, p.Differential, how)
 		}
 	}
+}
+
+// MaxDatabaseName is the longest database label: a label is one segment of
+// the repository's object keys and, on local storage, a directory name,
+// which most file systems limit to 255 bytes.
+const MaxDatabaseName = 255
+
+// checkDatabaseName applies the rule the repository applies when it writes a
+// backup (manifests/<name>/…, data/<name>/…, locks/<name>): a database label
+// is one path segment, so a label it would refuse is refused here, not at
+// the first backup.
+func checkDatabaseName(name string) error {
+	const rule = "a database name is one segment of the repository's object keys: 1 to %d bytes, not \".\" or \"..\", without \"/\", \"\\\" or NUL"
+	switch {
+	case name == "", name == ".", name == "..", len(name) > MaxDatabaseName,
+		strings.ContainsAny(name, "/\\\x00"), !utf8.ValidString(name):
+		return fmt.Errorf(rule, MaxDatabaseName)
+	}
+	return nil
 }
 
 // recoveryGap is the cached recoveryGap of p: a site with hundreds of
