@@ -108,19 +108,23 @@ type decoder struct {
 	// attributes that call them: diagnostics name their source, never
 	// show them (scrub).
 	sourced []sourced
-	attrs   map[any]hcl.Attributes
-	blocks  map[any]*hcl.Block
-	gaps    map[*Policy]gapResult
+	// fromFuncs maps the range of each expression that calls env() or
+	// file() to its source text.
+	fromFuncs map[hcl.Range]string
+	attrs     map[any]hcl.Attributes
+	blocks    map[any]*hcl.Block
+	gaps      map[*Policy]gapResult
 }
 
 func newDecoder(filename string, src []byte, ctx *hcl.EvalContext) *decoder {
 	return &decoder{
-		filename: filename,
-		src:      src,
-		ctx:      ctx,
-		attrs:    map[any]hcl.Attributes{},
-		blocks:   map[any]*hcl.Block{},
-		gaps:     map[*Policy]gapResult{},
+		filename:  filename,
+		src:       src,
+		ctx:       ctx,
+		attrs:     map[any]hcl.Attributes{},
+		fromFuncs: map[hcl.Range]string{},
+		blocks:    map[any]*hcl.Block{},
+		gaps:      map[*Policy]gapResult{},
 	}
 }
 
@@ -436,9 +440,12 @@ func (d *decoder) value(a *hcl.Attribute, ty cty.Type, what string) (cty.Value, 
 		d.errorf(a.Expr.Range().Ptr(), "Invalid value for "+a.Name, "%s must be %s.", a.Name, what)
 		return cty.NilVal, false
 	}
-	if v.Type() == cty.String && v.AsString() != "" && callsSecretFunc(a.Expr) {
+	if callsSecretFunc(a.Expr) {
 		src := fmt.Sprintf("%s = %s", a.Name, exprText(d.src, a.Expr.Range()))
-		d.sourced = append(d.sourced, sourced{v.AsString(), src})
+		d.fromFuncs[a.Expr.Range()] = src
+		if v.Type() == cty.String && v.AsString() != "" {
+			d.sourced = append(d.sourced, sourced{v.AsString(), src})
+		}
 	}
 	return v, true
 }
@@ -618,6 +625,12 @@ const maxArg = 100
 
 func (d *decoder) report(sev hcl.DiagnosticSeverity, subject *hcl.Range, summary, format string, args []any) {
 	for i, a := range args {
+		if err, ok := a.(error); ok && subject != nil && d.fromFuncs[*subject] != "" {
+			// A parser's error about a value quotes pieces of it
+			// ("invalid port \":pw\""), which scrub cannot find.
+			args[i] = errHidden{err, d.fromFuncs[*subject]}
+			continue
+		}
 		s, ok := a.(string)
 		if !ok {
 			continue
@@ -653,6 +666,17 @@ type fromSource string
 
 func (f fromSource) Format(st fmt.State, _ rune) {
 	_, _ = fmt.Fprintf(st, "(the value of %s)", string(f))
+}
+
+// errHidden stands in a message for an error about a value from env() or
+// file(): its text may quote the value.
+type errHidden struct {
+	err    error
+	source string
+}
+
+func (e errHidden) Error() string {
+	return fmt.Sprintf("the reason is not shown, since it may quote the value of %s", e.source)
 }
 
 // scrub takes every value from env() and file() out of the diagnostics'

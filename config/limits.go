@@ -29,6 +29,11 @@ const (
 	// template interpolations and chained operators may nest in a policy
 	// file; a real one nests five levels at most.
 	MaxNesting = 64
+	// MaxTemplateParts is how many pieces (lines of a heredoc, text
+	// between escapes and interpolations) one string may have: hcl joins
+	// them in quadratic time, and a 20,000-line heredoc took 1.9 s to
+	// parse, 80,000 lines 70 s.
+	MaxTemplateParts = 1000
 )
 
 // notRegular is readRegular's error for anything but a regular file; what
@@ -80,7 +85,7 @@ var errTooLarge = errors.New("file too large")
 // checkNesting scans src with hcl's lexer (which does not recurse) and
 // reports the first place where nesting passes MaxNesting. Every opening
 // bracket, brace, parenthesis, quote, heredoc, ${ and %{ if/for is a level
-// until it closes; so is every operator (unary, binary, ?, ., [) since the
+// until it closes; so is every operator (unary, binary, ?, ., index [) since the
 // last comma, = or (outside parentheses and brackets) newline at the same
 // level, because "- - - -x",
 // "a ? b : c ? d : …" and "1+1+1+…" build trees as deep as they are long.
@@ -89,10 +94,17 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 	type level struct {
 		closer hclsyntax.TokenType
 		ops    int
+		parts  int // literal pieces, in a string or heredoc
 	}
 	stack := []level{{}}
 	depth := 0 // len(stack)-1 plus the ops of every level
+	var prev hclsyntax.TokenType
 	for i, t := range toks {
+		if t.Type == hclsyntax.TokenComment {
+			continue
+		}
+		before := prev
+		prev = t.Type
 		top := &stack[len(stack)-1]
 		switch t.Type {
 		case hclsyntax.TokenNewline:
@@ -116,14 +128,30 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 			top.ops++
 			depth++
 		}
+		if t.Type == hclsyntax.TokenQuotedLit || t.Type == hclsyntax.TokenStringLit {
+			if top.parts++; top.parts > MaxTemplateParts {
+				return &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "String too long",
+					Detail: fmt.Sprintf("This string or heredoc has more than %d lines or pieces (text between escapes and interpolations); a policy file needs far fewer. Put long content in a file.",
+						MaxTemplateParts),
+					Subject: t.Range.Ptr(),
+				}
+			}
+		}
 		var closer hclsyntax.TokenType
 		switch t.Type {
 		case hclsyntax.TokenOBrace:
 			closer = hclsyntax.TokenCBrace
 		case hclsyntax.TokenOBrack:
 			closer = hclsyntax.TokenCBrack
-			top.ops++ // an index: a[x][y][z] nests like an operator chain
-			depth++
+			switch before {
+			case hclsyntax.TokenIdent, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenCBrace,
+				hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenNumberLit:
+				// An index: a[x][y][z] nests like an operator chain.
+				top.ops++
+				depth++
+			}
 		case hclsyntax.TokenOParen:
 			closer = hclsyntax.TokenCParen
 		case hclsyntax.TokenOQuote:
