@@ -296,3 +296,16 @@ func TestSourcedValuesNotShown(t *testing.T) {
 		})
 	}
 }
+
+// TestManyDiagnostics: a file with thousands of mistakes reports the first
+// hundred and how many more, not megabytes.
+func TestManyDiagnostics(t *testing.T) {
+	src := minimalPolicy + "daemon {\n" + strings.Repeat("  timezone = \"Nowhere\"\n", 20000) + "}\n"
+	_, diags, out := parseBounded(t, []byte(src), "many.hcl", 20*time.Second)
+	if len(diags) != maxDiagnostics+1 || !strings.Contains(out, "19899 more errors and warnings are not shown") {
+		t.Fatalf("%d diagnostics:\n%s", len(diags), cut(out, 2000))
+	}
+	if len(out) > 100*1000 {
+		t.Errorf("printed %d bytes", len(out))
+	}
+}

@@ -81,7 +81,7 @@ func Parse(src []byte, filename string) (cfg *Config, diags hcl.Diagnostics) {
 	if diags.HasErrors() {
 		// Stop at the first parse error: decoding a half-parsed file only
 		// adds noise that hides the real mistake.
-		return nil, withSource(diags, file, nil)
+		return nil, withSource(limitDiagnostics(diags), file, nil)
 	}
 
 	d := newDecoder(filename, src, nil)
@@ -91,6 +91,7 @@ func Parse(src []byte, filename string) (cfg *Config, diags hcl.Diagnostics) {
 	d.scrub()
 	diags = append(diags, d.diags...)
 	sortDiagnostics(diags)
+	diags = limitDiagnostics(diags)
 	diags = withSource(diags, file, d.masks)
 	if diags.HasErrors() {
 		return nil, diags
@@ -111,5 +112,27 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 			return 1
 		}
 		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
+	})
+}
+
+// maxDiagnostics is how many diagnostics Parse returns: a generated file
+// with 170,000 repeated attributes made as many errors, megabytes of them.
+const maxDiagnostics = 100
+
+// limitDiagnostics keeps the first maxDiagnostics (in file order) and says
+// how many more there were, as an error when any of them was one.
+func limitDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) <= maxDiagnostics {
+		return diags
+	}
+	rest := diags[maxDiagnostics:]
+	sev := hcl.DiagWarning
+	if rest.HasErrors() {
+		sev = hcl.DiagError
+	}
+	return append(diags[:maxDiagnostics:maxDiagnostics], &hcl.Diagnostic{
+		Severity: sev,
+		Summary:  "Too many problems",
+		Detail:   fmt.Sprintf("%d more errors and warnings are not shown; fix the ones above first.", len(rest)),
 	})
 }
