@@ -684,7 +684,7 @@ func (e errHidden) Error() string {
 // value, replacing it with its source. Values shorter than four bytes are
 // replaced only where quoted: a bare "ab" would match inside other words.
 func (d *decoder) scrub() {
-	if len(d.sourced) == 0 {
+	if len(d.sourced) == 0 || len(d.diags) == 0 {
 		return
 	}
 	vals := slices.Clone(d.sourced)
