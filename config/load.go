@@ -60,7 +60,7 @@ func Parse(src []byte, filename string) (cfg *Config, diags hcl.Diagnostics) {
 			cfg, diags = nil, hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "Cannot read the configuration file",
-				Detail:   fmt.Sprintf("%s: the policy loader failed on this input (%v); please report it with the file.", filename, p),
+				Detail:   fmt.Sprintf("%s: the policy loader failed on this input (%s); please report it with the file.", filename, cut(fmt.Sprint(p), 200)),
 			}}
 		}
 	}()
