@@ -80,6 +80,7 @@ func TestHostileNesting(t *testing.T) {
 		{"conditional chain", rep("true ? 1 : ", 80000) + "1", "Nested too deeply"},
 		{"addition chain", "1" + rep("+1", 200000), "Nested too deeply"},
 		{"addition chain over lines", "(1" + rep("\n+1", 200000) + ")", "Nested too deeply"},
+		{"addition chain over lines in an interpolation", `"${1` + rep("\n+1", 200000) + `}"`, "Nested too deeply"},
 		{"index chain", "x" + rep("[0]", 100000), "Nested too deeply"},
 		{"attribute chain", "x" + rep(".a", 100000), "Nested too deeply"},
 		{"splat chain", "x" + rep("[*]", 100000), "Nested too deeply"},

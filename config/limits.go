@@ -85,10 +85,10 @@ var errTooLarge = errors.New("file too large")
 // checkNesting scans src with hcl's lexer (which does not recurse) and
 // reports the first place where nesting passes MaxNesting. Every opening
 // bracket, brace, parenthesis, quote, heredoc, ${ and %{ if/for is a level
-// until it closes; so is every operator (unary, binary, ?, ., index [) since the
-// last comma, = or (outside parentheses and brackets) newline at the same
-// level, because "- - - -x",
-// "a ? b : c ? d : …" and "1+1+1+…" build trees as deep as they are long.
+// until it closes; so is every operator (unary, binary, ?, ., index [) since
+// the last comma, = or (where it ends an item) newline at the same level,
+// because "- - - -x", "a ? b : c ? d : …" and "1+1+1+…" build trees as deep
+// as they are long.
 func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	type level struct {
@@ -108,9 +108,10 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 		top := &stack[len(stack)-1]
 		switch t.Type {
 		case hclsyntax.TokenNewline:
-			// Inside ( ) and [ ] hcl reads on across newlines: "(1\n+1\n+…"
-			// is one chain.
-			if top.closer == hclsyntax.TokenCParen || top.closer == hclsyntax.TokenCBrack {
+			// Inside ( ), [ ] and ${ } hcl reads on across newlines:
+			// "(1\n+1\n+…" is one chain.
+			switch top.closer {
+			case hclsyntax.TokenCParen, hclsyntax.TokenCBrack, hclsyntax.TokenTemplateSeqEnd:
 				continue
 			}
 			depth -= top.ops
