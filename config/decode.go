@@ -620,8 +620,9 @@ func (d *decoder) warnf(subject *hcl.Range, summary, format string, args ...any)
 }
 
 // maxArg is how much of a value a message quotes: a 10 MB string must not
-// make a 10 MB error.
-const maxArg = 100
+// make a 10 MB error. It is above the longest list a message gives (the
+// notify events, 150 bytes).
+const maxArg = 256
 
 func (d *decoder) report(sev hcl.DiagnosticSeverity, subject *hcl.Range, summary, format string, args []any) {
 	for i, a := range args {

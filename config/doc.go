@@ -49,6 +49,6 @@
 // nests at most MaxNesting levels (checked on hcl's tokens before parsing,
 // since hcl recurses per level and a Go stack overflow is fatal), and has no
 // string of more than MaxTemplateParts pieces. Snippets are cut around their
-// subject, messages quote at most a hundred bytes of a value, and at most a
+// subject, messages quote at most 256 bytes of a value, and at most a
 // hundred diagnostics are returned.
 package config

@@ -179,6 +179,10 @@ func TestLongValuesCut(t *testing.T) {
 			}
 		})
 	}
+	// Cutting values leaves the lists a message gives whole.
+	if _, diags := Load("testdata/bad/bad_event.hcl"); !strings.Contains(diags.Error(), `"restore_done", "drill_done". Did you mean "backup_failed"?`) {
+		t.Errorf("the list of events is cut: %v", diags)
+	}
 	// A short line is shown whole, highlighted as before.
 	_, _, out := parseBounded(t, []byte(minimalPolicy+"daemon {\n  timezone = \"Asia/Beijing\"\n}\n"), "short.hcl", 10*time.Second)
 	if !strings.Contains(out, "  20:   timezone = \"Asia/Beijing\"\n") {
