@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,20 +104,28 @@ type decoder struct {
 	diags    hcl.Diagnostics
 	// masks are source ranges holding secrets (literal passwords, the
 	// password part of a DSN); snippets show them as asterisks.
-	masks  []hcl.Range
-	attrs  map[any]hcl.Attributes
-	blocks map[any]*hcl.Block
-	gaps   map[*Policy]gapResult
+	masks []hcl.Range
+	// sourced are the values env() and file() returned and the values of
+	// attributes that call them: diagnostics name their source, never
+	// show them (scrub).
+	sourced []sourced
+	// fromFuncs maps the range of each expression that calls env() or
+	// file() to its source text.
+	fromFuncs map[hcl.Range]string
+	attrs     map[any]hcl.Attributes
+	blocks    map[any]*hcl.Block
+	gaps      map[*Policy]gapResult
 }
 
 func newDecoder(filename string, src []byte, ctx *hcl.EvalContext) *decoder {
 	return &decoder{
-		filename: filename,
-		src:      src,
-		ctx:      ctx,
-		attrs:    map[any]hcl.Attributes{},
-		blocks:   map[any]*hcl.Block{},
-		gaps:     map[*Policy]gapResult{},
+		filename:  filename,
+		src:       src,
+		ctx:       ctx,
+		attrs:     map[any]hcl.Attributes{},
+		fromFuncs: map[hcl.Range]string{},
+		blocks:    map[any]*hcl.Block{},
+		gaps:      map[*Policy]gapResult{},
 	}
 }
 
@@ -432,7 +442,22 @@ func (d *decoder) value(a *hcl.Attribute, ty cty.Type, what string) (cty.Value, 
 		d.errorf(a.Expr.Range().Ptr(), "Invalid value for "+a.Name, "%s must be %s.", a.Name, what)
 		return cty.NilVal, false
 	}
+	if callsSecretFunc(a.Expr) {
+		src := fmt.Sprintf("%s = %s", a.Name, exprText(d.src, a.Expr.Range()))
+		d.fromFuncs[a.Expr.Range()] = src
+		if v.Type() == cty.String && v.AsString() != "" {
+			d.sourced = append(d.sourced, sourced{v.AsString(), src})
+		}
+	}
 	return v, true
+}
+
+// exprText is the source of an expression, shortened for a message.
+func exprText(src []byte, r hcl.Range) string {
+	if r.Start.Byte < 0 || r.End.Byte > len(src) || r.Start.Byte > r.End.Byte {
+		return "(an expression)"
+	}
+	return cut(strings.Join(strings.Fields(string(r.SliceBytes(src))), " "), 80)
 }
 
 func (d *decoder) str(attrs hcl.Attributes, name string, dst *string) bool {
@@ -588,22 +613,97 @@ func (d *decoder) at(obj any, name string) *hcl.Range {
 func (d *decoder) has(obj any, name string) bool { return d.attrs[obj][name] != nil }
 
 func (d *decoder) errorf(subject *hcl.Range, summary, format string, args ...any) {
-	d.diags = append(d.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  summary,
-		Detail:   fmt.Sprintf(format, args...),
-		Subject:  subject,
-	})
+	d.report(hcl.DiagError, subject, summary, format, args)
 }
 
 // warnf reports something that works but is likely not what was meant.
 func (d *decoder) warnf(subject *hcl.Range, summary, format string, args ...any) {
+	d.report(hcl.DiagWarning, subject, summary, format, args)
+}
+
+// maxArg is how much of a value a message quotes: a 10 MB string must not
+// make a 10 MB error. It is above the longest list a message gives (the
+// notify events, 150 bytes).
+const maxArg = 256
+
+func (d *decoder) report(sev hcl.DiagnosticSeverity, subject *hcl.Range, summary, format string, args []any) {
+	for i, a := range args {
+		if err, ok := a.(error); ok && subject != nil && d.fromFuncs[*subject] != "" {
+			// A parser's error about a value quotes pieces of it
+			// ("invalid port \":pw\""), which scrub cannot find.
+			args[i] = errHidden{err, d.fromFuncs[*subject]}
+			continue
+		}
+		s, ok := a.(string)
+		if !ok {
+			continue
+		}
+		if src := d.sourceOf(s); src != "" {
+			args[i] = fromSource(src)
+		} else if len(s) > maxArg {
+			args[i] = cut(s, maxArg)
+		}
+	}
 	d.diags = append(d.diags, &hcl.Diagnostic{
-		Severity: hcl.DiagWarning,
+		Severity: sev,
 		Summary:  summary,
-		Detail:   fmt.Sprintf(format, args...),
+		Detail:   cut(fmt.Sprintf(format, args...), maxDetail),
 		Subject:  subject,
 	})
+}
+
+// sourceOf returns where s came from when it is a value from env() or
+// file() (or of an attribute calling them), or "".
+func (d *decoder) sourceOf(s string) string {
+	for _, v := range d.sourced {
+		if v.value == s {
+			return v.source
+		}
+	}
+	return ""
+}
+
+// fromSource stands in a message for a value that came from env() or
+// file(): under %q and %s alike it names the source, not the value.
+type fromSource string
+
+func (f fromSource) Format(st fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(st, "(the value of %s)", string(f))
+}
+
+// errHidden stands in a message for an error about a value from env() or
+// file(): its text may quote the value.
+type errHidden struct {
+	err    error
+	source string
+}
+
+func (e errHidden) Error() string {
+	return fmt.Sprintf("the reason is not shown, since it may quote the value of %s", e.source)
+}
+
+// scrub takes every value from env() and file() out of the diagnostics'
+// text, including hcl's own and those that quote an error which quotes the
+// value, replacing it with its source. Values shorter than four bytes are
+// replaced only where quoted: a bare "ab" would match inside other words.
+func (d *decoder) scrub() {
+	if len(d.sourced) == 0 || len(d.diags) == 0 {
+		return
+	}
+	vals := slices.Clone(d.sourced)
+	slices.SortStableFunc(vals, func(a, b sourced) int { return len(b.value) - len(a.value) })
+	var pairs []string
+	for _, v := range vals {
+		with := fmt.Sprint(fromSource(v.source))
+		pairs = append(pairs, strconv.Quote(v.value), with)
+		if len(v.value) >= 4 {
+			pairs = append(pairs, v.value, with)
+		}
+	}
+	r := strings.NewReplacer(pairs...)
+	for _, dg := range d.diags {
+		dg.Summary, dg.Detail = r.Replace(dg.Summary), r.Replace(dg.Detail)
+	}
 }
 
 // shortRange formats a range as file:line,col for "defined at" messages.

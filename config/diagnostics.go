@@ -10,39 +10,30 @@ import (
 )
 
 // sourceExtra rides in hcl.Diagnostic.Extra so that a diagnostic carries the
-// file it points into: PrintDiagnostics needs nothing but the diagnostics.
-// It wraps whatever Extra hcl had set (hcl.DiagnosticExtra still finds it).
+// file it points into and the ranges in it that hold secrets: PrintDiagnostics
+// needs nothing but the diagnostics. It wraps whatever Extra hcl had set
+// (hcl.DiagnosticExtra still finds it).
 type sourceExtra struct {
 	file  *hcl.File
+	masks []hcl.Range
 	inner any
 }
 
 func (e *sourceExtra) UnwrapDiagnosticExtra() any { return e.inner }
 
-// withSource attaches to each diagnostic a copy of file whose bytes have the
-// masked ranges blanked out with asterisks (same length, so every range still
-// lines up): a snippet never shows a literal secret or a DSN's password.
+// withSource attaches file and the masked ranges to each diagnostic: a
+// snippet shows a masked range (a literal secret, a DSN's password) as
+// mask, whatever the secret's length.
 func withSource(diags hcl.Diagnostics, file *hcl.File, masks []hcl.Range) hcl.Diagnostics {
-	src := file.Bytes
-	if len(masks) > 0 {
-		src = append([]byte(nil), src...)
-		for _, m := range masks {
-			for i := max(m.Start.Byte, 0); i < m.End.Byte && i < len(src); i++ {
-				if src[i] != '"' && src[i] != '\n' && src[i] != '\r' {
-					src[i] = '*'
-				}
-			}
-		}
-	}
-	shown := &hcl.File{Body: file.Body, Bytes: src, Nav: file.Nav}
 	for _, d := range diags {
-		d.Extra = &sourceExtra{file: shown, inner: d.Extra}
+		d.Extra = &sourceExtra{file: file, masks: masks, inner: d.Extra}
 	}
 	return diags
 }
 
 // PrintDiagnostics writes diags to w the way hcl does: severity, summary,
-// file:line, the source snippet with the subject highlighted, and detail.
+// file:line, the source snippet with the subject highlighted, and detail;
+// a long line is cut around the subject, and secrets are masked.
 // Colour and wrapping to the terminal's width are used only when w is a
 // terminal (and NO_COLOR is unset). The snippets come from the diagnostics
 // themselves, so this is the one call the CLI needs:
@@ -63,7 +54,7 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		all[name] = f
 	}
 	for _, d := range diags {
-		if x, ok := hcl.DiagnosticExtra[*sourceExtra](d); ok && d.Subject != nil {
+		if x, ok := hcl.DiagnosticExtra[*sourceExtra](d); ok && d.Subject != nil && x.file != nil {
 			all[d.Subject.Filename] = x.file
 		}
 	}
@@ -74,7 +65,7 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			width = cols
 		}
 	}
-	tw := hcl.NewDiagnosticTextWriter(w, all, uint(width), color)
+	lines := map[*hcl.File][]int{}
 	for _, d := range diags {
 		// A compiler-style first line (file:line:col) that editors and grep
 		// understand, then hcl's block with the snippet.
@@ -83,11 +74,15 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			if d.Severity == hcl.DiagWarning {
 				sev = "warning"
 			}
-			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, sev, d.Summary); err != nil {
+			if _, err := fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, sev, cut(d.Summary, maxDetail)); err != nil {
 				return err
 			}
 		}
-		if err := tw.WriteDiagnostic(d); err != nil {
+		var masks []hcl.Range
+		if x, ok := hcl.DiagnosticExtra[*sourceExtra](d); ok {
+			masks = x.masks
+		}
+		if err := writeDiagnostic(w, all, lines, masks, d, width, color); err != nil {
 			return err
 		}
 	}

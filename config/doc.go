@@ -37,5 +37,18 @@
 // must not start without its secret. Relative file() paths are taken from
 // the policy file's directory. A secret written literally into the file is
 // accepted with a warning. No diagnostic shows a secret: literal secrets and
-// DSN passwords are replaced by asterisks in the snippets.
+// DSN passwords are replaced by a fixed mask in the snippets, and a value
+// from env() or file(), even in a setting that is not a secret, is named by
+// its source ("the value of env(\"TZ\")") in every message about it.
+// file() reads regular files only (a FIFO or device is refused at once).
+//
+// # Hostile input
+//
+// limits.go bounds what the loader accepts, so that no input ends the
+// process or runs for long: a policy file is at most MaxPolicyFile bytes,
+// nests at most MaxNesting levels (checked on hcl's tokens before parsing,
+// since hcl recurses per level and a Go stack overflow is fatal), and has no
+// string of more than MaxTemplateParts pieces. Snippets are cut around their
+// subject, messages quote at most 256 bytes of a value, and at most a
+// hundred diagnostics are returned.
 package config

@@ -1,8 +1,8 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,14 +20,35 @@ const maxSecretFile = 1 << 20
 // evalContext is built before any block is decoded (functions first, as in
 // Nomad and Packer), so every attribute sees the same env() and file().
 // Relative paths in file() are taken from dir, the directory of the policy
-// file, so the daemon's working directory does not matter.
-func evalContext(dir string) *hcl.EvalContext {
+// file, so the daemon's working directory does not matter. Every value the
+// two return is added to *seen with the call it came from, so that no
+// diagnostic shows it (decoder.scrub).
+func evalContext(dir string, seen *[]sourced) *hcl.EvalContext {
 	return &hcl.EvalContext{
 		Functions: map[string]function.Function{
-			"env":  envFunc,
-			"file": fileFunc(dir),
+			"env":  recording(envFunc, "env", seen),
+			"file": recording(fileFunc(dir), "file", seen),
 		},
 	}
+}
+
+// sourced is a value that came from env() or file(), and from which call.
+type sourced struct{ value, source string }
+
+// recording wraps f so that each string it returns is added to *seen.
+func recording(f function.Function, name string, seen *[]sourced) function.Function {
+	return function.New(&function.Spec{
+		Description: f.Description(),
+		Params:      f.Params(),
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, err := f.Call(args)
+			if err == nil && v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() != "" {
+				*seen = append(*seen, sourced{v.AsString(), fmt.Sprintf("%s(%q)", name, args[0].AsString())})
+			}
+			return v, err
+		},
+	})
 }
 
 // envFunc returns the value of an environment variable, or "" when it is
@@ -72,22 +93,18 @@ func fileFunc(dir string) function.Function {
 	})
 }
 
+// readSecretFile reads a regular file of at most maxSecretFile bytes: a
+// FIFO, socket or device is refused at once (opening a FIFO used to block
+// `config validate` forever), as is a directory or a larger file.
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		// *PathError names the path and the cause, never content.
-		return "", fmt.Errorf("cannot read secret file: %w", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return "", fmt.Errorf("cannot read secret file %s: it is a directory", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return "", fmt.Errorf("cannot read secret file: %w", err)
-	}
-	if len(b) > maxSecretFile {
+	b, err := readRegular(path, maxSecretFile)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return "", fmt.Errorf("secret file %s is larger than %d bytes; it should hold one secret", path, maxSecretFile)
+	case err != nil:
+		// *PathError and *notRegular name the path and the cause, never
+		// content.
+		return "", fmt.Errorf("cannot read secret file: %w", err)
 	}
 	if !utf8.Valid(b) {
 		return "", fmt.Errorf("secret file %s is not UTF-8 text", path)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,7 +34,8 @@ func DefaultPath() string {
 // a non-nil Config. The diagnostics carry the source they point into, so
 // PrintDiagnostics can show snippets without being handed the file again.
 func Load(path string) (*Config, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	// A FIFO or device given as the policy file is refused, not waited on.
+	src, err := readRegular(path, MaxPolicyFile)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -47,7 +49,31 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 // Parse decodes and validates a policy file held in memory; filename names it
 // in diagnostics, and relative paths in file() are taken from its directory.
 // Like Load, it returns a nil Config when there is any error.
-func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
+//
+// No input ends the process: a file over MaxPolicyFile or nesting deeper
+// than MaxNesting is refused before hcl sees it (a stack overflow cannot be
+// recovered), and a panic anywhere in parsing or validation is returned as
+// an error diagnostic, so a bad SIGHUP keeps the agent and its old policy.
+func Parse(src []byte, filename string) (cfg *Config, diags hcl.Diagnostics) {
+	defer func() {
+		if p := recover(); p != nil {
+			cfg, diags = nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read the configuration file",
+				Detail:   fmt.Sprintf("%s: the policy loader failed on this input (%s); please report it with the file.", filename, cut(fmt.Sprint(p), 200)),
+			}}
+		}
+	}()
+	if len(src) > MaxPolicyFile {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Configuration file too large",
+			Detail:   fmt.Sprintf("%s is %d bytes; a policy file may be at most %d bytes.", filename, len(src), MaxPolicyFile),
+		}}
+	}
+	if d := checkNesting(src, filename); d != nil {
+		return nil, withSource(hcl.Diagnostics{d}, &hcl.File{Bytes: src}, nil)
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if file == nil {
 		file = &hcl.File{Bytes: src}
@@ -55,14 +81,17 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		// Stop at the first parse error: decoding a half-parsed file only
 		// adds noise that hides the real mistake.
-		return nil, withSource(diags, file, nil)
+		return nil, withSource(limitDiagnostics(diags), file, nil)
 	}
 
-	d := newDecoder(filename, src, evalContext(filepath.Dir(filename)))
-	cfg := d.decodeFile(file.Body)
+	d := newDecoder(filename, src, nil)
+	d.ctx = evalContext(filepath.Dir(filename), &d.sourced)
+	cfg = d.decodeFile(file.Body)
 	d.validate(cfg, file.Body)
+	d.scrub()
 	diags = append(diags, d.diags...)
 	sortDiagnostics(diags)
+	diags = limitDiagnostics(diags)
 	diags = withSource(diags, file, d.masks)
 	if diags.HasErrors() {
 		return nil, diags
@@ -83,5 +112,27 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 			return 1
 		}
 		return cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte)
+	})
+}
+
+// maxDiagnostics is how many diagnostics Parse returns: a generated file
+// with 170,000 repeated attributes made as many errors, megabytes of them.
+const maxDiagnostics = 100
+
+// limitDiagnostics keeps the first maxDiagnostics (in file order) and says
+// how many more there were, as an error when any of them was one.
+func limitDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) <= maxDiagnostics {
+		return diags
+	}
+	rest := diags[maxDiagnostics:]
+	sev := hcl.DiagWarning
+	if rest.HasErrors() {
+		sev = hcl.DiagError
+	}
+	return append(diags[:maxDiagnostics:maxDiagnostics], &hcl.Diagnostic{
+		Severity: sev,
+		Summary:  "Too many problems",
+		Detail:   fmt.Sprintf("%d more errors and warnings are not shown; fix the ones above first.", len(rest)),
 	})
 }

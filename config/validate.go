@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/mail"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
@@ -218,20 +218,15 @@ func readTLSFile(path string) ([]byte, error) {
 		}
 		return fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, cannot(err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a PEM file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxTLSFile+1))
-	if err != nil {
-		return nil, cannot(err)
-	}
-	if len(b) > maxTLSFile {
+	b, err := readRegular(path, maxTLSFile)
+	var nr *notRegular
+	switch {
+	case errors.Is(err, errTooLarge):
 		return nil, fmt.Errorf("%s is larger than %d bytes; it should hold a PEM certificate or key", path, maxTLSFile)
+	case errors.As(err, &nr):
+		return nil, fmt.Errorf("%s is %s, not a PEM file", path, nr.what)
+	case err != nil:
+		return nil, cannot(err)
 	}
 	return b, nil
 }
@@ -401,6 +396,13 @@ func (d *decoder) namedTimesApply(p *Policy, owner string) {
 
 func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 	owner := fmt.Sprintf("database %q", db.Name)
+	if err := checkDatabaseName(db.Name); err != nil {
+		subject := d.at(db, "")
+		if b := d.blocks[db]; b != nil && len(b.LabelRanges) > 0 {
+			subject = b.LabelRanges[0].Ptr()
+		}
+		d.errorf(subject, "Invalid database name", "%s: %v.", owner, err)
+	}
 	engineOK := d.engine(db, owner, &db.Engine)
 	if engineOK {
 		d.dsn(db, owner, db.Engine, db.DSN)
@@ -425,6 +427,25 @@ func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 				owner, p.Name, p.Full, p.Differential, how)
 		}
 	}
+}
+
+// MaxDatabaseName is the longest database label: a label is one segment of
+// the repository's object keys and, on local storage, a directory name,
+// which most file systems limit to 255 bytes.
+const MaxDatabaseName = 255
+
+// checkDatabaseName applies the rule the repository applies when it writes a
+// backup (manifests/<name>/…, data/<name>/…, locks/<name>): a database label
+// is one path segment, so a label it would refuse is refused here, not at
+// the first backup.
+func checkDatabaseName(name string) error {
+	const rule = "a database name is one segment of the repository's object keys: 1 to %d bytes, not \".\" or \"..\", without \"/\", \"\\\" or NUL"
+	switch {
+	case name == "", name == ".", name == "..", len(name) > MaxDatabaseName,
+		strings.ContainsAny(name, "/\\\x00"), !utf8.ValidString(name):
+		return fmt.Errorf(rule, MaxDatabaseName)
+	}
+	return nil
 }
 
 // recoveryGap is the cached recoveryGap of p: a site with hundreds of

@@ -69,7 +69,7 @@ func (g *gate) entries(t *testing.T) []register.Entry {
 }
 
 // signed makes a request signed by the requester and approvers.
-func signed(t *testing.T, site *requesttest.Site, d request.Draft, approvers ...string) *request.Request {
+func signed(t testing.TB, site *requesttest.Site, d request.Draft, approvers ...string) *request.Request {
 	t.Helper()
 	r := newRequest(t, d)
 	site.Sign(t, r, r.Requester)
@@ -189,6 +189,8 @@ func TestAbuse(t *testing.T) {
 		}, time.Time{}, `the first signature must be the requester's ("zhang.wei"), but it is "wang.fang"'s`},
 		{"expired", func(t *testing.T) []byte { return goodRestore(t, site).Marshal() },
 			now.Add(request.DefaultLifetime + request.DefaultSkew + time.Second), "expired at 2026-03-01T12:15:00Z"},
+		{"expired one second ago", func(t *testing.T) []byte { return goodRestore(t, site).Marshal() },
+			now.Add(request.DefaultLifetime + time.Second), "expired at 2026-03-01T12:15:00Z (1s ago; expiry is exact on this clock)"},
 		{"not yet valid", func(t *testing.T) []byte {
 			d := draft("restore", "standby-pg", "queue_restored")
 			d.NotBefore = now.Add(time.Hour)

@@ -58,7 +58,8 @@
 // signatures (each valid, by a policy key, under that signer's name),
 // requester (signed first, role dba), approvers (role approver, distinct,
 // not the requester), approvals (at least approvals { <action> = N }),
-// validity (not_before - skew <= now <= expires + skew), target (a drill only
+// validity (not_before - skew <= now < expires: the skew allows for a
+// daemon clock behind the requester's; expiry is exact), target (a drill only
 // to a scratch target; a restore to a scratch target or one with
 // allow_restore = true; engines match). Gate.Receive adds the target database
 // check (it must not exist unless replace is signed) and the nonce check,

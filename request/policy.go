@@ -13,8 +13,10 @@ import (
 	"github.com/dbopsd/dbopsd/request/sshsig"
 )
 
-// DefaultSkew is how far the daemon's clock may disagree with the
-// requester's: not_before and expires are stretched by it.
+// DefaultSkew is how far the daemon's clock may run behind the requester's:
+// a request is accepted from not_before - skew. Expiry is exact on the
+// daemon's clock: a request is refused from its expires on, so an expired
+// request is never accepted late.
 const DefaultSkew = 2 * time.Minute
 
 // ReservedPrefix starts the names automated verification gives its scratch
@@ -199,10 +201,10 @@ func Offline(cfg *config.Config, r *Request, now time.Time, skew time.Duration) 
 	switch {
 	case now.Before(r.NotBefore.Add(-skew)):
 		rep.add(CheckValidity, Fail, "not valid yet: valid from %s (in %s)", formatTime(r.NotBefore), r.NotBefore.Sub(now).Round(time.Second))
-	case now.After(r.Expires.Add(skew)):
-		rep.add(CheckValidity, Fail, "expired at %s (%s ago)", formatTime(r.Expires), now.Sub(r.Expires).Round(time.Second))
+	case !now.Before(r.Expires):
+		rep.add(CheckValidity, Fail, "expired at %s (%s ago; expiry is exact on this clock)", formatTime(r.Expires), now.Sub(r.Expires).Round(time.Second))
 	default:
-		rep.add(CheckValidity, Pass, "valid from %s until %s", formatTime(r.NotBefore), formatTime(r.Expires))
+		rep.add(CheckValidity, Pass, "%s", ValidityRule(r, skew))
 	}
 
 	if detail, ok := checkTarget(cfg, r); ok {
@@ -211,6 +213,17 @@ func Offline(cfg *config.Config, r *Request, now time.Time, skew time.Duration) 
 		rep.add(CheckTarget, Fail, "%s", detail)
 	}
 	return rep
+}
+
+// ValidityRule says when r is accepted on this clock: from not_before less
+// the skew allowed for a clock behind the requester's, until expires
+// exactly. request verify prints it.
+func ValidityRule(r *Request, skew time.Duration) string {
+	if skew <= 0 {
+		return fmt.Sprintf("valid from %s until %s (exact on this clock)", formatTime(r.NotBefore), formatTime(r.Expires))
+	}
+	return fmt.Sprintf("valid from %s until %s (accepted from %s before not_before for clock skew; expiry is exact on this clock)",
+		formatTime(r.NotBefore), formatTime(r.Expires), skew)
 }
 
 // TargetAllowed reports whether the policy allows r's action on its target

@@ -27,8 +27,8 @@ type Gate struct {
 	Nonces   *NonceStore
 	Register *register.Register
 	Exists   ExistsFunc
-	// Now is the clock (nil: time.Now); Skew the allowance on not_before and
-	// expires (0: DefaultSkew).
+	// Now is the clock (nil: time.Now); Skew the allowance for clock skew
+	// on not_before (0: DefaultSkew). Expiry is exact.
 	Now  func() time.Time
 	Skew time.Duration
 }

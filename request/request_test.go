@@ -21,7 +21,7 @@ func draft(action, target, as string) request.Draft {
 		Parameters: request.Parameters{Database: "queue", Target: target, As: as}}
 }
 
-func newRequest(t *testing.T, d request.Draft) *request.Request {
+func newRequest(t testing.TB, d request.Draft) *request.Request {
 	t.Helper()
 	r, err := request.New(d, now)
 	if err != nil {

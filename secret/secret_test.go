@@ -37,3 +37,18 @@ func TestNeverPrinted(t *testing.T) {
 		t.Fatal("Reveal/Empty")
 	}
 }
+
+// TestFixedWidth: what is printed says nothing about the secret's length.
+func TestFixedWidth(t *testing.T) {
+	short, long := New("x"), New(strings.Repeat("long secret ", 50))
+	for _, verb := range []string{"%v", "%s", "%q", "%x", "%10s", "%-40v"} {
+		if a, b := fmt.Sprintf(verb, short), fmt.Sprintf(verb, long); a != b || a != "[redacted]" {
+			t.Errorf("%s: %q and %q", verb, a, b)
+		}
+	}
+	a, _ := json.Marshal(short)
+	b, _ := json.Marshal(long)
+	if string(a) != string(b) {
+		t.Errorf("JSON: %s and %s", a, b)
+	}
+}
