@@ -2,17 +2,12 @@ package drill_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
-	"image/png"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +18,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mysql"
 	"github.com/dbopsd/dbopsd/engines/postgres"
+	"github.com/dbopsd/dbopsd/internal/chromiumtest"
 	"github.com/dbopsd/dbopsd/request"
 )
 
@@ -403,10 +399,7 @@ func textOf(n *html.Node) string {
 // page wider than the window. It fails, never skips, without Chromium
 // (make deps installs it).
 func TestHTMLInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is missing (%v): apt-get install -y chromium, or make deps", err)
-	}
+	chromiumtest.Path(t)
 	dir := t.TempDir()
 	reports := map[string]func() *drill.Report{
 		drill.Pass: func() *drill.Report { return sample(drill.Pass) },
@@ -426,133 +419,16 @@ func TestHTMLInChromium(t *testing.T) {
 					t.Fatal(err)
 				}
 				base := filepath.Join(dir, name+"-"+lang)
-				img := screenshot(t, chromium, base, b.Bytes())
+				img := chromiumtest.Screenshot(t, base, b.Bytes())
 				checkScreenshot(t, img, banners[name])
 				for _, width := range []int{1000, 640} {
-					for _, problem := range measureLayout(t, chromium, fmt.Sprintf("%s-%d", base, width), b.Bytes(), width) {
+					for _, problem := range chromiumtest.MeasureLayout(t, fmt.Sprintf("%s-%d", base, width), b.Bytes(), width, 20) {
 						t.Errorf("%dpx wide: %s", width, problem)
 					}
 				}
 			})
 		}
 	}
-}
-
-// chromiumArgs start a headless Chromium that leaves nothing behind but
-// its profile in dir.
-func chromiumArgs(profile string, width int) []string {
-	return []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--no-first-run", "--hide-scrollbars", "--disable-background-networking", "--disable-quic", "--disable-component-update",
-		"--disable-sync", "--user-data-dir=" + profile, fmt.Sprintf("--window-size=%d,2400", width)}
-}
-
-func screenshot(t *testing.T, chromium, base string, page []byte) image.Image {
-	t.Helper()
-	file, shot := base+".html", base+".png"
-	if err := os.WriteFile(file, page, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, append(chromiumArgs(base+"-profile", 1000), "--screenshot="+shot, "file://"+file)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v\n%s", err, out)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot %s (%dx%d)", shot, img.Bounds().Dx(), img.Bounds().Dy())
-	return img
-}
-
-// layoutProbe measures the laid-out page: for every table cell, the width
-// of its content box against the width of the shortest word of its text
-// (a word: letters and digits between spaces and punctuation, measured in
-// the cell's font, unbroken; cells that break anywhere by design, digests
-// and ids, excepted), and its content against its box. It writes
-// one line per problem into #layout-problems, and "measured N cells".
-const layoutProbe = `<script>
-(function () {
-  var problems = [], cells = document.querySelectorAll("td, th");
-  var probe = document.createElement("span");
-  probe.style.cssText = "position:absolute;left:-10000px;top:0;white-space:nowrap;";
-  document.body.appendChild(probe);
-  cells.forEach(function (c, i) {
-    var walker = document.createTreeWalker(c, NodeFilter.SHOW_TEXT), node, shortest = null;
-    while ((node = walker.nextNode())) {
-      node.data.split(/[\s\p{P}\p{S}]+/u).forEach(function (w) {
-        if (w === "") return;
-        probe.style.font = getComputedStyle(node.parentElement).font;
-        probe.textContent = w;
-        var width = probe.getBoundingClientRect().width;
-        if (shortest === null || width < shortest.width) shortest = {word: w, width: width};
-      });
-    }
-    var cs = getComputedStyle(c);
-    // Digests, fingerprints and ids (monospace, break-all) may break
-    // anywhere: a 64-digit digest is wider than a phone.
-    if (shortest === null || cs.wordBreak === "break-all") return;
-    var content = c.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-    var what = c.tagName.toLowerCase() + " " + JSON.stringify(c.innerText.trim().slice(0, 40));
-    if (content + 0.5 < shortest.width) {
-      problems.push(what + ": " + content.toFixed(1) + "px wide, narrower than its shortest word " +
-        JSON.stringify(shortest.word) + " (" + shortest.width.toFixed(1) + "px)");
-    }
-    if (c.scrollWidth > c.clientWidth + 1) {
-      problems.push(what + ": its content (" + c.scrollWidth + "px) overflows the cell (" + c.clientWidth + "px)");
-    }
-  });
-  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
-    problems.push("the page is " + document.documentElement.scrollWidth + "px wide in a " + window.innerWidth + "px window");
-  }
-  var out = document.createElement("pre");
-  out.id = "layout-problems";
-  out.textContent = problems.join("\n") + "\nmeasured " + cells.length + " cells";
-  document.body.appendChild(out);
-})();
-</script>`
-
-var measured = regexp.MustCompile(`(?s)<pre id="layout-problems">(.*?)measured (\d+) cells</pre>`)
-
-// measureLayout loads page, with layoutProbe, in a window width pixels
-// wide, and returns the problems it found.
-func measureLayout(t *testing.T, chromium, base string, page []byte, width int) []string {
-	t.Helper()
-	file := base + ".html"
-	probed := bytes.Replace(page, []byte("</body>"), []byte(layoutProbe+"\n</body>"), 1)
-	if err := os.WriteFile(file, probed, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, append(chromiumArgs(base+"-profile", width), "--dump-dom", "file://"+file)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.Bytes())
-	}
-	m := measured.FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("the layout probe did not run:\n%s", stderr.Bytes())
-	}
-	if n, _ := strconv.Atoi(string(m[2])); n < 20 {
-		t.Fatalf("the probe measured %d cells", n)
-	}
-	var problems []string
-	for _, line := range strings.Split(html.UnescapeString(string(m[1])), "\n") {
-		if line != "" {
-			problems = append(problems, line)
-		}
-	}
-	return problems
 }
 
 func checkScreenshot(t *testing.T, img image.Image, banner [3]uint8) {
