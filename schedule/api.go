@@ -187,7 +187,7 @@ func (s *Scheduler) Status() Status {
 		if e.Spec != nil {
 			es.Next = e.Spec.Next(now)
 			if IsBackup(e.Kind) && !e.Window.Contains(es.Next.In(s.plan.Location)) {
-				es.Next = nextOpen(e.Window, es.Next.In(s.plan.Location))
+				es.Next = e.Window.NextOpen(es.Next.In(s.plan.Location))
 			}
 		}
 		d := e.Due(s.facts, now)

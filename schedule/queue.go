@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/dbopsd/dbopsd/config"
 )
 
 // The queue: due entries become tasks (evaluate), which start in a stable
@@ -196,16 +194,4 @@ func (s *Scheduler) remove(t *Task) {
 	if i := slices.Index(s.queue, t); i >= 0 {
 		s.queue = slices.Delete(s.queue, i, i+1)
 	}
-}
-
-// nextOpen is when w next opens after now (in the plan's location).
-func nextOpen(w config.Window, now time.Time) time.Time {
-	y, m, d := now.Date()
-	for i := range 3 {
-		open := time.Date(y, m, d+i, 0, 0, 0, 0, now.Location()).Add(w.Start)
-		if open.After(now) {
-			return open
-		}
-	}
-	return now.Add(24 * time.Hour)
 }

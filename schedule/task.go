@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // Triggers: why a task was queued. They go into the job log.
@@ -43,7 +43,7 @@ type Task struct {
 	Why      string
 	Critical bool
 	Server   string
-	Window   config.Window
+	Window   when.Window
 	// IgnoreWindow lets a task start outside its policy's window (CLI
 	// requests: the operator asked for now).
 	IgnoreWindow bool

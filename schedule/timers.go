@@ -155,7 +155,7 @@ func (s *Scheduler) armWake(now time.Time) {
 		case t.NotBefore.After(now):
 			w = t.NotBefore
 		case IsBackup(t.Kind) && !t.IgnoreWindow && !t.Window.Contains(now.In(s.plan.Location)):
-			w = nextOpen(t.Window, now.In(s.plan.Location))
+			w = t.Window.NextOpen(now.In(s.plan.Location))
 		default:
 			continue
 		}
