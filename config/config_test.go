@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/dbopsd/dbopsd/engines/all"
 	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // unsetEnv clears the environment variables a policy file refers to, for the
@@ -153,6 +154,25 @@ func clearRanges(c *Config) {
 	}
 }
 
+// takeSpecs checks that every policy's schedules were parsed as written,
+// and clears them, for a comparison of the rest.
+func takeSpecs(t *testing.T, c *Config) {
+	t.Helper()
+	for name, p := range c.Policies {
+		if p.FullSpec == nil || !strings.HasPrefix(p.FullSpec.String(), p.Full) {
+			t.Errorf("policy %s: full = %q parsed as %v", name, p.Full, p.FullSpec)
+		}
+		if (p.Differential == None) != (p.DifferentialSpec == nil) ||
+			(p.DifferentialSpec != nil && !strings.HasPrefix(p.DifferentialSpec.String(), p.Differential)) {
+			t.Errorf("policy %s: differential = %q parsed as %v", name, p.Differential, p.DifferentialSpec)
+		}
+		if when.IsCron(p.Verify) != (p.VerifySpec != nil) || (p.VerifySpec != nil && p.VerifySpec.String() != p.Verify) {
+			t.Errorf("policy %s: verify = %q parsed as %v", name, p.Verify, p.VerifySpec)
+		}
+		p.FullSpec, p.DifferentialSpec, p.VerifySpec = nil, nil, nil
+	}
+}
+
 func TestGoodConfigs(t *testing.T) {
 	t.Setenv("DBOPS_GOOD_ACCESS_KEY", "AKIAGOOD")
 	t.Setenv("DBOPS_GOOD_SECRET_KEY", "s3-secret-good")
@@ -184,7 +204,7 @@ func TestGoodConfigs(t *testing.T) {
 			Repository: Repository{Storage: "primary", Mirrors: []string{"offsite"}, Passphrase: secret.New("repo-pass-from-file"), PassphraseSource: `file("repo.pass")`},
 			Policies: map[string]*Policy{
 				"important": {
-					Name: "important", Full: Quarterly, Differential: Weekly, Window: "22:00-04:00",
+					Name: "important", Full: Quarterly, Differential: Weekly, Window: when.Window{Start: 22 * time.Hour, End: 4 * time.Hour},
 					Verify: VerifyAfterEach, VerifyTarget: "scratch-pg", DifferentialMaxRatio: 0.25, Parallel: 8,
 					Retention: Retention{Generations: 5, Monthly: 12, Quarterly: 8, Yearly: 7}, FullDay: time.Saturday,
 					FullTime: 22*time.Hour + 30*time.Minute, DifferentialTime: 23*time.Hour + 15*time.Minute,
@@ -280,6 +300,7 @@ func TestGoodConfigs(t *testing.T) {
 			}
 			cfg.Daemon.Location = nil
 			clearRanges(cfg)
+			takeSpecs(t, cfg)
 			if !reflect.DeepEqual(cfg, tc.want) {
 				got, _ := json.MarshalIndent(cfg, "", "  ")
 				want, _ := json.MarshalIndent(tc.want, "", "  ")
@@ -527,56 +548,6 @@ func mapValues(m map[string]string) []string {
 	return vs
 }
 
-func TestParseWindow(t *testing.T) {
-	at := func(hm string) time.Time {
-		tm, err := time.Parse("15:04", hm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
-	tests := []struct {
-		in       string
-		wantErr  bool
-		inside   []string
-		outside  []string
-		asString string
-	}{
-		{in: "", inside: []string{"00:00", "12:00", "23:59"}},
-		{in: "00:30-05:30", inside: []string{"00:30", "05:29"}, outside: []string{"00:29", "05:30", "12:00"}, asString: "00:30-05:30"},
-		{in: "22:00-04:00", inside: []string{"22:00", "23:59", "00:00", "03:59"}, outside: []string{"04:00", "12:00", "21:59"}, asString: "22:00-04:00"},
-		{in: "18:00-24:00", inside: []string{"23:59"}, outside: []string{"00:00", "17:59"}, asString: "18:00-24:00"},
-		{in: "25:00-03:00", wantErr: true},
-		{in: "1:00-03:00", wantErr: true},
-		{in: "01:00", wantErr: true},
-		{in: "01:60-03:00", wantErr: true},
-		{in: "24:00-03:00", wantErr: true},
-		{in: "03:00-03:00", wantErr: true},
-		{in: "00:00-24:00", wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			w, err := ParseWindow(tc.in)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("ParseWindow(%q) error = %v, wantErr %v", tc.in, err, tc.wantErr)
-			}
-			for _, hm := range tc.inside {
-				if !w.Contains(at(hm)) {
-					t.Errorf("%s should be inside %q", hm, tc.in)
-				}
-			}
-			for _, hm := range tc.outside {
-				if w.Contains(at(hm)) {
-					t.Errorf("%s should be outside %q", hm, tc.in)
-				}
-			}
-			if !tc.wantErr && w.String() != tc.asString {
-				t.Errorf("String() = %q, want %q", w.String(), tc.asString)
-			}
-		})
-	}
-}
-
 func TestRecoveryGap(t *testing.T) {
 	defer func(f func() time.Time) { now = f }(now)
 	now = func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
@@ -601,7 +572,11 @@ func TestRecoveryGap(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.full+"/"+tc.diff, func(t *testing.T) {
-			gap, over := recoveryGap(&Policy{Full: tc.full, Differential: tc.diff}, time.UTC)
+			p := &Policy{Full: tc.full, Differential: tc.diff}
+			if err := p.parseSchedules(time.UTC); err != nil {
+				t.Fatal(err)
+			}
+			gap, over := recoveryGap(p, time.UTC)
 			if over != tc.over {
 				t.Errorf("over = %v (gap %v), want %v", over, gap, tc.over)
 			}
@@ -749,19 +724,6 @@ func TestDifferentialStart(t *testing.T) {
 	// A Policy not from a file counts from the default anchor.
 	if got := (&Policy{}).DifferentialStart(); !got.Equal(date(DefaultDifferentialAnchor)) {
 		t.Errorf("zero Policy: %s", got)
-	}
-}
-
-func TestParseWeekday(t *testing.T) {
-	for s, want := range map[string]time.Weekday{"sunday": time.Sunday, "Saturday": time.Saturday, "WEDNESDAY": time.Wednesday} {
-		if got, ok := ParseWeekday(s); !ok || got != want {
-			t.Errorf("ParseWeekday(%q) = %v, %v", s, got, ok)
-		}
-	}
-	for _, s := range []string{"", "sun", "周日", "sunday ", "7"} {
-		if _, ok := ParseWeekday(s); ok {
-			t.Errorf("ParseWeekday(%q) accepted", s)
-		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // The schema, one BodySchema per block. hcl reports anything not listed here
@@ -275,7 +276,7 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 	p.DifferentialAnchor = defaultAnchor
 	d.str(a, "full", &p.Full)
 	d.str(a, "differential", &p.Differential)
-	d.str(a, "window", &p.Window)
+	d.window(p, a)
 	d.str(a, "verify", &p.Verify)
 	d.str(a, "verify_target", &p.VerifyTarget)
 	d.number(a, "differential_max_ratio", &p.DifferentialMaxRatio)
@@ -305,6 +306,21 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 	}
 }
 
+// window reads window into the policy's Window; a value that does not
+// parse leaves any time of day and is reported at the value.
+func (d *decoder) window(p *Policy, a hcl.Attributes) {
+	var v string
+	if !d.str(a, "window", &v) {
+		return
+	}
+	w, err := when.ParseWindow(v)
+	if err != nil {
+		d.errorf(d.at(p, "window"), "Invalid window", "policy %q: %v; write it as \"HH:MM-HH:MM\" in daemon.timezone, e.g. \"00:30-05:30\" or \"22:00-04:00\" (past midnight).", p.Name, err)
+		return
+	}
+	p.Window = w
+}
+
 // namedTimes reads full_day, full_time, differential_time and
 // differential_anchor; a value that does not parse keeps its default and is
 // reported at the value.
@@ -312,7 +328,7 @@ func (d *decoder) namedTimes(p *Policy, a hcl.Attributes) {
 	owner := fmt.Sprintf("policy %q", p.Name)
 	var v string
 	if d.str(a, "full_day", &v) {
-		if wd, ok := ParseWeekday(v); ok {
+		if wd, ok := when.ParseWeekday(v); ok {
 			p.FullDay = wd
 		} else {
 			d.errorf(d.at(p, "full_day"), "Invalid full_day", "%s: full_day = %q is not a day of the week; write one of %s (in any case).%s",
@@ -326,7 +342,7 @@ func (d *decoder) namedTimes(p *Policy, a hcl.Attributes) {
 		if !d.str(a, t.attr, &v) {
 			continue
 		}
-		at, err := ParseTimeOfDay(v)
+		at, err := when.ParseTimeOfDay(v)
 		if err != nil {
 			d.errorf(d.at(p, t.attr), "Invalid "+t.attr, "%s: %s = %q is not a time of day; write when %s start as \"HH:MM\" (00:00 to 23:59) in daemon.timezone, e.g. \"01:00\" or \"23:30\".",
 				owner, t.attr, v, t.what)
@@ -335,7 +351,7 @@ func (d *decoder) namedTimes(p *Policy, a hcl.Attributes) {
 		*t.dst = at
 	}
 	if d.str(a, "differential_anchor", &v) {
-		date, err := ParseDate(v)
+		date, err := when.ParseDate(v)
 		if err != nil {
 			d.errorf(d.at(p, "differential_anchor"), "Invalid differential_anchor", "%s: differential_anchor = %q is not a date; write the date biweekly differentials count their fortnights from as \"YYYY-MM-DD\", e.g. %q.",
 				owner, v, DefaultDifferentialAnchor)

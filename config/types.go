@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // Config is a whole, validated policy file. Maps are keyed by block label.
@@ -82,13 +83,13 @@ type Repository struct {
 // Policy is a policy "name" { } block.
 type Policy struct {
 	Name                 string
-	Full                 string  // "monthly" | "quarterly" | cron
-	Differential         string  // "biweekly" | "weekly" | cron | "none"
-	Window               string  // "HH:MM-HH:MM" or ""
-	Verify               string  // "after_full" | "after_each" | cron | "none"
-	VerifyTarget         string  // restore_target name
-	DifferentialMaxRatio float64 // differential_max_ratio; default 0.5
-	Parallel             int     // tables read at once; default 2
+	Full                 string      // "monthly" | "quarterly" | cron
+	Differential         string      // "biweekly" | "weekly" | cron | "none"
+	Window               when.Window // window = "HH:MM-HH:MM"; the zero Window is any time
+	Verify               string      // "after_full" | "after_each" | cron | "none"
+	VerifyTarget         string      // restore_target name
+	DifferentialMaxRatio float64     // differential_max_ratio; default 0.5
+	Parallel             int         // tables read at once; default 2
 	Retention            Retention
 	Range                hcl.Range
 
@@ -113,6 +114,12 @@ type Policy struct {
 	// (midnight UTC), from which "biweekly" counts its fortnights; see
 	// DifferentialStart. Default 2024-01-07.
 	DifferentialAnchor time.Time
+
+	// The schedules above, parsed once when the policy loads, in
+	// daemon.timezone with the day and times above; the scheduler runs on
+	// these, never on the text. DifferentialSpec is nil for differential =
+	// "none"; VerifySpec is set only when verify is a cron expression.
+	FullSpec, DifferentialSpec, VerifySpec when.Spec
 }
 
 // DifferentialStart is the first day of the policy's weekly and biweekly

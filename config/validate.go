@@ -22,6 +22,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // now is the start of the year over which cron schedules are checked; a
@@ -326,8 +327,10 @@ func (d *decoder) validatePolicy(cfg *Config, p *Policy) {
 		d.namedTimesApply(p, owner)
 	}
 	verifyOK := d.schedule(p, owner, "verify", p.Verify, []string{VerifyAfterFull, VerifyAfterEach, None})
-	if _, err := ParseWindow(p.Window); err != nil {
-		d.errorf(d.at(p, "window"), "Invalid window", "%s: %v; write it as \"HH:MM-HH:MM\" in daemon.timezone, e.g. \"00:30-05:30\" or \"22:00-04:00\" (past midnight).", owner, err)
+	if fullOK && diffOK && verifyOK {
+		if err := p.parseSchedules(cfg.Daemon.Location); err != nil {
+			d.errorf(d.at(p, "full"), "Invalid schedule", "%s: %v.", owner, err)
+		}
 	}
 	if p.DifferentialMaxRatio <= 0 || p.DifferentialMaxRatio > 1 {
 		d.errorf(d.at(p, "differential_max_ratio"), "Value out of range", "%s: differential_max_ratio must be more than 0 and at most 1 (the fraction of its full above which a differential becomes a full).", owner)
@@ -418,9 +421,9 @@ func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 	}
 	if db.Critical {
 		if gap, over := d.recoveryGap(p, cfg.Daemon.Location); over {
-			how := "has no differentials"
-			if gap > 0 {
-				how = fmt.Sprintf("can leave %s between backups", days(gap))
+			how := fmt.Sprintf("can leave %s between backups", days(gap))
+			if gap == 0 || (p.DifferentialSpec == nil && !when.IsCron(p.Full)) {
+				how = "has no differentials"
 			}
 			d.errorf(d.at(db, "policy"), "Critical database backed up too rarely",
 				"%s is critical, but its policy %q (full = %q, differential = %q) %s; critical databases need a differential at least every two weeks (differential = \"weekly\" or \"biweekly\").",
@@ -462,35 +465,6 @@ func (d *decoder) recoveryGap(p *Policy, loc *time.Location) (time.Duration, boo
 type gapResult struct {
 	gap  time.Duration
 	over bool
-}
-
-// recoveryGap reports whether p can leave more than two weeks between two
-// backups of a database (ok = over). A full counts as well as a differential,
-// so a weekly full with differential = "none" passes; named schedules other
-// than weekly and biweekly are all longer than two weeks.
-func recoveryGap(p *Policy, loc *time.Location) (gap time.Duration, over bool) {
-	if g, named := namedGap[p.Differential]; named && g > 0 {
-		return g, g > criticalMaxGap
-	}
-	var scheds unionSchedule
-	if IsCron(p.Differential) {
-		s, err := parseCron(p.Differential)
-		if err != nil {
-			return 0, false // reported already
-		}
-		scheds = append(scheds, s)
-	}
-	if IsCron(p.Full) {
-		s, err := parseCron(p.Full)
-		if err != nil {
-			return 0, false
-		}
-		scheds = append(scheds, s)
-	}
-	if len(scheds) == 0 {
-		return 0, true
-	}
-	return longestGap(scheds, now().In(loc), 366*24*time.Hour, criticalMaxGap)
 }
 
 func days(d time.Duration) string {
@@ -714,12 +688,12 @@ func (d *decoder) schedule(obj any, owner, attr, v string, named []string) bool 
 	if slices.Contains(named, v) {
 		return true
 	}
-	if !IsCron(v) {
+	if !when.IsCron(v) {
 		d.errorf(d.at(obj, attr), "Invalid "+attr+" schedule", "%s: %s = %q is not one of %s, nor a cron expression (5 fields, e.g. \"0 1 * * 0\").%s",
 			owner, attr, v, quoteList(named), suggest(v, named))
 		return false
 	}
-	if _, err := parseCron(v); err != nil {
+	if err := when.CheckCron(v); err != nil {
 		d.errorf(d.at(obj, attr), "Invalid "+attr+" schedule", "%s: %s = %q is not a valid cron expression: %v.", owner, attr, v, err)
 		return false
 	}

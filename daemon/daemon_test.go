@@ -221,7 +221,11 @@ notify "oncall" {
 	})
 	a := start(t, daemon.Options{
 		ConfigPath: s.policy, Logger: s.logger(), Version: "test",
-		Configure:     func(c *config.Config) { c.Policies["fast"].Differential = "*/2 * * * * *" },
+		Configure: func(c *config.Config) {
+			p := c.Policies["fast"]
+			p.Differential = "*/2 * * * * *"
+			p.DifferentialSpec = mustSpec(t, p.Differential, c.Daemon.Location)
+		},
 		SweepInterval: 500 * time.Millisecond, FailureCooldown: time.Second, StaleAfter: time.Hour,
 		Retry:        schedule.RetryPolicy{MaxAttempts: 2, Base: 200 * time.Millisecond, Max: 500 * time.Millisecond},
 		Notify:       notify.Options{TLSConfig: mail.TLSConfig(), RetryWait: 100 * time.Millisecond, Host: "ops-test"},
@@ -579,4 +583,16 @@ notify "oncall" {
 	if n := len(hook.Received()); n != 2 {
 		t.Errorf("%d webhook calls, want 2 (one gap, one stale)", n)
 	}
+}
+
+// mustSpec parses a schedule a test sets after the policy loaded (six
+// fields, seconds first, are allowed here): the plan runs on the parsed
+// Specs, not on the text.
+func mustSpec(t *testing.T, s string, loc *time.Location) schedule.Spec {
+	t.Helper()
+	spec, err := schedule.ParseSpec(s, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }

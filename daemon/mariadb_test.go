@@ -112,6 +112,7 @@ notify "oncall" {
 			at := fullAt.UTC() // daemon.timezone
 			p.Full = fmt.Sprintf("%d %d %d %d %d *", at.Second(), at.Minute(), at.Hour(), at.Day(), int(at.Month()))
 			p.Differential = diffCron
+			p.FullSpec, p.DifferentialSpec = mustSpec(t, p.Full, c.Daemon.Location), mustSpec(t, p.Differential, c.Daemon.Location)
 		},
 		// Only the schedule's timers and the retries move this test: no
 		// sweep, stale check or heartbeat comes due on the fake clock.

@@ -1,6 +1,7 @@
 package request
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -272,4 +273,73 @@ func checkTarget(cfg *config.Config, r *Request) (string, bool) {
 		kind = "allow_restore = true"
 	}
 	return fmt.Sprintf("%s of %s onto %q (%s) as %q", r.Action, p.Database, p.Target, kind, p.As), true
+}
+
+// HasRole reports, as an error naming the policy file, when name is not a
+// signer in the policy or does not hold role.
+func HasRole(cfg *config.Config, name, role string) error {
+	s, ok := cfg.Signers[name]
+	if !ok {
+		return fmt.Errorf("%q is not a signer in %s", name, cfg.Path)
+	}
+	if !slices.Contains(s.Roles, role) {
+		return fmt.Errorf("signer %q does not have role %q in %s (roles: %s)", name, role, cfg.Path, strings.Join(s.Roles, ", "))
+	}
+	return nil
+}
+
+// Signing describes a signature about to be added to a request.
+type Signing struct {
+	Key     ssh.PublicKey // the key that signs
+	Name    string        // the signer name claimed; "" = the policy signer of Key
+	Approve bool          // an approval, not the requester's first signature
+}
+
+// SignerFor decides under which signer name s may sign r, and refuses what
+// Offline would refuse later: a key that is not a signer, the wrong role, a
+// requester approving their own request, a second signature by one person.
+// cfg may be nil (no policy at hand): then only s.Name names the signer and
+// only the rules that need no policy are applied. The signatures already on
+// r must be valid (Request.SignatureKey); those that are not are ignored.
+func SignerFor(cfg *config.Config, r *Request, s Signing) (string, error) {
+	fp := ssh.FingerprintSHA256(s.Key)
+	name := s.Name
+	if cfg != nil {
+		p := SignerOf(cfg, s.Key)
+		switch {
+		case p == nil:
+			return "", fmt.Errorf("key %s (%s) is not a signer in %s: the daemon would refuse this signature", fp, s.Key.Type(), cfg.Path)
+		case name != "" && name != p.Name:
+			return "", fmt.Errorf("key %s belongs to signer %q in the policy, not %q", fp, p.Name, name)
+		}
+		name = p.Name
+	}
+	if name == "" {
+		return "", fmt.Errorf("cannot tell which signer key %s is: pass --signer NAME, or --config with the policy", fp)
+	}
+	role := config.RoleDBA
+	if s.Approve {
+		role = config.RoleApprover
+		if name == r.Requester {
+			return "", fmt.Errorf("%q requested %s and cannot approve it", name, r.ID)
+		}
+		for i := range r.Signatures {
+			k, err := r.SignatureKey(i)
+			same := err == nil && bytes.Equal(k.Marshal(), s.Key.Marshal())
+			if i == 0 && same {
+				return "", fmt.Errorf("%q requested %s and cannot approve it", name, r.ID)
+			}
+			if same || r.Signatures[i].Signer == name {
+				return "", fmt.Errorf("%q has already signed %s (signature %d)", name, r.ID, i+1)
+			}
+		}
+	} else if r.Requester != "" && r.Requester != name {
+		return "", fmt.Errorf("request %s names requester %q, but this key is %q's", r.ID, r.Requester, name)
+	}
+	if cfg != nil {
+		if err := HasRole(cfg, name, role); err != nil {
+			return "", err
+		}
+	}
+	return name, nil
 }

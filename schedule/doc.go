@@ -37,6 +37,17 @@
 // MaxAttempts; other failures are final. Either way the Observer hears of
 // every attempt.
 //
+// # Files
+//
+// plan.go turns a policy into entries; scheduler.go is the Scheduler and
+// its loop; timers.go the gocron timers, the sweep and the wake-up;
+// queue.go which due entries wait and which start; running.go an
+// attempt's start and end, retries and the record kept for status; api.go
+// what the daemon asks (Enqueue, Status, Reload); task.go the Task a
+// Runner receives. Specs and windows come from package when, parsed once
+// when the policy loads (config.Policy's FullSpec, DifferentialSpec,
+// VerifySpec and Window).
+//
 // # Time
 //
 // Every timer and every "now" comes from Options.Clock (clockwork), so tests

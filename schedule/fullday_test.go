@@ -141,10 +141,7 @@ func TestPolicySpecsDefaults(t *testing.T) {
 	from := time.Date(2025, 1, 1, 0, 0, 0, 0, loc)
 	for _, name := range []string{"important", "standard", "archive"} {
 		pol := cfg.Policies[name]
-		full, diff, err := policySpecs(pol, loc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		full, diff := pol.FullSpec, pol.DifferentialSpec
 		for _, c := range []struct {
 			got  Spec
 			text string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // Kinds of job the plan knows. More kinds (diagnostics, reports) come in as
@@ -50,7 +51,7 @@ type Entry struct {
 	// its day and time ("monthly (first Sunday, 01:00)", "0 2 1 * *",
 	// "after_full").
 	Schedule string
-	Window   config.Window // backups start only inside it
+	Window   when.Window // backups start only inside it
 	Critical bool
 	Server   string // host:port, for max_per_server; "" = no server
 	// Due decides from the history whether the entry should run at now.
@@ -128,7 +129,7 @@ type DatabaseInfo struct {
 	Policy    string
 	Critical  bool
 	Server    string
-	Window    config.Window
+	Window    when.Window
 	CanVerify bool // its policy names a verify_target
 	// VerifyServer is the server of the policy's verify_target.
 	VerifyServer string
@@ -160,11 +161,7 @@ func NewPlan(cfg *config.Config, extra ...Planner) (*Plan, error) {
 		if pol == nil {
 			return nil, fmt.Errorf("database %q: policy %q is not defined", name, db.Policy)
 		}
-		w, err := config.ParseWindow(pol.Window)
-		if err != nil {
-			return nil, fmt.Errorf("policy %q: %w", pol.Name, err)
-		}
-		p.Databases[name] = DatabaseInfo{Name: name, Policy: pol.Name, Critical: db.Critical, Server: db.Server(), Window: w,
+		p.Databases[name] = DatabaseInfo{Name: name, Policy: pol.Name, Critical: db.Critical, Server: db.Server(), Window: pol.Window,
 			CanVerify: pol.VerifyTarget != "", VerifyServer: verifyServer(cfg, pol)}
 	}
 	for _, planner := range append([]Planner{Backups, Prune, Mirror}, extra...) {
@@ -212,7 +209,6 @@ func (p *Plan) Entry(k Key) *Entry {
 
 // Backups plans full, differential and verify entries for every database.
 func Backups(cfg *config.Config) ([]Entry, error) {
-	loc := cfg.Daemon.Location
 	var out []Entry
 	for _, name := range cfg.DatabaseNames() {
 		db := cfg.Databases[name]
@@ -220,15 +216,11 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 		if pol == nil {
 			return nil, fmt.Errorf("database %q: policy %q is not defined", name, db.Policy)
 		}
-		w, err := config.ParseWindow(pol.Window)
-		if err != nil {
-			return nil, fmt.Errorf("policy %q: %w", pol.Name, err)
-		}
-		base := Entry{Database: name, Policy: pol.Name, Window: w, Critical: db.Critical, Server: db.Server()}
+		base := Entry{Database: name, Policy: pol.Name, Window: pol.Window, Critical: db.Critical, Server: db.Server()}
 
-		full, diff, err := policySpecs(pol, loc)
-		if err != nil {
-			return nil, err
+		full, diff := pol.FullSpec, pol.DifferentialSpec
+		if full == nil {
+			return nil, fmt.Errorf("policy %q: its schedules were not parsed (a policy must come from config.Load)", pol.Name)
 		}
 		e := base
 		e.Kind, e.Spec, e.Schedule = KindFull, full, full.String()
@@ -262,7 +254,7 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 			// Verification reads the repository and writes the scratch
 			// target only: no window, and the target's server is the one
 			// max_per_server counts.
-			e.Window, e.Server = config.Window{}, verifyServer(cfg, pol)
+			e.Window, e.Server = when.Window{}, verifyServer(cfg, pol)
 			switch pol.Verify {
 			case config.VerifyAfterFull:
 				e.Due = func(f Facts, _ time.Time) Due {
@@ -281,9 +273,9 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 					return Due{Due: true, Why: "the newest backup " + df.BackupID + " is not verified yet"}
 				}
 			default:
-				spec, err := ParseSpec(pol.Verify, loc)
-				if err != nil {
-					return nil, fmt.Errorf("policy %q: verify: %w", pol.Name, err)
+				spec := pol.VerifySpec
+				if spec == nil {
+					return nil, fmt.Errorf("policy %q: verify = %q was not parsed (a policy must come from config.Load)", pol.Name, pol.Verify)
 				}
 				e.Spec = spec
 				e.Due = func(f Facts, now time.Time) Due {
@@ -301,30 +293,6 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 		}
 	}
 	return out, nil
-}
-
-// policySpecs reads pol's full and differential schedules (diff is nil for
-// "none") with the policy's day and times: fulls on the first FullDay of
-// the month or quarter at FullTime; weekly and biweekly differentials on
-// FullDay too, at DifferentialTime, counted from DifferentialStart. With
-// equal times a differential due with a full is covered by it (the queue
-// runs the full first and drops the differential); with different times
-// both run that day, which keeps the differentials exactly one or two weeks
-// apart, as the critical-database rule in config counts them.
-func policySpecs(pol *config.Policy, loc *time.Location) (full, diff Spec, err error) {
-	full, err = ParseSpecWith(pol.Full, loc, Named{Weekday: &pol.FullDay, TimeOfDay: &pol.FullTime})
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy %q: full: %w", pol.Name, err)
-	}
-	if pol.Differential == config.None || pol.Differential == "" {
-		return full, nil, nil
-	}
-	start := pol.DifferentialStart()
-	diff, err = ParseSpecWith(pol.Differential, loc, Named{TimeOfDay: &pol.DifferentialTime, Anchor: &start})
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy %q: differential: %w", pol.Name, err)
-	}
-	return full, diff, nil
 }
 
 // Prune plans the daily prune of the repository.

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // Triggers: why a task was queued. They go into the job log.
@@ -43,7 +43,7 @@ type Task struct {
 	Why      string
 	Critical bool
 	Server   string
-	Window   config.Window
+	Window   when.Window
 	// IgnoreWindow lets a task start outside its policy's window (CLI
 	// requests: the operator asked for now).
 	IgnoreWindow bool
@@ -54,26 +54,46 @@ type Task struct {
 
 	recheck bool // check due-ness again just before starting
 	seq     uint64
-	cancel  context.CancelFunc
 
-	raw, stored, done, total atomic.Int64
-
-	// set when finished
-	finished time.Time
+	// The attempt's own state, which a retry resets (retry).
+	cancel   context.CancelFunc
+	progress progress
+	finished time.Time // set when finished
 	state    string
 	err      string
 }
 
+// progress is what the runner reports, read by status while it runs. The
+// counters are plain int64 used through sync/atomic, not atomic.Int64, so
+// that a Task can be copied as a value (retry) when its attempt is over.
+type progress struct {
+	raw, stored, done, total int64
+}
+
+// retry is t's next attempt, due at notBefore: a copy of t, so that every
+// field carries over, with only the attempt's own state reset. Caller holds
+// s.mu and t's attempt has ended (no runner writes to it any more).
+func (t *Task) retry(notBefore time.Time) *Task {
+	next := *t
+	next.Attempt++
+	next.NotBefore = notBefore
+	next.Started = time.Time{}
+	next.cancel = nil
+	next.progress = progress{}
+	next.finished, next.state, next.err = time.Time{}, "", ""
+	return &next
+}
+
 // AddBytes adds bytes read and stored (backups).
 func (t *Task) AddBytes(raw, stored int64) {
-	t.raw.Add(raw)
-	t.stored.Add(stored)
+	atomic.AddInt64(&t.progress.raw, raw)
+	atomic.AddInt64(&t.progress.stored, stored)
 }
 
 // SetProgress sets the bytes done of total (restores, verifications).
 func (t *Task) SetProgress(done, total int64) {
-	t.done.Store(done)
-	t.total.Store(total)
+	atomic.StoreInt64(&t.progress.done, done)
+	atomic.StoreInt64(&t.progress.total, total)
 }
 
 // Key is the task's kind and database.
@@ -112,7 +132,8 @@ func (t *Task) info(now time.Time, state string) TaskInfo {
 		ID: t.ID, Kind: t.Kind, Database: t.Database, Backup: t.Backup, Ref: t.Ref, Trigger: t.Trigger, OSUser: t.OSUser,
 		Why: t.Why, Critical: t.Critical, State: state, Attempt: t.Attempt, Enqueued: t.Enqueued,
 		NotBefore: t.NotBefore, Started: t.Started, Finished: t.finished, Error: t.err,
-		Bytes: t.raw.Load() + t.done.Load(), StoredBytes: t.stored.Load(), TotalBytes: t.total.Load(),
+		Bytes:       atomic.LoadInt64(&t.progress.raw) + atomic.LoadInt64(&t.progress.done),
+		StoredBytes: atomic.LoadInt64(&t.progress.stored), TotalBytes: atomic.LoadInt64(&t.progress.total),
 	}
 	end := now
 	if !t.finished.IsZero() {

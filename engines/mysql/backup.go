@@ -115,22 +115,11 @@ func (b *backupRun) run(ctx context.Context) (*engines.Snapshot, error) {
 		FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?`, b.database).Scan(&charset, &collation); err != nil {
 		return nil, fmt.Errorf("reading the database's character set: %w", classify(err))
 	}
-
-	leader, err := b.db.Conn(ctx)
+	leader, workers, closeConns, err := b.connect(ctx)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
-	defer leader.Close()
-	workers := make([]*sql.Conn, b.par)
-	for i := range workers {
-		if workers[i], err = b.db.Conn(ctx); err != nil {
-			return nil, classify(err)
-		}
-		defer workers[i].Close()
-		if err := b.initWorker(ctx, workers[i]); err != nil {
-			return nil, err
-		}
-	}
+	defer closeConns()
 
 	// The lock phase: as short as the server allows.
 	noLock, err := b.globalReadLock(ctx, leader)
@@ -167,23 +156,9 @@ func (b *backupRun) run(ctx context.Context) (*engines.Snapshot, error) {
 	}
 	doc := &schemaDoc{Format: formatSchema, Server: b.srv.Version, Database: b.database,
 		Charset: charset, Collation: collation, Tables: tables}
-	var nonTx, tx []*table
-	for _, t := range tables {
-		switch {
-		case t.Kind == kindSequence:
-			if err := b.readSequence(ctx, leader, t); err != nil {
-				return nil, err
-			}
-		case t.NoData:
-			b.warn("table %s (ENGINE=%s): definition only; its rows belong to other tables or another server and are not read through it", t.Name, t.Engine)
-		case t.transactional():
-			tx = append(tx, t)
-		default:
-			nonTx = append(nonTx, t)
-		}
-		if t.HistoryLost != "" {
-			b.warn("table %s is system-versioned but its HISTORY IS NOT KEPT, only its current rows: %s", t.Name, t.HistoryLost)
-		}
+	nonTx, tx, err := b.sortTables(ctx, leader, tables)
+	if err != nil {
+		return nil, err
 	}
 
 	// Non-transactional tables: their definition and rows while the lock
@@ -205,11 +180,75 @@ func (b *backupRun) run(ctx context.Context) (*engines.Snapshot, error) {
 	}
 	consistency := b.consistency(wasLocked, len(workers), lockHeld, nonTx)
 
-	// Transactional tables from the snapshots; meanwhile the leader reads
-	// the rest of the schema and writes the schema part.
+	if err := b.dumpTransactional(ctx, leader, workers, doc, tx); err != nil {
+		return nil, err
+	}
+	for _, w := range workers {
+		w.ExecContext(ctx, "COMMIT")
+	}
+	return b.snapshot(tables, position, takenAt, consistency), nil
+}
+
+// connect opens the leader connection, which takes the lock and reads the
+// schema, and the workers, one per table read at once. closeConns closes
+// them all.
+func (b *backupRun) connect(ctx context.Context) (leader *sql.Conn, workers []*sql.Conn, closeConns func(), err error) {
+	var opened []*sql.Conn
+	closeConns = func() {
+		for _, c := range opened {
+			c.Close()
+		}
+	}
+	if leader, err = b.db.Conn(ctx); err != nil {
+		return nil, nil, nil, classify(err)
+	}
+	opened = append(opened, leader)
+	workers = make([]*sql.Conn, b.par)
+	for i := range workers {
+		if workers[i], err = b.db.Conn(ctx); err != nil {
+			closeConns()
+			return nil, nil, nil, classify(err)
+		}
+		opened = append(opened, workers[i])
+		if err := b.initWorker(ctx, workers[i]); err != nil {
+			closeConns()
+			return nil, nil, nil, err
+		}
+	}
+	return leader, workers, closeConns, nil
+}
+
+// sortTables reads the sequences' values and sorts the tables with rows
+// into non-transactional ones, read under the lock, and transactional
+// ones, read from the snapshots; it warns of what is not backed up whole.
+func (b *backupRun) sortTables(ctx context.Context, leader *sql.Conn, tables []*table) (nonTx, tx []*table, err error) {
+	for _, t := range tables {
+		switch {
+		case t.Kind == kindSequence:
+			if err := b.readSequence(ctx, leader, t); err != nil {
+				return nil, nil, err
+			}
+		case t.NoData:
+			b.warn("table %s (ENGINE=%s): definition only; its rows belong to other tables or another server and are not read through it", t.Name, t.Engine)
+		case t.transactional():
+			tx = append(tx, t)
+		default:
+			nonTx = append(nonTx, t)
+		}
+		if t.HistoryLost != "" {
+			b.warn("table %s is system-versioned but its HISTORY IS NOT KEPT, only its current rows: %s", t.Name, t.HistoryLost)
+		}
+	}
+	return nonTx, tx, nil
+}
+
+// dumpTransactional reads the transactional tables from the snapshots;
+// meanwhile the leader reads the rest of the schema and writes the schema
+// part.
+func (b *backupRun) dumpTransactional(ctx context.Context, leader *sql.Conn, workers []*sql.Conn, doc *schemaDoc, tx []*table) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		for _, t := range tables {
+		for _, t := range doc.Tables {
 			if t.Create != "" {
 				continue
 			}
@@ -235,13 +274,12 @@ func (b *backupRun) run(ctx context.Context) (*engines.Snapshot, error) {
 		}
 		return b.dump(gctx, workers, tasks)
 	})
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for _, w := range workers {
-		w.ExecContext(ctx, "COMMIT")
-	}
+	return g.Wait()
+}
 
+// snapshot is what the backup records: where it was taken, how
+// consistent it is, and each table's statistics.
+func (b *backupRun) snapshot(tables []*table, position string, takenAt time.Time, consistency string) *engines.Snapshot {
 	snap := &engines.Snapshot{
 		Engine:        engineName,
 		ServerVersion: b.srv.Version,
@@ -268,7 +306,7 @@ func (b *backupRun) run(ctx context.Context) (*engines.Snapshot, error) {
 		})
 	}
 	engines.SortTables(snap.Tables)
-	return snap, nil
+	return snap
 }
 
 func (b *backupRun) initWorker(ctx context.Context, c *sql.Conn) error {

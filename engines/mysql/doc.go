@@ -4,15 +4,29 @@
 //
 // # Files
 //
-//   - backup.go: the consistent parallel dump (the guarantee is stated on
-//     Backup) and the data parts;
-//   - restore.go: recreating a database or some tables, and loading rows;
-//   - stats.go: per-table row counts and checksums, the same on both sides;
-//   - verify.go: CHECK TABLE, DatabaseExists, DropDatabase;
+// The methods of engines.Engine live in files of the same names in every
+// engine package (engines/postgres too), so two engines read side by side:
+//
+//   - engine.go: New, Name;
+//   - backup.go: Backup, the consistent parallel dump (the guarantee is
+//     stated on Backup) and the data parts;
+//   - restore.go: Restore, in phases; restore_table.go: which tables, and
+//     a restore of some tables into an existing database; restore_load.go:
+//     loading the rows; restore_objects.go: routines, views, triggers and
+//     events;
+//   - stats.go: TableStats, per-table row counts and checksums, the same on
+//     both sides;
+//   - integrity.go: CheckIntegrity (CHECK TABLE);
+//   - database.go: DatabaseExists, DropDatabase.
+//
+// Then what only this engine has:
+//
 //   - schema.go: the schema part (SHOW CREATE output for every object);
 //   - catalog.go: which columns a table's rows are made of;
-//   - rowformat.go: the data part format, mysql-tsv/1;
+//   - rowformat.go: the data part format, mysql-tsv/1; stream.go: reading
+//     a table's parts as one stream;
 //   - dialect.go: every difference between MariaDB and MySQL 8;
+//   - keyrange.go: cutting a large table into parts by primary key;
 //   - conn.go: DSNs, connections, and errors.
 //
 // # Parts

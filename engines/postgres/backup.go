@@ -63,57 +63,15 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 	}
 	defer closeConn(leader)
 
-	// List the tables before the transaction takes its snapshot and lock
-	// them first: LOCK TABLE does not take a snapshot, so no DDL can slip in
-	// between the snapshot and the locks for these tables.
-	before, err := listTables(ctx, leader)
+	tables, err := snapshotTables(ctx, leader)
 	if err != nil {
-		return nil, classify(fmt.Errorf("listing tables: %w", err))
-	}
-	if _, err := leader.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"); err != nil {
-		return nil, classify(fmt.Errorf("starting the snapshot transaction: %w", err))
-	}
-	if err := lockTables(ctx, leader, before); err != nil {
 		return nil, err
 	}
-	tables, err := listTables(ctx, leader) // the snapshot is taken here
+	x, err := exportSnapshot(ctx, leader)
 	if err != nil {
-		return nil, classify(fmt.Errorf("listing tables: %w", err))
-	}
-	locked := make(map[uint32]bool, len(before))
-	for _, t := range before {
-		locked[t.OID] = true
-	}
-	var late []tableInfo
-	for _, t := range tables {
-		if !locked[t.OID] {
-			late = append(late, t)
-		}
-	}
-	if err := lockTables(ctx, leader, late); err != nil {
 		return nil, err
 	}
-
-	var (
-		snapshotID, version, position string
-		versionNum                    int
-	)
-	if err := leader.QueryRow(ctx, `SELECT pg_export_snapshot(), current_setting('server_version'),
-		current_setting('server_version_num')::int,
-		CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END`).
-		Scan(&snapshotID, &version, &versionNum, &position); err != nil {
-		return nil, classify(fmt.Errorf("exporting the snapshot: %w", err))
-	}
-	consistency := "snapshot"
-	if position == "" {
-		// On a standby the snapshot is consistent too; only the LSN of the
-		// primary is not ours to read.
-		var replay *string
-		if err := leader.QueryRow(ctx, `SELECT pg_last_wal_replay_lsn()::text`).Scan(&replay); err == nil && replay != nil {
-			position = "replay " + *replay
-		}
-		consistency = "snapshot (standby)"
-	}
+	snapshotID, version, versionNum, position := x.id, x.version, x.versionNum, x.position
 
 	pgDump, err := e.findTool(ctx, src.BinDir, "pg_dump", versionNum/10000)
 	if err != nil {
@@ -155,10 +113,120 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return dumpSchema(gctx, pgDump, cc, snapshotID, sd, sink, log) })
 
-	// Per table, the merged digest and bytes of its parts.
+	var copied copiedParts
+	g.Go(func() error {
+		var err error
+		copied, err = copyParts(gctx, cfg, snapshotID, tables, parts, opts.Parallel, sink, log)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if _, err := leader.Exec(ctx, "COMMIT"); err != nil {
+		return nil, fmt.Errorf("closing the snapshot transaction: %w", err)
+	}
+
+	stats := make([]engines.TableStats, len(tables))
+	var rows, bytes int64
+	for i, t := range tables {
+		stats[i] = engines.TableStats{Table: t.Ref, Rows: copied.digests[i].Rows(), Checksum: copied.digests[i].Sum(), Bytes: copied.sizes[i]}
+		rows += stats[i].Rows
+		bytes += stats[i].Bytes
+	}
+	log.Info("backup done", "tables", len(tables), "parts", len(parts), "rows", rows, "bytes", bytes, "duration", time.Since(started).Round(time.Millisecond))
+	engines.SortTables(stats)
+	return &engines.Snapshot{
+		Engine:        e.Name(),
+		ServerVersion: version,
+		Position:      position,
+		TakenAt:       started.UTC(),
+		Consistency:   x.consistency,
+		Tables:        stats,
+		Meta: map[string]string{
+			"server_version_num": fmt.Sprint(versionNum),
+			"pg_dump":            pgDump.Version,
+			"meta_part":          metaPart,
+		},
+	}, nil
+}
+
+// snapshotTables opens the leader's snapshot transaction and returns the
+// tables it sees, every one locked. The tables are listed and locked
+// before the transaction takes its snapshot: LOCK TABLE does not take a
+// snapshot, so no DDL can slip in between the snapshot and the locks for
+// these tables; those created meanwhile are locked after.
+func snapshotTables(ctx context.Context, leader *pgx.Conn) ([]tableInfo, error) {
+	before, err := listTables(ctx, leader)
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing tables: %w", err))
+	}
+	if _, err := leader.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"); err != nil {
+		return nil, classify(fmt.Errorf("starting the snapshot transaction: %w", err))
+	}
+	if err := lockTables(ctx, leader, before); err != nil {
+		return nil, err
+	}
+	tables, err := listTables(ctx, leader) // the snapshot is taken here
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing tables: %w", err))
+	}
+	locked := make(map[uint32]bool, len(before))
+	for _, t := range before {
+		locked[t.OID] = true
+	}
+	var late []tableInfo
+	for _, t := range tables {
+		if !locked[t.OID] {
+			late = append(late, t)
+		}
+	}
+	if err := lockTables(ctx, leader, late); err != nil {
+		return nil, err
+	}
+	return tables, nil
+}
+
+// exported is the leader's snapshot, exported for pg_dump and the COPY
+// workers, and where it stands.
+type exported struct {
+	id, version, position, consistency string
+	versionNum                         int
+}
+
+func exportSnapshot(ctx context.Context, leader *pgx.Conn) (exported, error) {
+	var x exported
+	if err := leader.QueryRow(ctx, `SELECT pg_export_snapshot(), current_setting('server_version'),
+		current_setting('server_version_num')::int,
+		CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END`).
+		Scan(&x.id, &x.version, &x.versionNum, &x.position); err != nil {
+		return x, classify(fmt.Errorf("exporting the snapshot: %w", err))
+	}
+	x.consistency = "snapshot"
+	if x.position == "" {
+		// On a standby the snapshot is consistent too; only the LSN of the
+		// primary is not ours to read.
+		var replay *string
+		if err := leader.QueryRow(ctx, `SELECT pg_last_wal_replay_lsn()::text`).Scan(&replay); err == nil && replay != nil {
+			x.position = "replay " + *replay
+		}
+		x.consistency = "snapshot (standby)"
+	}
+	return x, nil
+}
+
+// copiedParts is, per table, the merged digest and bytes of its parts.
+type copiedParts struct {
+	digests []engines.RowDigest
+	sizes   []int64
+}
+
+// copyParts copies the table parts, biggest first, on up to parallel
+// connections inside the exported snapshot.
+func copyParts(ctx context.Context, cfg *pgx.ConnConfig, snapshotID string, tables []tableInfo, parts []dataPart, parallel int,
+	sink engines.PartSink, log hclog.Logger) (copiedParts, error) {
 	var mu sync.Mutex
-	digests := make([]engines.RowDigest, len(tables))
-	sizes := make([]int64, len(tables))
+	out := copiedParts{digests: make([]engines.RowDigest, len(tables)), sizes: make([]int64, len(tables))}
+	g, gctx := errgroup.WithContext(ctx)
 	jobs := make(chan int)
 	g.Go(func() error {
 		defer close(jobs)
@@ -171,7 +239,7 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 		}
 		return nil
 	})
-	workers := max(1, min(opts.Parallel, len(parts)))
+	workers := max(1, min(parallel, len(parts)))
 	for range workers {
 		g.Go(func() error {
 			conn, err := snapshotConn(gctx, cfg, snapshotID)
@@ -187,43 +255,15 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 					return err
 				}
 				mu.Lock()
-				digests[p.table].Merge(rd.d)
-				sizes[p.table] += rd.bytes
+				out.digests[p.table].Merge(rd.d)
+				out.sizes[p.table] += rd.bytes
 				mu.Unlock()
 				log.Debug("table copied", "table", t.Ref.String(), "part", p.seq, "rows", rd.d.Rows(), "bytes", rd.bytes)
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	if _, err := leader.Exec(ctx, "COMMIT"); err != nil {
-		return nil, fmt.Errorf("closing the snapshot transaction: %w", err)
-	}
-
-	stats := make([]engines.TableStats, len(tables))
-	var rows, bytes int64
-	for i, t := range tables {
-		stats[i] = engines.TableStats{Table: t.Ref, Rows: digests[i].Rows(), Checksum: digests[i].Sum(), Bytes: sizes[i]}
-		rows += stats[i].Rows
-		bytes += stats[i].Bytes
-	}
-	log.Info("backup done", "tables", len(tables), "parts", len(parts), "rows", rows, "bytes", bytes, "duration", time.Since(started).Round(time.Millisecond))
-	engines.SortTables(stats)
-	return &engines.Snapshot{
-		Engine:        e.Name(),
-		ServerVersion: version,
-		Position:      position,
-		TakenAt:       started.UTC(),
-		Consistency:   consistency,
-		Tables:        stats,
-		Meta: map[string]string{
-			"server_version_num": fmt.Sprint(versionNum),
-			"pg_dump":            pgDump.Version,
-			"meta_part":          metaPart,
-		},
-	}, nil
+	return out, g.Wait()
 }
 
 // lockTables takes ACCESS SHARE locks in batches, so that a database with

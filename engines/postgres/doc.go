@@ -3,6 +3,25 @@
 // another name, on another server, or single tables), computes table
 // statistics, and checks integrity with pg_amcheck.
 //
+// # Files
+//
+// The methods of engines.Engine live in files of the same names in every
+// engine package (engines/mysql too), so two engines read side by side:
+//
+//   - engine.go: New, Name;
+//   - backup.go: Backup, from one exported snapshot;
+//   - restore.go: Restore, a whole database, and loading the table parts;
+//     restore_table.go: a restore of some tables;
+//   - stats.go: TableStats;
+//   - integrity.go: CheckIntegrity (pg_amcheck);
+//   - database.go: DatabaseExists, DropDatabase.
+//
+// Then what only this engine has: meta.go (the meta part), copy.go (COPY
+// text and its digest), split.go (large tables by heap block range),
+// exclude.go (what pg_dump leaves out), toc.go (the pg_restore table of
+// contents), dbprops.go (the database's own properties) and tools.go
+// (pg_dump, pg_restore and pg_amcheck).
+//
 // # Parts of a backup
 //
 //	meta/tables.json     KindMeta,   "dbopsd-pg-meta-v1": versions, encoding and

@@ -14,7 +14,9 @@ import (
 )
 
 // restoreTables restores req.Tables into req.Database, creating it if
-// needed.
+// needed: the tables' pre-data from the archive, their rows, then their
+// data and post-data entries (indexes, constraints, triggers, comments,
+// grants). A failure drops what this restore created (undoTables).
 func (r *restorer) restoreTables(ctx context.Context) (err error) {
 	started := time.Now()
 	admin, err := maintenanceConn(ctx, r.target, r.req.Database)
@@ -31,28 +33,9 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 	}
 	defer r.cleanup()
 
-	// The tables asked for; a partitioned table brings its partitions.
-	var tables []*metaTable
-	add := func(mt *metaTable) {
-		if !slices.Contains(tables, mt) {
-			tables = append(tables, mt)
-		}
-	}
-	for _, t := range r.req.Tables {
-		if mt := r.meta.table(t); mt != nil {
-			add(mt)
-			continue
-		}
-		pt := r.meta.parent(t)
-		if pt == nil {
-			return engines.Permanent(fmt.Errorf("table %s is not in the backup", table(t)))
-		}
-		add(pt)
-		for _, oid := range pt.Partitions {
-			if mt := r.meta.byOID(oid); mt != nil {
-				add(mt)
-			}
-		}
+	tables, err := r.tablesAsked()
+	if err != nil {
+		return err
 	}
 	exists, err := databaseExists(ctx, admin, r.req.Database)
 	if err != nil {
@@ -79,31 +62,8 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 	defer func() { closeConn(conn) }()
 	var made []*metaTable // tables this restore created, to drop on failure
 	defer func() {
-		if err == nil {
-			return
-		}
-		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if created {
-			if dropErr := dropDatabaseVia(dctx, r.target, r.req.Database); dropErr != nil {
-				err = fmt.Errorf("%w (and dropping the database this restore created: %v)", err, dropErr)
-			}
-			return
-		}
-		if len(made) == 0 {
-			return
-		}
-		// A fresh session: the job's may have died with the error.
-		dconn, dropErr := connect(dctx, r.cfg)
-		if dropErr != nil {
-			err = fmt.Errorf("%w (and dropping the half-restored tables: %v)", err, dropErr)
-			return
-		}
-		defer closeConn(dconn)
-		for _, mt := range made {
-			if _, dropErr := dconn.Exec(dctx, "DROP TABLE IF EXISTS "+quoteTable(mt.ref())); dropErr != nil {
-				err = fmt.Errorf("%w (and dropping the half-restored table %s: %v)", err, mt.ref(), dropErr)
-			}
+		if err != nil {
+			err = r.undoTables(err, created, made)
 		}
 	}()
 
@@ -131,39 +91,12 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 		}
 	}
 
-	var roles []string
-	var policies []metaPolicy
-	for _, mt := range tables {
-		roles = append(roles, mt.Roles...)
-		policies = append(policies, r.meta.policiesOf(mt.OID)...)
-	}
-	slices.Sort(roles)
-	missing, err := missingRoles(ctx, conn, slices.Compact(roles))
+	sel, err := r.selectEntries(ctx, conn, tables)
 	if err != nil {
 		return err
 	}
-	skip := r.planOwnership(missing, policies)
-	sel := selectTables(r.toc, tables, r.meta, skip)
-
-	for _, mt := range sel.detached {
-		r.report.AddNote(engines.Note{Key: NotePartitionStandalone, Params: engines.Params{"table": mt.ref().String()}})
-	}
-	// What the tables need and the database may lack: functions of
-	// triggers and defaults, types of columns, schemas.
-	for _, e := range sel.support {
-		if err := r.restoreIfMissing(ctx, e); err != nil {
-			return err
-		}
-	}
-	// The archive has no entry for a schema pg_dump deems built in (public).
-	schemas := map[string]bool{}
-	for _, mt := range tables {
-		if !schemas[mt.Schema] {
-			schemas[mt.Schema] = true
-			if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(mt.Schema)); err != nil {
-				return fmt.Errorf("creating schema %s: %w", mt.Schema, classify(err))
-			}
-		}
+	if err := r.createSupport(ctx, conn, sel, tables); err != nil {
+		return err
 	}
 	list, _, err := writeList(r.dir, "tables.list", r.toc, func(e *tocEntry) bool { return sel.main[e.ID] })
 	if err != nil {
@@ -180,9 +113,123 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 	if err := r.loadTables(ctx, refs); err != nil {
 		return err
 	}
+	if err := r.skipDanglingForeignKeys(ctx, conn, sel); err != nil {
+		return err
+	}
+	if list, _, err = writeList(r.dir, "tables-post.list", r.toc, func(e *tocEntry) bool { return sel.main[e.ID] }); err != nil {
+		return err
+	}
+	if err := r.pgRestoreSections(ctx, list, 1, "data", "post-data"); err != nil {
+		return err
+	}
+	r.log.Info("tables restored", "tables", len(tables), "duration", time.Since(started).Round(time.Millisecond))
+	return nil
+}
 
-	// Foreign keys to tables that are neither restored now nor present in
-	// the database cannot be created.
+// tablesAsked are the tables of req.Tables in the backup; a partitioned
+// table brings its partitions.
+func (r *restorer) tablesAsked() ([]*metaTable, error) {
+	var tables []*metaTable
+	add := func(mt *metaTable) {
+		if !slices.Contains(tables, mt) {
+			tables = append(tables, mt)
+		}
+	}
+	for _, t := range r.req.Tables {
+		if mt := r.meta.table(t); mt != nil {
+			add(mt)
+			continue
+		}
+		pt := r.meta.parent(t)
+		if pt == nil {
+			return nil, engines.Permanent(fmt.Errorf("table %s is not in the backup", table(t)))
+		}
+		add(pt)
+		for _, oid := range pt.Partitions {
+			if mt := r.meta.byOID(oid); mt != nil {
+				add(mt)
+			}
+		}
+	}
+	return tables, nil
+}
+
+// undoTables drops, after a failed table restore (err), the database it
+// created or else the tables it made, and returns err with anything that
+// could not be dropped.
+func (r *restorer) undoTables(err error, created bool, made []*metaTable) error {
+	dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if created {
+		if dropErr := dropDatabaseVia(dctx, r.target, r.req.Database); dropErr != nil {
+			err = fmt.Errorf("%w (and dropping the database this restore created: %v)", err, dropErr)
+		}
+		return err
+	}
+	if len(made) == 0 {
+		return err
+	}
+	// A fresh session: the job's may have died with the error.
+	dconn, dropErr := connect(dctx, r.cfg)
+	if dropErr != nil {
+		return fmt.Errorf("%w (and dropping the half-restored tables: %v)", err, dropErr)
+	}
+	defer closeConn(dconn)
+	for _, mt := range made {
+		if _, dropErr := dconn.Exec(dctx, "DROP TABLE IF EXISTS "+quoteTable(mt.ref())); dropErr != nil {
+			err = fmt.Errorf("%w (and dropping the half-restored table %s: %v)", err, mt.ref(), dropErr)
+		}
+	}
+	return err
+}
+
+// selectEntries picks the archive entries of tables, leaving out ownership
+// and policies that name roles missing on the target.
+func (r *restorer) selectEntries(ctx context.Context, conn *pgx.Conn, tables []*metaTable) (tableSelection, error) {
+	var roles []string
+	var policies []metaPolicy
+	for _, mt := range tables {
+		roles = append(roles, mt.Roles...)
+		policies = append(policies, r.meta.policiesOf(mt.OID)...)
+	}
+	slices.Sort(roles)
+	missing, err := missingRoles(ctx, conn, slices.Compact(roles))
+	if err != nil {
+		return tableSelection{}, err
+	}
+	skip := r.planOwnership(missing, policies)
+	sel := selectTables(r.toc, tables, r.meta, skip)
+	for _, mt := range sel.detached {
+		r.report.AddNote(engines.Note{Key: NotePartitionStandalone, Params: engines.Params{"table": mt.ref().String()}})
+	}
+	return sel, nil
+}
+
+// createSupport creates what the tables need and the database may lack:
+// functions of triggers and defaults, types of columns, schemas.
+func (r *restorer) createSupport(ctx context.Context, conn *pgx.Conn, sel tableSelection, tables []*metaTable) error {
+	for _, e := range sel.support {
+		if err := r.restoreIfMissing(ctx, e); err != nil {
+			return err
+		}
+	}
+	// The archive has no entry for a schema pg_dump deems built in (public).
+	schemas := map[string]bool{}
+	for _, mt := range tables {
+		if !schemas[mt.Schema] {
+			schemas[mt.Schema] = true
+			if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(mt.Schema)); err != nil {
+				return fmt.Errorf("creating schema %s: %w", mt.Schema, classify(err))
+			}
+		}
+	}
+	return nil
+}
+
+// skipDanglingForeignKeys takes out of sel the foreign keys to tables that
+// are neither restored now nor present in the database, which cannot be
+// created, and reports each.
+func (r *restorer) skipDanglingForeignKeys(ctx context.Context, conn *pgx.Conn, sel tableSelection) error {
 	for _, fk := range sel.foreignKeys {
 		ok, err := tableExists(ctx, conn, *fk.con.Ref)
 		if err != nil {
@@ -199,13 +246,6 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 				"constraint": fk.con.Name, "table": fk.table.ref().String(), "references": table(*fk.con.Ref).String(), "database": r.req.Database}})
 		}
 	}
-	if list, _, err = writeList(r.dir, "tables-post.list", r.toc, func(e *tocEntry) bool { return sel.main[e.ID] }); err != nil {
-		return err
-	}
-	if err := r.pgRestoreSections(ctx, list, 1, "data", "post-data"); err != nil {
-		return err
-	}
-	r.log.Info("tables restored", "tables", len(tables), "duration", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
