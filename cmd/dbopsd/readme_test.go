@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -89,5 +90,37 @@ func TestREADMEExamples(t *testing.T) {
 				t.Errorf("exit %d", code)
 			}
 		})
+	}
+}
+
+// TestMakeDemoInstallsOnlyWhatItRuns: `make demo` does not install
+// Chromium, its fonts or MinIO, which only the tests use (issue 17 item
+// 14); `make test` still does. make -n prints the recipes without running
+// them.
+func TestMakeDemoInstallsOnlyWhatItRuns(t *testing.T) {
+	recipes := func(target string) string {
+		t.Helper()
+		cmd := exec.Command("make", "-n", "-C", "../..", target)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n %s: %v\n%s", target, err, out)
+		}
+		return string(out)
+	}
+	demo, test := recipes("demo"), recipes("test")
+	for _, tool := range []string{"chromium", "fonts-noto-cjk", "minio"} {
+		if strings.Contains(demo, tool) {
+			t.Errorf("make demo installs %s, which the demo does not use", tool)
+		}
+		if !strings.Contains(test, tool) {
+			t.Errorf("make test no longer installs %s", tool)
+		}
+	}
+	// What the demo runs: PostgreSQL, MariaDB and ssh-keygen (the drill's
+	// signers).
+	for _, tool := range []string{"initdb", "mariadbd", "ssh-keygen", "scripts/demo.sh"} {
+		if !strings.Contains(demo, tool) {
+			t.Errorf("make demo does not check for %s", tool)
+		}
 	}
 }
