@@ -56,13 +56,13 @@ type env struct {
 
 // loadConfig reads and validates the policy, printing diagnostics.
 func loadConfig(g *globals) (*config.Config, error) {
-	if _, err := os.Stat(g.configPath); errors.Is(err, fs.ErrNotExist) {
-		return nil, &exitError{code: 1, err: fmt.Errorf("no policy file at %s (%s): pass --config FILE or set DBOPS_CONFIG; config.hcl in the source tree is a sample",
-			g.configPath, configSource(g.configPath))}
-	}
 	cfg, diags := config.Load(g.configPath)
 	if len(diags) > 0 {
 		config.PrintDiagnostics(g.stderr, diags)
+	}
+	if _, err := os.Stat(g.configPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, &exitError{code: 1, err: fmt.Errorf("no policy file at %s (%s): pass --config FILE or set DBOPS_CONFIG; config.hcl in the source tree is a sample",
+			g.configPath, configSource(g.configPath))}
 	}
 	if diags.HasErrors() {
 		return nil, &exitError{code: 1, err: fmt.Errorf("%s is not a valid policy file", g.configPath)}
