@@ -17,8 +17,19 @@ import (
 // still exist.
 func TestDemo(t *testing.T) {
 	bin := buildDbopsd(t)
-	dir := filepath.Join(t.TempDir(), "demo-out")
-	cmd := exec.Command("bash", "../../scripts/demo.sh")
+	// The scripts run from a copy in a directory only its owner may enter,
+	// as a clone in root's home is: run as root, the demo starts the
+	// servers as postgres, which must not start by complaining that it
+	// cannot enter the working directory.
+	tree := t.TempDir()
+	if err := os.CopyFS(filepath.Join(tree, "scripts"), os.DirFS("../../scripts")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tree, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tree, "demo-out")
+	cmd := exec.Command("bash", filepath.Join(tree, "scripts", "demo.sh"))
 	cmd.Env = append(os.Environ(), "DBOPSD="+bin, "DEMO_DIR="+dir)
 	raw, err := cmd.CombinedOutput()
 	out := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(string(raw), "")
