@@ -9,9 +9,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/dbopsd/dbopsd/internal/humanize"
-
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 type showOpts struct {
@@ -83,7 +82,9 @@ func runShow(ctx context.Context, o showOpts) error {
 	w := o.stdout
 	engine := m.Engine
 	if m.Snapshot != nil && m.Snapshot.Meta["flavor"] != "" {
-		engine = m.Snapshot.Meta["flavor"] // "mariadb": what the server is, as the policy names it
+		// The server's own kind: "mariadb" for a MariaDB server, which the
+		// policy also calls mariadb and the engine's name (mysql) would hide.
+		engine = m.Snapshot.Meta["flavor"]
 	}
 	fmt.Fprintf(w, "backup      %s\ndatabase    %s (%s)\ntype        %s", m.ID, m.Database, engine, m.Type)
 	if m.Type != "full" {
