@@ -131,7 +131,7 @@ func load(ctx context.Context, r Request, m *repository.Manifest) (*Result, erro
 	log := r.Logger.Named("restore").With("database", r.Database, "backup", m.ID, "target", r.Target.Name, "as", r.As)
 	for _, t := range r.Tables {
 		if _, ok := m.Snapshot.Table(t); !ok {
-			return nil, fmt.Errorf("backup %s of %s has no table %s", m.ID, r.Database, t)
+			return nil, fmt.Errorf("backup %s of %s has no table %s%s", m.ID, r.Database, t, didYouMeanTable(m.Snapshot.Tables, t))
 		}
 	}
 	src := r.Repo.Source(m)

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -57,6 +60,10 @@ func loadConfig(g *globals) (*config.Config, error) {
 	if len(diags) > 0 {
 		config.PrintDiagnostics(g.stderr, diags)
 	}
+	if _, err := os.Stat(g.configPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, &exitError{code: 1, err: fmt.Errorf("no policy file at %s (%s): pass --config FILE or set DBOPS_CONFIG; config.hcl in the source tree is a sample",
+			g.configPath, configSource(g.configPath))}
+	}
 	if diags.HasErrors() {
 		return nil, &exitError{code: 1, err: fmt.Errorf("%s is not a valid policy file", g.configPath)}
 	}
@@ -76,9 +83,34 @@ func setup(g *globals) (*env, error) {
 	}
 	cat, err := catalog.Open(stateDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w (set daemon.state_dir or pass --state-dir)", err)
+		return nil, catalogError(err, stateDir)
 	}
 	return &env{g: g, cfg: cfg, logger: logger, cat: cat}, nil
+}
+
+// configSource says where the policy file's path came from.
+func configSource(path string) string {
+	switch {
+	case os.Getenv("DBOPS_CONFIG") == path:
+		return "from $DBOPS_CONFIG"
+	case path == config.DefaultConfigPath:
+		return "the default"
+	}
+	return "from --config"
+}
+
+// catalogError adds to a failure to open the catalog the advice that fits
+// it: a full disk is not cured by choosing another state directory, a
+// directory that cannot be made or written may be.
+func catalogError(err error, stateDir string) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT),
+		strings.Contains(err.Error(), "disk is full"): // SQLite's SQLITE_FULL: "database or disk is full"
+		return fmt.Errorf("%w (the file system holding %s is full: free space there)", err, stateDir)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w (set daemon.state_dir or pass --state-dir)", err)
+	}
+	return err
 }
 
 func (e *env) close() {

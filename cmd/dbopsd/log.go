@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -61,6 +62,9 @@ func runLog(ctx context.Context, o logOpts) error {
 	if err != nil {
 		return err
 	}
+	if err := completeInterrupted(ctx, e.cat, jobs); err != nil {
+		return err
+	}
 	switch {
 	case o.jsonOut:
 		if jobs == nil {
@@ -96,7 +100,7 @@ func runLog(ctx context.Context, o logOpts) error {
 	fmt.Fprintf(tw, "ID\tKIND\tDATABASE\tBACKUP\tTRIGGER\t%sSTARTED\tDURATION\tBYTES\tSTATUS\tERROR\n", attemptHead)
 	for _, j := range jobs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s%s\t%.1fs\t%s\t%s\t%s\n", j.ID, j.Kind, j.Database, orDash(j.BackupID),
-			j.Trigger+by(j.OSUser), attempt(j), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), j.Status, truncate(j.Error, 80))
+			j.Trigger+by(j.OSUser), attempt(j), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), j.Status, oneLine(j.Error))
 	}
 	return tw.Flush()
 }
@@ -115,10 +119,61 @@ func fmtTime(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// oneLine is an error on one line, whole: the cause (connection refused,
+// no space left) is at its end. ERROR is the last column, so a long one
+// does not widen the others.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// completeInterrupted corrects, in jobs, backup jobs that were closed as
+// interrupted (their process ended without recording an outcome) although
+// the backup they made is complete: killed after its manifest was written,
+// it is listed as ok, and the log says so too rather than "failed". The
+// backup is the catalogued one of the same database that started during
+// the job, before the next backup job of that database, and that no other
+// job names.
+func completeInterrupted(ctx context.Context, cat *catalog.Catalog, jobs []catalog.Job) error {
+	var todo []int
+	for i, j := range jobs {
+		if j.Kind == "backup" && j.Status == catalog.StatusFailed && j.BackupID == "" && strings.HasPrefix(j.Error, "interrupted") {
+			todo = append(todo, i)
+		}
 	}
-	return string(r[:n-1]) + "…"
+	if len(todo) == 0 {
+		return nil
+	}
+	backups, err := cat.Backups(ctx, "")
+	if err != nil {
+		return err
+	}
+	named := map[string]bool{}
+	all, err := cat.Jobs(ctx, catalog.JobFilter{Kind: "backup"})
+	if err != nil {
+		return err
+	}
+	for _, j := range all {
+		named[j.BackupID] = true
+	}
+	for _, i := range todo {
+		j := &jobs[i]
+		end := j.FinishedAt
+		for _, k := range all {
+			if k.Database == j.Database && k.ID > j.ID {
+				end = k.StartedAt
+				break
+			}
+		}
+		for _, b := range backups {
+			if b.Database != j.Database || b.Status != catalog.StatusOK || named[b.ID] ||
+				b.StartedAt.Before(j.StartedAt) || (!end.IsZero() && b.StartedAt.After(end)) {
+				continue
+			}
+			named[b.ID] = true
+			j.Status, j.BackupID, j.Bytes = catalog.StatusOK, b.ID, b.StoredBytes
+			j.Error = "complete, but its process ended before recording it (" + j.Error + ")"
+			break
+		}
+	}
+	return nil
 }

@@ -82,21 +82,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest, ok := findCommand(args)
 	if !ok {
-		fmt.Fprintf(stderr, "dbopsd: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
-		usage(stderr)
+		fmt.Fprintf(stderr, "dbopsd: unknown command %q", strings.Join(args[:min(2, len(args))], " "))
+		if s := suggestCommand(args); s != "" {
+			fmt.Fprintf(stderr, "; did you mean %q?", s)
+		}
+		fmt.Fprintf(stderr, "\nRun `dbopsd help` for the list of commands.\n")
 		return 2
 	}
 	fs := flag.NewFlagSet("dbopsd "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package prints its errors and the usage itself, to one
+	// writer; help goes to stdout (asked for) and errors to stderr (a
+	// mistake), so they are printed here instead.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	runFn := cmd.setup(fs, stdio{out: stdout, err: stderr})
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dbopsd %s [flags] %s\n\n%s\n\nFlags:\n", cmd.name, cmd.usage, cmd.summary)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(interleave(fs, rest)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: dbopsd %s [flags] %s\n\n%s\n\nFlags:\n", cmd.name, cmd.usage, cmd.summary)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return 0
 		}
+		fmt.Fprintf(stderr, "dbopsd %s: %s\n", cmd.name, flagError(fs, err))
+		fmt.Fprintf(stderr, "Run `dbopsd %s --help` for its flags.\n", cmd.name)
 		return 2
 	}
 	err := runFn(ctx, fs.Args())
@@ -123,6 +131,80 @@ func findCommand(args []string) (command, []string, bool) {
 		}
 	}
 	return command{}, nil, false
+}
+
+// suggestCommand is the command closest to a misspelt one, or "".
+func suggestCommand(args []string) string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	// Two-word commands ("repo init") are matched on two words, the others
+	// on the first.
+	best := closest(args[0], names)
+	if len(args) > 1 {
+		if two := closest(args[0]+" "+args[1], names); two != "" && strings.Contains(two, " ") {
+			best = two
+		}
+	}
+	return best
+}
+
+// flagError rewrites the flag package's "flag provided but not defined:
+// -tabel" as "unknown flag --tabel; did you mean --table?".
+func flagError(fs *flag.FlagSet, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return err.Error()
+	}
+	name = strings.TrimLeft(name, "-")
+	msg := "unknown flag --" + name
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if s := closest(name, names); s != "" {
+		msg += "; did you mean --" + s + "?"
+	}
+	return msg
+}
+
+// closest is the candidate nearest to s by edit distance, if near enough
+// to be a typing mistake (at most a third of its length, and at least one
+// edit), or "".
+func closest(s string, candidates []string) string {
+	best, bestD := "", max(1, len([]rune(s))/3)+1
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Damerau–Levenshtein (optimal string alignment)
+// distance: a swap of two neighbouring letters counts as one edit.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
 }
 
 // interleave lets flags follow positional arguments ("request sign req.json

@@ -4,11 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 type showOpts struct {
@@ -67,14 +69,24 @@ func runShow(ctx context.Context, o showOpts) error {
 		for i, p := range m.Parts {
 			parts[i] = part{p.PartInfo, p.Size, len(p.Chunks)}
 		}
-		return printJSON(o.stdout, map[string]any{
+		verified, err := verification(ctx, e, m.Database, m.ID)
+		if err != nil {
+			return err
+		}
+		return printJSON(o.stdout, map[string]any{"verified": verified,
 			"id": m.ID, "database": m.Database, "engine": m.Engine, "type": m.Type, "generation": m.Generation,
 			"base": m.Base, "reason": m.Reason, "trigger": m.Trigger, "host": m.Host, "started_at": m.StartedAt,
 			"finished_at": m.FinishedAt, "snapshot": m.Snapshot, "parts": parts, "stats": m.Stats,
 		})
 	}
 	w := o.stdout
-	fmt.Fprintf(w, "backup      %s\ndatabase    %s (%s)\ntype        %s", m.ID, m.Database, m.Engine, m.Type)
+	engine := m.Engine
+	if m.Snapshot != nil && m.Snapshot.Meta["flavor"] != "" {
+		// The server's own kind: "mariadb" for a MariaDB server, which the
+		// policy also calls mariadb and the engine's name (mysql) would hide.
+		engine = m.Snapshot.Meta["flavor"]
+	}
+	fmt.Fprintf(w, "backup      %s\ndatabase    %s (%s)\ntype        %s", m.ID, m.Database, engine, m.Type)
 	if m.Type != "full" {
 		fmt.Fprintf(w, " of full %s", m.Base)
 	}
@@ -83,6 +95,11 @@ func runShow(ctx context.Context, o showOpts) error {
 	if m.Reason != "" {
 		fmt.Fprintf(w, "note        %s\n", m.Reason)
 	}
+	verified, err := verification(ctx, e, m.Database, m.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "verified    %s\n", verified)
 	if s := m.Snapshot; s != nil {
 		fmt.Fprintf(w, "server      %s\nposition    %s\n", s.ServerVersion, orDash(s.Position))
 		if s.Consistency != "" {
@@ -100,8 +117,81 @@ func runShow(ctx context.Context, o showOpts) error {
 		tables := append([]engines.TableStats(nil), m.Snapshot.Tables...)
 		engines.SortTables(tables)
 		for _, t := range tables {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", t.Table, t.Rows, humanize.Bytes(t.Bytes), t.Checksum)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", tableName(t.Table), t.Rows, humanize.Bytes(t.Bytes), t.Checksum)
 		}
 	}
 	return tw.Flush()
+}
+
+// verification says whether backup id was verified, from the catalog: "ok
+// at …", "failed at …" or "not yet".
+func verification(ctx context.Context, e *env, database, id string) (string, error) {
+	bs, err := e.cat.Backups(ctx, database)
+	if err != nil {
+		return "", err
+	}
+	for _, b := range bs {
+		if b.ID != id {
+			continue
+		}
+		if b.VerifyStatus == "" {
+			return "not yet", nil
+		}
+		if b.VerifiedAt.IsZero() {
+			return b.VerifyStatus, nil
+		}
+		return b.VerifyStatus + " at " + b.VerifiedAt.Local().Format("2006-01-02 15:04:05"), nil
+	}
+	return "unknown: not in the catalog (dbopsd catalog rebuild)", nil
+}
+
+// tableName prints a table name that reads back as one name: a part that
+// is not a plain identifier is quoted as SQL does ("a.b", "say ""hi"""),
+// and one with control characters (a newline would break the table) as
+// U&"a\000Ab", PostgreSQL's escaped form.
+func tableName(t engines.TableRef) string {
+	if t.Schema == "" {
+		return quoteIdent(t.Name)
+	}
+	return quoteIdent(t.Schema) + "." + quoteIdent(t.Name)
+}
+
+func quoteIdent(s string) string {
+	plain := s != ""
+	control := false
+	for i, r := range s {
+		switch {
+		case r == '_' || unicode.IsLetter(r) || (i > 0 && (unicode.IsDigit(r) || r == '$')):
+		case unicode.IsControl(r) || !unicode.IsPrint(r):
+			plain, control = false, true
+		default:
+			plain = false
+		}
+	}
+	switch {
+	case plain:
+		return s
+	case !control:
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	var b strings.Builder
+	b.WriteString(`U&"`)
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`""`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case unicode.IsControl(r) || !unicode.IsPrint(r):
+			if r > 0xffff {
+				fmt.Fprintf(&b, `\+%06X`, r)
+			} else {
+				fmt.Fprintf(&b, `\%04X`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

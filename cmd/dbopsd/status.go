@@ -143,7 +143,7 @@ func printStatus(w io.Writer, st *api.Status) {
 				if s.Attempt > 1 {
 					attempt = fmt.Sprintf(" (attempt %d)", s.Attempt)
 				}
-				fmt.Fprintf(w, "%s: job %d%s failed: %s\n", db.Name, s.JobID, attempt, truncate(s.Error, 160))
+				fmt.Fprintf(w, "%s: job %d%s failed: %s\n", db.Name, s.JobID, attempt, oneLine(s.Error))
 			}
 		}
 	}

@@ -251,7 +251,7 @@ func (r *restorer) restoreDatabase(ctx context.Context) (err error) {
 		return err
 	}
 	if exists && !r.req.Replace {
-		return fmt.Errorf("database %s %w on the target server (ask for Replace to drop it first)", r.req.Database, engines.ErrExists)
+		return fmt.Errorf("database %s %w on the target server", r.req.Database, engines.ErrExists)
 	}
 	// Fetch the schema before dropping anything: a damaged backup must not
 	// cost the existing database.

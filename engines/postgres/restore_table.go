@@ -78,7 +78,7 @@ func (r *restorer) restoreTables(ctx context.Context) (err error) {
 		}
 	}
 	if len(present) > 0 && !r.req.Replace {
-		return fmt.Errorf("table %s %w in database %s (ask for Replace to drop it first)", present[0].ref(), engines.ErrExists, r.req.Database)
+		return fmt.Errorf("table %s %w in database %s", present[0].ref(), engines.ErrExists, r.req.Database)
 	}
 	if err := r.fetchSchema(ctx); err != nil {
 		return err

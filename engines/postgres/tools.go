@@ -45,7 +45,9 @@ func (e *Engine) version(ctx context.Context, path string) (string, int, error) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	cmd := exec.CommandContext(ctx, path, "--version")
+	cmd.Env = childEnv()
+	out, err := cmd.Output()
 	var tv toolVersion
 	if err != nil {
 		tv.err = fmt.Errorf("%s --version: %w", path, err)
@@ -125,22 +127,58 @@ func newChildConn(c engines.Conn, database string) (childConn, error) {
 	if err != nil {
 		return childConn{}, engines.Permanent(fmt.Errorf("preparing the DSN for the PostgreSQL client programs: %w", err))
 	}
-	env := make([]string, 0, len(os.Environ())+4)
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGOPTIONS", "LC_ALL", "LC_MESSAGES":
-			continue
-		}
-		env = append(env, kv)
-	}
-	// Messages in English, so that the stderr quoted in errors is readable
-	// by whoever gets the report, whatever the daemon's locale.
-	env = append(env, "LC_MESSAGES=C", "PGAPPNAME=dbopsd", "PGCONNECT_TIMEOUT=15")
+	env := childEnv()
+	env = append(env, "PGAPPNAME=dbopsd", "PGCONNECT_TIMEOUT=15")
 	if cfg.Password != "" {
 		env = append(env, "PGPASSWORD="+cfg.Password)
 	}
 	return childConn{conninfo: conninfo, env: env}, nil
+}
+
+// childEnv is the environment of every client program: not dbopsd's own,
+// which holds the repository passphrase and other databases' password
+// variables, but what a program needs to run (PATH, HOME for ~/.pgpass and
+// ~/.postgresql, the locale, the time zone, a temporary directory) and the
+// libpq variables that choose how to connect (PGHOST, PGSSLMODE, ...), the
+// same ones the daemon's own connection honours. The password, if any, is
+// added by the caller for the one connection it is for.
+func childEnv() []string {
+	env := make([]string, 0, 16)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if childEnvKeep(k) {
+			env = append(env, kv)
+		}
+	}
+	// Messages in English, so that the stderr quoted in errors is readable
+	// by whoever gets the report, whatever the daemon's locale.
+	return append(env, "LC_MESSAGES=C")
+}
+
+// libpqEnv are the libpq environment variables a child may inherit.
+// PGPASSWORD, PGDATABASE, PGSERVICE and PGOPTIONS are not among them: the
+// password and the database come from the policy, and a service or options
+// from the environment would change what dbopsd connects to behind its back.
+var libpqEnv = map[string]bool{
+	"PGHOST": true, "PGHOSTADDR": true, "PGPORT": true, "PGUSER": true, "PGPASSFILE": true,
+	"PGREQUIREAUTH": true, "PGCHANNELBINDING": true, "PGSERVICEFILE": true, "PGSYSCONFDIR": true,
+	"PGSSLMODE": true, "PGREQUIRESSL": true, "PGSSLCOMPRESSION": true, "PGSSLCERT": true, "PGSSLKEY": true,
+	"PGSSLCERTMODE": true, "PGSSLROOTCERT": true, "PGSSLCRL": true, "PGSSLCRLDIR": true, "PGSSLSNI": true,
+	"PGSSLNEGOTIATION": true, "PGREQUIREPEER": true, "PGSSLMINPROTOCOLVERSION": true, "PGSSLMAXPROTOCOLVERSION": true,
+	"PGGSSENCMODE": true, "PGKRBSRVNAME": true, "PGGSSLIB": true, "PGGSSDELEGATION": true,
+	"PGTARGETSESSIONATTRS": true, "PGLOADBALANCEHOSTS": true, "PGCLIENTENCODING": true,
+	"PGDATESTYLE": true, "PGTZ": true, "PGLOCALEDIR": true,
+	"KRB5CCNAME": true, "KRB5_CONFIG": true, "KRB5_KTNAME": true,
+}
+
+func childEnvKeep(k string) bool {
+	switch k {
+	case "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ", "LANG", "LANGUAGE":
+		return true
+	case "LC_ALL", "LC_MESSAGES":
+		return false // replaced: see childEnv
+	}
+	return strings.HasPrefix(k, "LC_") || libpqEnv[k]
 }
 
 // stripDSN rewrites a libpq DSN (URL or key=value) without its password and
