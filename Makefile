@@ -55,7 +55,7 @@ if [ -n "$$missing" ]; then \
 endef
 
 # Packages cheap enough to also run under the race detector (it needs cgo).
-RACE_PKGS := ./repository/ ./catalog/ ./storage/ ./storage/local/ ./secret/ ./config/ ./register/ ./request/...
+RACE_PKGS := ./repository/ ./catalog/ ./storage/ ./storage/local/ ./secret/ ./config/ ./register/ ./request/... ./history/ ./when/ ./i18n/ ./internal/fault/ ./internal/atomicfile/
 
 ## test: install what is missing, then run every test against real servers.
 test: test-deps
@@ -63,6 +63,8 @@ test: test-deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -run '^$$' -fuzz=FuzzParseRequest -fuzztime=10s ./request/
+	$(GO) test -run '^$$' -fuzz=FuzzValidity -fuzztime=5s ./request/
+	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=10s ./config/
 
 ## test-short: the tests without the slow fault and fuzz cases.
 test-short: test-deps

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/atomicfile"
 	"github.com/dbopsd/dbopsd/request"
 )
 
@@ -56,23 +56,7 @@ func writeRequest(path string, r *request.Request, replace bool, stdout io.Write
 			return fmt.Errorf("%s exists: remove it or choose another name", path)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".request-*")
-	if err != nil {
-		return fmt.Errorf("writing request: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing request %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing request %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing request %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("writing request %s: %w", path, err)
 	}
 	return nil
