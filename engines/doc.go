@@ -48,9 +48,9 @@
 // # Notes
 //
 // What a restore did not recreate, what else a DBA should read, and why an
-// integrity check did not run are Notes (note.go): a key of the note
-// catalog and parameters (object names, numbers, SQL, the server's own
-// words). Adapters record them with RestoreReport.AddSkipped and AddNote
+// integrity check did not run are Notes (note.go): a key of the adapter's
+// message catalog (its messages/, registered with i18n) and parameters
+// (object names, numbers, SQL, the server's own words). Adapters record them with RestoreReport.AddSkipped and AddNote
 // and IntegrityReport.Skip, which also store the English sentence, so the
 // CLI and older readers see the text they always saw while a drill report
 // renders the same note in its own language.
