@@ -34,6 +34,10 @@ type Verification struct {
 	Total       time.Duration            `json:"total_ns"`
 	Kept        bool                     `json:"kept,omitempty"`
 	JobID       int64                    `json:"job_id"`
+	// Restored and Compared say which steps completed: a failed restore
+	// compared nothing, and says so rather than "0 tables".
+	Restored bool `json:"restored"`
+	Compared bool `json:"compared"`
 	// NotRun says why the verification could not run (NotRunError); the
 	// other figures are then zero: nothing was restored or compared.
 	NotRun string `json:"not_run,omitempty"`
@@ -180,6 +184,7 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 		return res, &VerifyError{BackupID: m.ID, Problems: v.Problems}
 	}
 	defer drop()
+	v.Restored = true
 
 	t0 := time.Now()
 	want := m.Snapshot.Tables
@@ -197,6 +202,7 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 	if err != nil {
 		v.Problems = append(v.Problems, fmt.Sprintf("computing statistics of the restored copy: %v", err))
 	} else {
+		v.Compared = true
 		v.Problems = append(v.Problems, engines.CompareStats(want, got)...)
 	}
 

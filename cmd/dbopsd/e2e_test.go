@@ -311,6 +311,11 @@ func TestBackupListRestoreVerify(t *testing.T) {
 	if !strings.Contains(msg, "FAILED") || !strings.Contains(msg, "damaged") {
 		t.Errorf("verify of a corrupted backup: %q", msg)
 	}
+	// It prints nothing it did not do: the restore failed, so nothing
+	// was restored or compared.
+	if !strings.Contains(msg, "not restored") || strings.Contains(msg, "restored into") || strings.Contains(msg, "compared 0 tables") {
+		t.Errorf("verify of a corrupted backup claims steps it did not do: %q", msg)
+	}
 	msg = s.fails("check", "--read-data")
 	if !strings.Contains(msg, full.ID) {
 		t.Errorf("check --read-data does not name the damaged backup %s: %q", full.ID, msg)

@@ -75,8 +75,16 @@ func printVerification(o restoreOpts, v *restore.Verification) {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(w, "backup %s of %s: %s\n", v.BackupID, v.Database, verdict)
-	fmt.Fprintf(w, "  restored into %s on %s in %s\n", v.Scratch, v.Target, v.RestoreTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "  compared %d tables, %d rows in %s\n", v.Tables, v.Rows, v.CompareTime.Round(time.Millisecond))
+	// Only what was done: a restore that failed restored and compared
+	// nothing, and its problem line says why.
+	if v.Restored {
+		fmt.Fprintf(w, "  restored into %s on %s in %s\n", v.Scratch, v.Target, v.RestoreTime.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "  not restored (into %s on %s): see the problem below\n", v.Scratch, v.Target)
+	}
+	if v.Compared {
+		fmt.Fprintf(w, "  compared %d tables, %d rows in %s\n", v.Tables, v.Rows, v.CompareTime.Round(time.Millisecond))
+	}
 	if v.Integrity != nil {
 		switch {
 		case v.Integrity.Skipped != "":
