@@ -160,6 +160,9 @@ func (m *manifestMissing) String() string {
 	return s + ": deleted, not by prune (run `dbopsd check`)"
 }
 
+// logSyncTimeout bounds how long log tries to read the repository.
+const logSyncTimeout = 15 * time.Second
+
 // missingManifests are the backups of database ("" for all) whose manifest
 // was deleted, not by prune, by id. It brings the catalog up to date with
 // the repository as list does, so a deletion shows without a list first;
@@ -168,10 +171,14 @@ func (m *manifestMissing) String() string {
 func missingManifests(ctx context.Context, e *env, database string) (map[string]*manifestMissing, error) {
 	out := map[string]*manifestMissing{}
 	synced := false
-	repo, err := e.openRepo(ctx, "")
+	// The log is history the catalog holds: a storage that does not answer
+	// (retried with backoff) delays it by a bounded time, not a minute.
+	sctx, cancel := context.WithTimeout(ctx, logSyncTimeout)
+	defer cancel()
+	repo, err := e.openRepo(sctx, "")
 	if err == nil {
 		var res *catalog.RebuildResult
-		if res, err = e.cat.Sync(ctx, repo, database); err == nil {
+		if res, err = e.cat.Sync(sctx, repo, database); err == nil {
 			synced = true
 			for _, m := range res.Missing {
 				if m.ID != "" {

@@ -244,6 +244,15 @@ func TestLogMissingManifest(t *testing.T) {
 		}
 	}
 
+	// The repository unreadable (the passphrase variable unset): the log is
+	// still shown, with what the catalog knew.
+	os.Unsetenv("OPS_REPO_PASS")
+	out, errs, code := s.run("log", "--kind", "backup")
+	os.Setenv("OPS_REPO_PASS", opsPassphrase)
+	if code != 0 || !strings.Contains(out, "  missing  its manifest has been missing since ") {
+		t.Errorf("log without the repository: exit %d\n%s%s", code, out, errs)
+	}
+
 	// After a rebuild the catalog has forgotten; the repository's head
 	// still names the backup.
 	s.ok("catalog", "rebuild")
