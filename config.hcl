@@ -340,7 +340,10 @@ approvals {
 
 # ---------------------------------------------------------------------------
 # 通知 / Notifications.
-#   events: backup_failed, verify_failed, check_failed, stale（超期无成功备份）,
+#   events: backup_failed, verify_failed,
+#           verify_not_run（校验未能进行：临时库目标不可达、磁盘满或被取消；不说明备份好坏）/
+#             a verification could not run (scratch target down, disk full, cancelled),
+#           check_failed, stale（超期无成功备份）,
 #           daemon_gap（守护进程停机后补做）, monthly_report, weekly_summary,
 #           restore_done, drill_done
 

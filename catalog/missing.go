@@ -122,3 +122,29 @@ func (c *Catalog) rememberedMissing(ctx context.Context, database string, presen
 	}
 	return out, nil
 }
+
+// MissingSince says since when the catalog has remembered each backup of
+// database ("" for all) as missing, by backup id: `dbopsd log` marks their
+// jobs with it.
+func (c *Catalog) MissingSince(ctx context.Context, database string) (map[string]time.Time, error) {
+	q := `SELECT id, noticed_at FROM missing_backups`
+	var args []any
+	if database != "" {
+		q += ` WHERE database = ?`
+		args = append(args, database)
+	}
+	rows, err := c.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the catalog: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id, noticed string
+		if err := rows.Scan(&id, &noticed); err != nil {
+			return nil, fmt.Errorf("reading the catalog: %w", err)
+		}
+		out[id] = parseTS(noticed)
+	}
+	return out, rows.Err()
+}

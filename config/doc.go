@@ -30,6 +30,15 @@
 // report languages, and the contract's rule that a critical database gets a
 // backup at least every two weeks.
 //
+// # Engines
+//
+// Engines and their DSNs come from the engine registry (engines.Register):
+// an engine name or alias is checked, and a DSN parsed, by the adapter that
+// registered it. The daemon { } block also takes each registered engine's
+// client-tool setting (engines.Registration.ToolDirSetting: pg_bin_dir, where
+// pg_dump and pg_restore live), read into Daemon.ToolDirs; an adapter that
+// registers a setting adds it to the schema without a change here.
+//
 // # Secrets
 //
 // env() of an unset variable is "" (an empty password means none: trust or

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -234,10 +233,12 @@ func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verificat
 
 // couldNotRun reports whether a step of the verification (the restore, the
 // statistics, the integrity check) failed for a cause outside the backup:
-// the verification was cancelled, the disk ran full, or the target stopped
-// answering (asked again once the step failed).
+// the verification was cancelled, a disk ran full (fault.IsNoSpace: the
+// adapters mark their servers' disk-full errors at the source, and ENOSPC
+// counts wherever it arose), or the target stopped answering (asked again
+// once the step failed).
 func couldNotRun(ctx context.Context, r Request, v *Verification, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, syscall.ENOSPC) {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || fault.IsNoSpace(err) {
 		return true
 	}
 	_, perr := r.Engine.DatabaseExists(context.WithoutCancel(ctx), r.Target.Conn, v.Scratch)

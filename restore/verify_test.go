@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/restore"
 )
 
@@ -33,9 +36,32 @@ func (failingStats) TableStats(context.Context, engines.Conn, string, []engines.
 	return nil, errors.New("the checksum query failed")
 }
 
+// fullTarget is the real engine on a target whose disk fills: its restore
+// or its statistics fail with an out-of-space error as the adapter marks
+// it, while the target answers.
+type fullTarget struct {
+	engines.Engine
+	restoreErr, statsErr error
+}
+
+func (e fullTarget) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, src engines.PartSource) (*engines.RestoreReport, error) {
+	rep, err := e.Engine.Restore(ctx, target, req, src)
+	if err == nil && e.restoreErr != nil {
+		return rep, e.restoreErr
+	}
+	return rep, err
+}
+
+func (e fullTarget) TableStats(ctx context.Context, target engines.Conn, db string, tables []engines.TableRef) ([]engines.TableStats, error) {
+	if e.statsErr != nil {
+		return nil, e.statsErr
+	}
+	return e.Engine.TableStats(ctx, target, db, tables)
+}
+
 // TestVerifyNotRun: a verification that could not run (the target does not
 // answer, the run was cancelled) returns a *restore.NotRunError, records
-// the job as not run with its cause, leaves the backup's verification state
+// the job as not run with its cause (also a disk that ran full), leaves the backup's verification state
 // and claims no scratch database it did not create. A step that fails
 // while the target answers still fails the backup.
 func TestVerifyNotRun(t *testing.T) {
@@ -103,6 +129,31 @@ func TestVerifyNotRun(t *testing.T) {
 			t.Errorf("a cancelled verification is not context.Canceled: %v", err)
 		}
 	})
+
+	// The adapters mark their servers' disk-full errors (SQLSTATE 53100,
+	// ER_DISK_FULL, errno 28) with fault.NoSpace; the target still answers
+	// when asked again, so only the mark tells it from a failure.
+	diskFull := fault.Permanent(fault.NoSpace(errors.New(`loading table public.staff: ERROR: could not extend file "base/16384/16402": No space left on device (SQLSTATE 53100)`)))
+	for _, tc := range []struct {
+		name string
+		eng  fullTarget
+	}{
+		{"disk full during the restore", fullTarget{Engine: f.eng, restoreErr: diskFull}},
+		{"disk full during the statistics", fullTarget{Engine: f.eng, statsErr: fmt.Errorf("checksum of public.staff: %w",
+			&os.PathError{Op: "write", Path: "/var/lib/postgresql/tmp/pgsql_tmp.1", Err: syscall.ENOSPC})}},
+		{"quota full during the statistics", fullTarget{Engine: f.eng, statsErr: fmt.Errorf("checksum of public.staff: %w", syscall.EDQUOT)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := f.request()
+			req.Engine = tc.eng
+			v, err := restore.Verify(t.Context(), req)
+			cause := "space"
+			if tc.eng.statsErr != nil {
+				cause = tc.eng.statsErr.Error()
+			}
+			notRun(t, v, err, cause)
+		})
+	}
 
 	t.Run("statistics fail, target answers", func(t *testing.T) {
 		req := f.request()

@@ -58,6 +58,10 @@ func runLog(ctx context.Context, o logOpts) error {
 		return err
 	}
 	defer e.close()
+	missing, err := missingManifests(ctx, e, o.database)
+	if err != nil {
+		return err
+	}
 	jobs, err := e.cat.Jobs(ctx, f)
 	if err != nil {
 		return err
@@ -65,21 +69,28 @@ func runLog(ctx context.Context, o logOpts) error {
 	if err := completeInterrupted(ctx, e.cat, jobs); err != nil {
 		return err
 	}
+	gone := func(j catalog.Job) *manifestMissing {
+		if j.Kind != "backup" || j.Status != catalog.StatusOK || j.BackupID == "" {
+			return nil
+		}
+		return missing[j.BackupID]
+	}
 	switch {
 	case o.jsonOut:
-		if jobs == nil {
-			jobs = []catalog.Job{}
+		entries := make([]logEntry, len(jobs))
+		for i, j := range jobs {
+			entries[i] = logEntry{Job: j, ManifestMissing: gone(j)}
 		}
-		return printJSON(o.stdout, map[string]any{"jobs": jobs})
+		return printJSON(o.stdout, map[string]any{"jobs": entries})
 	case o.csv:
 		w := csv.NewWriter(o.stdout)
-		// attempt comes last: scripts that read the columns by position
-		// before it existed still work.
-		_ = w.Write([]string{"id", "kind", "database", "backup_id", "target", "target_database", "trigger", "os_user", "started_at", "finished_at", "duration_seconds", "bytes", "status", "error", "attempt"})
+		// attempt and manifest_missing come last: scripts that read the
+		// columns by position before they existed still work.
+		_ = w.Write([]string{"id", "kind", "database", "backup_id", "target", "target_database", "trigger", "os_user", "started_at", "finished_at", "duration_seconds", "bytes", "status", "error", "attempt", "manifest_missing"})
 		for _, j := range jobs {
 			_ = w.Write([]string{strconv.FormatInt(j.ID, 10), j.Kind, j.Database, j.BackupID, j.Target, j.TargetDatabase, j.Trigger, j.OSUser,
 				j.StartedAt.Format(time.RFC3339), fmtTime(j.FinishedAt), strconv.FormatFloat(j.DurationSeconds, 'f', 3, 64),
-				strconv.FormatInt(j.Bytes, 10), j.Status, j.Error, strconv.Itoa(j.Attempt)})
+				strconv.FormatInt(j.Bytes, 10), j.Status, j.Error, strconv.Itoa(j.Attempt), gone(j).String()})
 		}
 		w.Flush()
 		return w.Error()
@@ -99,10 +110,102 @@ func runLog(ctx context.Context, o logOpts) error {
 	tw := tabwriter.NewWriter(o.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID\tKIND\tDATABASE\tBACKUP\tTRIGGER\t%sSTARTED\tDURATION\tBYTES\tSTATUS\tERROR\n", attemptHead)
 	for _, j := range jobs {
+		status, errText := j.Status, oneLine(j.Error)
+		if m := gone(j); m != nil {
+			// The job did its work; what it made is gone since.
+			status = "missing"
+			errText = strings.TrimPrefix(errText+"; "+m.String(), "; ")
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s%s\t%.1fs\t%s\t%s\t%s\n", j.ID, j.Kind, j.Database, orDash(j.BackupID),
-			j.Trigger+by(j.OSUser), attempt(j), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), j.Status, oneLine(j.Error))
+			j.Trigger+by(j.OSUser), attempt(j), j.StartedAt.Local().Format("2006-01-02 15:04:05"), j.DurationSeconds, humanize.Bytes(j.Bytes), status, errText)
 	}
 	return tw.Flush()
+}
+
+// logEntry is one job in `log --json`.
+type logEntry struct {
+	catalog.Job
+	// ManifestMissing is set on a successful backup job whose backup's
+	// manifest has been deleted since, not by prune. The job's status
+	// stays "ok": it is what the job did, and this what became of it.
+	ManifestMissing *manifestMissing `json:"manifest_missing,omitempty"`
+}
+
+// manifestMissing is a backup whose manifest was deleted, not by prune
+// (ARCHITECTURE.md, "Missing manifests").
+type manifestMissing struct {
+	// Object is the manifest's key in the repository; "" when the
+	// repository could not be read.
+	Object string `json:"object,omitempty"`
+	// Since is when the catalog first found the manifest gone; zero when
+	// only the repository's chain or head says so (after a catalog rebuild).
+	Since time.Time `json:"since,omitzero"`
+	// How says what names the backup.
+	How string `json:"how"`
+}
+
+func (m *manifestMissing) String() string {
+	if m == nil {
+		return ""
+	}
+	s := "its manifest"
+	if m.Object != "" {
+		s += " " + m.Object
+	}
+	if m.Since.IsZero() {
+		s += " is missing (" + m.How + ")"
+	} else {
+		s += " has been missing since " + m.Since.Local().Format("2006-01-02 15:04:05")
+	}
+	return s + ": deleted, not by prune (run `dbopsd check`)"
+}
+
+// logSyncTimeout bounds how long log tries to read the repository.
+const logSyncTimeout = 15 * time.Second
+
+// missingManifests are the backups of database ("" for all) whose manifest
+// was deleted, not by prune, by id. It brings the catalog up to date with
+// the repository as list does, so a deletion shows without a list first;
+// when the repository cannot be read, the log is still shown, with what
+// the catalog already knew.
+func missingManifests(ctx context.Context, e *env, database string) (map[string]*manifestMissing, error) {
+	out := map[string]*manifestMissing{}
+	synced := false
+	// The log is history the catalog holds: a storage that does not answer
+	// (retried with backoff) delays it by a bounded time, not a minute.
+	sctx, cancel := context.WithTimeout(ctx, logSyncTimeout)
+	defer cancel()
+	repo, err := e.openRepo(sctx, "")
+	if err == nil {
+		var res *catalog.RebuildResult
+		if res, err = e.cat.Sync(sctx, repo, database); err == nil {
+			synced = true
+			for _, m := range res.Missing {
+				if m.ID != "" {
+					out[m.ID] = &manifestMissing{Object: m.Object, How: m.How}
+				}
+			}
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		e.logger.Warn("could not read the repository: backups whose manifest was deleted since the last list or check are not marked", "error", err)
+	}
+	since, err := e.cat.MissingSince(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	for id, t := range since {
+		switch m := out[id]; {
+		case m != nil:
+			m.Since = t
+		case !synced:
+			out[id] = &manifestMissing{Since: t, How: "the catalog listed it until " + t.Local().Format(time.RFC3339)}
+		}
+	}
+	return out, nil
 }
 
 func by(u string) string {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
 )
@@ -146,8 +147,129 @@ database "hall" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := len(rows[0]) - 1
-	if rows[0][last] != "attempt" || rows[1][last] != "1" || rows[3][last] != "2" {
+	// attempt keeps the position it had when it was the last column.
+	const at = 14
+	if len(rows[0]) != at+2 || rows[0][at] != "attempt" || rows[1][at] != "1" || rows[3][at] != "2" || rows[0][at+1] != "manifest_missing" {
 		t.Errorf("--csv: %q", rows)
+	}
+}
+
+// TestLogMissingManifest: a backup job whose manifest was deleted since, not
+// by prune, is not shown as ok by `dbopsd log` (text, --json, --csv), without
+// a list first, also after a catalog rebuild; with the manifest back it is ok
+// again.
+func TestLogMissingManifest(t *testing.T) {
+	s := newOpsSite(t, opsConfig{databases: []string{"hall"}, fill: fillRows(200)})
+	s.ok("repo", "init")
+	var ids []string
+	for _, typ := range []string{"full", "differential"} {
+		var b struct{ ID string }
+		s.okJSON(&b, "backup", "--database", "hall", "--type", typ)
+		ids = append(ids, b.ID)
+		time.Sleep(2 * time.Millisecond)
+	}
+	newest := s.list().Backups[1]
+	if newest.ID != ids[1] {
+		t.Fatalf("list: newest %s, want %s", newest.ID, ids[1])
+	}
+	manifest := filepath.Join(s.repoDir(), "manifests", "hall", newest.Generation, newest.ID)
+	saved, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type entry struct {
+		BackupID        string `json:"backup_id"`
+		Status          string `json:"status"`
+		ManifestMissing *struct {
+			Object string    `json:"object"`
+			Since  time.Time `json:"since"`
+			How    string    `json:"how"`
+		} `json:"manifest_missing"`
+	}
+	jsonLog := func() map[string]entry {
+		t.Helper()
+		var l struct{ Jobs []entry }
+		s.okJSON(&l, "log", "--kind", "backup")
+		out := map[string]entry{}
+		for _, j := range l.Jobs {
+			out[j.BackupID] = j
+		}
+		if len(out) != 2 {
+			t.Fatalf("log --json: %+v", l.Jobs)
+		}
+		return out
+	}
+	// line is the text log's line of backup id.
+	line := func(id string) string {
+		t.Helper()
+		out := s.ok("log", "--kind", "backup")
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, id) {
+				return l
+			}
+		}
+		t.Fatalf("log has no line for %s:\n%s", id, out)
+		return ""
+	}
+	object := "manifests/hall/" + newest.Generation + "/" + newest.ID
+
+	if err := os.Remove(manifest); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	l := line(ids[1])
+	t.Logf("log: %s", l)
+	if !strings.Contains(l, "  missing  its manifest "+object) || strings.Contains(l, " ok ") ||
+		!strings.Contains(l, "missing since "+time.Now().Local().Format("2006-01-02")) || !strings.Contains(l, "not by prune") {
+		t.Errorf("log, the newest manifest deleted: %s", l)
+	}
+	if l := line(ids[0]); !strings.Contains(l, " ok ") || strings.Contains(l, "missing") {
+		t.Errorf("log, the full's line: %s", l)
+	}
+	j := jsonLog()
+	if m := j[ids[1]].ManifestMissing; j[ids[1]].Status != "ok" || m == nil || m.Object != object ||
+		m.Since.Before(before.Add(-time.Minute)) || m.Since.After(time.Now()) {
+		t.Errorf("log --json, the newest manifest deleted: %+v", j[ids[1]])
+	}
+	if j[ids[0]].ManifestMissing != nil {
+		t.Errorf("log --json, the full: %+v", j[ids[0]])
+	}
+	rows, err := csv.NewReader(strings.NewReader(s.ok("log", "--kind", "backup", "--csv"))).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("log --csv: %q %v", rows, err)
+	}
+	for _, r := range rows[1:] {
+		if got, want := r[len(r)-1] != "", r[3] == ids[1]; got != want || (want && !strings.Contains(r[len(r)-1], object)) {
+			t.Errorf("log --csv: %q", r)
+		}
+	}
+
+	// The repository unreadable (the passphrase variable unset): the log is
+	// still shown, with what the catalog knew.
+	os.Unsetenv("OPS_REPO_PASS")
+	out, errs, code := s.run("log", "--kind", "backup")
+	os.Setenv("OPS_REPO_PASS", opsPassphrase)
+	if code != 0 || !strings.Contains(out, "  missing  its manifest has been missing since ") {
+		t.Errorf("log without the repository: exit %d\n%s%s", code, out, errs)
+	}
+
+	// After a rebuild the catalog has forgotten; the repository's head
+	// still names the backup.
+	s.ok("catalog", "rebuild")
+	if m := jsonLog()[ids[1]].ManifestMissing; m == nil || m.Object != object || !m.Since.IsZero() || !strings.Contains(m.How, "heads/hall") {
+		t.Errorf("log --json after catalog rebuild: %+v", m)
+	}
+	if l := line(ids[1]); !strings.Contains(l, "missing (heads/hall") {
+		t.Errorf("log after catalog rebuild: %s", l)
+	}
+
+	if err := os.WriteFile(manifest, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if j := jsonLog(); j[ids[1]].ManifestMissing != nil || j[ids[1]].Status != "ok" {
+		t.Errorf("log --json with the manifest back: %+v", j[ids[1]])
+	}
+	if l := line(ids[1]); strings.Contains(l, "missing") {
+		t.Errorf("log with the manifest back: %s", l)
 	}
 }

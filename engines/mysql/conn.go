@@ -167,26 +167,6 @@ const (
 	eeWrite                  = 3    // EE_WRITE, "Error writing file ..."
 )
 
-// outOfSpace reports errors that say the server ran out of space: a full
-// table/tablespace, a full disk, or a write that failed with ENOSPC
-// (errno 28). Retrying does not help until someone frees or adds space.
-func outOfSpace(err error) bool {
-	var me *mysql.MySQLError
-	if !errors.As(err, &me) {
-		return false
-	}
-	switch me.Number {
-	case erRecordFileFull, erDiskFull:
-		return true
-	}
-	// EE_WRITE and others carry the OS error in the message:
-	// "Error writing file '...' (Errcode: 28 "No space left on device")",
-	// "Got error 28 ..." (ER_GET_ERRNO).
-	msg := me.Message
-	return strings.Contains(msg, "No space left on device") || strings.Contains(msg, "Errcode: 28") ||
-		strings.Contains(msg, "errno: 28") || strings.Contains(msg, "error 28 ")
-}
-
 // errNumber is the server error number in err, or 0.
 func errNumber(err error) uint16 {
 	var me *mysql.MySQLError

@@ -3,6 +3,7 @@ package mysql
 import (
 	"database/sql/driver"
 	"errors"
+	"regexp"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -17,7 +18,7 @@ import (
 const erConCount = 1040
 
 // classify marks err as permanent (access denied, no such database, out of
-// space) or transient (the connection lost, the server shutting down or
+// space, which is fault.NoSpace besides) or transient (the connection lost, the server shutting down or
 // full of connections, a lock conflict); other errors pass unmarked (a
 // refused or timed-out connection is transient without a mark).
 func classify(err error) error {
@@ -34,7 +35,7 @@ func classify(err error) error {
 			return fault.Transient(err)
 		}
 		if outOfSpace(err) {
-			return fault.Permanent(err)
+			return fault.NoSpace(fault.Permanent(err))
 		}
 	}
 	if lostConnection(err) {
@@ -48,4 +49,26 @@ func classify(err error) error {
 func lostConnection(err error) bool {
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
 		errNumber(err) == erConnectionKilled || errNumber(err) == erServerShutdown
+}
+
+// errno28 is ENOSPC as a number in a server message: EE_WRITE's "Error
+// writing file '...' (Errcode: 28 "No space left on device")", MariaDB's
+// "(errno: 28 ...)", ER_GET_ERRNO's "Got error 28 ...". The number, not the
+// words, which a server in another language translates.
+var errno28 = regexp.MustCompile(`(?i)\b(?:errcode|errno|error):? 28\b`)
+
+// outOfSpace reports errors that say the server ran out of space: a full
+// table/tablespace (ER_RECORD_FILE_FULL), a full disk (ER_DISK_FULL), or a
+// write that failed with ENOSPC (errno 28). Retrying does not help until
+// someone frees or adds space.
+func outOfSpace(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case erRecordFileFull, erDiskFull:
+		return true
+	}
+	return errno28.MatchString(me.Message)
 }

@@ -40,3 +40,40 @@ func TestClassify(t *testing.T) {
 		t.Errorf("tableError(lost connection) = %v, not transient", err)
 	}
 }
+
+// A full disk is marked at the source, beside its permanent class: restore
+// then records a verification that hit it as not run. ENOSPC counts only as
+// a number in the message.
+func TestClassifyNoSpace(t *testing.T) {
+	for _, tc := range []struct {
+		err  *mysql.MySQLError
+		want bool
+	}{
+		{&mysql.MySQLError{Number: erRecordFileFull, Message: "The table 't' is full"}, true},
+		{&mysql.MySQLError{Number: erDiskFull, Message: "Disk full (./hall/t.ibd); waiting for someone to free some space..."}, true},
+		{&mysql.MySQLError{Number: eeWrite, Message: `Error writing file './hall/t.ibd' (Errcode: 28 "No space left on device")`}, true},
+		{&mysql.MySQLError{Number: 1030, Message: `Got error 28 "No space left on device" from storage engine InnoDB`}, true},
+		{&mysql.MySQLError{Number: 3, Message: `Error writing file '/tmp/MYfd=42' (errno: 28 "No space left on device")`}, true},
+		{&mysql.MySQLError{Number: 1026, Message: "Error writing file './hall/t.MYD' (OS errno 28 - No space left on device)"}, true},
+		// Words without the number are not read: a server in another
+		// language says them otherwise.
+		{&mysql.MySQLError{Number: 1030, Message: "No space left on device"}, false},
+		{&mysql.MySQLError{Number: 1030, Message: `Got error 280 from storage engine`}, false},
+		{&mysql.MySQLError{Number: 1030, Message: `Got error 128 "Too many active concurrent transactions" from storage engine InnoDB`}, false},
+		{&mysql.MySQLError{Number: erLockDeadlock, Message: "Deadlock found when trying to get lock"}, false},
+	} {
+		err := classify(fmt.Errorf("loading table t: %w", tc.err))
+		if fault.IsNoSpace(err) != tc.want {
+			t.Errorf("classify(%v): IsNoSpace = %v, want %v", tc.err, !tc.want, tc.want)
+		}
+		if tc.want && !errors.Is(err, fault.ErrPermanent) {
+			t.Errorf("classify(%v) is not permanent", tc.err)
+		}
+		if tc.want && !fault.IsNoSpace(spaceError("loading table t", tc.err)) {
+			t.Errorf("spaceError(%v) is not marked out of space", tc.err)
+		}
+	}
+	if fault.IsNoSpace(classify(errors.New(`Got error 28 "No space left on device"`))) {
+		t.Error("classify marked the text of an error that is not the server's")
+	}
+}

@@ -281,7 +281,7 @@ func lockConflict(err error) bool {
 // permanent: retrying the same restore fails the same way until the
 // operator frees or adds space on the target.
 func spaceError(what string, err error) error {
-	return engines.Permanent(fmt.Errorf("target server is out of space while %s: %w", what, err))
+	return engines.Permanent(fmt.Errorf("target server is out of space while %s: %w", what, classify(err)))
 }
 
 func localInfileRefused(err error) bool {

@@ -15,12 +15,15 @@ import (
 // their messages. Nothing above this package reads error text.
 
 // classify marks err, from pgx or the server, as transient or permanent by
-// its SQLSTATE; other errors pass unmarked (a refused or timed-out
-// connection is transient without a mark).
+// its SQLSTATE, and a full disk (53100 disk_full) as fault.NoSpace with no
+// class; other errors pass unmarked (a refused or timed-out connection is
+// transient without a mark).
 func classify(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch code := pgErr.Code; {
+		case code == "53100": // disk_full
+			return fault.NoSpace(err)
 		case strings.HasPrefix(code, "28"), // invalid authorization / password
 			code == "3D000", // database does not exist
 			code == "42501": // insufficient privilege
@@ -66,10 +69,19 @@ var (
 	}
 )
 
+// noSpaceStderr is ENOSPC as the C library words it (strerror(28) in the C
+// locale): the programs print the server's "could not extend file ...: No
+// space left on device" and their own failed writes without its number.
+const noSpaceStderr = "no space left on device"
+
 // classifyStderr marks err, the failure of a client program whose standard
-// error ended with stderr, by the messages it printed.
+// error ended with stderr, by the messages it printed; a full disk is
+// fault.NoSpace besides.
 func classifyStderr(err error, stderr string) error {
 	msg := strings.ToLower(stderr)
+	if strings.Contains(msg, noSpaceStderr) {
+		err = fault.NoSpace(err)
+	}
 	for _, s := range permanentStderr {
 		if strings.Contains(msg, s) {
 			return fault.Permanent(err)

@@ -42,6 +42,52 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// A full disk is marked at the source, whatever its retry class: restore
+// then records a verification that hit it as not run.
+func TestClassifyNoSpace(t *testing.T) {
+	for _, tc := range []struct {
+		code string
+		want bool
+	}{
+		{"53100", true},  // disk_full
+		{"53200", false}, // out_of_memory: not a disk
+		{"53300", false}, // too_many_connections
+		{"54000", false}, // program_limit_exceeded
+		{"23505", false},
+	} {
+		err := classify(fmt.Errorf("loading table t: %w", &pgconn.PgError{Severity: "ERROR", Code: tc.code,
+			Message: `could not extend file "base/16384/16385": No space left on device`}))
+		if fault.IsNoSpace(err) != tc.want {
+			t.Errorf("classify(SQLSTATE %s): IsNoSpace = %v, want %v", tc.code, !tc.want, tc.want)
+		}
+	}
+	if err := classify(errors.New("could not write: No space left on device")); fault.IsNoSpace(err) {
+		t.Errorf("classify read the text of a driver error: %v", err)
+	}
+	for _, tc := range []struct {
+		stderr string
+		want   bool
+		class  error
+	}{
+		{"pg_restore: error: could not execute query: ERROR:  could not extend file \"base/16384/16402\": No space left on device\n" +
+			"HINT:  Check free disk space.", true, nil},
+		{"pg_dump: error: could not write to output file: No space left on device", true, nil},
+		{"pg_restore: error: could not execute query: server closed the connection unexpectedly\n" +
+			"pg_restore: error: could not write to file: No space left on device", true, fault.ErrTransient},
+		{"pg_restore: error: could not read input file: end of file", false, nil},
+	} {
+		err := classifyStderr(errors.New("pg_restore 17.2: exit status 1: "+tc.stderr), tc.stderr)
+		if fault.IsNoSpace(err) != tc.want {
+			t.Errorf("classifyStderr(%q): IsNoSpace = %v", tc.stderr, !tc.want)
+		}
+		for _, class := range []error{fault.ErrTransient, fault.ErrPermanent} {
+			if errors.Is(err, class) != (class == tc.class) {
+				t.Errorf("classifyStderr(%q): Is(%v) = %v", tc.stderr, class, errors.Is(err, class))
+			}
+		}
+	}
+}
+
 func TestClassifyStderr(t *testing.T) {
 	for _, tc := range []struct {
 		stderr string

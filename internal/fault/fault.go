@@ -8,6 +8,14 @@
 // The markers wrap an error without changing its message; errors.Is(err,
 // ErrTransient) and errors.Is(err, ErrPermanent) find them through any
 // wrapping with %w.
+//
+// # Causes
+//
+// Beside the two classes, a source marks one cause that callers decide on:
+// NoSpace, the disk or file system where the error arose is full. It says
+// nothing about retrying (IsTransient ignores it; mark the class too where
+// one applies): a verification whose scratch target ran out of space is not
+// run rather than failed (IsNoSpace), whatever its retry class.
 package fault
 
 import (
@@ -28,6 +36,10 @@ var (
 	// failed verification. It wins over ErrTransient and over a transient
 	// cause it wraps.
 	ErrPermanent = errors.New("permanent")
+	// ErrNoSpace marks an error caused by a full disk or file system: a
+	// server's SQLSTATE or error number that says so, or a write that
+	// failed with ENOSPC.
+	ErrNoSpace = errors.New("no space")
 )
 
 // Transient marks err as worth a retry. A nil err stays nil.
@@ -44,6 +56,22 @@ func Permanent(err error) error {
 		return nil
 	}
 	return marked{err, ErrPermanent}
+}
+
+// NoSpace marks err as caused by a full disk or file system. A nil err
+// stays nil.
+func NoSpace(err error) error {
+	if err == nil {
+		return nil
+	}
+	return marked{err, ErrNoSpace}
+}
+
+// IsNoSpace reports whether err was caused by a full disk or file system:
+// it is marked NoSpace, or ENOSPC or EDQUOT (a quota is a full disk to
+// whoever hits it) is in its chain.
+func IsNoSpace(err error) bool {
+	return errors.Is(err, ErrNoSpace) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 type marked struct {

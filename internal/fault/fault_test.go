@@ -48,7 +48,7 @@ func TestIsTransient(t *testing.T) {
 // The markers change nothing a caller sees but the class.
 func TestMarkersKeepTheError(t *testing.T) {
 	cause := errors.New("password authentication failed for user \"dbops\"")
-	for _, mark := range []func(error) error{Transient, Permanent} {
+	for _, mark := range []func(error) error{Transient, Permanent, NoSpace} {
 		err := mark(cause)
 		if err.Error() != cause.Error() || !errors.Is(err, cause) || errors.Unwrap(err) != cause {
 			t.Errorf("marked %v: message %q, Is(cause) %v", cause, err, errors.Is(err, cause))
@@ -65,5 +65,36 @@ func TestMarkersKeepTheError(t *testing.T) {
 	sentinel := Permanent(errors.New("wrong passphrase"))
 	if !errors.Is(fmt.Errorf("opening: %w", sentinel), sentinel) {
 		t.Error("errors.Is does not find a marked sentinel")
+	}
+}
+
+func TestIsNoSpace(t *testing.T) {
+	full := &os.PathError{Op: "write", Path: "/var/lib/scratch/f", Err: syscall.ENOSPC}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"unmarked text", errors.New("No space left on device"), false},
+		{"marked", fmt.Errorf("restoring: %w", NoSpace(errors.New("disk full"))), true},
+		{"marked and permanent", Permanent(NoSpace(errors.New("disk full"))), true},
+		{"ENOSPC", fmt.Errorf("writing: %w", full), true},
+		{"EDQUOT", fmt.Errorf("writing: %w", syscall.EDQUOT), true},
+		{"joined", errors.Join(errors.New("a"), NoSpace(errors.New("b"))), true},
+		{"transient", Transient(errors.New("503")), false},
+		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsNoSpace(tt.err); got != tt.want {
+				t.Errorf("IsNoSpace(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+	// The cause is no retry class: it leaves IsTransient as it was.
+	if IsTransient(NoSpace(errors.New("disk full"))) || !IsTransient(NoSpace(Transient(errors.New("x")))) ||
+		errors.Is(NoSpace(errors.New("x")), ErrPermanent) || errors.Is(NoSpace(errors.New("x")), ErrTransient) {
+		t.Error("NoSpace changes the retry class")
 	}
 }

@@ -40,7 +40,7 @@ var (
 var Rules = []Rule{
 	{
 		Why:  "leaf packages import nothing of the module",
-		From: []string{"internal/fault", "internal/atomicfile", "secret"},
+		From: []string{"internal/fault", "internal/atomicfile", "secret", "i18n", "when", "internal/humanize"},
 		Deny: []string{"..."},
 	},
 	{
@@ -72,6 +72,12 @@ var Rules = []Rule{
 		Deny: aboveJobs,
 	},
 	{
+		// prune is not among them: it reads retention from the policy.
+		Why:  "backup, restore, mirror and history run what site composed from the policy; they do not read it",
+		From: []string{"backup/...", "restore/...", "mirror/...", "history/..."},
+		Deny: []string{"config/..."},
+	},
+	{
 		Why:  "the policy (config) is read by the layers above; it imports no storage, repository or job",
 		From: []string{"config/..."},
 		Deny: []string{"storage/...", "repository/...", "catalog/...", "backup/...", "restore/...", "mirror/...",
@@ -81,6 +87,11 @@ var Rules = []Rule{
 		Why:  "site composes; only the daemon, the API and the CLI sit above it",
 		From: []string{"site/..."},
 		Deny: []string{"daemon/...", "api/...", "cmd/..."},
+	},
+	{
+		Why:  "site composes drills, schedules, alerts, the register and requests; they do not reach back into it",
+		From: []string{"drill/...", "schedule/...", "notify/...", "register/...", "request/..."},
+		Deny: []string{"site/..."},
 	},
 	{
 		Why:    "an engine adapter is registered in one place, never imported by the code that uses engines",
