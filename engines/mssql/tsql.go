@@ -343,9 +343,9 @@ func serverInfo() stmt {
 // msdb: its GUID and LSNs, and for a differential its base's GUID.
 func backupSet(database, url string) stmt {
 	return stmt{
-		sql: "SELECT TOP (1) bs.backup_set_uuid, bs.type, bs.is_copy_only, CAST(bs.first_lsn AS varchar(30)), CAST(bs.last_lsn AS varchar(30)),\n" +
+		sql: "SELECT TOP (1) CAST(bs.backup_set_uuid AS varchar(36)), bs.type, bs.is_copy_only, CAST(bs.first_lsn AS varchar(30)), CAST(bs.last_lsn AS varchar(30)),\n" +
 			"  CAST(bs.checkpoint_lsn AS varchar(30)), CAST(bs.database_backup_lsn AS varchar(30)), CAST(bs.differential_base_lsn AS varchar(30)),\n" +
-			"  bs.differential_base_guid, bs.backup_start_date, bs.backup_finish_date, bs.backup_size, bs.compressed_backup_size\n" +
+			"  CAST(bs.differential_base_guid AS varchar(36)), bs.backup_start_date, bs.backup_finish_date, bs.backup_size, bs.compressed_backup_size\n" +
 			"FROM msdb.dbo.backupset AS bs JOIN msdb.dbo.backupmediafamily AS mf ON mf.media_set_id = bs.media_set_id\n" +
 			"WHERE bs.database_name = @database AND mf.physical_device_name = @url\n" +
 			"ORDER BY bs.backup_finish_date DESC;",
@@ -379,15 +379,6 @@ func tableStats(database string, t engines.TableRef) (stmt, error) {
 	return stmt{sql: fmt.Sprintf("SELECT COUNT_BIG(*), ISNULL(CHECKSUM_AGG(BINARY_CHECKSUM(*)), 0) FROM %s;", strings.Join(q, "."))}, nil
 }
 
-// dataFiles lists the data files of database, for a snapshot of it.
-func dataFiles(database string) (stmt, error) {
-	q, err := quoteName(database)
-	if err != nil {
-		return stmt{}, err
-	}
-	return stmt{sql: fmt.Sprintf("SELECT name, physical_name FROM %s.sys.database_files WHERE type = 0 ORDER BY file_id;", q)}, nil
-}
-
 // createSnapshot creates snapshot as a database snapshot of database (the
 // editions that have them), one sparse file per data file, beside it.
 // CREATE DATABASE takes no variables.
@@ -408,4 +399,15 @@ func createSnapshot(snapshot, database string, files []move) (stmt, error) {
 		on = append(on, fmt.Sprintf("(NAME = %s, FILENAME = %s)", l, literal(f.Physical)))
 	}
 	return stmt{sql: fmt.Sprintf("CREATE DATABASE %s ON %s\nAS SNAPSHOT OF %s;", q[0], strings.Join(on, ", "), q[1])}, nil
+}
+
+// databaseFiles lists every file of database (data, log, full-text,
+// FILESTREAM) with its size: what the manifest records, and what a
+// restore must move.
+func databaseFiles(database string) stmt {
+	return stmt{
+		sql: "SELECT name, physical_name, type_desc, CAST(size AS bigint) * 8192 FROM sys.master_files\n" +
+			"WHERE database_id = DB_ID(@database) ORDER BY file_id;",
+		args: []sql.NamedArg{sql.Named("database", database)},
+	}
 }

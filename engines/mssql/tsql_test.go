@@ -142,11 +142,10 @@ func TestStatementsGolden(t *testing.T) {
 				s, err := tableStats(db, tb)
 				c.add(fmt.Sprintf("stats of %q %q", db, tb), s, err)
 			}
-			s, err = dataFiles(db)
-			c.add("data files of "+db, s, err)
 			s, err = createSnapshot("dbopsd_snap_"+db, db, []move{{db, `D:\data\` + db + ".ss"}, {"o'second", `D:\data\o'second.ss`}})
 			c.add("snapshot of "+db, s, err)
 			c.add("backup set of "+db, backupSet(db, urls(1)[0]), nil)
+			c.add("files of "+db, databaseFiles(db), nil)
 		}
 		golden(t, "stats", c.b.String())
 	})

@@ -80,8 +80,13 @@ func (s *Server) URL() string { return s.url }
 
 // Run serves s over HTTPS on addr with cert until ctx is cancelled, then
 // closes the listener and waits up to a minute for requests in flight.
-func (s *Server) Run(ctx context.Context, addr string, cert tls.Certificate) error {
+// When ready is not nil, Run sends it the outcome of opening the port
+// (nil: listening) before serving.
+func (s *Server) Run(ctx context.Context, addr string, cert tls.Certificate, ready chan<- error) error {
 	ln, err := net.Listen("tcp", addr)
+	if ready != nil {
+		ready <- err
+	}
 	if err != nil {
 		return fmt.Errorf("blob listener: %w", err)
 	}

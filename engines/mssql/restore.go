@@ -1,0 +1,183 @@
+package mssql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
+)
+
+// A restore serves the backup's stripes back through the blob listener
+// (a read-only container with its own SAS) and has SQL Server run
+// RESTORE … FROM URL: FILELISTONLY to plan, then RESTORE DATABASE WITH
+// MOVE for every file into the target's default data and log paths,
+// REPLACE only when the request says so.
+
+// Restore implements engines.Engine.
+func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
+	if len(req.Tables) > 0 {
+		return e.restoreTables(ctx, target, req, source)
+	}
+	if req.Snapshot != nil && req.Snapshot.Meta[MetaBackupType] == "I" {
+		// The repository hands the adapter the differential's parts only;
+		// SQL Server needs the full's stripes first (WITH NORECOVERY).
+		return nil, engines.Permanent(errors.New("restoring a SQL Server differential needs its full backup's stripes as well, which this build does not pass to the adapter yet: restore the full"))
+	}
+	blobs, err := readIndex(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := blobServer()
+	if err != nil {
+		return nil, err
+	}
+	db, err := open(ctx, target, "master")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	exists, err := e.DatabaseExists(ctx, target, req.Database)
+	if err != nil {
+		return nil, err
+	}
+	if exists && !req.Replace {
+		return nil, fmt.Errorf("database %s on the target: %w", req.Database, engines.ErrExists)
+	}
+	info, err := readServer(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := srv.Send(cctx, source, blobs, time.Now().Add(credentialLifetime))
+	var urls []string
+	for _, b := range blobs {
+		urls = append(urls, c.BlobURL(b.Name))
+	}
+	rep := &engines.RestoreReport{}
+	err = withCredential(ctx, db, c, func() error {
+		files, err := fileList(ctx, db, urls)
+		if err != nil {
+			return err
+		}
+		moves, err := plan(files, req.Database, info)
+		if err != nil {
+			return err
+		}
+		s, err := restoreDatabase(req.Database, urls, moves, restoreOptions{Recovery: true, Replace: req.Replace})
+		if err != nil {
+			return engines.Permanent(err)
+		}
+		if req.Logger != nil {
+			req.Logger.Debug("restoring", "database", req.Database, "statement", s.String())
+		}
+		if err := exec(ctx, db, s); err != nil {
+			return err
+		}
+		rep.AddNote(engines.Note{Key: NoteFilesMoved, Params: engines.Params{"count": strconv.Itoa(len(moves)), "data_path": info.defaultData, "log_path": info.defaultLog}})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restoring database %s: %w", req.Database, err)
+	}
+	rep.AddSkipped(engines.Note{Key: NoteLoginsNotRestored, Params: engines.Params{"database": req.Database}})
+	return rep, nil
+}
+
+func readIndex(ctx context.Context, source engines.PartSource) ([]blobsrv.Blob, error) {
+	rc, err := source.Open(ctx, partBlobs)
+	if err != nil {
+		return nil, fmt.Errorf("opening the stripe index: %w", err)
+	}
+	defer rc.Close()
+	var blobs []blobsrv.Blob
+	if err := json.NewDecoder(rc).Decode(&blobs); err != nil {
+		return nil, fmt.Errorf("reading the stripe index: %w", err)
+	}
+	if len(blobs) == 0 {
+		return nil, engines.Permanent(errors.New("the backup's stripe index names no stripe"))
+	}
+	return blobs, nil
+}
+
+// backupFile is a row of RESTORE FILELISTONLY.
+type backupFile struct {
+	Logical, Physical, Type string // Type: D data, L log, S FILESTREAM, F full-text
+}
+
+func fileList(ctx context.Context, db *sql.DB, urls []string) ([]backupFile, error) {
+	s, err := restoreOnly("FILELISTONLY", urls)
+	if err != nil {
+		return nil, engines.Permanent(err)
+	}
+	rows, err := db.QueryContext(ctx, s.sql, s.params()...)
+	if err != nil {
+		return nil, fmt.Errorf("RESTORE FILELISTONLY: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []backupFile
+	for rows.Next() {
+		// The column set grows with each SQL Server version: read them
+		// all, keep the three by name.
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(any)
+		}
+		if err := rows.Scan(vals...); err != nil {
+			return nil, fmt.Errorf("RESTORE FILELISTONLY: %w", err)
+		}
+		var f backupFile
+		for i, c := range cols {
+			v := fmt.Sprint(*vals[i].(*any))
+			switch c {
+			case "LogicalName":
+				f.Logical = v
+			case "PhysicalName":
+				f.Physical = v
+			case "Type":
+				f.Type = v
+			}
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// plan moves every file of the backup into the target's default paths,
+// named after the new database.
+func plan(files []backupFile, database string, info server) ([]move, error) {
+	if info.defaultData == "" || info.defaultLog == "" {
+		return nil, engines.Permanent(errors.New("the target server reports no default data or log path (SERVERPROPERTY InstanceDefaultDataPath)"))
+	}
+	base := safeBlobName(database)
+	var moves []move
+	for i, f := range files {
+		dir, ext := info.defaultData, ".ndf"
+		switch {
+		case f.Type == "L":
+			dir, ext = info.defaultLog, ".ldf"
+		case i == 0:
+			ext = ".mdf"
+		case f.Type == "S" || f.Type == "F":
+			ext = ""
+		}
+		sep := "/"
+		if strings.Contains(dir, `\`) {
+			sep = `\`
+		}
+		moves = append(moves, move{Logical: f.Logical, Physical: strings.TrimRight(dir, `\/`) + sep + fmt.Sprintf("%s_%d%s", base, i+1, ext)})
+	}
+	return moves, nil
+}
