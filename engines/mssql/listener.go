@@ -92,7 +92,7 @@ func blobServer() (*blobsrv.Server, error) {
 	if err := <-ready; err != nil {
 		cancel()
 		<-done
-		return nil, err
+		return nil, fmt.Errorf("starting the blob listener on %s (mssql_listen): %w", cfg.Listen, err)
 	}
 	listener.srv, listener.stop, listener.done = srv, cancel, done
 	log.Info("blob listener started", "listen", cfg.Listen, "url", cfg.URL)
