@@ -48,6 +48,7 @@ test: deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	$(GO) test -run '^$$' -fuzz=FuzzParseRequest -fuzztime=10s ./request/
+	@[ -n "$$DBOPS_TEST_MSSQL_DSN" ] || echo "NOT RUN: the SQL Server integration tests (engines/mssql TestIntegration): DBOPS_TEST_MSSQL_DSN is not set; README, \"SQL Server\", says how to run them"
 
 ## test-short: the tests without the slow fault and fuzz cases.
 test-short: deps
