@@ -161,7 +161,7 @@ func plan(files []backupFile, database string, info server) ([]move, error) {
 	if info.defaultData == "" || info.defaultLog == "" {
 		return nil, engines.Permanent(errors.New("the target server reports no default data or log path (SERVERPROPERTY InstanceDefaultDataPath)"))
 	}
-	base := safeBlobName(database)
+	base := fileName(database)
 	var moves []move
 	for i, f := range files {
 		dir, ext := info.defaultData, ".ndf"
@@ -180,4 +180,15 @@ func plan(files []backupFile, database string, info server) ([]move, error) {
 		moves = append(moves, move{Logical: f.Logical, Physical: strings.TrimRight(dir, `\/`) + sep + fmt.Sprintf("%s_%d%s", base, i+1, ext)})
 	}
 	return moves, nil
+}
+
+// fileName is name with the characters Windows and Linux paths cannot hold
+// replaced: a database called 销售 gets files called 销售_1.mdf.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 32 || strings.ContainsRune(`\/:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, name)
 }

@@ -1,0 +1,102 @@
+package mssql
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbopsd/dbopsd/internal/testca"
+)
+
+// TestPlan: every file of a backup moves into the target's default paths,
+// named after the new database, on Windows and Linux servers alike.
+func TestPlan(t *testing.T) {
+	files := []backupFile{{"sales", `D:\old\sales.mdf`, "D"}, {"sales_2", `D:\old\sales_2.ndf`, "D"}, {"sales_log", `L:\old\sales.ldf`, "L"}, {"fs", `D:\old\fs`, "S"}}
+	moves, err := plan(files, "销售/copy", server{defaultData: `E:\data\`, defaultLog: `F:\log`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []move{{"sales", `E:\data\销售_copy_1.mdf`}, {"sales_2", `E:\data\销售_copy_2.ndf`}, {"sales_log", `F:\log\销售_copy_3.ldf`}, {"fs", `E:\data\销售_copy_4`}}
+	for i := range want {
+		if moves[i] != want[i] {
+			t.Errorf("move %d: %+v, want %+v", i, moves[i], want[i])
+		}
+	}
+	moves, _ = plan(files[:1], "sales", server{defaultData: "/var/opt/mssql/data/", defaultLog: "/var/opt/mssql/log/"})
+	if moves[0].Physical != "/var/opt/mssql/data/sales_1.mdf" {
+		t.Errorf("linux: %+v", moves)
+	}
+	if _, err := plan(files, "x", server{}); err == nil {
+		t.Error("a server without default paths: no error")
+	}
+	if got := sparseFile(`D:\data\sales.mdf`, "snap"); got != `D:\data\snap_sales.ss` {
+		t.Errorf("sparseFile: %s", got)
+	}
+	if got := sparseFile("/var/opt/mssql/data/sales.mdf", "snap"); got != "/var/opt/mssql/data/snap_sales.ss" {
+		t.Errorf("sparseFile: %s", got)
+	}
+}
+
+// TestListenerStartsOnDemand: the listener is not running until a job asks
+// for it, then serves HTTPS on mssql_listen with tls_cert; new settings
+// stop it and the next job starts it on the new address.
+func TestListenerStartsOnDemand(t *testing.T) {
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue(time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := cert.WriteFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	t.Cleanup(func() { Configure(ListenerConfig{}, nil) })
+
+	for _, addr := range []string{freePort(t), freePort(t)} {
+		Configure(ListenerConfig{Listen: addr, URL: "https://" + addr, CertFile: certFile, KeyFile: keyFile}, nil)
+		if _, err := client.Get("https://" + addr + "/"); err == nil {
+			t.Fatalf("%s answers before a job needs it", addr)
+		}
+		srv, err := blobServer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := blobServer()
+		if again != srv || srv.URL() != "https://"+addr {
+			t.Errorf("a second job got another listener, or %s", srv.URL())
+		}
+		c := srv.Receive(context.Background(), nil, "blocks/", time.Now().Add(time.Minute))
+		resp, err := client.Get(c.URL() + "?restype=container&comp=list&" + c.SAS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("listing over %s: %s", addr, resp.Status)
+		}
+	}
+	Configure(ListenerConfig{Listen: "256.0.0.1:1", URL: "https://x:1", CertFile: certFile, KeyFile: keyFile}, nil)
+	if _, err := blobServer(); err == nil || !strings.Contains(err.Error(), "mssql_listen") {
+		t.Errorf("an address that cannot be listened on: %v", err)
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
