@@ -138,6 +138,22 @@ func TestIntegration(t *testing.T) {
 	if _, err := e.Restore(ctx, server, engines.RestoreRequest{Database: as, Parallel: 1, Snapshot: fsnap}, full); err == nil || !strings.Contains(err.Error(), engines.ErrExists.Error()) {
 		t.Errorf("restoring onto an existing database without Replace: %v", err)
 	}
+	// One table into a new database, then again onto itself with Replace.
+	tables := name + "_tables"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, tables) })
+	odd := engines.TableRef{Schema: "we]ird s", Name: "表 one"}
+	for _, replace := range []bool{false, true} {
+		rep, err := e.Restore(ctx, server, engines.RestoreRequest{Database: tables, Tables: []engines.TableRef{odd}, Replace: replace, Parallel: 1, Snapshot: fsnap}, full)
+		if err != nil {
+			t.Fatalf("table restore (replace %v): %v", replace, err)
+		}
+		enginetest.CheckNotes(t, rep)
+	}
+	got, err = e.TableStats(ctx, server, tables, []engines.TableRef{odd})
+	want, _ := fsnap.Table(odd)
+	if err != nil || len(got) != 1 || got[0].Rows != want.Rows || got[0].Checksum != want.Checksum {
+		t.Errorf("restored table: %+v, %v; want %+v", got, err, want)
+	}
 	ir, err := e.CheckIntegrity(ctx, server, as)
 	if err != nil || !ir.OK() {
 		t.Errorf("DBCC CHECKDB: %+v, %v", ir, err)

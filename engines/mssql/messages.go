@@ -22,4 +22,5 @@ const (
 	// Restores.
 	NoteLoginsNotRestored = "mssql.logins_not_restored" // database
 	NoteFilesMoved        = "mssql.files_moved"         // count, data_path, log_path
+	NoteTableCopied       = "mssql.table_copied"        // table, database
 )

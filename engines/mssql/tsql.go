@@ -411,3 +411,52 @@ func databaseFiles(database string) stmt {
 		args: []sql.NamedArg{sql.Named("database", database)},
 	}
 }
+
+// createDatabase creates an empty database (a table restore's target
+// that does not exist yet). CREATE DATABASE takes no variables.
+func createDatabase(database string) (stmt, error) {
+	q, err := quoteName(database)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{sql: fmt.Sprintf("CREATE DATABASE %s;", q)}, nil
+}
+
+// createSchema creates schema in database unless it exists; the CREATE
+// SCHEMA text, which takes no variable, goes as a parameter to the
+// database's own sp_executesql.
+func createSchema(database, schema string) (stmt, error) {
+	q, err := quoteNames(database, schema)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{
+		sql:  fmt.Sprintf("IF NOT EXISTS (SELECT 1 FROM %s.sys.schemas WHERE name = @schema) EXEC %s.sys.sp_executesql @create;", q[0], q[0]),
+		args: []sql.NamedArg{sql.Named("schema", schema), sql.Named("create", "CREATE SCHEMA "+q[1])},
+	}, nil
+}
+
+// dropTable drops a table of database (a table restore with Replace).
+func dropTable(database string, t engines.TableRef) (stmt, error) {
+	q, err := quoteNames(database, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{sql: fmt.Sprintf("DROP TABLE %s;", strings.Join(q, "."))}, nil
+}
+
+// copyTable copies a table from the scratch restore into the target
+// database on the same server: SELECT INTO creates it with the source's
+// columns (identity included) and loads the rows without them passing
+// through dbopsd.
+func copyTable(scratch, database string, t engines.TableRef) (stmt, error) {
+	from, err := quoteNames(scratch, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	into, err := quoteNames(database, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{sql: fmt.Sprintf("SELECT * INTO %s FROM %s;", strings.Join(into, "."), strings.Join(from, "."))}, nil
+}

@@ -119,6 +119,17 @@ func TestStatementsGolden(t *testing.T) {
 		}
 		s, err := restoreDatabase("sales", urls(1), []move{{"sales", ""}}, restoreOptions{})
 		c.add("a move without a path", s, err)
+		for _, db := range names {
+			s, err := createDatabase(db)
+			c.add("create "+db, s, err)
+			s, err = createSchema(db, names[1])
+			c.add("schema of "+db, s, err)
+			tb := engines.TableRef{Schema: names[3], Name: names[2]}
+			s, err = dropTable(db, tb)
+			c.add("drop table of "+db, s, err)
+			s, err = copyTable("dbopsd_tbl_0123", db, tb)
+			c.add("copy table into "+db, s, err)
+		}
 		golden(t, "restore", c.b.String())
 	})
 	t.Run("verify", func(t *testing.T) {
