@@ -56,8 +56,9 @@ daemon {
   # 且 SQL Server 主机信任它。空 = 关闭（SQL Server 库的备份会失败并说明原因）。
   # SQL Server backs up through dbopsd's blob listener (HTTPS, a subset of Azure Blob):
   # its certificate is tls_cert/tls_key, naming mssql_url's host, trusted by the SQL Servers.
-  #   mssql_listen = "0.0.0.0:9444"
-  #   mssql_url    = "https://dbops.example.gov.cn:9444"
+  # SQL Server 只连主机名（不能是 IP）的 443 端口。SQL Server reaches a host name (not an IP) on port 443.
+  #   mssql_listen = "0.0.0.0:443"
+  #   mssql_url    = "https://dbops.example.gov.cn"
   mssql_listen = ""
   mssql_url    = ""
 }

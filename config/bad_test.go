@@ -78,7 +78,7 @@ var badConfigs = []struct {
 	{"request_listen_without_key.hcl", "request_listen serves signed requests over HTTPS only and needs tls_key:", "19:20", ""},
 	{"bad_request_listen.hcl", `daemon: request_listen must be host:port (e.g. "0.0.0.0:9443"`, "19:20", ""},
 	{"mssql_listen_without_tls.hcl", "mssql_listen serves SQL Server over HTTPS only and needs tls_cert and tls_key, a certificate for dbopsd.example.com", "19:18", ""},
-	{"bad_mssql_url.hcl", "mssql_url must say how SQL Server reaches the blob listener, https://NAME:PORT", "20:18", ""},
+	{"bad_mssql_url.hcl", "mssql_url must say how SQL Server reaches the blob listener, https://NAME (e.g. \"https://dbopsd.example.com\"): a host name in the certificate of tls_cert, not an IP address, on port 443", "20:18", ""},
 	{"mssql_url_without_listen.hcl", "mssql_url has no effect without mssql_listen", "19:15", ""},
 	{"request_listen_http_port.hcl", `request_listen "0.0.0.0:9187" takes the port of http_listen "127.0.0.1:9187"`, "19:20", ""},
 	{"unreadable_tls_cert.hcl", "daemon: tls_cert: cannot read testdata/bad/no-such-tls.crt: no such file or directory", "20:20", ""},

@@ -7,7 +7,9 @@ import (
 )
 
 // The blob listener SQL Server backs up through (engines/mssql/blobsrv):
-// mssql_listen is where it listens, mssql_url how SQL Server reaches it.
+// mssql_listen is where it listens, mssql_url how SQL Server reaches it:
+// https://NAME on port 443, so mssql_listen is normally ":443", or a port
+// that 443 is forwarded to.
 // It serves HTTPS with the daemon's tls_cert and tls_key, whose
 // certificate must name the host of mssql_url and be trusted by the SQL
 // Server hosts.
@@ -36,10 +38,13 @@ func (d *decoder) validateMSSQLListen(dm *Daemon) {
 			"daemon: mssql_listen %q is the address of request_listen or http_listen; the blob listener needs a port of its own.", dm.MSSQLListen)
 		return
 	}
+	// SQL Server's BACKUP TO URL reaches a host name, never an address,
+	// on port 443 only (as WAL-G's SQL Server proxy documents).
 	u, err := url.Parse(dm.MSSQLURL)
-	if dm.MSSQLURL == "" || err != nil || u.Scheme != "https" || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+	if dm.MSSQLURL == "" || err != nil || u.Scheme != "https" || u.Hostname() == "" || net.ParseIP(u.Hostname()) != nil ||
+		(u.Port() != "" && u.Port() != "443") || (u.Path != "" && u.Path != "/") {
 		d.errorf(d.at(dm, "mssql_url"), "Invalid mssql_url",
-			"daemon: mssql_url must say how SQL Server reaches the blob listener, https://NAME:PORT (e.g. \"https://dbopsd.example.com:9444\"), NAME being in the certificate of tls_cert.")
+			"daemon: mssql_url must say how SQL Server reaches the blob listener, https://NAME (e.g. \"https://dbopsd.example.com\"): a host name in the certificate of tls_cert, not an IP address, on port 443, the only one SQL Server's BACKUP TO URL uses.")
 		return
 	}
 	if dm.TLSCert == "" || dm.TLSKey == "" {

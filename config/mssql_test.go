@@ -49,19 +49,25 @@ database "hub" {
 		return Load(policy)
 	}
 
-	cfg, diags := load(t, "  mssql_listen = \"0.0.0.0:9444\"\n  mssql_url = \"https://dbopsd.example.com:9444\"\n  tls_cert = \"tls/good.crt\"\n  tls_key = \"tls/good.key\"\n")
+	cfg, diags := load(t, "  mssql_listen = \"0.0.0.0:9444\"\n  mssql_url = \"https://dbopsd.example.com\"\n  tls_cert = \"tls/good.crt\"\n  tls_key = \"tls/good.key\"\n")
 	if diags.HasErrors() || len(diags) != 0 {
 		t.Fatalf("with a listener: %v", diags)
 	}
-	if dm := cfg.Daemon; dm.MSSQLListen != "0.0.0.0:9444" || dm.MSSQLURL != "https://dbopsd.example.com:9444" || dm.TLSCert != filepath.Join(dir, "tls/good.crt") {
+	if dm := cfg.Daemon; dm.MSSQLListen != "0.0.0.0:9444" || dm.MSSQLURL != "https://dbopsd.example.com" || dm.TLSCert != filepath.Join(dir, "tls/good.crt") {
 		t.Errorf("daemon: %+v", dm)
 	}
 
-	_, diags = load(t, "  mssql_listen = \"0.0.0.0:9444\"\n  mssql_url = \"https://dbopsd.example.com:9444\"\n  tls_cert = \"tls/good.crt\"\n  tls_key = \"tls/other.key\"\n")
+	_, diags = load(t, "  mssql_listen = \"0.0.0.0:9444\"\n  mssql_url = \"https://dbopsd.example.com\"\n  tls_cert = \"tls/good.crt\"\n  tls_key = \"tls/other.key\"\n")
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "do not load as a certificate and its key") {
 		t.Errorf("a key of another certificate: %v", diags)
 	}
 
+	for _, u := range []string{"https://10.1.1.5", "https://dbopsd.example.com:9444", "http://dbopsd.example.com"} {
+		_, diags = load(t, "  mssql_listen = \"0.0.0.0:9444\"\n  mssql_url = \""+u+"\"\n  tls_cert = \"tls/good.crt\"\n  tls_key = \"tls/good.key\"\n")
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "not an IP address, on port 443") {
+			t.Errorf("mssql_url %s: %v", u, diags)
+		}
+	}
 	cfg, diags = load(t, "")
 	if diags.HasErrors() || cfg == nil || cfg.Daemon.MSSQLListen != "" {
 		t.Errorf("without a listener: %v", diags)

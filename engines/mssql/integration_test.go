@@ -20,8 +20,8 @@ import (
 // DBOPS_TEST_MSSQL_DSN (a login that may create and drop databases and
 // credentials: sysadmin on a test instance), which must reach this test's
 // blob listener: DBOPS_TEST_MSSQL_LISTEN (host:port to listen on, default
-// 0.0.0.0:9444), DBOPS_TEST_MSSQL_URL (how SQL Server reaches it,
-// https://NAME:PORT) and DBOPS_TEST_MSSQL_CERT / DBOPS_TEST_MSSQL_KEY (a
+// 0.0.0.0:443), DBOPS_TEST_MSSQL_URL (how SQL Server reaches it,
+// https://NAME, port 443) and DBOPS_TEST_MSSQL_CERT / DBOPS_TEST_MSSQL_KEY (a
 // certificate for NAME that SQL Server trusts). The README ("SQL Server")
 // says how to run one in a container. Without DBOPS_TEST_MSSQL_DSN they
 // do not run, and the test binary says so on every run.
@@ -45,7 +45,7 @@ func integration(t *testing.T) engines.Conn {
 	}
 	listen := os.Getenv("DBOPS_TEST_MSSQL_LISTEN")
 	if listen == "" {
-		listen = "0.0.0.0:9444"
+		listen = "0.0.0.0:443"
 	}
 	cfg := ListenerConfig{Listen: listen, URL: os.Getenv("DBOPS_TEST_MSSQL_URL"),
 		CertFile: os.Getenv("DBOPS_TEST_MSSQL_CERT"), KeyFile: os.Getenv("DBOPS_TEST_MSSQL_KEY")}

@@ -18,7 +18,7 @@ import (
 // mssql_url, with the certificate of tls_cert and tls_key.
 type ListenerConfig struct {
 	Listen   string // host:port
-	URL      string // https://NAME:PORT, NAME in the certificate
+	URL      string // https://NAME (port 443: SQL Server uses no other), NAME in the certificate
 	CertFile string
 	KeyFile  string
 }

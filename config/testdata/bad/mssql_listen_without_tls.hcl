@@ -17,5 +17,5 @@ database "queue" {
 }
 daemon {
   mssql_listen = "0.0.0.0:9444"
-  mssql_url    = "https://dbopsd.example.com:9444"
+  mssql_url    = "https://dbopsd.example.com"
 }

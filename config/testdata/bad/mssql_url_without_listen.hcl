@@ -16,5 +16,5 @@ database "queue" {
   policy = "standard"
 }
 daemon {
-  mssql_url = "https://dbopsd.example.com:9444"
+  mssql_url = "https://dbopsd.example.com"
 }

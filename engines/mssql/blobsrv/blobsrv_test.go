@@ -345,8 +345,16 @@ func TestBlockListNamingAMissingBlock(t *testing.T) {
 	if names := listNames(t, g, c, c.SAS()); len(names) != 0 {
 		t.Errorf("listed after a refused block list: %q", names)
 	}
+	bl, err := bc.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	if err != nil || len(bl.CommittedBlocks) != 0 || len(bl.UncommittedBlocks) != 2 || *bl.UncommittedBlocks[0].Name != blockID(0) || *bl.UncommittedBlocks[1].Size != 5 {
+		t.Errorf("block list before the commit: %+v, %v", bl.BlockList, err)
+	}
 	if _, err := bc.CommitBlockList(ctx, []string{blockID(1), blockID(0)}, nil); err != nil {
 		t.Fatal(err)
+	}
+	bl, err = bc.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	if err != nil || len(bl.CommittedBlocks) != 2 || len(bl.UncommittedBlocks) != 0 || *bl.CommittedBlocks[0].Name != blockID(1) {
+		t.Errorf("block list after the commit: %+v, %v", bl.BlockList, err)
 	}
 	blobs, err := c.Close()
 	if err != nil || len(blobs) != 1 || blobs[0].Size != 10 || blobs[0].Blocks[0].ID != blockID(1) {
@@ -497,5 +505,38 @@ func TestPlainHTTPRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-ms-error-code") != "AuthenticationFailed" {
 		t.Errorf("over plain HTTP: %s %s", resp.Status, resp.Header.Get("x-ms-error-code"))
+	}
+}
+
+// TestLeaseAsSQLServerSendsIt: SQL Server takes a lease on a blob before
+// writing it, with the action capitalised; the listener grants it with the
+// proposed id, and renews and releases it.
+func TestLeaseAsSQLServerSendsIt(t *testing.T) {
+	g := newRig(t)
+	w, err := g.repo.NewBackup(context.Background(), repository.BackupOptions{Database: "sales", Engine: "mssql", Type: repository.Full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(errors.New("test over"))
+	c := g.srv.Receive(context.Background(), w, "blocks/", time.Now().Add(time.Hour))
+	defer c.Close()
+	const id = "0f6a4b53-1b5e-4a55-8c61-3a1b2c3d4e5f"
+	for _, tc := range []struct {
+		action string
+		status int
+	}{{"Acquire", http.StatusCreated}, {"Renew", http.StatusOK}, {"Release", http.StatusOK}, {"Steal", http.StatusBadRequest}} {
+		req, _ := http.NewRequest(http.MethodPut, c.BlobURL("sales.bak")+"?comp=lease&"+c.SAS(), nil)
+		req.Header.Set("x-ms-lease-action", tc.action)
+		req.Header.Set("x-ms-lease-duration", "-1")
+		req.Header.Set("x-ms-proposed-lease-id", id)
+		req.Header.Set("x-ms-lease-id", id)
+		resp, err := g.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.action == "Acquire" && resp.Header.Get("x-ms-lease-id") != id) {
+			t.Errorf("%s: %s, lease id %q", tc.action, resp.Status, resp.Header.Get("x-ms-lease-id"))
+		}
 	}
 }

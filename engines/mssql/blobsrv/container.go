@@ -362,13 +362,11 @@ func (c *Container) putBlob(w http.ResponseWriter, r *http.Request, blob string)
 }
 
 // lease answers the lease calls as if each succeeded: a container is used
-// by one backup or restore, so there is nobody to exclude.
+// by one backup or restore, so there is nobody to exclude. SQL Server sends
+// the actions capitalised ("Acquire"), Azure's SDKs in lower case; it may
+// take a lease on a blob before writing it.
 func (c *Container) lease(w http.ResponseWriter, r *http.Request, blob string) {
-	if c.committed(blob) == nil {
-		writeError(w, r, http.StatusNotFound, "BlobNotFound", "The specified blob does not exist.")
-		return
-	}
-	switch r.Header.Get("x-ms-lease-action") {
+	switch strings.ToLower(r.Header.Get("x-ms-lease-action")) {
 	case "acquire":
 		id := r.Header.Get("x-ms-proposed-lease-id")
 		if id == "" {
@@ -387,6 +385,58 @@ func (c *Container) lease(w http.ResponseWriter, r *http.Request, blob string) {
 	default:
 		writeError(w, r, http.StatusBadRequest, "InvalidHeaderValue", "unknown x-ms-lease-action")
 	}
+}
+
+// getBlockList lists a blob's committed and staged blocks
+// (blocklisttype committed, uncommitted or all, the default committed).
+func (c *Container) getBlockList(w http.ResponseWriter, r *http.Request, blob string) {
+	which := strings.ToLower(r.URL.Query().Get("blocklisttype"))
+	if which == "" {
+		which = "committed"
+	}
+	if which != "committed" && which != "uncommitted" && which != "all" {
+		writeError(w, r, http.StatusBadRequest, "InvalidQueryParameterValue", "blocklisttype is committed, uncommitted or all")
+		return
+	}
+	c.mu.Lock()
+	b, staged := c.blobs[blob], c.staged[blob]
+	var body strings.Builder
+	body.WriteString(`<?xml version="1.0" encoding="utf-8"?><BlockList>`)
+	if which != "uncommitted" {
+		body.WriteString("<CommittedBlocks>")
+		if b != nil {
+			for _, blk := range b.Blocks {
+				fmt.Fprintf(&body, "<Block><Name>%s</Name><Size>%d</Size></Block>", xmlEscape(blk.ID), blk.Size)
+			}
+		}
+		body.WriteString("</CommittedBlocks>")
+	}
+	if which != "committed" {
+		ids := make([]string, 0, len(staged))
+		for id := range staged {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		body.WriteString("<UncommittedBlocks>")
+		for _, id := range ids {
+			fmt.Fprintf(&body, "<Block><Name>%s</Name><Size>%d</Size></Block>", xmlEscape(id), staged[id].Size)
+		}
+		body.WriteString("</UncommittedBlocks>")
+	}
+	c.mu.Unlock()
+	body.WriteString("</BlockList>")
+	if b == nil && len(staged) == 0 {
+		writeError(w, r, http.StatusNotFound, "BlobNotFound", "The specified blob does not exist.")
+		return
+	}
+	if b != nil {
+		w.Header().Set("ETag", b.etag())
+		w.Header().Set("Last-Modified", b.Modified.Format(http.TimeFormat))
+		w.Header().Set("x-ms-blob-content-length", strconv.FormatInt(b.Size, 10))
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, body.String())
 }
 
 func (c *Container) committed(blob string) *Blob {

@@ -18,8 +18,13 @@
 //     received is refused (InvalidBlockList), as Azure does.
 //   - Put Blob (PUT with x-ms-blob-type: BlockBlob): a blob in one request.
 //   - Get Blob Properties (HEAD), Get Blob with a range (GET, Range or
-//     x-ms-range), Delete Blob, List Blobs (GET ?restype=container&comp=list),
-//     and the lease calls SQL Server makes around them.
+//     x-ms-range), Get Block List, Delete Blob, List Blobs (GET
+//     ?restype=container&comp=list), and the lease calls SQL Server makes
+//     around them (acknowledged, not enforced: a container has one user).
+//
+// SQL Server reaches the listener by a host name (not an IP address) on
+// port 443, with a certificate it trusts (as WAL-G's SQL Server proxy
+// documents); the name is the daemon's mssql_url.
 //
 // Only committed blobs are listed or readable. A backup that stops before
 // its blobs are committed leaves nothing listed here, and its repository

@@ -23,7 +23,8 @@ const apiVersion = "2021-12-02"
 
 // Options configures a Server.
 type Options struct {
-	// URL is how SQL Server reaches the listener, https://HOST:PORT; blob
+	// URL is how SQL Server reaches the listener, https://HOST (SQL Server
+	// connects to port 443 only, and to a host name, not an address); blob
 	// URLs are URL/CONTAINER/BLOB. HOST must be a name the server's
 	// certificate is issued for.
 	URL string
@@ -147,7 +148,8 @@ var (
 	opPutBlock      = operation{"Put Block", PermWrite, (*Container).putBlock}
 	opPutBlockList  = operation{"Put Block List", PermWrite, (*Container).putBlockList}
 	opPutBlob       = operation{"Put Blob", PermWrite + PermCreate, (*Container).putBlob}
-	opLease         = operation{"Lease Blob", PermWrite, (*Container).lease}
+	opLease         = operation{"Lease Blob", PermWrite + PermRead, (*Container).lease}
+	opGetBlockList  = operation{"Get Block List", PermRead + PermWrite, (*Container).getBlockList}
 	opGetProperties = operation{"Get Blob Properties", PermRead, (*Container).getProperties}
 	opGetBlob       = operation{"Get Blob", PermRead, (*Container).getBlob}
 	opDeleteBlob    = operation{"Delete Blob", PermDelete, (*Container).deleteBlob}
@@ -172,6 +174,8 @@ func route(r *http.Request, blob string) (operation, bool) {
 		return opPutBlock, true
 	case r.Method == http.MethodPut && comp == "blocklist":
 		return opPutBlockList, true
+	case r.Method == http.MethodGet && comp == "blocklist":
+		return opGetBlockList, true
 	case r.Method == http.MethodPut && comp == "lease":
 		return opLease, true
 	case r.Method == http.MethodPut && comp == "":
