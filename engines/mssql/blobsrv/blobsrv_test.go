@@ -540,3 +540,56 @@ func TestLeaseAsSQLServerSendsIt(t *testing.T) {
 		}
 	}
 }
+
+// countingSource counts the parts opened.
+type countingSource struct {
+	engines.PartSource
+	mu    sync.Mutex
+	opens int
+}
+
+func (s *countingSource) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	s.mu.Lock()
+	s.opens++
+	s.mu.Unlock()
+	return s.PartSource.Open(ctx, name)
+}
+
+// TestSmallRangesDecodeABlockOnce: RESTORE reads a block in several
+// ranges; the block is read from the repository once, not once a range.
+func TestSmallRangesDecodeABlockOnce(t *testing.T) {
+	g := newRig(t)
+	ctx := context.Background()
+	const blockSize = 1 << 20
+	data := stripeData(9, 2*blockSize)
+	m := g.backup(t, map[string][]byte{"sales.bak": data}, blockSize)
+	src := &countingSource{PartSource: g.repo.Source(m)}
+	rc, err := src.Open(ctx, "blobs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blobs []blobsrv.Blob
+	err = json.NewDecoder(rc).Decode(&blobs)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.opens = 0
+	c := g.srv.Send(ctx, src, blobs, time.Now().Add(time.Hour))
+	defer c.Close()
+	bc := g.blockClient(t, c, "sales.bak", c.SAS())
+	var got []byte
+	for off := int64(0); off < int64(len(data)); off += 64 << 10 {
+		b, err := download(ctx, bc, off, 64<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("the ranges put together differ from the stripe")
+	}
+	if src.opens != 2 {
+		t.Errorf("%d parts opened for 32 ranges over 2 blocks, want 2", src.opens)
+	}
+}

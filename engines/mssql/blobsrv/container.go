@@ -69,6 +69,11 @@ type Container struct {
 	partPrefix string
 	src        engines.PartSource
 
+	// cache holds the last blocks read whole, for a restore's ranged
+	// reads: SQL Server reads a block in several ranges, and a part is
+	// decoded from its start.
+	cache blockCache
+
 	mu     sync.Mutex
 	closed bool
 	active sync.WaitGroup
@@ -556,7 +561,7 @@ func (c *Container) copyRange(ctx context.Context, w io.Writer, b *Blob, off, n 
 		}
 		within := off - start
 		take := min(n, blk.Size-within)
-		if err := c.copyPart(ctx, w, blk.Part, within, take); err != nil {
+		if err := c.copyPart(ctx, w, blk, within, take); err != nil {
 			return err
 		}
 		off, n, start = off+take, n-take, end
@@ -567,7 +572,19 @@ func (c *Container) copyRange(ctx context.Context, w io.Writer, b *Blob, off, n 
 	return nil
 }
 
-func (c *Container) copyPart(ctx context.Context, w io.Writer, part string, skip, n int64) error {
+func (c *Container) copyPart(ctx context.Context, w io.Writer, blk Block, skip, n int64) error {
+	part := blk.Part
+	if blk.Size <= cacheBlockMax {
+		b, err := c.cache.get(ctx, c.src, part)
+		if err != nil {
+			return err
+		}
+		if skip+n > int64(len(b)) {
+			return fmt.Errorf("part %s holds %d bytes, fewer than its block's %d", part, len(b), blk.Size)
+		}
+		_, err = w.Write(b[skip : skip+n])
+		return err
+	}
 	rc, err := c.src.Open(ctx, part)
 	if err != nil {
 		return err
@@ -644,4 +661,52 @@ func (c *Container) listBlobs(w http.ResponseWriter, r *http.Request, _ string) 
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, body.String())
+}
+
+// Blocks up to cacheBlockMax bytes are read whole and kept, cacheBlocks of
+// them per container (SQL Server's are 4 MiB: 64 MiB at most). Larger
+// blocks are streamed, from their start, for each range.
+const (
+	cacheBlockMax = 16 << 20
+	cacheBlocks   = 4
+)
+
+type blockCache struct {
+	mu      sync.Mutex
+	entries []cachedBlock // most recent last
+}
+
+type cachedBlock struct {
+	part string
+	data []byte
+}
+
+// get returns the bytes of part (at most cacheBlockMax), read whole and
+// cached.
+func (bc *blockCache) get(ctx context.Context, src engines.PartSource, part string) ([]byte, error) {
+	bc.mu.Lock()
+	for i, e := range bc.entries {
+		if e.part == part {
+			bc.entries = append(append(bc.entries[:i:i], bc.entries[i+1:]...), e)
+			bc.mu.Unlock()
+			return e.data, nil
+		}
+	}
+	bc.mu.Unlock()
+	rc, err := src.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, cacheBlockMax))
+	if err != nil {
+		return nil, fmt.Errorf("part %s: %w", part, err)
+	}
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	bc.entries = append(bc.entries, cachedBlock{part: part, data: data})
+	if len(bc.entries) > cacheBlocks {
+		bc.entries = bc.entries[1:]
+	}
+	return data, nil
 }
