@@ -2,6 +2,7 @@ package mssql
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/testca"
 )
 
@@ -89,6 +91,16 @@ func TestListenerStartsOnDemand(t *testing.T) {
 	Configure(ListenerConfig{Listen: "256.0.0.1:1", URL: "https://x:1", CertFile: certFile, KeyFile: keyFile}, nil)
 	if _, err := blobServer(); err == nil || !strings.Contains(err.Error(), "mssql_listen") {
 		t.Errorf("an address that cannot be listened on: %v", err)
+	}
+}
+
+// TestDifferentialNeedsItsFull: a differential restore without the full's
+// parts is refused before anything is sent to a server.
+func TestDifferentialNeedsItsFull(t *testing.T) {
+	_, err := (&Engine{}).Restore(context.Background(), engines.Conn{DSN: "sqlserver://dbops@127.0.0.1:1"},
+		engines.RestoreRequest{Database: "x", Snapshot: &engines.Snapshot{Meta: map[string]string{MetaBackupType: "I"}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "restored on its full backup") || !errors.Is(err, engines.ErrPermanent) {
+		t.Errorf("a differential without its full: %v", err)
 	}
 }
 

@@ -138,6 +138,19 @@ func TestIntegration(t *testing.T) {
 	if _, err := e.Restore(ctx, server, engines.RestoreRequest{Database: as, Parallel: 1, Snapshot: fsnap}, full); err == nil || !strings.Contains(err.Error(), engines.ErrExists.Error()) {
 		t.Errorf("restoring onto an existing database without Replace: %v", err)
 	}
+	// The differential, on its full.
+	asDiff := name + "_diff"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, asDiff) })
+	_, err = e.Restore(ctx, server, engines.RestoreRequest{Database: asDiff, Parallel: 1, Snapshot: dsnap, Logger: hclog.NewNullLogger(),
+		BaseSource: func(context.Context) (engines.PartSource, error) { return full, nil }}, diff)
+	if err != nil {
+		t.Fatalf("restoring the differential as %s: %v", asDiff, err)
+	}
+	got, err = e.TableStats(ctx, server, asDiff, nil)
+	if d := engines.CompareStats(dsnap.Tables, got); err != nil || len(d) > 0 {
+		t.Errorf("restored differential differs: %q, %v", d, err)
+	}
+
 	// One table into a new database, then again onto itself with Replace.
 	tables := name + "_tables"
 	t.Cleanup(func() { e.DropDatabase(context.Background(), server, tables) })

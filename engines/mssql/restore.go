@@ -20,19 +20,23 @@ import (
 // MOVE for every file into the target's default data and log paths,
 // REPLACE only when the request says so.
 
-// Restore implements engines.Engine.
+// Restore implements engines.Engine. A differential is restored as SQL
+// Server restores one: its full WITH NORECOVERY, then the differential
+// WITH RECOVERY.
 func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
 	if len(req.Tables) > 0 {
 		return e.restoreTables(ctx, target, req, source)
 	}
+	sources := []engines.PartSource{source}
 	if req.Snapshot != nil && req.Snapshot.Meta[MetaBackupType] == "I" {
-		// The repository hands the adapter the differential's parts only;
-		// SQL Server needs the full's stripes first (WITH NORECOVERY).
-		return nil, engines.Permanent(errors.New("restoring a SQL Server differential needs its full backup's stripes as well, which this build does not pass to the adapter yet: restore the full"))
-	}
-	blobs, err := readIndex(ctx, source)
-	if err != nil {
-		return nil, err
+		if req.BaseSource == nil {
+			return nil, engines.Permanent(errors.New("a SQL Server differential is restored on its full backup, and this restore was given none"))
+		}
+		full, err := req.BaseSource(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sources = []engines.PartSource{full, source}
 	}
 	srv, err := blobServer()
 	if err != nil {
@@ -54,25 +58,46 @@ func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.R
 	if err != nil {
 		return nil, err
 	}
+	rep := &engines.RestoreReport{}
+	for i, src := range sources {
+		first, last := i == 0, i == len(sources)-1
+		o := restoreOptions{Recovery: last, Replace: first && req.Replace}
+		if err := e.restoreStripes(ctx, db, srv, src, req, info, first, o, rep); err != nil {
+			return nil, fmt.Errorf("restoring database %s: %w", req.Database, err)
+		}
+	}
+	rep.AddSkipped(engines.Note{Key: NoteLoginsNotRestored, Params: engines.Params{"database": req.Database}})
+	return rep, nil
+}
 
+// restoreStripes runs one RESTORE DATABASE from the stripes of src, served
+// by the listener; the first one of a restore moves the files.
+func (e *Engine) restoreStripes(ctx context.Context, db *sql.DB, srv *blobsrv.Server, src engines.PartSource, req engines.RestoreRequest,
+	info server, first bool, o restoreOptions, rep *engines.RestoreReport) error {
+	blobs, err := readIndex(ctx, src)
+	if err != nil {
+		return err
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c := srv.Send(cctx, source, blobs, time.Now().Add(credentialLifetime))
+	c := srv.Send(cctx, src, blobs, time.Now().Add(credentialLifetime))
+	defer c.Close()
 	var urls []string
 	for _, b := range blobs {
 		urls = append(urls, c.BlobURL(b.Name))
 	}
-	rep := &engines.RestoreReport{}
-	err = withCredential(ctx, db, c, func() error {
-		files, err := fileList(ctx, db, urls)
-		if err != nil {
-			return err
+	return withCredential(ctx, db, c, func() error {
+		var moves []move
+		if first {
+			files, err := fileList(ctx, db, urls)
+			if err != nil {
+				return err
+			}
+			if moves, err = plan(files, req.Database, info); err != nil {
+				return err
+			}
 		}
-		moves, err := plan(files, req.Database, info)
-		if err != nil {
-			return err
-		}
-		s, err := restoreDatabase(req.Database, urls, moves, restoreOptions{Recovery: true, Replace: req.Replace})
+		s, err := restoreDatabase(req.Database, urls, moves, o)
 		if err != nil {
 			return engines.Permanent(err)
 		}
@@ -82,14 +107,11 @@ func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.R
 		if err := exec(ctx, db, s); err != nil {
 			return err
 		}
-		rep.AddNote(engines.Note{Key: NoteFilesMoved, Params: engines.Params{"count": strconv.Itoa(len(moves)), "data_path": info.defaultData, "log_path": info.defaultLog}})
+		if first {
+			rep.AddNote(engines.Note{Key: NoteFilesMoved, Params: engines.Params{"count": strconv.Itoa(len(moves)), "data_path": info.defaultData, "log_path": info.defaultLog}})
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("restoring database %s: %w", req.Database, err)
-	}
-	rep.AddSkipped(engines.Note{Key: NoteLoginsNotRestored, Params: engines.Params{"database": req.Database}})
-	return rep, nil
 }
 
 func readIndex(ctx context.Context, source engines.PartSource) ([]blobsrv.Blob, error) {

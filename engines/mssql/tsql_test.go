@@ -117,7 +117,9 @@ func TestStatementsGolden(t *testing.T) {
 				c.add(fmt.Sprintf("restore %q %+v", db, o), s, err)
 			}
 		}
-		s, err := restoreDatabase("sales", urls(1), []move{{"sales", ""}}, restoreOptions{})
+		s, err := restoreDatabase("销售库", urls(2), nil, restoreOptions{Recovery: true})
+		c.add("a differential after its full", s, err)
+		s, err = restoreDatabase("sales", urls(1), []move{{"sales", ""}}, restoreOptions{})
 		c.add("a move without a path", s, err)
 		for _, db := range names {
 			s, err := createDatabase(db)
