@@ -146,7 +146,9 @@ func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.Back
 		if err != nil {
 			return engines.Permanent(err)
 		}
-		opts.Logger.Debug("backing up", "database", database, "statement", s.String())
+		if opts.Logger != nil {
+			opts.Logger.Debug("backing up", "database", database, "statement", s.String())
+		}
 		return exec(ctx, db, s)
 	}); err != nil {
 		return nil, fmt.Errorf("backing up database %s: %w", database, err)
