@@ -2,8 +2,8 @@ package mssql
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/testca"
 )
 
@@ -99,7 +100,7 @@ func TestListenerStartsOnDemand(t *testing.T) {
 func TestDifferentialNeedsItsFull(t *testing.T) {
 	_, err := (&Engine{}).Restore(context.Background(), engines.Conn{DSN: "sqlserver://dbops@127.0.0.1:1"},
 		engines.RestoreRequest{Database: "x", Snapshot: &engines.Snapshot{Meta: map[string]string{MetaBackupType: "I"}}}, nil)
-	if err == nil || !strings.Contains(err.Error(), "restored on its full backup") || !errors.Is(err, engines.ErrPermanent) {
+	if err == nil || !strings.Contains(err.Error(), "restored on its full backup") || !errors.Is(err, fault.ErrPermanent) {
 		t.Errorf("a differential without its full: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/secret"
 )
 
@@ -96,11 +97,11 @@ func (s server) snapshots() bool {
 func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.BackupOptions, sink engines.PartSink) (*engines.Snapshot, error) {
 	d, err := dsnInfo(src.DSN)
 	if err != nil {
-		return nil, engines.Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	database := d.Database
 	if database == "" {
-		return nil, engines.Permanent(errors.New("the DSN names no database (?database=NAME)"))
+		return nil, fault.Permanent(errors.New("the DSN names no database (?database=NAME)"))
 	}
 	srv, err := blobServer()
 	if err != nil {
@@ -129,7 +130,7 @@ func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.Back
 
 	o := backupOptions{Differential: opts.Type == "differential"}
 	if o.Differential && (opts.Base == nil || opts.Base.Meta[MetaBackupSetGUID] == "") {
-		return nil, engines.Permanent(errors.New("a SQL Server differential needs its full backup's backup set GUID, and the full has none recorded: take a full"))
+		return nil, fault.Permanent(errors.New("a SQL Server differential needs its full backup's backup set GUID, and the full has none recorded: take a full"))
 	}
 
 	// The container lives as long as the BACKUP statement.
@@ -144,7 +145,7 @@ func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if err := withCredential(ctx, db, c, func() error {
 		s, err := backupToURL(database, urls, o)
 		if err != nil {
-			return engines.Permanent(err)
+			return fault.Permanent(err)
 		}
 		if opts.Logger != nil {
 			opts.Logger.Debug("backing up", "database", database, "statement", s.String())
@@ -172,7 +173,7 @@ func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if o.Differential && !strings.EqualFold(snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID]) {
 		// Someone took a full outside dbopsd without COPY_ONLY: this
 		// differential belongs to that one, which the repository lacks.
-		return nil, engines.Permanent(fmt.Errorf("backing up database %s: the differential's base is backup set %s, not the repository's full (%s): a full backup was taken outside dbopsd without COPY_ONLY; take a full",
+		return nil, fault.Permanent(fmt.Errorf("backing up database %s: the differential's base is backup set %s, not the repository's full (%s): a full backup was taken outside dbopsd without COPY_ONLY; take a full",
 			database, snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID]))
 	}
 	fj, _ := json.Marshal(files)
@@ -205,7 +206,7 @@ func safeBlobName(name string) string {
 func withCredential(ctx context.Context, db *sql.DB, c *blobsrv.Container, fn func() error) error {
 	create, err := createCredential(c.URL(), secret.New(c.SAS()))
 	if err != nil {
-		return engines.Permanent(err)
+		return fault.Permanent(err)
 	}
 	if err := exec(ctx, db, create); err != nil {
 		return fmt.Errorf("creating the credential for the blob listener: %w", err)
@@ -238,7 +239,7 @@ func readFiles(ctx context.Context, db *sql.DB, database string) ([]dbFile, erro
 		return nil, fmt.Errorf("listing the files of database %s: %w", database, err)
 	}
 	if len(out) == 0 {
-		return nil, engines.Permanent(fmt.Errorf("database %s does not exist on the server", database))
+		return nil, fault.Permanent(fmt.Errorf("database %s does not exist on the server", database))
 	}
 	return out, nil
 }

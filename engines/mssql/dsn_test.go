@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // SQL Server is registered under its name and alias, and New builds the
@@ -23,7 +24,7 @@ func TestRegistration(t *testing.T) {
 	}
 	Configure(ListenerConfig{}, nil)
 	_, err = e.Backup(context.Background(), engines.Conn{DSN: "sqlserver://dbops@127.0.0.1:1?database=sales"}, engines.BackupOptions{Type: "full"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "set mssql_listen, mssql_url, tls_cert and tls_key") || !errors.Is(err, engines.ErrPermanent) {
+	if err == nil || !strings.Contains(err.Error(), "set mssql_listen, mssql_url, tls_cert and tls_key") || !errors.Is(err, fault.ErrPermanent) {
 		t.Errorf("Backup without a listener: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	mssqldb "github.com/microsoft/go-mssqldb"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 func init() {
@@ -42,7 +43,7 @@ func (*Engine) Name() string { return engineName }
 func open(ctx context.Context, c engines.Conn, database string) (*sql.DB, error) {
 	u, err := url.Parse(c.DSN)
 	if err != nil {
-		return nil, engines.Permanent(fmt.Errorf("the DSN is not a URL: %w", err))
+		return nil, fault.Permanent(fmt.Errorf("the DSN is not a URL: %w", err))
 	}
 	if !c.Password.Empty() && u.User != nil {
 		u.User = url.UserPassword(u.User.Username(), c.Password.Reveal())
@@ -57,7 +58,7 @@ func open(ctx context.Context, c engines.Conn, database string) (*sql.DB, error)
 	u.RawQuery = q.Encode()
 	conn, err := mssqldb.NewConnector(u.String())
 	if err != nil {
-		return nil, engines.Permanent(fmt.Errorf("reading the DSN: %v", scrubbed(err, c)))
+		return nil, fault.Permanent(fmt.Errorf("reading the DSN: %v", scrubbed(err, c)))
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(4)
@@ -115,7 +116,7 @@ func (*Engine) DropDatabase(ctx context.Context, target engines.Conn, name strin
 	defer db.Close()
 	s, err := dropDatabase(name)
 	if err != nil {
-		return engines.Permanent(err)
+		return fault.Permanent(err)
 	}
 	if err := exec(ctx, db, s); err != nil {
 		return fmt.Errorf("dropping database %s: %w", name, err)

@@ -9,6 +9,7 @@ import (
 	mssqldb "github.com/microsoft/go-mssqldb"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // CheckIntegrity implements engines.Engine: DBCC CHECKDB WITH NO_INFOMSGS,
@@ -23,7 +24,7 @@ func (e *Engine) CheckIntegrity(ctx context.Context, target engines.Conn, databa
 	defer db.Close()
 	s, err := checkDB(database)
 	if err != nil {
-		return nil, engines.Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	rep := &engines.IntegrityReport{Tool: "DBCC CHECKDB"}
 	start := time.Now()

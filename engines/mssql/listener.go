@@ -9,8 +9,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // ListenerConfig is where the blob listener (package blobsrv) listens and
@@ -74,7 +74,7 @@ func blobServer() (*blobsrv.Server, error) {
 	}
 	cfg := listener.cfg
 	if cfg.Listen == "" || cfg.URL == "" {
-		return nil, engines.Permanent(errNoListener)
+		return nil, fault.Permanent(errNoListener)
 	}
 	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // A restore serves the backup's stripes back through the blob listener
@@ -30,7 +31,7 @@ func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.R
 	sources := []engines.PartSource{source}
 	if req.Snapshot != nil && req.Snapshot.Meta[MetaBackupType] == "I" {
 		if req.BaseSource == nil {
-			return nil, engines.Permanent(errors.New("a SQL Server differential is restored on its full backup, and this restore was given none"))
+			return nil, fault.Permanent(errors.New("a SQL Server differential is restored on its full backup, and this restore was given none"))
 		}
 		full, err := req.BaseSource(ctx)
 		if err != nil {
@@ -99,7 +100,7 @@ func (e *Engine) restoreStripes(ctx context.Context, db *sql.DB, srv *blobsrv.Se
 		}
 		s, err := restoreDatabase(req.Database, urls, moves, o)
 		if err != nil {
-			return engines.Permanent(err)
+			return fault.Permanent(err)
 		}
 		if req.Logger != nil {
 			req.Logger.Debug("restoring", "database", req.Database, "statement", s.String())
@@ -125,7 +126,7 @@ func readIndex(ctx context.Context, source engines.PartSource) ([]blobsrv.Blob, 
 		return nil, fmt.Errorf("reading the stripe index: %w", err)
 	}
 	if len(blobs) == 0 {
-		return nil, engines.Permanent(errors.New("the backup's stripe index names no stripe"))
+		return nil, fault.Permanent(errors.New("the backup's stripe index names no stripe"))
 	}
 	return blobs, nil
 }
@@ -138,7 +139,7 @@ type backupFile struct {
 func fileList(ctx context.Context, db *sql.DB, urls []string) ([]backupFile, error) {
 	s, err := restoreOnly("FILELISTONLY", urls)
 	if err != nil {
-		return nil, engines.Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	rows, err := db.QueryContext(ctx, s.sql, s.params()...)
 	if err != nil {
@@ -181,7 +182,7 @@ func fileList(ctx context.Context, db *sql.DB, urls []string) ([]backupFile, err
 // named after the new database.
 func plan(files []backupFile, database string, info server) ([]move, error) {
 	if info.defaultData == "" || info.defaultLog == "" {
-		return nil, engines.Permanent(errors.New("the target server reports no default data or log path (SERVERPROPERTY InstanceDefaultDataPath)"))
+		return nil, fault.Permanent(errors.New("the target server reports no default data or log path (SERVERPROPERTY InstanceDefaultDataPath)"))
 	}
 	base := fileName(database)
 	var moves []move

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // restoreTables is the single-table restore: the whole backup is restored
@@ -40,7 +41,7 @@ func (e *Engine) restoreTables(ctx context.Context, target engines.Conn, req eng
 	if !exists {
 		s, err := createDatabase(req.Database)
 		if err != nil {
-			return nil, engines.Permanent(err)
+			return nil, fault.Permanent(err)
 		}
 		if err := exec(ctx, db, s); err != nil {
 			return nil, fmt.Errorf("creating database %s: %w", req.Database, err)
@@ -70,7 +71,7 @@ func (e *Engine) restoreTables(ctx context.Context, target engines.Conn, req eng
 			t.Schema = "dbo"
 		}
 		if !have[t] {
-			return nil, engines.Permanent(fmt.Errorf("table %s is not in the backup", t))
+			return nil, fault.Permanent(fmt.Errorf("table %s is not in the backup", t))
 		}
 		if inTarget[t] {
 			if !req.Replace {
@@ -78,7 +79,7 @@ func (e *Engine) restoreTables(ctx context.Context, target engines.Conn, req eng
 			}
 			s, err := dropTable(req.Database, t)
 			if err != nil {
-				return nil, engines.Permanent(err)
+				return nil, fault.Permanent(err)
 			}
 			if err := exec(ctx, db, s); err != nil {
 				return nil, fmt.Errorf("replacing table %s: %w", t, err)
@@ -86,11 +87,11 @@ func (e *Engine) restoreTables(ctx context.Context, target engines.Conn, req eng
 		}
 		schema, err := createSchema(req.Database, t.Schema)
 		if err != nil {
-			return nil, engines.Permanent(err)
+			return nil, fault.Permanent(err)
 		}
 		cp, err := copyTable(scratch, req.Database, t)
 		if err != nil {
-			return nil, engines.Permanent(err)
+			return nil, fault.Permanent(err)
 		}
 		if err := exec(ctx, db, schema); err != nil {
 			return nil, fmt.Errorf("creating schema %s in %s: %w", t.Schema, req.Database, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Statistics are computed on the server: COUNT_BIG(*) and
@@ -72,7 +73,7 @@ func statsOf(ctx context.Context, db *sql.DB, database string, tables []engines.
 	for _, t := range want {
 		s, err := tableStats(database, t)
 		if err != nil {
-			return nil, engines.Permanent(err)
+			return nil, fault.Permanent(err)
 		}
 		var rows int64
 		var sum int32
@@ -88,7 +89,7 @@ func statsOf(ctx context.Context, db *sql.DB, database string, tables []engines.
 func userTables(ctx context.Context, db *sql.DB, database string) ([]engines.TableRef, error) {
 	s, err := listTables(database)
 	if err != nil {
-		return nil, engines.Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	rows, err := db.QueryContext(ctx, s.sql)
 	if err != nil {
