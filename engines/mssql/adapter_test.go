@@ -3,13 +3,17 @@ package mssql
 import (
 	"context"
 	"crypto/tls"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	mssqldb "github.com/microsoft/go-mssqldb"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/fault"
@@ -112,4 +116,27 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestClassify: SQL Server's error numbers decide retries, including when
+// the deciding error is one of several (BACKUP reports its cause first and
+// "BACKUP DATABASE is terminating abnormally" last).
+func TestClassify(t *testing.T) {
+	terminating := mssqldb.Error{Number: 3013, Message: "BACKUP DATABASE is terminating abnormally."}
+	for _, tc := range []struct {
+		err                  error
+		permanent, transient bool
+	}{
+		{mssqldb.Error{Number: errLoginFailed}, true, false},
+		{fmt.Errorf("backing up: %w", mssqldb.Error{Number: 3013, All: []mssqldb.Error{{Number: errNoDatabase}, terminating}}), true, false},
+		{mssqldb.Error{Number: errDeadlock}, false, true},
+		{mssqldb.Error{Number: 3013, All: []mssqldb.Error{{Number: errBackupDeviceError}, terminating}}, false, false},
+		{driver.ErrBadConn, false, true},
+		{errors.New("something else"), false, false},
+	} {
+		got := classify(tc.err)
+		if errors.Is(got, fault.ErrPermanent) != tc.permanent || fault.IsTransient(got) != tc.transient || got.Error() != tc.err.Error() {
+			t.Errorf("%v: permanent %v, transient %v", tc.err, errors.Is(got, fault.ErrPermanent), fault.IsTransient(got))
+		}
+	}
 }

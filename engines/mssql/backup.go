@@ -95,6 +95,11 @@ func (s server) snapshots() bool {
 
 // Backup implements engines.Engine.
 func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.BackupOptions, sink engines.PartSink) (*engines.Snapshot, error) {
+	snap, err := e.backup(ctx, src, opts, sink)
+	return snap, classify(err)
+}
+
+func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.BackupOptions, sink engines.PartSink) (*engines.Snapshot, error) {
 	d, err := dsnInfo(src.DSN)
 	if err != nil {
 		return nil, fault.Permanent(err)

@@ -64,7 +64,7 @@ func open(ctx context.Context, c engines.Conn, database string) (*sql.DB, error)
 	db.SetMaxOpenConns(4)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connecting to %s: %w", engines.ServerOf(engineName, c.DSN), err)
+		return nil, fmt.Errorf("connecting to %s: %w", engines.ServerOf(engineName, c.DSN), classify(err))
 	}
 	return db, nil
 }
@@ -80,7 +80,7 @@ func scrubbed(err error, c engines.Conn) error {
 // exec sends s.
 func exec(ctx context.Context, db *sql.DB, s stmt) error {
 	if _, err := db.ExecContext(ctx, s.sql, s.params()...); err != nil {
-		return fmt.Errorf("%s: %w", firstLine(s), err)
+		return fmt.Errorf("%s: %w", firstLine(s), classify(err))
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func (*Engine) DatabaseExists(ctx context.Context, target engines.Conn, name str
 	s := databaseExists(name)
 	var n int
 	if err := db.QueryRowContext(ctx, s.sql, s.params()...).Scan(&n); err != nil {
-		return false, fmt.Errorf("looking for database %s: %w", name, err)
+		return false, fmt.Errorf("looking for database %s: %w", name, classify(err))
 	}
 	return n > 0, nil
 }

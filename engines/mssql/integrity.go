@@ -38,7 +38,7 @@ func (e *Engine) CheckIntegrity(ctx context.Context, target engines.Conn, databa
 			rep.Findings = append(rep.Findings, fmt.Sprintf("Msg %d, Level %d, State %d: %s", e.Number, e.Class, e.State, e.Message))
 		}
 	default:
-		return nil, fmt.Errorf("DBCC CHECKDB of %s: %w", database, err)
+		return nil, fmt.Errorf("DBCC CHECKDB of %s: %w", database, classify(err))
 	}
 	return rep, nil
 }

@@ -25,6 +25,11 @@ import (
 // Server restores one: its full WITH NORECOVERY, then the differential
 // WITH RECOVERY.
 func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
+	rep, err := e.restore(ctx, target, req, source)
+	return rep, classify(err)
+}
+
+func (e *Engine) restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
 	if len(req.Tables) > 0 {
 		return e.restoreTables(ctx, target, req, source)
 	}

@@ -41,7 +41,7 @@ func (e *Engine) TableStats(ctx context.Context, target engines.Conn, database s
 	defer db.Close()
 	stats, err := statsOf(ctx, db, database, tables)
 	if err != nil {
-		return nil, fmt.Errorf("table statistics of SQL Server database %s: %w", database, err)
+		return nil, fmt.Errorf("table statistics of SQL Server database %s: %w", database, classify(err))
 	}
 	return stats, nil
 }
