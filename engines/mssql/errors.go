@@ -20,6 +20,7 @@ const (
 	errNoPermission       = 262   // %ls permission denied in database
 	errNoServerPermission = 300   // %ls permission was denied on object
 	errNoDatabase         = 911   // Database does not exist
+	errDBCCNoDatabase     = 2520  // Could not find database (DBCC)
 	errCannotOpenDatabase = 4060  // Cannot open database requested by the login
 	errDiskFull           = 1105  // Could not allocate space ... filegroup is full
 	errLogFull            = 9002  // The transaction log for database is full
@@ -46,7 +47,7 @@ func classify(err error) error {
 		for _, e := range append(me.All, me) {
 			switch e.Number {
 			case errLoginFailed, errPermissionDenied, errNoPermission, errNoServerPermission,
-				errNoDatabase, errCannotOpenDatabase, errDiskFull, errLogFull:
+				errNoDatabase, errDBCCNoDatabase, errCannotOpenDatabase, errDiskFull, errLogFull:
 				return fault.Permanent(err)
 			case errDeadlock, errLockTimeout, errServerPaused, errDatabaseInUse:
 				return fault.Transient(err)

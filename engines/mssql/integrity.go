@@ -33,7 +33,7 @@ func (e *Engine) CheckIntegrity(ctx context.Context, target engines.Conn, databa
 	var me mssqldb.Error
 	switch {
 	case err == nil:
-	case errors.As(err, &me) && ctx.Err() == nil:
+	case errors.As(err, &me) && ctx.Err() == nil && !classified(err):
 		for _, e := range me.All {
 			rep.Findings = append(rep.Findings, fmt.Sprintf("Msg %d, Level %d, State %d: %s", e.Number, e.Class, e.State, e.Message))
 		}
@@ -41,4 +41,11 @@ func (e *Engine) CheckIntegrity(ctx context.Context, target engines.Conn, databa
 		return nil, fmt.Errorf("DBCC CHECKDB of %s: %w", database, classify(err))
 	}
 	return rep, nil
+}
+
+// classified reports an error that is not a finding of the check: the
+// database is missing, the login may not run it, the connection went.
+func classified(err error) bool {
+	c := classify(err)
+	return errors.Is(c, fault.ErrPermanent) || fault.IsTransient(c)
 }
