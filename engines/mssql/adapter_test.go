@@ -109,6 +109,20 @@ func TestDifferentialNeedsItsFull(t *testing.T) {
 	}
 }
 
+// TestRestorable: a backup of a newer SQL Server is refused before the
+// restore starts; an older or the same version, or one not recorded, goes.
+func TestRestorable(t *testing.T) {
+	for _, tc := range []struct {
+		backup, target string
+		ok             bool
+	}{{"16.0.4135.4", "15.0.4375.4", false}, {"15.0.4375.4", "16.0.4135.4", true}, {"16.0.1000.6", "16.0.4135.4", true}, {"", "16.0.1", true}} {
+		err := restorable(tc.backup, tc.target)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, fault.ErrPermanent)) {
+			t.Errorf("%s onto %s: %v", tc.backup, tc.target, err)
+		}
+	}
+}
+
 func freePort(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

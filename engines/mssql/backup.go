@@ -89,8 +89,7 @@ func readServer(ctx context.Context, db *sql.DB) (server, error) {
 // Enterprise and Developer, 4 Express); Azure SQL's engine editions do
 // not take BACKUP TO URL to a listener of ours anyway.
 func (s server) snapshots() bool {
-	major, _ := strconv.Atoi(strings.SplitN(s.version, ".", 2)[0])
-	return major >= 13 && s.engineEdition >= 2 && s.engineEdition <= 4
+	return majorVersion(s.version) >= 13 && s.engineEdition >= 2 && s.engineEdition <= 4
 }
 
 // Backup implements engines.Engine.

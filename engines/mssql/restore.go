@@ -64,6 +64,11 @@ func (e *Engine) restore(ctx context.Context, target engines.Conn, req engines.R
 	if err != nil {
 		return nil, err
 	}
+	if req.Snapshot != nil {
+		if err := restorable(req.Snapshot.ServerVersion, info.version); err != nil {
+			return nil, err
+		}
+	}
 	rep := &engines.RestoreReport{}
 	for i, src := range sources {
 		first, last := i == 0, i == len(sources)-1
@@ -219,4 +224,20 @@ func fileName(name string) string {
 		}
 		return r
 	}, name)
+}
+
+// restorable refuses, before any byte is sent, a backup of a newer SQL
+// Server than the target: SQL Server restores backups of its own and
+// older versions only.
+func restorable(backupVersion, targetVersion string) error {
+	b, t := majorVersion(backupVersion), majorVersion(targetVersion)
+	if b > 0 && t > 0 && b > t {
+		return fault.Permanent(fmt.Errorf("the backup was taken on SQL Server %s and the target runs %s: SQL Server cannot restore a backup of a newer version", backupVersion, targetVersion))
+	}
+	return nil
+}
+
+func majorVersion(v string) int {
+	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	return major
 }
