@@ -133,8 +133,13 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	stripes := int(min(64, 1+dataBytes/stripeBytes))
 
 	o := backupOptions{Differential: opts.Type == "differential"}
-	if o.Differential && (opts.Base == nil || opts.Base.Meta[MetaBackupSetGUID] == "") {
-		return nil, fault.Permanent(errors.New("a SQL Server differential needs its full backup's backup set GUID, and the full has none recorded: take a full"))
+	if o.Differential {
+		if opts.Base == nil || opts.Base.Meta[MetaBackupSetGUID] == "" {
+			return nil, fault.Permanent(errors.New("a SQL Server differential needs its full backup's backup set GUID, and the full has none recorded: take a full"))
+		}
+		if err := checkBase(ctx, db, database, opts.Base.Meta[MetaBackupSetGUID]); err != nil {
+			return nil, err
+		}
 	}
 
 	// The container lives as long as the BACKUP statement.
@@ -145,7 +150,6 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	for i := range stripes {
 		urls = append(urls, c.BlobURL(fmt.Sprintf("%s_%d_of_%d.bak", safeBlobName(database), i+1, stripes)))
 	}
-	started := time.Now().UTC()
 	if err := withCredential(ctx, db, c, func() error {
 		s, err := backupToURL(database, urls, o)
 		if err != nil {
@@ -169,16 +173,15 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 		return nil, err
 	}
 
-	snap := &engines.Snapshot{Engine: engineName, ServerVersion: info.version, TakenAt: started,
+	// A native backup is consistent as of its end.
+	snap := &engines.Snapshot{Engine: engineName, ServerVersion: info.version, TakenAt: time.Now().UTC(),
 		Meta: map[string]string{MetaEdition: info.edition, MetaStripes: strconv.Itoa(stripes)}}
 	if err := readBackupSet(ctx, db, database, urls[0], snap); err != nil {
 		return nil, err
 	}
 	if o.Differential && !strings.EqualFold(snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID]) {
-		// Someone took a full outside dbopsd without COPY_ONLY: this
-		// differential belongs to that one, which the repository lacks.
-		return nil, fault.Permanent(fmt.Errorf("backing up database %s: the differential's base is backup set %s, not the repository's full (%s): a full backup was taken outside dbopsd without COPY_ONLY; take a full",
-			database, snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID]))
+		// A full was taken between checkBase and the BACKUP.
+		return nil, errOtherBase(database, snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID])
 	}
 	fj, _ := json.Marshal(files)
 	snap.Meta[MetaFiles] = string(fj)
@@ -283,4 +286,25 @@ func readBackupSet(ctx context.Context, db *sql.DB, database, url string, snap *
 	m[MetaCompressed] = strconv.FormatBool(compressed.Valid && size.Valid && compressed.Int64 < size.Int64)
 	snap.Position = last.String
 	return nil
+}
+
+// checkBase refuses a differential, before it is taken, whose base would
+// not be the repository's full: someone took a full outside dbopsd without
+// COPY_ONLY, and the differential would belong to that one, which the
+// repository lacks.
+func checkBase(ctx context.Context, db *sql.DB, database, want string) error {
+	s := differentialBase(database)
+	var got sql.NullString
+	if err := db.QueryRowContext(ctx, s.sql, s.params()...).Scan(&got); err != nil {
+		return fmt.Errorf("reading the differential base of %s: %w", database, err)
+	}
+	if !strings.EqualFold(got.String, want) {
+		return errOtherBase(database, got.String, want)
+	}
+	return nil
+}
+
+func errOtherBase(database, got, want string) error {
+	return fault.Permanent(fmt.Errorf("a differential of %s now would be based on backup set %s, not on the repository's full (backup set %s): a full backup was taken outside dbopsd without COPY_ONLY; take a full",
+		database, got, want))
 }

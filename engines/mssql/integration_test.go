@@ -3,6 +3,9 @@ package mssql
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/enginetest"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // The integration tests run against a real SQL Server, named by
@@ -149,6 +153,19 @@ func TestIntegration(t *testing.T) {
 	got, err = e.TableStats(ctx, server, asDiff, nil)
 	if d := engines.CompareStats(dsnap.Tables, got); err != nil || len(d) > 0 {
 		t.Errorf("restored differential differs: %q, %v", d, err)
+	}
+
+	// A full taken outside dbopsd without COPY_ONLY: the next differential
+	// would belong to it, and is refused before it is taken. (The file is
+	// left beside the data file, in the test instance.)
+	var files []dbFile
+	if err := json.Unmarshal([]byte(fsnap.Meta[MetaFiles]), &files); err != nil || len(files) == 0 {
+		t.Fatalf("files in the manifest: %v", err)
+	}
+	mustExec("BACKUP DATABASE @db TO DISK = @f WITH INIT", sql.Named("db", name), sql.Named("f", files[0].Physical+".foreign.bak"))
+	_, err = e.Backup(ctx, src, engines.BackupOptions{Type: "differential", Base: fsnap, Parallel: 1}, enginetest.NewDirParts(t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), "without COPY_ONLY") || !errors.Is(err, fault.ErrPermanent) {
+		t.Errorf("a differential after a foreign full: %v", err)
 	}
 
 	// One table into a new database, then again onto itself with Replace.

@@ -460,3 +460,13 @@ func copyTable(scratch, database string, t engines.TableRef) (stmt, error) {
 	}
 	return stmt{sql: fmt.Sprintf("SELECT * INTO %s FROM %s;", strings.Join(into, "."), strings.Join(from, "."))}, nil
 }
+
+// differentialBase reads the base of the database's next differential:
+// the backup set GUID of its last full that was not COPY_ONLY, as the
+// primary data file records it.
+func differentialBase(database string) stmt {
+	return stmt{
+		sql:  "SELECT CAST(differential_base_guid AS varchar(36)) FROM sys.master_files WHERE database_id = DB_ID(@database) AND file_id = 1;",
+		args: []sql.NamedArg{sql.Named("database", database)},
+	}
+}

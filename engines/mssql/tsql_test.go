@@ -159,6 +159,7 @@ func TestStatementsGolden(t *testing.T) {
 			c.add("snapshot of "+db, s, err)
 			c.add("backup set of "+db, backupSet(db, urls(1)[0]), nil)
 			c.add("files of "+db, databaseFiles(db), nil)
+			c.add("differential base of "+db, differentialBase(db), nil)
 		}
 		golden(t, "stats", c.b.String())
 	})
