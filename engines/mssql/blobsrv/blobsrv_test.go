@@ -593,3 +593,40 @@ func TestSmallRangesDecodeABlockOnce(t *testing.T) {
 		t.Errorf("%d parts opened for 32 ranges over 2 blocks, want 2", src.opens)
 	}
 }
+
+// TestPutBlobAndDelete: a blob sent in one request (Put Blob, what the SDK
+// does for small uploads) and an empty one are stored and listed; a
+// deleted blob is listed no more and is not in the container's index.
+func TestPutBlobAndDelete(t *testing.T) {
+	g := newRig(t)
+	ctx := context.Background()
+	w, err := g.repo.NewBackup(ctx, repository.BackupOptions{Database: "sales", Engine: "mssql", Type: repository.Full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(errors.New("test over"))
+	c := g.srv.Receive(ctx, w, "blocks/", time.Now().Add(time.Hour))
+	small := stripeData(4, 1000)
+	if _, err := g.blockClient(t, c, "small.bak", c.SAS()).UploadBuffer(ctx, small, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.blockClient(t, c, "empty.bak", c.SAS()).UploadBuffer(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.blockClient(t, c, "gone.bak", c.SAS()).UploadBuffer(ctx, small, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.blockClient(t, c, "gone.bak", c.SAS()).Delete(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.blockClient(t, c, "never.bak", c.SAS()).Delete(ctx, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+		t.Errorf("deleting a blob that is not there: %v", err)
+	}
+	if names := listNames(t, g, c, c.SAS()); strings.Join(names, ",") != "empty.bak,small.bak" {
+		t.Errorf("listed %q", names)
+	}
+	blobs, err := c.Close()
+	if err != nil || len(blobs) != 2 || blobs[0].Size != 0 || len(blobs[0].Blocks) != 0 || blobs[1].Size != 1000 || len(blobs[1].Blocks) != 1 {
+		t.Errorf("index %+v, %v", blobs, err)
+	}
+}
