@@ -630,3 +630,34 @@ func TestPutBlobAndDelete(t *testing.T) {
 		t.Errorf("index %+v, %v", blobs, err)
 	}
 }
+
+// TestManyBlocks: SQL Server's 50,000-block stripes, scaled down: a
+// thousand small blocks commit and come back in order; a block list one
+// over Azure's limit is refused.
+func TestManyBlocks(t *testing.T) {
+	g := newRig(t)
+	ctx := context.Background()
+	data := stripeData(11, 1000*64)
+	m := g.backup(t, map[string][]byte{"many.bak": data}, 64)
+	c := g.send(t, ctx, m)
+	defer c.Close()
+	got, err := download(ctx, g.blockClient(t, c, "many.bak", c.SAS()), 0, 0)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("a thousand blocks back: %d bytes, %v", len(got), err)
+	}
+
+	w, err := g.repo.NewBackup(ctx, repository.BackupOptions{Database: "sales", Engine: "mssql", Type: repository.Full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort(errors.New("test over"))
+	rc := g.srv.Receive(ctx, w, "blocks/", time.Now().Add(time.Hour))
+	defer rc.Close()
+	ids := make([]string, blobsrv.MaxBlocks+1)
+	for i := range ids {
+		ids[i] = blockID(i)
+	}
+	if _, err := g.blockClient(t, rc, "big.bak", rc.SAS()).CommitBlockList(ctx, ids, nil); !bloberror.HasCode(err, bloberror.BlockListTooLong) {
+		t.Errorf("a list of %d blocks: %v", len(ids), err)
+	}
+}
