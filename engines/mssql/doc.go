@@ -30,7 +30,21 @@
 //     the differential's base GUID), recorded in the manifest with the
 //     server version, edition and the database's files.
 //
-// A differential whose base is not the repository's full (someone took a
-// full outside dbopsd without COPY_ONLY) is refused: it could not be
-// restored from the repository.
+// A differential whose base would not be the repository's full (someone
+// took a full outside dbopsd without COPY_ONLY) is refused, before it is
+// taken (sys.master_files) and after (msdb): it could not be restored from
+// the repository.
+//
+// # How a restore runs
+//
+// The stripes are served back from the repository in a read-only
+// container with its own SAS and credential. RESTORE FILELISTONLY plans
+// the files; RESTORE DATABASE … WITH MOVE puts each into the target's
+// default data or log path, named after the new database, REPLACE only
+// when asked. A differential is restored on its full
+// (RestoreRequest.BaseSource): the full WITH NORECOVERY, then the
+// differential WITH RECOVERY. A backup of a newer SQL Server than the
+// target is refused first. Single tables: the whole backup is restored
+// under a scratch name, the tables copied with SELECT INTO on the same
+// server, the scratch copy dropped.
 package mssql
