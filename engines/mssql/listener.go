@@ -98,10 +98,3 @@ func blobServer() (*blobsrv.Server, error) {
 	log.Info("blob listener started", "listen", cfg.Listen, "url", cfg.URL)
 	return srv, nil
 }
-
-// useServer makes srv the listener, for tests that serve it themselves.
-func useServer(srv *blobsrv.Server) {
-	listener.Lock()
-	defer listener.Unlock()
-	listener.srv, listener.done = srv, make(chan error)
-}
