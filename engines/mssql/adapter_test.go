@@ -6,8 +6,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,6 +122,55 @@ func TestRestorable(t *testing.T) {
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, fault.ErrPermanent)) {
 			t.Errorf("%s onto %s: %v", tc.backup, tc.target, err)
 		}
+	}
+}
+
+// TestListenerServesRenewedCertificate: a certificate replaced at the same
+// paths is served from the next handshake on, without a restart.
+func TestListenerServesRenewedCertificate(t *testing.T) {
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	first, err := ca.Issue(time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.WriteFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	Configure(ListenerConfig{Listen: addr, URL: "https://" + addr, CertFile: certFile, KeyFile: keyFile}, nil)
+	t.Cleanup(func() { Configure(ListenerConfig{}, nil) })
+	if _, err := blobServer(); err != nil {
+		t.Fatal(err)
+	}
+	served := func() *big.Int {
+		t.Helper()
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber
+	}
+	if got := served(); got.Cmp(first.Cert.SerialNumber) != 0 {
+		t.Fatalf("served serial %v, want %v", got, first.Cert.SerialNumber)
+	}
+	renewed, err := ca.Issue(time.Now().Add(48 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := renewed.WriteFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(certFile, later, later)
+	os.Chtimes(keyFile, later, later)
+	if got := served(); got.Cmp(renewed.Cert.SerialNumber) != 0 {
+		t.Errorf("after renewal: serial %v, want the renewed %v", got, renewed.Cert.SerialNumber)
 	}
 }
 

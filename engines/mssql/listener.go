@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -76,9 +78,9 @@ func blobServer() (*blobsrv.Server, error) {
 	if cfg.Listen == "" || cfg.URL == "" {
 		return nil, fault.Permanent(errNoListener)
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("blob listener: loading tls_cert and tls_key: %w", err)
+	certs := &certFiles{cert: cfg.CertFile, key: cfg.KeyFile}
+	if _, err := certs.get(nil); err != nil {
+		return nil, err
 	}
 	log := listener.logger
 	if log == nil {
@@ -88,7 +90,7 @@ func blobServer() (*blobsrv.Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, cfg.Listen, cert, ready) }()
+	go func() { done <- srv.Run(ctx, cfg.Listen, certs.get, ready) }()
 	if err := <-ready; err != nil {
 		cancel()
 		<-done
@@ -97,4 +99,38 @@ func blobServer() (*blobsrv.Server, error) {
 	listener.srv, listener.stop, listener.done = srv, cancel, done
 	log.Info("blob listener started", "listen", cfg.Listen, "url", cfg.URL)
 	return srv, nil
+}
+
+// certFiles serves tls_cert and tls_key, loaded again when either file
+// changes: a renewed certificate is served from the next handshake on. A
+// pair that does not load keeps the one loaded before.
+type certFiles struct {
+	cert, key string
+
+	mu      sync.Mutex
+	loaded  *tls.Certificate
+	modTime [2]time.Time
+}
+
+func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var mt [2]time.Time
+	for i, f := range []string{c.cert, c.key} {
+		if fi, err := os.Stat(f); err == nil {
+			mt[i] = fi.ModTime()
+		}
+	}
+	if c.loaded != nil && mt == c.modTime {
+		return c.loaded, nil
+	}
+	pair, err := tls.LoadX509KeyPair(c.cert, c.key)
+	if err != nil {
+		if c.loaded != nil {
+			return c.loaded, nil
+		}
+		return nil, fmt.Errorf("blob listener: loading tls_cert and tls_key: %w", err)
+	}
+	c.loaded, c.modTime = &pair, mt
+	return c.loaded, nil
 }

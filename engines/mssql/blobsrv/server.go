@@ -79,11 +79,12 @@ func New(opts Options) *Server {
 // URL is the listener's base URL, as Options gave it.
 func (s *Server) URL() string { return s.url }
 
-// Run serves s over HTTPS on addr with cert until ctx is cancelled, then
-// closes the listener and waits up to a minute for requests in flight.
-// When ready is not nil, Run sends it the outcome of opening the port
-// (nil: listening) before serving.
-func (s *Server) Run(ctx context.Context, addr string, cert tls.Certificate, ready chan<- error) error {
+// Run serves s over HTTPS on addr until ctx is cancelled, then closes the
+// listener and waits up to a minute for requests in flight. getCert gives
+// the certificate for each handshake (so a renewed one is served without
+// a restart). When ready is not nil, Run sends it the outcome of opening
+// the port (nil: listening) before serving.
+func (s *Server) Run(ctx context.Context, addr string, getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error), ready chan<- error) error {
 	ln, err := net.Listen("tcp", addr)
 	if ready != nil {
 		ready <- err
@@ -93,7 +94,7 @@ func (s *Server) Run(ctx context.Context, addr string, cert tls.Certificate, rea
 	}
 	srv := &http.Server{
 		Handler:           s,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSConfig:         &tls.Config{GetCertificate: getCert, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
