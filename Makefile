@@ -65,6 +65,7 @@ test: test-deps
 	$(GO) test -run '^$$' -fuzz=FuzzParseRequest -fuzztime=10s ./request/
 	$(GO) test -run '^$$' -fuzz=FuzzValidity -fuzztime=5s ./request/
 	$(GO) test -run '^$$' -fuzz=FuzzLoad -fuzztime=10s ./config/
+	@[ -n "$$DBOPS_TEST_MSSQL_DSN" ] || echo "NOT RUN: the SQL Server integration tests (engines/mssql TestIntegration): DBOPS_TEST_MSSQL_DSN is not set; README, \"SQL Server\", says how to run them"
 
 ## test-short: the tests without the slow fault and fuzz cases.
 test-short: test-deps

@@ -50,6 +50,17 @@ daemon {
   request_listen = ""
   tls_cert       = ""
   tls_key        = ""
+
+  # SQL Server 备份经由 dbopsd 的 blob 监听（Azure Blob 协议的子集，HTTPS）：BACKUP … TO URL
+  # 把数据直接流入仓库，数据库主机上不落地。证书用上面的 tls_cert/tls_key，须含 mssql_url 的主机名，
+  # 且 SQL Server 主机信任它。空 = 关闭（SQL Server 库的备份会失败并说明原因）。
+  # SQL Server backs up through dbopsd's blob listener (HTTPS, a subset of Azure Blob):
+  # its certificate is tls_cert/tls_key, naming mssql_url's host, trusted by the SQL Servers.
+  # SQL Server 只连主机名（不能是 IP）的 443 端口。SQL Server reaches a host name (not an IP) on port 443.
+  #   mssql_listen = "0.0.0.0:443"
+  #   mssql_url    = "https://dbops.example.gov.cn"
+  mssql_listen = ""
+  mssql_url    = ""
 }
 
 # ---------------------------------------------------------------------------

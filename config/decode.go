@@ -39,6 +39,7 @@ var (
 		{Name: "state_dir"}, {Name: "socket"}, {Name: "http_listen"}, {Name: "max_parallel"},
 		{Name: "max_per_server"}, {Name: "timezone"},
 		{Name: "request_listen"}, {Name: "tls_cert"}, {Name: "tls_key"},
+		{Name: "mssql_listen"}, {Name: "mssql_url"},
 	}}
 	storageSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "type", Required: true}, {Name: "endpoint"}, {Name: "bucket"}, {Name: "prefix"},
@@ -232,6 +233,8 @@ func (d *decoder) decodeDaemon(b *hcl.Block, dm *Daemon) {
 	d.str(a, "request_listen", &dm.RequestListen)
 	d.path(a, "tls_cert", &dm.TLSCert)
 	d.path(a, "tls_key", &dm.TLSKey)
+	d.str(a, "mssql_listen", &dm.MSSQLListen)
+	d.str(a, "mssql_url", &dm.MSSQLURL)
 	if d.integer(a, "max_parallel", &dm.MaxParallel) && dm.MaxParallel < 1 {
 		d.errorf(d.at(dm, "max_parallel"), "Value out of range", "daemon: max_parallel must be at least 1.")
 	}

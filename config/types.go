@@ -49,6 +49,13 @@ type Daemon struct {
 	TLSCert       string
 	TLSKey        string
 	Range         hcl.Range
+
+	// MSSQLListen (mssql_listen) is host:port of the blob listener SQL
+	// Server backs up to and restores from; MSSQLURL (mssql_url) is how
+	// SQL Server reaches it, https://NAME:PORT with NAME in tls_cert's
+	// certificate (see config/mssql.go).
+	MSSQLListen string
+	MSSQLURL    string
 }
 
 // Storage is a storage "name" { } block.

@@ -117,6 +117,7 @@ func (d *decoder) validateDaemon(dm *Daemon) {
 	}
 	dm.Location = loc
 	d.validateRequestListen(dm)
+	d.validateMSSQLListen(dm)
 }
 
 // DefaultRequestPort is the port the samples give daemon.request_listen.
@@ -132,6 +133,9 @@ const maxTLSFile = 1 << 20
 // never show what the key file holds.
 func (d *decoder) validateRequestListen(dm *Daemon) {
 	if dm.RequestListen == "" {
+		if dm.MSSQLListen != "" {
+			return // tls_cert serves the blob listener: validateMSSQLListen
+		}
 		for _, f := range []struct{ name, v string }{{"tls_cert", dm.TLSCert}, {"tls_key", dm.TLSKey}} {
 			if f.v != "" {
 				d.warnf(d.at(dm, f.name), "Argument has no effect",

@@ -85,6 +85,10 @@ type RestoreRequest struct {
 	// Snapshot is the metadata the backup recorded.
 	Snapshot *Snapshot
 	Logger   hclog.Logger
+	// BaseSource, for a differential, opens the parts of the full backup
+	// it belongs to: an engine whose differentials are native (SQL Server)
+	// restores that full first. Nil for a full.
+	BaseSource func(ctx context.Context) (PartSource, error)
 }
 
 // RestoreReport says what a restore did beyond the obvious.

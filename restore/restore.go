@@ -154,10 +154,20 @@ func load(ctx context.Context, r Request, m *repository.Manifest) (*Result, erro
 	}
 	log.Info("restore started", "type", m.Type, "tables", len(r.Tables))
 	start := time.Now()
-	rep, err := r.Engine.Restore(ctx, r.Target.Conn, engines.RestoreRequest{
+	req := engines.RestoreRequest{
 		Database: r.As, Tables: r.Tables, Replace: r.Replace, Parallel: max(r.Parallel, 1),
 		Snapshot: m.Snapshot, Logger: log,
-	}, src)
+	}
+	if m.Type == repository.Differential && m.Base != "" {
+		req.BaseSource = func(ctx context.Context) (engines.PartSource, error) {
+			full, err := r.Repo.FindBackup(ctx, r.Database, m.Base)
+			if err != nil {
+				return nil, fmt.Errorf("the full backup %s of differential %s: %w", m.Base, m.ID, err)
+			}
+			return r.Repo.Source(full), nil
+		}
+	}
+	rep, err := r.Engine.Restore(ctx, r.Target.Conn, req, src)
 	if err != nil {
 		return nil, fmt.Errorf("restoring backup %s of %s onto %s as %q: %w", m.ID, r.Database, r.Target.Name, r.As, err)
 	}

@@ -40,6 +40,7 @@ type fixture struct {
 	cat     *catalog.Catalog
 	full    *repository.Manifest
 	target  restore.Target
+	src     engines.Conn // the source database, for a later backup
 }
 
 const hall = `
@@ -77,6 +78,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.full = res.Manifest
+	f.src = engines.Conn{DSN: src.DSN(db)}
 	return f
 }
 

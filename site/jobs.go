@@ -57,6 +57,7 @@ func BackupJob(cfg *config.Config, db *config.Database, typ string, run Run) (ba
 	if run.Repo == nil {
 		return backup.Job{}, errors.New("site: a backup job needs a repository")
 	}
+	configureMSSQL(cfg, run.Logger)
 	eng, err := Engine(db.Engine)
 	if err != nil {
 		return backup.Job{}, err
@@ -95,6 +96,7 @@ func RestoreRequest(cfg *config.Config, db *config.Database, t *config.RestoreTa
 	if run.Repo == nil {
 		return restore.Request{}, errors.New("site: a restore needs a repository")
 	}
+	configureMSSQL(cfg, run.Logger)
 	eng, err := Engine(db.Engine)
 	if err != nil {
 		return restore.Request{}, err
@@ -153,6 +155,7 @@ func DrillSpec(cfg *config.Config, acc *request.Accepted, run Run) (drill.Spec, 
 	if t.Engine != db.Engine {
 		return drill.Spec{}, fmt.Errorf("request %s: restore target %q is %s, database %q is %s", r.ID, t.Name, t.Engine, db.Name, db.Engine)
 	}
+	configureMSSQL(cfg, run.Logger)
 	eng, err := Engine(db.Engine)
 	if err != nil {
 		return drill.Spec{}, fmt.Errorf("request %s: %w", r.ID, err)

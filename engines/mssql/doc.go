@@ -1,6 +1,50 @@
-// Package mssql is the SQL Server adapter. In this build it is a
-// registration only: a policy may name engine = "mssql" (or "sqlserver"),
-// its DSNs validate and its databases count towards max_per_server, but
-// New answers that this build cannot back up or restore SQL Server yet.
-// The adapter itself is added as the README's "Adding an engine" says.
+// Package mssql is the SQL Server adapter. Backups are SQL Server's own
+// BACKUP DATABASE … TO URL (full, or WITH DIFFERENTIAL, which SQL Server
+// makes cumulative), striped over blobs of dbopsd's blob listener
+// (blobsrv), which streams every block into the repository as it
+// arrives; restores are RESTORE … FROM URL from the same listener, reading
+// the repository back with ranged reads. Nothing lands on the database
+// host.
+//
+// # Files
+//
+// As in engines/postgres and engines/mysql: backup.go, restore.go,
+// restore_table.go, integrity.go (DBCC CHECKDB), stats.go (row counts and
+// checksums per table), dsn.go, messages.go with messages/. tsql.go builds
+// every statement the adapter sends; testdata/*.golden hold them.
+// listener.go holds the process's one listener, configured from the
+// policy's daemon block (mssql_listen, mssql_url, tls_cert, tls_key).
+//
+// # How a backup runs
+//
+//  1. A container is opened on the listener for this backup, with a SAS
+//     granting create, write, delete and list on it for a day.
+//  2. CREATE CREDENTIAL named after the container's URL holds the SAS;
+//     SQL Server finds it by the URL prefix.
+//  3. BACKUP DATABASE @database TO URL = @url1, … WITH CHECKSUM,
+//     COMPRESSION, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536: the
+//     statement returns when SQL Server has committed every stripe.
+//  4. The credential is dropped, the container closed, and its index (which
+//     blocks make each stripe) written as the meta part blobs.json.
+//  5. msdb.dbo.backupset gives the native chain (backup set GUID, LSNs,
+//     the differential's base GUID), recorded in the manifest with the
+//     server version, edition and the database's files.
+//
+// A differential whose base would not be the repository's full (someone
+// took a full outside dbopsd without COPY_ONLY) is refused, before it is
+// taken (sys.master_files) and after (msdb): it could not be restored from
+// the repository.
+//
+// # How a restore runs
+//
+// The stripes are served back from the repository in a read-only
+// container with its own SAS and credential. RESTORE FILELISTONLY plans
+// the files; RESTORE DATABASE … WITH MOVE puts each into the target's
+// default data or log path, named after the new database, REPLACE only
+// when asked. A differential is restored on its full
+// (RestoreRequest.BaseSource): the full WITH NORECOVERY, then the
+// differential WITH RECOVERY. A backup of a newer SQL Server than the
+// target is refused first. Single tables: the whole backup is restored
+// under a scratch name, the tables copied with SELECT INTO on the same
+// server, the scratch copy dropped.
 package mssql

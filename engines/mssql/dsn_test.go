@@ -1,23 +1,31 @@
 package mssql
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
-// SQL Server is registered, so policies naming it validate, but this build
-// cannot run it: New says so, and the error is permanent (no retries).
+// SQL Server is registered under its name and alias, and New builds the
+// adapter; without a blob listener in the policy its backups fail
+// permanently, saying what to set.
 func TestRegistration(t *testing.T) {
 	r, ok := engines.Lookup("SQLServer")
 	if !ok || r.Name != "mssql" || r.ToolDirSetting != "" {
 		t.Fatalf("Lookup(SQLServer) = %+v, %v", r, ok)
 	}
-	_, err := engines.New("sqlserver")
-	if err == nil || !strings.Contains(err.Error(), "not supported by this build") || !errors.Is(err, engines.ErrPermanent) {
-		t.Errorf("New(sqlserver): %v", err)
+	e, err := engines.New("sqlserver")
+	if err != nil || e.Name() != "mssql" {
+		t.Fatalf("New(sqlserver) = %v, %v", e, err)
+	}
+	Configure(ListenerConfig{}, nil)
+	_, err = e.Backup(context.Background(), engines.Conn{DSN: "sqlserver://dbops@127.0.0.1:1?database=sales"}, engines.BackupOptions{Type: "full"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "set mssql_listen, mssql_url, tls_cert and tls_key") || !errors.Is(err, fault.ErrPermanent) {
+		t.Errorf("Backup without a listener: %v", err)
 	}
 }
 

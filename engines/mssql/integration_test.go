@@ -1,0 +1,201 @@
+package mssql
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/enginetest"
+	"github.com/dbopsd/dbopsd/internal/fault"
+)
+
+// The integration tests run against a real SQL Server, named by
+// DBOPS_TEST_MSSQL_DSN (a login that may create and drop databases and
+// credentials: sysadmin on a test instance), which must reach this test's
+// blob listener: DBOPS_TEST_MSSQL_LISTEN (host:port to listen on, default
+// 0.0.0.0:443), DBOPS_TEST_MSSQL_URL (how SQL Server reaches it,
+// https://NAME, port 443) and DBOPS_TEST_MSSQL_CERT / DBOPS_TEST_MSSQL_KEY (a
+// certificate for NAME that SQL Server trusts). The README ("SQL Server")
+// says how to run one in a container. Without DBOPS_TEST_MSSQL_DSN they
+// do not run, and the test binary says so on every run.
+
+const mssqlEnv = "DBOPS_TEST_MSSQL_DSN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mssqlEnv) == "" {
+		fmt.Printf("engines/mssql: SQL Server integration tests NOT RUN: %s is not set (README, \"SQL Server\", says how to run them)\n", mssqlEnv)
+	}
+	os.Exit(m.Run())
+}
+
+// integration returns the server's Conn and starts the listener, or skips
+// the test saying why: the one skip of the suite.
+func integration(t *testing.T) engines.Conn {
+	t.Helper()
+	dsn := os.Getenv(mssqlEnv)
+	if dsn == "" {
+		t.Skipf("NOT RUN: %s is not set; this test needs a SQL Server (README, \"SQL Server\")", mssqlEnv)
+	}
+	listen := os.Getenv("DBOPS_TEST_MSSQL_LISTEN")
+	if listen == "" {
+		listen = "0.0.0.0:443"
+	}
+	cfg := ListenerConfig{Listen: listen, URL: os.Getenv("DBOPS_TEST_MSSQL_URL"),
+		CertFile: os.Getenv("DBOPS_TEST_MSSQL_CERT"), KeyFile: os.Getenv("DBOPS_TEST_MSSQL_KEY")}
+	if cfg.URL == "" || cfg.CertFile == "" || cfg.KeyFile == "" {
+		t.Fatalf("%s is set: set DBOPS_TEST_MSSQL_URL, DBOPS_TEST_MSSQL_CERT and DBOPS_TEST_MSSQL_KEY too", mssqlEnv)
+	}
+	Configure(cfg, hclog.New(&hclog.LoggerOptions{Name: "mssql-test", Output: os.Stderr, Level: hclog.Info}))
+	t.Cleanup(func() { Configure(ListenerConfig{}, nil) })
+	return engines.Conn{DSN: dsn}
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// withDatabase sets DSN's database.
+func withDatabase(c engines.Conn, database string) engines.Conn {
+	u := c.DSN
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return engines.Conn{DSN: u + "?database=" + database, Password: c.Password}
+}
+
+// TestIntegration: full and differential backups through the listener,
+// the native chain recorded; the full restored under another name with
+// equal statistics; DBCC CHECKDB clean; the copies dropped.
+func TestIntegration(t *testing.T) {
+	server := integration(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	e := &Engine{}
+	name := randomName("dbopsd_it_销售]'")
+	db, err := open(ctx, server, "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q, _ := quoteName(name)
+	mustExec := func(sqlText string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, sqlText, args...); err != nil {
+			t.Fatalf("%s: %v", sqlText, err)
+		}
+	}
+	mustExec("CREATE DATABASE " + q)
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	mustExec(fmt.Sprintf("CREATE TABLE %s.dbo.[orders] (id int PRIMARY KEY, note nvarchar(100))", q))
+	mustExec(fmt.Sprintf("EXEC(N'USE %s; EXEC(N''CREATE SCHEMA [we]]ird s]'')')", strings.ReplaceAll(q, "'", "''")))
+	mustExec(fmt.Sprintf("CREATE TABLE %s.[we]]ird s].[表 one] (k bigint, v varbinary(50))", q))
+	mustExec(fmt.Sprintf("INSERT INTO %s.dbo.[orders] SELECT TOP (5000) ROW_NUMBER() OVER (ORDER BY (SELECT 1)), N'订单 ' + CAST(ROW_NUMBER() OVER (ORDER BY (SELECT 1)) AS nvarchar(10)) FROM sys.all_objects a CROSS JOIN sys.all_objects b", q))
+	mustExec(fmt.Sprintf("INSERT INTO %s.[we]]ird s].[表 one] VALUES (1, 0x00ff), (2, NULL)", q))
+
+	src := withDatabase(server, name)
+	full := enginetest.NewDirParts(t.TempDir())
+	fsnap, err := e.Backup(ctx, src, engines.BackupOptions{Type: "full", Parallel: 1, Logger: hclog.NewNullLogger()}, full)
+	if err != nil {
+		t.Fatalf("full backup: %v", err)
+	}
+	if fsnap.Meta[MetaBackupSetGUID] == "" || fsnap.Meta[MetaBackupType] != "D" || fsnap.Position == "" || len(fsnap.Tables) != 2 {
+		t.Errorf("full backup's snapshot: %+v", fsnap)
+	}
+
+	mustExec(fmt.Sprintf("UPDATE %s.dbo.[orders] SET note = N'changed' WHERE id %% 7 = 0", q))
+	diff := enginetest.NewDirParts(t.TempDir())
+	dsnap, err := e.Backup(ctx, src, engines.BackupOptions{Type: "differential", Base: fsnap, Parallel: 1, Logger: hclog.NewNullLogger()}, diff)
+	if err != nil {
+		t.Fatalf("differential backup: %v", err)
+	}
+	if dsnap.Meta[MetaBackupType] != "I" || !strings.EqualFold(dsnap.Meta[MetaDifferentialBaseGUID], fsnap.Meta[MetaBackupSetGUID]) {
+		t.Errorf("the differential's chain: %v, full %s", dsnap.Meta, fsnap.Meta[MetaBackupSetGUID])
+	}
+
+	as := name + "_restored"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, as) })
+	rep, err := e.Restore(ctx, server, engines.RestoreRequest{Database: as, Parallel: 1, Snapshot: fsnap, Logger: hclog.NewNullLogger()}, full)
+	if err != nil {
+		t.Fatalf("restoring the full as %s: %v", as, err)
+	}
+	enginetest.CheckNotes(t, rep)
+	got, err := e.TableStats(ctx, server, as, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := engines.CompareStats(fsnap.Tables, got); len(d) > 0 {
+		t.Errorf("restored copy differs: %q", d)
+	}
+	if _, err := e.Restore(ctx, server, engines.RestoreRequest{Database: as, Parallel: 1, Snapshot: fsnap}, full); err == nil || !strings.Contains(err.Error(), engines.ErrExists.Error()) {
+		t.Errorf("restoring onto an existing database without Replace: %v", err)
+	}
+	// The differential, on its full.
+	asDiff := name + "_diff"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, asDiff) })
+	_, err = e.Restore(ctx, server, engines.RestoreRequest{Database: asDiff, Parallel: 1, Snapshot: dsnap, Logger: hclog.NewNullLogger(),
+		BaseSource: func(context.Context) (engines.PartSource, error) { return full, nil }}, diff)
+	if err != nil {
+		t.Fatalf("restoring the differential as %s: %v", asDiff, err)
+	}
+	got, err = e.TableStats(ctx, server, asDiff, nil)
+	if d := engines.CompareStats(dsnap.Tables, got); err != nil || len(d) > 0 {
+		t.Errorf("restored differential differs: %q, %v", d, err)
+	}
+
+	// A full taken outside dbopsd without COPY_ONLY: the next differential
+	// would belong to it, and is refused before it is taken. (The file is
+	// left beside the data file, in the test instance.)
+	var files []dbFile
+	if err := json.Unmarshal([]byte(fsnap.Meta[MetaFiles]), &files); err != nil || len(files) == 0 {
+		t.Fatalf("files in the manifest: %v", err)
+	}
+	mustExec("BACKUP DATABASE @db TO DISK = @f WITH INIT", sql.Named("db", name), sql.Named("f", files[0].Physical+".foreign.bak"))
+	_, err = e.Backup(ctx, src, engines.BackupOptions{Type: "differential", Base: fsnap, Parallel: 1}, enginetest.NewDirParts(t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), "without COPY_ONLY") || !errors.Is(err, fault.ErrPermanent) {
+		t.Errorf("a differential after a foreign full: %v", err)
+	}
+
+	// One table into a new database, then again onto itself with Replace.
+	tables := name + "_tables"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, tables) })
+	odd := engines.TableRef{Schema: "we]ird s", Name: "表 one"}
+	for _, replace := range []bool{false, true} {
+		rep, err := e.Restore(ctx, server, engines.RestoreRequest{Database: tables, Tables: []engines.TableRef{odd}, Replace: replace, Parallel: 1, Snapshot: fsnap}, full)
+		if err != nil {
+			t.Fatalf("table restore (replace %v): %v", replace, err)
+		}
+		enginetest.CheckNotes(t, rep)
+	}
+	got, err = e.TableStats(ctx, server, tables, []engines.TableRef{odd})
+	want, _ := fsnap.Table(odd)
+	if err != nil || len(got) != 1 || got[0].Rows != want.Rows || got[0].Checksum != want.Checksum {
+		t.Errorf("restored table: %+v, %v; want %+v", got, err, want)
+	}
+	ir, err := e.CheckIntegrity(ctx, server, as)
+	if err != nil || !ir.OK() {
+		t.Errorf("DBCC CHECKDB: %+v, %v", ir, err)
+	}
+	if err := e.DropDatabase(ctx, server, as); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.DatabaseExists(ctx, server, as); ok || err != nil {
+		t.Errorf("after the drop: exists %v, %v", ok, err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sys.credentials WHERE name LIKE N'https://%dbopsd-%'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("credentials left behind: %d, %v", n, err)
+	}
+}
