@@ -1,0 +1,450 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
+)
+
+// Defaults of a Spec.
+const (
+	DefaultSamples          = 20
+	DefaultLeafRows         = 256
+	DefaultStatementTimeout = 10 * time.Minute
+	// maxPrefixes bounds the prefixes one statement lists.
+	maxPrefixes = 512
+)
+
+// Side is one of the two tables compared.
+type Side struct {
+	Engine   engines.Engine
+	Conn     engines.Conn
+	Database string
+	Table    engines.TableRef
+}
+
+// Spec is one reconciliation.
+type Spec struct {
+	Name        string
+	Left, Right Side
+	Key         []string
+	// Columns are the columns compared besides the key; none: all.
+	Columns []string
+	// Where filters the rows on both sides (SQL both engines understand).
+	Where string
+	// RateLimit bounds the rows each side reads per second; 0: no limit.
+	RateLimit        int64
+	StatementTimeout time.Duration // default DefaultStatementTimeout
+	Samples          int           // sample keys per kind; default DefaultSamples
+	LeafRows         int           // groups of at most this many rows are fetched; default DefaultLeafRows
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// Result is what a reconciliation found.
+type Result struct {
+	Name     string    `json:"name"`
+	Status   string    `json:"status"` // StatusMatch, StatusDifferent or StatusFailed
+	Started  time.Time `json:"started_at"`
+	Finished time.Time `json:"finished_at"`
+	Duration float64   `json:"duration_seconds"`
+	Left     SideInfo  `json:"left"`
+	Right    SideInfo  `json:"right"`
+	Key      []string  `json:"key"`
+	Compared []string  `json:"columns_compared"`
+	// NotCompared names the columns left out, with why.
+	NotCompared []Skipped `json:"columns_not_compared"`
+	// MissingLeft counts rows the right side has and the left lacks;
+	// MissingRight the other way round.
+	MissingLeft  int64 `json:"missing_left"`
+	MissingRight int64 `json:"missing_right"`
+	Different    int64 `json:"different"`
+	// DifferentColumns counts, per column, the rows in which it differs.
+	DifferentColumns map[string]int64 `json:"different_columns"`
+	Samples          Samples          `json:"samples"`
+	// NetworkBytes is what crossed the network, both sides, both ways.
+	NetworkBytes int64  `json:"network_bytes"`
+	Statements   int    `json:"statements"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Result statuses.
+const (
+	StatusMatch     = "match"
+	StatusDifferent = "different"
+	StatusFailed    = "failed"
+)
+
+// Total is the number of rows missing or different.
+func (r *Result) Total() int64 { return r.MissingLeft + r.MissingRight + r.Different }
+
+// SideInfo describes one side after the run.
+type SideInfo struct {
+	Engine   string `json:"engine"`
+	Database string `json:"database"`
+	Table    string `json:"table"`
+	Rows     int64  `json:"rows"`
+	// BytesRead and BytesWritten are this side's network traffic.
+	BytesRead    int64 `json:"bytes_read"`
+	BytesWritten int64 `json:"bytes_written"`
+}
+
+// Samples are up to Spec.Samples keys of each kind, in key order.
+type Samples struct {
+	MissingLeft  []string     `json:"missing_left"`
+	MissingRight []string     `json:"missing_right"`
+	Different    []Difference `json:"different"`
+}
+
+// Difference is a row present on both sides whose values differ.
+type Difference struct {
+	Key     string   `json:"key"`
+	Columns []string `json:"columns"`
+}
+
+// DifferencesError is returned by Run when the tables differ: the
+// reconciliation ran, and what it found needs someone's attention.
+type DifferencesError struct{ Result *Result }
+
+func (e *DifferencesError) Error() string {
+	r := e.Result
+	return fmt.Sprintf("reconciliation %s: %d rows missing on the left, %d missing on the right, %d different",
+		r.Name, r.MissingLeft, r.MissingRight, r.Different)
+}
+
+// side is an open side.
+type side struct {
+	name    string
+	s       Session
+	counter *Counter
+	q       Query
+	rows    int64 // rows in the table (under Where)
+	rate    int64
+	read    int64 // rows the statements so far have read
+	since   time.Time
+	stmts   int
+}
+
+// Run compares the two sides of spec. The Result is filled whenever the
+// comparison ran: err is a *DifferencesError when it found differences
+// (permanent: running again finds them again), another error when it could
+// not compare (the Result then has Status failed and says why).
+func Run(ctx context.Context, spec Spec) (*Result, error) {
+	now := spec.Now
+	if now == nil {
+		now = time.Now
+	}
+	res := &Result{Name: spec.Name, Started: now(), Key: spec.Key, DifferentColumns: map[string]int64{}}
+	res.Left = sideInfo(spec.Left)
+	res.Right = sideInfo(spec.Right)
+	var l, r *side
+	err := run(ctx, spec, res, &l, &r)
+	for _, s := range []*side{l, r} {
+		if s == nil {
+			continue
+		}
+		s.s.Close()
+		in, out := s.counter.Bytes()
+		info := &res.Left
+		if s.name == "right" {
+			info = &res.Right
+		}
+		info.BytesRead, info.BytesWritten, info.Rows = in, out, s.rows
+		res.NetworkBytes += in + out
+		res.Statements += s.stmts
+	}
+	res.Finished = now()
+	res.Duration = res.Finished.Sub(res.Started).Seconds()
+	switch {
+	case err != nil:
+		res.Status, res.Error = StatusFailed, err.Error()
+		return res, fmt.Errorf("reconciliation %s: %w", spec.Name, err)
+	case res.Total() > 0:
+		res.Status = StatusDifferent
+		return res, fault.Permanent(&DifferencesError{Result: res})
+	}
+	res.Status = StatusMatch
+	return res, nil
+}
+
+func sideInfo(s Side) SideInfo {
+	info := SideInfo{Database: s.Database, Table: s.Table.String()}
+	if s.Engine != nil {
+		info.Engine = s.Engine.Name()
+	}
+	return info
+}
+
+func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
+	if len(spec.Key) == 0 {
+		return fault.Permanent(errors.New("no key columns"))
+	}
+	timeout := spec.StatementTimeout
+	if timeout == 0 {
+		timeout = DefaultStatementTimeout
+	}
+	open := func(name string, sd Side) (*side, error) {
+		rec, ok := sd.Engine.(Reconciler)
+		if !ok {
+			return nil, fault.Permanent(fmt.Errorf("%s side (%s, engine %s): %w", name, sd.Database, sd.Engine.Name(), ErrNotSupported))
+		}
+		c := &Counter{}
+		s, err := rec.OpenReconcile(ctx, sd.Conn, sd.Database, SessionOptions{StatementTimeout: timeout, Counter: c})
+		if err != nil {
+			return nil, fmt.Errorf("%s side: opening database %s: %w", name, sd.Database, err)
+		}
+		return &side{name: name, s: s, counter: c, rate: spec.RateLimit, since: time.Now()}, nil
+	}
+	var err error
+	if *lp, err = open("left", spec.Left); err != nil {
+		return err
+	}
+	if *rp, err = open("right", spec.Right); err != nil {
+		return err
+	}
+	l, r := *lp, *rp
+	lc, err := l.s.Columns(ctx, spec.Left.Table)
+	if err != nil {
+		return fmt.Errorf("left side: table %s in %s: %w", spec.Left.Table, spec.Left.Database, err)
+	}
+	rc, err := r.s.Columns(ctx, spec.Right.Table)
+	if err != nil {
+		return fmt.Errorf("right side: table %s in %s: %w", spec.Right.Table, spec.Right.Database, err)
+	}
+	p, err := makePlan(lc, rc, spec.Key, spec.Columns)
+	if err != nil {
+		return fault.Permanent(err)
+	}
+	res.Compared, res.NotCompared = p.cols, p.skipped
+	if res.Compared == nil {
+		res.Compared = []string{}
+	}
+	l.q = Query{Table: spec.Left.Table, Key: p.leftKey, Columns: p.leftCols, Where: spec.Where}
+	r.q = Query{Table: spec.Right.Table, Key: p.rightKey, Columns: p.rightCols, Where: spec.Where}
+
+	leafRows := int64(spec.LeafRows)
+	if leafRows <= 0 {
+		leafRows = DefaultLeafRows
+	}
+	c := &comparison{spec: spec, res: res, plan: p}
+	pending := []string{""}
+	for depth := 2; len(pending) > 0; depth += 2 {
+		lb, err := l.buckets(ctx, pending, depth)
+		if err != nil {
+			return err
+		}
+		rb, err := r.buckets(ctx, pending, depth)
+		if err != nil {
+			return err
+		}
+		if depth == 2 {
+			l.rows, r.rows = total(lb), total(rb)
+		}
+		var next, leaves []string
+		for _, prefix := range union(lb, rb) {
+			a, b := lb[prefix], rb[prefix]
+			if a.Rows == b.Rows && a.Sum == b.Sum {
+				continue
+			}
+			if max(a.Rows, b.Rows) <= leafRows || depth >= 32 {
+				leaves = append(leaves, prefix)
+			} else {
+				next = append(next, prefix)
+			}
+		}
+		if err := c.leaves(ctx, l, r, leaves); err != nil {
+			return err
+		}
+		pending = next
+	}
+	c.finish()
+	return nil
+}
+
+func total(bs map[string]Bucket) int64 {
+	var n int64
+	for _, b := range bs {
+		n += b.Rows
+	}
+	return n
+}
+
+func union(a, b map[string]Bucket) []string {
+	var out []string
+	for k := range a {
+		out = append(out, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// buckets groups the rows under prefixes (one "" for all) by depth digits.
+func (s *side) buckets(ctx context.Context, prefixes []string, depth int) (map[string]Bucket, error) {
+	out := map[string]Bucket{}
+	for chunk := range slices.Chunk(prefixes, maxPrefixes) {
+		q := s.q
+		q.Prefixes, q.Depth = chunk, depth
+		bs, err := s.s.Buckets(ctx, q)
+		s.stmts++
+		if err != nil {
+			return nil, fmt.Errorf("%s side: checksums of %s: %w", s.name, q.Table, err)
+		}
+		// The key hash is not indexed: each statement reads every row.
+		if err := s.pace(ctx, max(s.rows, total(out))); err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			b.Prefix = strings.ToLower(b.Prefix)
+			out[b.Prefix] = b
+		}
+	}
+	return out, nil
+}
+
+// pace sleeps as long as it takes to keep the side's reads under its rate
+// limit, having just read rows more.
+func (s *side) pace(ctx context.Context, rows int64) error {
+	s.read += rows
+	if s.rate <= 0 {
+		return nil
+	}
+	due := s.since.Add(time.Duration(float64(s.read) / float64(s.rate) * float64(time.Second)))
+	wait := time.Until(due)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// comparison gathers the differing rows.
+type comparison struct {
+	spec Spec
+	res  *Result
+	plan *plan
+	// all keys per kind, sorted at the end for the samples
+	missingLeft, missingRight []string
+	different                 []Difference
+}
+
+// leaves fetches the rows of the groups that differ and compares them.
+func (c *comparison) leaves(ctx context.Context, l, r *side, prefixes []string) error {
+	for chunk := range slices.Chunk(prefixes, maxPrefixes) {
+		lrows, err := l.rowsOf(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		rrows, err := r.rowsOf(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		for k, lr := range lrows {
+			rr, ok := rrows[k]
+			if !ok {
+				c.missingRight = append(c.missingRight, k)
+				continue
+			}
+			var cols []string
+			for i, name := range c.plan.cols {
+				if !sameValue(lr.Values[i], rr.Values[i]) {
+					cols = append(cols, name)
+				}
+			}
+			if len(cols) > 0 {
+				c.different = append(c.different, Difference{Key: k, Columns: cols})
+			}
+		}
+		for k := range rrows {
+			if _, ok := lrows[k]; !ok {
+				c.missingLeft = append(c.missingLeft, k)
+			}
+		}
+	}
+	return nil
+}
+
+func sameValue(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+func (s *side) rowsOf(ctx context.Context, prefixes []string) (map[string]Row, error) {
+	q := s.q
+	q.Prefixes = prefixes
+	rows, err := s.s.Rows(ctx, q)
+	s.stmts++
+	if err != nil {
+		return nil, fmt.Errorf("%s side: rows of %s: %w", s.name, q.Table, err)
+	}
+	if err := s.pace(ctx, s.rows); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Row, len(rows))
+	for _, row := range rows {
+		out[KeyString(row.Key)] = row
+	}
+	return out, nil
+}
+
+// KeyString is how a key is shown: its normalised values joined by commas.
+func KeyString(vals []string) string { return strings.Join(vals, ",") }
+
+func (c *comparison) finish() {
+	res, n := c.res, c.spec.Samples
+	if n <= 0 {
+		n = DefaultSamples
+	}
+	res.MissingLeft, res.MissingRight, res.Different = int64(len(c.missingLeft)), int64(len(c.missingRight)), int64(len(c.different))
+	for _, d := range c.different {
+		for _, col := range d.Columns {
+			res.DifferentColumns[col]++
+		}
+	}
+	sortKeys(c.missingLeft)
+	sortKeys(c.missingRight)
+	slices.SortFunc(c.different, func(a, b Difference) int { return compareKeys(a.Key, b.Key) })
+	res.Samples = Samples{
+		MissingLeft:  append([]string{}, c.missingLeft[:min(n, len(c.missingLeft))]...),
+		MissingRight: append([]string{}, c.missingRight[:min(n, len(c.missingRight))]...),
+		Different:    append([]Difference{}, c.different[:min(n, len(c.different))]...),
+	}
+}
+
+func sortKeys(ks []string) { slices.SortFunc(ks, compareKeys) }
+
+// compareKeys orders keys numerically where they are numbers (so that 9
+// comes before 10), as text otherwise.
+func compareKeys(a, b string) int {
+	if len(a) != len(b) && isDigits(a) && isDigits(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

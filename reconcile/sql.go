@@ -1,0 +1,119 @@
+package reconcile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dbopsd/dbopsd/engines"
+)
+
+// Dialect is what an engine writes its own way. BucketsSQL and RowsSQL
+// assemble the statements from it, so that the two sides of a
+// reconciliation differ only where their SQL must.
+type Dialect struct {
+	// Table quotes a table name, Ident a column name.
+	Table func(engines.TableRef) string
+	Ident func(string) string
+	// Value renders the column col (quoted) as normalised text under e's
+	// kind (see Kind), NULL for NULL.
+	Value func(col string, e Expr) string
+	// Concat concatenates never-NULL text expressions.
+	Concat func(parts []string) string
+	// Hash60 turns 15 hex digits (an expression) into a non-negative
+	// integer.
+	Hash60 func(hex string) string
+	// IntText renders an integer expression as decimal text.
+	IntText func(expr string) string
+	// SumText renders the sum of an integer expression as decimal text
+	// (0 or NULL for no rows).
+	SumText func(expr string) string
+}
+
+// Query says which rows of a table a statement reads and how.
+type Query struct {
+	Table   engines.TableRef
+	Key     []Expr
+	Columns []Expr
+	// Where is the reconciliation's own filter ("" for none), the same on
+	// both sides.
+	Where string
+	// Prefixes limits the statement to rows whose key hash starts with one
+	// of them (all of one length); none: every row.
+	Prefixes []string
+	// Depth is the length of the key-hash prefix that Buckets groups by.
+	Depth int
+}
+
+// encode renders one value so that a row's text is unambiguous: its length
+// in characters, a colon and the value, or N for NULL; a value never runs
+// into the next, and NULL differs from '' and from 'N'.
+func encode(d Dialect, e Expr) string {
+	v := d.Value(d.Ident(e.Name), e)
+	return fmt.Sprintf("COALESCE(%s, 'N')", d.Concat([]string{d.IntText("CHAR_LENGTH(" + v + ")"), "':'", v}))
+}
+
+func joined(d Dialect, es []Expr) string {
+	var parts []string
+	for i, e := range es {
+		if i > 0 {
+			parts = append(parts, "','")
+		}
+		parts = append(parts, encode(d, e))
+	}
+	return d.Concat(parts)
+}
+
+// keyHash is the MD5 of the row's normalised key, in hex.
+func keyHash(d Dialect, q Query) string { return "MD5(" + joined(d, q.Key) + ")" }
+
+func (q Query) where(d Dialect) string {
+	var conds []string
+	if strings.TrimSpace(q.Where) != "" {
+		conds = append(conds, "("+q.Where+")")
+	}
+	if len(q.Prefixes) > 0 && q.Prefixes[0] != "" {
+		lits := make([]string, len(q.Prefixes))
+		for i, p := range q.Prefixes {
+			lits[i] = "'" + hexOnly(p) + "'"
+		}
+		conds = append(conds, fmt.Sprintf("SUBSTR(%s, 1, %d) IN (%s)", keyHash(d, q), len(q.Prefixes[0]), strings.Join(lits, ", ")))
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// hexOnly keeps a prefix to hex digits: prefixes come from the servers'
+// answers and are written into statements.
+func hexOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') {
+			return r
+		}
+		return -1
+	}, strings.ToLower(s))
+}
+
+// BucketsSQL returns, per group of rows sharing the first q.Depth digits of
+// their key hash: the prefix, the row count, and the sum of a 60-bit hash of
+// each normalised row (digits 18 to 32 of its MD5) as text.
+func BucketsSQL(d Dialect, q Query) string {
+	row := d.Concat([]string{joined(d, q.Key), "'|'", joined(d, q.Columns)})
+	if len(q.Columns) == 0 {
+		row = joined(d, q.Key)
+	}
+	return fmt.Sprintf("SELECT SUBSTR(%s, 1, %d) AS b, COUNT(*) AS n, %s AS s FROM %s%s GROUP BY SUBSTR(%s, 1, %d)",
+		keyHash(d, q), q.Depth, d.SumText(d.Hash60(fmt.Sprintf("SUBSTR(MD5(%s), 18, 15)", row))),
+		d.Table(q.Table), q.where(d), keyHash(d, q), q.Depth)
+}
+
+// RowsSQL returns the normalised key columns, then the normalised compared
+// columns, of the rows q selects.
+func RowsSQL(d Dialect, q Query) string {
+	var cols []string
+	for _, e := range append(append([]Expr(nil), q.Key...), q.Columns...) {
+		cols = append(cols, d.Value(d.Ident(e.Name), e))
+	}
+	return fmt.Sprintf("SELECT %s FROM %s%s", strings.Join(cols, ", "), d.Table(q.Table), q.where(d))
+}
