@@ -20,7 +20,7 @@ import (
 //   - dates: YYYY-MM-DD; times of day: HH:MM:SS.ffffff;
 //   - timestamps: YYYY-MM-DD HH:MM:SS.ffffff in UTC, to the microsecond; a
 //     timestamp without time zone is read as UTC;
-//   - NULL is NULL, distinct from ” and from 'NULL'.
+//   - NULL is NULL, distinct from the empty string and from the text NULL.
 //
 // Floating-point columns are compared nowhere (they are not exact), nor are
 // JSON, arrays, geometry and other types without an exact text form: a

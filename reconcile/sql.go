@@ -46,7 +46,7 @@ type Query struct {
 
 // encode renders one value so that a row's text is unambiguous: its length
 // in characters, a colon and the value, or N for NULL; a value never runs
-// into the next, and NULL differs from ” and from 'N'.
+// into the next, and NULL differs from the empty string and from the text N.
 func encode(d Dialect, e Expr) string {
 	v := d.Value(d.Ident(e.Name), e)
 	return fmt.Sprintf("COALESCE(%s, 'N')", d.Concat([]string{d.IntText("CHAR_LENGTH(" + v + ")"), "':'", v}))
