@@ -67,9 +67,9 @@ reconcile "all" {
 		},
 		"all": {
 			Name: "all", Key: []string{"credit_code", "branch"}, Columns: []string{"name", "capital"},
-			Left:     ReconcileSide{Database: "local", Table: engines.TableRef{Schema: "public", Name: "firms"}},
-			Right:    ReconcileSide{Database: "source", Table: engines.TableRef{Schema: "market", Name: "firms"}},
-			Where:    "deleted = 0", Schedule: "0 20 1,15 * *", Window: "19:00-07:00", RateLimit: 50000,
+			Left:  ReconcileSide{Database: "local", Table: engines.TableRef{Schema: "public", Name: "firms"}},
+			Right: ReconcileSide{Database: "source", Table: engines.TableRef{Schema: "market", Name: "firms"}},
+			Where: "deleted = 0", Schedule: "0 20 1,15 * *", Window: "19:00-07:00", RateLimit: 50000,
 			StatementTimeout: 90 * time.Second, Samples: 5,
 		},
 	}
