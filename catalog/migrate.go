@@ -30,6 +30,7 @@ var migrations = []struct {
 		return addColumn(db, "jobs", "attempt INTEGER NOT NULL DEFAULT 1")
 	}},
 	{"the backups' predecessors and the missing backups (missing.go)", migrateChain},
+	{"the reconciliations (reconcile.go)", migrateReconciliations},
 }
 
 // migrate applies the steps db has not had yet.
