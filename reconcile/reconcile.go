@@ -23,10 +23,22 @@ const (
 
 // Side is one of the two tables compared.
 type Side struct {
-	Engine   engines.Engine
-	Conn     engines.Conn
+	// Name is what results and messages call the side (the policy's
+	// database block); "" = Database.
+	Name   string
+	Engine engines.Engine
+	Conn   engines.Conn
+	// Database is the database on the server of Conn; "" = the one its
+	// DSN names.
 	Database string
 	Table    engines.TableRef
+}
+
+func (s Side) label() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.Database
 }
 
 // Spec is one reconciliation.
@@ -174,7 +186,7 @@ func Run(ctx context.Context, spec Spec) (*Result, error) {
 }
 
 func sideInfo(s Side) SideInfo {
-	info := SideInfo{Database: s.Database, Table: s.Table.String()}
+	info := SideInfo{Database: s.label(), Table: s.Table.String()}
 	if s.Engine != nil {
 		info.Engine = s.Engine.Name()
 	}
@@ -192,12 +204,12 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 	open := func(name string, sd Side) (*side, error) {
 		rec, ok := sd.Engine.(Reconciler)
 		if !ok {
-			return nil, fault.Permanent(fmt.Errorf("%s side (%s, engine %s): %w", name, sd.Database, sd.Engine.Name(), ErrNotSupported))
+			return nil, fault.Permanent(fmt.Errorf("%s side (%s, engine %s): %w", name, sd.label(), sd.Engine.Name(), ErrNotSupported))
 		}
 		c := &Counter{}
 		s, err := rec.OpenReconcile(ctx, sd.Conn, sd.Database, SessionOptions{StatementTimeout: timeout, Counter: c})
 		if err != nil {
-			return nil, fmt.Errorf("%s side: opening database %s: %w", name, sd.Database, err)
+			return nil, fmt.Errorf("%s side: opening database %s: %w", name, sd.label(), err)
 		}
 		return &side{name: name, s: s, counter: c, rate: spec.RateLimit, since: time.Now()}, nil
 	}
@@ -211,11 +223,11 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 	l, r := *lp, *rp
 	lc, err := l.s.Columns(ctx, spec.Left.Table)
 	if err != nil {
-		return fmt.Errorf("left side: table %s in %s: %w", spec.Left.Table, spec.Left.Database, err)
+		return fmt.Errorf("left side: table %s in %s: %w", spec.Left.Table, spec.Left.label(), err)
 	}
 	rc, err := r.s.Columns(ctx, spec.Right.Table)
 	if err != nil {
-		return fmt.Errorf("right side: table %s in %s: %w", spec.Right.Table, spec.Right.Database, err)
+		return fmt.Errorf("right side: table %s in %s: %w", spec.Right.Table, spec.Right.label(), err)
 	}
 	p, err := makePlan(lc, rc, spec.Key, spec.Columns)
 	if err != nil {
