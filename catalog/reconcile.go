@@ -87,3 +87,23 @@ func (c *Catalog) Reconciliations(ctx context.Context, name string, limit int) (
 	}
 	return out, nil
 }
+
+// LastReconciled returns, per reconcile block, when its newest run that
+// compared the tables started (a match or differences; a run that could
+// not compare does not count): what the daemon's schedule counts from.
+func (c *Catalog) LastReconciled(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT name, MAX(started_at) FROM reconciliations WHERE status != 'failed' GROUP BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the last reconciliations from the catalog: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var name, at string
+		if err := rows.Scan(&name, &at); err != nil {
+			return nil, fmt.Errorf("reading the last reconciliations from the catalog: %w", err)
+		}
+		out[name] = parseTS(at)
+	}
+	return out, rows.Err()
+}

@@ -43,4 +43,9 @@ func TestReconciliations(t *testing.T) {
 	if got, _ := c.Reconciliations(ctx, "nothing", 0); len(got) != 0 {
 		t.Errorf("unknown name = %+v", got)
 	}
+	// The run that failed does not count as reconciled.
+	last, err := c.LastReconciled(ctx)
+	if err != nil || len(last) != 1 || !last["persons"].Equal(t0.AddDate(0, 0, 14)) {
+		t.Errorf("LastReconciled = %v, %v; want persons at the second run only", last, err)
+	}
 }
