@@ -73,6 +73,11 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"secret", "internal/fault", true},
 		{"internal/atomicfile", "internal/fault", true},
 		{"cmd/dbopsd", "daemon", false},
+		{"reconcile", "catalog", true},
+		{"reconcile", "config", true},
+		{"reconcile", "engines", false},
+		{"engines/postgres", "reconcile", false},
+		{"site", "reconcile", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
