@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/fault"
 )
@@ -247,12 +249,13 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 	c := &comparison{spec: spec, res: res, plan: p}
 	pending := []string{""}
 	for depth := 2; len(pending) > 0; depth += 2 {
-		lb, err := l.buckets(ctx, pending, depth)
-		if err != nil {
-			return err
-		}
-		rb, err := r.buckets(ctx, pending, depth)
-		if err != nil {
+		// Both servers work at once: the comparison takes as long as the
+		// slower side, not the sum of both.
+		var lb, rb map[string]Bucket
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) { lb, err = l.buckets(gctx, pending, depth); return err })
+		g.Go(func() (err error) { rb, err = r.buckets(gctx, pending, depth); return err })
+		if err := g.Wait(); err != nil {
 			return err
 		}
 		if depth == 2 {
@@ -359,12 +362,11 @@ type comparison struct {
 // leaves fetches the rows of the groups that differ and compares them.
 func (c *comparison) leaves(ctx context.Context, l, r *side, prefixes []string) error {
 	for chunk := range slices.Chunk(prefixes, maxPrefixes) {
-		lrows, err := l.rowsOf(ctx, chunk)
-		if err != nil {
-			return err
-		}
-		rrows, err := r.rowsOf(ctx, chunk)
-		if err != nil {
+		var lrows, rrows map[string]Row
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() (err error) { lrows, err = l.rowsOf(gctx, chunk); return err })
+		g.Go(func() (err error) { rrows, err = r.rowsOf(gctx, chunk); return err })
+		if err := g.Wait(); err != nil {
 			return err
 		}
 		for k, lr := range lrows {

@@ -22,8 +22,9 @@ type Dialect struct {
 	// Hash60 turns 15 hex digits (an expression) into a non-negative
 	// integer.
 	Hash60 func(hex string) string
-	// IntText renders an integer expression as decimal text.
-	IntText func(expr string) string
+	// NullMark and Sep are the SQL literals of U+001E and U+001F (see
+	// encode).
+	NullMark, Sep string
 	// SumText renders the sum of an integer expression as decimal text
 	// (0 or NULL for no rows).
 	SumText func(expr string) string
@@ -44,19 +45,21 @@ type Query struct {
 	Depth int
 }
 
-// encode renders one value so that a row's text is unambiguous: its length
-// in characters, a colon and the value, or N for NULL; a value never runs
-// into the next, and NULL differs from the empty string and from the text N.
+// encode renders one value for a row's hash: the value, or the NullMark
+// (U+001E) for NULL, so that NULL differs from the empty string and from
+// the text NULL. Values are separated by Sep (U+001F). Neither control
+// character occurs in the data these tables hold; a value that held them
+// could only hide a difference from the hash, never invent one, and rows
+// are compared value by value once fetched.
 func encode(d Dialect, e Expr) string {
-	v := d.Value(d.Ident(e.Name), e)
-	return fmt.Sprintf("COALESCE(%s, 'N')", d.Concat([]string{d.IntText("CHAR_LENGTH(" + v + ")"), "':'", v}))
+	return fmt.Sprintf("COALESCE(%s, %s)", d.Value(d.Ident(e.Name), e), d.NullMark)
 }
 
 func joined(d Dialect, es []Expr) string {
 	var parts []string
 	for i, e := range es {
 		if i > 0 {
-			parts = append(parts, "','")
+			parts = append(parts, d.Sep)
 		}
 		parts = append(parts, encode(d, e))
 	}
@@ -99,7 +102,7 @@ func hexOnly(s string) string {
 // their key hash: the prefix, the row count, and the sum of a 60-bit hash of
 // each normalised row (digits 18 to 32 of its MD5) as text.
 func BucketsSQL(d Dialect, q Query) string {
-	row := d.Concat([]string{joined(d, q.Key), "'|'", joined(d, q.Columns)})
+	row := d.Concat([]string{joined(d, q.Key), d.Sep, joined(d, q.Columns)})
 	if len(q.Columns) == 0 {
 		row = joined(d, q.Key)
 	}

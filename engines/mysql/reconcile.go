@@ -96,10 +96,11 @@ var myDialect = reconcile.Dialect{
 		}
 		return asUTF8("CAST(" + col + " AS CHAR)")
 	},
-	Concat:  func(parts []string) string { return "CONCAT(" + strings.Join(parts, ", ") + ")" },
-	Hash60:  func(hex string) string { return "CAST(CONV(" + hex + ", 16, 10) AS UNSIGNED)" },
-	IntText: func(x string) string { return "CAST(" + x + " AS CHAR)" },
-	SumText: func(x string) string { return "CAST(COALESCE(SUM(" + x + "), 0) AS CHAR)" },
+	Concat:   func(parts []string) string { return "CONCAT(" + strings.Join(parts, ", ") + ")" },
+	Hash60:   func(hex string) string { return "CAST(CONV(" + hex + ", 16, 10) AS UNSIGNED)" },
+	NullMark: "_utf8mb4 X'1E' COLLATE utf8mb4_bin",
+	Sep:      "_utf8mb4 X'1F' COLLATE utf8mb4_bin",
+	SumText:  func(x string) string { return "CAST(COALESCE(SUM(" + x + "), 0) AS CHAR)" },
 }
 
 func (s *reconcileSession) dialect() reconcile.Dialect {

@@ -71,10 +71,11 @@ var pgDialect = reconcile.Dialect{
 		}
 		return fmt.Sprintf("(%s)::text", col)
 	},
-	Concat:  func(parts []string) string { return "(" + strings.Join(parts, " || ") + ")" },
-	Hash60:  func(hex string) string { return fmt.Sprintf("('x' || %s)::bit(60)::bigint", hex) },
-	IntText: func(x string) string { return "(" + x + ")::text" },
-	SumText: func(x string) string { return fmt.Sprintf("COALESCE(SUM(%s), 0)::text", x) },
+	Concat:   func(parts []string) string { return "(" + strings.Join(parts, " || ") + ")" },
+	Hash60:   func(hex string) string { return fmt.Sprintf("('x' || %s)::bit(60)::bigint", hex) },
+	NullMark: `E'\x1e'`,
+	Sep:      `E'\x1f'`,
+	SumText:  func(x string) string { return fmt.Sprintf("COALESCE(SUM(%s), 0)::text", x) },
 }
 
 // Columns implements reconcile.Session.
