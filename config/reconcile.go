@@ -35,6 +35,9 @@ type Reconcile struct {
 	// default DefaultReconcileSamples.
 	Samples int
 	Range   hcl.Range
+	// KeyRange and ColumnsRange are where key and columns are written,
+	// for diagnostics of checks against the servers.
+	KeyRange, ColumnsRange hcl.Range
 }
 
 // ReconcileSide is one side of a reconcile block: a database block of the
@@ -70,6 +73,7 @@ func (d *decoder) decodeReconcile(b *hcl.Block, r *Reconcile) {
 	d.reconcileSide(owner, a, "right", &r.Right)
 	d.strings(a, "key", &r.Key)
 	d.strings(a, "columns", &r.Columns)
+	r.KeyRange, r.ColumnsRange = *d.at(r, "key"), *d.at(r, "columns")
 	d.str(a, "where", &r.Where)
 	d.str(a, "schedule", &r.Schedule)
 	d.str(a, "window", &r.Window)

@@ -56,7 +56,7 @@ reconcile "all" {
 		t.Fatalf("Parse: %v", diags)
 	}
 	for _, r := range cfg.Reconciles {
-		r.Range, r.Left.Range, r.Right.Range = hcl.Range{}, hcl.Range{}, hcl.Range{}
+		r.Range, r.Left.Range, r.Right.Range, r.KeyRange, r.ColumnsRange = hcl.Range{}, hcl.Range{}, hcl.Range{}, hcl.Range{}, hcl.Range{}
 	}
 	want := map[string]*Reconcile{
 		"defaults": {

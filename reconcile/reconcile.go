@@ -462,3 +462,37 @@ func isDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// Describe reads the columns of a side's table (an error wrapping
+// ErrNoTable when it is not there, ErrNotSupported when its engine cannot
+// reconcile): what `config validate` checks a reconcile block's key and
+// columns against before any run.
+func Describe(ctx context.Context, s Side, timeout time.Duration) ([]Column, error) {
+	rec, ok := s.Engine.(Reconciler)
+	if !ok {
+		return nil, fault.Permanent(fmt.Errorf("%s (engine %s): %w", s.label(), s.Engine.Name(), ErrNotSupported))
+	}
+	sess, err := rec.OpenReconcile(ctx, s.Conn, s.Database, SessionOptions{StatementTimeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	return sess.Columns(ctx, s.Table)
+}
+
+// CheckColumns reports what a run would refuse in a table's columns: key
+// columns, or listed columns, that are not there.
+func CheckColumns(cols []Column, key, columns []string) []string {
+	var out []string
+	for _, group := range []struct {
+		what  string
+		names []string
+	}{{"key column", key}, {"column", columns}} {
+		for _, n := range group.names {
+			if !slices.ContainsFunc(cols, func(c Column) bool { return strings.EqualFold(c.Name, n) }) {
+				out = append(out, fmt.Sprintf("%s %q does not exist", group.what, n))
+			}
+		}
+	}
+	return out
+}

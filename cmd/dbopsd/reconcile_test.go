@@ -74,6 +74,9 @@ reconcile "hall" {
 		return out.String(), code
 	}
 
+	if out, code := cli("config", "validate"); code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("config validate: exit %d\n%s", code, out)
+	}
 	if out, code := cli("reconcile", "run", "hall", "--exit-code"); code != 0 || !strings.Contains(out, "reconcile hall: MATCH") {
 		t.Fatalf("equal tables: exit %d\n%s", code, out)
 	}
@@ -112,6 +115,25 @@ reconcile "hall" {
 	}
 	if csv, _ := cli("reconcile", "show", "hall", "--csv"); csv != "kind,key,columns\nmissing_left,301,\nmissing_right,7,\ndifferent,9,fee\n" {
 		t.Errorf("reconcile show --csv:\n%s", csv)
+	}
+	// config validate checks the tables, the key and the columns on the
+	// servers, and says where in the file the wrong name is written.
+	bad := strings.Replace(strings.Replace(policy, `key   = ["id"]`, `key   = ["uid"]`, 1), `table = "hall" }`, `table = "hal" }`, 1)
+	if err := os.WriteFile(cfgPath, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var vout, verr bytes.Buffer
+	code = run(context.Background(), []string{"config", "validate", "--config", cfgPath}, &vout, &verr)
+	if code != 1 || !strings.Contains(verr.String(), cfgPath+":25:11: error: Table not found") ||
+		!strings.Contains(verr.String(), cfgPath+":26:11: error: Key column not found") ||
+		!strings.Contains(verr.String(), `key column "uid" does not exist`) {
+		t.Errorf("config validate with a wrong key and table: exit %d\n%s", code, verr.String())
+	}
+	if code := run(context.Background(), []string{"config", "validate", "--offline", "--config", cfgPath}, &vout, &verr); code != 0 {
+		t.Errorf("config validate --offline: exit %d", code)
+	}
+	if err := os.WriteFile(cfgPath, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if text, _ := cli("reconcile", "show", "hall"); !strings.Contains(text, "missing on the left:  1 (301)") ||
 		!strings.Contains(text, "previous run") {
