@@ -46,8 +46,8 @@ type Reconciled struct {
 
 // Reconcile runs the reconciliation r and records it in the catalog: its
 // result for `reconcile show`, and a job of kind KindReconcile. The error
-// is a *reconcile.DifferencesError when the tables differ (its message
-// says how that compares with the previous run), and wraps
+// wraps a *reconcile.DifferencesError when the tables differ (its message
+// says whether there are more than at the previous run), and wraps
 // catalog.ErrNotRun when the comparison could not run.
 func Reconcile(ctx context.Context, cfg *config.Config, r *config.Reconcile, run Run) (Reconciled, error) {
 	var out Reconciled
@@ -70,9 +70,9 @@ func Reconcile(ctx context.Context, cfg *config.Config, r *config.Reconcile, run
 	}
 	var de *reconcile.DifferencesError
 	switch {
-	case errors.As(err, &de) && out.Previous != nil && out.Previous.Status != reconcile.StatusFailed:
-		err = fmt.Errorf("%w (the previous run, %s, found %d)", err, out.Previous.Started.Format("2006-01-02 15:04"), out.Previous.Total())
-	case err != nil && de == nil:
+	case errors.As(err, &de):
+		err = fmt.Errorf("%w%s", err, growth(res, out.Previous))
+	case err != nil:
 		err = fmt.Errorf("%w: %w", catalog.ErrNotRun, err)
 	}
 	bctx := context.WithoutCancel(ctx)
@@ -98,4 +98,19 @@ func Reconcile(ctx context.Context, cfg *config.Config, r *config.Reconcile, run
 		err = ferr
 	}
 	return out, err
+}
+
+// growth says how a run's differences compare with the previous run's, in
+// one of two wordings: the alert for differences is sent when they appear
+// and again when the wording changes (its counts aside), so that it goes
+// out when they grow, not at every run that finds the same.
+func growth(res *reconcile.Result, prev *catalog.Reconciliation) string {
+	var before int64 // none compared before: 0
+	if prev != nil && prev.Status != reconcile.StatusFailed {
+		before = prev.Total()
+	}
+	if res.Total() > before {
+		return fmt.Sprintf("; more than the previous run (%d)", before)
+	}
+	return fmt.Sprintf("; not more than the previous run (%d)", before)
 }
