@@ -19,9 +19,15 @@ const (
 	DefaultSamples          = 20
 	DefaultLeafRows         = 256
 	DefaultStatementTimeout = 10 * time.Minute
-	// maxPrefixes bounds the prefixes one statement lists.
-	maxPrefixes = 512
 )
+
+// maxPrefixes bounds the prefixes one statement lists: both engines
+// search a long IN list of constants by hash or binary search, and a
+// statement reads every row whatever it lists (the key hash has no
+// index), so one long list beats many short ones. A level with more
+// groups to split than this groups the whole table instead. A variable
+// for tests.
+var maxPrefixes = 8192
 
 // Side is one of the two tables compared.
 type Side struct {
@@ -246,7 +252,12 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 	if leafRows <= 0 {
 		leafRows = DefaultLeafRows
 	}
-	c := &comparison{spec: spec, res: res, plan: p}
+	samples := spec.Samples
+	if samples <= 0 {
+		samples = DefaultSamples
+	}
+	res.Samples = Samples{MissingLeft: []string{}, MissingRight: []string{}, Different: []Difference{}}
+	c := &comparison{spec: spec, res: res, plan: p, samples: samples}
 	pending := []string{""}
 	for depth := 2; len(pending) > 0; depth += 2 {
 		// Both servers work at once: the comparison takes as long as the
@@ -278,7 +289,6 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 		}
 		pending = next
 	}
-	c.finish()
 	return nil
 }
 
@@ -306,23 +316,31 @@ func union(a, b map[string]Bucket) []string {
 
 // buckets groups the rows under prefixes (one "" for all) by depth digits.
 func (s *side) buckets(ctx context.Context, prefixes []string, depth int) (map[string]Bucket, error) {
-	out := map[string]Bucket{}
-	for chunk := range slices.Chunk(prefixes, maxPrefixes) {
-		q := s.q
-		q.Prefixes, q.Depth = chunk, depth
-		bs, err := s.s.Buckets(ctx, q)
-		s.stmts++
-		if err != nil {
-			return nil, fmt.Errorf("%s side: checksums of %s: %w", s.name, q.Table, err)
+	q := s.q
+	q.Prefixes, q.Depth = prefixes, depth
+	var wanted map[string]bool
+	if len(prefixes) > maxPrefixes {
+		// Group the whole table and keep the groups under prefixes.
+		q.Prefixes, wanted = nil, map[string]bool{}
+		for _, p := range prefixes {
+			wanted[p] = true
 		}
-		// The key hash is not indexed: each statement reads every row.
-		if err := s.pace(ctx, max(s.rows, total(out))); err != nil {
-			return nil, err
-		}
-		for _, b := range bs {
-			b.Prefix = strings.ToLower(b.Prefix)
+	}
+	bs, err := s.s.Buckets(ctx, q)
+	s.stmts++
+	if err != nil {
+		return nil, fmt.Errorf("%s side: checksums of %s: %w", s.name, q.Table, err)
+	}
+	out := make(map[string]Bucket, len(bs))
+	for _, b := range bs {
+		b.Prefix = strings.ToLower(b.Prefix)
+		if wanted == nil || wanted[b.Prefix[:len(prefixes[0])]] {
 			out[b.Prefix] = b
 		}
+	}
+	// The key hash is not indexed: each statement reads every row.
+	if err := s.pace(ctx, max(s.rows, total(out))); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -351,12 +369,10 @@ func (s *side) pace(ctx context.Context, rows int64) error {
 
 // comparison gathers the differing rows.
 type comparison struct {
-	spec Spec
-	res  *Result
-	plan *plan
-	// all keys per kind, sorted at the end for the samples
-	missingLeft, missingRight []string
-	different                 []Difference
+	spec    Spec
+	res     *Result
+	plan    *plan
+	samples int
 }
 
 // leaves fetches the rows of the groups that differ and compares them.
@@ -369,29 +385,46 @@ func (c *comparison) leaves(ctx context.Context, l, r *side, prefixes []string) 
 		if err := g.Wait(); err != nil {
 			return err
 		}
+		res, smp := c.res, &c.res.Samples
 		for k, lr := range lrows {
 			rr, ok := rrows[k]
 			if !ok {
-				c.missingRight = append(c.missingRight, k)
+				res.MissingRight++
+				smp.MissingRight = keep(smp.MissingRight, k, c.samples, func(k string) string { return k })
 				continue
 			}
 			var cols []string
 			for i, name := range c.plan.cols {
 				if !sameValue(lr.Values[i], rr.Values[i]) {
 					cols = append(cols, name)
+					res.DifferentColumns[name]++
 				}
 			}
 			if len(cols) > 0 {
-				c.different = append(c.different, Difference{Key: k, Columns: cols})
+				res.Different++
+				smp.Different = keep(smp.Different, Difference{Key: k, Columns: cols}, c.samples, func(d Difference) string { return d.Key })
 			}
 		}
 		for k := range rrows {
 			if _, ok := lrows[k]; !ok {
-				c.missingLeft = append(c.missingLeft, k)
+				res.MissingLeft++
+				smp.MissingLeft = keep(smp.MissingLeft, k, c.samples, func(k string) string { return k })
 			}
 		}
 	}
 	return nil
+}
+
+// keep inserts v into the samples s, kept in key order and at most n long:
+// the samples are the first keys, and memory stays bounded however many
+// rows differ.
+func keep[T any](s []T, v T, n int, key func(T) string) []T {
+	i, _ := slices.BinarySearchFunc(s, key(v), func(e T, k string) int { return compareKeys(key(e), k) })
+	if i >= n {
+		return s
+	}
+	s = slices.Insert(s, i, v)
+	return s[:min(len(s), n)]
 }
 
 func sameValue(a, b *string) bool {
@@ -421,29 +454,6 @@ func (s *side) rowsOf(ctx context.Context, prefixes []string) (map[string]Row, e
 
 // KeyString is how a key is shown: its normalised values joined by commas.
 func KeyString(vals []string) string { return strings.Join(vals, ",") }
-
-func (c *comparison) finish() {
-	res, n := c.res, c.spec.Samples
-	if n <= 0 {
-		n = DefaultSamples
-	}
-	res.MissingLeft, res.MissingRight, res.Different = int64(len(c.missingLeft)), int64(len(c.missingRight)), int64(len(c.different))
-	for _, d := range c.different {
-		for _, col := range d.Columns {
-			res.DifferentColumns[col]++
-		}
-	}
-	sortKeys(c.missingLeft)
-	sortKeys(c.missingRight)
-	slices.SortFunc(c.different, func(a, b Difference) int { return compareKeys(a.Key, b.Key) })
-	res.Samples = Samples{
-		MissingLeft:  append([]string{}, c.missingLeft[:min(n, len(c.missingLeft))]...),
-		MissingRight: append([]string{}, c.missingRight[:min(n, len(c.missingRight))]...),
-		Different:    append([]Difference{}, c.different[:min(n, len(c.different))]...),
-	}
-}
-
-func sortKeys(ks []string) { slices.SortFunc(ks, compareKeys) }
 
 // compareKeys orders keys numerically where they are numbers (so that 9
 // comes before 10), as text otherwise.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/fault"
@@ -128,5 +129,50 @@ func TestMissingKeyAndTable(t *testing.T) {
 	_, err = reconcile.Run(ctx, reconcile.Spec{Name: "x", Left: left, Right: right, Key: []string{"id"}})
 	if !errors.Is(err, reconcile.ErrNoTable) || !strings.Contains(err.Error(), "right side") {
 		t.Errorf("missing table: %v", err)
+	}
+}
+
+// TestManyDifferences: when every row differs, every level has more groups
+// to split than a statement lists (lowered here), and the leaves take
+// several statements; all rows are counted, and the samples are the first
+// keys in key order.
+func TestManyDifferences(t *testing.T) {
+	defer reconcile.SetMaxPrefixes(64)()
+	left := pgSide(t, 1000)
+	right, exec := mySide(t, 1000)
+	exec("UPDATE persons SET name = CONCAT(name, '*'); DELETE FROM persons WHERE id = 2")
+	res, err := reconcile.Run(context.Background(), reconcile.Spec{Name: "all", Left: left, Right: right, Key: []string{"id"},
+		LeafRows: 4, Samples: 5})
+	var de *reconcile.DifferencesError
+	if !errors.As(err, &de) {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Different != 999 || res.MissingRight != 1 || res.MissingLeft != 0 || res.DifferentColumns["name"] != 999 {
+		t.Errorf("different %d, missing right %d, missing left %d, columns %v; want 999, 1, 0", res.Different, res.MissingRight, res.MissingLeft, res.DifferentColumns)
+	}
+	var keys []string
+	for _, d := range res.Samples.Different {
+		keys = append(keys, d.Key)
+	}
+	if !slices.Equal(keys, []string{"1", "3", "4", "5", "6"}) || !slices.Equal(res.Samples.MissingRight, []string{"2"}) {
+		t.Errorf("samples = %v, missing right %v", keys, res.Samples.MissingRight)
+	}
+	t.Logf("%d statements, %d bytes", res.Statements, res.NetworkBytes)
+}
+
+// TestRateLimit: a rate limit paces each side's statements by the rows
+// they read.
+func TestRateLimit(t *testing.T) {
+	left := pgSide(t, 300)
+	right, _ := mySide(t, 300)
+	spec := reconcile.Spec{Name: "slow", Left: left, Right: right, Key: []string{"id"}, RateLimit: 500}
+	start := time.Now()
+	res, err := reconcile.Run(context.Background(), spec)
+	if err != nil || res.Status != reconcile.StatusMatch {
+		t.Fatalf("Run: %v", err)
+	}
+	// 300 rows at 500 rows a second: at least 0.6 s.
+	if took := time.Since(start); took < 600*time.Millisecond {
+		t.Errorf("300 rows at 500 rows/s took %s", took)
 	}
 }
