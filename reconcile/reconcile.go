@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
@@ -505,4 +507,10 @@ func CheckColumns(cols []Column, key, columns []string) []string {
 		}
 	}
 	return out
+}
+
+// Summary is the result in one sentence, in any language.
+func (r *Result) Summary() i18n.Message {
+	return i18n.M("reconcile.summary", "name", r.Name, "missing_left", strconv.FormatInt(r.MissingLeft, 10),
+		"missing_right", strconv.FormatInt(r.MissingRight, 10), "different", strconv.FormatInt(r.Different, 10))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/harness"
 	"github.com/dbopsd/dbopsd/reconcile"
@@ -174,5 +175,15 @@ func TestRateLimit(t *testing.T) {
 	// 300 rows at 500 rows a second: at least 0.6 s.
 	if took := time.Since(start); took < 600*time.Millisecond {
 		t.Errorf("300 rows at 500 rows/s took %s", took)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	r := &reconcile.Result{Name: "persons", MissingLeft: 2, MissingRight: 1, Different: 14}
+	if got := r.Summary().Text(i18n.ZH); got != "persons：左侧缺失 2 行，右侧缺失 1 行，内容不一致 14 行。" {
+		t.Errorf("zh: %s", got)
+	}
+	if got := r.Summary().Text(i18n.EN); got != "persons: 2 rows missing on the left, 1 missing on the right, 14 different." {
+		t.Errorf("en: %s", got)
 	}
 }
