@@ -449,7 +449,11 @@ func (s *side) rowsOf(ctx context.Context, prefixes []string) (map[string]Row, e
 	}
 	out := make(map[string]Row, len(rows))
 	for _, row := range rows {
-		out[KeyString(row.Key)] = row
+		k := KeyString(row.Key)
+		if _, dup := out[k]; dup {
+			return nil, fault.Permanent(fmt.Errorf("%s side: key %s appears twice in %s: the key must identify one row", s.name, k, q.Table))
+		}
+		out[k] = row
 	}
 	return out, nil
 }

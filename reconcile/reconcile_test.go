@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/mysql"
+	"github.com/dbopsd/dbopsd/engines/postgres"
 	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/harness"
@@ -185,5 +187,60 @@ func TestSummary(t *testing.T) {
 	}
 	if got := r.Summary().Text(i18n.EN); got != "persons: 2 rows missing on the left, 1 missing on the right, 14 different." {
 		t.Errorf("en: %s", got)
+	}
+}
+
+// TestSameEngine: two databases of one engine, with a composite key and
+// numeric columns without a scale (PostgreSQL); a duplicate key is refused
+// rather than miscounted.
+func TestSameEngine(t *testing.T) {
+	ctx := context.Background()
+	pg, my := harness.SourcePostgres(t), harness.SourceMariaDB(t)
+	pgTable := `CREATE TABLE t (a int, b text, v numeric, d timestamptz, PRIMARY KEY (a, b));
+		INSERT INTO t SELECT i, 'k' || (i % 3), i * 1.5, timestamptz '2024-01-01 00:00:00+08' + i * interval '1 hour' FROM generate_series(1, 500) AS i;`
+	myTable := `CREATE TABLE t (a int, b varchar(10), v decimal(10,2), d datetime(6), PRIMARY KEY (a, b));
+		INSERT INTO t SELECT seq, CONCAT('k', seq % 3), seq * 1.5, TIMESTAMP('2024-01-01') + INTERVAL seq HOUR FROM seq_1_to_500;`
+	var pgs, mys []reconcile.Side
+	var pgNames, myNames []string
+	for range 2 {
+		name := uniqueName("pgsame")
+		pgNames = append(pgNames, name)
+		pg.Exec(t, "postgres", "CREATE DATABASE "+name)
+		t.Cleanup(func() { pg.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+		pg.Exec(t, name, pgTable)
+		pgs = append(pgs, reconcile.Side{Engine: postgres.New(), Conn: engines.Conn{DSN: pg.DSN(name)}, Table: engines.TableRef{Name: "t"}})
+		name = uniqueName("mysame")
+		myNames = append(myNames, name)
+		my.Exec(t, "", "CREATE DATABASE "+name)
+		t.Cleanup(func() { my.Exec(t, "", "DROP DATABASE IF EXISTS "+name) })
+		my.Exec(t, name, myTable)
+		mys = append(mys, reconcile.Side{Engine: mysql.New(), Conn: engines.Conn{DSN: my.DSN(name)}, Table: engines.TableRef{Name: "t"}})
+	}
+	pg.Exec(t, pgNames[1], "UPDATE t SET v = 7.50 WHERE a = 5; UPDATE t SET v = v + 0.001 WHERE a = 6")
+	my.Exec(t, myNames[1], "UPDATE t SET d = d + INTERVAL 1 MICROSECOND WHERE a = 7")
+	for _, tc := range []struct {
+		name string
+		l, r reconcile.Side
+		diff []string
+	}{
+		// 7.5 stored as 7.50 is equal; 9.001 against 9.0 is not.
+		{"postgres", pgs[0], pgs[1], []string{"6,k0"}},
+		{"mariadb", mys[0], mys[1], []string{"7,k1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := reconcile.Run(ctx, reconcile.Spec{Name: tc.name, Left: tc.l, Right: tc.r, Key: []string{"a", "b"}})
+			var keys []string
+			for _, d := range res.Samples.Different {
+				keys = append(keys, d.Key)
+			}
+			if err == nil || !slices.Equal(keys, tc.diff) || res.Total() != int64(len(tc.diff)) {
+				t.Errorf("err %v, different %v, want %v", err, keys, tc.diff)
+			}
+		})
+	}
+	// A key that does not identify one row.
+	_, err := reconcile.Run(ctx, reconcile.Spec{Name: "dup", Left: pgs[0], Right: pgs[1], Key: []string{"b"}, LeafRows: 1000})
+	if err == nil || !strings.Contains(err.Error(), "appears twice") || fault.IsTransient(err) {
+		t.Errorf("a duplicate key: %v", err)
 	}
 }
