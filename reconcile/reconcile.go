@@ -247,8 +247,14 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 	if res.Compared == nil {
 		res.Compared = []string{}
 	}
-	l.q = Query{Table: spec.Left.Table, Key: p.leftKey, Columns: p.leftCols, Where: spec.Where}
-	r.q = Query{Table: spec.Right.Table, Key: p.rightKey, Columns: p.rightCols, Where: spec.Where}
+	// One integer key column on both sides: group by its value.
+	intKey := len(p.leftKey) == 1 && p.leftKey[0].Kind == KindInteger && p.rightKey[0].Kind == KindInteger
+	l.q = Query{Table: spec.Left.Table, Key: p.leftKey, Columns: p.leftCols, Where: spec.Where, IntKey: intKey}
+	r.q = Query{Table: spec.Right.Table, Key: p.rightKey, Columns: p.rightCols, Where: spec.Where, IntKey: intKey}
+	maxDepth := 32
+	if intKey {
+		maxDepth = MaxIntDepth
+	}
 
 	leafRows := int64(spec.LeafRows)
 	if leafRows <= 0 {
@@ -280,7 +286,7 @@ func run(ctx context.Context, spec Spec, res *Result, lp, rp **side) error {
 			if a.Rows == b.Rows && a.Sum == b.Sum {
 				continue
 			}
-			if max(a.Rows, b.Rows) <= leafRows || depth >= 32 {
+			if max(a.Rows, b.Rows) <= leafRows || depth >= maxDepth {
 				leaves = append(leaves, prefix)
 			} else {
 				next = append(next, prefix)
@@ -335,6 +341,13 @@ func (s *side) buckets(ctx context.Context, prefixes []string, depth int) (map[s
 	}
 	out := make(map[string]Bucket, len(bs))
 	for _, b := range bs {
+		if q.IntKey {
+			n, err := strconv.ParseUint(b.Prefix, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s side: checksums of %s: group %q: %w", s.name, q.Table, b.Prefix, err)
+			}
+			b.Prefix = IntPrefix(n, depth)
+		}
 		b.Prefix = strings.ToLower(b.Prefix)
 		if wanted == nil || wanted[b.Prefix[:len(prefixes[0])]] {
 			out[b.Prefix] = b

@@ -197,7 +197,7 @@ func TestSameEngine(t *testing.T) {
 	ctx := context.Background()
 	pg, my := harness.SourcePostgres(t), harness.SourceMariaDB(t)
 	pgTable := `CREATE TABLE t (a int, b text, v numeric, d timestamptz, PRIMARY KEY (a, b));
-		INSERT INTO t SELECT i, 'k' || (i % 3), i * 1.5, timestamptz '2024-01-01 00:00:00+08' + i * interval '1 hour' FROM generate_series(1, 500) AS i;`
+		INSERT INTO t SELECT i, 'k' || (i % 3), i * 1.5, timestamptz '2024-01-01 00:00:00+08' + i * interval '1 hour' FROM generate_series(-300, 500) AS i;`
 	myTable := `CREATE TABLE t (a int, b varchar(10), v decimal(10,2), d datetime(6), PRIMARY KEY (a, b));
 		INSERT INTO t SELECT seq, CONCAT('k', seq % 3), seq * 1.5, TIMESTAMP('2024-01-01') + INTERVAL seq HOUR FROM seq_1_to_500;`
 	var pgs, mys []reconcile.Side
@@ -216,7 +216,7 @@ func TestSameEngine(t *testing.T) {
 		my.Exec(t, name, myTable)
 		mys = append(mys, reconcile.Side{Engine: mysql.New(), Conn: engines.Conn{DSN: my.DSN(name)}, Table: engines.TableRef{Name: "t"}})
 	}
-	pg.Exec(t, pgNames[1], "UPDATE t SET v = 7.50 WHERE a = 5; UPDATE t SET v = v + 0.001 WHERE a = 6")
+	pg.Exec(t, pgNames[1], "UPDATE t SET v = 7.50 WHERE a = 5; UPDATE t SET v = v + 0.001 WHERE a = 6; DELETE FROM t WHERE a = -77")
 	my.Exec(t, myNames[1], "UPDATE t SET d = d + INTERVAL 1 MICROSECOND WHERE a = 7")
 	for _, tc := range []struct {
 		name string
@@ -225,16 +225,27 @@ func TestSameEngine(t *testing.T) {
 	}{
 		// 7.5 stored as 7.50 is equal; 9.001 against 9.0 is not.
 		{"postgres", pgs[0], pgs[1], []string{"6,k0"}},
+		// One integer key column: grouped by its value, negative ones too.
+		{"postgres integer key", pgs[0], pgs[1], []string{"6"}},
 		{"mariadb", mys[0], mys[1], []string{"7,k1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := reconcile.Run(ctx, reconcile.Spec{Name: tc.name, Left: tc.l, Right: tc.r, Key: []string{"a", "b"}})
+			key := []string{"a", "b"}
+			if strings.HasSuffix(tc.name, "integer key") {
+				key = key[:1]
+			}
+			res, err := reconcile.Run(ctx, reconcile.Spec{Name: tc.name, Left: tc.l, Right: tc.r, Key: key, LeafRows: 2})
 			var keys []string
 			for _, d := range res.Samples.Different {
 				keys = append(keys, d.Key)
 			}
-			if err == nil || !slices.Equal(keys, tc.diff) || res.Total() != int64(len(tc.diff)) {
-				t.Errorf("err %v, different %v, want %v", err, keys, tc.diff)
+			wantMissing := 0
+			if tc.l.Engine.Name() == "postgres" {
+				wantMissing = 1 // -77
+			}
+			if err == nil || !slices.Equal(keys, tc.diff) || res.Total() != int64(len(tc.diff)+wantMissing) ||
+				len(res.Samples.MissingRight) != wantMissing || (wantMissing == 1 && !strings.HasPrefix(res.Samples.MissingRight[0], "-77")) {
+				t.Errorf("err %v, different %v, missing right %v; want different %v", err, keys, res.Samples.MissingRight, tc.diff)
 			}
 		})
 	}

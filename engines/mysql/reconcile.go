@@ -98,6 +98,7 @@ var myDialect = reconcile.Dialect{
 	},
 	Concat:   func(parts []string) string { return "CONCAT(" + strings.Join(parts, ", ") + ")" },
 	Hash60:   func(hex string) string { return "CAST(CONV(" + hex + ", 16, 10) AS UNSIGNED)" },
+	IntText:  func(x string) string { return "CAST(" + x + " AS CHAR)" },
 	NullMark: "_utf8mb4 X'1E' COLLATE utf8mb4_bin",
 	Sep:      "_utf8mb4 X'1F' COLLATE utf8mb4_bin",
 	SumText:  func(x string) string { return "CAST(COALESCE(SUM(" + x + "), 0) AS CHAR)" },

@@ -73,6 +73,7 @@ var pgDialect = reconcile.Dialect{
 	},
 	Concat:   func(parts []string) string { return "(" + strings.Join(parts, " || ") + ")" },
 	Hash60:   func(hex string) string { return fmt.Sprintf("('x' || %s)::bit(60)::bigint", hex) },
+	IntText:  func(x string) string { return "(" + x + ")::text" },
 	NullMark: `E'\x1e'`,
 	Sep:      `E'\x1f'`,
 	SumText:  func(x string) string { return fmt.Sprintf("COALESCE(SUM(%s), 0)::text", x) },
@@ -114,7 +115,7 @@ func (s *reconcileSession) Columns(ctx context.Context, t engines.TableRef) ([]r
 // pgKind is how reconcile normalises a column of PostgreSQL type typname.
 func pgKind(typname, typtype string, typmod int32) (reconcile.Kind, int) {
 	switch typname {
-	case "int2", "int4", "int8", "oid":
+	case "int2", "int4", "int8":
 		return reconcile.KindInteger, 0
 	case "numeric":
 		if typmod < 4 {
