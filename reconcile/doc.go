@@ -20,11 +20,13 @@
 // # How it narrows down
 //
 // Rows are grouped by the leading hex digits of the MD5 of their normalised
-// key, which both engines compute alike whatever the key's type. Each side
+// key, which both engines compute alike whatever the key's type (a key of
+// one integer column is grouped by its value modulo 256, 65536, ...,
+// which costs the servers less). Each side
 // returns, per group, a row count and the sum of a 60-bit hash of every
 // normalised row, computed on the server: a group that matches costs one
 // result row, not its data. Groups that differ are split 256 ways on the
-// next two digits, until a group holds few enough rows (LeafRows); only
+// next two digits (the next byte), until a group holds few enough rows (LeafRows); only
 // those rows are fetched, normalised, and compared column by column.
 //
 // # Gentle and read-only
