@@ -75,6 +75,15 @@ func TestPlantedDifferences(t *testing.T) {
 	spec.Left, spec.Right = spec.Right, spec.Left
 	res, _ = reconcile.Run(ctx, spec)
 	check(t, res, planted.missingRight, planted.missingLeft)
+
+	// Each side's statements run under the statement timeout.
+	for _, sd := range []reconcile.Side{left, right} {
+		res, err = reconcile.Run(ctx, reconcile.Spec{Name: "timeout", Left: sd, Right: sd, Key: []string{"id"}, StatementTimeout: time.Millisecond})
+		if err == nil || errors.As(err, &de) || res.Status != reconcile.StatusFailed ||
+			!strings.Contains(err.Error(), "statement timeout") && !strings.Contains(err.Error(), "max_statement_time") {
+			t.Errorf("%s with a 1 ms statement timeout: %v", sd.Engine.Name(), err)
+		}
+	}
 }
 
 func check(t *testing.T, res *reconcile.Result, missingLeft, missingRight []string) {
