@@ -75,6 +75,13 @@ func Reconcile(ctx context.Context, cfg *config.Config, r *config.Reconcile, run
 	case err != nil:
 		err = fmt.Errorf("%w: %w", catalog.ErrNotRun, err)
 	}
+	if log := run.Logger; log != nil && res != nil && res.Status != reconcile.StatusFailed {
+		// A failure is the caller's to report; what was compared is logged
+		// here, once, for the daemon's log.
+		log.Named("reconcile").Info("reconciliation done", "reconcile", r.Name, "status", res.Status,
+			"missing_left", res.MissingLeft, "missing_right", res.MissingRight, "different", res.Different,
+			"left_rows", res.Left.Rows, "right_rows", res.Right.Rows, "network_bytes", res.NetworkBytes, "seconds", res.Duration)
+	}
 	bctx := context.WithoutCancel(ctx)
 	if res != nil {
 		out.Result = res
