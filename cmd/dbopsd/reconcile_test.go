@@ -135,7 +135,9 @@ reconcile "hall" {
 	if err := os.WriteFile(cfgPath, []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if text, _ := cli("reconcile", "show", "hall"); !strings.Contains(text, "missing on the left:  1 (301)") ||
+	text, _ := cli("reconcile", "show", "hall")
+	t.Log("\n" + text)
+	if !strings.Contains(text, "missing on the left:  1 (301)") ||
 		!strings.Contains(text, "previous run") {
 		t.Errorf("reconcile show:\n%s", text)
 	}
