@@ -392,3 +392,22 @@ report "monthly" {
   language = "zh-CN"
   notify   = ["bureau"]
 }
+
+# ---------------------------------------------------------------------------
+# 接口数据核查（每两周一次）/ Interface-data reconciliation, every two weeks.
+#   两侧可以在不同服务器、不同引擎上；只读，各侧一个一致性快照。
+#   The sides may be on different servers and engines; read-only, one snapshot per side.
+#   left/right: database 为本文件中的 database 块，table 为 "schema.table"（MySQL 为 "table"）。
+#   schedule: "biweekly"（默认）| "weekly" | "monthly" | cron；window 在 daemon.timezone 中。
+reconcile "market-registrations" {
+  left              = { database = "acceptance", table = "public.market_registrations" }
+  right             = { database = "selfservice", table = "market_registrations" }
+  key               = ["credit_code"]                  # 统一社会信用代码 / the shared key
+  columns           = ["name", "legal_person", "registered_at", "capital"]  # 不写 = 全部列 / omitted: all
+  where             = "registered_at >= '2020-01-01'"  # 两侧都适用的条件 / a filter both engines understand
+  schedule          = "biweekly"
+  window            = "19:00-07:00"                    # 避开办事大厅白天的负载 / outside the service hall's hours
+  rate_limit        = 50000                            # 每侧每秒读取的行数上限；0 = 不限 / rows per second per side
+  statement_timeout = "10m"                            # 每条语句的超时 / per statement on the servers
+  samples           = 20                               # 每类保留的样例键数 / sample keys kept per kind
+}

@@ -31,6 +31,7 @@ var migrations = []struct {
 	}},
 	{"the backups' predecessors and the missing backups (missing.go)", migrateChain},
 	{"the documents (documents.go)", migrateDocuments},
+	{"the reconciliations (reconcile.go)", migrateReconciliations},
 }
 
 // migrate applies the steps db has not had yet.

@@ -120,7 +120,7 @@ func TestSampleConfig(t *testing.T) {
 			"": rootSchema, ".daemon": daemonBodySchema(), ".storage": storageSchema, ".repository": repositorySchema,
 			".policy": policySchema, ".policy.retention": retentionSchema, ".database": databaseSchema,
 			".restore_target": restoreTargetSchema, ".signer": signerSchema, ".approvals": approvalsSchema,
-			".notify": notifySchema, ".report": reportSchema,
+			".notify": notifySchema, ".report": reportSchema, ".reconcile": reconcileSchema,
 		}
 		for prefix, s := range schemas {
 			check(prefix, s)
@@ -255,6 +255,7 @@ func TestGoodConfigs(t *testing.T) {
 			Reports: map[string]*Report{
 				"weekly": {Name: "weekly", Schedule: "0 8 * * 1", Language: "en", Notify: []string{"bureau", "hook"}},
 			},
+			Reconciles: map[string]*Reconcile{},
 		}},
 		{"minimal.hcl", &Config{
 			Path: "testdata/good/minimal.hcl",
@@ -278,6 +279,7 @@ func TestGoodConfigs(t *testing.T) {
 			Approvals:      Approvals{Drill: 1, Restore: 2, Maintenance: 2},
 			Notifies:       map[string]*Notify{},
 			Reports:        map[string]*Report{"monthly": {Name: "monthly", Schedule: Monthly, Language: "zh-CN"}},
+			Reconciles:     map[string]*Reconcile{},
 		}},
 	}
 	for _, tc := range tests {

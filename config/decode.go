@@ -34,6 +34,7 @@ var (
 		{Type: "approvals"},
 		{Type: "notify", LabelNames: []string{"name"}},
 		{Type: "report", LabelNames: []string{"name"}},
+		{Type: "reconcile", LabelNames: []string{"name"}},
 	}}
 	daemonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "state_dir"}, {Name: "socket"}, {Name: "http_listen"}, {Name: "max_parallel"},
@@ -141,6 +142,7 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		Signers:        map[string]*Signer{},
 		Notifies:       map[string]*Notify{},
 		Reports:        map[string]*Report{},
+		Reconciles:     map[string]*Reconcile{},
 		Approvals:      Approvals{Drill: 1, Restore: 2, Maintenance: 2},
 	}
 	content, diags := body.Content(rootSchema)
@@ -207,6 +209,10 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 			r := &Report{Name: name, Range: b.DefRange}
 			d.decodeReport(b, r)
 			cfg.Reports[name] = r
+		case "reconcile":
+			r := &Reconcile{Name: name, Range: b.DefRange}
+			d.decodeReconcile(b, r)
+			cfg.Reconciles[name] = r
 		}
 	}
 	d.daemonDefaults(&cfg.Daemon)

@@ -24,6 +24,7 @@ type Config struct {
 	Approvals      Approvals
 	Notifies       map[string]*Notify
 	Reports        map[string]*Report
+	Reconciles     map[string]*Reconcile // reconcile.go
 }
 
 // Daemon is the daemon { } block. Zero values are replaced by defaults.

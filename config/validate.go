@@ -40,6 +40,7 @@ var (
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,
 		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone,
+		EventReconcileDifferences,
 	}
 )
 
@@ -68,6 +69,9 @@ const (
 	EventWeeklySummary = "weekly_summary"
 	EventRestoreDone   = "restore_done"
 	EventDrillDone     = "drill_done"
+	// EventReconcileDifferences: a reconciliation found rows missing or
+	// different (config/reconcile.go).
+	EventReconcileDifferences = "reconcile_differences"
 )
 
 // s3Only and localOnly list the storage attributes that make sense for one
@@ -103,6 +107,9 @@ func (d *decoder) validate(cfg *Config, body hcl.Body) {
 	}
 	for _, name := range sortedKeys(cfg.Reports) {
 		d.validateReport(cfg, cfg.Reports[name])
+	}
+	for _, name := range sortedKeys(cfg.Reconciles) {
+		d.validateReconcile(cfg, cfg.Reconciles[name])
 	}
 }
 

@@ -33,6 +33,9 @@ func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
 			Verified: l.Verified,
 		}
 	}
+	if err := reconciled(ctx, h.cat, &f); err != nil {
+		return schedule.Facts{}, err
+	}
 	for kind, byDB := range site {
 		if t, ok := byDB[""]; ok {
 			f.Site[kind] = t

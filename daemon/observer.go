@@ -9,7 +9,9 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/notify"
+	"github.com/dbopsd/dbopsd/reconcile"
 	"github.com/dbopsd/dbopsd/restore"
 	"github.com/dbopsd/dbopsd/schedule"
 )
@@ -57,9 +59,11 @@ func (o *observer) Finished(t schedule.TaskInfo, out schedule.Outcome) {
 			if t.Attempt > 1 {
 				attempts = fmt.Sprintf("after %d attempts", t.Attempt)
 			}
-			a.notifier.Raise(notify.Event{Type: alert, Database: t.Database, Kind: t.Kind,
-				Summary: fmt.Sprintf("The %s of %s (%s) %s %s.", t.Kind, orSite(t.Database), t.Trigger, what, attempts),
-				Error:   out.Err.Error()})
+			summary := fmt.Sprintf("The %s of %s (%s) %s %s.", t.Kind, orSite(t.Database), t.Trigger, what, attempts)
+			if de := (*reconcile.DifferencesError)(nil); errors.As(out.Err, &de) {
+				summary = "Reconciliation " + de.Result.Summary().Text(i18n.EN) // it ran; what it found is the problem
+			}
+			a.notifier.Raise(notify.Event{Type: alert, Database: t.Database, Kind: t.Kind, Summary: summary, Error: out.Err.Error()})
 		}
 	}
 }

@@ -95,6 +95,8 @@ if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
   DBOPS_BENCH_BINARY=$DBOPSD go test -run '^$' -bench . -benchmem -benchtime 10x ./daemon/ ./config/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   go test -run '^$' -bench . -benchmem -benchtime 1440x ./schedule/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   GOMAXPROCS=1 go test -run '^$' -bench BlobListener -benchtime 5x ./engines/mssql/blobsrv/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+  say "== reconciliation, PostgreSQL against MariaDB, 1,000,000 rows each (aim: match < 10 s with < 5 %network; ten differences < 20 s)"
+  go test -run '^$' -bench ReconcileMillion -benchtime 1x -timeout 30m ./reconcile/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then

@@ -8,28 +8,35 @@ import (
 
 func configValidateCmd() command {
 	var g globals
+	var offline bool
 	return command{
 		name: "config validate",
 		summary: "Check a policy file: syntax, schema, references, schedules, keys and DSNs.\n" +
 			"Problems are printed with file:line:col and the offending snippet; exits 1 on any error.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &g, false, sio)
+			fs.BoolVar(&offline, "offline", false, "do not connect to the reconcile blocks' servers to check their tables and keys")
 			return func(ctx context.Context, args []string) error {
 				if len(args) == 1 { // `dbopsd config validate FILE` works too
 					g.configPath = args[0]
 				} else if err := needArgs(args, 0, "at most one file"); err != nil {
 					return err
 				}
-				return runConfigValidate(g)
+				return runConfigValidate(g, offline)
 			}
 		},
 	}
 }
 
-func runConfigValidate(g globals) error {
+func runConfigValidate(g globals, offline bool) error {
 	cfg, err := loadConfig(&g)
 	if err != nil {
 		return err
+	}
+	if !offline {
+		if err := checkReconciles(&g, cfg); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(g.stdout, "%s: valid (%d databases, %d storages, %d policies, %d restore targets, %d signers)\n",
 		g.configPath, len(cfg.Databases), len(cfg.Storages), len(cfg.Policies), len(cfg.RestoreTargets), len(cfg.Signers))

@@ -49,6 +49,11 @@ var Rules = []Rule{
 		Deny: aboveEngines,
 	},
 	{
+		Why:  "reconcile sits beside the engines (their adapters implement its capability): it imports the engine contract and leaves only",
+		From: []string{"reconcile/..."},
+		Deny: append([]string{"engines/postgres/...", "engines/mysql/...", "engines/mssql/..."}, aboveEngines...),
+	},
+	{
 		Why:  "storage knows nothing of what it stores",
 		From: []string{"storage/..."},
 		Deny: append([]string{"engines/..."}, aboveEngines...),

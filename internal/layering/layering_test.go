@@ -91,6 +91,11 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"request", "site", true},
 		{"request/sshsig", "site", true},
 		{"daemon", "site", false},
+		{"reconcile", "catalog", true},
+		{"reconcile", "config", true},
+		{"reconcile", "engines", false},
+		{"engines/postgres", "reconcile", false},
+		{"site", "reconcile", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
