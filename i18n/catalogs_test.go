@@ -12,6 +12,7 @@ import (
 	_ "github.com/dbopsd/dbopsd/engines/postgres"
 	_ "github.com/dbopsd/dbopsd/notify"
 	_ "github.com/dbopsd/dbopsd/register"
+	_ "github.com/dbopsd/dbopsd/report"
 
 	"github.com/dbopsd/dbopsd/i18n"
 )
@@ -20,7 +21,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "notify", "register"} {
+	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "notify", "register", "report"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}
