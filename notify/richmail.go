@@ -87,7 +87,7 @@ func withPartHeaders(p Part, disposition string) mail.FileOption {
 
 // FileNameHeaders returns a part's Content-Type and Content-Disposition
 // with name encoded for every client the bureau uses: RFC 2231
-// (filename*=UTF-8''...) in the disposition, which Thunderbird, Apple Mail
+// (filename*=UTF-8”...) in the disposition, which Thunderbird, Apple Mail
 // and Gmail read, and an RFC 2047 encoded word as the Content-Type's name,
 // which Outlook and Foxmail read. A plain ASCII name is written as it is.
 func FileNameHeaders(contentType, disposition, name string) (ctype, disp string) {

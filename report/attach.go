@@ -180,4 +180,6 @@ func (x *Rendered) WriteDir(dir string) error {
 	return nil
 }
 
-func replaceAll(s, old, new string) string { return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new))) }
+func replaceAll(s, old, new string) string {
+	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
+}

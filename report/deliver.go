@@ -128,4 +128,3 @@ func Keep(ctx context.Context, store history.Store, stateDir, scope string, r *R
 
 // SiteScope is the history scope of a report over the whole site.
 const SiteScope = "_site"
-

@@ -171,7 +171,7 @@ func (s *sources) Volume(_ context.Context, db string, from, to time.Time) ([]re
 	for m := from; m.Before(to); m = m.AddDate(0, 1, 0) {
 		k := int64(len(out))
 		out = append(out, report.VolumeSample{Month: m, Rows: 1_000_000*i + 50_000*k, Bytes: (300 + 25*k) << 20,
-			Tables: []report.TableVolume{{Name: "public.人口信息", Registered: true, Rows: 400_000 + 1000*k, Bytes: 90 << 20}, {Name: "public.events", Rows: 600_000 + 49_000*k, Bytes: 210 << 20}},
+			Tables:   []report.TableVolume{{Name: "public.人口信息", Registered: true, Rows: 400_000 + 1000*k, Bytes: 90 << 20}, {Name: "public.events", Rows: 600_000 + 49_000*k, Bytes: 210 << 20}},
 			DaysTo85: 420 - int(k)*10, DaysTo90: 510 - int(k)*10, Method: "linear"})
 	}
 	return out, nil
