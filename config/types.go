@@ -198,5 +198,6 @@ type Report struct {
 	Schedule string
 	Language string // "zh-CN" (default) | "en"
 	Notify   []string
-	Range    hcl.Range
+	ReportPolicy // policy_report.go
+	Range        hcl.Range
 }

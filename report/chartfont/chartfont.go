@@ -76,9 +76,33 @@ func Load(path string) (*font.Cache, error) {
 	return c, nil
 }
 
-// Check is Load for the policy loader: it only says whether the
-// font can be used.
+// Check says whether path holds a usable chart font, reading only the
+// collection's directory and name tables: the policy loader calls it on
+// every load, and a CLI backup should not pay for a 20 MB font.
 func Check(path string) error {
-	_, err := Load(path)
-	return err
+	if path == "" {
+		path = DefaultFontPath
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w (install Debian's fonts-noto-cjk, or set font to a CJK .ttc or .otf file)", err)
+	}
+	defer f.Close()
+	coll, err := sfnt.ParseCollectionReaderAt(f)
+	if err != nil {
+		return fmt.Errorf("%s is not an OpenType font or collection: %w", path, err)
+	}
+	if coll.NumFonts() == 1 {
+		return nil
+	}
+	for i := range coll.NumFonts() {
+		fnt, err := coll.Font(i)
+		if err != nil {
+			return fmt.Errorf("%s: face %d: %w", path, i, err)
+		}
+		if name, _ := fnt.Name(nil, sfnt.NameIDFamily); name == FontFamily {
+			return nil
+		}
+	}
+	return fmt.Errorf("the collection %s has no %q face", path, FontFamily)
 }
