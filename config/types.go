@@ -198,6 +198,7 @@ type Report struct {
 	Schedule string
 	Language string // "zh-CN" (default) | "en"
 	Notify   []string
-	ReportPolicy // policy_report.go
-	Range        hcl.Range
+	Range    hcl.Range
+
+	ReportPolicy // kind, per, site, databases, font: policy_report.go
 }
