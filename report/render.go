@@ -126,26 +126,10 @@ func Render(r *Report, o Options) (*Rendered, error) {
 		return nil, err
 	}
 	out := &Rendered{Subject: v.Title, Images: images}
-	byCID := map[string]Image{}
-	for _, im := range images {
-		byCID[im.CID] = im
-	}
-	mail, err := execHTML(v, func(im *Image) htmltemplate.URL { return htmltemplate.URL("cid:" + im.CID) })
+	full, err := out.fill(v)
 	if err != nil {
 		return nil, err
 	}
-	out.HTML = mail
-	full, err := execHTML(v, func(im *Image) htmltemplate.URL {
-		return htmltemplate.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(byCID[im.CID].PNG))
-	})
-	if err != nil {
-		return nil, err
-	}
-	var txt bytes.Buffer
-	if err := textTmpl.Execute(&txt, v); err != nil {
-		return nil, fmt.Errorf("rendering the %s report as text: %w", r.Label, err)
-	}
-	out.Text = txt.String()
 	base := rd.t("report.file.base", i18n.Params{"label": r.Label, "kind": rd.t("report.kind."+r.Kind, nil)})
 	csv, err := FindingsCSV(r, o.Lang, o.Loc)
 	if err != nil {
@@ -165,10 +149,40 @@ func Render(r *Report, o Options) (*Rendered, error) {
 		if pdf != nil {
 			out.Attachments = append(out.Attachments, Attachment{Name: base + ".pdf", ContentType: "application/pdf", Data: pdf})
 		} else {
+			// The report says so itself: its readers never see the job's log.
 			out.PDFNote = rd.t("report.pdf.none", i18n.Params{"why": note})
+			v.Footer += " " + out.PDFNote
+			if full, err = out.fill(v); err != nil {
+				return nil, err
+			}
+			out.Attachments[0].Data = []byte(full)
 		}
 	}
 	return out, nil
+}
+
+// fill renders v into x's HTML (images by cid:) and text, and returns the
+// self-contained HTML (images as data: URIs) for the attachment.
+func (x *Rendered) fill(v *view) (full string, err error) {
+	byCID := map[string]Image{}
+	for _, im := range x.Images {
+		byCID[im.CID] = im
+	}
+	if x.HTML, err = execHTML(v, func(im *Image) htmltemplate.URL { return htmltemplate.URL("cid:" + im.CID) }); err != nil {
+		return "", err
+	}
+	full, err = execHTML(v, func(im *Image) htmltemplate.URL {
+		return htmltemplate.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(byCID[im.CID].PNG))
+	})
+	if err != nil {
+		return "", err
+	}
+	var txt bytes.Buffer
+	if err := textTmpl.Execute(&txt, v); err != nil {
+		return "", fmt.Errorf("rendering the report as text: %w", err)
+	}
+	x.Text = txt.String()
+	return full, nil
 }
 
 func execHTML(v *view, src func(*Image) htmltemplate.URL) (string, error) {

@@ -565,3 +565,32 @@ func TestPeriods(t *testing.T) {
 		}
 	}
 }
+
+// TestPDF: with Chromium the report's PDF is attached; without it the
+// report says why there is none.
+func TestPDF(t *testing.T) {
+	r := buildFrom(t, t.TempDir(), report.Monthly, report.Sources{})
+	x := render(t, r, i18n.EN, true)
+	var pdf []byte
+	for _, a := range x.Attachments {
+		if strings.HasSuffix(a.Name, ".pdf") {
+			pdf = a.Data
+		}
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || x.PDFNote != "" {
+		t.Fatalf("no PDF attached (note %q)", x.PDFNote)
+	}
+	fonts, _ := chartfont.Load("")
+	x, err := report.Render(r, report.Options{Lang: i18n.EN, Loc: shanghai, Fonts: fonts, PDF: true, Chromium: "/nonexistent/chromium"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range x.Attachments {
+		if strings.HasSuffix(a.Name, ".pdf") {
+			t.Error("a PDF without Chromium")
+		}
+	}
+	if !strings.Contains(x.PDFNote, "No PDF attached") || !strings.Contains(x.HTML, x.PDFNote) || !strings.Contains(x.Text, x.PDFNote) {
+		t.Errorf("the report does not say why it has no PDF: %q", x.PDFNote)
+	}
+}
