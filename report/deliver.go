@@ -107,12 +107,16 @@ func sendWithRetry(ctx context.Context, m Mailer, msg notify.RichMessage, o Deli
 	return fmt.Errorf("after %d tries: %w", o.Retries+1, err)
 }
 
-// Keep writes x under stateDir/reports/<kind>/<label>[-<scope>] and stores
+// Keep writes x under stateDir/reports/<kind>/<label>[-<database>] and stores
 // the model r in the repository and catalog (history.KindReport) under
 // scope (a database, or "_site" for a site-wide report). It returns the
 // directory and the document's id.
 func Keep(ctx context.Context, store history.Store, stateDir, scope string, r *Report, x *Rendered) (dir, id string, err error) {
-	dir = filepath.Join(stateDir, "reports", r.Kind, r.Label+"-"+scope)
+	name := r.Label
+	if scope != SiteScope {
+		name += "-" + scope
+	}
+	dir = filepath.Join(stateDir, "reports", r.Kind, name)
 	if err := x.WriteDir(dir); err != nil {
 		return "", "", err
 	}

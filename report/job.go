@@ -16,8 +16,10 @@ import (
 	"github.com/dbopsd/dbopsd/report/chartfont"
 )
 
-// CatalogKind is the kind of a report's job in the catalog's job log.
-const CatalogKind = "report"
+// CatalogKindOf is the kind of a report's job in the catalog's job log
+// ("report_monthly", "report_weekly"): the daemon reads its last success
+// to know whether the report is due.
+func CatalogKindOf(kind string) string { return "report_" + kind }
 
 // Job is one run of a report block (site.ReportJob builds it from the
 // policy): build, render, write, keep, and send when asked.
@@ -114,7 +116,9 @@ func (j Job) Run(ctx context.Context) ([]Outcome, error) {
 }
 
 func (j Job) one(ctx context.Context, scope string, dbs []DB, from, to time.Time, label string, fonts *font.Cache) (o *Outcome, err error) {
-	id, err := j.Catalog.StartJob(ctx, catalog.Job{Kind: CatalogKind, Database: scopeDB(scope), RequestedType: j.Kind, Trigger: j.Trigger, OSUser: j.OSUser})
+	// A site-wide job whatever the scope (Target says which): its last
+	// success says when the report was last made.
+	id, err := j.Catalog.StartJob(ctx, catalog.Job{Kind: CatalogKindOf(j.Kind), Target: scope, Trigger: j.Trigger, OSUser: j.OSUser})
 	if err != nil {
 		return nil, err
 	}
@@ -163,13 +167,6 @@ func (j Job) one(ctx context.Context, scope string, dbs []DB, from, to time.Time
 	}
 	j.Logger.Info("report done", "report", j.Kind, "period", label, "scope", scope, "dir", o.Dir, "sent", o.Sent, "empty", o.Empty)
 	return o, nil
-}
-
-func scopeDB(scope string) string {
-	if scope == SiteScope {
-		return ""
-	}
-	return scope
 }
 
 // AlertEvent is the notify event of a report kind.

@@ -594,3 +594,39 @@ func TestPDF(t *testing.T) {
 		t.Errorf("the report does not say why it has no PDF: %q", x.PDFNote)
 	}
 }
+
+// TestDeliverRetriesAndAlerts: a mail server that refuses the login is
+// tried again, then the failure goes out through the other channels (a
+// real webhook receiver), and Deliver says what failed.
+func TestDeliverRetriesAndAlerts(t *testing.T) {
+	r := buildFrom(t, t.TempDir(), report.Weekly, report.Sources{})
+	x := render(t, r, i18n.ZH, false)
+	srv := notifytest.StartMailServer(t, "dbops", "right")
+	bad, err := notify.NewEmail(&config.Notify{Name: "bureau", Type: "email", SMTP: srv.Addr, Username: "dbops", Password: secret.New("wrong"),
+		From: "dbopsd@example.cn", To: []string{"bureau@example.cn"}}, srv.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := notifytest.StartHookServer(t, "hook-secret")
+	wh, err := notify.NewWebhook(&config.Notify{Name: "ops", Type: "webhook", URL: hook.URL, Secret: secret.New("hook-secret"),
+		Events: []string{config.EventWeeklySummary}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = report.Deliver(context.Background(), x, r.Kind, r.Label, report.DeliverOptions{Mailers: []report.Mailer{bad},
+		Alerts: []notify.Sender{wh}, Retries: 2, Wait: 100 * time.Millisecond, Event: config.EventWeeklySummary})
+	if err == nil || !strings.Contains(err.Error(), "after 3 tries") {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("three tries took %v: no back-off (100 ms, then 200 ms)", d)
+	}
+	ev := hook.Wait(t, 1, 10*time.Second)[0]
+	if ev.Type != config.EventWeeklySummary || !strings.Contains(ev.Summary, "not sent through bureau") || ev.Error == "" {
+		t.Errorf("alert: %+v", ev)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d mails arrived with a wrong password", n)
+	}
+}

@@ -122,7 +122,7 @@ report "weekly" {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	jobs, err := cat.Jobs(context.Background(), catalog.JobFilter{Kind: "report"})
+	jobs, err := cat.Jobs(context.Background(), catalog.JobFilter{Kind: "report_monthly"})
 	if err != nil || len(jobs) != 1 || jobs[0].Status != catalog.StatusOK || jobs[0].Details["period"] != "2026-11" || jobs[0].Details["sent"] != true {
 		t.Fatalf("job log: %+v (%v)", jobs, err)
 	}
