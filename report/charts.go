@@ -76,8 +76,8 @@ func DrawChart(c Chart, fonts *font.Cache) ([]byte, error) {
 		ax.Tick.Label.Handler, ax.Tick.Label.Font = h, fnt(8)
 	}
 	p.Legend.TextStyle.Handler, p.Legend.TextStyle.Font = h, fnt(8)
-	p.Legend.Top, p.Legend.Left = false, false // bottom right: growth leaves it empty
-	p.Legend.YOffs = vg.Points(4)
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(6)
 	p.X.Tick.Marker = monthTicks{}
 	p.Add(plotter.NewGrid())
 	for i, s := range c.Series {
@@ -113,6 +113,8 @@ func DrawChart(c Chart, fonts *font.Cache) ([]byte, error) {
 	if p.Y.Min > 0 {
 		p.Y.Min = 0
 	}
+	// Headroom for the legend at the top left: no line runs under it.
+	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.35
 	// 96 CSS pixels per inch, chartScale times over.
 	w, hgt := vg.Length(ChartWidth)*vg.Inch/96, vg.Length(ChartHeight)*vg.Inch/96
 	cv := vgimg.NewWith(vgimg.UseWH(w, hgt), vgimg.UseDPI(96*chartScale), vgimg.UseBackgroundColor(color.White))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode"
 
 	"gonum.org/v1/plot/font"
 
@@ -68,7 +69,7 @@ type section struct {
 
 type block struct {
 	Text  string
-	Style string // inline CSS of a text block
+	Style htmltemplate.CSS // inline CSS of a text block
 	Table *table
 	Image *Image
 }
@@ -80,19 +81,33 @@ type table struct {
 
 type cell struct {
 	Text  string
-	Style string
+	Style htmltemplate.CSS
 	Link  string
+	// Break lets ids, digests and server messages break anywhere: they
+	// have no spaces and are wider than a phone.
+	Break bool
 }
 
 var (
 	htmlTmpl = htmltemplate.Must(htmltemplate.New("report.html.tmpl").Funcs(htmltemplate.FuncMap{
 		// imgsrc is replaced per rendering (cid: for the mail, data: for the attachment).
 		"imgsrc": func(*Image) htmltemplate.URL { return "" },
+		"wrap":   wrap,
 	}).ParseFS(templates, "templates/report.html.tmpl"))
 	textTmpl = texttemplate.Must(texttemplate.New("report.txt.tmpl").Funcs(texttemplate.FuncMap{
 		"rowtext": rowText,
 	}).ParseFS(templates, "templates/report.txt.tmpl"))
 )
+
+// wrap is how a cell's text may break: Chinese between any two
+// characters (which is how it always breaks), ids and server messages
+// anywhere, other text between words, a word only when it cannot fit.
+func wrap(text string, anywhere bool) htmltemplate.CSS {
+	if anywhere || strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+		return "word-break:break-all;"
+	}
+	return "overflow-wrap:break-word;"
+}
 
 func rowText(head []string, row []cell) string {
 	parts := make([]string, 0, len(row))
@@ -214,7 +229,7 @@ func (rd *renderer) when(t time.Time) string { return t.In(rd.o.Loc).Format("200
 func (rd *renderer) day(t time.Time) string { return t.In(rd.o.Loc).Format("01-02") }
 
 func (rd *renderer) status(s Status) cell {
-	style := map[Status]string{StatusOK: "background:#e3f4e8;color:#1b6e35;font-weight:bold;",
+	style := map[Status]htmltemplate.CSS{StatusOK: "background:#e3f4e8;color:#1b6e35;font-weight:bold;",
 		StatusAttention: "background:#fff4d6;color:#8a5a00;font-weight:bold;", StatusSevere: "background:#fde2e1;color:#a61b1b;font-weight:bold;"}[s]
 	return cell{Text: rd.t("report.status."+string(s), nil), Style: style}
 }
@@ -333,12 +348,12 @@ func (rd *renderer) backups(weekly bool) section {
 		}
 		tb.Rows = append(tb.Rows, row)
 		for _, f := range d.Failures {
-			fails = append(fails, []cell{{Text: rd.when(f.At)}, {Text: d.Name}, {Text: rd.t("report.type."+orDash(f.Type), nil)}, {Text: f.Error}, {Text: rd.yesno(f.Resolved)}})
+			fails = append(fails, []cell{{Text: rd.when(f.At)}, {Text: d.Name}, {Text: rd.t("report.type."+orDash(f.Type), nil)}, {Text: f.Error, Break: true}, {Text: rd.yesno(f.Resolved)}})
 		}
 		for _, vf := range d.Verifications {
 			res := cell{Text: rd.t("report.verify.ok", nil), Style: "color:#1b6e35;"}
 			if !vf.OK {
-				res = cell{Text: rd.t("report.verify.failed", nil) + " " + vf.Error, Style: "color:#a61b1b;"}
+				res = cell{Text: rd.t("report.verify.failed", nil) + " " + vf.Error, Style: "color:#a61b1b;", Break: true}
 			}
 			verifies = append(verifies, []cell{{Text: rd.when(vf.At)}, {Text: d.Name}, res, {Text: rd.secs(vf.RTOSecs)}})
 		}
@@ -411,8 +426,8 @@ func (rd *renderer) register() section {
 		if e.Detail != "" {
 			res += ": " + e.Detail
 		}
-		tb.Rows = append(tb.Rows, []cell{{Text: rd.when(e.At)}, {Text: rd.t("report.action."+orDash(e.Action), nil) + " " + e.Request}, {Text: e.Database},
-			{Text: e.Requester}, {Text: strings.Join(e.Approvers, ", ")}, {Text: res}, {Text: rd.secs(e.RTOSecs)}})
+		tb.Rows = append(tb.Rows, []cell{{Text: rd.when(e.At)}, {Text: rd.t("report.action."+orDash(e.Action), nil) + " " + e.Request, Break: true}, {Text: e.Database},
+			{Text: e.Requester}, {Text: strings.Join(e.Approvers, ", ")}, {Text: res, Break: true}, {Text: rd.secs(e.RTOSecs)}})
 	}
 	s.Blocks = append(s.Blocks, block{Table: tb})
 	return s
@@ -443,7 +458,7 @@ func (rd *renderer) findings(weekly bool) section {
 			counts[f.Priority]++
 			if f.Priority == PriorityUrgent || f.Priority == PriorityHigh || (weekly && f.New) {
 				c := cell{Text: f.Finding, Link: f.Link}
-				list = append(list, []cell{{Text: d.Name}, {Text: rd.t("report.priority."+f.Priority, nil), Style: priorityStyle(f.Priority)}, {Text: f.Check}, {Text: f.Object}, c})
+				list = append(list, []cell{{Text: d.Name}, {Text: rd.t("report.priority."+f.Priority, nil), Style: priorityStyle(f.Priority)}, {Text: f.Check, Break: true}, {Text: f.Object, Break: true}, c})
 			}
 		}
 		s.Blocks = append(s.Blocks, para(rd.t("report.findings.counts", i18n.Params{"database": d.Name,
@@ -461,7 +476,7 @@ func (rd *renderer) findings(weekly bool) section {
 	return s
 }
 
-func priorityStyle(p string) string {
+func priorityStyle(p string) htmltemplate.CSS {
 	switch p {
 	case PriorityUrgent:
 		return "color:#a61b1b;font-weight:bold;"
@@ -488,7 +503,7 @@ func (rd *renderer) volume() section {
 		tb.Rows = append(tb.Rows, []cell{{Text: d.Name}, {Text: fmt.Sprint(last.Rows)}, {Text: humanBytes(last.Bytes)}, {Text: growth}})
 		for _, t := range last.Tables {
 			if t.Registered {
-				registered = append(registered, []cell{{Text: d.Name + "." + t.Name}, {Text: fmt.Sprint(t.Rows)}, {Text: humanBytes(t.Bytes)}, {Text: ""}})
+				registered = append(registered, []cell{{Text: d.Name + "." + t.Name, Break: true}, {Text: fmt.Sprint(t.Rows)}, {Text: humanBytes(t.Bytes)}, {Text: ""}})
 			}
 		}
 	}
@@ -510,7 +525,7 @@ func (rd *renderer) schema() section {
 	for _, d := range rd.r.Databases {
 		known = known || d.SchemaKnown
 		for _, c := range d.SchemaChanges {
-			tb.Rows = append(tb.Rows, []cell{{Text: d.Name}, {Text: rd.when(c.At)}, {Text: c.Object}, {Text: c.Change}})
+			tb.Rows = append(tb.Rows, []cell{{Text: d.Name}, {Text: rd.when(c.At)}, {Text: c.Object, Break: true}, {Text: c.Change}})
 		}
 	}
 	switch {
@@ -548,7 +563,7 @@ func (rd *renderer) mark(m DayMark) cell {
 	if m.Verify != "" {
 		parts = append(parts, rd.t("report.mark.verify", nil)+sign[m.Verify])
 	}
-	style := ""
+	var style htmltemplate.CSS
 	switch m.Worst {
 	case "-":
 	case "":
