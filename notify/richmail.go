@@ -97,8 +97,9 @@ func FileNameHeaders(contentType, disposition, name string) (ctype, disp string)
 	if isPlainToken(name) {
 		return contentType + `; name="` + name + `"`, disposition + `; filename="` + name + `"`
 	}
-	return contentType + `; name="` + mime.BEncoding.Encode("UTF-8", name) + `"`,
-		disposition + `; filename*=UTF-8''` + rfc2231Escape(name)
+	// BEncoding leaves printable ASCII as it is: quote that.
+	word := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(mime.BEncoding.Encode("UTF-8", name))
+	return contentType + `; name="` + word + `"`, disposition + `; filename*=UTF-8''` + rfc2231Escape(name)
 }
 
 func isPlainToken(s string) bool {

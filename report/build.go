@@ -116,6 +116,21 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 				r.Totals.NewUrgent++
 			}
 		}
+		if n := len(d.Volume); n > 0 && d.Volume[n-1].DaysTo85 > 0 && (r.Totals.DaysTo85 == 0 || d.Volume[n-1].DaysTo85 < r.Totals.DaysTo85) {
+			r.Totals.DaysTo85, r.Totals.DaysTo85DB = d.Volume[n-1].DaysTo85, d.Name
+		}
+		if len(d.SchemaChanges) > 0 && in.Sources.Dictionary != nil {
+			b, ok, err := in.Sources.Dictionary.DictionaryXLSX(ctx, d.Name)
+			if err != nil {
+				return nil, fmt.Errorf("reading the data dictionary of %s: %w", d.Name, err)
+			}
+			if ok {
+				if r.Dictionaries == nil {
+					r.Dictionaries = map[string][]byte{}
+				}
+				r.Dictionaries[d.Name] = b
+			}
+		}
 		r.Databases = append(r.Databases, d)
 	}
 	r.Register = readRegister(in)

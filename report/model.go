@@ -54,6 +54,9 @@ type Report struct {
 	Mirror    []Maint    `json:"mirror,omitempty"`
 	// Days are the weekly summary's columns.
 	Days []time.Time `json:"days,omitempty"`
+	// Dictionaries are the workbooks to attach, by database: those whose
+	// schema changed. Not stored: the dictionary keeps its own history.
+	Dictionaries map[string][]byte `json:"-"`
 }
 
 // Totals are the period's figures at a glance.
@@ -66,6 +69,10 @@ type Totals struct {
 	NewUrgent     int   `json:"new_urgent"`
 	StoredBytes   int64 `json:"stored_bytes"`
 	FindingsKnown bool  `json:"findings_known"`
+	// DaysTo85 is the fewest days until a database is 85 % full, and
+	// which one (0: no forecast).
+	DaysTo85   int    `json:"days_to_85,omitempty"`
+	DaysTo85DB string `json:"days_to_85_database,omitempty"`
 }
 
 // Database is one database's part of the report.

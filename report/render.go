@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	htmltemplate "html/template"
+	"maps"
 	"slices"
 	"strings"
 	texttemplate "text/template"
@@ -159,6 +160,10 @@ func Render(r *Report, o Options) (*Rendered, error) {
 		Attachment{Name: rd.t("report.file.findings", i18n.Params{"label": r.Label}) + ".csv", ContentType: "text/csv; charset=utf-8", Data: csv},
 		Attachment{Name: rd.t("report.file.volume", i18n.Params{"label": r.Label}) + ".xlsx", ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: xlsx},
 	)
+	for _, name := range slices.Sorted(maps.Keys(r.Dictionaries)) {
+		out.Attachments = append(out.Attachments, Attachment{Name: rd.t("report.file.dictionary", i18n.Params{"database": name, "label": r.Label}) + ".xlsx",
+			ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: r.Dictionaries[name]})
+	}
 	if o.PDF {
 		pdf, note := printPDF(full, o.Chromium)
 		if pdf != nil {
@@ -313,6 +318,9 @@ func (rd *renderer) summary() section {
 	s.Blocks = append(s.Blocks, para(rd.t("report.summary.figures", i18n.Params{
 		"backups": fmt.Sprint(tt.Backups), "failed": fmt.Sprint(tt.Failed), "verified": fmt.Sprint(tt.Verified),
 		"drills": fmt.Sprint(tt.Drills), "stored": humanBytes(tt.StoredBytes)})))
+	if tt.DaysTo85 > 0 {
+		s.Blocks = append(s.Blocks, para(rd.t("report.summary.space", i18n.Params{"database": tt.DaysTo85DB, "n": fmt.Sprint(tt.DaysTo85)})))
+	}
 	if tt.FindingsKnown {
 		s.Blocks = append(s.Blocks, para(rd.n("report.summary.urgent", tt.NewUrgent)))
 	} else {

@@ -228,7 +228,7 @@ func TestMonthlyMail(t *testing.T) {
 			attachments[dp["filename"]] = p.body
 		}
 	}
-	for _, want := range []string{"人口库", "严重", "哈希链校验通过", "备份日志", "数据库恢复登记表", "紧急"} {
+	for _, want := range []string{"人口库", "严重", "哈希链校验通过", "备份日志", "数据库恢复登记表", "紧急", "空间预测：", "新增列 varchar(200)"} {
 		if !strings.Contains(html, want) || !strings.Contains(text, want) {
 			t.Errorf("neither HTML nor text holds %q", want)
 		}
@@ -267,13 +267,16 @@ func TestMonthlyMail(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"数据库运行状况月报_2026-11.html", "数据量登记_2026-11.xlsx", "诊断发现_2026-11.csv"}
+	want := []string{"数据库运行状况月报_2026-11.html", "数据量登记_2026-11.xlsx", "诊断发现_2026-11.csv", "数据字典_人口库_2026-11.xlsx"}
 	slices.Sort(want)
 	if !slices.Equal(names, want) {
 		t.Fatalf("attachments %q, want %q", names, want)
 	}
 	checkCSV(t, attachments["诊断发现_2026-11.csv"])
 	checkXLSX(t, attachments["数据量登记_2026-11.xlsx"])
+	if f, err := excelize.OpenReader(bytes.NewReader(attachments["数据字典_人口库_2026-11.xlsx"])); err != nil || f.GetSheetList()[0] != "表结构" {
+		t.Errorf("the dictionary of the database whose schema changed: %v", err)
+	}
 	if full := string(attachments["数据库运行状况月报_2026-11.html"]); strings.Contains(full, "cid:") || !strings.Contains(full, "data:image/png;base64,") {
 		t.Errorf("the HTML attachment is not self-contained")
 	}

@@ -14,6 +14,9 @@ type Sources struct {
 	Volume      VolumeSource
 	Schema      SchemaSource
 	Connections ConnectionsSource
+	// Dictionary gives the data dictionary workbook attached for each
+	// database whose schema changed in the period.
+	Dictionary DictionarySource
 }
 
 // Priorities of a finding, most pressing first.
@@ -92,4 +95,10 @@ type SchemaSource interface {
 // [from, to); ok false when none was sampled.
 type ConnectionsSource interface {
 	ConnectionPeak(ctx context.Context, database string, from, to time.Time) (peak int, ok bool, err error)
+}
+
+// DictionarySource gives database's data dictionary as an xlsx workbook;
+// ok false when none was collected.
+type DictionarySource interface {
+	DictionaryXLSX(ctx context.Context, database string) (xlsx []byte, ok bool, err error)
 }

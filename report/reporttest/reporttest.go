@@ -6,12 +6,15 @@
 package reporttest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/register"
@@ -139,7 +142,7 @@ func Generate(t testing.TB, stateDir string, h History) {
 // schema changes and connection peaks for every database of h.
 func Sources(h History) report.Sources {
 	s := &sources{h: h}
-	return report.Sources{Findings: s, Volume: s, Schema: s, Connections: s}
+	return report.Sources{Findings: s, Volume: s, Schema: s, Connections: s, Dictionary: s}
 }
 
 type sources struct{ h History }
@@ -186,4 +189,23 @@ func (s *sources) SchemaChanges(_ context.Context, db string, from, _ time.Time)
 
 func (s *sources) ConnectionPeak(_ context.Context, db string, _, _ time.Time) (int, bool, error) {
 	return 40 + len(db), true, nil
+}
+
+func (s *sources) DictionaryXLSX(_ context.Context, db string) ([]byte, bool, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", "表结构"); err != nil {
+		return nil, false, err
+	}
+	for i, row := range [][]any{{"表", "列", "类型"}, {"public.orders", "remark", "varchar(200)"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("表结构", cell, &row); err != nil {
+			return nil, false, err
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		return nil, false, err
+	}
+	return b.Bytes(), true, nil
 }
