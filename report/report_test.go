@@ -633,3 +633,38 @@ func TestDeliverRetriesAndAlerts(t *testing.T) {
 		t.Errorf("%d mails arrived with a wrong password", n)
 	}
 }
+
+// TestJobPerDatabase: per = "database" makes one report per database, each
+// in its own directory and its own row of the job log.
+func TestJobPerDatabase(t *testing.T) {
+	state := t.TempDir()
+	reporttest.Generate(t, state, history)
+	cat, err := catalog.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	out := t.TempDir()
+	j := report.Job{Kind: report.Weekly, Period: "2026-W46", Loc: shanghai, Site: "市大数据中心", PerDB: true, Databases: dbs(history.Databases),
+		Lang: i18n.ZH, Catalog: cat, RegisterPath: filepath.Join(state, register.FileName), StateDir: state, Out: out, Trigger: "cli"}
+	outcomes, err := j.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outcomes) != 3 {
+		t.Fatalf("%d reports, want 3", len(outcomes))
+	}
+	for i, o := range outcomes {
+		if o.Scope != history.Databases[i] || o.Dir != filepath.Join(state, "reports", "weekly", "2026-W46-"+o.Scope) {
+			t.Errorf("report %d: %+v", i, o)
+		}
+		page, err := os.ReadFile(filepath.Join(out, o.Scope, "report.html"))
+		if err != nil || !strings.Contains(string(page), "市大数据中心 "+o.Scope+" 数据库巡检周报") {
+			t.Errorf("%s: %v", o.Scope, err)
+		}
+	}
+	jobs, err := cat.Jobs(context.Background(), catalog.JobFilter{Kind: report.CatalogKindOf(report.Weekly)})
+	if err != nil || len(jobs) != 3 || jobs[1].Target != "orders" || jobs[1].Status != catalog.StatusOK {
+		t.Errorf("job log: %+v (%v)", jobs, err)
+	}
+}
