@@ -234,11 +234,12 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 	}
 	src := in.Sources
 	var err error
+	var raw []Finding // every sighting, for the weekly summary's days
 	if src.Findings != nil {
-		if d.Findings, err = src.Findings.Findings(ctx, info.Name, in.From, in.To); err != nil {
+		if raw, err = src.Findings.Findings(ctx, info.Name, in.From, in.To); err != nil {
 			return d, fmt.Errorf("reading the findings of %s: %w", info.Name, err)
 		}
-		d.Findings = distinct(d.Findings)
+		d.Findings = distinct(raw)
 	}
 	if src.Volume != nil {
 		if d.Volume, err = src.Volume.Volume(ctx, info.Name, in.From.AddDate(0, -historyMonths, 0), in.To); err != nil {
@@ -260,14 +261,22 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 		}
 	}
 	for _, day := range days {
-		d.Days = append(d.Days, dayMark(d, backups, day))
+		d.Days = append(d.Days, dayMark(d, raw, backups, day))
+	}
+	if len(days) > 0 {
+		for _, f := range raw {
+			if g := groupOf(f); !slices.Contains(d.Groups, g) {
+				d.Groups = append(d.Groups, g)
+			}
+		}
+		slices.Sort(d.Groups)
 	}
 	d.Status, d.Reason = judge(d, in.Kind)
 	return d, nil
 }
 
 // dayMark is database d's cell for the day starting at day.
-func dayMark(d Database, backups []catalog.Backup, day time.Time) DayMark {
+func dayMark(d Database, raw []Finding, backups []catalog.Backup, day time.Time) DayMark {
 	end := day.AddDate(0, 0, 1)
 	on := func(t time.Time) bool { return !t.Before(day) && t.Before(end) }
 	var m DayMark
@@ -294,12 +303,37 @@ func dayMark(d Database, backups []catalog.Backup, day time.Time) DayMark {
 		m.Worst = "-"
 		return m
 	}
-	for _, f := range d.Findings {
-		if on(f.Seen) && !f.Suppressed && !f.Resolved && (m.Worst == "" || slices.Index(Priorities, f.Priority) < slices.Index(Priorities, m.Worst)) {
+	worse := func(p, than string) bool {
+		return than == "" || slices.Index(Priorities, p) < slices.Index(Priorities, than)
+	}
+	for _, f := range raw {
+		if !on(f.Seen) {
+			continue
+		}
+		m.Inspected = true
+		if f.Suppressed || f.Resolved {
+			continue
+		}
+		if worse(f.Priority, m.Worst) {
 			m.Worst = f.Priority
+		}
+		if m.Groups == nil {
+			m.Groups = map[string]string{}
+		}
+		if g := groupOf(f); worse(f.Priority, m.Groups[g]) {
+			m.Groups[g] = f.Priority
 		}
 	}
 	return m
+}
+
+// groupOf is the check group a finding is marked under in the weekly
+// summary: its group, or its check when it has none.
+func groupOf(f Finding) string {
+	if f.Group != "" {
+		return f.Group
+	}
+	return f.Check
 }
 
 // judge decides a database's status and the one reason that decides it,

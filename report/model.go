@@ -102,8 +102,10 @@ type Database struct {
 	ConnPeak      int            `json:"connection_peak,omitempty"`
 	ConnKnown     bool           `json:"connection_known"`
 
-	// Days: the weekly summary's cells, one per day of Report.Days.
-	Days []DayMark `json:"days,omitempty"`
+	// Days: the weekly summary's cells, one per day of Report.Days, and
+	// the check groups the week's findings fall into (its rows).
+	Days   []DayMark `json:"days,omitempty"`
+	Groups []string  `json:"groups,omitempty"`
 }
 
 // Failure is a failed backup attempt.
@@ -139,6 +141,10 @@ type DayMark struct {
 	// Worst is the most pressing priority of the day's findings ("" none,
 	// "-" not collected).
 	Worst string `json:"worst"`
+	// Inspected: findings were collected that day; Groups holds the most
+	// pressing priority of each check group's findings that day.
+	Inspected bool              `json:"inspected,omitempty"`
+	Groups    map[string]string `json:"groups,omitempty"`
 }
 
 // Register is the restore register's part of the period.

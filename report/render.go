@@ -549,41 +549,49 @@ func (rd *renderer) schema() section {
 
 func (rd *renderer) weekDays() section {
 	s := section{Heading: rd.t("report.section.days", nil)}
-	tb := &table{Head: []string{rd.t("report.col.database", nil)}}
+	head := []string{rd.t("report.col.item", nil)}
 	for _, d := range rd.r.Days {
-		tb.Head = append(tb.Head, rd.t("report.weekday."+strings.ToLower(d.Weekday().String()[:3]), nil)+" "+rd.day(d))
+		head = append(head, rd.t("report.weekday."+strings.ToLower(d.Weekday().String()[:3]), nil)+" "+rd.day(d))
 	}
 	for _, d := range rd.r.Databases {
-		row := []cell{{Text: d.Name}}
+		tb := &table{Head: head}
+		backup, verify := []cell{{Text: rd.t("report.row.backup", nil)}}, []cell{{Text: rd.t("report.row.verify", nil)}}
 		for _, m := range d.Days {
-			row = append(row, rd.mark(m))
+			backup, verify = append(backup, rd.sign(m.Backup)), append(verify, rd.sign(m.Verify))
 		}
-		tb.Rows = append(tb.Rows, row)
+		tb.Rows = append(tb.Rows, backup, verify)
+		for _, g := range d.Groups {
+			row := []cell{{Text: g}}
+			for _, m := range d.Days {
+				switch p := m.Groups[g]; {
+				case !m.Inspected:
+					row = append(row, cell{Text: "·"})
+				case p == "":
+					row = append(row, cell{Text: "✓", Style: "color:#1b6e35;"})
+				default:
+					row = append(row, cell{Text: rd.t("report.priority.short."+p, nil), Style: priorityStyle(p)})
+				}
+			}
+			tb.Rows = append(tb.Rows, row)
+		}
+		s.Blocks = append(s.Blocks, block{Text: d.Name, Style: "font-weight:bold;padding-top:10px;"}, block{Table: tb})
+		if d.Findings == nil {
+			s.Blocks = append(s.Blocks, note(rd.t("report.none.findings", nil)))
+		}
 	}
-	s.Blocks = append(s.Blocks, block{Table: tb}, note(rd.t("report.days.legend", nil)))
+	s.Blocks = append(s.Blocks, note(rd.t("report.days.legend", nil)))
 	return s
 }
 
-// mark is a day's cell: backup, verification and findings, one sign each.
-func (rd *renderer) mark(m DayMark) cell {
-	sign := map[string]string{"ok": "✓", "failed": "✗", "": "·"}
-	parts := []string{rd.t("report.mark.backup", nil) + sign[m.Backup]}
-	if m.Verify != "" {
-		parts = append(parts, rd.t("report.mark.verify", nil)+sign[m.Verify])
+// sign is a day's outcome of backups or verifications.
+func (rd *renderer) sign(outcome string) cell {
+	switch outcome {
+	case "ok":
+		return cell{Text: "✓", Style: "color:#1b6e35;"}
+	case "failed":
+		return cell{Text: "✗", Style: "background:#fde2e1;color:#a61b1b;font-weight:bold;"}
 	}
-	var style htmltemplate.CSS
-	switch m.Worst {
-	case "-":
-	case "":
-		parts = append(parts, rd.t("report.mark.check", nil)+"✓")
-	default:
-		parts = append(parts, rd.t("report.mark.check", nil)+rd.t("report.priority.short."+m.Worst, nil))
-		style = priorityStyle(m.Worst)
-	}
-	if m.Backup == "failed" || m.Verify == "failed" {
-		style = "background:#fde2e1;"
-	}
-	return cell{Text: strings.Join(parts, " "), Style: style}
+	return cell{Text: "·"}
 }
 
 func (rd *renderer) attention() section {

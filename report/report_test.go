@@ -370,6 +370,13 @@ func TestMonthlyInChromium(t *testing.T) {
 			t.Errorf("console: %s", line)
 		}
 	}
+	// In English, and the weekly summary's eight columns, fit too.
+	w, _ := build(t, report.Weekly, reporttest.Sources(history))
+	for name, html := range map[string]string{"weekly": render(t, w, i18n.EN, false).HTML, "monthly-en": render(t, r, i18n.EN, false).HTML} {
+		if problems := chromiumtest.MeasureLayout(t, filepath.Join(dir, name), []byte(html), 800, 50); len(problems) > 0 {
+			t.Errorf("%s layout at 800 px:\n%s", name, strings.Join(problems, "\n"))
+		}
+	}
 	img := chromiumtest.Screenshot(t, base, page)
 	if img.Bounds().Dx() == 0 {
 		t.Fatal("empty screenshot")
@@ -529,9 +536,30 @@ func TestWeekly(t *testing.T) {
 		t.Fatalf("week %s, days %v", r.Label, r.Days)
 	}
 	x := render(t, r, i18n.ZH, false)
-	for _, want := range []string{"周一 11-09", "周日 11-15", "备✓", "备✗", "需要人工处理", "检急"} {
+	for _, want := range []string{"周一 11-09", "周日 11-15", "恢复验证", "需要人工处理", ">安全</td>", ">急</td>", ">✗</td>"} {
 		if !strings.Contains(x.HTML, want) {
 			t.Errorf("the weekly summary lacks %q", want)
+		}
+	}
+	// The first database's security group: its urgent finding on the
+	// days it was seen (every fourth day: the 12th), none the others.
+	var people report.Database
+	for _, d := range r.Databases {
+		if d.Name == "人口库" {
+			people = d
+		}
+	}
+	if want := []string{"安全", "空间", "索引", "结构"}; !slices.Equal(people.Groups, slices.Sorted(slices.Values(want))) {
+		t.Errorf("groups %q", people.Groups)
+	}
+	for i, m := range people.Days {
+		want := ""
+		if r.Days[i].Day()%4 == 0 {
+			want = report.PriorityUrgent
+		}
+		n := r.Days[i].Day()
+		if inspected := n%2 == 0 || n%3 == 0 || n%4 == 0 || n%5 == 0; m.Inspected != inspected || m.Groups["安全"] != want {
+			t.Errorf("%s: security %q (inspected %v), want %q", r.Days[i].Format("01-02"), m.Groups["安全"], m.Inspected, want)
 		}
 	}
 	if len(x.Images) != 0 {
