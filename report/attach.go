@@ -124,13 +124,14 @@ func FindChromium() string {
 }
 
 // printPDF prints html with headless Chromium; nil and the reason when it
-// cannot.
+// cannot ("" when Chromium is not installed: the caller says so in the
+// reader's language).
 func printPDF(html, browser string) ([]byte, string) {
 	if browser == "" {
 		browser = FindChromium()
 	}
 	if browser == "" {
-		return nil, "Chromium is not installed"
+		return nil, ""
 	}
 	dir, err := os.MkdirTemp("", "dbopsd-report-")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/notify"
 )
 
@@ -73,7 +74,9 @@ func Deliver(ctx context.Context, x *Rendered, kind, label string, o DeliverOpti
 		}
 		o.Logger.Error("report not sent", "report", kind, "period", label, "notify", m.Name(), "error", err)
 		errs = append(errs, err)
-		ev := notify.Event{Type: o.Event, State: notify.StateFiring, Summary: fmt.Sprintf("%s %s: not sent through %s", kind, label, m.Name()),
+		// Alerts are read by the bureau and the DBAs on call: both languages.
+		p := i18n.Params{"kind": kind, "label": label, "notify": m.Name()}
+		ev := notify.Event{Type: o.Event, State: notify.StateFiring, Summary: i18n.T(i18n.ZH, "report.mail.failed", p) + " " + i18n.T(i18n.EN, "report.mail.failed", p),
 			Error: err.Error(), Time: time.Now()}
 		for _, a := range o.Alerts {
 			if a.Name() == m.Name() {

@@ -170,6 +170,9 @@ func Render(r *Report, o Options) (*Rendered, error) {
 			out.Attachments = append(out.Attachments, Attachment{Name: base + ".pdf", ContentType: "application/pdf", Data: pdf})
 		} else {
 			// The report says so itself: its readers never see the job's log.
+			if note == "" {
+				note = rd.t("report.pdf.no_chromium", nil)
+			}
 			out.PDFNote = rd.t("report.pdf.none", i18n.Params{"why": note})
 			v.Footer += " " + out.PDFNote
 			if full, err = out.fill(v); err != nil {
