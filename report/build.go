@@ -33,8 +33,13 @@ type Input struct {
 	// RegisterPath is the restore register's file ("" or missing: the
 	// report says it has no register).
 	RegisterPath string
-	Sources      Sources
-	Now          time.Time
+	// Anchors are the register's anchors from the repository's storage;
+	// AnchorsErr why they could not be read (nil Anchors and nil error:
+	// not asked for).
+	Anchors    []register.Anchor
+	AnchorsErr error
+	Sources    Sources
+	Now        time.Time
 }
 
 // historyMonths is how far back the charts and the trend look.
@@ -395,7 +400,11 @@ func readRegister(in Input) Register {
 		out.Checked, out.Intact = true, true
 		return out
 	}
-	rep, err := register.VerifyFile(in.RegisterPath, nil)
+	out.Anchored = len(in.Anchors)
+	if in.AnchorsErr != nil {
+		out.AnchorProblem = in.AnchorsErr.Error()
+	}
+	rep, err := register.VerifyFile(in.RegisterPath, in.Anchors)
 	switch {
 	case err != nil:
 		out.Checked, out.Problem = true, err.Error()

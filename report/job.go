@@ -13,6 +13,7 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/register"
 	"github.com/dbopsd/dbopsd/report/chartfont"
 )
 
@@ -37,9 +38,12 @@ type Job struct {
 
 	Catalog      *catalog.Catalog
 	RegisterPath string
-	StateDir     string
-	Store        history.Store // Repo nil: not kept in the repository
-	Sources      Sources
+	// Anchors reads the register's anchors from the repository's storage
+	// (nil: the chain is checked on its own).
+	Anchors  func(ctx context.Context) ([]register.Anchor, error)
+	StateDir string
+	Store    history.Store // Repo nil: not kept in the repository
+	Sources  Sources
 
 	Out     string // also write the files under Out ("" no)
 	Send    bool
@@ -135,8 +139,12 @@ func (j Job) one(ctx context.Context, scope string, dbs []DB, from, to time.Time
 	if scope != SiteScope {
 		site = j.Site + " " + scope
 	}
-	r, err := Build(ctx, Input{Kind: j.Kind, Site: site, From: from, To: to, Label: label, Databases: dbs, Catalog: j.Catalog,
-		RegisterPath: j.RegisterPath, Sources: j.Sources, Now: j.Now})
+	in := Input{Kind: j.Kind, Site: site, From: from, To: to, Label: label, Databases: dbs, Catalog: j.Catalog,
+		RegisterPath: j.RegisterPath, Sources: j.Sources, Now: j.Now}
+	if j.Anchors != nil {
+		in.Anchors, in.AnchorsErr = j.Anchors(ctx)
+	}
+	r, err := Build(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("building the %s report %s: %w", j.Kind, label, err)
 	}

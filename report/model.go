@@ -149,14 +149,18 @@ type DayMark struct {
 
 // Register is the restore register's part of the period.
 type Register struct {
-	Checked  bool   `json:"checked"`  // the register file was read
-	Intact   bool   `json:"intact"`   // its hash chain verified
-	Problem  string `json:"problem"`  // the first problem when not intact
-	Lines    int    `json:"lines"`    // entries in the whole register
-	HeadHash string `json:"head"`     // the newest entry's hash
-	Entries  []Reg  `json:"entries"`  // the period's requests, one line each
-	Drills   int    `json:"drills"`   // drills finished in the period
-	Restores int    `json:"restores"` // restores finished in the period
+	Checked  bool   `json:"checked"` // the register file was read
+	Intact   bool   `json:"intact"`  // its hash chain verified
+	Problem  string `json:"problem"` // the first problem when not intact
+	Lines    int    `json:"lines"`   // entries in the whole register
+	HeadHash string `json:"head"`    // the newest entry's hash
+	Entries  []Reg  `json:"entries"` // the period's requests, one line each
+	Drills   int    `json:"drills"`  // drills finished in the period
+	// Anchored is how many anchors in the repository's storage the chain
+	// was checked against; AnchorProblem why none could be read.
+	Anchored      int    `json:"anchored"`
+	AnchorProblem string `json:"anchor_problem,omitempty"`
+	Restores      int    `json:"restores"` // restores finished in the period
 }
 
 // Reg is one request of the register and what became of it.

@@ -422,6 +422,12 @@ func (rd *renderer) register() section {
 		return s
 	case reg.Intact:
 		s.Blocks = append(s.Blocks, block{Text: rd.t("report.register.intact", i18n.Params{"n": fmt.Sprint(reg.Lines), "head": short(reg.HeadHash)}), Style: "color:#1b6e35;"})
+		switch {
+		case reg.Anchored > 0:
+			s.Blocks = append(s.Blocks, para(rd.n("report.register.anchored", reg.Anchored)))
+		case reg.AnchorProblem != "":
+			s.Blocks = append(s.Blocks, note(rd.t("report.register.anchors_unread", i18n.Params{"why": reg.AnchorProblem})))
+		}
 	default:
 		s.Blocks = append(s.Blocks, block{Text: rd.t("report.register.broken", i18n.Params{"problem": reg.Problem}), Style: "color:#a61b1b;font-weight:bold;"})
 	}

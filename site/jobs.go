@@ -212,6 +212,9 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 	if len(dbs) == 0 {
 		return report.Job{}, fmt.Errorf("report %q does not cover database %q", rep.Name, database)
 	}
+	if run.Logger == nil {
+		run.Logger = hclog.NewNullLogger()
+	}
 	event := report.AlertEvent(rep.Kind)
 	d := report.DeliverOptions{Event: event, Logger: run.Logger}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Notifies)) {
@@ -241,5 +244,12 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 	return report.Job{Kind: rep.Kind, Period: period, Loc: cfg.Daemon.Location, Site: rep.Site, PerDB: rep.Per == config.ReportPerDatabase,
 		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
 		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
-		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger}, nil
+		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
+		Anchors: func(ctx context.Context) ([]register.Anchor, error) {
+			st, err := OpenStorage(ctx, cfg, cfg.Repository.Storage, run.Logger)
+			if err != nil {
+				return nil, err
+			}
+			return register.ListAnchors(ctx, st, register.AnchorPrefix)
+		}}, nil
 }

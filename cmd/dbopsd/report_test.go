@@ -87,6 +87,7 @@ report "weekly" {
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	reporttest.Generate(t, state, reporttest.History{Databases: []string{"人口库", "orders", "gis"}, Months: 13,
 		Last: time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai), Seed: 2})
+	cliOK(t, "register", "anchor", "--config", cfg)
 
 	out := filepath.Join(dir, "out")
 	stdout, _ := cliOK(t, "report", "monthly", "--config", cfg, "--month", "2026-11", "--out", out, "--send", "--no-pdf", "--json")
@@ -108,8 +109,10 @@ report "weekly" {
 		}
 	}
 	page, _ := os.ReadFile(filepath.Join(out, "report.html"))
-	if !strings.Contains(string(page), `src="chart-1-size.png"`) || !strings.Contains(string(page), "本月尚无诊断数据") {
-		t.Errorf("report.html under --out: charts not as files, or the missing diagnostics not said")
+	for _, want := range []string{`src="chart-1-size.png"`, "本月尚无诊断数据", "哈希链校验通过", "并已与仓库存储中的 1 个锚点核对"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html under --out does not hold %q", want)
+		}
 	}
 	mail := srv.Wait(t, 1, 30*time.Second)[0]
 	subject, _, _, err := mail.Decode()
