@@ -192,6 +192,15 @@ func TestMonthlyMail(t *testing.T) {
 	if want := "市大数据中心 数据库运行状况月报（2026-11）"; subject != want {
 		t.Errorf("subject %q, want %q", subject, want)
 	}
+	// mixed(related(alternative(text, html), images), attachments): the
+	// images belong to the HTML, the attachments to the mail.
+	var nesting []string
+	for _, m := range regexp.MustCompile(`(?m)^Content-Type: (multipart/[a-z]+)`).FindAllStringSubmatch(got.Data, -1) {
+		nesting = append(nesting, m[1])
+	}
+	if want := []string{"multipart/mixed", "multipart/related", "multipart/alternative"}; !slices.Equal(nesting, want) {
+		t.Errorf("MIME structure %q, want %q", nesting, want)
+	}
 	parts := leaves(t, msg.Header.Get("Content-Type"), msg.Body)
 	var html, text string
 	images := map[string][]byte{}
