@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -164,7 +165,7 @@ func (x *Rendered) WriteDir(dir string) error {
 	}
 	html := x.HTML
 	for _, im := range x.Images {
-		html = replaceAll(html, "cid:"+im.CID, im.Name)
+		html = strings.ReplaceAll(html, "cid:"+im.CID, im.Name)
 		if err := os.WriteFile(filepath.Join(dir, im.Name), im.PNG, 0o644); err != nil {
 			return fmt.Errorf("writing the report to %s: %w", dir, err)
 		}
@@ -179,8 +180,4 @@ func (x *Rendered) WriteDir(dir string) error {
 		}
 	}
 	return nil
-}
-
-func replaceAll(s, old, new string) string {
-	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
 }

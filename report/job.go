@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/font"
 
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/register"
@@ -180,7 +181,7 @@ func (j Job) one(ctx context.Context, scope string, dbs []DB, from, to time.Time
 // AlertEvent is the notify event of a report kind.
 func AlertEvent(kind string) string {
 	if kind == Weekly {
-		return "weekly_summary"
+		return config.EventWeeklySummary
 	}
-	return "monthly_report"
+	return config.EventMonthlyReport
 }
