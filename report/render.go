@@ -288,11 +288,15 @@ func (rd *renderer) view() (*view, []Image, error) {
 	v.Sections = append(v.Sections, rd.backups(false), rd.register(), rd.findings(false))
 	trends := section{Heading: rd.t("report.section.trends", nil)}
 	for i, d := range r.Databases {
+		trends.Blocks = append(trends.Blocks, block{Text: d.Name, Style: "font-weight:bold;padding-top:10px;"})
+		if !hasHistory(d) {
+			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.no_history", nil)))
+			continue
+		}
 		imgs, err := chartsOf(d, i, rd.o.Lang, rd.o.Fonts)
 		if err != nil {
 			return nil, nil, err
 		}
-		trends.Blocks = append(trends.Blocks, block{Text: d.Name, Style: "font-weight:bold;padding-top:10px;"})
 		for j := range imgs {
 			trends.Blocks = append(trends.Blocks, block{Image: &imgs[j]})
 		}
@@ -312,6 +316,19 @@ func (rd *renderer) view() (*view, []Image, error) {
 	trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.footnote", i18n.Params{"method": rd.t("report.forecast.method", nil)})))
 	v.Sections = append(v.Sections, trends, rd.volume(), rd.schema())
 	return v, images, nil
+}
+
+// hasHistory: d has something to draw.
+func hasHistory(d Database) bool {
+	if len(d.Volume) > 0 {
+		return true
+	}
+	for _, p := range d.History {
+		if p.Backups > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (rd *renderer) summary() section {

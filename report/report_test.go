@@ -482,7 +482,10 @@ func TestEmptyMonth(t *testing.T) {
 	}
 	for _, lang := range i18n.Langs() {
 		x := render(t, r, lang, false)
-		for _, key := range []string{"report.empty.monthly", "report.none.findings", "report.none.volume", "report.none.schema"} {
+		if len(x.Images) != 0 {
+			t.Errorf("%s: %d charts of nothing", lang, len(x.Images))
+		}
+		for _, key := range []string{"report.empty.monthly", "report.none.findings", "report.none.volume", "report.none.schema", "report.trend.no_history"} {
 			if want := i18n.T(lang, key, nil); !strings.Contains(x.HTML, want) || !strings.Contains(x.Text, want) {
 				t.Errorf("%s: the report does not say %q", lang, want)
 			}

@@ -137,7 +137,11 @@ func runReport(ctx context.Context, o reportOpts) error {
 		if oc.Out != "" {
 			where = oc.Out
 		}
-		fmt.Fprintf(o.stdout, "%s report %s (%s): %s", o.kind, oc.Label, oc.Scope, where)
+		scope := ""
+		if oc.Scope != report.SiteScope {
+			scope = " of " + oc.Scope
+		}
+		fmt.Fprintf(o.stdout, "%s report %s%s: %s", o.kind, oc.Label, scope, where)
 		if oc.Sent {
 			fmt.Fprint(o.stdout, ", sent")
 		}
