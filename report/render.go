@@ -304,7 +304,7 @@ func (rd *renderer) view() (*view, []Image, error) {
 		if len(d.Volume) > 0 {
 			last := d.Volume[len(d.Volume)-1]
 			if last.DaysTo85 > 0 || last.DaysTo90 > 0 {
-				trends.Blocks = append(trends.Blocks, para(rd.t("report.trend.full", i18n.Params{"d85": fmt.Sprint(last.DaysTo85), "d90": fmt.Sprint(last.DaysTo90)})))
+				trends.Blocks = append(trends.Blocks, para(rd.t("report.trend.full", i18n.Params{"warn": fmt.Sprint(last.DaysTo85), "crit": fmt.Sprint(last.DaysTo90)})))
 			}
 		}
 		if d.ConnKnown {

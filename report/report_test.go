@@ -92,6 +92,10 @@ func buildFrom(t testing.TB, state, kind string, src report.Sources) *report.Rep
 	return r
 }
 
+// unfilled finds a placeholder left in rendered text.
+var unfilled = regexp.MustCompile(`\{[A-Za-z_0-9]+\}`)
+
+// render renders r, and fails when a sentence kept a placeholder.
 func render(t testing.TB, r *report.Report, lang i18n.Lang, pdf bool) *report.Rendered {
 	t.Helper()
 	fonts, err := chartfont.Load("")
@@ -101,6 +105,11 @@ func render(t testing.TB, r *report.Report, lang i18n.Lang, pdf bool) *report.Re
 	x, err := report.Render(r, report.Options{Lang: lang, Loc: shanghai, Fonts: fonts, PDF: pdf})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, s := range []string{x.HTML, x.Text} {
+		if m := unfilled.FindString(s); m != "" {
+			t.Errorf("%s %s report: %s left unfilled", lang, r.Kind, m)
+		}
 	}
 	return x
 }
