@@ -304,7 +304,11 @@ func (rd *renderer) view() (*view, []Image, error) {
 		if len(d.Volume) > 0 {
 			last := d.Volume[len(d.Volume)-1]
 			if last.DaysTo85 > 0 || last.DaysTo90 > 0 {
-				trends.Blocks = append(trends.Blocks, para(rd.t("report.trend.full", i18n.Params{"warn": fmt.Sprint(last.DaysTo85), "crit": fmt.Sprint(last.DaysTo90)})))
+				method := last.Method
+				if method == "" {
+					method = "–"
+				}
+				trends.Blocks = append(trends.Blocks, para(rd.t("report.trend.full", i18n.Params{"warn": fmt.Sprint(last.DaysTo85), "crit": fmt.Sprint(last.DaysTo90), "method": method})))
 			}
 		}
 		if d.ConnKnown {
@@ -534,10 +538,10 @@ func (rd *renderer) volume() section {
 			p := d.Volume[len(d.Volume)-2]
 			growth = fmt.Sprintf("%+.1f%%", float64(last.Rows-p.Rows)/float64(p.Rows)*100)
 		}
-		tb.Rows = append(tb.Rows, []cell{{Text: d.Name}, {Text: fmt.Sprint(last.Rows)}, {Text: humanBytes(last.Bytes)}, {Text: growth}})
+		tb.Rows = append(tb.Rows, []cell{{Text: d.Name}, {Text: count(last.Rows)}, {Text: humanBytes(last.Bytes)}, {Text: growth}})
 		for _, t := range last.Tables {
 			if t.Registered {
-				registered = append(registered, []cell{{Text: d.Name + "." + t.Name, Break: true}, {Text: fmt.Sprint(t.Rows)}, {Text: humanBytes(t.Bytes)}, {Text: ""}})
+				registered = append(registered, []cell{{Text: d.Name + "." + t.Name, Break: true}, {Text: count(t.Rows)}, {Text: humanBytes(t.Bytes)}})
 			}
 		}
 	}
@@ -546,7 +550,8 @@ func (rd *renderer) volume() section {
 		return s
 	}
 	if len(registered) > 0 {
-		s.Blocks = append(s.Blocks, para(rd.t("report.volume.registered", nil)), block{Table: &table{Head: tb.Head, Rows: registered}})
+		head := []string{rd.t("report.col.table", nil), rd.t("report.col.rows", nil), rd.t("report.col.bytes", nil)}
+		s.Blocks = append(s.Blocks, para(rd.t("report.volume.registered", nil)), block{Table: &table{Head: head, Rows: registered}})
 	}
 	s.Blocks = append(s.Blocks, para(rd.t("report.volume.totals", nil)), block{Table: tb})
 	return s
@@ -650,6 +655,18 @@ func short(h string) string {
 		return h[:16]
 	}
 	return h
+}
+
+// count writes n with thousands separators (9,600,000).
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return s
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func humanBytes(n int64) string {
