@@ -363,7 +363,8 @@ func checkXLSX(t *testing.T, b []byte) {
 
 // TestMonthlyInChromium renders the mail's HTML, the cid: images swapped
 // for their files, in headless Chromium: no console errors, nothing wider
-// than 800 px, a screenshot kept as the test's artifact.
+// than 800 px, a screenshot kept as the test's artifact (go test
+// -artifacts).
 func TestMonthlyInChromium(t *testing.T) {
 	r, _ := build(t, report.Monthly, reporttest.Sources(history))
 	x := render(t, r, i18n.ZH, false)
@@ -395,13 +396,10 @@ func TestMonthlyInChromium(t *testing.T) {
 			t.Errorf("%s layout at 800 px:\n%s", name, strings.Join(problems, "\n"))
 		}
 	}
-	img := chromiumtest.Screenshot(t, base, page)
-	if img.Bounds().Dx() == 0 {
-		t.Fatal("empty screenshot")
-	}
-	if art := os.Getenv("DBOPSD_ARTIFACTS"); art != "" {
-		b, _ := os.ReadFile(base + ".png")
-		_ = os.WriteFile(filepath.Join(art, "report-monthly.png"), b, 0o644)
+	// Kept with go test -artifacts (testing.T.ArtifactDir).
+	img := chromiumtest.Screenshot(t, filepath.Join(t.ArtifactDir(), "monthly-report"), page)
+	if b := img.Bounds(); b.Dx() != 1000 || b.Dy() < 1000 {
+		t.Fatalf("screenshot %v", b)
 	}
 }
 
