@@ -379,14 +379,16 @@ notify "oncall" {
 #   site:      标题中的单位名称（默认为标签）
 #   databases: 只报告这些数据库（默认全部）
 #   font:      图表字体（需含 Noto Sans CJK SC；Debian: fonts-noto-cjk）
+#   dictionaries: 附数据字典："changed"（结构有变更的库，默认）| "all"
 #   language:  "zh-CN"（默认）| "en"
 report "monthly" {
-  schedule  = "monthly"
-  kind      = "monthly"
-  per       = "site"
-  site      = "市大数据中心"
-  databases = ["queue", "datahub", "rating", "acceptance"]
-  font      = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-  language  = "zh-CN"
-  notify    = ["bureau"]
+  schedule     = "monthly"
+  kind         = "monthly"
+  per          = "site"
+  site         = "市大数据中心"
+  databases    = ["queue", "datahub", "rating", "acceptance"]
+  font         = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+  dictionaries = "changed"
+  language     = "zh-CN"
+  notify       = ["bureau"]
 }

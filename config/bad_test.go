@@ -39,6 +39,7 @@ var badConfigs = []struct {
 	{"bad_report_schedule.hcl", `report "monthly": schedule = "daily" is not one of "monthly", "weekly"`, "19:14", ""},
 	{"report_missing_font.hcl", `report "monthly": the chart font cannot be used: open /nonexistent/NotoSansCJK-Regular.ttc: no such file or directory (install Debian's fonts-noto-cjk`, "19:10", ""},
 	{"report_bad_per.hcl", `report "monthly": per "server" is not one of "site", "database"`, "19:9", ""},
+	{"report_bad_dictionaries.hcl", `report "monthly": dictionaries "some" is not one of "changed", "all"`, "19:18", ""},
 	{"duplicate_database.hcl", `Duplicate database "queue"`, "18:10", ""},
 	{"duplicate_daemon.hcl", "Duplicate daemon block", "20:1", ""},
 	{"bad_full_cron.hcl", "Invalid full schedule", "19:10", ""},

@@ -234,7 +234,7 @@ func TestGoodConfigs(t *testing.T) {
 			},
 			Reports: map[string]*Report{
 				"weekly": {Name: "weekly", Schedule: "0 8 * * 1", Language: "en", Notify: []string{"bureau", "hook"},
-					ReportPolicy: ReportPolicy{Kind: Weekly, Per: ReportPerSite, Site: "weekly", Font: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"}},
+					ReportPolicy: ReportPolicy{Kind: Weekly, Per: ReportPerSite, Site: "weekly", Font: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", Dictionaries: DictionariesChanged}},
 			},
 		}},
 		{"minimal.hcl", &Config{
@@ -259,7 +259,7 @@ func TestGoodConfigs(t *testing.T) {
 			Approvals:      Approvals{Drill: 1, Restore: 2, Maintenance: 2},
 			Notifies:       map[string]*Notify{},
 			Reports: map[string]*Report{"monthly": {Name: "monthly", Schedule: Monthly, Language: "zh-CN",
-				ReportPolicy: ReportPolicy{Kind: Monthly, Per: ReportPerSite, Site: "monthly", Font: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"}}},
+				ReportPolicy: ReportPolicy{Kind: Monthly, Per: ReportPerSite, Site: "monthly", Font: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", Dictionaries: DictionariesChanged}}},
 		}},
 	}
 	for _, tc := range tests {

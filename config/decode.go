@@ -78,7 +78,7 @@ var (
 	}}
 	reportSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "schedule"}, {Name: "language"}, {Name: "notify"},
-		{Name: "kind"}, {Name: "per"}, {Name: "site"}, {Name: "databases"}, {Name: "font"}, // policy_report.go
+		{Name: "kind"}, {Name: "per"}, {Name: "site"}, {Name: "databases"}, {Name: "font"}, {Name: "dictionaries"}, // policy_report.go
 	}}
 )
 

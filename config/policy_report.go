@@ -16,14 +16,18 @@ import (
 //	  site      = "市大数据中心"        # the name in the title; default the block's label
 //	  databases = ["population"]      # default: every database
 //	  font      = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+//	  dictionaries = "changed"        # attach the data dictionary of: changed (default) | all
 //	  language  = "zh-CN"
 //	  notify    = ["bureau"]
 //	}
 
-// Report kinds and scopes.
+// Report scopes, and which data dictionaries a monthly report attaches.
 const (
 	ReportPerSite     = "site"
 	ReportPerDatabase = "database"
+
+	DictionariesChanged = "changed" // of the databases whose schema changed
+	DictionariesAll     = "all"
 )
 
 // ReportPolicy is the part of a report block that says what is reported
@@ -37,6 +41,9 @@ type ReportPolicy struct {
 	// chartfont.DefaultFontPath), checked at load: a missing font is a
 	// policy error, not boxes in a chart.
 	Font string
+	// Dictionaries says whose data dictionary is attached:
+	// DictionariesChanged (default) or DictionariesAll.
+	Dictionaries string
 }
 
 func (d *decoder) decodeReportPolicy(a hcl.Attributes, r *Report) {
@@ -45,6 +52,10 @@ func (d *decoder) decodeReportPolicy(a hcl.Attributes, r *Report) {
 	d.str(a, "site", &r.Site)
 	d.strings(a, "databases", &r.Databases)
 	d.path(a, "font", &r.Font)
+	d.str(a, "dictionaries", &r.Dictionaries)
+	if r.Dictionaries == "" && !d.has(r, "dictionaries") {
+		r.Dictionaries = DictionariesChanged
+	}
 	if r.Per == "" && !d.has(r, "per") {
 		r.Per = ReportPerSite
 	}
@@ -71,6 +82,7 @@ func (d *decoder) decodeReportPolicy(a hcl.Attributes, r *Report) {
 func (d *decoder) validateReportPolicy(cfg *Config, r *Report, owner string) {
 	d.oneOf(r, "kind", r.Kind, owner, []string{Monthly, Weekly})
 	d.oneOf(r, "per", r.Per, owner, []string{ReportPerSite, ReportPerDatabase})
+	d.oneOf(r, "dictionaries", r.Dictionaries, owner, []string{DictionariesChanged, DictionariesAll})
 	for _, db := range r.Databases {
 		ref(d, r, "databases", db, owner, "database", cfg.Databases)
 	}

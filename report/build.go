@@ -39,7 +39,10 @@ type Input struct {
 	Anchors    []register.Anchor
 	AnchorsErr error
 	Sources    Sources
-	Now        time.Time
+	// AllDictionaries attaches every database's dictionary, not only
+	// those whose schema changed.
+	AllDictionaries bool
+	Now             time.Time
 }
 
 // historyMonths is how far back the charts and the trend look.
@@ -124,7 +127,7 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		if n := len(d.Volume); n > 0 && d.Volume[n-1].DaysTo85 > 0 && (r.Totals.DaysTo85 == 0 || d.Volume[n-1].DaysTo85 < r.Totals.DaysTo85) {
 			r.Totals.DaysTo85, r.Totals.DaysTo85DB = d.Volume[n-1].DaysTo85, d.Name
 		}
-		if len(d.SchemaChanges) > 0 && in.Sources.Dictionary != nil {
+		if (len(d.SchemaChanges) > 0 || in.AllDictionaries) && in.Sources.Dictionary != nil && in.Kind == Monthly {
 			b, ok, err := in.Sources.Dictionary.DictionaryXLSX(ctx, d.Name)
 			if err != nil {
 				return nil, fmt.Errorf("reading the data dictionary of %s: %w", d.Name, err)

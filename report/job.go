@@ -45,6 +45,8 @@ type Job struct {
 	StateDir string
 	Store    history.Store // Repo nil: not kept in the repository
 	Sources  Sources
+	// AllDictionaries: attach every database's data dictionary.
+	AllDictionaries bool
 
 	Out     string // also write the files under Out ("" no)
 	Send    bool
@@ -141,7 +143,7 @@ func (j Job) one(ctx context.Context, scope string, dbs []DB, from, to time.Time
 		site = j.Site + " " + scope
 	}
 	in := Input{Kind: j.Kind, Site: site, From: from, To: to, Label: label, Databases: dbs, Catalog: j.Catalog,
-		RegisterPath: j.RegisterPath, Sources: j.Sources, Now: j.Now}
+		RegisterPath: j.RegisterPath, Sources: j.Sources, Now: j.Now, AllDictionaries: j.AllDictionaries}
 	if j.Anchors != nil {
 		in.Anchors, in.AnchorsErr = j.Anchors(ctx)
 	}

@@ -712,3 +712,26 @@ func TestJobPerDatabase(t *testing.T) {
 		t.Errorf("job log: %+v (%v)", jobs, err)
 	}
 }
+
+// TestDictionaries: the dictionary of each database whose schema changed
+// is attached, or every database's with AllDictionaries.
+func TestDictionaries(t *testing.T) {
+	state := t.TempDir()
+	reporttest.Generate(t, state, history)
+	cat, err := catalog.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	from, to, label, _ := report.MonthPeriod("2026-11", time.Time{}, shanghai)
+	for all, want := range map[bool]int{false: 1, true: 3} {
+		r, err := report.Build(context.Background(), report.Input{Kind: report.Monthly, From: from, To: to, Label: label, Databases: dbs(history.Databases),
+			Catalog: cat, Sources: reporttest.Sources(history), AllDictionaries: all})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Dictionaries) != want {
+			t.Errorf("all %v: %d dictionaries, want %d", all, len(r.Dictionaries), want)
+		}
+	}
+}

@@ -242,7 +242,7 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 		}
 	}
 	return report.Job{Kind: rep.Kind, Period: period, Loc: cfg.Daemon.Location, Site: rep.Site, PerDB: rep.Per == config.ReportPerDatabase,
-		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
+		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, AllDictionaries: rep.Dictionaries == config.DictionariesAll, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
 		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
 		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
 		Anchors: func(ctx context.Context) ([]register.Anchor, error) {
