@@ -53,7 +53,8 @@ func (x *Rendered) Message(kind, label string) notify.RichMessage {
 
 // Deliver sends x through every mailer, each retried with back-off; a
 // mailer that gives up is alerted through Alerts. It returns the errors of
-// the mailers that gave up, joined.
+// the mailers that gave up, joined (and does not log them: the caller
+// does, once).
 func Deliver(ctx context.Context, x *Rendered, kind, label string, o DeliverOptions) error {
 	if o.Retries == 0 {
 		o.Retries = 3
@@ -72,7 +73,6 @@ func Deliver(ctx context.Context, x *Rendered, kind, label string, o DeliverOpti
 			o.Logger.Info("report sent", "report", kind, "period", label, "notify", m.Name())
 			continue
 		}
-		o.Logger.Error("report not sent", "report", kind, "period", label, "notify", m.Name(), "error", err)
 		errs = append(errs, err)
 		// Alerts are read by the bureau and the DBAs on call: both languages.
 		p := i18n.Params{"kind": kind, "label": label, "notify": m.Name()}
