@@ -93,6 +93,7 @@ var (
 	htmlTmpl = htmltemplate.Must(htmltemplate.New("report.html.tmpl").Funcs(htmltemplate.FuncMap{
 		// imgsrc is replaced per rendering (cid: for the mail, data: for the attachment).
 		"imgsrc": func(*Image) htmltemplate.URL { return "" },
+		"links":  func() bool { return false },
 		"wrap":   wrap,
 	}).ParseFS(templates, "templates/report.html.tmpl"))
 	textTmpl = texttemplate.Must(texttemplate.New("report.txt.tmpl").Funcs(texttemplate.FuncMap{
@@ -191,12 +192,12 @@ func (x *Rendered) fill(v *view) (full string, err error) {
 	for _, im := range x.Images {
 		byCID[im.CID] = im
 	}
-	if x.HTML, err = execHTML(v, func(im *Image) htmltemplate.URL { return htmltemplate.URL("cid:" + im.CID) }); err != nil {
+	if x.HTML, err = execHTML(v, func(im *Image) htmltemplate.URL { return htmltemplate.URL("cid:" + im.CID) }, false); err != nil {
 		return "", err
 	}
 	full, err = execHTML(v, func(im *Image) htmltemplate.URL {
 		return htmltemplate.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(byCID[im.CID].PNG))
-	})
+	}, true)
 	if err != nil {
 		return "", err
 	}
@@ -208,12 +209,15 @@ func (x *Rendered) fill(v *view) (full string, err error) {
 	return full, nil
 }
 
-func execHTML(v *view, src func(*Image) htmltemplate.URL) (string, error) {
+// execHTML renders v with images from src; links to the checks' pages
+// only where they resolve (the attachment, saved beside those pages), not
+// in the mail.
+func execHTML(v *view, src func(*Image) htmltemplate.URL, links bool) (string, error) {
 	t, err := htmlTmpl.Clone()
 	if err != nil {
 		return "", err
 	}
-	t.Funcs(htmltemplate.FuncMap{"imgsrc": src})
+	t.Funcs(htmltemplate.FuncMap{"imgsrc": src, "links": func() bool { return links }})
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("rendering the report's HTML: %w", err)

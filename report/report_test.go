@@ -297,6 +297,8 @@ func TestMonthlyMail(t *testing.T) {
 	}
 	if full := string(attachments["数据库运行状况月报_2026-11.html"]); strings.Contains(full, "cid:") || !strings.Contains(full, "data:image/png;base64,") {
 		t.Errorf("the HTML attachment is not self-contained")
+	} else if !strings.Contains(full, `href="checks/superuser_login.html"`) || strings.Contains(html, "href=") {
+		t.Errorf("links to the checks' pages belong in the attachment, not in the mail")
 	}
 }
 
