@@ -385,12 +385,26 @@ notify "oncall" {
 }
 
 # ---------------------------------------------------------------------------
-# 报表 / Reports.
-#   schedule: "monthly" | "weekly" | cron；language: "zh-CN"（默认）| "en"
+# 报表 / Reports: the monthly report (每月运行状况报告) and the weekly summary
+# (每周巡检汇总), sent by email with charts and attachments.
+#   schedule:  "monthly"（每月 1 日）| "weekly"（每周一）| cron
+#   kind:      "monthly" | "weekly"（默认取 schedule 或标签）
+#   per:       "site"（全站一份，默认）| "database"（每库一份）
+#   site:      标题中的单位名称（默认为标签）
+#   databases: 只报告这些数据库（默认全部）
+#   font:      图表字体（需含 Noto Sans CJK SC；Debian: fonts-noto-cjk）
+#   dictionaries: 附数据字典："changed"（结构有变更的库，默认）| "all"
+#   language:  "zh-CN"（默认）| "en"
 report "monthly" {
-  schedule = "monthly"
-  language = "zh-CN"
-  notify   = ["bureau"]
+  schedule     = "monthly"
+  kind         = "monthly"
+  per          = "site"
+  site         = "市大数据中心"
+  databases    = ["queue", "datahub", "rating", "acceptance"]
+  font         = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+  dictionaries = "changed"
+  language     = "zh-CN"
+  notify       = ["bureau"]
 }
 
 # ---------------------------------------------------------------------------

@@ -253,7 +253,8 @@ func TestGoodConfigs(t *testing.T) {
 				},
 			},
 			Reports: map[string]*Report{
-				"weekly": {Name: "weekly", Schedule: "0 8 * * 1", Language: "en", Notify: []string{"bureau", "hook"}},
+				"weekly": {Name: "weekly", Schedule: "0 8 * * 1", Language: "en", Notify: []string{"bureau", "hook"},
+					ReportPolicy: ReportPolicy{Kind: Weekly, Per: ReportPerSite, Site: "weekly", Font: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", Dictionaries: DictionariesChanged}},
 			},
 			Reconciles: map[string]*Reconcile{},
 		}},
@@ -278,8 +279,9 @@ func TestGoodConfigs(t *testing.T) {
 			Signers:        map[string]*Signer{},
 			Approvals:      Approvals{Drill: 1, Restore: 2, Maintenance: 2},
 			Notifies:       map[string]*Notify{},
-			Reports:        map[string]*Report{"monthly": {Name: "monthly", Schedule: Monthly, Language: "zh-CN"}},
-			Reconciles:     map[string]*Reconcile{},
+			Reports: map[string]*Report{"monthly": {Name: "monthly", Schedule: Monthly, Language: "zh-CN",
+				ReportPolicy: ReportPolicy{Kind: Monthly, Per: ReportPerSite, Site: "monthly", Font: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", Dictionaries: DictionariesChanged}}},
+			Reconciles: map[string]*Reconcile{},
 		}},
 	}
 	for _, tc := range tests {

@@ -81,6 +81,7 @@ var (
 	}}
 	reportSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "schedule"}, {Name: "language"}, {Name: "notify"},
+		{Name: "kind"}, {Name: "per"}, {Name: "site"}, {Name: "databases"}, {Name: "font"}, {Name: "dictionaries"}, // policy_report.go
 	}}
 )
 
@@ -431,6 +432,7 @@ func (d *decoder) decodeReport(b *hcl.Block, r *Report) {
 	d.str(a, "schedule", &r.Schedule)
 	d.str(a, "language", &r.Language)
 	d.strings(a, "notify", &r.Notify)
+	d.decodeReportPolicy(a, r)
 }
 
 func (d *decoder) daemonDefaults(dm *Daemon) {

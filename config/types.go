@@ -214,4 +214,6 @@ type Report struct {
 	Language string // "zh-CN" (default) | "en"
 	Notify   []string
 	Range    hcl.Range
+
+	ReportPolicy // kind, per, site, databases, font: policy_report.go
 }

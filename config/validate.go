@@ -606,6 +606,7 @@ func (d *decoder) validateReport(cfg *Config, r *Report) {
 	for _, n := range r.Notify {
 		ref(d, r, "notify", n, owner, "notify", cfg.Notifies)
 	}
+	d.validateReportPolicy(cfg, r, owner)
 }
 
 // ---- shared checks ----

@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/report"
 	"github.com/dbopsd/dbopsd/schedule"
 )
 
 // siteKinds are the site-wide kinds whose last success the scheduler
 // needs.
-var siteKinds = []string{schedule.KindPrune, schedule.KindMirror, KindCheck}
+var siteKinds = []string{schedule.KindPrune, schedule.KindMirror, KindCheck,
+	report.CatalogKindOf(report.Monthly), report.CatalogKindOf(report.Weekly)}
 
 // catalogHistory answers the scheduler from the catalog: due-ness comes
 // from what succeeded, not from timers.

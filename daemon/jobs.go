@@ -206,7 +206,7 @@ func builtinKinds() []Kind {
 	backupKind := func(name string) Kind {
 		return Kind{Name: name, Run: runBackup, Alert: config.EventBackupFailed, CatalogKind: "backup"}
 	}
-	return []Kind{
+	return append([]Kind{
 		backupKind(schedule.KindFull),
 		backupKind(schedule.KindDifferential),
 		{Name: schedule.KindVerify, Run: runVerify, Alert: config.EventVerifyFailed, NotRunAlert: config.EventVerifyNotRun},
@@ -214,7 +214,7 @@ func builtinKinds() []Kind {
 		{Name: schedule.KindMirror, Run: runMirror, Alert: config.EventCheckFailed},
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
 		reconcileKind(),
-	}
+	}, reportKinds()...) // report.go
 }
 
 func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {

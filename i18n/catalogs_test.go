@@ -14,6 +14,7 @@ import (
 	_ "github.com/dbopsd/dbopsd/notify"
 	_ "github.com/dbopsd/dbopsd/reconcile"
 	_ "github.com/dbopsd/dbopsd/register"
+	_ "github.com/dbopsd/dbopsd/report"
 
 	"github.com/dbopsd/dbopsd/i18n"
 )
@@ -22,7 +23,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "notify", "reconcile", "register"} {
+	for _, want := range []string{"drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "notify", "reconcile", "register", "report"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}

@@ -63,6 +63,32 @@ func (e *Email) Name() string { return e.name }
 // server's certificate must be valid for its host name and signed by a
 // trusted CA; no credentials go out before it is checked.
 func (e *Email) Send(ctx context.Context, ev Event) error {
+	client, err := e.client()
+	if err != nil {
+		return err
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(e.from); err != nil {
+		return fmt.Errorf("notify %q: from: %w", e.name, err)
+	}
+	if err := msg.To(e.to...); err != nil {
+		return fmt.Errorf("notify %q: to: %w", e.name, err)
+	}
+	msg.Subject(ev.Subject())
+	msg.SetDate()
+	msg.SetMessageID()
+	msg.SetGenHeader("X-Dbopsd-Event", ev.Type)
+	msg.SetGenHeader("X-Dbopsd-State", ev.State)
+	msg.SetBodyString(mail.TypeTextPlain, ev.Text())
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("notify %q: sending mail through %s (%s): %w%s", e.name, net.JoinHostPort(e.host, strconv.Itoa(e.port)), e.mode(), err, e.hint(err))
+	}
+	return nil
+}
+
+// client connects as the notify block says (see Send); Send and SendRich
+// share it.
+func (e *Email) client() (*mail.Client, error) {
 	opts := []mail.Option{mail.WithTimeout(e.timeout)}
 	switch {
 	case e.implicit:
@@ -85,25 +111,9 @@ func (e *Email) Send(ctx context.Context, ev Event) error {
 	}
 	client, err := mail.NewClient(e.host, opts...)
 	if err != nil {
-		return fmt.Errorf("notify %q: %w", e.name, err)
+		return nil, fmt.Errorf("notify %q: %w", e.name, err)
 	}
-	msg := mail.NewMsg()
-	if err := msg.From(e.from); err != nil {
-		return fmt.Errorf("notify %q: from: %w", e.name, err)
-	}
-	if err := msg.To(e.to...); err != nil {
-		return fmt.Errorf("notify %q: to: %w", e.name, err)
-	}
-	msg.Subject(ev.Subject())
-	msg.SetDate()
-	msg.SetMessageID()
-	msg.SetGenHeader("X-Dbopsd-Event", ev.Type)
-	msg.SetGenHeader("X-Dbopsd-State", ev.State)
-	msg.SetBodyString(mail.TypeTextPlain, ev.Text())
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("notify %q: sending mail through %s (%s): %w%s", e.name, net.JoinHostPort(e.host, strconv.Itoa(e.port)), e.mode(), err, e.hint(err))
-	}
-	return nil
+	return client, nil
 }
 
 // mode names how the connection was to be encrypted, for errors.

@@ -92,7 +92,7 @@ say "== $(date -u +%F), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB,
 
 if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
   say "== Go benchmarks: 500-database policy (validate, agent start-up, idle RSS); scheduler per simulated minute"
-  DBOPS_BENCH_BINARY=$DBOPSD go test -run '^$' -bench . -benchmem -benchtime 10x ./daemon/ ./config/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+  DBOPS_BENCH_BINARY=$DBOPSD go test -run '^$' -bench . -benchmem -benchtime 10x ./daemon/ ./config/ ./report/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   go test -run '^$' -bench . -benchmem -benchtime 1440x ./schedule/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   GOMAXPROCS=1 go test -run '^$' -bench BlobListener -benchtime 5x ./engines/mssql/blobsrv/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   say "== reconciliation, PostgreSQL against MariaDB, 1,000,000 rows each (aim: match < 10 s with < 5 %network; ten differences < 20 s)"

@@ -1,9 +1,13 @@
 package site
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -12,7 +16,12 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/prune"
+	"github.com/dbopsd/dbopsd/register"
+	"github.com/dbopsd/dbopsd/report"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/restore"
@@ -181,4 +190,69 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts p
 		return OpenRepository(ctx, cfg, name, log)
 	}
 	return prune.Run(ctx, cfg, cat, opts)
+}
+
+// ReportJob is the run of report block rep: its databases (database, when
+// not "", only that one), its font and language (lang, when not "",
+// overrides), its notify blocks as mailers and the policy's other notify
+// blocks that take rep's event as alerts. period is "" for the last
+// complete month or week. The caller sets Out, Send and Sources.
+func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang string, run Run) (report.Job, error) {
+	l, err := i18n.NormalizeLang(cmp.Or(lang, rep.Language))
+	if err != nil {
+		return report.Job{}, err
+	}
+	names := rep.Databases
+	if len(names) == 0 {
+		names = slices.Sorted(maps.Keys(cfg.Databases))
+	}
+	var dbs []report.DB
+	for _, n := range names {
+		if database == "" || n == database {
+			dbs = append(dbs, report.DB{Name: n, Engine: cfg.Databases[n].Engine})
+		}
+	}
+	if len(dbs) == 0 {
+		return report.Job{}, fmt.Errorf("report %q does not cover database %q", rep.Name, database)
+	}
+	if run.Logger == nil {
+		run.Logger = hclog.NewNullLogger()
+	}
+	event := report.AlertEvent(rep.Kind)
+	d := report.DeliverOptions{Event: event, Logger: run.Logger}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Notifies)) {
+		n := cfg.Notifies[name]
+		mine := slices.Contains(rep.Notify, name)
+		switch {
+		case mine && n.Type == "email":
+			e, err := notify.NewEmail(n, nil)
+			if err != nil {
+				return report.Job{}, err
+			}
+			d.Mailers = append(d.Mailers, e)
+		case n.Type == "webhook" && (mine || slices.Contains(n.Events, event)):
+			w, err := notify.NewWebhook(n, nil)
+			if err != nil {
+				return report.Job{}, err
+			}
+			d.Alerts = append(d.Alerts, w)
+		case n.Type == "email" && slices.Contains(n.Events, event):
+			e, err := notify.NewEmail(n, nil)
+			if err != nil {
+				return report.Job{}, err
+			}
+			d.Alerts = append(d.Alerts, e)
+		}
+	}
+	return report.Job{Kind: rep.Kind, Period: period, Loc: cfg.Daemon.Location, Site: rep.Site, PerDB: rep.Per == config.ReportPerDatabase,
+		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, AllDictionaries: rep.Dictionaries == config.DictionariesAll, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
+		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
+		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
+		Anchors: func(ctx context.Context) ([]register.Anchor, error) {
+			st, err := OpenStorage(ctx, cfg, cfg.Repository.Storage, run.Logger)
+			if err != nil {
+				return nil, err
+			}
+			return register.ListAnchors(ctx, st, register.AnchorPrefix)
+		}}, nil
 }

@@ -49,6 +49,7 @@ func commands() []command {
 		registerShowCmd(), registerExportCmd(), registerVerifyCmd(), registerAnchorCmd(),
 		drillReportCmd(), drillListCmd(),
 		reconcileRunCmd(), reconcileShowCmd(),
+		reportMonthlyCmd(), reportWeeklyCmd(),
 	}
 }
 

@@ -89,6 +89,18 @@ var Rules = []Rule{
 			"prune/...", "site/...", "drill/...", "daemon/...", "api/...", "cmd/..."},
 	},
 	{
+		Why:  "report/chartfont is a leaf the policy loader checks fonts with; the rest of report renders and sends, above the policy",
+		From: []string{"report/chartfont"},
+		Deny: []string{"..."},
+	},
+	{
+		Why:    "the report reads what the jobs recorded; only site, the daemon and the CLI run it (config checks its font with report/chartfont alone)",
+		From:   []string{"..."},
+		Except: append([]string{"report/...", "site/...", "daemon/...", "cmd/..."}, testHelpers...),
+		Deny:   []string{"report/..."},
+		Allow:  []string{"report/chartfont"},
+	},
+	{
 		Why:  "site composes; only the daemon, the API and the CLI sit above it",
 		From: []string{"site/..."},
 		Deny: []string{"daemon/...", "api/...", "cmd/..."},

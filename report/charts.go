@@ -1,0 +1,252 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"image/png"
+	"math"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/report/chartfont"
+)
+
+// Charts are shown ChartWidth x ChartHeight CSS pixels wide in the mail and
+// drawn at twice that, so that text stays sharp on high-density screens
+// and when zoomed.
+const (
+	ChartWidth  = 560
+	ChartHeight = 220
+	chartScale  = 2
+)
+
+// Image is a chart as a PNG, referenced from the HTML as cid:CID.
+type Image struct {
+	CID    string
+	Name   string // file name under --out
+	Alt    string
+	PNG    []byte
+	Width  int // displayed, CSS pixels; the PNG is chartScale times larger
+	Height int
+}
+
+// Series is one line of a chart.
+type Series struct {
+	Label  string
+	X      []time.Time
+	Y      []float64
+	Dashed bool
+	Color  color.Color
+}
+
+// Chart is what DrawChart draws.
+type Chart struct {
+	Title  string
+	YLabel string
+	Series []Series
+}
+
+var palette = []color.Color{
+	color.RGBA{0x1f, 0x5f, 0xa8, 0xff}, color.RGBA{0xd9, 0x6c, 0x1e, 0xff},
+	color.RGBA{0x2e, 0x8b, 0x57, 0xff}, color.RGBA{0x8e, 0x44, 0xad, 0xff},
+}
+
+// DrawChart draws c as a PNG of (ChartWidth, ChartHeight) x chartScale pixels
+// with the font of fonts (chartfont.Load).
+func DrawChart(c Chart, fonts *font.Cache) ([]byte, error) {
+	p := plot.New()
+	h := text.Plain{Fonts: fonts}
+	fnt := func(size vg.Length) font.Font {
+		return font.Font{Typeface: chartfont.Typeface, Size: size}
+	}
+	p.Title.Text = c.Title
+	p.Title.TextStyle.Handler, p.Title.TextStyle.Font = h, fnt(11)
+	p.Y.Label.Text = c.YLabel
+	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
+		ax.Label.TextStyle.Handler, ax.Label.TextStyle.Font = h, fnt(9)
+		ax.Tick.Label.Handler, ax.Tick.Label.Font = h, fnt(8)
+	}
+	p.Legend.TextStyle.Handler, p.Legend.TextStyle.Font = h, fnt(8)
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(6)
+	p.X.Tick.Marker = monthTicks{}
+	p.Add(plotter.NewGrid())
+	for i, s := range c.Series {
+		xys := make(plotter.XYs, 0, len(s.X))
+		for j := range s.X {
+			if math.IsNaN(s.Y[j]) {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: float64(s.X[j].Unix()), Y: s.Y[j]})
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		l, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, fmt.Errorf("chart %q: %w", c.Title, err)
+		}
+		col := s.Color
+		if col == nil {
+			col = palette[i%len(palette)]
+		}
+		l.Color, l.Width = col, vg.Points(1.5)
+		pts.Color, pts.Radius = col, vg.Points(1.5)
+		if s.Dashed {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			pts.Radius = 0
+		}
+		p.Add(l, pts)
+		if s.Label != "" {
+			p.Legend.Add(s.Label, l)
+		}
+	}
+	if p.Y.Min > 0 {
+		p.Y.Min = 0
+	}
+	// Headroom for the legend at the top left: no line runs under it.
+	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.35
+	// 96 CSS pixels per inch, chartScale times over.
+	w, hgt := vg.Length(ChartWidth)*vg.Inch/96, vg.Length(ChartHeight)*vg.Inch/96
+	cv := vgimg.NewWith(vgimg.UseWH(w, hgt), vgimg.UseDPI(96*chartScale), vgimg.UseBackgroundColor(color.White))
+	p.Draw(draw.New(cv))
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, cv.Image()); err != nil {
+		return nil, fmt.Errorf("chart %q: encoding PNG: %w", c.Title, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// monthTicks labels the first of each month (every other one past eight).
+type monthTicks struct{}
+
+func (monthTicks) Ticks(min, max float64) []plot.Tick {
+	start := time.Unix(int64(min), 0).UTC()
+	m := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if m.Before(start) {
+		m = m.AddDate(0, 1, 0)
+	}
+	var months []time.Time
+	for ; float64(m.Unix()) <= max; m = m.AddDate(0, 1, 0) {
+		months = append(months, m)
+	}
+	step := 1
+	if len(months) > 8 {
+		step = 2
+	}
+	var ticks []plot.Tick
+	for i, t := range months {
+		tk := plot.Tick{Value: float64(t.Unix())}
+		if i%step == 0 {
+			tk.Label = t.Format("06-01")
+		}
+		ticks = append(ticks, tk)
+	}
+	if len(ticks) == 0 { // a span within one month
+		return []plot.Tick{{Value: min, Label: start.Format("01-02")}, {Value: max, Label: time.Unix(int64(max), 0).UTC().Format("01-02")}}
+	}
+	return ticks
+}
+
+// ForecastMethod names how the dashed forecast is computed, for the footnote.
+const ForecastMethod = "least-squares line over the last 12 months"
+
+// forecast fits a least-squares line to (x, y) and extends it ahead months
+// past the last point; nil with fewer than three points.
+func forecast(x []time.Time, y []float64, ahead int) ([]time.Time, []float64) {
+	var xs, ys []float64
+	for i := range x {
+		if y[i] > 0 {
+			xs, ys = append(xs, float64(x[i].Unix())), append(ys, y[i])
+		}
+	}
+	if len(xs) < 3 {
+		return nil, nil
+	}
+	n := float64(len(xs))
+	var sx, sy, sxx, sxy float64
+	for i := range xs {
+		sx, sy, sxx, sxy = sx+xs[i], sy+ys[i], sxx+xs[i]*xs[i], sxy+xs[i]*ys[i]
+	}
+	den := n*sxx - sx*sx
+	if den == 0 {
+		return nil, nil
+	}
+	slope := (n*sxy - sx*sy) / den
+	icpt := (sy - slope*sx) / n
+	last := x[len(x)-1]
+	var fx []time.Time
+	var fy []float64
+	for i := 0; i <= ahead; i++ {
+		t := last.AddDate(0, i, 0)
+		fx, fy = append(fx, t), append(fy, math.Max(0, icpt+slope*float64(t.Unix())))
+	}
+	return fx, fy
+}
+
+// chartsOf draws database d's charts: size with forecast, and backup
+// duration with stored size.
+func chartsOf(d Database, idx int, lang i18n.Lang, fonts *font.Cache) ([]Image, error) {
+	var xs []time.Time
+	var size, dur, stored []float64
+	for _, p := range d.History {
+		xs = append(xs, p.Month)
+		size = append(size, nanIfZero(float64(p.RawBytes)/(1<<20)))
+		dur = append(dur, nanIfZero(p.AvgSecs))
+		stored = append(stored, nanIfZero(float64(p.StoredBytes)/(1<<20)))
+	}
+	if len(d.Volume) > 0 { // the volume register's bytes are the better measure of size
+		xs, size = xs[:0], size[:0]
+		for _, v := range d.Volume {
+			xs, size = append(xs, v.Month), append(size, nanIfZero(float64(v.Bytes)/(1<<20)))
+		}
+	}
+	t := func(key string) string { return i18n.T(lang, key, i18n.Params{"database": d.Name}) }
+	sizeSeries := []Series{{Label: t("report.chart.size"), X: xs, Y: size}}
+	if fx, fy := forecast(xs, size, 3); fx != nil {
+		sizeSeries = append(sizeSeries, Series{Label: t("report.chart.forecast"), X: fx, Y: fy, Dashed: true, Color: palette[0]})
+	}
+	charts := []struct {
+		id string
+		c  Chart
+	}{
+		{"size", Chart{Title: t("report.chart.size_title"), YLabel: "MiB", Series: sizeSeries}},
+		{"backup", Chart{Title: t("report.chart.backup_title"), YLabel: t("report.chart.unit"), Series: []Series{
+			{Label: t("report.chart.duration"), X: xs[:len(dur)], Y: dur},
+			{Label: t("report.chart.stored"), X: xs[:len(stored)], Y: stored, Color: palette[1]},
+		}}},
+	}
+	if len(d.Volume) > 0 { // size and backups have different month sets
+		xb := make([]time.Time, 0, len(d.History))
+		for _, p := range d.History {
+			xb = append(xb, p.Month)
+		}
+		charts[1].c.Series[0].X, charts[1].c.Series[1].X = xb, xb
+	}
+	var out []Image
+	for _, c := range charts {
+		b, err := DrawChart(c.c, fonts)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("chart-%d-%s.png", idx+1, c.id)
+		out = append(out, Image{CID: fmt.Sprintf("%s-%d@dbopsd", c.id, idx+1), Name: name, Alt: c.c.Title, PNG: b, Width: ChartWidth, Height: ChartHeight})
+	}
+	return out, nil
+}
+
+func nanIfZero(v float64) float64 {
+	if v == 0 {
+		return math.NaN()
+	}
+	return v
+}

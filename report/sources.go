@@ -1,0 +1,104 @@
+package report
+
+import (
+	"context"
+	"time"
+)
+
+// Sources are what other packages collect and the report shows: the
+// diagnostics' findings, the data-volume register, the dictionary's schema
+// changes and connection peaks. Any field may be nil: that section then
+// says "not collected yet".
+type Sources struct {
+	Findings    FindingsSource
+	Volume      VolumeSource
+	Schema      SchemaSource
+	Connections ConnectionsSource
+	// Dictionary gives the data dictionary workbook attached for each
+	// database whose schema changed in the period.
+	Dictionary DictionarySource
+}
+
+// Priorities of a finding, most pressing first.
+const (
+	PriorityUrgent = "urgent"
+	PriorityHigh   = "high"
+	PriorityMedium = "medium"
+	PriorityLow    = "low"
+)
+
+// Priorities lists the priorities in order, most pressing first.
+var Priorities = []string{PriorityUrgent, PriorityHigh, PriorityMedium, PriorityLow}
+
+// Finding is one diagnosis finding as the report needs it.
+type Finding struct {
+	Database string    `json:"database"`
+	Check    string    `json:"check"`
+	Group    string    `json:"group,omitempty"` // check group, for the weekly marks
+	Priority string    `json:"priority"`
+	Finding  string    `json:"finding"`
+	Object   string    `json:"object,omitempty"`
+	Details  string    `json:"details,omitempty"`
+	Seen     time.Time `json:"seen"` // when the inspection saw it
+	// New: first seen in the period; Resolved: seen before, gone by the
+	// period's end; Suppressed: acknowledged by a DBA, counted only.
+	New        bool   `json:"new,omitempty"`
+	Resolved   bool   `json:"resolved,omitempty"`
+	Suppressed bool   `json:"suppressed,omitempty"`
+	Link       string `json:"link,omitempty"` // the check's page, for the HTML attachment
+}
+
+// FindingsSource gives the findings of database's inspections in [from, to).
+type FindingsSource interface {
+	Findings(ctx context.Context, database string, from, to time.Time) ([]Finding, error)
+}
+
+// VolumeSample is a database's data volume at the end of a month.
+type VolumeSample struct {
+	Month  time.Time     `json:"month"` // first day of the month
+	Rows   int64         `json:"rows"`
+	Bytes  int64         `json:"bytes"`
+	Tables []TableVolume `json:"tables,omitempty"` // the registered tables of the data resource platform first
+	// Forecast: days until 85 % and 90 % full as the diagnostics compute
+	// them (0: not known), and the method's name for the footnote.
+	DaysTo85 int    `json:"days_to_85,omitempty"`
+	DaysTo90 int    `json:"days_to_90,omitempty"`
+	Method   string `json:"method,omitempty"`
+}
+
+// TableVolume is one table's volume.
+type TableVolume struct {
+	Name       string `json:"name"`
+	Registered bool   `json:"registered,omitempty"`
+	Rows       int64  `json:"rows"`
+	Bytes      int64  `json:"bytes"`
+}
+
+// VolumeSource gives database's monthly volume samples in [from, to), oldest first.
+type VolumeSource interface {
+	Volume(ctx context.Context, database string, from, to time.Time) ([]VolumeSample, error)
+}
+
+// SchemaChange is one change of the dictionary between two snapshots.
+type SchemaChange struct {
+	At     time.Time `json:"at"`
+	Object string    `json:"object"`
+	Change string    `json:"change"` // added, removed, altered, with the detail
+}
+
+// SchemaSource gives database's schema changes in [from, to).
+type SchemaSource interface {
+	SchemaChanges(ctx context.Context, database string, from, to time.Time) ([]SchemaChange, error)
+}
+
+// ConnectionsSource gives database's highest number of connections in
+// [from, to); ok false when none was sampled.
+type ConnectionsSource interface {
+	ConnectionPeak(ctx context.Context, database string, from, to time.Time) (peak int, ok bool, err error)
+}
+
+// DictionarySource gives database's data dictionary as an xlsx workbook;
+// ok false when none was collected.
+type DictionarySource interface {
+	DictionaryXLSX(ctx context.Context, database string) (xlsx []byte, ok bool, err error)
+}
