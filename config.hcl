@@ -121,6 +121,10 @@ repository {
 #   differential_max_ratio 差异备份超过其全量的该比例时，改做全量（默认 0.5，范围 (0,1]）
 #   parallel     同时读取的表数 / tables read at once (default 2)
 #   retention    保留（分级存储）: 最新 N 代 + 每月/每季/每年各保留一代
+#   maintenance_window 经批准的表维护只在此时间段内执行，"HH:MM-HH:MM"（默认：任何时间）
+#                Approved table maintenance runs only inside it (default: any time).
+#   maintenance_lock_timeout 维护语句等锁的上限，超时即放弃（默认 "5s"）
+#                How long a maintenance statement waits for its lock, then gives up (default "5s").
 #
 # 关键库 (critical = true) 必须至少每两周有一次差异备份，否则校验不通过。
 # Critical databases must get a differential at least every two weeks.
@@ -134,6 +138,8 @@ policy "important" {
   verify_target          = "scratch-pg"
   differential_max_ratio = 0.5
   parallel               = 4
+  maintenance_window       = "02:00-05:00"
+  maintenance_lock_timeout = "5s"
 
   retention {
     generations = 3    # 最新 3 代（一代 = 一个全量及其差异）/ newest 3 generations

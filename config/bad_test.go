@@ -44,6 +44,8 @@ var badConfigs = []struct {
 	{"bad_verify.hcl", `Did you mean "after_full"?`, "19:12", ""},
 	{"verify_without_target.hcl", "Missing verify_target", "19:12", ""},
 	{"bad_window.hcl", "Invalid window", "19:12", ""},
+	{"bad_maintenance_window.hcl", "Invalid maintenance_window", "19:24", ""},
+	{"bad_maintenance_lock_timeout.hcl", `"5 seconds" is not a duration`, "19:30", ""},
 	{"bad_full_day.hcl", `full_day = "sonday" is not a day of the week; write one of "sunday", "monday",`, "19:14", ""},
 	{"bad_full_time.hcl", `full_time = "24:00" is not a time of day; write when fulls start as "HH:MM" (00:00 to 23:59)`, "19:15", ""},
 	{"bad_differential_time.hcl", `differential_time = "3:30" is not a time of day`, "19:23", ""},
