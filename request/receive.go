@@ -188,6 +188,9 @@ func entryFor(e register.Entry, r *Request) register.Entry {
 	for _, s := range r.Signatures {
 		e.Signers = append(e.Signers, s.Signer)
 	}
+	if r.Action == ActionMaintenance {
+		e.Note = maintenanceNote(r)
+	}
 	return e
 }
 
