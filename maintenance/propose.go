@@ -83,8 +83,8 @@ func proposeFor(engine string, f maintmodel.TableFacts) []Proposal {
 			if ratio >= fullRatio && f.TableBytes >= minRewriteBytes {
 				gain := int64(float64(f.TableBytes) * ratio)
 				out = append(out, Proposal{Operation: op(maintmodel.VacuumFull), Bytes: f.TotalBytes, GainBytes: gain,
-					Gain:   fmt.Sprintf("about %s back to the file system (the dead share of the table), indexes rebuilt", formatBytes(gain)),
-					Lock:   "ACCESS EXCLUSIVE (no reads or writes) for the whole rewrite; needs free space for a copy of the table",
+					Gain:    fmt.Sprintf("about %s back to the file system (the dead share of the table), indexes rebuilt", formatBytes(gain)),
+					Lock:    "ACCESS EXCLUSIVE (no reads or writes) for the whole rewrite; needs free space for a copy of the table",
 					LockFor: estimate(f.TotalBytes, rewriteRate), Online: false, Reason: reason})
 				break
 			}
@@ -104,8 +104,8 @@ func proposeFor(engine string, f maintmodel.TableFacts) []Proposal {
 	case "mysql":
 		if f.DataFree >= minFreeBytes && float64(f.DataFree) >= freeRatio*float64(f.TotalBytes+f.DataFree) {
 			out = append(out, Proposal{Operation: op(maintmodel.Optimize), Bytes: f.TotalBytes, GainBytes: f.DataFree,
-				Gain: fmt.Sprintf("up to %s of DATA_FREE back to the file system", formatBytes(f.DataFree)),
-				Lock: "InnoDB online rebuild: an exclusive metadata lock briefly at start and end, shared meanwhile; needs free space for a copy of the table",
+				Gain:    fmt.Sprintf("up to %s of DATA_FREE back to the file system", formatBytes(f.DataFree)),
+				Lock:    "InnoDB online rebuild: an exclusive metadata lock briefly at start and end, shared meanwhile; needs free space for a copy of the table",
 				LockFor: estimate(f.TotalBytes, rewriteRate), Online: true,
 				Reason: fmt.Sprintf("DATA_FREE %s of %s allocated (%.0f%%)", formatBytes(f.DataFree), formatBytes(f.TotalBytes+f.DataFree),
 					100*float64(f.DataFree)/float64(f.TotalBytes+f.DataFree))})

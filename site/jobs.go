@@ -12,6 +12,7 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/drill"
+	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/request"
@@ -178,4 +179,10 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts p
 		return OpenRepository(ctx, cfg, name, log)
 	}
 	return prune.Run(ctx, cfg, cat, opts)
+}
+
+// MaintenanceTarget is db as table maintenance works on it: its engine's
+// maintenance capability and its source connection.
+func MaintenanceTarget(cfg *config.Config, db *config.Database) (maintenance.Target, error) {
+	return maintenance.TargetFor(cfg, db, SourceConn(cfg, db))
 }

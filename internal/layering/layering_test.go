@@ -73,6 +73,10 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"secret", "internal/fault", true},
 		{"internal/atomicfile", "internal/fault", true},
 		{"cmd/dbopsd", "daemon", false},
+		{"engines/postgres", "maintenance", true},
+		{"engines/postgres", "engines/maintmodel", false},
+		{"maintenance", "site", true},
+		{"site", "maintenance", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
