@@ -10,6 +10,7 @@ import (
 	_ "github.com/dbopsd/dbopsd/engines"
 	_ "github.com/dbopsd/dbopsd/engines/mysql"
 	_ "github.com/dbopsd/dbopsd/engines/postgres"
+	_ "github.com/dbopsd/dbopsd/maintenance"
 	_ "github.com/dbopsd/dbopsd/notify"
 	_ "github.com/dbopsd/dbopsd/register"
 
@@ -20,7 +21,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "notify", "register"} {
+	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "maintenance", "notify", "register"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}
