@@ -17,8 +17,10 @@ type Engine interface {
 	// fails with maintmodel.ErrNotSupported.
 	MaintenanceStatement(op maintmodel.Operation) (string, error)
 	// MaintenanceFacts reads the statistics of the user tables of
-	// database (only tables, when given).
-	MaintenanceFacts(ctx context.Context, c engines.Conn, database string, tables []engines.TableRef) ([]maintmodel.TableFacts, error)
+	// database (only tables, when given). Measuring a table's size may
+	// wait for a lock: it gives up after lock (0: the default) with
+	// maintmodel.ErrLockTimeout.
+	MaintenanceFacts(ctx context.Context, c engines.Conn, database string, tables []engines.TableRef, lock time.Duration) ([]maintmodel.TableFacts, error)
 	// MaintenanceSpace says where a rewrite of t writes its copy.
 	MaintenanceSpace(ctx context.Context, c engines.Conn, database string, t engines.TableRef) (maintmodel.Space, error)
 	// RunMaintenance runs op; a lock not granted within the lock timeout
@@ -36,7 +38,7 @@ var ErrOutsideWindow = errors.New("outside the maintenance window")
 func For(name string) (Engine, error) {
 	e, err := engines.New(name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
 	m, ok := e.(Engine)
 	if !ok {

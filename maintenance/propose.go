@@ -42,7 +42,7 @@ const (
 
 // Propose implements Proposer.
 func (p StatsProposer) Propose(ctx context.Context, t Target) ([]Proposal, error) {
-	facts, err := t.Engine.MaintenanceFacts(ctx, t.Conn, t.DatabaseName, nil)
+	facts, err := t.Engine.MaintenanceFacts(ctx, t.Conn, t.DatabaseName, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading the table statistics of %s: %w", t.Database.Name, err)
 	}

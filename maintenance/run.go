@@ -178,8 +178,12 @@ func Run(ctx context.Context, spec Spec) (*Result, error) {
 
 func run(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
 	t, op := spec.Target, spec.Operation
+	lock := config.DefaultMaintenanceLockTimeout
+	if spec.Policy != nil && spec.Policy.MaintenanceLockTimeout > 0 {
+		lock = spec.Policy.MaintenanceLockTimeout
+	}
 	measure := func() (*maintmodel.TableFacts, error) {
-		fs, err := t.Engine.MaintenanceFacts(ctx, t.Conn, t.DatabaseName, []engines.TableRef{op.Table})
+		fs, err := t.Engine.MaintenanceFacts(ctx, t.Conn, t.DatabaseName, []engines.TableRef{op.Table}, lock)
 		if err != nil {
 			return nil, err
 		}
@@ -190,16 +194,17 @@ func run(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
 	}
 	var err error
 	if res.Before, err = measure(); err != nil {
+		if errors.Is(err, maintmodel.ErrLockTimeout) {
+			// Even measuring the table waits behind the lock holder.
+			res.Outcome = LockTimeout
+			return fmt.Errorf("gave up after the lock timeout of %s, before the statement: %w", lock, err)
+		}
 		return err
 	}
 	if rewrites(op.Op) {
 		if err := checkSpace(ctx, t, op, res); err != nil {
 			return err
 		}
-	}
-	lock := config.DefaultMaintenanceLockTimeout
-	if spec.Policy != nil && spec.Policy.MaintenanceLockTimeout > 0 {
-		lock = spec.Policy.MaintenanceLockTimeout
 	}
 	log.Info("maintenance starting", "statement", res.Statement, "lock_timeout", lock, "before", facts(res.Before), "disk_space", res.Space)
 	res.Outcome = ""

@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -45,7 +44,7 @@ func (e *Engine) MaintenanceStatement(op maintmodel.Operation) (string, error) {
 // MaintenanceFacts reads information_schema.TABLES for the base tables of
 // database (or of tables only, when given). A table's schema is its
 // database, left empty as in the rest of the adapter.
-func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database string, tables []engines.TableRef) ([]maintmodel.TableFacts, error) {
+func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database string, tables []engines.TableRef, _ time.Duration) ([]maintmodel.TableFacts, error) {
 	cfg, err := parseDSN(c)
 	if err != nil {
 		return nil, err
@@ -60,7 +59,7 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 		want[t.Name] = true
 	}
 	rows, err := db.QueryContext(ctx, `SELECT TABLE_NAME, COALESCE(DATA_LENGTH,0)+COALESCE(INDEX_LENGTH,0), COALESCE(DATA_LENGTH,0),
-			COALESCE(TABLE_ROWS,0), COALESCE(DATA_FREE,0), UPDATE_TIME
+			COALESCE(TABLE_ROWS,0), COALESCE(DATA_FREE,0)
 		FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`, database)
 	if err != nil {
 		return nil, fmt.Errorf("reading the table statistics of %s: %w", database, err)
@@ -69,8 +68,7 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 	var out []maintmodel.TableFacts
 	for rows.Next() {
 		f := maintmodel.TableFacts{DeadTuples: -1, ModifiedSinceAnalyze: -1}
-		var upd sql.NullTime
-		if err := rows.Scan(&f.Table.Name, &f.TotalBytes, &f.TableBytes, &f.Rows, &f.DataFree, &upd); err != nil {
+		if err := rows.Scan(&f.Table.Name, &f.TotalBytes, &f.TableBytes, &f.Rows, &f.DataFree); err != nil {
 			return nil, fmt.Errorf("reading the table statistics of %s: %w", database, err)
 		}
 		if len(want) == 0 || want[f.Table.Name] {

@@ -50,7 +50,7 @@ func (e *Engine) MaintenanceStatement(op maintmodel.Operation) (string, error) {
 
 // MaintenanceFacts reads the statistics of every user table of database
 // (or of tables only, when given).
-func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database string, tables []engines.TableRef) ([]maintmodel.TableFacts, error) {
+func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database string, tables []engines.TableRef, lock time.Duration) ([]maintmodel.TableFacts, error) {
 	cfg, err := config(c, database)
 	if err != nil {
 		return nil, err
@@ -60,6 +60,12 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 		return nil, err
 	}
 	defer closeConn(conn)
+	// pg_total_relation_size takes ACCESS SHARE on the table: behind a
+	// session holding ACCESS EXCLUSIVE it would wait for ever.
+	lock = maintmodel.RunOptions{LockTimeout: lock}.Lock()
+	if _, err := conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d", lock.Milliseconds())); err != nil {
+		return nil, classify(fmt.Errorf("setting lock_timeout: %w", err))
+	}
 	schemas, names := []string{}, []string{}
 	for _, t := range tables {
 		t = table(t)
@@ -72,6 +78,9 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 		FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
 		WHERE cardinality($1::text[]) = 0 OR (s.schemaname, s.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 		ORDER BY 1, 2`, schemas, names)
+	if isCode(err, "55P03") {
+		return nil, fmt.Errorf("measuring the tables of %s: %w after %s (another session holds a conflicting lock): %v", database, maintmodel.ErrLockTimeout, lock, err)
+	}
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading the table statistics of %s: %w", database, err))
 	}
@@ -87,6 +96,9 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 		}
 		return f, err
 	})
+	if isCode(err, "55P03") {
+		return nil, fmt.Errorf("measuring the tables of %s: %w after %s (another session holds a conflicting lock): %v", database, maintmodel.ErrLockTimeout, lock, err)
+	}
 	if err != nil {
 		return nil, classify(fmt.Errorf("reading the table statistics of %s: %w", database, err))
 	}
