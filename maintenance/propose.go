@@ -102,13 +102,16 @@ func proposeFor(engine string, f maintmodel.TableFacts) []Proposal {
 				LockFor: estimate(min(f.TableBytes, 300*8192*100), scanRate), Online: true, Reason: reason})
 		}
 	case "mysql":
-		if f.DataFree >= minFreeBytes && float64(f.DataFree) >= freeRatio*float64(f.TotalBytes+f.DataFree) {
+		// TotalBytes holds DATA_FREE when it is the file's size, and not
+		// when it comes from the statistics: compare with the larger.
+		alloc := max(f.TotalBytes, f.TableBytes+f.DataFree)
+		if f.DataFree >= minFreeBytes && float64(f.DataFree) >= freeRatio*float64(alloc) {
 			out = append(out, Proposal{Operation: op(maintmodel.Optimize), Bytes: f.TotalBytes, GainBytes: f.DataFree,
 				Gain:    fmt.Sprintf("up to %s of DATA_FREE back to the file system", formatBytes(f.DataFree)),
 				Lock:    "InnoDB online rebuild: an exclusive metadata lock briefly at start and end, shared meanwhile; needs free space for a copy of the table",
 				LockFor: estimate(f.TotalBytes, rewriteRate), Online: true,
-				Reason: fmt.Sprintf("DATA_FREE %s of %s allocated (%.0f%%)", formatBytes(f.DataFree), formatBytes(f.TotalBytes+f.DataFree),
-					100*float64(f.DataFree)/float64(f.TotalBytes+f.DataFree))})
+				Reason: fmt.Sprintf("DATA_FREE %s of %s allocated (%.0f%%)", formatBytes(f.DataFree), formatBytes(alloc),
+					100*float64(f.DataFree)/float64(alloc))})
 		}
 	}
 	return out

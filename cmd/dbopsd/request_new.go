@@ -36,10 +36,10 @@ type requestNewOpts struct {
 func requestNewCmd() command {
 	var o requestNewOpts
 	return command{
-		name:  "request new",
+		name: "request new",
 		usage: "restore|drill --database X --target T --as NAME -o FILE\n" +
 			"       maintenance --database X (--proposal ID | --operation OP --table T [--index I]) -o FILE",
-		summary: "Write an unsigned restore or drill request (id, nonce, parameters, validity window).\n" +
+		summary: "Write an unsigned restore, drill or maintenance request (id, nonce, parameters, validity window).\n" +
 			"Then sign it (request sign), have it approved (request approve), check it (request\n" +
 			"verify) and submit it to the daemon.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {

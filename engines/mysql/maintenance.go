@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,8 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 		return nil, err
 	}
 	defer db.Close()
+	// TotalBytes is the file (DATA_FREE included) where it can be read,
+	// else the statistics' data and index lengths.
 	want := map[string]bool{}
 	for _, t := range tables {
 		want[t.Name] = true
@@ -78,7 +81,34 @@ func (e *Engine) MaintenanceFacts(ctx context.Context, c engines.Conn, database 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the table statistics of %s: %w", database, err)
 	}
+	fileSizes(ctx, db, database, out)
 	return out, nil
+}
+
+// fileSizes replaces TotalBytes by the size of each table's own tablespace
+// file where the server tells it (MariaDB's INNODB_SYS_TABLESPACES, which
+// needs PROCESS): information_schema.TABLES' lengths are statistics,
+// refreshed only after a tenth of the table changed, while the file is what
+// the disk holds, DATA_FREE included.
+func fileSizes(ctx context.Context, db *sql.DB, database string, fs []maintmodel.TableFacts) {
+	rows, err := db.QueryContext(ctx, `SELECT NAME, ALLOCATED_SIZE FROM information_schema.INNODB_SYS_TABLESPACES WHERE NAME LIKE CONCAT(?, '/%')`, database)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	size := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if rows.Scan(&name, &n) == nil {
+			size[name] = n
+		}
+	}
+	for i := range fs {
+		if n, ok := size[database+"/"+fs[i].Table.Name]; ok && n > 0 {
+			fs[i].TotalBytes = n
+		}
+	}
 }
 
 // MaintenanceSpace says where a rebuild of t writes its copy: the server's
