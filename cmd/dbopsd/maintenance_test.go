@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,7 +79,7 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 		t.Errorf("maintenance list:\n%s", out)
 	}
 
-	_, logs, _ := startRequestAgent(t, s.config, 0)
+	agent, logs, _ := startRequestAgent(t, s.config, 0)
 	defer func() {
 		if t.Failed() {
 			t.Logf("agent log:\n%s", logs.String())
@@ -137,6 +138,41 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 	}
 	if len(log.Jobs) != 1 || log.Jobs[0].Status != catalog.StatusOK || log.Jobs[0].Bytes != before-after || log.Jobs[0].Trigger != "request" {
 		t.Fatalf("job log: %+v", log.Jobs)
+	}
+
+	// Outside the policy's maintenance_window an approved request is
+	// accepted but runs nothing: it fails as not run, never started.
+	now := time.Now()
+	window := fmt.Sprintf("%02d:00-%02d:00", (now.Hour()+6)%24, (now.Hour()+7)%24)
+	closed := strings.Replace(withApproval, "policy \"p\" {\n", "policy \"p\" {\n  maintenance_window = \""+window+"\"\n", 1)
+	if err := os.WriteFile(s.config, []byte(closed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	s.src.Exec(t, s.srcDB, "DELETE FROM public.bloated WHERE id > 5000")
+	s.ok("request", "new", "maintenance", "--database", "hall", "--operation", "vacuum_full", "--table", "public.bloated", "-o", file("w.json"))
+	s.ok("request", "sign", "--key", dba.Private, file("w.json"))
+	s.ok("request", "approve", "--key", approver.Private, file("w.json"))
+	wid := strings.TrimSpace(s.ok("request", "submit", file("w.json")))
+	out, _, _ = s.run("request", "status", wid, "--follow", "--poll", "100ms", "--json")
+	rs = api.RequestStatus{}
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || rs.State != api.RequestFailed ||
+		!strings.Contains(rs.Error, "not run: outside the maintenance window") || !strings.Contains(rs.Error, window) {
+		t.Fatalf("request outside the window: %v %+v", err, rs)
+	}
+	if got := size(); got != after {
+		t.Fatalf("the table changed outside the window: %d bytes, was %d", got, after)
+	}
+	es, err = register.ReadFile(filepath.Join(s.dir, "state", register.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if e.Request == wid && e.Kind == register.Started {
+			t.Fatal("a request outside the window was recorded as started")
+		}
 	}
 }
 
