@@ -121,10 +121,6 @@ repository {
 #   differential_max_ratio 差异备份超过其全量的该比例时，改做全量（默认 0.5，范围 (0,1]）
 #   parallel     同时读取的表数 / tables read at once (default 2)
 #   retention    保留（分级存储）: 最新 N 代 + 每月/每季/每年各保留一代
-#   maintenance_window 经批准的表维护只在此时间段内执行，"HH:MM-HH:MM"（默认：任何时间）
-#                Approved table maintenance runs only inside it (default: any time).
-#   maintenance_lock_timeout 维护语句等锁的上限，超时即放弃（默认 "5s"）
-#                How long a maintenance statement waits for its lock, then gives up (default "5s").
 #
 # 关键库 (critical = true) 必须至少每两周有一次差异备份，否则校验不通过。
 # Critical databases must get a differential at least every two weeks.
@@ -138,8 +134,6 @@ policy "important" {
   verify_target          = "scratch-pg"
   differential_max_ratio = 0.5
   parallel               = 4
-  maintenance_window       = "02:00-05:00"
-  maintenance_lock_timeout = "5s"
 
   retention {
     generations = 3    # 最新 3 代（一代 = 一个全量及其差异）/ newest 3 generations
@@ -177,7 +171,7 @@ policy "standard" {
   window              = "01:00-05:00"
   verify              = "after_full"
   verify_target       = "scratch-mysql"
-
+  maintenance_lock_timeout = "10s"   # 表维护等锁上限，见 approvals / table maintenance: see approvals
   retention {
     generations = 3
     monthly     = 12
@@ -192,7 +186,7 @@ policy "standard-pg" {
   window        = "01:00-06:30"
   verify        = "0 6 * * 6"
   verify_target = "scratch-pg"
-
+  maintenance_window = "02:00-05:00" # 表维护时间窗，见 approvals / table maintenance window: see approvals
   retention {
     generations = 2
     quarterly   = 4
@@ -343,6 +337,13 @@ approvals {
   restore     = 2   # 正式恢复 / real restores
   maintenance = 2   # 表维护（重建索引等）/ table maintenance
 }
+
+# 表维护只在批准的请求下执行（dbopsd maintenance propose / list；request new maintenance）。
+# Table maintenance runs only for an approved request. In a policy:
+#   maintenance_window       经批准的维护只在此时间段内执行，"HH:MM-HH:MM"（默认：任何时间）
+#                            approved maintenance runs only inside it (default: any time)
+#   maintenance_lock_timeout 维护语句等锁的上限，超时即放弃（默认 "5s"，1s 至 10m）
+#                            how long a statement waits for its lock, then gives up (default "5s")
 
 # ---------------------------------------------------------------------------
 # 通知 / Notifications.
