@@ -305,3 +305,44 @@ func TestMariaDB(t *testing.T) {
 		t.Fatalf("rows: %s", got)
 	}
 }
+
+// TestCancelLeavesTableUsable: cancelling a run (SIGTERM cancels the job's
+// context) cancels the statement on the server. A REINDEX CONCURRENTLY
+// stopped while it waits for an older transaction leaves an invalid
+// "_ccnew" index behind, which the run drops; the table keeps its rows
+// and its one valid index.
+func TestCancelLeavesTableUsable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tg, pg, db := pgTarget(t)
+	pg.Exec(t, db, "CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t SELECT generate_series(1, 1000)")
+	holder, err := pgx.Connect(ctx, pg.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	if _, err := holder.Exec(ctx, "BEGIN; UPDATE public.t SET id = id WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	time.AfterFunc(1500*time.Millisecond, stop)
+	// The cleanup's DROP INDEX CONCURRENTLY waits for the holder too.
+	time.AfterFunc(4*time.Second, func() { _, _ = holder.Exec(context.Background(), "COMMIT") })
+	p := policy(when.Window{})
+	p.MaintenanceLockTimeout = time.Minute
+	res, err := maintenance.Run(runCtx, maintenance.Spec{Target: tg, Operation: maintmodel.Operation{Op: maintmodel.Reindex,
+		Table: engines.TableRef{Schema: "public", Name: "t"}}, Policy: p, Location: time.UTC})
+	if err == nil || res.Outcome != maintenance.Failed {
+		t.Fatalf("cancelled run: %v, %q", err, res.Outcome)
+	}
+	for q, want := range map[string]string{
+		"SELECT count(*) FROM public.t": "1000",
+		"SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = 't'":                      "1",
+		"SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = 't' AND NOT i.indisvalid": "0",
+	} {
+		if got := pg.QueryString(t, db, q); got != want {
+			t.Errorf("%s = %s, want %s", q, got, want)
+		}
+	}
+	pg.Exec(t, db, "INSERT INTO public.t VALUES (1001)")
+}
