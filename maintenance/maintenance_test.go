@@ -140,40 +140,64 @@ func TestPostgresProposeRunShrinks(t *testing.T) {
 	}
 }
 
-// TestPostgresLockTimeout: a VACUUM FULL blocked by a session holding
-// ACCESS EXCLUSIVE gives up after the policy's lock timeout, says so, and
-// changes nothing; the blocking session is never queued behind.
+// TestPostgresLockTimeout: a VACUUM FULL blocked by another session gives
+// up after the policy's lock timeout, says so, and changes nothing. Behind
+// a long reader (ACCESS SHARE) the statement itself waits, and the progress
+// shows it waiting; behind ACCESS EXCLUSIVE even measuring the table waits,
+// and the run gives up before the statement.
 func TestPostgresLockTimeout(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	tg, pg, db := pgTarget(t)
-	pg.Exec(t, db, "CREATE TABLE public.t (id int); INSERT INTO public.t SELECT generate_series(1, 1000)")
-	holder, err := pgx.Connect(ctx, pg.DSN(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	if _, err := holder.Exec(ctx, "BEGIN; LOCK TABLE public.t IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	res, err := maintenance.Run(ctx, maintenance.Spec{Target: tg, Operation: maintmodel.Operation{Op: maintmodel.VacuumFull,
-		Table: engines.TableRef{Schema: "public", Name: "t"}}, Policy: policy(when.Window{}), Location: time.UTC})
-	took := time.Since(start)
-	if !errors.Is(err, maintmodel.ErrLockTimeout) || res.Outcome != maintenance.LockTimeout {
-		t.Fatalf("Run = %v, outcome %q; want a lock timeout", err, res.Outcome)
-	}
-	if !strings.Contains(err.Error(), "lock timeout of 1s") || !strings.Contains(err.Error(), "another session holds a conflicting lock") {
-		t.Fatalf("the error does not say it gave up on the lock: %v", err)
-	}
-	if took > 15*time.Second {
-		t.Fatalf("gave up after %s, the lock timeout is 1s", took)
-	}
-	if _, err := holder.Exec(ctx, "COMMIT"); err != nil {
-		t.Fatal(err)
-	}
-	if got := pg.QueryString(t, db, "SELECT count(*) FROM public.t"); got != "1000" {
-		t.Fatalf("rows: %s", got)
+	for _, tc := range []struct {
+		mode, want string
+	}{
+		{"ACCESS SHARE", "VACUUM (FULL, ANALYZE)"},
+		{"ACCESS EXCLUSIVE", "before the statement"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			tg, pg, db := pgTarget(t)
+			pg.Exec(t, db, "CREATE TABLE public.t (id int); INSERT INTO public.t SELECT generate_series(1, 1000)")
+			holder, err := pgx.Connect(ctx, pg.DSN(db))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Close(ctx)
+			if _, err := holder.Exec(ctx, "BEGIN; LOCK TABLE public.t IN "+tc.mode+" MODE"); err != nil {
+				t.Fatal(err)
+			}
+			p := policy(when.Window{})
+			p.MaintenanceLockTimeout = 2 * time.Second
+			var mu sync.Mutex
+			var progress []string
+			start := time.Now()
+			res, err := maintenance.Run(ctx, maintenance.Spec{Target: tg, Operation: maintmodel.Operation{Op: maintmodel.VacuumFull,
+				Table: engines.TableRef{Schema: "public", Name: "t"}}, Policy: p, Location: time.UTC, ProgressEvery: 300 * time.Millisecond,
+				Progress: func(s string) { mu.Lock(); progress = append(progress, s); mu.Unlock() }})
+			took := time.Since(start)
+			if !errors.Is(err, maintmodel.ErrLockTimeout) || res.Outcome != maintenance.LockTimeout {
+				t.Fatalf("Run = %v, outcome %q; want a lock timeout", err, res.Outcome)
+			}
+			for _, w := range []string{"lock timeout of 2s", "another session holds a conflicting lock", tc.want} {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("the error does not say %q: %v", w, err)
+				}
+			}
+			if took < 2*time.Second || took > 15*time.Second {
+				t.Fatalf("gave up after %s, the lock timeout is 2s", took)
+			}
+			mu.Lock()
+			waiting := strings.Contains(strings.Join(progress, "\n"), "waiting for a lock")
+			mu.Unlock()
+			if tc.mode == "ACCESS SHARE" && !waiting {
+				t.Errorf("the progress never showed the statement waiting for its lock: %q", progress)
+			}
+			if _, err := holder.Exec(ctx, "COMMIT"); err != nil {
+				t.Fatal(err)
+			}
+			if got := pg.QueryString(t, db, "SELECT count(*) FROM public.t"); got != "1000" {
+				t.Fatalf("rows: %s", got)
+			}
+		})
 	}
 }
 
