@@ -182,7 +182,7 @@ policy "standard" {
   window              = "01:00-05:00"
   verify              = "after_full"
   verify_target       = "scratch-mysql"
-
+  maintenance_lock_timeout = "10s"   # 表维护等锁上限，见 approvals / table maintenance: see approvals
   retention {
     generations = 3
     monthly     = 12
@@ -197,7 +197,7 @@ policy "standard-pg" {
   window        = "01:00-06:30"
   verify        = "0 6 * * 6"
   verify_target = "scratch-pg"
-
+  maintenance_window = "02:00-05:00" # 表维护时间窗，见 approvals / table maintenance window: see approvals
   retention {
     generations = 2
     quarterly   = 4
@@ -348,6 +348,13 @@ approvals {
   restore     = 2   # 正式恢复 / real restores
   maintenance = 2   # 表维护（重建索引等）/ table maintenance
 }
+
+# 表维护只在批准的请求下执行（dbopsd maintenance propose / list；request new maintenance）。
+# Table maintenance runs only for an approved request. In a policy:
+#   maintenance_window       经批准的维护只在此时间段内执行，"HH:MM-HH:MM"（默认：任何时间）
+#                            approved maintenance runs only inside it (default: any time)
+#   maintenance_lock_timeout 维护语句等锁的上限，超时即放弃（默认 "5s"，1s 至 10m）
+#                            how long a statement waits for its lock, then gives up (default "5s")
 
 # ---------------------------------------------------------------------------
 # 通知 / Notifications.

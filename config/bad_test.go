@@ -52,6 +52,8 @@ var badConfigs = []struct {
 	{"reconcile_empty_key.hcl", `reconcile "persons": key must name at least one column`, "21:11", ""},
 	{"reconcile_no_table.hcl", `reconcile "persons": left needs table`, "19:11", ""},
 	{"reconcile_bad_schedule.hcl", `schedule = "fortnightly" is not one of "biweekly", "weekly", "monthly"`, "22:14", ""},
+	{"bad_maintenance_window.hcl", "Invalid maintenance_window", "19:24", ""},
+	{"bad_maintenance_lock_timeout.hcl", `"5 seconds" is not a duration`, "19:30", ""},
 	{"bad_full_day.hcl", `full_day = "sonday" is not a day of the week; write one of "sunday", "monday",`, "19:14", ""},
 	{"bad_full_time.hcl", `full_time = "24:00" is not a time of day; write when fulls start as "HH:MM" (00:00 to 23:59)`, "19:15", ""},
 	{"bad_differential_time.hcl", `differential_time = "3:30" is not a time of day`, "19:23", ""},

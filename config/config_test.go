@@ -209,18 +209,19 @@ func TestGoodConfigs(t *testing.T) {
 					Retention: Retention{Generations: 5, Monthly: 12, Quarterly: 8, Yearly: 7}, FullDay: time.Saturday,
 					FullTime: 22*time.Hour + 30*time.Minute, DifferentialTime: 23*time.Hour + 15*time.Minute,
 					DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC),
+					MaintenanceWindow:  when.Window{Start: time.Hour, End: 5 * time.Hour}, MaintenanceLockTimeout: 10 * time.Second,
 				},
 				"fortnight": {
 					Name: "fortnight", Full: Monthly, Differential: Biweekly, Verify: None,
 					DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},
 					FullDay: time.Saturday, FullTime: time.Hour, DifferentialTime: time.Hour,
-					DifferentialAnchor: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC),
+					DifferentialAnchor: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), MaintenanceLockTimeout: 5 * time.Second,
 				},
 				"cron": {
 					Name: "cron", Full: "0 2 * * 0", Differential: None, Verify: VerifyAfterFull, VerifyTarget: "scratch-pg",
 					DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},
 					FullDay: time.Sunday, FullTime: time.Hour, DifferentialTime: time.Hour,
-					DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC),
+					DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC), MaintenanceLockTimeout: 5 * time.Second,
 				},
 			},
 			Databases: map[string]*Database{
@@ -270,7 +271,7 @@ func TestGoodConfigs(t *testing.T) {
 				Name: "standard", Full: Monthly, Differential: Biweekly, Verify: None,
 				DifferentialMaxRatio: 0.5, Parallel: 2, Retention: Retention{Generations: 3},
 				FullDay: time.Sunday, FullTime: time.Hour, DifferentialTime: time.Hour,
-				DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC),
+				DifferentialAnchor: time.Date(2024, 1, 7, 0, 0, 0, 0, time.UTC), MaintenanceLockTimeout: 5 * time.Second,
 			}},
 			Databases: map[string]*Database{"queue": {
 				Name: "queue", Engine: "mysql", DSN: "dbops@tcp(127.0.0.1:3306)/queue", Policy: "standard",

@@ -55,6 +55,7 @@ var (
 			{Name: "full"}, {Name: "differential"}, {Name: "window"}, {Name: "verify"},
 			{Name: "verify_target"}, {Name: "differential_max_ratio"}, {Name: "parallel"},
 			{Name: "full_day"}, {Name: "full_time"}, {Name: "differential_time"}, {Name: "differential_anchor"},
+			{Name: "maintenance_window"}, {Name: "maintenance_lock_timeout"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "retention"}},
 	}
@@ -292,6 +293,7 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 	d.number(a, "differential_max_ratio", &p.DifferentialMaxRatio)
 	d.integer(a, "parallel", &p.Parallel)
 	d.namedTimes(p, a)
+	d.maintenance(p, a)
 	if p.Verify == "" {
 		// Naming a verify target says "verify": do it after each full.
 		p.Verify = None

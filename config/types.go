@@ -123,6 +123,13 @@ type Policy struct {
 	// DifferentialStart. Default 2024-01-07.
 	DifferentialAnchor time.Time
 
+	// MaintenanceWindow (maintenance_window) is when approved table
+	// maintenance may run; the zero Window is any time.
+	// MaintenanceLockTimeout (maintenance_lock_timeout, default 5s) is how
+	// long a maintenance statement waits for its lock before it gives up.
+	MaintenanceWindow      when.Window
+	MaintenanceLockTimeout time.Duration
+
 	// The schedules above, parsed once when the policy loads, in
 	// daemon.timezone with the day and times above; the scheduler runs on
 	// these, never on the text. DifferentialSpec is nil for differential =

@@ -211,7 +211,7 @@ func New(opts Options) (a *Agent, err error) {
 		History: catalogHistory{a.cat}, Runner: a.kinds, Observer: (*observer)(a), Clock: a.clock,
 		Logger: opts.Logger, Retry: opts.Retry, SweepInterval: opts.SweepInterval, Grace: opts.Grace,
 		FailureCooldown: opts.FailureCooldown, DrainTimeout: opts.DrainTimeout, LastSeen: a.lastSeen,
-		OnRequest: []string{KindRestore, KindDrill},
+		OnRequest: []string{KindRestore, KindDrill, KindMaintenance},
 	})
 	if err != nil {
 		return nil, err

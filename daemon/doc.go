@@ -9,8 +9,9 @@
 // # Job kinds
 //
 // What the daemon can run is a Registry of Kinds (jobs.go): full,
-// differential, verify, prune, mirror and check today, and restore and
-// drill, which nothing schedules: they run only for a signed request. A
+// differential, verify, prune, mirror and check today, and restore, drill
+// and maintenance, which nothing schedules: they run only for a signed
+// request (maintenance: maintenance_request.go). A
 // Kind names its job, may add entries to the plan (a Planner), runs a
 // task, and says which alert its failure raises. Diagnostics and reports
 // plug in as more Kinds.

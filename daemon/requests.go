@@ -19,6 +19,7 @@ import (
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/metrics"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/register"
@@ -41,8 +42,9 @@ import (
 // The job kinds of signed requests. Nothing schedules them: they run only
 // for a request the Gate accepted.
 const (
-	KindRestore = request.ActionRestore
-	KindDrill   = request.ActionDrill
+	KindRestore     = request.ActionRestore
+	KindDrill       = request.ActionDrill
+	KindMaintenance = request.ActionMaintenance
 )
 
 // DefaultAnchorEvery is how often the register's head is anchored in the
@@ -138,7 +140,8 @@ type requestJob struct {
 	acc    *request.Accepted
 	gate   *request.Gate // the gate that accepted it
 	taskID int64
-	done   bool // its outcome is in the register
+	done   bool   // its outcome is in the register
+	note   string // recorded with the outcome (a maintenance's before and after)
 }
 
 // newGate is the gate for cfg; every gate shares the nonce store and the
@@ -152,6 +155,7 @@ func (s *requestService) kinds() []Kind {
 	return []Kind{
 		{Name: KindRestore, Run: s.runRequest},
 		{Name: KindDrill, Run: s.runRequest, CatalogKind: drill.JobKind},
+		{Name: KindMaintenance, Run: s.runMaintenance, CatalogKind: maintenance.JobKind},
 	}
 }
 
@@ -186,7 +190,7 @@ func (s *requestService) receive(ctx context.Context, body io.Reader, who api.Ca
 		s.finishRequest(job, r.Parameters.Backup, 0, err)
 		return api.RequestAccepted{}, fmt.Errorf("request %s was accepted but cannot run (recorded as failed in the register): %w", r.ID, err)
 	}
-	if r.Action != KindRestore && r.Action != KindDrill {
+	if r.Action != KindRestore && r.Action != KindDrill && r.Action != KindMaintenance {
 		return fail(fmt.Errorf("%w: %s requests are not carried out by this build", api.ErrBadRequest, r.Action))
 	}
 	s.mu.Lock()
@@ -196,9 +200,13 @@ func (s *requestService) receive(ctx context.Context, body io.Reader, who api.Ca
 	if len(acc.Approvers) > 0 {
 		approved = "approved by " + strings.Join(acc.Approvers, ", ")
 	}
+	server := acc.Database.Server() // a maintenance works on the database's own server
+	if acc.Target != nil {
+		server = acc.Target.Server()
+	}
 	ti, err := s.queue.Enqueue(schedule.Request{
 		Kind: r.Action, Database: acc.Database.Name, Backup: r.Parameters.Backup, OSUser: who.User, Ref: r.ID,
-		Trigger: schedule.TriggerRequest, Server: acc.Target.Server(),
+		Trigger: schedule.TriggerRequest, Server: server,
 		Why: fmt.Sprintf("signed request %s by %s, %s", r.ID, acc.Requester, approved),
 	})
 	if err != nil {
@@ -356,11 +364,11 @@ func (s *requestService) finishRequest(job *requestJob, backupID string, took ti
 		return nil
 	}
 	job.done = true
-	acc := job.acc
+	acc, note := job.acc, job.note
 	s.mu.Unlock()
 	r := acc.Request
 	log := s.log.With("request", r.ID, "action", r.Action, "database", r.Parameters.Database, "backup", backupID)
-	err := job.gate.Finished(acc, backupID, took, runErr)
+	err := job.gate.FinishedNote(acc, backupID, took, runErr, note)
 	if err != nil {
 		log.Error("recording the outcome of a signed request in the register failed", "error", err)
 	}
@@ -370,6 +378,9 @@ func (s *requestService) finishRequest(job *requestJob, backupID string, took ti
 		log.Error("signed request failed", "duration", took.Round(time.Millisecond), "error", runErr)
 	} else {
 		log.Info("signed request done", "duration", took.Round(time.Millisecond))
+	}
+	if r.Action == KindMaintenance {
+		return err // no event: restore_done and drill_done subscribers did not ask for it
 	}
 	ev := notify.Event{Type: config.EventRestoreDone, Database: r.Parameters.Database, Kind: r.Action,
 		Summary: fmt.Sprintf("The %s of %s requested by %s (%s) onto %s as %q %s after %s.", r.Action, r.Parameters.Database,

@@ -18,6 +18,9 @@ const (
 	KindDictionary = "dictionary"
 	KindVolume     = "volume"
 	KindReport     = "report"
+	// KindMaintenance holds a database's maintenance proposals
+	// (maintenance.Set).
+	KindMaintenance = "maintenance"
 )
 
 // Store saves and reads documents. Both fields are required for Save;

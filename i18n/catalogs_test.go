@@ -11,6 +11,7 @@ import (
 	_ "github.com/dbopsd/dbopsd/engines/mssql"
 	_ "github.com/dbopsd/dbopsd/engines/mysql"
 	_ "github.com/dbopsd/dbopsd/engines/postgres"
+	_ "github.com/dbopsd/dbopsd/maintenance"
 	_ "github.com/dbopsd/dbopsd/notify"
 	_ "github.com/dbopsd/dbopsd/reconcile"
 	_ "github.com/dbopsd/dbopsd/register"
@@ -23,7 +24,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "notify", "reconcile", "register", "report"} {
+	for _, want := range []string{"drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "maintenance", "notify", "reconcile", "register", "report"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}

@@ -118,6 +118,10 @@ var requestSchema = &node{kind: "object",
 			"as":       {kind: "string", max: 63},
 			"tables":   {kind: "array", max: 256, elem: &node{kind: "string", max: 256}},
 			"replace":  {kind: "bool"},
+			// maintenance
+			"operation": {kind: "string", max: 32},
+			"index":     {kind: "string", max: 128},
+			"proposal":  {kind: "string", max: 64},
 		}},
 		"requester":  {kind: "string", max: 64},
 		"reason":     {kind: "string", max: 2000},
@@ -339,7 +343,13 @@ func (r *Request) validate(unsigned bool) error {
 		if p.Target != "" || p.As != "" || p.Backup != "" || p.Replace {
 			return bad("parameters", "a maintenance request names a database and tables only; target, as, backup and replace do not apply")
 		}
+		if err := validMaintenance(p); err != nil {
+			return bad("parameters", "%v", err)
+		}
 	} else {
+		if p.Operation != "" || p.Index != "" || p.Proposal != "" {
+			return bad("parameters", "operation, index and proposal apply to maintenance requests only")
+		}
 		if err := name("parameters.target", p.Target, false); err != nil {
 			return err
 		}

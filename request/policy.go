@@ -250,7 +250,7 @@ func checkTarget(cfg *config.Config, r *Request) (string, bool) {
 		return fmt.Sprintf("database %q is not in the policy", p.Database), false
 	}
 	if r.Action == ActionMaintenance {
-		return fmt.Sprintf("maintenance of database %q", p.Database), true
+		return checkMaintenance(db, r)
 	}
 	t, ok := cfg.RestoreTargets[p.Target]
 	if !ok {

@@ -188,6 +188,9 @@ func entryFor(e register.Entry, r *Request) register.Entry {
 	for _, s := range r.Signatures {
 		e.Signers = append(e.Signers, s.Signer)
 	}
+	if r.Action == ActionMaintenance {
+		e.Note = maintenanceNote(r)
+	}
 	return e
 }
 
@@ -205,8 +208,14 @@ func (g *Gate) Started(a *Accepted, backupID string) error {
 // success. The error text is recorded; it must hold no secret (ARCHITECTURE.md,
 // "Secrets"), which the runners' errors guarantee.
 func (g *Gate) Finished(a *Accepted, backupID string, took time.Duration, runErr error) error {
+	return g.FinishedNote(a, backupID, took, runErr, "")
+}
+
+// FinishedNote is Finished with a note on the entry (a maintenance's
+// before and after).
+func (g *Gate) FinishedNote(a *Accepted, backupID string, took time.Duration, runErr error, note string) error {
 	e := register.Entry{Kind: register.Finished, Ref: a.Ref, Request: a.Request.ID, Digest: a.Digest, Backup: backupID,
-		Outcome: register.Succeeded, DurationMS: took.Milliseconds()}
+		Outcome: register.Succeeded, DurationMS: took.Milliseconds(), Note: note}
 	if runErr != nil {
 		e.Outcome, e.Error = register.Failed, runErr.Error()
 	}

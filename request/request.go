@@ -53,6 +53,14 @@ type Parameters struct {
 	As       string   `json:"as"`
 	Tables   []string `json:"tables"`
 	Replace  bool     `json:"replace"`
+	// A maintenance request names one operation of the allowed list
+	// (engines/maintmodel) on its one table, the index it works on, if
+	// any, and the proposal it carries out. These fields came after
+	// version 1's others: they are written, and signed, only when set, so
+	// the canonical bytes of a restore or drill did not change.
+	Operation string `json:"operation,omitempty"`
+	Index     string `json:"index,omitempty"`
+	Proposal  string `json:"proposal,omitempty"`
 }
 
 // Signature is one signature over the request's canonical bytes: the
@@ -96,12 +104,15 @@ type canonicalForm struct {
 }
 
 type canonicalParameter struct {
-	As       string   `json:"as"`
-	Backup   string   `json:"backup"`
-	Database string   `json:"database"`
-	Replace  bool     `json:"replace"`
-	Tables   []string `json:"tables"`
-	Target   string   `json:"target"`
+	As        string   `json:"as"`
+	Backup    string   `json:"backup"`
+	Database  string   `json:"database"`
+	Index     string   `json:"index,omitempty"`
+	Operation string   `json:"operation,omitempty"`
+	Proposal  string   `json:"proposal,omitempty"`
+	Replace   bool     `json:"replace"`
+	Tables    []string `json:"tables"`
+	Target    string   `json:"target"`
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
@@ -127,6 +138,7 @@ func (r *Request) Canonical() []byte {
 		Parameters: canonicalParameter{
 			As: r.Parameters.As, Backup: r.Parameters.Backup, Database: r.Parameters.Database,
 			Replace: r.Parameters.Replace, Tables: tables, Target: r.Parameters.Target,
+			Operation: r.Parameters.Operation, Index: r.Parameters.Index, Proposal: r.Parameters.Proposal,
 		},
 	}
 	return marshalCompact(c)

@@ -18,6 +18,7 @@ import (
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/prune"
 	"github.com/dbopsd/dbopsd/register"
@@ -255,4 +256,10 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 			}
 			return register.ListAnchors(ctx, st, register.AnchorPrefix)
 		}}, nil
+}
+
+// MaintenanceTarget is db as table maintenance works on it: its engine's
+// maintenance capability and its source connection.
+func MaintenanceTarget(cfg *config.Config, db *config.Database) (maintenance.Target, error) {
+	return maintenance.TargetFor(cfg, db, SourceConn(cfg, db))
 }

@@ -50,6 +50,7 @@ func commands() []command {
 		drillReportCmd(), drillListCmd(),
 		reconcileRunCmd(), reconcileShowCmd(),
 		reportMonthlyCmd(), reportWeeklyCmd(),
+		maintenanceProposeCmd(), maintenanceListCmd(),
 	}
 }
 

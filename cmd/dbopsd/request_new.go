@@ -25,6 +25,10 @@ type requestNewOpts struct {
 	notBefore string
 	requester string
 	output    string
+	// maintenance: an operation of the allowed list, or a stored proposal
+	operation string
+	index     string
+	proposal  string
 	// configExplicit: --config was given, so the policy must load.
 	configExplicit bool
 }
@@ -32,9 +36,10 @@ type requestNewOpts struct {
 func requestNewCmd() command {
 	var o requestNewOpts
 	return command{
-		name:  "request new",
-		usage: "restore|drill --database X --target T --as NAME -o FILE",
-		summary: "Write an unsigned restore or drill request (id, nonce, parameters, validity window).\n" +
+		name: "request new",
+		usage: "restore|drill --database X --target T --as NAME -o FILE\n" +
+			"       maintenance --database X (--proposal ID | --operation OP --table T [--index I]) -o FILE",
+		summary: "Write an unsigned restore, drill or maintenance request (id, nonce, parameters, validity window).\n" +
 			"Then sign it (request sign), have it approved (request approve), check it (request\n" +
 			"verify) and submit it to the daemon.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
@@ -50,8 +55,11 @@ func requestNewCmd() command {
 			fs.StringVar(&o.notBefore, "not-before", "", "earliest time it may run: RFC 3339 time, or a delay such as 30m (default: now)")
 			fs.StringVar(&o.requester, "requester", "", "your signer name in the policy (default: filled in by request sign)")
 			fs.StringVar(&o.output, "o", "", "write the request to this file (\"-\": standard output)")
+			fs.StringVar(&o.operation, "operation", "", "maintenance: vacuum, vacuum_full, reindex, analyze, drop_index (PostgreSQL); optimize, rebuild, analyze, drop_index (MariaDB)")
+			fs.StringVar(&o.index, "index", "", "maintenance: the index of reindex or drop_index")
+			fs.StringVar(&o.proposal, "proposal", "", "maintenance: carry out this proposal (dbopsd maintenance list)")
 			return func(ctx context.Context, args []string) error {
-				if err := needArgs(args, 1, "the action: restore or drill"); err != nil {
+				if err := needArgs(args, 1, "the action: restore, drill or maintenance"); err != nil {
 					return err
 				}
 				o.action = args[0]
@@ -62,9 +70,12 @@ func requestNewCmd() command {
 	}
 }
 
-func runRequestNew(_ context.Context, o requestNewOpts) error {
+func runRequestNew(ctx context.Context, o requestNewOpts) error {
+	if o.action == request.ActionMaintenance {
+		return runRequestNewMaintenance(ctx, o)
+	}
 	if o.action != request.ActionRestore && o.action != request.ActionDrill {
-		return usageError("action %q: want restore or drill", o.action)
+		return usageError("action %q: want restore, drill or maintenance", o.action)
 	}
 	if o.database == "" || o.target == "" {
 		return usageError("--database and --target are required")
@@ -94,6 +105,12 @@ func runRequestNew(_ context.Context, o requestNewOpts) error {
 	if err != nil {
 		return err
 	}
+	return finishRequestNew(o, r)
+}
+
+// finishRequestNew checks r against the policy when it is at hand and
+// writes it.
+func finishRequestNew(o requestNewOpts, r *request.Request) error {
 	// With the policy at hand, refuse now what the daemon would refuse later.
 	cfg, err := optionalConfig(&o.globals, o.configExplicit)
 	if err != nil {

@@ -29,7 +29,7 @@ type Rule struct {
 var (
 	aboveEngines = []string{"storage/...", "repository/...", "catalog/...", "backup/...", "restore/...",
 		"mirror/...", "prune/...", "history/...", "site/...", "config/...", "schedule/...", "request/...", "register/...",
-		"drill/...", "notify/...", "diagnostics/...", "daemon/...", "api/...", "cmd/..."}
+		"drill/...", "notify/...", "diagnostics/...", "maintenance/...", "daemon/...", "api/...", "cmd/..."}
 	aboveRepository = []string{"catalog/...", "backup/...", "restore/...", "mirror/...", "prune/...", "history/...",
 		"site/...", "config/...", "schedule/...", "request/...", "drill/...", "notify/...", "daemon/...",
 		"api/...", "cmd/..."}
@@ -73,7 +73,7 @@ var Rules = []Rule{
 	},
 	{
 		Why:  "backup and restore run jobs; who schedules or composes them sits above",
-		From: []string{"backup/...", "restore/...", "mirror/...", "prune/...", "history/..."},
+		From: []string{"backup/...", "restore/...", "mirror/...", "prune/...", "history/...", "maintenance/..."},
 		Deny: aboveJobs,
 	},
 	{

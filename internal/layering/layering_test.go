@@ -96,6 +96,10 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"reconcile", "engines", false},
 		{"engines/postgres", "reconcile", false},
 		{"site", "reconcile", false},
+		{"engines/postgres", "maintenance", true},
+		{"engines/postgres", "engines/maintmodel", false},
+		{"maintenance", "site", true},
+		{"site", "maintenance", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {

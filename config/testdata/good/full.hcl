@@ -47,6 +47,8 @@ policy "important" {
   full_day               = "Saturday"
   full_time              = "22:30"
   differential_time      = "23:15"
+  maintenance_window       = "01:00-05:00"
+  maintenance_lock_timeout = "10s"
 
   retention {
     generations = 5

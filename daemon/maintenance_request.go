@@ -1,0 +1,62 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/maintenance"
+	"github.com/dbopsd/dbopsd/schedule"
+	"github.com/dbopsd/dbopsd/site"
+)
+
+// runMaintenance runs the task of an accepted maintenance request. The
+// queue runs one job per database, so no backup or verification of the
+// database runs meanwhile, and one queued behind it waits. Outside the
+// policy's maintenance_window nothing runs: the request fails, recorded as
+// not run, and is asked for again inside the window. The register's
+// outcome entry carries the table's before and after; the job log
+// (kind "maintenance") the same in its details.
+func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedule.Task) error {
+	s.mu.Lock()
+	job := s.jobs[t.Ref]
+	waiting := job != nil && !job.done
+	s.mu.Unlock()
+	if !waiting {
+		return engines.Permanent(fmt.Errorf("%s of %s: request %q is not waiting to run in this daemon", t.Kind, t.Database, t.Ref))
+	}
+	acc := job.acc
+	cfg := env.Config
+	pol := cfg.Policies[acc.Database.Policy]
+	loc := cfg.Daemon.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	fail := func(err error) error {
+		s.finishRequest(job, "", 0, err)
+		return recordFailure(ctx, env, s.kind(t.Kind), t, engines.Permanent(err))
+	}
+	if err := maintenance.CheckWindow(pol, loc, s.clock.Now()); err != nil {
+		return fail(fmt.Errorf("not run: %w; submit a new request for a time inside it (--not-before)", err))
+	}
+	target, err := site.MaintenanceTarget(cfg, acc.Database)
+	if err != nil {
+		return fail(fmt.Errorf("maintenance of %s for request %s: %w", acc.Database.Name, acc.Request.ID, err))
+	}
+	if err := job.gate.Started(acc, ""); err != nil {
+		return fail(err) // nothing runs unrecorded
+	}
+	res, err := maintenance.Run(ctx, maintenance.Spec{
+		Target: target, Operation: acc.Request.Operation(), Policy: pol, Location: loc,
+		Catalog: env.Catalog, Trigger: schedule.TriggerRequest, OSUser: t.OSUser, Request: acc.Request.ID,
+		Logger: s.log.Named("maintenance").With("request", acc.Request.ID), Now: s.clock.Now,
+	})
+	s.mu.Lock()
+	job.note = res.Summary()
+	s.mu.Unlock()
+	if ferr := s.finishRequest(job, "", res.Duration, err); ferr != nil && err == nil {
+		err = ferr
+	}
+	return engines.Permanent(err)
+}
