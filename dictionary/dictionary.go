@@ -54,10 +54,10 @@ func Sort(d *Dictionary) {
 		return a.Name < b.Name
 	})
 	sort.SliceStable(d.Sequences, func(i, j int) bool {
-		return less(Ref{d.Sequences[i].Schema, d.Sequences[i].Name}, Ref{d.Sequences[j].Schema, d.Sequences[j].Name})
+		return less(ref(d.Sequences[i].Schema, d.Sequences[i].Name), ref(d.Sequences[j].Schema, d.Sequences[j].Name))
 	})
 	sort.SliceStable(d.Types, func(i, j int) bool {
-		return less(Ref{d.Types[i].Schema, d.Types[i].Name}, Ref{d.Types[j].Schema, d.Types[j].Name})
+		return less(ref(d.Types[i].Schema, d.Types[i].Name), ref(d.Types[j].Schema, d.Types[j].Name))
 	})
 }
 
@@ -81,3 +81,18 @@ func Find(d *Dictionary, r Ref) *Table {
 	}
 	return nil
 }
+
+func ref(schema, name string) Ref { return Ref{Schema: schema, Name: name} }
+
+// More of the model, for callers and tests.
+type (
+	Schema     = dictmodel.Schema
+	Constraint = dictmodel.Constraint
+	Index      = dictmodel.Index
+	ForeignKey = dictmodel.ForeignKey
+	Check      = dictmodel.Check
+	Trigger    = dictmodel.Trigger
+	Routine    = dictmodel.Routine
+	Sequence   = dictmodel.Sequence
+	Type       = dictmodel.Type
+)

@@ -49,13 +49,13 @@ func Diagrams(ctx context.Context, d *Dictionary) (svgs map[Ref]string, found bo
 			}
 		}
 		for _, fk := range t.ForeignKeys {
-			fmt.Fprintf(&in, " n0 -> %s [label=<%s>];\n", ids[Ref{fk.RefSchema, fk.RefTable}], htmlEsc(columnsOf(fk.Columns)))
+			fmt.Fprintf(&in, " n0 -> %s [label=<%s>];\n", ids[ref(fk.RefSchema, fk.RefTable)], htmlEsc(columnsOf(fk.Columns)))
 		}
 		for _, fk := range t.ReferencedBy {
-			if (Ref{fk.Schema, fk.Table}) == t.Ref() {
+			if ref(fk.Schema, fk.Table) == t.Ref() {
 				continue // a self-reference, drawn above
 			}
-			fmt.Fprintf(&in, " %s -> n0 [label=<%s>];\n", ids[Ref{fk.Schema, fk.Table}], htmlEsc(columnsOf(fk.Columns)))
+			fmt.Fprintf(&in, " %s -> n0 [label=<%s>];\n", ids[ref(fk.Schema, fk.Table)], htmlEsc(columnsOf(fk.Columns)))
 		}
 		in.WriteString("}\n")
 	}

@@ -35,7 +35,7 @@ func HTML(out io.Writer, doc *Document) error {
 		"cols":   columnsOf,
 		"anchor": func(r Ref) string { return anchor[r] },
 		"link":   link,
-		"ref":    func(s, n string) Ref { return Ref{s, n} },
+		"ref":    ref,
 		"svg": func(r Ref) template.HTML {
 			// dot's own output, from labels it escaped: trusted markup.
 			return template.HTML(doc.Diagrams[r])

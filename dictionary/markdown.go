@@ -188,12 +188,12 @@ func markdownTable(doc *Document, t *Table, diagram bool) []byte {
 		fmt.Fprintf(&b, "\n## %s\n\n| %s | %s | %s | %s | %s | %s |\n| --- | --- | --- | --- | --- | --- |\n",
 			w.T("foreign_keys"), w.T("name"), w.T("columns"), w.T("references"), w.T("on_update"), w.T("on_delete"), w.T("kind"))
 		for _, fk := range t.ForeignKeys {
-			r := Ref{fk.RefSchema, fk.RefTable}
+			r := ref(fk.RefSchema, fk.RefTable)
 			fmt.Fprintf(&b, "| %s | %s | [%s](%s) (%s) | %s | %s | %s |\n", md(fk.Name), md(columnsOf(fk.Columns)), md(r.String()), linkPath(fileName(r)),
 				md(columnsOf(fk.RefColumns)), fk.OnUpdate, fk.OnDelete, w.T("references"))
 		}
 		for _, fk := range t.ReferencedBy {
-			r := Ref{fk.Schema, fk.Table}
+			r := ref(fk.Schema, fk.Table)
 			fmt.Fprintf(&b, "| %s | %s | [%s](%s) (%s) | %s | %s | %s |\n", md(fk.Name), md(columnsOf(fk.RefColumns)), md(r.String()), linkPath(fileName(r)),
 				md(columnsOf(fk.Columns)), fk.OnUpdate, fk.OnDelete, w.T("referenced_by"))
 		}

@@ -87,14 +87,14 @@ func neighbours(t *Table) []Ref {
 	seen := map[Ref]bool{t.Ref(): true}
 	var out []Ref
 	for _, fk := range t.ForeignKeys {
-		r := Ref{fk.RefSchema, fk.RefTable}
+		r := ref(fk.RefSchema, fk.RefTable)
 		if !seen[r] {
 			seen[r] = true
 			out = append(out, r)
 		}
 	}
 	for _, fk := range t.ReferencedBy {
-		r := Ref{fk.Schema, fk.Table}
+		r := ref(fk.Schema, fk.Table)
 		if !seen[r] {
 			seen[r] = true
 			out = append(out, r)
