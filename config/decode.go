@@ -33,6 +33,7 @@ var (
 		{Type: "approvals"},
 		{Type: "notify", LabelNames: []string{"name"}},
 		{Type: "report", LabelNames: []string{"name"}},
+		{Type: "volume"},
 	}}
 	daemonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "state_dir"}, {Name: "socket"}, {Name: "http_listen"}, {Name: "max_parallel"},
@@ -205,6 +206,8 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 			r := &Report{Name: name, Range: b.DefRange}
 			d.decodeReport(b, r)
 			cfg.Reports[name] = r
+		case "volume":
+			d.decodeVolume(b, &cfg.Volume)
 		}
 	}
 	d.daemonDefaults(&cfg.Daemon)

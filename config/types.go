@@ -23,6 +23,7 @@ type Config struct {
 	Approvals      Approvals
 	Notifies       map[string]*Notify
 	Reports        map[string]*Report
+	Volume         Volume // policy_volume.go
 }
 
 // Daemon is the daemon { } block. Zero values are replaced by defaults.

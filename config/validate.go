@@ -103,6 +103,7 @@ func (d *decoder) validate(cfg *Config, body hcl.Body) {
 	for _, name := range sortedKeys(cfg.Reports) {
 		d.validateReport(cfg, cfg.Reports[name])
 	}
+	d.validateVolume(cfg)
 }
 
 func (d *decoder) validateDaemon(dm *Daemon) {
