@@ -80,7 +80,8 @@ main{flex:1;padding:16px 24px;min-width:0}
 #search-results{font-size:13px;margin-bottom:8px}
 table{border-collapse:collapse;margin:6px 0 14px;font-size:13px}
 th,td{border:1px solid #ccd3dc;padding:3px 6px;vertical-align:top;text-align:left}
-th{background:#eef2f7}td.n{text-align:right}
+th{background:#eef2f7;white-space:nowrap}td.n{text-align:right;white-space:nowrap}
+main table{display:block;max-width:100%;overflow-x:auto}
 h2{border-bottom:2px solid #3c6ea8;padding-bottom:4px;word-break:break-all}
 .est{color:#a05a00}.note{color:#555}
 pre{background:#f6f8fa;padding:8px;overflow:auto}
