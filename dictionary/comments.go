@@ -30,10 +30,12 @@ func ReadCommentsCSV(r io.Reader) ([]Comment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the comments file: %w", err)
 	}
-	return commentsFromRows(recs)
+	return CommentsFromRows(recs)
 }
 
-func commentsFromRows(recs [][]string) ([]Comment, error) {
+// CommentsFromRows reads comments from rows of cells, the first naming
+// the columns (an xlsx sheet's rows).
+func CommentsFromRows(recs [][]string) ([]Comment, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
