@@ -10,7 +10,7 @@ import (
 
 // siteKinds are the site-wide kinds whose last success the scheduler
 // needs.
-var siteKinds = []string{schedule.KindPrune, schedule.KindMirror, KindCheck}
+var siteKinds = []string{schedule.KindPrune, schedule.KindMirror, KindCheck, KindVolume}
 
 // catalogHistory answers the scheduler from the catalog: due-ness comes
 // from what succeeded, not from timers.

@@ -213,6 +213,7 @@ func builtinKinds() []Kind {
 		{Name: schedule.KindPrune, Run: runPrune, Alert: config.EventCheckFailed},
 		{Name: schedule.KindMirror, Run: runMirror, Alert: config.EventCheckFailed},
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
+		{Name: KindVolume, Plan: planVolume, Run: runVolume},
 	}
 }
 
