@@ -6,12 +6,14 @@ import (
 
 	// Every package that registers a catalog, so that TestCatalogs checks
 	// them all. A new owner adds itself here.
+	_ "github.com/dbopsd/dbopsd/dictionary"
 	_ "github.com/dbopsd/dbopsd/drill"
 	_ "github.com/dbopsd/dbopsd/engines"
 	_ "github.com/dbopsd/dbopsd/engines/mysql"
 	_ "github.com/dbopsd/dbopsd/engines/postgres"
 	_ "github.com/dbopsd/dbopsd/notify"
 	_ "github.com/dbopsd/dbopsd/register"
+	_ "github.com/dbopsd/dbopsd/volume"
 
 	"github.com/dbopsd/dbopsd/i18n"
 )
@@ -20,7 +22,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "notify", "register"} {
+	for _, want := range []string{"drill", "engines", "engines/mysql", "engines/postgres", "notify", "register", "dictionary", "volume"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}
