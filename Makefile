@@ -29,6 +29,7 @@ deps:
 	command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
 	[ -x /usr/bin/time ] || missing="$$missing time"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

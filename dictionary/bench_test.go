@@ -119,6 +119,6 @@ func BenchmarkDictionaryLarge(b *testing.B) {
 		b.ReportMetric(steps[s].Seconds(), s+"-s")
 	}
 	b.ReportMetric(pgDump.Seconds(), "pg_dump-s")
-	b.ReportMetric((steps["collect"] + steps["json"]).Seconds()/pgDump.Seconds(), "json/pg_dump")
+	b.ReportMetric((steps["collect"]+steps["json"]).Seconds()/pgDump.Seconds(), "json/pg_dump")
 	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
 }
