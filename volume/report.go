@@ -27,6 +27,9 @@ type Options struct {
 	Top int
 	// Lang is the language of the notes (default zh-CN).
 	Lang i18n.Lang
+	// Databases are the databases expected in the report: one without any
+	// sample gets a note saying so.
+	Databases []string
 }
 
 // Figures are volumes at one time.
@@ -130,6 +133,11 @@ func Build(samples map[string][]Sample, opts Options) *Report {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	for _, name := range opts.Databases {
+		if len(samples[name]) == 0 {
+			r.Notes = append(r.Notes, t(lang, "never", "database", name))
+		}
+	}
 	type picked struct{ end, month, year *Sample }
 	pick := map[string]picked{}
 	for _, name := range names {

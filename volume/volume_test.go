@@ -79,7 +79,7 @@ func TestMonthlyReport(t *testing.T) {
 		t.Fatalf("%d rating samples, want 395", n)
 	}
 	r := volume.Build(samples, volume.Options{
-		Month: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), Lang: i18n.EN,
+		Month: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), Lang: i18n.EN, Databases: []string{"queue", "rating", "archive"},
 		Registered: []volume.Registered{{Label: "自然人库", Database: "rating", Table: "public.persons"}, {Label: "法人库", Database: "rating", Table: "public.companies"}},
 	})
 	if r.Month != "2026-11" {
@@ -153,6 +153,7 @@ func TestMonthlyReport(t *testing.T) {
 	for _, want := range []string{
 		"queue: samples start on 2026-10-20 (42 days, 42 samples), less than 12 months: the 12-month growth needs a sample from before 2025-12-01.",
 		"法人库: no sample of table public.companies in rating.",
+		"archive: no volume sample yet",
 	} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)

@@ -115,7 +115,11 @@ func runVolume(ctx context.Context, o volumeOpts) error {
 	if o.database != "" {
 		reg = slicesFilter(reg, func(r volume.Registered) bool { return r.Database == o.database })
 	}
-	r := volume.Build(samples, volume.Options{Month: month, Location: loc, Registered: reg, Lang: lang})
+	dbs := e.cfg.DatabaseNames()
+	if o.database != "" {
+		dbs = []string{o.database}
+	}
+	r := volume.Build(samples, volume.Options{Month: month, Location: loc, Registered: reg, Lang: lang, Databases: dbs})
 	if o.csv != "" {
 		if err := writeOut(o.csv, o, func(f *os.File) error { return volume.WriteCSV(f, r, lang) }); err != nil {
 			return err
