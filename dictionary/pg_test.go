@@ -39,6 +39,7 @@ CREATE TABLE public.customers (
 );
 COMMENT ON TABLE public.customers IS '客户';
 COMMENT ON COLUMN public.customers.name IS '客户名称';
+CREATE INDEX customers_lower_email ON public.customers (lower(email), name) INCLUDE (created_at);
 CREATE TABLE 销售.订单 (
 	订单号 serial PRIMARY KEY,
 	客户 bigint NOT NULL CONSTRAINT 订单_客户_fkey REFERENCES public.customers(id) ON DELETE CASCADE,
@@ -159,6 +160,13 @@ func TestPostgresModel(t *testing.T) {
 	eq(t, "checks", c.Checks, []dictionary.Check{{Name: "name_not_blank", Expression: "CHECK (name <> ''::text)"}})
 	eq(t, "triggers", len(c.Triggers), 1)
 	eq(t, "trigger", [3]string{c.Triggers[0].Name, c.Triggers[0].Timing, c.Triggers[0].Events}, [3]string{"customers_touch", "BEFORE", "INSERT OR UPDATE"})
+	var exprIndex []string
+	for _, ix := range c.Indexes {
+		if ix.Name == "customers_lower_email" {
+			exprIndex = ix.Columns
+		}
+	}
+	eq(t, "expression index columns", exprIndex, []string{"lower(email)", "name"})
 	var refBy []string
 	for _, fk := range c.ReferencedBy {
 		refBy = append(refBy, fk.Schema+"."+fk.Table+"."+fk.Name)

@@ -273,7 +273,10 @@ func collectDictionary(ctx context.Context, src engines.Conn, database string, o
 
 	if err := c.query(ctx, "the indexes", `SELECT i.indrelid, ic.relname, am.amname, i.indisunique, i.indisprimary,
 			coalesce(pg_get_expr(i.indpred, i.indrelid, true), ''),
-			ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+			ARRAY(SELECT CASE WHEN k.n = 0 THEN pg_get_indexdef(i.indexrelid, k.o::int, true) ELSE quote_ident(a.attname) END
+				FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
+				LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+				WHERE k.o <= i.indnkeyatts ORDER BY k.o),
 			pg_relation_size(i.indexrelid)
 		FROM pg_index i
 		JOIN pg_class ic ON ic.oid = i.indexrelid
