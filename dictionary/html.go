@@ -26,7 +26,9 @@ func HTML(out io.Writer, doc *Document) error {
 		}
 		return template.HTML(fmt.Sprintf(`<a href="#%s">%s</a>`, a, template.HTMLEscapeString(r.String())))
 	}
+	changed := doc.changed()
 	funcs := template.FuncMap{
+		"changed": func(r Ref) bool { return changed[r] },
 		"T":      w.T,
 		"kind":   func(k string) string { return kindWord(w, k) },
 		"rows":   func(t *Table) string { return rowsText(w, t) },
@@ -86,12 +88,13 @@ h2{border-bottom:2px solid #3c6ea8;padding-bottom:4px;word-break:break-all}
 .est{color:#a05a00}.note{color:#555}
 pre{background:#f6f8fa;padding:8px;overflow:auto}
 .er svg{max-width:100%;height:auto}
+.chg{background:#fff1c2;color:#7a5200;border-radius:3px;padding:0 4px;font-size:12px;margin-left:4px}
 </style></head><body>
 <nav>
 <input id="search" type="search" placeholder="{{T "search_placeholder"}}" aria-label="{{T "search"}}">
 <div id="search-results"></div>
 <strong>{{T "contents"}}</strong>
-<ul id="toc">{{range .D.Tables}}<li data-search="{{search .Schema .Name .Comment}}"><a href="#{{anchor .Ref}}">{{.Schema}}.{{.Name}}</a>{{if .Comment}} <span class="note">{{.Comment}}</span>{{end}}</li>{{end}}</ul>
+<ul id="toc">{{range .D.Tables}}<li data-search="{{search .Schema .Name .Comment}}"><a href="#{{anchor .Ref}}">{{.Schema}}.{{.Name}}</a>{{if changed .Ref}}<span class="chg">{{T "changed"}}</span>{{end}}{{if .Comment}} <span class="note">{{.Comment}}</span>{{end}}</li>{{end}}</ul>
 </nav>
 <main>
 <h1>{{.D.Database}} {{T "title"}}</h1>
@@ -115,7 +118,7 @@ pre{background:#f6f8fa;padding:8px;overflow:auto}
 </table>
 {{range .D.Tables}}
 <section class="tbl" id="{{anchor .Ref}}" data-search="{{search .Schema .Name .Comment}}">
-<h2>{{.Schema}}.{{.Name}}</h2>
+<h2>{{.Schema}}.{{.Name}}{{if changed .Ref}}<span class="chg">{{T "changed"}}</span>{{end}}</h2>
 {{if .Comment}}<p>{{.Comment}}</p>{{end}}
 <table>
 <tr><th>{{T "kind"}}</th><td>{{kind .Kind}}{{if .SystemVersioned}} ({{T "system_versioned"}}){{end}}</td></tr>

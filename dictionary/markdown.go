@@ -35,11 +35,16 @@ func Markdown(doc *Document) map[string][]byte {
 	for _, s := range d.Schemas {
 		fmt.Fprintf(&b, "| %s | %s |\n", md(s.Name), md(s.Comment))
 	}
+	changed := doc.changed()
 	fmt.Fprintf(&b, "\n## %s\n\n| %s | %s | %s | %s | %s | %s | %s |\n| --- | --- | --- | --- | ---: | ---: | ---: |\n",
 		w.T("tables"), w.T("table"), w.T("columns"), w.T("comment"), w.T("kind"), w.T("rows"), w.T("data_bytes"), w.T("index_bytes"))
 	for i := range d.Tables {
 		t := &d.Tables[i]
-		fmt.Fprintf(&b, "| [%s](%s) | %d | %s | %s | %s | %s | %s |\n", md(t.Ref().String()), linkPath(fileName(t.Ref())),
+		mark := ""
+		if changed[t.Ref()] {
+			mark = " **" + w.T("changed") + "**"
+		}
+		fmt.Fprintf(&b, "| [%s](%s)%s | %d | %s | %s | %s | %s | %s |\n", md(t.Ref().String()), linkPath(fileName(t.Ref())), mark,
 			len(t.Columns), md(t.Comment), kindWord(w, t.Kind), rowsText(w, t), num(t.DataBytes), num(t.IndexBytes))
 	}
 	markdownCoverage(&b, w, d)

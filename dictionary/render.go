@@ -41,6 +41,15 @@ func (doc *Document) time(t time.Time) string {
 	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }
 
+// changed reports the tables Changes names (added, retyped, commented...).
+func (doc *Document) changed() map[Ref]bool {
+	m := map[Ref]bool{}
+	for _, c := range doc.Changes {
+		m[ref(c.Schema, c.Table)] = true
+	}
+	return m
+}
+
 func kindWord(w words, kind string) string {
 	return w.T("kind." + strings.ReplaceAll(kind, " ", "_"))
 }
