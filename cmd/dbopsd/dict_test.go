@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // TestDictAndVolumeCommands drives dict, dict diff, dict comments, volume
@@ -54,6 +56,21 @@ func TestDictAndVolumeCommands(t *testing.T) {
 	}
 	if got := s.src.QueryString(t, s.dbs["rating"], `SELECT coalesce(col_description('public.persons'::regclass, 2), 'none')`); got != "none" {
 		t.Errorf("dict comments changed the database: %q", got)
+	}
+
+	// The same from a workbook the business side filled in.
+	wb := excelize.NewFile()
+	for i, row := range [][]any{{"表", "列", "注释"}, {"persons", "name", "姓名"}, {"cards", "", "卡"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		wb.SetSheetRow("Sheet1", cell, &row)
+	}
+	xlsx := filepath.Join(t.TempDir(), "comments.xlsx")
+	if err := wb.SaveAs(xlsx); err != nil {
+		t.Fatal(err)
+	}
+	stmts = s.ok("dict", "comments", "--database", "rating", "--from", xlsx)
+	if !strings.Contains(stmts, `COMMENT ON COLUMN "public"."persons"."name" IS '姓名';`) || !strings.Contains(stmts, `COMMENT ON TABLE "public"."cards" IS '卡';`) {
+		t.Errorf("dict comments from xlsx:\n%s", stmts)
 	}
 
 	s.ok("volume", "sample", "--database", "rating")
