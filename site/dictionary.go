@@ -19,11 +19,15 @@ import (
 func Dictionary(ctx context.Context, cfg *config.Config, db *config.Database) (*dictionary.Dictionary, error) {
 	e, err := Engine(db.Engine)
 	if err != nil {
-		return nil, err
+		// An engine this build knows only by name runs nothing at all.
+		return nil, fmt.Errorf("dictionary of %s: %w (%v)", db.Name, dictionary.ErrNotSupported, err)
 	}
 	dsn, err := engines.ParseDSN(db.Engine, db.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", db.Name, err)
+	}
+	if dsn.Database == "" {
+		return nil, fmt.Errorf("database %s: its DSN names no database to read the dictionary of", db.Name)
 	}
 	d, err := dictionary.Collect(ctx, e, SourceConn(cfg, db), dsn.Database, dictionary.Options{ExactRowsBelow: cfg.Volume.ExactRows()})
 	if err != nil {
