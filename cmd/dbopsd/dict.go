@@ -50,7 +50,8 @@ func dictCmd() command {
 			"columns, keys, indexes, foreign keys both ways, checks, triggers, routines, sequences, types,\n" +
 			"partitions, rows and bytes, comment coverage, ER pictures, and what changed since the\n" +
 			"previous run. --format html|md|xlsx|json (several: html,xlsx) into --out DIR. Each run is\n" +
-			"stored in the repository and the catalog (--no-save: not).",
+			"stored in the repository and the catalog (--no-save: not; a repository that does not\n" +
+			"open gets a warning, and the files are written all the same).",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, false, sio)
 			fs.StringVar(&o.database, "database", "", "the database (a database block's name)")
@@ -177,11 +178,15 @@ func runDict(ctx context.Context, o dictOpts) error {
 	}
 	hs := history.Store{Catalog: e.cat}
 	if !o.noSave {
+		// Storing the run is what lets the next one mark changes; a
+		// repository that does not open (not initialised yet, storage
+		// down) must not cost the operator the dictionary itself.
 		repo, err := e.openRepo(ctx, "")
 		if err != nil {
-			return fmt.Errorf("opening the repository to store the dictionary (--no-save skips storing): %w", err)
+			fmt.Fprintf(o.stderr, "warning: this run is not stored, so the next one cannot compare with it: %v\n", err)
+		} else {
+			hs.Repo = repo
 		}
-		hs.Repo = repo
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err

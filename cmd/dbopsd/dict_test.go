@@ -21,8 +21,14 @@ func TestDictAndVolumeCommands(t *testing.T) {
 			CREATE TABLE public.cards (id int PRIMARY KEY, person int REFERENCES public.persons(id));
 			INSERT INTO public.persons SELECT g, 'p' || g FROM generate_series(1, 50) g;`)
 	}})
-	s.ok("repo", "init")
 	out := t.TempDir()
+	// Before the repository exists: the files, and a warning that the run
+	// is not stored.
+	stdout, stderr, code := s.run("dict", "--database", "rating", "--format", "json", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "warning: this run is not stored") || !strings.Contains(stdout, "rating.json") {
+		t.Errorf("dict without a repository: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	s.ok("repo", "init")
 	files := s.ok("dict", "--database", "rating", "--format", "html,md,xlsx,json", "--out", out)
 	for _, f := range []string{"rating.html", "rating.xlsx", "rating.json", filepath.Join("rating", "README.md"), filepath.Join("rating", "public.persons.md")} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
