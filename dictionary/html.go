@@ -29,15 +29,15 @@ func HTML(out io.Writer, doc *Document) error {
 	changed := doc.changed()
 	funcs := template.FuncMap{
 		"changed": func(r Ref) bool { return changed[r] },
-		"T":      w.T,
-		"kind":   func(k string) string { return kindWord(w, k) },
-		"rows":   func(t *Table) string { return rowsText(w, t) },
-		"num":    num,
-		"yes":    w.yesNo,
-		"cols":   columnsOf,
-		"anchor": func(r Ref) string { return anchor[r] },
-		"link":   link,
-		"ref":    ref,
+		"T":       w.T,
+		"kind":    func(k string) string { return kindWord(w, k) },
+		"rows":    func(t *Table) string { return rowsText(w, t) },
+		"num":     num,
+		"yes":     w.yesNo,
+		"cols":    columnsOf,
+		"anchor":  func(r Ref) string { return anchor[r] },
+		"link":    link,
+		"ref":     ref,
 		"svg": func(r Ref) template.HTML {
 			// dot's own output, from labels it escaped: trusted markup.
 			return template.HTML(doc.Diagrams[r])
