@@ -37,6 +37,7 @@ test-deps: demo-deps
 	command -v zstd >/dev/null || missing="$$missing zstd"; \
 	[ -x /usr/bin/time ] || missing="$$missing time"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	$(install_missing)
 	@if ! [ -x "$(GOBIN)/minio" ] || ! grep -q "$(MINIO_VERSION)" "$(GOBIN)/.minio-version" 2>/dev/null; then \

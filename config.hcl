@@ -432,3 +432,21 @@ reconcile "market-registrations" {
   statement_timeout = "10m"                            # 每条语句的超时 / per statement on the servers
   samples           = 20                               # 每类保留的样例键数 / sample keys kept per kind
 }
+
+# ---------------------------------------------------------------------------
+# 数据字典与数据量 / Data dictionary and data volume (dbopsd dict, dbopsd volume).
+#   exact_rows_below: 估算行数低于此值的表精确计数 (count(*))，其余用估算值并标注“估算”；0 = 全部估算
+#                     tables estimated below this many rows are counted exactly; others keep
+#                     the server's estimate, marked as such; 0 = estimate every table
+#   table "标签": 按月登记数据汇总的表（月报首先列出）/ tables registered monthly, listed first
+volume {
+  exact_rows_below = 100000
+  table "自然人库" {
+    database = "queue"
+    table    = "public.persons"        # PostgreSQL: schema.table；MySQL: table
+  }
+  table "法人库" {
+    database = "selfservice"
+    table    = "companies"
+  }
+}

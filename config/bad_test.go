@@ -107,6 +107,9 @@ var badConfigs = []struct {
 	{"database_name_dotdot.hcl", `database "..": a database name is one segment`, "13:10", ""},
 	{"database_name_traversal.hcl", `database "../../x": a database name is one segment`, "13:10", ""},
 	{"database_name_empty.hcl", `database "": a database name is one segment`, "13:10", ""},
+	{"unknown_volume_database.hcl", `volume table "自然人库": database "queu" is not defined; defined: queue. Did you mean "queue"?`, "20:16", ""},
+	{"volume_table_unqualified.hcl", `volume table "法人库": table "companies" of PostgreSQL database "queue" must be written schema.table`, "22:16", ""},
+	{"volume_negative_threshold.hcl", "volume: exact_rows_below must be 0 or more", "19:22", ""},
 	{"webhook_ca_file_not_pem.hcl", `notify "oncall": ca_file testdata/good/repo.pass holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed the webhook receiver's certificate`, "21:13", ""},
 }
 

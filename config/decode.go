@@ -35,6 +35,7 @@ var (
 		{Type: "notify", LabelNames: []string{"name"}},
 		{Type: "report", LabelNames: []string{"name"}},
 		{Type: "reconcile", LabelNames: []string{"name"}},
+		{Type: "volume"},
 	}}
 	daemonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "state_dir"}, {Name: "socket"}, {Name: "http_listen"}, {Name: "max_parallel"},
@@ -215,6 +216,8 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 			r := &Reconcile{Name: name, Range: b.DefRange}
 			d.decodeReconcile(b, r)
 			cfg.Reconciles[name] = r
+		case "volume":
+			d.decodeVolume(b, &cfg.Volume)
 		}
 	}
 	d.daemonDefaults(&cfg.Daemon)

@@ -25,6 +25,7 @@ type Config struct {
 	Notifies       map[string]*Notify
 	Reports        map[string]*Report
 	Reconciles     map[string]*Reconcile // reconcile.go
+	Volume         Volume                // policy_volume.go
 }
 
 // Daemon is the daemon { } block. Zero values are replaced by defaults.

@@ -111,6 +111,7 @@ func (d *decoder) validate(cfg *Config, body hcl.Body) {
 	for _, name := range sortedKeys(cfg.Reconciles) {
 		d.validateReconcile(cfg, cfg.Reconciles[name])
 	}
+	d.validateVolume(cfg)
 }
 
 func (d *decoder) validateDaemon(dm *Daemon) {

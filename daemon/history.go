@@ -12,7 +12,7 @@ import (
 // siteKinds are the site-wide kinds whose last success the scheduler
 // needs.
 var siteKinds = []string{schedule.KindPrune, schedule.KindMirror, KindCheck,
-	report.CatalogKindOf(report.Monthly), report.CatalogKindOf(report.Weekly)}
+	report.CatalogKindOf(report.Monthly), report.CatalogKindOf(report.Weekly), KindVolume}
 
 // catalogHistory answers the scheduler from the catalog: due-ness comes
 // from what succeeded, not from timers.

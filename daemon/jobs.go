@@ -214,6 +214,7 @@ func builtinKinds() []Kind {
 		{Name: schedule.KindMirror, Run: runMirror, Alert: config.EventCheckFailed},
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
 		reconcileKind(),
+		{Name: KindVolume, Plan: planVolume, Run: runVolume},
 	}, reportKinds()...) // report.go
 }
 

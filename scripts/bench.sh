@@ -97,6 +97,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
   GOMAXPROCS=1 go test -run '^$' -bench BlobListener -benchtime 5x ./engines/mssql/blobsrv/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   say "== reconciliation, PostgreSQL against MariaDB, 1,000,000 rows each (aim: match < 10 s with < 5 %network; ten differences < 20 s)"
   go test -run '^$' -bench ReconcileMillion -benchtime 1x -timeout 30m ./reconcile/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+  go test -run '^$' -bench BenchmarkDictionaryLarge -benchtime 1x -timeout 30m ./dictionary/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then

@@ -51,6 +51,7 @@ func commands() []command {
 		reconcileRunCmd(), reconcileShowCmd(),
 		reportMonthlyCmd(), reportWeeklyCmd(),
 		maintenanceProposeCmd(), maintenanceListCmd(),
+		dictDiffCmd(), dictCommentsCmd(), dictCmd(), volumeSampleCmd(), volumeCmd(),
 	}
 }
 

@@ -29,7 +29,7 @@ type Rule struct {
 var (
 	aboveEngines = []string{"storage/...", "repository/...", "catalog/...", "backup/...", "restore/...",
 		"mirror/...", "prune/...", "history/...", "site/...", "config/...", "schedule/...", "request/...", "register/...",
-		"drill/...", "notify/...", "diagnostics/...", "maintenance/...", "daemon/...", "api/...", "cmd/..."}
+		"drill/...", "notify/...", "diagnostics/...", "maintenance/...", "dictionary/...", "volume/...", "daemon/...", "api/...", "cmd/..."}
 	aboveRepository = []string{"catalog/...", "backup/...", "restore/...", "mirror/...", "prune/...", "history/...",
 		"site/...", "config/...", "schedule/...", "request/...", "drill/...", "notify/...", "daemon/...",
 		"api/...", "cmd/..."}
@@ -40,7 +40,7 @@ var (
 var Rules = []Rule{
 	{
 		Why:  "leaf packages import nothing of the module",
-		From: []string{"internal/fault", "internal/atomicfile", "secret", "i18n", "when", "internal/humanize"},
+		From: []string{"internal/fault", "internal/atomicfile", "secret", "i18n", "when", "internal/humanize", "engines/dictmodel"},
 		Deny: []string{"..."},
 	},
 	{
@@ -81,6 +81,11 @@ var Rules = []Rule{
 		Why:  "backup, restore, mirror and history run what site composed from the policy; they do not read it",
 		From: []string{"backup/...", "restore/...", "mirror/...", "history/..."},
 		Deny: []string{"config/..."},
+	},
+	{
+		Why:  "the dictionary and the volume register read engines, the catalog and history; site and the daemon compose them",
+		From: []string{"dictionary/...", "volume/..."},
+		Deny: append([]string{"config/...", "repository/..."}, aboveJobs...),
 	},
 	{
 		Why:  "the policy (config) is read by the layers above; it imports no storage, repository or job",

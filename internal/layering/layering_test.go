@@ -100,6 +100,12 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"engines/postgres", "engines/maintmodel", false},
 		{"maintenance", "site", true},
 		{"site", "maintenance", false},
+		{"engines/postgres", "dictionary", true},
+		{"engines/postgres", "engines/dictmodel", false},
+		{"engines/dictmodel", "engines", true},
+		{"dictionary", "site", true},
+		{"volume", "daemon", true},
+		{"site", "volume", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
