@@ -66,6 +66,9 @@ type Facts struct {
 	Queries int `json:"queries,omitempty"`
 	// DurationMS is how long the collection took.
 	DurationMS int64 `json:"duration_ms,omitempty"`
+	// Unreachable is why the server could not be reached; nothing else
+	// was collected.
+	Unreachable string `json:"unreachable,omitempty"`
 
 	Server        *Server          `json:"server,omitempty"`
 	Connections   *Connections     `json:"connections,omitempty"`
