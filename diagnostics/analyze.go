@@ -80,7 +80,11 @@ func Analyze(in Input) *Report {
 			run.Status, run.Reason = StatusNotChecked, "unreachable: "+f.Unreachable
 		case c.Area != "" && !f.Has(c.Area):
 			run.Status, run.Reason = StatusNotChecked, f.Why(c.Area)
-			if run.Reason == "" {
+			switch {
+			case run.Reason != "":
+			case c.Area == diagmodel.AreaBackups:
+				run.Reason = "this run was not given dbopsd's catalog"
+			default:
 				run.Reason = "not collected by the " + f.Engine + " collector of the version that took this snapshot"
 			}
 			a.check = c

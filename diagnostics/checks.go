@@ -430,18 +430,42 @@ func checkUnusedIndex(a *analysis) {
 }
 
 func checkDuplicateIndex(a *analysis) {
-	seen := map[string]diagmodel.Index{}
+	groups := map[string][]diagmodel.Index{}
+	var order []string
 	for _, x := range a.f.Indexes {
 		if x.Invalid {
 			continue
 		}
 		k := x.Schema + "\x00" + x.Table + "\x00" + strings.Join(x.Columns, "\x00")
-		if first, ok := seen[k]; ok {
-			a.add(indexName(x), "other", indexName(first), "table", tableName(x.Schema, x.Table), "columns", strings.Join(x.Columns, ", "))
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], x)
+	}
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
 			continue
 		}
-		seen[k] = x
+		// Keep the one a constraint needs, else the most used; report the
+		// others.
+		sort.SliceStable(g, func(i, j int) bool { return keepRank(g[i]) > keepRank(g[j]) })
+		for _, x := range g[1:] {
+			a.add(indexName(x), "other", indexName(g[0]), "table", tableName(x.Schema, x.Table), "columns", strings.Join(x.Columns, ", "))
+		}
 	}
+}
+
+func keepRank(x diagmodel.Index) int64 {
+	switch {
+	case x.Primary:
+		return 1 << 62
+	case x.Unique:
+		return 1 << 61
+	case x.Scans != nil:
+		return *x.Scans
+	}
+	return 0
 }
 
 func roleName(r diagmodel.Role) string {

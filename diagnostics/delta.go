@@ -6,9 +6,9 @@ import (
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
 )
 
-// restartSlack is how far two snapshots' server start times may differ
-// and still be one server lifetime: MariaDB's start is computed from its
-// uptime in whole seconds.
+// restartSlack is how far two MariaDB snapshots' server start times may
+// differ and still be one server lifetime: its start is computed from its
+// uptime in whole seconds. PostgreSQL's is exact.
 const restartSlack = 3 * time.Second
 
 // Deltas are the changes of the cumulative counters between two snapshots
@@ -37,7 +37,12 @@ func ComputeDeltas(prev, cur *diagmodel.Facts) *Deltas {
 	d := &Deltas{From: prev.CollectedAt, To: cur.CollectedAt, Seconds: cur.CollectedAt.Sub(prev.CollectedAt).Seconds()}
 	if prev.Server != nil && cur.Server != nil {
 		d.PrevStartedAt, d.StartedAt = prev.Server.StartedAt, cur.Server.StartedAt
-		if diff := cur.Server.StartedAt.Sub(prev.Server.StartedAt); diff > restartSlack || diff < -restartSlack {
+		diff := cur.Server.StartedAt.Sub(prev.Server.StartedAt)
+		slack := time.Duration(0)
+		if cur.Engine == "mysql" {
+			slack = restartSlack
+		}
+		if diff > slack || diff < -slack {
 			d.Restarted = true
 			return d
 		}

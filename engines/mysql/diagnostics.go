@@ -118,7 +118,9 @@ func (d *myDiag) collect(ctx context.Context, opts diagmodel.Options) {
 	}
 	d.r.Do(diagmodel.AreaTables, func() error { return d.tables(ctx) })
 	d.r.Do(diagmodel.AreaIndexes, func() error { return d.indexes(ctx) })
-	if d.perfSchema && d.f.Has(diagmodel.AreaIndexes) {
+	if !d.f.Has(diagmodel.AreaIndexes) {
+		d.r.Miss(diagmodel.AreaIndexUsage, d.f.Why(diagmodel.AreaIndexes))
+	} else if d.perfSchema {
 		d.r.Do(diagmodel.AreaIndexUsage, func() error { return d.indexUsage(ctx) })
 	} else {
 		d.r.Miss(diagmodel.AreaIndexUsage, "performance_schema is off: the server keeps no per-index usage counts")

@@ -192,8 +192,9 @@ func (d *pgDiag) activity(ctx context.Context) {
 		rows, err := d.query(ctx, `SELECT a.pid, coalesce(a.usename, ''),
 			coalesce(extract(epoch FROM clock_timestamp() - a.state_change), 0)::float8, left(a.query, 200),
 			b.pid, coalesce(b.usename, ''),
-			coalesce((SELECT l.relation::regclass::text FROM pg_locks l
-				WHERE l.pid = a.pid AND NOT l.granted AND l.relation IS NOT NULL LIMIT 1), '')
+			coalesce((SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+				WHERE l.pid = a.pid AND c.relkind IN ('r', 'p', 'm')
+				ORDER BY l.granted, l.locktype = 'tuple' DESC LIMIT 1), '')
 			FROM pg_stat_activity a
 			CROSS JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid)
 			JOIN pg_stat_activity b ON b.pid = bp.pid`)
@@ -429,8 +430,8 @@ func (d *pgDiag) indexes(ctx context.Context) {
 			array(SELECT CASE WHEN k.attnum = 0 THEN 'expr' ELSE a.attname::text END
 				FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
 				LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)
-				|| coalesce(ARRAY[pg_get_expr(i.indexprs, i.indrelid)], '{}')
-				|| coalesce(ARRAY['WHERE ' || pg_get_expr(i.indpred, i.indrelid)], '{}'),
+				|| CASE WHEN i.indexprs IS NULL THEN '{}'::text[] ELSE ARRAY[pg_get_expr(i.indexprs, i.indrelid)] END
+				|| CASE WHEN i.indpred IS NULL THEN '{}'::text[] ELSE ARRAY['WHERE ' || pg_get_expr(i.indpred, i.indrelid)] END,
 			pg_relation_size(ic.oid), i.indisunique, i.indisprimary, NOT i.indisvalid, s.idx_scan
 			FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 			JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -452,6 +453,8 @@ func (d *pgDiag) indexes(ctx context.Context) {
 	})
 	if d.f.Has(diagmodel.AreaIndexes) {
 		d.r.Got(diagmodel.AreaIndexUsage)
+	} else {
+		d.r.Miss(diagmodel.AreaIndexUsage, d.f.Why(diagmodel.AreaIndexes))
 	}
 }
 
