@@ -51,7 +51,7 @@ var mysqlOnly = []string{"mysql"}
 
 // Checks returns the catalog, in priority order then id.
 func Checks() []Check {
-	out := append([]Check(nil), catalog...)
+	out := append([]Check(nil), checkList...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Priority != out[j].Priority {
 			return out[i].Priority < out[j].Priority
@@ -63,7 +63,7 @@ func Checks() []Check {
 
 // CheckByID returns the check id.
 func CheckByID(id string) (Check, bool) {
-	for _, c := range catalog {
+	for _, c := range checkList {
 		if c.ID == id {
 			return c, true
 		}
@@ -71,7 +71,7 @@ func CheckByID(id string) (Check, bool) {
 	return Check{}, false
 }
 
-var catalog = []Check{
+var checkList = []Check{
 	{ID: "unreachable", Priority: 1, Group: GroupAvailability, Level: diagmodel.Daily, run: func(*analysis) {}},
 	{ID: "restart", Priority: 50, Group: GroupAvailability, Level: diagmodel.Daily, Area: diagmodel.AreaServer, run: checkRestart},
 	{ID: "connections-high", Priority: 50, Group: GroupSessions, Level: diagmodel.Daily, Area: diagmodel.AreaConnections, run: checkConnections},

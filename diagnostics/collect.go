@@ -32,27 +32,34 @@ var allAreas = []string{
 // that say so (every check then reports "not checked", or "unreachable"),
 // never an error: only a cancelled ctx is one.
 func Collect(ctx context.Context, eng engines.Engine, c engines.Conn, database string, opts diagmodel.Options) (*diagmodel.Facts, error) {
-	now := time.Now().UTC()
-	empty := &diagmodel.Facts{Version: diagmodel.Version, Engine: eng.Name(), Database: database, Level: opts.Level, CollectedAt: now}
 	col, ok := eng.(Collector)
 	if !ok {
-		rec := diagmodel.Recorder{F: empty}
-		for _, area := range allAreas {
-			rec.Miss(area, "the "+eng.Name()+" adapter of this build has no diagnostics collector")
-		}
-		return empty, nil
+		return Unsupported(eng.Name(), database, opts.Level, "the "+eng.Name()+" adapter of this build has no diagnostics collector"), nil
 	}
 	f, err := col.CollectDiagnostics(ctx, c, database, opts)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err
 		}
-		empty.Unreachable = err.Error()
-		return empty, nil
+		f = &diagmodel.Facts{Version: diagmodel.Version, Engine: eng.Name(), Database: database, Level: opts.Level,
+			CollectedAt: time.Now().UTC(), Unreachable: err.Error()}
+		return f, nil
 	}
 	if f.Database == "" {
 		f.Database = database
 	}
 	sort.Strings(f.Areas)
 	return f, nil
+}
+
+// Unsupported are the facts of a database whose engine cannot be
+// diagnosed by this build, for reason: every area is missing, so every
+// check says "not checked" with the reason.
+func Unsupported(engine, database, level, reason string) *diagmodel.Facts {
+	f := &diagmodel.Facts{Version: diagmodel.Version, Engine: engine, Database: database, Level: level, CollectedAt: time.Now().UTC()}
+	rec := diagmodel.Recorder{F: f}
+	for _, area := range allAreas {
+		rec.Miss(area, reason)
+	}
+	return f
 }
