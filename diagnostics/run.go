@@ -76,10 +76,6 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 		}
 	}
 	f.Database = r.Database
-	in := Input{Facts: f, Thresholds: r.Thresholds, Suppressions: r.Suppressions, Capacity: r.Capacity, Lang: r.Lang, Now: now()}
-	if prev != nil {
-		in.Prev = prev.Facts
-	}
 	if r.Catalog != nil {
 		b, err := BackupFacts(ctx, r.Catalog, r.Database, r.Policy, now())
 		if err != nil {
@@ -87,7 +83,37 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 		}
 		f.Backups = b
 		diagmodel.Recorder{F: f}.Got(diagmodel.AreaBackups)
-		if in.Sizes, in.Volumes, err = Samples(ctx, r.Catalog, r.Database, now().AddDate(0, 0, -historyDays)); err != nil {
+	}
+	var prevFacts *diagmodel.Facts
+	if prev != nil {
+		prevFacts = prev.Facts
+	}
+	return r.analyze(ctx, f, prevFacts, now())
+}
+
+// Reanalyze analyses stored facts again under this run's thresholds and
+// suppressions and this build's checks (dbopsd diagnose --from), with the
+// snapshot before them from the catalog, when there is one, for deltas.
+func (r Run) Reanalyze(ctx context.Context, f *diagmodel.Facts) (*Report, error) {
+	var prevFacts *diagmodel.Facts
+	if r.Catalog != nil {
+		prev, err := Previous(ctx, r.Catalog, f.Database, f.CollectedAt)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			prevFacts = prev.Facts
+		}
+	}
+	return r.analyze(ctx, f, prevFacts, f.CollectedAt)
+}
+
+func (r Run) analyze(ctx context.Context, f, prev *diagmodel.Facts, now time.Time) (*Report, error) {
+	in := Input{Facts: f, Prev: prev, Thresholds: r.Thresholds, Suppressions: r.Suppressions, Capacity: r.Capacity,
+		Lang: r.Lang, Now: now}
+	if r.Catalog != nil {
+		var err error
+		if in.Sizes, in.Volumes, err = Samples(ctx, r.Catalog, f.Database, now.AddDate(0, 0, -historyDays), f.CollectedAt); err != nil {
 			return nil, err
 		}
 	}
@@ -129,9 +155,9 @@ func DecodeReport(body []byte) (*Report, error) {
 }
 
 // Samples returns the database size and volume samples of the stored
-// snapshots of database since since, oldest first.
-func Samples(ctx context.Context, cat *catalog.Catalog, database string, since time.Time) (sizes, volumes []Point, err error) {
-	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since})
+// snapshots of database taken in [since, until), oldest first.
+func Samples(ctx context.Context, cat *catalog.Catalog, database string, since, until time.Time) (sizes, volumes []Point, err error) {
+	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since, Until: until})
 	if err != nil {
 		return nil, nil, err
 	}

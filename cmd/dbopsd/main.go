@@ -48,6 +48,7 @@ func commands() []command {
 		requestSubmitCmd(), requestStatusCmd(),
 		registerShowCmd(), registerExportCmd(), registerVerifyCmd(), registerAnchorCmd(),
 		drillReportCmd(), drillListCmd(),
+		diagnoseHistoryCmd(), diagnoseCmd(), findingsCmd(),
 	}
 }
 
