@@ -45,15 +45,17 @@ func WriteHTML(w io.Writer, r *Report, lang i18n.Lang, loc *time.Location) error
 		"engine": r.Engine, "level": t("diagnostics.level." + r.Level), "at": r.At.In(loc).Format("2006-01-02 15:04:05 MST"),
 		"ran": strconv.Itoa(r.Ran), "not_checked": strconv.Itoa(r.NotChecked), "problems": strconv.Itoa(len(r.Problems(250))),
 	})
+	// Checks that could not run are in the table of checks, with the
+	// reason, not among the findings.
 	for _, f := range r.Findings {
+		if f.NotChecked {
+			continue
+		}
 		rw := row{Priority: f.Priority, Group: t("diagnostics.group." + f.Group), Object: f.Object, Link: f.Link, Check: f.Check,
 			Finding: render(f.Message, f.Finding, lang), Details: render(f.DetailsMessage, f.Details, lang),
 			Recommendation: t("diagnostics.check." + f.Check + ".todo")}
-		if f.NotChecked {
-			rw.Recommendation = t("diagnostics.not_checked_todo")
-		}
 		switch {
-		case f.NotChecked || f.Suppressed:
+		case f.Suppressed:
 			rw.Class = "muted"
 		case f.Priority <= 20:
 			rw.Class = "p-urgent"
