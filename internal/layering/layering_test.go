@@ -73,6 +73,12 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"secret", "internal/fault", true},
 		{"internal/atomicfile", "internal/fault", true},
 		{"cmd/dbopsd", "daemon", false},
+		{"diagnostics", "site", true},
+		{"diagnostics", "engines/postgres", true},
+		{"diagnostics", "history", false},
+		{"engines/diagmodel", "engines", true},
+		{"engines/postgres", "diagnostics", true},
+		{"engines/postgres", "engines/diagmodel", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
