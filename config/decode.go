@@ -53,7 +53,7 @@ var (
 			{Name: "verify_target"}, {Name: "differential_max_ratio"}, {Name: "parallel"},
 			{Name: "full_day"}, {Name: "full_time"}, {Name: "differential_time"}, {Name: "differential_anchor"},
 		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "retention"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "retention"}, {Type: "diagnostics"}},
 	}
 	retentionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "generations"}, {Name: "monthly"}, {Name: "quarterly"}, {Name: "yearly"},
@@ -291,6 +291,10 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 
 	var seen *hcl.Block
 	for _, rb := range c.Blocks {
+		if rb.Type == "diagnostics" {
+			d.decodeDiagnostics(rb, p)
+			continue
+		}
 		if seen != nil {
 			d.errorf(&rb.DefRange, "Duplicate retention block", "policy %q already has a retention block at %s.", p.Name, shortRange(seen.DefRange))
 			continue

@@ -91,6 +91,9 @@ type Policy struct {
 	Parallel             int     // tables read at once; default 2
 	Retention            Retention
 	Range                hcl.Range
+	// Diagnostics is the diagnostics { } block (policy_diagnostics.go);
+	// nil when absent.
+	Diagnostics *Diagnostics
 
 	// The day and times of the named schedules, in daemon.timezone. A cron
 	// expression carries its own and ignores them.
