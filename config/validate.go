@@ -38,7 +38,7 @@ var (
 	// Events are what a notify block may subscribe to.
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,
-		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone,
+		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone, EventDiagnosisFinding,
 	}
 )
 
@@ -67,6 +67,9 @@ const (
 	EventWeeklySummary = "weekly_summary"
 	EventRestoreDone   = "restore_done"
 	EventDrillDone     = "drill_done"
+	// EventDiagnosisFinding: a diagnostics run found a problem of priority
+	// 50 or more urgent, or the last such cleared.
+	EventDiagnosisFinding = "diagnosis_finding"
 )
 
 // s3Only and localOnly list the storage attributes that make sense for one

@@ -58,6 +58,8 @@ type Env struct {
 	// Prune and Mirror run the repository's maintenance (maintenance.go).
 	Prune  Pruner
 	Mirror Mirrorer
+	// Alerts raises and clears the diagnostics' alerts (diagnostics.go).
+	Alerts Alerter
 }
 
 // run is what a job of task t takes from the daemon (site.Run).
@@ -206,14 +208,14 @@ func builtinKinds() []Kind {
 	backupKind := func(name string) Kind {
 		return Kind{Name: name, Run: runBackup, Alert: config.EventBackupFailed, CatalogKind: "backup"}
 	}
-	return []Kind{
+	return append([]Kind{
 		backupKind(schedule.KindFull),
 		backupKind(schedule.KindDifferential),
 		{Name: schedule.KindVerify, Run: runVerify, Alert: config.EventVerifyFailed, NotRunAlert: config.EventVerifyNotRun},
 		{Name: schedule.KindPrune, Run: runPrune, Alert: config.EventCheckFailed},
 		{Name: schedule.KindMirror, Run: runMirror, Alert: config.EventCheckFailed},
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
-	}
+	}, diagnosticsKinds()...)
 }
 
 func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {
