@@ -38,7 +38,7 @@ var (
 	// Events are what a notify block may subscribe to.
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,
-		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone, EventDiagnosisFinding,
+		EventMonthlyReport, EventWeeklySummary, EventDiagnosisFinding, EventRestoreDone, EventDrillDone,
 	}
 )
 
