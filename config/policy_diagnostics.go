@@ -39,6 +39,10 @@ type Diagnostics struct {
 	// Capacity (capacity, e.g. "2TiB") is the size of the volume the
 	// databases live on, for forecasts when dbopsd cannot measure it.
 	Capacity int64
+	// DataPath (data_path) is where the databases' data lives when dbopsd
+	// runs on the database host: the volume's used and total bytes are
+	// measured there (statfs) for the space forecasts.
+	DataPath string
 
 	Suppressions []Suppression
 	Range        hcl.Range
@@ -70,7 +74,7 @@ var (
 			{Name: "daily_time"}, {Name: "monthly_day"}, {Name: "monthly_time"},
 			{Name: "long_transaction"}, {Name: "idle_in_transaction"}, {Name: "blocked_wait"}, {Name: "replication_lag"},
 			{Name: "connections_pct"}, {Name: "bloat_pct"}, {Name: "big_table"}, {Name: "bloat_min"}, {Name: "xid_age"},
-			{Name: "horizon_days"}, {Name: "capacity"},
+			{Name: "horizon_days"}, {Name: "capacity"}, {Name: "data_path"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "suppress", LabelNames: []string{"check"}}},
 	}
@@ -160,6 +164,7 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, p *Policy) {
 		}
 		g.XIDAge = int64(xid)
 	}
+	d.path(a, "data_path", &g.DataPath)
 	if d.integer(a, "horizon_days", &g.HorizonDays) && g.HorizonDays < 1 {
 		d.errorf(d.at(g, "horizon_days"), "Invalid horizon_days", "%s: horizon_days must be at least 1.", owner)
 	}

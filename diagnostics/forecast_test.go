@@ -92,3 +92,18 @@ func TestTheilSenIgnoresOutlier(t *testing.T) {
 		t.Fatalf("slope %v, want 2", slope)
 	}
 }
+
+// TestVolumeOf: statfs gives a used share of a real volume; the forecast
+// then runs against 85 % and 90 % of it.
+func TestVolumeOf(t *testing.T) {
+	v, err := VolumeOf(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.TotalBytes <= 0 || v.UsedBytes < 0 || v.UsedBytes > v.TotalBytes || v.Source != "statfs" {
+		t.Fatalf("%+v", v)
+	}
+	if _, err := VolumeOf("/nonexistent/dbopsd"); err == nil {
+		t.Error("no error for a missing path")
+	}
+}

@@ -38,7 +38,10 @@ type Run struct {
 	Thresholds   Thresholds
 	Suppressions []Suppression
 	Capacity     int64
-	Lang         i18n.Lang
+	// DataPath, when set, is a directory on the volume holding the data,
+	// measured with statfs (dbopsd on the database host).
+	DataPath string
+	Lang     i18n.Lang
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -76,6 +79,15 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 		}
 	}
 	f.Database = r.Database
+	if r.DataPath != "" {
+		rec := diagmodel.Recorder{F: f}
+		if v, err := VolumeOf(r.DataPath); err != nil {
+			rec.Miss(diagmodel.AreaVolume, err.Error())
+		} else {
+			f.Volume = v
+			rec.Got(diagmodel.AreaVolume)
+		}
+	}
 	if r.Catalog != nil {
 		b, err := BackupFacts(ctx, r.Catalog, r.Database, r.Policy, now())
 		if err != nil {

@@ -41,6 +41,7 @@ func diagnosticsPolicy(cfg *config.Config, db *config.Database, r *diagnostics.R
 	}
 	r.Thresholds = t
 	r.Capacity = g.Capacity
+	r.DataPath = g.DataPath
 	for _, s := range g.Suppressions {
 		if s.Database != "" && s.Database != db.Name {
 			continue

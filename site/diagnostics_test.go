@@ -34,6 +34,7 @@ policy "p" {
     big_table        = "1GiB"
     capacity         = "100GiB"
     horizon_days     = 30
+    data_path        = "/var/lib/postgresql"
     suppress "ssl-off" {
       database = "hall"
       reason   = "internal network"
@@ -67,7 +68,7 @@ database "ledger" {
 	}
 	r := site.DiagnoseRun(cfg, cfg.Databases["hall"], "daily", nil)
 	if r.Engine == nil || r.Thresholds.LongTransaction != 20*time.Minute || r.Thresholds.BigTableBytes != 1<<30 ||
-		r.Thresholds.Horizon != 30*24*time.Hour || r.Capacity != 100<<30 || r.Thresholds.BlockedWait != diagnostics.DefaultThresholds().BlockedWait {
+		r.Thresholds.Horizon != 30*24*time.Hour || r.Capacity != 100<<30 || r.DataPath != "/var/lib/postgresql" || r.Thresholds.BlockedWait != diagnostics.DefaultThresholds().BlockedWait {
 		t.Errorf("run %+v", r)
 	}
 	if len(r.Suppressions) != 1 || r.Suppressions[0].Check != "ssl-off" || r.Suppressions[0].Database != "hall" {
