@@ -94,6 +94,8 @@ if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
   say "== Go benchmarks: 500-database policy (validate, agent start-up, idle RSS); scheduler per simulated minute"
   DBOPS_BENCH_BINARY=$DBOPSD go test -run '^$' -bench . -benchmem -benchtime 10x ./daemon/ ./config/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   go test -run '^$' -bench . -benchmem -benchtime 1440x ./schedule/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+  # Diagnostics on 2,000 tables / 6,000 indexes, with check_postgres and MySQLTuner side by side.
+  go test -run '^$' -bench . -benchmem -benchtime 3x -timeout 30m ./diagnostics/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then
