@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,8 @@ func TestMariaDBChecks(t *testing.T) {
 		DROP USER IF EXISTS ''@'diaghost', 'diag_any'@'%', 'diag_mon'@'127.0.0.1';`)
 	m.Exec(t, "diag_my", `CREATE TABLE lock_t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
 		INSERT INTO lock_t VALUES (1, 0), (2, 0);
-		CREATE TABLE big_t (id INT PRIMARY KEY, pad VARCHAR(1000), KEY k1 (pad(10)), KEY k2 (pad(10))) ENGINE=InnoDB;`)
+		CREATE TABLE big_t (id INT PRIMARY KEY, pad VARCHAR(1000), KEY k1 (pad(10)), KEY k2 (pad(10))) ENGINE=InnoDB;
+		CREATE TABLE bloat_t (id INT PRIMARY KEY, pad VARCHAR(2000)) ENGINE=InnoDB;`)
 	conn := engines.Conn{DSN: m.DSN("diag_my")}
 
 	clean := collect(t, "mysql", conn, diagmodel.Monthly, nil)
@@ -54,6 +56,10 @@ func TestMariaDBChecks(t *testing.T) {
 	if st := status(cleanReport, "unused-index"); st.Status != diagnostics.StatusNotChecked || !strings.Contains(st.Reason, "performance_schema") {
 		t.Errorf("unused-index with performance_schema off: %+v", st)
 	}
+	if st := status(cleanReport, "error-log"); st.Status != diagnostics.StatusNotChecked || !strings.Contains(st.Reason, "log_error") {
+		t.Errorf("error-log with the log on stderr: %+v", st)
+	}
+	wantNoFinding(t, cleanReport, "table-bloat", "bloat_t")
 	if st := status(cleanReport, "invalid-index"); st.Status != diagnostics.StatusNotApplicable {
 		t.Errorf("invalid-index on MariaDB: %+v", st)
 	}
@@ -89,6 +95,23 @@ func TestMariaDBChecks(t *testing.T) {
 	m.Exec(t, "diag_my", `INSERT INTO big_t SELECT seq, REPEAT('x', 900) FROM seq_1_to_3000; ANALYZE TABLE big_t;
 		CREATE USER ''@'diaghost'; CREATE USER 'diag_any'@'%' IDENTIFIED BY 'any-pw';`)
 
+	// Bloat: most rows of a table deleted leave free extents (DATA_FREE)
+	// once purged.
+	m.Exec(t, "diag_my", `INSERT INTO bloat_t SELECT seq, REPEAT('b', 1900) FROM seq_1_to_6000;
+		DELETE FROM bloat_t WHERE id > 300;`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m.Exec(t, "diag_my", "ANALYZE TABLE bloat_t")
+		free := m.QueryString(t, "", "SELECT DATA_FREE FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'diag_my' AND TABLE_NAME = 'bloat_t'")
+		if n, _ := strconv.ParseInt(free, 10, 64); n >= 4<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DATA_FREE of bloat_t stayed at %s", free)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// A long open transaction, idle, blocking another session.
 	if _, err := a.ExecContext(ctx, "START TRANSACTION"); err != nil {
 		t.Fatal(err)
@@ -100,7 +123,7 @@ func TestMariaDBChecks(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); b.ExecContext(blockedCtx, "UPDATE lock_t SET v = 4 WHERE id = 1") }()
 	defer func() { cancelBlocked(); wg.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for m.QueryString(t, "", "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS") == "0" {
 		if time.Now().After(deadline) {
 			t.Fatal("the second session never waited")
@@ -113,6 +136,7 @@ func TestMariaDBChecks(t *testing.T) {
 	r := analyze(cur, clean)
 	wantFinding(t, r, "deadlocks", "diag_my")
 	wantFinding(t, r, "big-table", "diag_my.big_t")
+	wantFinding(t, r, "table-bloat", "diag_my.bloat_t")
 	wantFinding(t, r, "anonymous-account", "''@'diaghost'")
 	wantFinding(t, r, "wildcard-host", "'diag_any'@'%'")
 	if len(found(r, "role-no-password", "diag_any")) > 0 {
