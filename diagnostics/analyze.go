@@ -39,7 +39,7 @@ type analysis struct {
 
 	check    Check
 	findings []Finding
-	skip     string // set by notChecked
+	skip     *diagmodel.Unavailable // set by notChecked
 }
 
 // Analyze turns facts into a report: every check of the facts' level runs,
@@ -79,23 +79,17 @@ func Analyze(in Input) *Report {
 		case f.Unreachable != "":
 			run.Status, run.Reason = StatusNotChecked, "unreachable: "+f.Unreachable
 		case c.Area != "" && !f.Has(c.Area):
-			run.Status, run.Reason = StatusNotChecked, f.Why(c.Area)
-			switch {
-			case run.Reason != "":
-			case c.Area == diagmodel.AreaBackups:
-				run.Reason = "this run was not given dbopsd's catalog"
-			default:
-				run.Reason = "not collected by the " + f.Engine + " collector of the version that took this snapshot"
-			}
+			u := unavailable(f, c.Area)
+			run.Status, run.Reason = StatusNotChecked, u.Reason
 			a.check = c
-			a.addNotChecked(run.Reason)
+			a.addNotChecked(u)
 		default:
-			a.check, a.skip = c, ""
+			a.check, a.skip = c, nil
 			c.run(a)
 			run.Status = StatusRan
-			if a.skip != "" {
-				run.Status, run.Reason = StatusNotChecked, a.skip
-				a.addNotChecked(a.skip)
+			if a.skip != nil {
+				run.Status, run.Reason = StatusNotChecked, a.skip.Reason
+				a.addNotChecked(*a.skip)
 			}
 		}
 		switch run.Status {
@@ -138,13 +132,38 @@ func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
 	})
 }
 
-// notChecked, called by a check, says it could not run after all.
-func (a *analysis) notChecked(reason string) { a.skip = reason }
+// notChecked, called by a check, says it could not run after all: reason
+// in English, key and its parameters the catalog's sentence.
+func (a *analysis) notChecked(reason, key string, nameValues ...string) {
+	u := diagmodel.Unavailable{Reason: reason, Key: key, Params: i18n.M(key, nameValues...).Params}
+	a.skip = &u
+}
 
-func (a *analysis) addNotChecked(reason string) {
+// unavailable is why area is missing from f.
+func unavailable(f *diagmodel.Facts, area string) diagmodel.Unavailable {
+	for _, u := range f.Unavailable {
+		if u.Area == area {
+			return u
+		}
+	}
+	if area == diagmodel.AreaBackups {
+		return diagmodel.Unavailable{Area: area, Reason: "this run was not given dbopsd's catalog", Key: "diagnostics.reason.no_catalog"}
+	}
+	return diagmodel.Unavailable{Area: area, Reason: "not collected by the " + f.Engine + " collector of the version that took this snapshot",
+		Key: "diagnostics.reason.older", Params: map[string]string{"engine": f.Engine}}
+}
+
+func (a *analysis) addNotChecked(u diagmodel.Unavailable) {
 	title := i18n.M("diagnostics.check." + a.check.ID + ".title")
 	msg := i18n.M("diagnostics.not_checked", "check", title.Text(a.lang))
-	det := i18n.M("diagnostics.not_checked_details", "reason", reason)
+	det := i18n.M("diagnostics.not_checked_details", "reason", u.Reason)
+	if u.Key != "" {
+		if _, ok := i18n.Lookup(a.lang, u.Key); ok {
+			// The reason as the catalog's sentence renders in any language
+			// later; the server's own words stay as they were.
+			det = i18n.Message{Key: u.Key, Params: u.Params}
+		}
+	}
 	a.findings = append(a.findings, Finding{
 		Check: a.check.ID, Priority: 200, Group: a.check.Group, Object: "",
 		Message: msg, DetailsMessage: det, Link: Link(a.check.ID), NotChecked: true,

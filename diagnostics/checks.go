@@ -330,7 +330,8 @@ func checkVersion(a *analysis) {
 	major := majorOf(a.f.Engine, have)
 	known, ok := newestMinor[a.f.Engine][major]
 	if !ok {
-		a.notChecked(fmt.Sprintf("this build knows no release of %s %s", a.f.Engine, major))
+		a.notChecked(fmt.Sprintf("this build knows no release of %s %s", a.f.Engine, major),
+			"diagnostics.reason.unknown_release", "engine", a.f.Engine, "major", major)
 		return
 	}
 	want := versionParts(known)

@@ -34,7 +34,8 @@ var allAreas = []string{
 func Collect(ctx context.Context, eng engines.Engine, c engines.Conn, database string, opts diagmodel.Options) (*diagmodel.Facts, error) {
 	col, ok := eng.(Collector)
 	if !ok {
-		return Unsupported(eng.Name(), database, opts.Level, "the "+eng.Name()+" adapter of this build has no diagnostics collector"), nil
+		return Unsupported(eng.Name(), database, opts.Level, "the "+eng.Name()+" adapter of this build has no diagnostics collector",
+			"diagnostics.reason.no_collector", "engine", eng.Name()), nil
 	}
 	f, err := col.CollectDiagnostics(ctx, c, database, opts)
 	if err != nil {
@@ -53,13 +54,14 @@ func Collect(ctx context.Context, eng engines.Engine, c engines.Conn, database s
 }
 
 // Unsupported are the facts of a database whose engine cannot be
-// diagnosed by this build, for reason: every area is missing, so every
-// check says "not checked" with the reason.
-func Unsupported(engine, database, level, reason string) *diagmodel.Facts {
+// diagnosed by this build, for reason (in English; key and its parameters
+// the same as a catalog sentence): every area is missing, so every check
+// says "not checked" with the reason.
+func Unsupported(engine, database, level, reason, key string, nameValues ...string) *diagmodel.Facts {
 	f := &diagmodel.Facts{Version: diagmodel.Version, Engine: engine, Database: database, Level: level, CollectedAt: time.Now().UTC()}
 	rec := diagmodel.Recorder{F: f}
 	for _, area := range allAreas {
-		rec.Miss(area, reason)
+		rec.MissKey(area, reason, key, nameValues...)
 	}
 	return f
 }

@@ -71,7 +71,7 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 	}
 	var f *diagmodel.Facts
 	if r.Engine == nil {
-		f = Unsupported(r.EngineName, r.Database, r.Level, r.EngineErr)
+		f = Unsupported(r.EngineName, r.Database, r.Level, r.EngineErr, "diagnostics.reason.engine", "engine", r.EngineName, "error", r.EngineErr)
 	} else {
 		var err error
 		if f, err = Collect(ctx, r.Engine, r.Conn, "", opts); err != nil {

@@ -116,6 +116,11 @@ func (f *Facts) Why(area string) string {
 type Unavailable struct {
 	Area   string `json:"area"`
 	Reason string `json:"reason"`
+	// Key and Params, when set, are the reason as a sentence of the
+	// message catalog (the adapter's own), which a report renders in its
+	// language; Reason is its English.
+	Key    string            `json:"key,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Server is the server's identity and age.
@@ -353,6 +358,22 @@ func (r Recorder) Miss(area, reason string) {
 		reason = reason[:300]
 	}
 	r.F.Unavailable = append(r.F.Unavailable, Unavailable{Area: area, Reason: reason})
+}
+
+// MissKey records why area was not collected as the catalog sentence key
+// (with its parameters as name, value pairs), reason being its English.
+func (r Recorder) MissKey(area, reason, key string, nameValues ...string) {
+	if r.F.Has(area) || r.F.Why(area) != "" {
+		return
+	}
+	u := Unavailable{Area: area, Reason: reason, Key: key}
+	if len(nameValues) > 0 {
+		u.Params = map[string]string{}
+		for i := 0; i+1 < len(nameValues); i += 2 {
+			u.Params[nameValues[i]] = nameValues[i+1]
+		}
+	}
+	r.F.Unavailable = append(r.F.Unavailable, u)
 }
 
 // Do runs fn for area: on error the area is missed with the error as the

@@ -98,8 +98,8 @@ func (d *myDiag) collect(ctx context.Context, opts diagmodel.Options) {
 		d.r.Do(diagmodel.AreaSessions, func() error { return d.sessions(ctx) })
 		d.r.Do(diagmodel.AreaLocks, func() error { return d.locks(ctx) })
 	} else {
-		d.r.Miss(diagmodel.AreaSessions, errNoProcess.Error())
-		d.r.Miss(diagmodel.AreaLocks, errNoProcess.Error())
+		d.r.MissKey(diagmodel.AreaSessions, errNoProcess.Error(), "mysql.diag.no_process")
+		d.r.MissKey(diagmodel.AreaLocks, errNoProcess.Error(), "mysql.diag.no_process")
 	}
 	d.r.Do(diagmodel.AreaCounters, func() error { return d.counters(ctx) })
 	d.r.Do(diagmodel.AreaSize, func() error {
@@ -123,7 +123,8 @@ func (d *myDiag) collect(ctx context.Context, opts diagmodel.Options) {
 	} else if d.perfSchema {
 		d.r.Do(diagmodel.AreaIndexUsage, func() error { return d.indexUsage(ctx) })
 	} else {
-		d.r.Miss(diagmodel.AreaIndexUsage, "performance_schema is off: the server keeps no per-index usage counts")
+		d.r.MissKey(diagmodel.AreaIndexUsage, "performance_schema is off: the server keeps no per-index usage counts",
+			"mysql.diag.perf_schema_off_index")
 	}
 	d.r.Do(diagmodel.AreaRoles, func() error { return d.roles(ctx) })
 	d.r.Do(diagmodel.AreaSettings, func() error { return d.settings(ctx) })
@@ -131,7 +132,8 @@ func (d *myDiag) collect(ctx context.Context, opts diagmodel.Options) {
 	if d.perfSchema {
 		d.r.Do(diagmodel.AreaStatements, func() error { return d.statements(ctx) })
 	} else {
-		d.r.Miss(diagmodel.AreaStatements, "performance_schema is off: the server keeps no statement digests")
+		d.r.MissKey(diagmodel.AreaStatements, "performance_schema is off: the server keeps no statement digests",
+			"mysql.diag.perf_schema_off_statements")
 	}
 }
 
@@ -313,7 +315,8 @@ func (d *myDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		return
 	}
 	if name == "" || name == "stderr" {
-		d.r.Miss(diagmodel.AreaLog, "log_error is not set: the server writes its log to its standard error, which dbopsd cannot read")
+		d.r.MissKey(diagmodel.AreaLog, "log_error is not set: the server writes its log to its standard error, which dbopsd cannot read",
+			"mysql.diag.log_error_unset")
 		return
 	}
 	if !filepath.IsAbs(name) {
@@ -321,7 +324,8 @@ func (d *myDiag) log(ctx context.Context, prev *diagmodel.Log) {
 	}
 	fh, err := os.Open(name)
 	if err != nil {
-		d.r.Miss(diagmodel.AreaLog, fmt.Sprintf("the error log %s is not readable on this host: %v", name, err))
+		d.r.MissKey(diagmodel.AreaLog, fmt.Sprintf("the error log %s is not readable on this host: %v", name, err),
+			"mysql.diag.log_unreadable", "file", name, "error", err.Error())
 		return
 	}
 	defer fh.Close()

@@ -164,8 +164,8 @@ var errOthersHidden = errors.New("the monitoring role cannot see other roles' se
 // activity collects open transactions and lock waits.
 func (d *pgDiag) activity(ctx context.Context) {
 	if !d.seesAll {
-		d.r.Miss(diagmodel.AreaSessions, errOthersHidden.Error())
-		d.r.Miss(diagmodel.AreaLocks, errOthersHidden.Error())
+		d.r.MissKey(diagmodel.AreaSessions, errOthersHidden.Error(), "postgres.diag.others_hidden")
+		d.r.MissKey(diagmodel.AreaLocks, errOthersHidden.Error(), "postgres.diag.others_hidden")
 		return
 	}
 	d.r.Do(diagmodel.AreaSessions, func() error {
@@ -294,7 +294,8 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		return
 	}
 	if collector != "on" {
-		d.r.Miss(diagmodel.AreaLog, "logging_collector is off: the server writes its log to its standard error, which SQL cannot read")
+		d.r.MissKey(diagmodel.AreaLog, "logging_collector is off: the server writes its log to its standard error, which SQL cannot read",
+			"postgres.diag.logging_collector_off")
 		return
 	}
 	type file struct {
@@ -545,7 +546,8 @@ func (d *pgDiag) statements(ctx context.Context) {
 		}
 	}
 	if !installed {
-		d.r.Miss(diagmodel.AreaStatements, "the pg_stat_statements extension is not installed in this database")
+		d.r.MissKey(diagmodel.AreaStatements, "the pg_stat_statements extension is not installed in this database",
+			"postgres.diag.no_pg_stat_statements")
 		return
 	}
 	d.r.Do(diagmodel.AreaStatements, func() error {
