@@ -101,6 +101,34 @@ func TestDiagnoseCommands(t *testing.T) {
 		t.Errorf("page: %v\n%.300s", err, b)
 	}
 
+	// After a backup, dbopsd's own backup check is content; the snapshot
+	// before it stays as it was.
+	s.ok("backup", "--database", "hall", "--type", "full")
+	var after struct {
+		Findings []struct {
+			Check      string `json:"check"`
+			NotChecked bool   `json:"not_checked"`
+		} `json:"findings"`
+		Facts struct {
+			Backups struct {
+				LastSuccess string `json:"last_success"`
+			} `json:"backups"`
+		} `json:"facts"`
+	}
+	s.okJSON(&after, "diagnose", "--database", "hall", "--save")
+	for _, f := range after.Findings {
+		if strings.HasPrefix(f.Check, "backup-") {
+			t.Errorf("after a backup: %+v", f)
+		}
+	}
+	if after.Facts.Backups.LastSuccess == "" {
+		t.Error("the report does not carry the backup's time")
+	}
+	s.okJSON(&hist, "diagnose", "history", "--database", "hall")
+	if len(hist) != 2 {
+		t.Errorf("history after a second --save: %+v", hist)
+	}
+
 	if _, errs, code := s.run("diagnose", "--database", "nosuch"); code != 2 || !strings.Contains(errs, "nosuch") {
 		t.Errorf("unknown database: exit %d: %s", code, errs)
 	}
