@@ -62,6 +62,13 @@ func Analyze(in Input) *Report {
 	a.forecasts = forecasts(in, f)
 	r := &Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt,
 		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts}
+	if f.DatabaseBytes != nil {
+		r.Size = &Size{Bytes: *f.DatabaseBytes}
+		if p := in.Prev; p != nil && p.DatabaseBytes != nil && p.CollectedAt.Before(f.CollectedAt) {
+			g := *f.DatabaseBytes - *p.DatabaseBytes
+			r.Size.Growth, r.Size.Since = &g, p.CollectedAt
+		}
+	}
 	for _, c := range Checks() {
 		if c.Level == diagmodel.Monthly && f.Level != diagmodel.Monthly {
 			continue

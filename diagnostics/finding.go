@@ -67,11 +67,23 @@ type Report struct {
 	Findings   []Finding  `json:"findings"`
 	// Deltas are the counters' changes since the previous snapshot.
 	Deltas *Deltas `json:"deltas,omitempty"`
+	// Size is the database's size and its growth since the previous
+	// snapshot, when measured.
+	Size *Size `json:"size,omitempty"`
 	// Forecasts are the space forecasts, when there is history for them.
 	Forecasts []Forecast `json:"forecasts,omitempty"`
 	// Facts are what was collected; re-analysing them gives the findings
 	// again (under the thresholds and checks of the reader's version).
 	Facts *diagmodel.Facts `json:"facts"`
+}
+
+// Size is a database's size and growth.
+type Size struct {
+	Bytes int64 `json:"bytes"`
+	// Growth is the change since Since (the previous snapshot), absent
+	// without one.
+	Growth *int64    `json:"growth,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
 }
 
 // Problems returns the findings that are neither suppressed nor "not

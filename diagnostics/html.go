@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 //go:embed report.html.tmpl
@@ -67,6 +68,9 @@ func WriteHTML(w io.Writer, r *Report, lang i18n.Lang, loc *time.Location) error
 		}
 		data.Findings = append(data.Findings, rw)
 	}
+	if s := r.Size; s != nil {
+		data.Summary += " · " + SizeText(s, lang, loc)
+	}
 	for _, fc := range r.Forecasts {
 		data.Forecasts = append(data.Forecasts, ForecastText(fc, lang))
 	}
@@ -92,6 +96,20 @@ func render(m i18n.Message, stored string, lang i18n.Lang) string {
 		return s
 	}
 	return stored
+}
+
+// SizeText says the database's size and its growth since the previous
+// snapshot.
+func SizeText(s *Size, lang i18n.Lang, loc *time.Location) string {
+	if s.Growth == nil {
+		return i18n.T(lang, "diagnostics.size", i18n.Params{"size": humanize.Bytes(s.Bytes)})
+	}
+	g := humanize.Bytes(*s.Growth)
+	if *s.Growth >= 0 {
+		g = "+" + g
+	}
+	return i18n.T(lang, "diagnostics.size_growth", i18n.Params{"size": humanize.Bytes(s.Bytes), "growth": g,
+		"since": s.Since.In(loc).Format("2006-01-02 15:04")})
 }
 
 // ForecastText says a forecast in a sentence, following the honesty

@@ -73,8 +73,9 @@ func TestSuppressionAndDeltas(t *testing.T) {
 	at := time.Date(2026, 6, 2, 2, 0, 0, 0, time.UTC)
 	start := at.Add(-48 * time.Hour)
 	mk := func(t time.Time, deadlocks int64) *diagmodel.Facts {
+		size := 1000 + deadlocks*100
 		return &diagmodel.Facts{Version: 1, Engine: "postgres", Database: "hall", Level: "daily", CollectedAt: t,
-			Areas:    []string{"counters", "server"},
+			Areas: []string{"counters", "server", "size"}, DatabaseBytes: &size,
 			Server:   &diagmodel.Server{Version: "15.20", StartedAt: start},
 			Counters: map[string]int64{"deadlocks": deadlocks}}
 	}
@@ -86,6 +87,9 @@ func TestSuppressionAndDeltas(t *testing.T) {
 		r := Analyze(Input{Facts: cur, Prev: prev, Suppressions: []Suppression{{Database: "hall", Check: "deadlocks", Reason: "known batch job", Until: tc.until}}})
 		if r.Deltas == nil || r.Deltas.Counters["deadlocks"] != 2 {
 			t.Fatalf("deltas %+v", r.Deltas)
+		}
+		if r.Size == nil || r.Size.Bytes != 1500 || r.Size.Growth == nil || *r.Size.Growth != 200 || !r.Size.Since.Equal(prev.CollectedAt) {
+			t.Errorf("size %+v", r.Size)
 		}
 		var f *Finding
 		for i := range r.Findings {

@@ -209,6 +209,9 @@ func writeDiagnoseHTML(o diagnoseOpts, rep *diagnostics.Report) error {
 func printDiagnosis(w io.Writer, r *diagnostics.Report) {
 	fmt.Fprintf(w, "%s (%s) %s diagnosis at %s: %d checks ran, %d not checked, %d findings\n",
 		r.Database, r.Engine, r.Level, r.At.Local().Format(time.DateTime), r.Ran, r.NotChecked, len(r.Problems(250)))
+	if r.Size != nil {
+		fmt.Fprintf(w, "  %s\n", diagnostics.SizeText(r.Size, r.Lang, time.Local))
+	}
 	if r.Facts != nil && r.Facts.Unreachable != "" {
 		fmt.Fprintf(w, "  unreachable: %s\n", r.Facts.Unreachable)
 	}
