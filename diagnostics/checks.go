@@ -37,6 +37,7 @@ const (
 	GroupStructure    = "structure"
 	GroupIndexes      = "indexes"
 	GroupSecurity     = "security"
+	GroupPerformance  = "performance"
 )
 
 // pageBase is where a finding's link points: the check's page in the
@@ -101,6 +102,8 @@ var checkList = []Check{
 	{ID: "anonymous-account", Priority: 20, Group: GroupSecurity, Level: diagmodel.Monthly, Area: diagmodel.AreaRoles, Engines: mysqlOnly, run: checkAnonymous},
 	{ID: "wildcard-host", Priority: 50, Group: GroupSecurity, Level: diagmodel.Monthly, Area: diagmodel.AreaRoles, Engines: mysqlOnly, run: checkWildcardHost},
 	{ID: "ssl-off", Priority: 100, Group: GroupSecurity, Level: diagmodel.Monthly, Area: diagmodel.AreaServer, run: checkSSL},
+	{ID: "cache-hit-ratio", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkCacheHit},
+	{ID: "temp-files", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkTempFiles},
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
 }
 
@@ -348,6 +351,46 @@ func checkVersion(a *analysis) {
 			return
 		}
 	}
+}
+
+// cacheMinReads: fewer block reads and hits than this over the interval
+// say nothing about the cache.
+const cacheMinReads = 10000
+
+// checkCacheHit compares the buffer cache's (InnoDB buffer pool's) hits
+// with its reads over the interval since the previous snapshot: a monthly
+// diagnosis after a month of daily runs sees the month's.
+func checkCacheHit(a *analysis) {
+	d := a.deltas
+	if d == nil || d.Restarted {
+		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		return
+	}
+	hit, read := d.Counters[diagmodel.CounterBlocksHit], d.Counters[diagmodel.CounterBlocksRead]
+	if hit+read < cacheMinReads {
+		return
+	}
+	ratio := 100 * float64(hit) / float64(hit+read)
+	if ratio >= a.t.CacheHitPct {
+		return
+	}
+	a.add(a.f.Database, "ratio", fmt.Sprintf("%.1f", ratio), "limit", fmt.Sprintf("%.0f", a.t.CacheHitPct),
+		"reads", strconv.FormatInt(read, 10), "hits", strconv.FormatInt(hit, 10), "since", d.From.Format(time.RFC3339))
+}
+
+// checkTempFiles reports queries spilling to temporary files (PostgreSQL
+// temp bytes, MariaDB on-disk temporary tables) over the interval.
+func checkTempFiles(a *analysis) {
+	d := a.deltas
+	if d == nil || d.Restarted {
+		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		return
+	}
+	files, bytes := d.Counters[diagmodel.CounterTempFiles], d.Counters[diagmodel.CounterTempBytes]
+	if bytes < a.t.TempBytes && (bytes > 0 || files < a.t.TempFiles) {
+		return
+	}
+	a.add(a.f.Database, "files", strconv.FormatInt(files, 10), "bytes", bytesText(bytes), "since", d.From.Format(time.RFC3339))
 }
 
 func checkSettings(a *analysis) {

@@ -152,3 +152,48 @@ func TestHTMLInChromium(t *testing.T) {
 		}
 	}
 }
+
+// TestIntervalChecks: the cache hit ratio and temporary files come from
+// the counters' deltas; without an earlier snapshot they are not checked.
+func TestIntervalChecks(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	start := at.AddDate(0, -2, 0)
+	mk := func(t time.Time, hit, read, tempBytes int64) *diagmodel.Facts {
+		return &diagmodel.Facts{Version: 1, Engine: "postgres", Database: "hall", Level: "monthly", CollectedAt: t,
+			Areas:  []string{"counters", "server"},
+			Server: &diagmodel.Server{Version: "15.20", StartedAt: start},
+			Counters: map[string]int64{diagmodel.CounterBlocksHit: hit, diagmodel.CounterBlocksRead: read,
+				diagmodel.CounterTempBytes: tempBytes, diagmodel.CounterTempFiles: tempBytes >> 20}}
+	}
+	month := mk(at.AddDate(0, -1, 0), 1e6, 1e5, 0)
+	for _, tc := range []struct {
+		name       string
+		cur        *diagmodel.Facts
+		prev       *diagmodel.Facts
+		cache, tmp string // "" none, "finding", "not_checked"
+	}{
+		{"healthy", mk(at, 1e6+99e4, 1e5+1e4, 1<<30), month, "", ""},
+		{"cache misses", mk(at, 1e6+5e4, 1e5+5e4, 0), month, "finding", ""},
+		{"spills", mk(at, 1e6+99e4, 1e5+1e4, 20<<30), month, "", "finding"},
+		{"few reads", mk(at, 1e6+10, 1e5+500, 0), month, "", ""},
+		{"first snapshot", mk(at, 1e6, 1e5, 0), nil, "not_checked", "not_checked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Analyze(Input{Facts: tc.cur, Prev: tc.prev, Lang: i18n.EN})
+			for check, want := range map[string]string{"cache-hit-ratio": tc.cache, "temp-files": tc.tmp} {
+				got := ""
+				for _, f := range r.Findings {
+					if f.Check == check {
+						got = map[bool]string{true: "not_checked", false: "finding"}[f.NotChecked]
+						if f.NotChecked && !strings.Contains(f.Details, "earlier snapshot") {
+							t.Errorf("%s: reason %q", check, f.Details)
+						}
+					}
+				}
+				if got != want {
+					t.Errorf("%s: %q, want %q (%+v)", check, got, want, r.Findings)
+				}
+			}
+		})
+	}
+}

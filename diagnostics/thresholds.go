@@ -15,6 +15,9 @@ type Thresholds struct {
 	BloatPct          float64       // table-bloat: dead or free share of the table
 	BloatMinBytes     int64         // table-bloat: and at least this many bytes
 	XIDAge            int64         // wraparound: transaction-id age
+	CacheHitPct       float64       // cache-hit-ratio: hits per block read, percent
+	TempBytes         int64         // temp-files: bytes spilled to temporary files over the interval
+	TempFiles         int64         // temp-files: or this many temporary files (tables) when bytes are unknown
 	// Horizon: a space forecast reaching 85 % or 90 % within it is a
 	// finding.
 	Horizon time.Duration
@@ -35,6 +38,9 @@ func DefaultThresholds() Thresholds {
 		BloatPct:          30,
 		BloatMinBytes:     100 << 20,
 		XIDAge:            1_000_000_000,
+		CacheHitPct:       90,
+		TempBytes:         10 << 30,
+		TempFiles:         10000,
 		Horizon:           90 * 24 * time.Hour,
 		BackupMaxAge:      8 * 24 * time.Hour,
 	}
