@@ -98,6 +98,7 @@ var badConfigs = []struct {
 	{"bad_suppress_until.hcl", `suppress "long-transaction": until = "2027-13-01" is not a date`, "22:16", ""},
 	{"bad_suppress_check.hcl", `suppress "Long Transaction": a check id is lower case words joined by "-"`, "20:14", ""},
 	{"suppress_without_reason.hcl", `The argument "reason" is required`, "20:33", ""},
+	{"duplicate_database_diagnostics.hcl", `database "queue" already has a diagnostics block at`, "20:3", ""},
 	{"bad_capacity.hcl", `capacity = "lots" is not a size`, "20:16", ""},
 	{"webhook_ca_file_not_pem.hcl", `notify "oncall": ca_file testdata/good/repo.pass holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed the webhook receiver's certificate`, "21:13", ""},
 }

@@ -931,6 +931,14 @@ database "gate" {
   engine = "postgres"
   dsn    = "postgres://u@h/gate"
   policy = "q"
+  diagnostics {
+    daily_time = "04:00"
+  }
+}
+database "kiosk" {
+  engine = "postgres"
+  dsn    = "postgres://u@h/kiosk"
+  policy = "q"
 }
 `
 	dir := t.TempDir()
@@ -951,7 +959,10 @@ database "gate" {
 		!g.Suppressions[0].Until.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("suppressions %+v", g.Suppressions)
 	}
-	if d := cfg.DiagnosticsFor(cfg.Databases["gate"]); d.DailyTime != DefaultDiagnosticsDailyTime || d.Suppressions != nil {
+	if d := cfg.DiagnosticsFor(cfg.Databases["gate"]); d.DailyTime != 4*time.Hour || d.Suppressions != nil {
+		t.Errorf("the database's own block %+v", d)
+	}
+	if d := cfg.DiagnosticsFor(cfg.Databases["kiosk"]); d.DailyTime != DefaultDiagnosticsDailyTime || d.HorizonDays != DefaultHorizonDays {
 		t.Errorf("defaults %+v", d)
 	}
 }

@@ -61,7 +61,7 @@ var (
 	databaseSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "engine", Required: true}, {Name: "dsn", Required: true}, {Name: "password"},
 		{Name: "policy", Required: true}, {Name: "critical"}, {Name: "description"},
-	}}
+	}, Blocks: []hcl.BlockHeaderSchema{{Type: "diagnostics"}}}
 	restoreTargetSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "engine", Required: true}, {Name: "dsn", Required: true}, {Name: "password"},
 		{Name: "scratch"}, {Name: "allow_restore"}, {Name: "keep_on_failure"},
@@ -292,7 +292,7 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 	var seen *hcl.Block
 	for _, rb := range c.Blocks {
 		if rb.Type == "diagnostics" {
-			d.decodeDiagnostics(rb, p)
+			d.decodeDiagnostics(rb, fmt.Sprintf("policy %q", p.Name), &p.Diagnostics)
 			continue
 		}
 		if seen != nil {
@@ -350,7 +350,11 @@ func (d *decoder) namedTimes(p *Policy, a hcl.Attributes) {
 }
 
 func (d *decoder) decodeDatabase(b *hcl.Block, db *Database) {
-	a := d.content(b, databaseSchema, db).Attributes
+	c := d.content(b, databaseSchema, db)
+	for _, gb := range c.Blocks {
+		d.decodeDiagnostics(gb, fmt.Sprintf("database %q", db.Name), &db.Diagnostics)
+	}
+	a := c.Attributes
 	d.str(a, "engine", &db.Engine)
 	d.str(a, "dsn", &db.DSN)
 	d.secret(fmt.Sprintf("database %q", db.Name), a, "password", &db.Password)

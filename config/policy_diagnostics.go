@@ -84,9 +84,12 @@ var (
 	checkID = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 )
 
-// DiagnosticsFor is the diagnostics settings of db's policy, with the
-// defaults when the policy has no diagnostics block.
+// DiagnosticsFor is the diagnostics settings of db: its own block, else
+// its policy's, else the defaults.
 func (c *Config) DiagnosticsFor(db *Database) *Diagnostics {
+	if db.Diagnostics != nil {
+		return db.Diagnostics
+	}
 	if p := c.PolicyFor(db); p != nil && p.Diagnostics != nil {
 		return p.Diagnostics
 	}
@@ -94,17 +97,19 @@ func (c *Config) DiagnosticsFor(db *Database) *Diagnostics {
 		MonthlyTime: DefaultDiagnosticsMonthlyTime, HorizonDays: DefaultHorizonDays}
 }
 
-func (d *decoder) decodeDiagnostics(b *hcl.Block, p *Policy) {
-	if p.Diagnostics != nil {
-		d.errorf(&b.DefRange, "Duplicate diagnostics block", "policy %q already has a diagnostics block at %s.", p.Name, shortRange(p.Diagnostics.Range))
+// decodeDiagnostics reads a diagnostics block of parent (`policy "p"` or
+// `database "d"`) into *dst.
+func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnostics) {
+	if *dst != nil {
+		d.errorf(&b.DefRange, "Duplicate diagnostics block", "%s already has a diagnostics block at %s.", parent, shortRange((*dst).Range))
 		return
 	}
 	g := &Diagnostics{DailyTime: DefaultDiagnosticsDailyTime, MonthlyDay: DefaultDiagnosticsMonthlyDay,
 		MonthlyTime: DefaultDiagnosticsMonthlyTime, HorizonDays: DefaultHorizonDays, Range: b.DefRange}
-	p.Diagnostics = g
+	*dst = g
 	c := d.content(b, diagnosticsSchema, g)
 	a := c.Attributes
-	owner := fmt.Sprintf("policy %q: diagnostics", p.Name)
+	owner := parent + ": diagnostics"
 	var v string
 	for _, t := range []struct {
 		attr string

@@ -149,6 +149,9 @@ type Database struct {
 	Critical    bool
 	Description string
 	Range       hcl.Range
+	// Diagnostics is the database's own diagnostics { } block, which
+	// replaces its policy's (policy_diagnostics.go); nil when absent.
+	Diagnostics *Diagnostics
 }
 
 // RestoreTarget is a restore_target "name" { } block.

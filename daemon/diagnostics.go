@@ -70,9 +70,10 @@ func planDiagnose(level string) schedule.Planner {
 		var out []schedule.Entry
 		for _, name := range sortedDatabases(cfg) {
 			db := cfg.Databases[name]
-			// Scheduled runs are the policy's choice: a policy without a
-			// diagnostics block leaves them to the CLI.
-			if p := cfg.PolicyFor(db); p == nil || p.Diagnostics == nil {
+			// Scheduled runs are the policy's choice: without a
+			// diagnostics block (the database's or its policy's) they are
+			// left to the CLI.
+			if p := cfg.PolicyFor(db); db.Diagnostics == nil && (p == nil || p.Diagnostics == nil) {
 				continue
 			}
 			g := cfg.DiagnosticsFor(db)
