@@ -91,6 +91,7 @@ var checkList = []Check{
 	{ID: "settings-changed", Priority: 250, Group: GroupStructure, Level: diagmodel.Monthly, Area: diagmodel.AreaSettings, run: checkSettings},
 	{ID: "table-bloat", Priority: 100, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, run: checkBloat},
 	{ID: "big-table", Priority: 150, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, run: checkBigTable},
+	{ID: "never-analyzed", Priority: 150, Group: GroupIndexes, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkNeverAnalyzed},
 	{ID: "wraparound", Priority: 10, Group: GroupStructure, Level: diagmodel.Monthly, Area: diagmodel.AreaWraparound, Engines: postgresOnly, run: checkWraparound},
 	{ID: "invalid-index", Priority: 50, Group: GroupIndexes, Level: diagmodel.Monthly, Area: diagmodel.AreaIndexes, Engines: postgresOnly, run: checkInvalidIndex},
 	{ID: "unused-index", Priority: 150, Group: GroupIndexes, Level: diagmodel.Monthly, Area: diagmodel.AreaIndexUsage, run: checkUnusedIndex},
@@ -437,6 +438,17 @@ func checkBigTable(a *analysis) {
 		if t.Bytes >= a.t.BigTableBytes {
 			a.add(tableName(t.Schema, t.Name), "size", bytesText(t.Bytes), "limit", bytesText(a.t.BigTableBytes),
 				"rows", strconv.FormatInt(t.Rows, 10))
+		}
+	}
+}
+
+// neverAnalyzedRows: smaller tables are left to autovacuum's thresholds.
+const neverAnalyzedRows = 1000
+
+func checkNeverAnalyzed(a *analysis) {
+	for _, t := range a.f.Tables {
+		if t.LastAnalyze.IsZero() && t.Rows+t.DeadRows >= neverAnalyzedRows {
+			a.add(tableName(t.Schema, t.Name), "rows", strconv.FormatInt(t.Rows, 10), "size", bytesText(t.Bytes))
 		}
 	}
 }

@@ -54,7 +54,9 @@ func TestPostgresChecks(t *testing.T) {
 		CREATE TABLE bloat_t (id int, pad text) WITH (autovacuum_enabled = false);
 		INSERT INTO bloat_t SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g;
 		CREATE TABLE dup_t (x int);
-		INSERT INTO dup_t VALUES (1), (1);`)
+		INSERT INTO dup_t VALUES (1), (1);
+		CREATE TABLE analyzed_t (id int) WITH (autovacuum_enabled = false);
+		INSERT INTO analyzed_t SELECT generate_series(1, 5000); ANALYZE analyzed_t;`)
 	conn := engines.Conn{DSN: pg.DSN("diag_pg")}
 
 	clean := collect(t, "postgres", conn, diagmodel.Monthly, nil)
@@ -63,6 +65,7 @@ func TestPostgresChecks(t *testing.T) {
 		{"long-transaction", ""}, {"idle-in-transaction", ""}, {"blocked-sessions", ""},
 		{"table-bloat", "bloat_t"}, {"invalid-index", ""}, {"unused-index", ""}, {"duplicate-index", ""},
 		{"role-md5", "diag_"}, {"role-no-password", "diag_"}, {"hba-trust", ""}, {"archive-failing", ""},
+		{"never-analyzed", "analyzed_t"},
 	} {
 		if c.check == "hba-trust" {
 			// The harness trusts the superuser on loopback: those lines
@@ -156,6 +159,10 @@ func TestPostgresChecks(t *testing.T) {
 		t.Errorf("bloat details %q", f.Details)
 	}
 	wantFinding(t, r, "big-table", "public.bloat_t")
+	wantFinding(t, r, "never-analyzed", "public.bloat_t")
+	if fs := found(r, "never-analyzed", "analyzed_t"); len(fs) > 0 {
+		t.Errorf("an analysed table reported: %+v", fs)
+	}
 	wantFinding(t, r, "invalid-index", "public.invalid_i")
 	wantFinding(t, r, "unused-index", "public.unused_i")
 	for _, f := range found(r, "unused-index", "") {
