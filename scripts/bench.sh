@@ -178,6 +178,10 @@ restore_target \"scratch\" {
     "dbopsd restore (local)" "'$DBOPSD' restore -q --config '$LOCAL' --database bench --target scratch --as restored_dbopsd --replace" \
     "dbopsd restore (MinIO)" "'$DBOPSD' restore -q --config '$MINIOCFG' --database bench --target scratch --as restored_dbopsd --replace"
   say "   dbopsd / pg_restore -j2: local $(ratio 'dbopsd restore (local)' 'pg_restore -j2'), MinIO $(ratio 'dbopsd restore (MinIO)' 'pg_restore -j2') (aim <= 1.1x)"
+
+  say "== dbopsd diagnose on the pgbench database: wall time and peak RSS of the whole process (aim < 100 MiB)"
+  measure "dbopsd diagnose daily" "$DBOPSD" diagnose -q --config "$LOCAL" --database bench --level daily
+  measure "dbopsd diagnose monthly" "$DBOPSD" diagnose -q --config "$LOCAL" --database bench --level monthly
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = mysql ]; then
