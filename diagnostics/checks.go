@@ -241,6 +241,14 @@ func checkArchiver(a *analysis) {
 		"last_failed", ar.LastFailedAt.Format(time.RFC3339), "last_archived", timeOrNever(ar.LastArchivedAt))
 }
 
+// days writes a whole number of days as "15d", anything else as Go does.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
 func timeOrNever(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -257,7 +265,7 @@ func checkBackupAge(a *analysis) {
 	if !b.LastSuccess.IsZero() && a.now.Sub(b.LastSuccess) <= limit {
 		return
 	}
-	a.add(a.f.Database, "last", timeOrNever(b.LastSuccess), "limit", limit.String(), "status", b.LastStatus)
+	a.add(a.f.Database, "last", timeOrNever(b.LastSuccess), "limit", days(limit), "status", b.LastStatus)
 }
 
 func checkBackupVerify(a *analysis) {
@@ -479,6 +487,10 @@ func checkInvalidIndex(a *analysis) {
 func checkUnusedIndex(a *analysis) {
 	for _, x := range a.f.Indexes {
 		if x.Scans == nil || *x.Scans > 0 || x.Unique || x.Primary || x.Invalid {
+			continue
+		}
+		// MariaDB reports no index sizes (0): its unused indexes all count.
+		if x.Bytes > 0 && x.Bytes < a.t.UnusedIndexBytes {
 			continue
 		}
 		a.add(indexName(x), "table", tableName(x.Schema, x.Table), "size", bytesText(x.Bytes))

@@ -25,6 +25,7 @@ func testThresholds() diagnostics.Thresholds {
 	t.BigTableBytes = 1 << 20
 	t.BloatMinBytes = 256 << 10
 	t.BloatPct = 30
+	t.UnusedIndexBytes = 0
 	return t
 }
 

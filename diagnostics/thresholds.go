@@ -16,6 +16,7 @@ type Thresholds struct {
 	BloatMinBytes     int64         // table-bloat: and at least this many bytes
 	XIDAge            int64         // wraparound: transaction-id age
 	CacheHitPct       float64       // cache-hit-ratio: hits per block read, percent
+	UnusedIndexBytes  int64         // unused-index: smaller unused indexes are not worth a finding
 	TempBytes         int64         // temp-files: bytes spilled to temporary files over the interval
 	TempFiles         int64         // temp-files: or this many temporary files (tables) when bytes are unknown
 	// Horizon: a space forecast reaching 85 % or 90 % within it is a
@@ -39,6 +40,7 @@ func DefaultThresholds() Thresholds {
 		BloatMinBytes:     100 << 20,
 		XIDAge:            1_000_000_000,
 		CacheHitPct:       90,
+		UnusedIndexBytes:  1 << 20,
 		TempBytes:         10 << 30,
 		TempFiles:         10000,
 		Horizon:           90 * 24 * time.Hour,
