@@ -152,6 +152,27 @@ policy "important" {
     quarterly   = 8    # 每季一代，保留 8 个季度 / one per quarter for 8 quarters
     yearly      = 5    # 每年一代，保留 5 年（档案要求）/ one per year for 5 years
   }
+
+  # 健康诊断（dbopsd diagnose）：每日巡检与每月全面诊断的时间、阈值、空间预测与屏蔽。
+  # Health diagnostics: when the daily inspection and the monthly diagnosis run,
+  # thresholds (defaults as on the check pages, docs/checks/), forecasts, suppressions.
+  diagnostics {
+    daily_time       = "06:30"   # 每日巡检 / daily inspection (default 06:00)
+    monthly_day      = 1         # 每月全面诊断：每月 1 日 / monthly diagnosis on the 1st (1-28)
+    monthly_time     = "07:00"
+    long_transaction = "1h"      # 长事务阈值 / long-transaction threshold
+    big_table        = "50GiB"   # 大表阈值 / big-table threshold
+    horizon_days     = 90        # 空间预测期 / forecast horizon
+    capacity         = "2TiB"    # 数据卷容量（无法测量时）/ the data volume's size when not measurable
+
+    # 屏蔽一项检查的发现（仍计数并标为已屏蔽），须写明原因与到期日。
+    # Suppress a check's findings (still counted, shown as suppressed): a reason and an expiry.
+    # suppress "long-transaction" {
+    #   database = "billing"
+    #   reason   = "夜间批处理 / nightly batch"
+    #   until    = "2027-06-30"
+    # }
+  }
 }
 
 # 关键业务 SQL Server 库：时间窗跨午夜。Critical SQL Server: window wraps midnight.
@@ -240,6 +261,19 @@ database "selfservice" {
   password    = env("SELFSERVICE_DB_PASSWORD")
   policy      = "standard"
   description = "自助服务终端 (self-service kiosks)"
+
+  # 库自己的诊断设置（替代其策略的 diagnostics 块）。
+  # The database's own diagnostics settings (replace its policy's block).
+  diagnostics {
+    daily_time          = "05:30"
+    idle_in_transaction = "5m"
+    data_path           = "/var/lib/mysql"   # dbopsd 与数据库同机时用 statfs 测量 / statfs when on the database host
+    suppress "wildcard-host" {
+      object = "'kiosk'@'%'"
+      reason = "终端地址不固定 / kiosks have no fixed addresses"
+      until  = "2027-06-30"
+    }
+  }
 }
 
 # 好差评

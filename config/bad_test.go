@@ -110,6 +110,12 @@ var badConfigs = []struct {
 	{"unknown_volume_database.hcl", `volume table "自然人库": database "queu" is not defined; defined: queue. Did you mean "queue"?`, "20:16", ""},
 	{"volume_table_unqualified.hcl", `volume table "法人库": table "companies" of PostgreSQL database "queue" must be written schema.table`, "22:16", ""},
 	{"volume_negative_threshold.hcl", "volume: exact_rows_below must be 0 or more", "19:22", ""},
+	{"bad_diagnostics_time.hcl", `policy "night": diagnostics: daily_time = "25:00" is not a time of day`, "20:18", ""},
+	{"bad_suppress_until.hcl", `suppress "long-transaction": until = "2027-13-01" is not a date`, "22:16", ""},
+	{"bad_suppress_check.hcl", `suppress "Long Transaction": a check id is lower case words joined by "-"`, "20:14", ""},
+	{"suppress_without_reason.hcl", `The argument "reason" is required`, "20:33", ""},
+	{"duplicate_database_diagnostics.hcl", `database "queue" already has a diagnostics block at`, "20:3", ""},
+	{"bad_capacity.hcl", `capacity = "lots" is not a size`, "20:16", ""},
 	{"webhook_ca_file_not_pem.hcl", `notify "oncall": ca_file testdata/good/repo.pass holds no PEM certificate (a block starting -----BEGIN CERTIFICATE-----): it should hold the CA certificates that signed the webhook receiver's certificate`, "21:13", ""},
 }
 

@@ -861,3 +861,75 @@ database "db%03d" {
 		}
 	}
 }
+
+// TestDiagnosticsBlock: the diagnostics { } block's settings and
+// suppressions reach the policy; a policy without one gets the defaults.
+func TestDiagnosticsBlock(t *testing.T) {
+	src := `
+storage "s" {
+  type = "local"
+  path = "/srv/x"
+}
+repository {
+  storage    = "s"
+  passphrase = "p"
+}
+policy "p" {
+  diagnostics {
+    daily_time       = "05:15"
+    monthly_day      = 3
+    long_transaction = "20m"
+    bloat_pct        = 40
+    capacity         = "1.5TiB"
+    suppress "ssl-off" {
+      database = "hall"
+      reason   = "internal network"
+      until    = "2027-01-01"
+    }
+  }
+}
+policy "q" {}
+database "hall" {
+  engine = "postgres"
+  dsn    = "postgres://u@h/hall"
+  policy = "p"
+}
+database "gate" {
+  engine = "postgres"
+  dsn    = "postgres://u@h/gate"
+  policy = "q"
+  diagnostics {
+    daily_time = "04:00"
+  }
+}
+database "kiosk" {
+  engine = "postgres"
+  dsn    = "postgres://u@h/kiosk"
+  policy = "q"
+}
+`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	g := cfg.DiagnosticsFor(cfg.Databases["hall"])
+	if g.DailyTime != 5*time.Hour+15*time.Minute || g.MonthlyDay != 3 || g.MonthlyTime != DefaultDiagnosticsMonthlyTime ||
+		g.LongTransaction != 20*time.Minute || g.BloatPct != 40 || g.Capacity != 3<<39 || g.HorizonDays != DefaultHorizonDays {
+		t.Errorf("diagnostics %+v", g)
+	}
+	if len(g.Suppressions) != 1 || g.Suppressions[0].Check != "ssl-off" || g.Suppressions[0].Reason != "internal network" ||
+		!g.Suppressions[0].Until.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("suppressions %+v", g.Suppressions)
+	}
+	if d := cfg.DiagnosticsFor(cfg.Databases["gate"]); d.DailyTime != 4*time.Hour || d.Suppressions != nil {
+		t.Errorf("the database's own block %+v", d)
+	}
+	if d := cfg.DiagnosticsFor(cfg.Databases["kiosk"]); d.DailyTime != DefaultDiagnosticsDailyTime || d.HorizonDays != DefaultHorizonDays {
+		t.Errorf("defaults %+v", d)
+	}
+}

@@ -58,7 +58,7 @@ var (
 			{Name: "full_day"}, {Name: "full_time"}, {Name: "differential_time"}, {Name: "differential_anchor"},
 			{Name: "maintenance_window"}, {Name: "maintenance_lock_timeout"},
 		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "retention"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "retention"}, {Type: "diagnostics"}},
 	}
 	retentionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "generations"}, {Name: "monthly"}, {Name: "quarterly"}, {Name: "yearly"},
@@ -66,7 +66,7 @@ var (
 	databaseSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "engine", Required: true}, {Name: "dsn", Required: true}, {Name: "password"},
 		{Name: "policy", Required: true}, {Name: "critical"}, {Name: "description"},
-	}}
+	}, Blocks: []hcl.BlockHeaderSchema{{Type: "diagnostics"}}}
 	restoreTargetSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "engine", Required: true}, {Name: "dsn", Required: true}, {Name: "password"},
 		{Name: "scratch"}, {Name: "allow_restore"}, {Name: "keep_on_failure"},
@@ -307,6 +307,10 @@ func (d *decoder) decodePolicy(b *hcl.Block, p *Policy) {
 
 	var seen *hcl.Block
 	for _, rb := range c.Blocks {
+		if rb.Type == "diagnostics" {
+			d.decodeDiagnostics(rb, fmt.Sprintf("policy %q", p.Name), &p.Diagnostics)
+			continue
+		}
 		if seen != nil {
 			d.errorf(&rb.DefRange, "Duplicate retention block", "policy %q already has a retention block at %s.", p.Name, shortRange(seen.DefRange))
 			continue
@@ -377,7 +381,11 @@ func (d *decoder) namedTimes(p *Policy, a hcl.Attributes) {
 }
 
 func (d *decoder) decodeDatabase(b *hcl.Block, db *Database) {
-	a := d.content(b, databaseSchema, db).Attributes
+	c := d.content(b, databaseSchema, db)
+	for _, gb := range c.Blocks {
+		d.decodeDiagnostics(gb, fmt.Sprintf("database %q", db.Name), &db.Diagnostics)
+	}
+	a := c.Attributes
 	d.str(a, "engine", &db.Engine)
 	d.str(a, "dsn", &db.DSN)
 	d.secret(fmt.Sprintf("database %q", db.Name), a, "password", &db.Password)

@@ -101,6 +101,9 @@ type Policy struct {
 	Parallel             int         // tables read at once; default 2
 	Retention            Retention
 	Range                hcl.Range
+	// Diagnostics is the diagnostics { } block (policy_diagnostics.go);
+	// nil when absent.
+	Diagnostics *Diagnostics
 
 	// The day and times of the named schedules, in daemon.timezone. A cron
 	// expression carries its own and ignores them.
@@ -169,6 +172,9 @@ type Database struct {
 	Critical    bool
 	Description string
 	Range       hcl.Range
+	// Diagnostics is the database's own diagnostics { } block, which
+	// replaces its policy's (policy_diagnostics.go); nil when absent.
+	Diagnostics *Diagnostics
 }
 
 // RestoreTarget is a restore_target "name" { } block.

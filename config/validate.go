@@ -39,7 +39,7 @@ var (
 	// Events are what a notify block may subscribe to.
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,
-		EventMonthlyReport, EventWeeklySummary, EventRestoreDone, EventDrillDone,
+		EventMonthlyReport, EventWeeklySummary, EventDiagnosisFinding, EventRestoreDone, EventDrillDone,
 		EventReconcileDifferences,
 	}
 )
@@ -72,6 +72,9 @@ const (
 	// EventReconcileDifferences: a reconciliation found rows missing or
 	// different (config/reconcile.go).
 	EventReconcileDifferences = "reconcile_differences"
+	// EventDiagnosisFinding: a diagnostics run found a problem of priority
+	// 50 or more urgent, or the last such cleared.
+	EventDiagnosisFinding = "diagnosis_finding"
 )
 
 // s3Only and localOnly list the storage attributes that make sense for one

@@ -269,7 +269,7 @@ func (a *Agent) close() {
 
 // env is the environment of a job starting now.
 func (a *Agent) env() *Env {
-	return &Env{Config: a.cfg.Load(), Catalog: a.cat, Logger: a.opts.Logger, Prune: a.opts.Prune, Mirror: a.opts.Mirror}
+	return &Env{Config: a.cfg.Load(), Catalog: a.cat, Logger: a.opts.Logger, Prune: a.opts.Prune, Mirror: a.opts.Mirror, Alerts: a.notifier}
 }
 
 // Config is the configuration in force.

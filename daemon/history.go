@@ -43,5 +43,14 @@ func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
 			f.Site[kind] = t
 		}
 	}
+	diag, err := h.cat.LastSuccesses(ctx, diagnoseKinds...)
+	if err != nil {
+		return schedule.Facts{}, err
+	}
+	for kind, byDB := range diag {
+		for db, t := range byDB {
+			f.Site[diagnoseFactKey(kind, db)] = t
+		}
+	}
 	return f, nil
 }

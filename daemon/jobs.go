@@ -58,6 +58,8 @@ type Env struct {
 	// Prune and Mirror run the repository's maintenance (maintenance.go).
 	Prune  Pruner
 	Mirror Mirrorer
+	// Alerts raises and clears the diagnostics' alerts (diagnostics.go).
+	Alerts Alerter
 }
 
 // run is what a job of task t takes from the daemon (site.Run).
@@ -215,7 +217,7 @@ func builtinKinds() []Kind {
 		{Name: KindCheck, Plan: planCheck, Run: runCheck, Alert: config.EventCheckFailed},
 		reconcileKind(),
 		{Name: KindVolume, Plan: planVolume, Run: runVolume},
-	}, reportKinds()...) // report.go
+	}, append(reportKinds(), diagnosticsKinds()...)...) // report.go, diagnostics.go
 }
 
 func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {

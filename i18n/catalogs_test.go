@@ -6,6 +6,7 @@ import (
 
 	// Every package that registers a catalog, so that TestCatalogs checks
 	// them all. A new owner adds itself here.
+	_ "github.com/dbopsd/dbopsd/diagnostics"
 	_ "github.com/dbopsd/dbopsd/dictionary"
 	_ "github.com/dbopsd/dbopsd/drill"
 	_ "github.com/dbopsd/dbopsd/engines"
@@ -26,7 +27,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "maintenance", "notify", "reconcile", "register", "report", "dictionary", "volume"} {
+	for _, want := range []string{"diagnostics", "drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "maintenance", "notify", "reconcile", "register", "report", "dictionary", "volume"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}

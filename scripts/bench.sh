@@ -98,6 +98,8 @@ if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
   say "== reconciliation, PostgreSQL against MariaDB, 1,000,000 rows each (aim: match < 10 s with < 5 %network; ten differences < 20 s)"
   go test -run '^$' -bench ReconcileMillion -benchtime 1x -timeout 30m ./reconcile/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
   go test -run '^$' -bench BenchmarkDictionaryLarge -benchtime 1x -timeout 30m ./dictionary/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
+  # Diagnostics on 2,000 tables / 6,000 indexes, with check_postgres and MySQLTuner side by side.
+  go test -run '^$' -bench . -benchmem -benchtime 3x -timeout 30m ./diagnostics/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then
@@ -180,6 +182,10 @@ restore_target \"scratch\" {
     "dbopsd restore (local)" "'$DBOPSD' restore -q --config '$LOCAL' --database bench --target scratch --as restored_dbopsd --replace" \
     "dbopsd restore (MinIO)" "'$DBOPSD' restore -q --config '$MINIOCFG' --database bench --target scratch --as restored_dbopsd --replace"
   say "   dbopsd / pg_restore -j2: local $(ratio 'dbopsd restore (local)' 'pg_restore -j2'), MinIO $(ratio 'dbopsd restore (MinIO)' 'pg_restore -j2') (aim <= 1.1x)"
+
+  say "== dbopsd diagnose on the pgbench database: wall time and peak RSS of the whole process (aim < 100 MiB)"
+  measure "dbopsd diagnose daily" "$DBOPSD" diagnose -q --config "$LOCAL" --database bench --level daily
+  measure "dbopsd diagnose monthly" "$DBOPSD" diagnose -q --config "$LOCAL" --database bench --level monthly
 fi
 
 if [ "$ONLY" = all ] || [ "$ONLY" = mysql ]; then

@@ -15,6 +15,7 @@ import (
 	"github.com/dbopsd/dbopsd/backup"
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/diagnostics"
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
@@ -262,4 +263,21 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 // maintenance capability and its source connection.
 func MaintenanceTarget(cfg *config.Config, db *config.Database) (maintenance.Target, error) {
 	return maintenance.TargetFor(cfg, db, SourceConn(cfg, db))
+}
+
+// DiagnoseRun is the diagnostics run of database db at level ("daily" or
+// "monthly") under the policy's diagnostics { } settings. An engine this
+// build cannot run gives a run whose checks all say "not checked".
+func DiagnoseRun(cfg *config.Config, db *config.Database, level string, cat *catalog.Catalog) diagnostics.Run {
+	lang, _ := i18n.NormalizeLang(drill.ReportLanguage(cfg))
+	r := diagnostics.Run{EngineName: db.Engine, Conn: SourceConn(cfg, db), Database: db.Name, Level: level,
+		Catalog: cat, Policy: cfg.PolicyFor(db), Lang: lang}
+	diagnosticsPolicy(cfg, db, &r)
+	eng, err := Engine(db.Engine)
+	if err != nil {
+		r.EngineErr = err.Error()
+		return r
+	}
+	r.Engine = eng
+	return r
 }

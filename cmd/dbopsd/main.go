@@ -52,6 +52,7 @@ func commands() []command {
 		reportMonthlyCmd(), reportWeeklyCmd(),
 		maintenanceProposeCmd(), maintenanceListCmd(),
 		dictDiffCmd(), dictCommentsCmd(), dictCmd(), volumeSampleCmd(), volumeCmd(),
+		diagnoseHistoryCmd(), diagnoseCmd(), findingsCmd(),
 	}
 }
 

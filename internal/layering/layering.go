@@ -88,6 +88,16 @@ var Rules = []Rule{
 		Deny: append([]string{"config/...", "repository/..."}, aboveJobs...),
 	},
 	{
+		Why:  "diagnostics analyses what engines collect; who schedules or composes its runs sits above",
+		From: []string{"diagnostics/..."},
+		Deny: aboveJobs,
+	},
+	{
+		Why:  "the diagnostics model (engines/diagmodel) is a leaf both the adapters and diagnostics import",
+		From: []string{"engines/diagmodel"},
+		Deny: []string{"..."},
+	},
+	{
 		Why:  "the policy (config) is read by the layers above; it imports no storage, repository or job",
 		From: []string{"config/..."},
 		Deny: []string{"storage/...", "repository/...", "catalog/...", "backup/...", "restore/...", "mirror/...",

@@ -106,6 +106,12 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"dictionary", "site", true},
 		{"volume", "daemon", true},
 		{"site", "volume", false},
+		{"diagnostics", "site", true},
+		{"diagnostics", "engines/postgres", true},
+		{"diagnostics", "history", false},
+		{"engines/diagmodel", "engines", true},
+		{"engines/postgres", "diagnostics", true},
+		{"engines/postgres", "engines/diagmodel", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {

@@ -1,0 +1,257 @@
+package diagnostics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/i18n"
+)
+
+// Run is one diagnostics run of one database, as the CLI and the daemon
+// start it (site.DiagnoseRun builds it from the policy).
+type Run struct {
+	// Engine is the adapter; nil when this build cannot run the engine
+	// (EngineName and EngineErr say which and why): every check is then
+	// "not checked".
+	Engine     engines.Engine
+	EngineName string
+	EngineErr  string
+	Conn       engines.Conn
+	// Database is the policy's name of the database; the DSN says which
+	// database on the server that is.
+	Database string
+	Level    string
+	// Catalog, when set, gives the previous snapshot (deltas, where the
+	// server log was read to), the size history (forecasts) and dbopsd's
+	// own backups of the database.
+	Catalog *catalog.Catalog
+	// Policy is the database's backup policy, for the backup age allowed.
+	Policy       *config.Policy
+	Thresholds   Thresholds
+	Suppressions []Suppression
+	Capacity     int64
+	// DataPath, when set, is a directory on the volume holding the data,
+	// measured with statfs (dbopsd on the database host).
+	DataPath string
+	Lang     i18n.Lang
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// historyDays is how far back the forecasts look.
+const historyDays = 100
+
+// Do collects and analyses. Only a cancelled ctx and an unreadable catalog
+// are errors: an unreachable server or a missing capability is in the
+// report.
+func (r Run) Do(ctx context.Context) (*Report, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	var prev *Report
+	if r.Catalog != nil {
+		p, err := Previous(ctx, r.Catalog, r.Database, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		prev = p
+	}
+	opts := diagmodel.Options{Level: r.Level}
+	if prev != nil && prev.Facts != nil {
+		opts.Log = prev.Facts.Log
+	}
+	var f *diagmodel.Facts
+	if r.Engine == nil {
+		f = Unsupported(r.EngineName, r.Database, r.Level, r.EngineErr, "diagnostics.reason.engine", "engine", r.EngineName, "error", r.EngineErr)
+	} else {
+		var err error
+		if f, err = Collect(ctx, r.Engine, r.Conn, "", opts); err != nil {
+			return nil, err
+		}
+	}
+	f.Database = r.Database
+	if r.DataPath != "" {
+		rec := diagmodel.Recorder{F: f}
+		if v, err := VolumeOf(r.DataPath); err != nil {
+			rec.Miss(diagmodel.AreaVolume, err.Error())
+		} else {
+			f.Volume = v
+			rec.Got(diagmodel.AreaVolume)
+		}
+	}
+	if r.Catalog != nil {
+		b, err := BackupFacts(ctx, r.Catalog, r.Database, r.Policy, now())
+		if err != nil {
+			return nil, err
+		}
+		f.Backups = b
+		diagmodel.Recorder{F: f}.Got(diagmodel.AreaBackups)
+	}
+	var prevFacts *diagmodel.Facts
+	if prev != nil {
+		prevFacts = prev.Facts
+	}
+	return r.analyze(ctx, f, prevFacts, now())
+}
+
+// Reanalyze analyses stored facts again under this run's thresholds and
+// suppressions and this build's checks (dbopsd diagnose --from), with the
+// snapshot before them from the catalog, when there is one, for deltas.
+func (r Run) Reanalyze(ctx context.Context, f *diagmodel.Facts) (*Report, error) {
+	var prevFacts *diagmodel.Facts
+	if r.Catalog != nil {
+		prev, err := Previous(ctx, r.Catalog, f.Database, f.CollectedAt)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			prevFacts = prev.Facts
+		}
+	}
+	return r.analyze(ctx, f, prevFacts, f.CollectedAt)
+}
+
+func (r Run) analyze(ctx context.Context, f, prev *diagmodel.Facts, now time.Time) (*Report, error) {
+	in := Input{Facts: f, Prev: prev, Thresholds: r.Thresholds, Suppressions: r.Suppressions, Capacity: r.Capacity,
+		Lang: r.Lang, Now: now}
+	if r.Catalog != nil {
+		var err error
+		if in.Sizes, in.Volumes, err = Samples(ctx, r.Catalog, f.Database, now.AddDate(0, 0, -historyDays), f.CollectedAt); err != nil {
+			return nil, err
+		}
+	}
+	return Analyze(in), nil
+}
+
+// Previous returns the newest stored report of database taken before
+// until (zero: any time), nil when there is none.
+func Previous(ctx context.Context, cat *catalog.Catalog, database string, until time.Time) (*Report, error) {
+	d, ok, err := history.Store{Catalog: cat}.Latest(ctx, history.KindDiagnosis, database, until)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rep, err := DecodeReport(d.Body)
+	if err != nil {
+		return nil, fmt.Errorf("diagnosis %s of %s: %w", d.ID, database, err)
+	}
+	return rep, nil
+}
+
+// DecodeReport reads a stored report, or bare facts (a snapshot written
+// by a collector alone), of this or an older version.
+func DecodeReport(body []byte) (*Report, error) {
+	var r Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("decoding a diagnosis: %w", err)
+	}
+	if r.Facts == nil {
+		var f diagmodel.Facts
+		if err := json.Unmarshal(body, &f); err != nil || f.Version == 0 {
+			return nil, errors.New("decoding a diagnosis: neither a report nor facts")
+		}
+		r = Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt, Facts: &f}
+	}
+	if r.Facts.Version > diagmodel.Version {
+		return nil, fmt.Errorf("the snapshot's facts are of model version %d; this build reads up to %d", r.Facts.Version, diagmodel.Version)
+	}
+	return &r, nil
+}
+
+// Samples returns the database size and volume samples of the stored
+// snapshots of database taken in [since, until), oldest first.
+func Samples(ctx context.Context, cat *catalog.Catalog, database string, since, until time.Time) (sizes, volumes []Point, err error) {
+	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since, Until: until})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range docs {
+		var body struct {
+			Facts struct {
+				CollectedAt   time.Time         `json:"collected_at"`
+				DatabaseBytes *int64            `json:"database_bytes"`
+				Volume        *diagmodel.Volume `json:"volume"`
+			} `json:"facts"`
+		}
+		if json.Unmarshal(d.Body, &body) != nil {
+			continue
+		}
+		f := body.Facts
+		if f.DatabaseBytes != nil {
+			sizes = append(sizes, Point{At: f.CollectedAt, Value: float64(*f.DatabaseBytes)})
+		}
+		if f.Volume != nil && f.Volume.TotalBytes > 0 {
+			volumes = append(volumes, Point{At: f.CollectedAt, Value: float64(f.Volume.UsedBytes)})
+		}
+	}
+	return sizes, volumes, nil
+}
+
+// BackupFacts reads dbopsd's own backups of database from the catalog:
+// the last success, its verification, this month's failures, and the age
+// the policy allows.
+func BackupFacts(ctx context.Context, cat *catalog.Catalog, database string, p *config.Policy, now time.Time) (*diagmodel.Backups, error) {
+	b := &diagmodel.Backups{MaxAgeSeconds: BackupMaxAge(p).Seconds()}
+	backups, err := cat.Backups(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range backups {
+		if x.FinishedAt.After(b.LastSuccess) {
+			b.LastSuccess = x.FinishedAt
+		}
+		if !x.VerifiedAt.IsZero() && x.VerifiedAt.After(b.LastVerified) {
+			b.LastVerified, b.VerifyStatus = x.VerifiedAt, x.VerifyStatus
+		}
+	}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
+	jobs, err := cat.Jobs(ctx, catalog.JobFilter{Database: database, Kind: "backup", Since: month})
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		switch j.Status {
+		case catalog.StatusOK:
+			b.OKMonth++
+		case catalog.StatusFailed:
+			b.FailedMonth++
+		}
+		if j.Status != catalog.StatusRunning {
+			b.LastStatus = j.Status
+		}
+	}
+	return b, nil
+}
+
+// BackupMaxAge is how old the last backup may be under policy p: a day
+// more than the interval between its backups (weekly differentials: 8
+// days). A cron schedule, or no policy, gets the default of the
+// backup-age check.
+func BackupMaxAge(p *config.Policy) time.Duration {
+	day := 24 * time.Hour
+	if p == nil {
+		return DefaultThresholds().BackupMaxAge
+	}
+	switch p.Differential {
+	case "weekly":
+		return 8 * day
+	case "biweekly":
+		return 15 * day
+	case "none":
+		switch p.Full {
+		case "monthly":
+			return 32 * day
+		case "quarterly":
+			return 93 * day
+		}
+	}
+	return DefaultThresholds().BackupMaxAge
+}

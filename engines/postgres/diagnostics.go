@@ -1,0 +1,569 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+)
+
+// CollectDiagnostics gathers the facts of a diagnostics run (the
+// capability diagnostics.Collector) from database on the server of c. One
+// connection, a bounded number of catalog queries (none per table), each
+// under statement_timeout and lock_timeout in a read-only session. A query
+// that fails — permission, version, timeout — costs its area only: the
+// area is recorded as unavailable with the server's reason and the run
+// goes on. Only an unreachable server is an error.
+func (e *Engine) CollectDiagnostics(ctx context.Context, c engines.Conn, database string, opts diagmodel.Options) (*diagmodel.Facts, error) {
+	start := time.Now()
+	cfg, err := config(c, database)
+	if err != nil {
+		return nil, err
+	}
+	stmt, lock := opts.Timeouts()
+	cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(stmt.Milliseconds(), 10)
+	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(max(lock.Milliseconds(), 1), 10)
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	conn, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeConn(conn)
+	f := &diagmodel.Facts{Version: diagmodel.Version, Engine: e.Name(), Database: cfg.Database,
+		Level: opts.Level, CollectedAt: start.UTC()}
+	d := &pgDiag{conn: conn, f: f, r: diagmodel.Recorder{F: f}}
+	d.collect(ctx, opts)
+	sort.Strings(f.Areas)
+	f.DurationMS = time.Since(start).Milliseconds()
+	return f, nil
+}
+
+type pgDiag struct {
+	conn *pgx.Conn
+	f    *diagmodel.Facts
+	r    diagmodel.Recorder
+	// seesAll is whether the session may read other roles' activity
+	// (superuser or pg_read_all_stats, which pg_monitor includes).
+	seesAll bool
+}
+
+func (d *pgDiag) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	d.f.Queries++
+	return d.conn.Query(ctx, sql, args...)
+}
+
+func (d *pgDiag) row(ctx context.Context, sql string, dest ...any) error {
+	d.f.Queries++
+	return d.conn.QueryRow(ctx, sql).Scan(dest...)
+}
+
+func (d *pgDiag) collect(ctx context.Context, opts diagmodel.Options) {
+	_ = d.row(ctx, `SELECT pg_has_role('pg_read_all_stats', 'MEMBER')`, &d.seesAll)
+	d.r.Do(diagmodel.AreaServer, func() error { return d.server(ctx) })
+	d.r.Do(diagmodel.AreaConnections, func() error { return d.connections(ctx) })
+	d.activity(ctx)
+	d.r.Do(diagmodel.AreaCounters, func() error { return d.counters(ctx) })
+	d.r.Do(diagmodel.AreaSize, func() error {
+		var n int64
+		if err := d.row(ctx, `SELECT pg_database_size(current_database())`, &n); err != nil {
+			return err
+		}
+		d.f.DatabaseBytes = &n
+		return nil
+	})
+	d.r.Do(diagmodel.AreaArchiver, func() error { return d.archiver(ctx) })
+	d.r.Do(diagmodel.AreaReplication, func() error { return d.replication(ctx) })
+	d.log(ctx, opts.Log)
+	if opts.Level != diagmodel.Monthly {
+		return
+	}
+	d.r.Do(diagmodel.AreaTables, func() error { return d.tables(ctx) })
+	d.indexes(ctx)
+	d.r.Do(diagmodel.AreaRoles, func() error { return d.roles(ctx) })
+	d.r.Do(diagmodel.AreaHBA, func() error { return d.hba(ctx) })
+	d.r.Do(diagmodel.AreaSettings, func() error { return d.settings(ctx) })
+	d.r.Do(diagmodel.AreaExtensions, func() error { return d.extensions(ctx) })
+	d.r.Do(diagmodel.AreaWraparound, func() error {
+		w := &diagmodel.Wraparound{}
+		if err := d.row(ctx, `SELECT max(age(datfrozenxid))::bigint, max(mxid_age(datminmxid))::bigint FROM pg_database`,
+			&w.XIDAge, &w.MultiXIDAge); err != nil {
+			return err
+		}
+		d.f.Wraparound = w
+		return nil
+	})
+	d.statements(ctx)
+}
+
+func (d *pgDiag) server(ctx context.Context) error {
+	s := &diagmodel.Server{}
+	var ssl string
+	if err := d.row(ctx, `SELECT current_setting('server_version'), pg_postmaster_start_time(), current_setting('ssl')`,
+		&s.Version, &s.StartedAt, &ssl); err != nil {
+		return err
+	}
+	s.StartedAt = s.StartedAt.UTC()
+	on := ssl == "on"
+	s.SSL = &on
+	// data_directory is for superusers and pg_read_all_settings only.
+	var dir *string
+	if err := d.row(ctx, `SELECT current_setting('data_directory', true)`, &dir); err == nil && dir != nil {
+		s.DataDir = *dir
+	}
+	d.f.Server = s
+	return nil
+}
+
+func (d *pgDiag) connections(ctx context.Context) error {
+	c := &diagmodel.Connections{ByState: map[string]int{}, ByUser: map[string]int{}, ByApp: map[string]int{}}
+	if err := d.row(ctx, `SELECT current_setting('max_connections')::int`, &c.Max); err != nil {
+		return err
+	}
+	rows, err := d.query(ctx, `SELECT coalesce(state, ''), coalesce(usename, ''), coalesce(application_name, ''), count(*)::int
+		FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2, 3`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state, user, app string
+		var n int
+		if err := rows.Scan(&state, &user, &app, &n); err != nil {
+			return err
+		}
+		if state == "" {
+			state = "unknown"
+		}
+		c.Total += n
+		c.ByState[state] += n
+		c.ByUser[user] += n
+		c.ByApp[app] += n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.f.Connections = c
+	return nil
+}
+
+// errOthersHidden: without pg_read_all_stats, pg_stat_activity hides the
+// transactions and queries of other roles, so the checks would see only
+// the monitoring role's own sessions.
+var errOthersHidden = errors.New("the monitoring role cannot see other roles' sessions: grant it pg_monitor (or pg_read_all_stats)")
+
+// activity collects open transactions and lock waits.
+func (d *pgDiag) activity(ctx context.Context) {
+	if !d.seesAll {
+		d.r.MissKey(diagmodel.AreaSessions, errOthersHidden.Error(), "postgres.diag.others_hidden")
+		d.r.MissKey(diagmodel.AreaLocks, errOthersHidden.Error(), "postgres.diag.others_hidden")
+		return
+	}
+	d.r.Do(diagmodel.AreaSessions, func() error {
+		rows, err := d.query(ctx, `SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, ''),
+			extract(epoch FROM clock_timestamp() - xact_start)::float8,
+			coalesce(extract(epoch FROM clock_timestamp() - state_change), 0)::float8, left(query, 200)
+			FROM pg_stat_activity
+			WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s diagmodel.Session
+			if err := rows.Scan(&s.PID, &s.User, &s.App, &s.State, &s.XactSeconds, &s.StateSeconds, &s.Query); err != nil {
+				return err
+			}
+			s.IdleInTransaction = strings.HasPrefix(s.State, "idle in transaction")
+			d.f.Sessions = append(d.f.Sessions, s)
+		}
+		return rows.Err()
+	})
+	d.r.Do(diagmodel.AreaLocks, func() error {
+		rows, err := d.query(ctx, `SELECT a.pid, coalesce(a.usename, ''),
+			coalesce(extract(epoch FROM clock_timestamp() - a.state_change), 0)::float8, left(a.query, 200),
+			b.pid, coalesce(b.usename, ''),
+			coalesce((SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+				WHERE l.pid = a.pid AND c.relkind IN ('r', 'p', 'm')
+				ORDER BY l.granted, l.locktype = 'tuple' DESC LIMIT 1), '')
+			FROM pg_stat_activity a
+			CROSS JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid)
+			JOIN pg_stat_activity b ON b.pid = bp.pid`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b diagmodel.Blocked
+			if err := rows.Scan(&b.PID, &b.User, &b.WaitSeconds, &b.Query, &b.BlockerPID, &b.BlockerUser, &b.Object); err != nil {
+				return err
+			}
+			d.f.Blocked = append(d.f.Blocked, b)
+		}
+		return rows.Err()
+	})
+}
+
+func (d *pgDiag) counters(ctx context.Context) error {
+	var dl, commit, rollback, read, hit, tf, tb, cp, af int64
+	if err := d.row(ctx, `SELECT s.deadlocks, s.xact_commit, s.xact_rollback, s.blks_read, s.blks_hit, s.temp_files, s.temp_bytes,
+		(SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+		(SELECT failed_count FROM pg_stat_archiver)
+		FROM pg_stat_database s WHERE s.datname = current_database()`,
+		&dl, &commit, &rollback, &read, &hit, &tf, &tb, &cp, &af); err != nil {
+		return err
+	}
+	d.f.Counters = map[string]int64{
+		diagmodel.CounterDeadlocks: dl, diagmodel.CounterCommits: commit, diagmodel.CounterRollbacks: rollback,
+		diagmodel.CounterBlocksRead: read, diagmodel.CounterBlocksHit: hit, diagmodel.CounterTempFiles: tf,
+		diagmodel.CounterTempBytes: tb, diagmodel.CounterCheckpoints: cp, diagmodel.CounterArchiveFail: af,
+	}
+	return nil
+}
+
+func (d *pgDiag) archiver(ctx context.Context) error {
+	a := &diagmodel.Archiver{}
+	var mode string
+	var lastArch, lastFail *time.Time
+	var lastWAL *string
+	if err := d.row(ctx, `SELECT current_setting('archive_mode'), archived_count, failed_count,
+		last_archived_time, last_failed_time, last_failed_wal FROM pg_stat_archiver`,
+		&mode, &a.Archived, &a.Failed, &lastArch, &lastFail, &lastWAL); err != nil {
+		return err
+	}
+	a.Enabled = mode != "off"
+	if lastArch != nil {
+		a.LastArchivedAt = lastArch.UTC()
+	}
+	if lastFail != nil {
+		a.LastFailedAt = lastFail.UTC()
+	}
+	if lastWAL != nil {
+		a.LastFailedWAL = *lastWAL
+	}
+	var cmd *string
+	if err := d.row(ctx, `SELECT current_setting('archive_command', true)`, &cmd); err == nil && cmd != nil {
+		a.Command = *cmd
+	}
+	d.f.Archiver = a
+	return nil
+}
+
+func (d *pgDiag) replication(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT coalesce(application_name, ''), coalesce(state, ''),
+		coalesce(extract(epoch FROM replay_lag), 0)::float8,
+		coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn() END, replay_lsn), 0)::bigint
+		FROM pg_stat_replication`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r diagmodel.Replica
+		if err := rows.Scan(&r.Name, &r.State, &r.LagSeconds, &r.LagBytes); err != nil {
+			return err
+		}
+		d.f.Replicas = append(d.f.Replicas, r)
+	}
+	return rows.Err()
+}
+
+// logSeverity finds the severity of a line written with the default
+// log_line_prefix ('%m [%p] '): "... ERROR:  message".
+var logSeverity = regexp.MustCompile(`\b(WARNING|ERROR|FATAL|PANIC):  `)
+
+// logReadLimit bounds what one run reads of the server log.
+const logReadLimit = 4 << 20
+
+// log reads the server log from where the previous run stopped, through
+// pg_ls_logdir and pg_read_file (superuser, or pg_monitor for the listing
+// and pg_read_server_files for the reading).
+func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
+	var collector, dir string
+	if err := d.row(ctx, `SELECT current_setting('logging_collector'), current_setting('log_directory')`, &collector, &dir); err != nil {
+		d.r.Miss(diagmodel.AreaLog, err.Error())
+		return
+	}
+	if collector != "on" {
+		d.r.MissKey(diagmodel.AreaLog, "logging_collector is off: the server writes its log to its standard error, which SQL cannot read",
+			"postgres.diag.logging_collector_off")
+		return
+	}
+	type file struct {
+		name string
+		size int64
+	}
+	var files []file
+	rows, err := d.query(ctx, `SELECT name, size FROM pg_ls_logdir() WHERE name LIKE '%.log' ORDER BY modification, name`)
+	if err != nil {
+		d.r.Miss(diagmodel.AreaLog, err.Error())
+		return
+	}
+	for rows.Next() {
+		var f file
+		if err := rows.Scan(&f.name, &f.size); err != nil {
+			rows.Close()
+			d.r.Miss(diagmodel.AreaLog, err.Error())
+			return
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		d.r.Miss(diagmodel.AreaLog, err.Error())
+		return
+	}
+	out := &diagmodel.Log{Counts: map[string]int{}}
+	if len(files) == 0 {
+		d.f.Log = out
+		d.r.Got(diagmodel.AreaLog)
+		return
+	}
+	// Where to start: after the previous run's position when its file is
+	// still there, else the newest file's last part.
+	first, offset := len(files)-1, max(files[len(files)-1].size-logReadLimit, 0)
+	if prev != nil {
+		for i, f := range files {
+			if f.name == prev.File && prev.Offset <= f.size {
+				first, offset = i, prev.Offset
+			}
+		}
+	}
+	budget := int64(logReadLimit)
+	perSeverity := map[string]int{}
+	for i := first; i < len(files) && budget > 0; i++ {
+		f := files[i]
+		if i > first {
+			offset = 0
+		}
+		n := min(f.size-offset, budget)
+		out.File, out.Offset = f.name, offset
+		if n <= 0 {
+			continue
+		}
+		var text string
+		if err := d.row(ctx, fmt.Sprintf(`SELECT pg_read_file(%s, %d, %d)`, quoteLiteral(path.Join(dir, f.name)), offset, n), &text); err != nil {
+			d.r.Miss(diagmodel.AreaLog, err.Error())
+			return
+		}
+		// Count whole lines only; a line still being written is read next time.
+		end := strings.LastIndexByte(text, '\n') + 1
+		text = text[:end]
+		out.Offset = offset + int64(end)
+		budget -= int64(end)
+		for _, line := range strings.Split(text, "\n") {
+			m := logSeverity.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			out.Counts[m[1]]++
+			if perSeverity[m[1]] < 5 {
+				perSeverity[m[1]]++
+				out.Samples = append(out.Samples, diagmodel.LogEntry{Severity: m[1], Text: cut(line, 300)})
+			}
+		}
+		if end == 0 {
+			break
+		}
+	}
+	d.f.Log = out
+	d.r.Got(diagmodel.AreaLog)
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8Start(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+func (d *pgDiag) tables(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
+		coalesce(s.n_live_tup, greatest(c.reltuples, 0)::bigint), coalesce(s.n_dead_tup, 0), s.seq_scan, s.idx_scan,
+		greatest(s.last_vacuum, s.last_autovacuum), greatest(s.last_analyze, s.last_autoanalyze)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+		WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+		ORDER BY 3 DESC`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t diagmodel.Table
+		var vac, an *time.Time
+		if err := rows.Scan(&t.Schema, &t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.DeadRows, &t.SeqScans, &t.IdxScans, &vac, &an); err != nil {
+			return err
+		}
+		if vac != nil {
+			t.LastVacuum = vac.UTC()
+		}
+		if an != nil {
+			t.LastAnalyze = an.UTC()
+		}
+		// A statistics-based estimate: the heap's share held by dead rows.
+		if total := t.Rows + t.DeadRows; total > 0 && t.DeadRows > 0 {
+			t.BloatBytes = int64(float64(t.DataBytes) * float64(t.DeadRows) / float64(total))
+		}
+		d.f.Tables = append(d.f.Tables, t)
+	}
+	return rows.Err()
+}
+
+func (d *pgDiag) indexes(ctx context.Context) {
+	d.r.Do(diagmodel.AreaIndexes, func() error {
+		rows, err := d.query(ctx, `SELECT n.nspname, t.relname, ic.relname,
+			array(SELECT CASE WHEN k.attnum = 0 THEN 'expr' ELSE a.attname::text END
+				FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+				LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)
+				|| CASE WHEN i.indexprs IS NULL THEN '{}'::text[] ELSE ARRAY[pg_get_expr(i.indexprs, i.indrelid)] END
+				|| CASE WHEN i.indpred IS NULL THEN '{}'::text[] ELSE ARRAY['WHERE ' || pg_get_expr(i.indpred, i.indrelid)] END,
+			pg_relation_size(ic.oid), i.indisunique, i.indisprimary, NOT i.indisvalid, s.idx_scan
+			FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+			JOIN pg_namespace n ON n.oid = t.relnamespace
+			LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
+			WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+			ORDER BY 1, 2, 3`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var x diagmodel.Index
+			if err := rows.Scan(&x.Schema, &x.Table, &x.Name, &x.Columns, &x.Bytes, &x.Unique, &x.Primary, &x.Invalid, &x.Scans); err != nil {
+				return err
+			}
+			d.f.Indexes = append(d.f.Indexes, x)
+		}
+		return rows.Err()
+	})
+	if d.f.Has(diagmodel.AreaIndexes) {
+		d.r.Got(diagmodel.AreaIndexUsage)
+	} else {
+		d.r.Miss(diagmodel.AreaIndexUsage, d.f.Why(diagmodel.AreaIndexes))
+	}
+}
+
+func (d *pgDiag) roles(ctx context.Context) error {
+	// pg_authid (superusers only) is the one place that says whether a
+	// role has a password and of which kind; the hash stays in the server.
+	rows, err := d.query(ctx, `SELECT rolname, rolcanlogin, rolsuper,
+		CASE WHEN rolpassword IS NULL OR rolpassword = '' THEN 'none'
+		     WHEN rolpassword LIKE 'md5%' THEN 'md5'
+		     WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256'
+		     ELSE 'other' END
+		FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r diagmodel.Role
+		if err := rows.Scan(&r.Name, &r.CanLogin, &r.Superuser, &r.Password); err != nil {
+			return err
+		}
+		d.f.Roles = append(d.f.Roles, r)
+	}
+	return rows.Err()
+}
+
+func (d *pgDiag) hba(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT line_number, coalesce(type, ''), coalesce(database, '{}'), coalesce(user_name, '{}'),
+		coalesce(address, '') || coalesce('/' || netmask, ''), coalesce(auth_method, ''), coalesce(error, '')
+		FROM pg_hba_file_rules ORDER BY line_number`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h diagmodel.HBARule
+		var hbaErr string
+		if err := rows.Scan(&h.Line, &h.Type, &h.Database, &h.User, &h.Address, &h.Method, &hbaErr); err != nil {
+			return err
+		}
+		if hbaErr != "" {
+			h.Method = "error: " + hbaErr
+		}
+		d.f.HBA = append(d.f.HBA, h)
+	}
+	return rows.Err()
+}
+
+func (d *pgDiag) settings(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT name, coalesce(setting, ''), source FROM pg_settings
+		WHERE source NOT IN ('default', 'override', 'client', 'session') AND setting IS DISTINCT FROM boot_val
+		ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s diagmodel.Setting
+		if err := rows.Scan(&s.Name, &s.Value, &s.Source); err != nil {
+			return err
+		}
+		d.f.Settings = append(d.f.Settings, s)
+	}
+	return rows.Err()
+}
+
+func (d *pgDiag) extensions(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT extname || ' ' || extversion FROM pg_extension ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		d.f.Extensions = append(d.f.Extensions, s)
+	}
+	return rows.Err()
+}
+
+func (d *pgDiag) statements(ctx context.Context) {
+	installed := false
+	for _, x := range d.f.Extensions {
+		if strings.HasPrefix(x, "pg_stat_statements ") {
+			installed = true
+		}
+	}
+	if !installed {
+		d.r.MissKey(diagmodel.AreaStatements, "the pg_stat_statements extension is not installed in this database",
+			"postgres.diag.no_pg_stat_statements")
+		return
+	}
+	d.r.Do(diagmodel.AreaStatements, func() error {
+		rows, err := d.query(ctx, `SELECT left(query, 200), calls, total_exec_time FROM pg_stat_statements
+			ORDER BY total_exec_time DESC LIMIT 10`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s diagmodel.Statement
+			if err := rows.Scan(&s.Query, &s.Calls, &s.TotalMS); err != nil {
+				return err
+			}
+			d.f.Statements = append(d.f.Statements, s)
+		}
+		return rows.Err()
+	})
+}
