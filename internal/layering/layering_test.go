@@ -106,6 +106,9 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"dictionary", "site", true},
 		{"volume", "daemon", true},
 		{"site", "volume", false},
+		{"report", "dictionary", true},
+		{"report/reporttest", "volume", true},
+		{"site", "report", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
