@@ -214,8 +214,8 @@ func (s *storedSources) SchemaChanges(ctx context.Context, database string, from
 }
 
 // DictionaryXLSX renders the stored dictionary of database as a workbook:
-// the one SchemaChanges last compared, with those changes marked, else the
-// newest, marked against the run before it. ok false: none was stored.
+// the one SchemaChanges last compared (the last of the period, not a newer
+// one), with those changes, else the newest. ok false: none was stored.
 func (s *storedSources) DictionaryXLSX(ctx context.Context, database string) ([]byte, bool, error) {
 	s.mu.Lock()
 	read, compared := s.read[database]
@@ -231,14 +231,6 @@ func (s *storedSources) DictionaryXLSX(ctx context.Context, database string) ([]
 	out := &dictionary.Document{Dict: d, Lang: s.lang, Location: s.loc}
 	if compared && read.id == doc.ID {
 		out.Previous, out.Changes = read.since, read.changes
-	} else {
-		prev, ok, err := dictionary.Previous(ctx, s.hs, database, doc.TakenAt)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
-			out.Previous, out.Changes = prev.CollectedAt, dictionary.Diff(prev, d)
-		}
 	}
 	var b bytes.Buffer
 	if err := dictionary.XLSX(&b, out); err != nil {
