@@ -45,10 +45,10 @@ type storedSources struct {
 	loc        *time.Location // for the dictionary workbook's times (nil: UTC)
 
 	mu sync.Mutex
-	// read is, by database, the comparison SchemaChanges made last: the
-	// report asks for a database's schema changes before its dictionary,
-	// and the workbook attached is then the dictionary those changes were
-	// read from, its changed tables marked with the same changes.
+	// read is, by database, the period SchemaChanges read last and what it
+	// compared: the report asks for a database's schema changes before its
+	// dictionary, and the workbook attached is then the dictionary as it
+	// was at the period's end, with the same changes.
 	read map[string]schemaRead
 }
 
@@ -167,6 +167,7 @@ func (s *storedSources) SchemaChanges(ctx context.Context, database string, from
 	if err != nil {
 		return nil, err
 	}
+	s.remember(database, schemaRead{until: to})
 	note := func(at time.Time, key string, p i18n.Params) []report.SchemaChange {
 		return []report.SchemaChange{{At: at, Change: i18n.T(s.lang, key, p)}}
 	}
@@ -199,9 +200,7 @@ func (s *storedSources) SchemaChanges(ctx context.Context, database string, from
 		return nil, fmt.Errorf("decoding the dictionary %s of %s: %w", latest.ID, database, err)
 	}
 	changes := dictionary.Diff(base, now)
-	s.mu.Lock()
-	s.read[database] = schemaRead{until: to, id: latest.ID, since: base.CollectedAt, changes: changes}
-	s.mu.Unlock()
+	s.remember(database, schemaRead{until: to, id: latest.ID, since: base.CollectedAt, changes: changes})
 	out := []report.SchemaChange{}
 	for _, c := range changes {
 		object := []string{c.Schema, c.Table}
@@ -213,9 +212,15 @@ func (s *storedSources) SchemaChanges(ctx context.Context, database string, from
 	return out, nil
 }
 
+func (s *storedSources) remember(database string, r schemaRead) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.read[database] = r
+}
+
 // DictionaryXLSX renders the stored dictionary of database as a workbook:
-// the one SchemaChanges last compared (the last of the period, not a newer
-// one), with those changes, else the newest. ok false: none was stored.
+// the last stored in the period SchemaChanges last read (not a newer one),
+// with the changes it found, else the newest. ok false: none was stored.
 func (s *storedSources) DictionaryXLSX(ctx context.Context, database string) ([]byte, bool, error) {
 	s.mu.Lock()
 	read, compared := s.read[database]

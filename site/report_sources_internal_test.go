@@ -1,12 +1,15 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/dictionary"
@@ -74,6 +77,38 @@ func TestSchemaChangesWindow(t *testing.T) {
 			got, err := s.SchemaChanges(ctx, "hub", from, to)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The workbook is the period's last dictionary, not a newer one.
+			var last *dictionary.Dictionary
+			for _, d := range tc.runs {
+				if d.CollectedAt.Before(to) {
+					last = d
+				}
+			}
+			b, ok, err := s.DictionaryXLSX(ctx, "hub")
+			if err != nil || ok != (last != nil) {
+				t.Fatalf("dictionary workbook: ok %v, %v", ok, err)
+			}
+			if ok {
+				x, err := excelize.OpenReader(bytes.NewReader(b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := x.GetRows("t")
+				x.Close()
+				var cols []string
+				for _, c := range last.Tables[0].Columns {
+					cols = append(cols, c.Name)
+				}
+				for _, c := range []string{"a", "b", "c", "x", "z"} {
+					in := slices.ContainsFunc(rows, func(r []string) bool { return slices.Contains(r, c) })
+					if in != slices.Contains(cols, c) {
+						t.Errorf("column %s in the workbook: %v, want %v (the dictionary of %s)", c, in, !in, last.CollectedAt)
+					}
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 			if tc.note != "" {
 				tmpl, _ := i18n.Lookup(i18n.ZH, tc.note)
