@@ -18,6 +18,7 @@ import (
 	_ "github.com/dbopsd/dbopsd/reconcile"
 	_ "github.com/dbopsd/dbopsd/register"
 	_ "github.com/dbopsd/dbopsd/report"
+	_ "github.com/dbopsd/dbopsd/site"
 	_ "github.com/dbopsd/dbopsd/volume"
 
 	"github.com/dbopsd/dbopsd/i18n"
@@ -27,7 +28,7 @@ import (
 // every language, with the same placeholders.
 func TestCatalogs(t *testing.T) {
 	owners := i18n.Owners()
-	for _, want := range []string{"diagnostics", "drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "maintenance", "notify", "reconcile", "register", "report", "dictionary", "volume"} {
+	for _, want := range []string{"diagnostics", "drill", "engines", "engines/mssql", "engines/mysql", "engines/postgres", "maintenance", "notify", "reconcile", "register", "report", "dictionary", "volume", "site"} {
 		if !slices.Contains(owners, want) {
 			t.Errorf("%s has not registered its catalog (registered: %q)", want, owners)
 		}

@@ -198,7 +198,7 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts p
 // not "", only that one), its font and language (lang, when not "",
 // overrides), its notify blocks as mailers and the policy's other notify
 // blocks that take rep's event as alerts. period is "" for the last
-// complete month or week. The caller sets Out, Send and Sources.
+// complete month or week. The caller sets Out and Send.
 func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang string, run Run) (report.Job, error) {
 	l, err := i18n.NormalizeLang(cmp.Or(lang, rep.Language))
 	if err != nil {
@@ -250,6 +250,7 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, AllDictionaries: rep.Dictionaries == config.DictionariesAll, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
 		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
 		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
+		Sources: reportSources(cfg, run, l),
 		Anchors: func(ctx context.Context) ([]register.Anchor, error) {
 			st, err := OpenStorage(ctx, cfg, cfg.Repository.Storage, run.Logger)
 			if err != nil {

@@ -116,6 +116,11 @@ var Rules = []Rule{
 		Allow:  []string{"report/chartfont"},
 	},
 	{
+		Why:  "the report reads volume samples, schema changes and dictionaries through interfaces it owns; site adapts dictionary and volume to them",
+		From: []string{"report/..."},
+		Deny: []string{"dictionary/...", "volume/..."},
+	},
+	{
 		Why:  "site composes; only the daemon, the API and the CLI sit above it",
 		From: []string{"site/..."},
 		Deny: []string{"daemon/...", "api/...", "cmd/..."},

@@ -112,6 +112,9 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"engines/diagmodel", "engines", true},
 		{"engines/postgres", "diagnostics", true},
 		{"engines/postgres", "engines/diagmodel", false},
+		{"report", "dictionary", true},
+		{"report/reporttest", "volume", true},
+		{"site", "report", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
