@@ -197,7 +197,8 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts p
 // not "", only that one), its font and language (lang, when not "",
 // overrides), its notify blocks as mailers and the policy's other notify
 // blocks that take rep's event as alerts. period is "" for the last
-// complete month or week. The caller sets Out, Send and Sources.
+// complete month or week. Sources are what ReportSources feeds; the caller
+// sets Out and Send.
 func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang string, run Run) (report.Job, error) {
 	l, err := i18n.NormalizeLang(cmp.Or(lang, rep.Language))
 	if err != nil {
@@ -248,7 +249,7 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 	return report.Job{Kind: rep.Kind, Period: period, Loc: cfg.Daemon.Location, Site: rep.Site, PerDB: rep.Per == config.ReportPerDatabase,
 		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, AllDictionaries: rep.Dictionaries == config.DictionariesAll, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
 		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
-		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
+		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger, Sources: ReportSources(cfg, run.Catalog),
 		Anchors: func(ctx context.Context) ([]register.Anchor, error) {
 			st, err := OpenStorage(ctx, cfg, cfg.Repository.Storage, run.Logger)
 			if err != nil {
