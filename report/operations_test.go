@@ -150,7 +150,7 @@ func TestMonthlyOperations(t *testing.T) {
 	}
 
 	for lang, words := range map[i18n.Lang][]string{
-		i18n.ZH: {"表维护", "本月经审批执行表维护 3 次，其中成功 1 次。", "512.0 MiB → 128.0 MiB (−75%)", "1分35秒", "等锁超时，已放弃",
+		i18n.ZH: {"表维护", "本月经审批的表维护 3 次，其中成功 1 次。", "512.0 MiB → 128.0 MiB (−75%)", "1分35秒", "等锁超时，已放弃",
 			"未执行: outside the maintenance window", "接口数据核查", "market（orders.public.registrations ↔ gis.public.registrations）",
 			"发现差异", "增加 5", "本月未运行", "未能比对: connecting to gis"},
 		i18n.EN: {"Table maintenance", "3 approved maintenance runs this month, 1 succeeded.", "gave up waiting for its lock",
