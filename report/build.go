@@ -141,6 +141,17 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 		}
 		r.Databases = append(r.Databases, d)
 	}
+	if in.Kind == Monthly {
+		if err := buildOperations(ctx, in, r); err != nil {
+			return nil, err
+		}
+		if len(r.Maintenance) > 0 {
+			seen = true
+		}
+		for _, c := range r.Reconciliations {
+			seen = seen || c.Ran
+		}
+	}
 	r.Register = readRegister(in)
 	r.Totals.Drills = r.Register.Drills
 	if len(r.Register.Entries) > 0 {
@@ -517,4 +528,32 @@ func distinct(fs []Finding) []Finding {
 		}
 	}
 	return out
+}
+
+// buildOperations reads the month's table maintenance and reconciliations
+// (issue #16) from their sources; a nil source leaves its list nil.
+func buildOperations(ctx context.Context, in Input, r *Report) error {
+	if src := in.Sources.Maintenance; src != nil {
+		r.Maintenance = []MaintenanceRun{}
+		for _, d := range in.Databases {
+			runs, err := src.Maintenance(ctx, d.Name, in.From, in.To)
+			if err != nil {
+				return fmt.Errorf("reading the maintenance of %s: %w", d.Name, err)
+			}
+			r.Maintenance = append(r.Maintenance, runs...)
+		}
+		slices.SortStableFunc(r.Maintenance, func(a, b MaintenanceRun) int { return a.At.Compare(b.At) })
+	}
+	if src := in.Sources.Reconciliations; src != nil {
+		names := make([]string, 0, len(in.Databases))
+		for _, d := range in.Databases {
+			names = append(names, d.Name)
+		}
+		rs, err := src.Reconciliations(ctx, names, in.From, in.To)
+		if err != nil {
+			return fmt.Errorf("reading the reconciliations: %w", err)
+		}
+		r.Reconciliations = append([]Reconciliation{}, rs...)
+	}
+	return nil
 }

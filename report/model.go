@@ -52,6 +52,11 @@ type Report struct {
 	Register  Register   `json:"register"`
 	Prune     []Maint    `json:"prune,omitempty"`
 	Mirror    []Maint    `json:"mirror,omitempty"`
+	// Maintenance is the month's table maintenance, oldest first, and
+	// Reconciliations each reconcile block's latest result; nil: not
+	// collected (the weekly summary, or no source).
+	Maintenance     []MaintenanceRun `json:"maintenance"`
+	Reconciliations []Reconciliation `json:"reconciliations"`
 	// Days are the weekly summary's columns.
 	Days []time.Time `json:"days,omitempty"`
 	// Dictionaries are the workbooks to attach, by database: those whose

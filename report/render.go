@@ -289,7 +289,7 @@ func (rd *renderer) view() (*view, []Image, error) {
 		v.Sections = append(v.Sections, rd.weekDays(), rd.findings(true), rd.backups(true), rd.attention())
 		return v, nil, nil
 	}
-	v.Sections = append(v.Sections, rd.backups(false), rd.register(), rd.findings(false))
+	v.Sections = append(v.Sections, rd.backups(false), rd.register(), rd.maintenance(), rd.reconciliations(), rd.findings(false))
 	trends := section{Heading: rd.t("report.section.trends", nil)}
 	for i, d := range r.Databases {
 		trends.Blocks = append(trends.Blocks, block{Text: d.Name, Style: "font-weight:bold;padding-top:10px;"})
@@ -687,4 +687,135 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// maintenance is the month's table maintenance (issue #16): what ran on
+// approval, the table's size before and after, and how it ended.
+func (rd *renderer) maintenance() section {
+	s := section{Heading: rd.t("report.section.maintenance", nil)}
+	runs := rd.r.Maintenance
+	switch {
+	case runs == nil:
+		s.Blocks = append(s.Blocks, note(rd.t("report.none.maintenance", nil)))
+		return s
+	case len(runs) == 0:
+		s.Blocks = append(s.Blocks, para(rd.t("report.maintenance.empty", nil)))
+		return s
+	}
+	tb := &table{Head: []string{rd.t("report.col.time", nil), rd.t("report.col.database", nil), rd.t("report.col.request", nil),
+		rd.t("report.col.operation", nil), rd.t("report.col.before_after", nil),
+		rd.t("report.col.elapsed", nil), rd.t("report.col.result", nil)}}
+	ok := 0
+	for _, m := range runs {
+		size := "–"
+		if m.BeforeBytes > 0 {
+			size = humanBytes(m.BeforeBytes) + " → " + humanBytes(m.AfterBytes)
+			if m.AfterBytes > 0 && m.AfterBytes < m.BeforeBytes {
+				size += fmt.Sprintf(" (−%.0f%%)", float64(m.BeforeBytes-m.AfterBytes)/float64(m.BeforeBytes)*100)
+			}
+		}
+		res := cell{Text: rd.t("report.maintenance.outcome."+maintOutcomeKey(m.Outcome), nil), Style: "color:#1b6e35;"}
+		if m.Outcome == "succeeded" {
+			ok++
+		} else {
+			res.Style = "color:#a61b1b;"
+			if m.Error != "" {
+				res.Text += ": " + m.Error
+				res.Break = true
+			}
+		}
+		tb.Rows = append(tb.Rows, []cell{{Text: rd.when(m.At)}, {Text: m.Database}, {Text: orDashText(m.Request), Break: true},
+			{Text: m.Operation + " " + m.Object, Break: true}, {Text: size}, {Text: rd.secsOrZero(m.Secs)}, res})
+	}
+	s.Blocks = append(s.Blocks, para(rd.t("report.maintenance.counts", i18n.Params{"n": fmt.Sprint(len(runs)), "ok": fmt.Sprint(ok)})), block{Table: tb})
+	return s
+}
+
+// maintOutcomeKey is the message key of a maintenance outcome.
+func maintOutcomeKey(outcome string) string {
+	switch outcome {
+	case "succeeded", "failed":
+		return outcome
+	case "lock timeout":
+		return "lock_timeout"
+	case "not run":
+		return "not_run"
+	}
+	return "failed"
+}
+
+func orDashText(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// secsOrZero is secs, but a run shorter than a second still says so.
+func (rd *renderer) secsOrZero(s float64) string {
+	if s > 0 && s < 0.5 {
+		return rd.n("report.unit.seconds", "<1")
+	}
+	return rd.secs(s)
+}
+
+// reconciliations is each reconcile block's latest result of the month
+// (issue #16): what is missing on either side, what differs, and whether
+// that grew since the run before.
+func (rd *renderer) reconciliations() section {
+	s := section{Heading: rd.t("report.section.reconcile", nil)}
+	rs := rd.r.Reconciliations
+	switch {
+	case rs == nil:
+		s.Blocks = append(s.Blocks, note(rd.t("report.none.reconcile", nil)))
+		return s
+	case len(rs) == 0:
+		s.Blocks = append(s.Blocks, para(rd.t("report.reconcile.empty", nil)))
+		return s
+	}
+	// Seven columns fit 800 px in English too: the run's time goes with
+	// its result.
+	tb := &table{Head: []string{rd.t("report.col.reconcile", nil), rd.t("report.col.result", nil),
+		rd.t("report.col.missing_left", nil), rd.t("report.col.missing_right", nil), rd.t("report.col.different", nil),
+		rd.t("report.col.vs_previous", nil), rd.t("report.col.samples", nil)}}
+	for _, c := range rs {
+		name := cell{Text: rd.t("report.reconcile.name", i18n.Params{"name": c.Name, "left": c.Left, "right": c.Right}), Break: true}
+		if !c.Ran {
+			tb.Rows = append(tb.Rows, []cell{name, {Text: rd.t("report.reconcile.not_run", nil), Style: "color:#8a5a00;"},
+				{Text: "–"}, {Text: "–"}, {Text: "–"}, {Text: "–"}, {Text: "–"}})
+			continue
+		}
+		if c.Status == "failed" {
+			res := rd.t("report.reconcile.status.failed", nil)
+			if c.Error != "" {
+				res += ": " + c.Error
+			}
+			tb.Rows = append(tb.Rows, []cell{name, {Text: rd.when(c.At) + " " + res, Style: "color:#a61b1b;", Break: true},
+				{Text: "–"}, {Text: "–"}, {Text: "–"}, {Text: "–"}, {Text: "–"}})
+			continue
+		}
+		res := cell{Text: rd.when(c.At) + " " + rd.t("report.reconcile.status.match", nil), Style: "color:#1b6e35;"}
+		if c.Total() > 0 {
+			res = cell{Text: rd.when(c.At) + " " + rd.t("report.reconcile.status.different", nil), Style: "color:#a61b1b;font-weight:bold;"}
+		}
+		tb.Rows = append(tb.Rows, []cell{name, res, {Text: count(c.MissingLeft)}, {Text: count(c.MissingRight)},
+			{Text: count(c.Different)}, {Text: rd.reconcileTrend(c)}, {Text: fmt.Sprint(c.Samples)}})
+	}
+	s.Blocks = append(s.Blocks, block{Table: tb}, note(rd.t("report.reconcile.legend", nil)))
+	return s
+}
+
+// reconcileTrend compares a result's rows missing or different with the
+// run before it.
+func (rd *renderer) reconcileTrend(c Reconciliation) string {
+	if !c.HasPrevious {
+		return rd.t("report.reconcile.first", nil)
+	}
+	switch d := c.Total() - c.PreviousTotal; {
+	case d > 0:
+		return rd.t("report.reconcile.more", i18n.Params{"n": count(d)})
+	case d < 0:
+		return rd.t("report.reconcile.fewer", i18n.Params{"n": count(-d)})
+	}
+	return rd.t("report.reconcile.same", nil)
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/dbopsd/dbopsd/report/chartfont"
 	"github.com/dbopsd/dbopsd/report/reporttest"
 	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/chart-zh.png")
@@ -368,7 +369,10 @@ func checkXLSX(t *testing.T, b []byte) {
 // than 800 px, a screenshot kept as the test's artifact (go test
 // -artifacts).
 func TestMonthlyInChromium(t *testing.T) {
-	r, _ := build(t, report.Monthly, reporttest.Sources(history))
+	state := t.TempDir()
+	reporttest.Generate(t, state, history)
+	// With the month's maintenance and reconciliations: every section.
+	r := buildFrom(t, state, report.Monthly, seedOperations(t, state))
 	x := render(t, r, i18n.ZH, false)
 	dir := t.TempDir()
 	if err := x.WriteDir(dir); err != nil {
@@ -494,7 +498,26 @@ func TestEmptyMonth(t *testing.T) {
 		if len(x.Images) != 0 {
 			t.Errorf("%s: %d charts of nothing", lang, len(x.Images))
 		}
-		for _, key := range []string{"report.empty.monthly", "report.none.findings", "report.none.volume", "report.none.schema", "report.trend.no_history"} {
+		for _, key := range []string{"report.empty.monthly", "report.none.findings", "report.none.volume", "report.none.schema", "report.trend.no_history",
+			"report.none.maintenance", "report.none.reconcile"} {
+			if want := i18n.T(lang, key, nil); !strings.Contains(x.HTML, want) || !strings.Contains(x.Text, want) {
+				t.Errorf("%s: the report does not say %q", lang, want)
+			}
+		}
+	}
+	// With the sources wired and nothing in the month: "本月无…".
+	cat, err := catalog.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	r = buildFrom(t, state, report.Monthly, site.ReportSources(&config.Config{}, cat))
+	if !r.Empty || r.Maintenance == nil || r.Reconciliations == nil {
+		t.Fatalf("empty month with sources: empty %v, maintenance %v, reconciliations %v", r.Empty, r.Maintenance, r.Reconciliations)
+	}
+	for _, lang := range i18n.Langs() {
+		x := render(t, r, lang, false)
+		for _, key := range []string{"report.maintenance.empty", "report.reconcile.empty"} {
 			if want := i18n.T(lang, key, nil); !strings.Contains(x.HTML, want) || !strings.Contains(x.Text, want) {
 				t.Errorf("%s: the report does not say %q", lang, want)
 			}

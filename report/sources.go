@@ -7,13 +7,17 @@ import (
 
 // Sources are what other packages collect and the report shows: the
 // diagnostics' findings, the data-volume register, the dictionary's schema
-// changes and connection peaks. Any field may be nil: that section then
-// says "not collected yet".
+// changes and connection peaks, the month's table maintenance and
+// reconciliations. Any field may be nil: that section then says "not
+// collected yet".
 type Sources struct {
 	Findings    FindingsSource
 	Volume      VolumeSource
 	Schema      SchemaSource
 	Connections ConnectionsSource
+	// Maintenance and Reconciliations feed the monthly report only.
+	Maintenance     MaintenanceSource
+	Reconciliations ReconcileSource
 	// Dictionary gives the data dictionary workbook attached for each
 	// database whose schema changed in the period.
 	Dictionary DictionarySource
@@ -101,4 +105,58 @@ type ConnectionsSource interface {
 // ok false when none was collected.
 type DictionarySource interface {
 	DictionaryXLSX(ctx context.Context, database string) (xlsx []byte, ok bool, err error)
+}
+
+// MaintenanceRun is one table maintenance run (a signed, approved request
+// the daemon ran, or refused to start).
+type MaintenanceRun struct {
+	At        time.Time `json:"at"`
+	Database  string    `json:"database"`
+	Request   string    `json:"request,omitempty"`
+	Operation string    `json:"operation"` // vacuum_full, optimize, ...
+	Object    string    `json:"object"`    // the table (and index)
+	// BeforeBytes and AfterBytes are the table's total size around the run
+	// (0: not measured, e.g. the statement never ran to its end).
+	BeforeBytes int64   `json:"before_bytes,omitempty"`
+	AfterBytes  int64   `json:"after_bytes,omitempty"`
+	Secs        float64 `json:"seconds"`
+	Outcome     string  `json:"outcome"` // succeeded, failed, lock timeout, not run
+	Error       string  `json:"error,omitempty"`
+}
+
+// MaintenanceSource gives database's maintenance runs started in
+// [from, to), oldest first.
+type MaintenanceSource interface {
+	Maintenance(ctx context.Context, database string, from, to time.Time) ([]MaintenanceRun, error)
+}
+
+// Reconciliation is a reconcile block's latest result in a period.
+type Reconciliation struct {
+	Name  string `json:"name"`
+	Left  string `json:"left"`  // database.table
+	Right string `json:"right"` // database.table
+	// Ran: the block has a result in the period; the fields below are
+	// that result's.
+	Ran          bool      `json:"ran"`
+	At           time.Time `json:"at,omitzero"`
+	Status       string    `json:"status,omitempty"` // match, different, failed (could not compare)
+	MissingLeft  int64     `json:"missing_left"`
+	MissingRight int64     `json:"missing_right"`
+	Different    int64     `json:"different"`
+	Samples      int       `json:"samples"` // sample keys kept
+	Error        string    `json:"error,omitempty"`
+	// HasPrevious: a run before it compared the tables; PreviousTotal
+	// is that run's rows missing or different, for the trend.
+	HasPrevious   bool  `json:"has_previous,omitempty"`
+	PreviousTotal int64 `json:"previous_total,omitempty"`
+}
+
+// Total is the number of rows missing or different.
+func (r Reconciliation) Total() int64 { return r.MissingLeft + r.MissingRight + r.Different }
+
+// ReconcileSource gives the latest result in [from, to) of every reconcile
+// block with a side in one of databases, by name; a block that did not
+// run in the period is there with Ran false.
+type ReconcileSource interface {
+	Reconciliations(ctx context.Context, databases []string, from, to time.Time) ([]Reconciliation, error)
 }

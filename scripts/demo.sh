@@ -240,6 +240,21 @@ d check --read-data
 step "The job log (备份日志): dbopsd log"
 d log
 
+step "The month's report (每月运行状况报告): dbopsd report monthly"
+# The current month: the demo's backups are from today (the default, the
+# last complete month, would say it has no data). The charts need the Noto
+# Sans CJK font, which only make test installs.
+if [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then
+  d report monthly --month "$(date +%Y-%m)" --out "$OUT/report"
+  if command -v chromium >/dev/null; then
+    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$TMP/chromium-profile" \
+      --window-size=800,1500 --screenshot="$OUT/report/report-monthly.png" "file://$OUT/report/report.html" >/dev/null 2>&1 &&
+      say "a screenshot of its first page: $OUT/report/report-monthly.png"
+  fi
+else
+  say "not written: the report's charts need the Noto Sans CJK font (Debian: fonts-noto-cjk; make test-deps installs it)"
+fi
+
 # The figures, from the job log: kind, database, duration, bytes.
 csv=$("$DBOPSD" log --csv 2>>"$LOG")
 job() { # job KIND DATABASE N FIELD: FIELD (duration|bytes) of the N-th ok job of that kind
@@ -266,6 +281,8 @@ say "  dbopsd.hcl               the policy file"
 say "  repository/              the encrypted repository ($(du -sh "$OUT/repository" | cut -f1))"
 say "  state/catalog.db         the catalog and the job log"
 say "  drill-report.html        the drill report (灾难恢复演练报告; drill-report.en.html in English)"
+[ -f "$OUT/report/report.html" ] &&
+  say "  report/                  the month's report (月报): report.html, its charts and attachments"
 say "  dbopsd.log, agent.log    dbopsd's own log lines"
 say ""
 say "Try: DBOPS_CONFIG=$OUT/dbopsd.hcl DEMO_REPO_PASSPHRASE=$DEMO_REPO_PASSPHRASE $DBOPSD show --database hall"
