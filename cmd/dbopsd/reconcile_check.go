@@ -25,7 +25,7 @@ const reconcileCheckTimeout = 10 * time.Second
 // missing table, key column or column is an error at the side or the
 // attribute that names it; a server that does not answer is a warning,
 // since a policy may be validated where its databases cannot be reached
-// (--offline skips the check).
+// (it runs only with --servers).
 func checkReconciles(g *globals, cfg *config.Config) error {
 	if len(cfg.Reconciles) == 0 {
 		return nil
@@ -64,7 +64,7 @@ func checkReconciles(g *globals, cfg *config.Config) error {
 					add(hcl.DiagError, s.cs.Range, "Reconciliation not supported", owner+": "+err.Error()+".")
 					return
 				case err != nil:
-					add(hcl.DiagWarning, s.cs.Range, "Table not checked", owner+": the table could not be read, so it, the key and the columns are unchecked (--offline skips this check): "+err.Error()+".")
+					add(hcl.DiagWarning, s.cs.Range, "Table not checked", owner+": the table could not be read, so it, the key and the columns are unchecked (checked because of --servers): "+err.Error()+".")
 					return
 				}
 				for _, p := range reconcile.CheckColumns(cols, r.Key, nil) {
