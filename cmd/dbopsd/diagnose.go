@@ -239,7 +239,6 @@ func orDashStr(s string) string {
 	return s
 }
 
-
 func runDiagnoseHistory(ctx context.Context, o diagnoseOpts) error {
 	if o.database == "" {
 		return usageError("--database is required")
