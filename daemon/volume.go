@@ -12,7 +12,6 @@ import (
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/schedule"
 	"github.com/dbopsd/dbopsd/site"
-	"github.com/dbopsd/dbopsd/volume"
 )
 
 // KindVolume is the daily data-volume sample of every database (volume/).
@@ -65,12 +64,9 @@ func runVolume(ctx context.Context, env *Env, t *schedule.Task) error {
 	var failed []string
 	sampled := 0
 	for _, name := range env.Config.DatabaseNames() {
-		s, err := site.VolumeSample(ctx, env.Config, env.Catalog, env.Config.Databases[name], time.Now())
+		_, err := site.DailySample(ctx, env.Config, hs, env.Config.Databases[name], time.Now())
 		if errors.Is(err, dictionary.ErrNotSupported) {
 			continue
-		}
-		if err == nil {
-			_, err = volume.Save(ctx, hs, s)
 		}
 		if err != nil {
 			env.Logger.Error("volume sample failed", "database", name, "error", err)

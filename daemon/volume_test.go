@@ -112,4 +112,31 @@ database "rating" {
 	if d := entries[0].Due(facts, time.Now()); d.Due {
 		t.Errorf("due again right after a sample: %s", d.Why)
 	}
+
+	// The job keeps the dictionary when none was stored this month, then
+	// only when the schema changed: the monthly report's schema changes
+	// need nobody to run `dbopsd dict`.
+	dicts := func() int {
+		docs, err := (history.Store{Catalog: cat}).List(ctx, catalog.DocumentQuery{Kind: history.KindDictionary, Database: "rating"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(docs)
+	}
+	if n := dicts(); n != 1 {
+		t.Fatalf("after the first sample: %d dictionaries stored, want 1", n)
+	}
+	if err := r.Run(ctx, &schedule.Task{Kind: KindVolume, Trigger: schedule.TriggerSchedule}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dicts(); n != 1 {
+		t.Errorf("an unchanged schema stored its dictionary again: %d", n)
+	}
+	pg.Exec(t, name, "ALTER TABLE persons ADD COLUMN name text")
+	if err := r.Run(ctx, &schedule.Task{Kind: KindVolume, Trigger: schedule.TriggerSchedule}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dicts(); n != 2 {
+		t.Errorf("after a new column: %d dictionaries stored, want 2", n)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/dictionary"
+	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/volume"
 )
@@ -40,13 +41,18 @@ func Dictionary(ctx context.Context, cfg *config.Config, db *config.Database) (*
 // VolumeSample takes today's volume sample of db: the tables' rows and
 // bytes from its dictionary, and what its backups in the catalog store.
 func VolumeSample(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, db *config.Database, now time.Time) (*volume.Sample, error) {
+	s, _, err := sampleWithDictionary(ctx, cfg, cat, db, now)
+	return s, err
+}
+
+func sampleWithDictionary(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, db *config.Database, now time.Time) (*volume.Sample, *dictionary.Dictionary, error) {
 	d, err := Dictionary(ctx, cfg, db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	backups, err := cat.Backups(ctx, db.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := volume.FromDictionary(d, now)
 	for _, b := range backups {
@@ -55,5 +61,39 @@ func VolumeSample(ctx context.Context, cfg *config.Config, cat *catalog.Catalog,
 			s.Backups++
 		}
 	}
-	return s, nil
+	return s, d, nil
+}
+
+// DailySample is the daemon's daily volume job for database db: it takes
+// the volume sample and stores it, and stores the dictionary it read too
+// when the schema changed since the last stored dictionary, or none was
+// stored this month yet (in the daemon's time zone). So the monthly
+// report's schema changes come from the daemon alone, without anyone
+// running `dbopsd dict`. dictStored says whether the dictionary was kept.
+func DailySample(ctx context.Context, cfg *config.Config, hs history.Store, db *config.Database, now time.Time) (dictStored bool, err error) {
+	s, d, err := sampleWithDictionary(ctx, cfg, hs.Catalog, db, now)
+	if err != nil {
+		return false, err
+	}
+	if _, err := volume.Save(ctx, hs, s); err != nil {
+		return false, err
+	}
+	prev, ok, err := dictionary.Previous(ctx, hs, db.Name, time.Time{})
+	if err != nil {
+		return false, err
+	}
+	loc := cfg.Daemon.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	y1, m1, _ := now.In(loc).Date()
+	if ok && len(dictionary.Diff(prev, d)) == 0 {
+		if y0, m0, _ := prev.CollectedAt.In(loc).Date(); y0 == y1 && m0 == m1 {
+			return false, nil
+		}
+	}
+	if _, err := dictionary.Save(ctx, hs, d); err != nil {
+		return false, err
+	}
+	return true, nil
 }
