@@ -8,8 +8,8 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/dictionary"
-	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/volume"
 )
 
