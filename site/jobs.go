@@ -250,6 +250,7 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, AllDictionaries: rep.Dictionaries == config.DictionariesAll, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
 		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
 		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,
+		Sources: diagnosisSources(run.Catalog, l),
 		Anchors: func(ctx context.Context) ([]register.Anchor, error) {
 			st, err := OpenStorage(ctx, cfg, cfg.Repository.Storage, run.Logger)
 			if err != nil {
