@@ -112,6 +112,8 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"engines/diagmodel", "engines", true},
 		{"engines/postgres", "diagnostics", true},
 		{"engines/postgres", "engines/diagmodel", false},
+		{"maintenance", "diagnostics", true},
+		{"diagnostics", "maintenance", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {
