@@ -198,7 +198,7 @@ func Prune(ctx context.Context, cfg *config.Config, cat *catalog.Catalog, opts p
 // not "", only that one), its font and language (lang, when not "",
 // overrides), its notify blocks as mailers and the policy's other notify
 // blocks that take rep's event as alerts. period is "" for the last
-// complete month or week. The caller sets Out, Send and Sources.
+// complete month or week. The caller sets Out and Send.
 func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang string, run Run) (report.Job, error) {
 	l, err := i18n.NormalizeLang(cmp.Or(lang, rep.Language))
 	if err != nil {
