@@ -16,7 +16,7 @@ MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 BIN := bin/dbopsd
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build demo test test-short deps demo-deps test-deps bench lint fmt clean
+.PHONY: all build demo test test-short deps demo-deps test-deps bench-deps bench lint fmt clean
 
 all: build
 
@@ -46,6 +46,14 @@ test-deps: demo-deps
 	fi
 
 deps: test-deps
+
+## bench-deps: what only the benchmarks compare against (check_postgres and
+## MySQLTuner beside the diagnostics); not needed by the tests.
+bench-deps: test-deps
+	@missing=""; \
+	command -v check_postgres >/dev/null || missing="$$missing check-postgres"; \
+	command -v mysqltuner >/dev/null || missing="$$missing mysqltuner"; \
+	$(install_missing)
 
 # install_missing ends a recipe that collected Debian packages in $$missing.
 define install_missing
@@ -77,7 +85,7 @@ demo: demo-deps build
 	./scripts/demo.sh
 
 ## bench: Go benchmarks and side-by-side comparisons with pg_dump/pg_restore.
-bench: test-deps build
+bench: bench-deps build
 	./scripts/bench.sh
 
 lint:

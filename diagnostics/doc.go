@@ -26,4 +26,11 @@
 // snapshots (delta.go); a restart breaks the series and is itself a
 // finding. forecast.go fits Theil–Sen slopes over 30 and 90 days of daily
 // samples, with the honesty rules of the check page for the forecast.
+//
+// # Maintenance proposals
+//
+// propose.go implements maintenance.Proposer from the newest monthly
+// diagnosis: bloat, invalid, unused and duplicate indexes and tables never
+// analysed become proposals that name their finding; nothing runs without
+// a signed, approved request.
 package diagnostics

@@ -10,8 +10,8 @@
 // the lock it takes and for how long (estimated), whether it runs online,
 // and the reason (a finding's id when a diagnosis made it). Proposers make
 // them: StatsProposer from cheap engine statistics (dead tuples and the last
-// vacuum/analyze on PostgreSQL, DATA_FREE on MariaDB); the diagnostics will
-// implement Proposer from their findings. Save stores a database's
+// vacuum/analyze on PostgreSQL, DATA_FREE on MariaDB); diagnostics.Proposer
+// from the findings of the newest monthly diagnosis. Save stores a database's
 // proposals as one history document of kind history.KindMaintenance, so a
 // proposal's id (document id "." number) is stable and survives a catalog
 // rebuild.

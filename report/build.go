@@ -258,7 +258,9 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 		if raw, err = src.Findings.Findings(ctx, info.Name, in.From, in.To); err != nil {
 			return d, fmt.Errorf("reading the findings of %s: %w", info.Name, err)
 		}
-		d.Findings = distinct(raw)
+		if raw != nil { // nil: the source has nothing for the period ("not collected")
+			d.Findings = distinct(raw)
+		}
 	}
 	if src.Volume != nil {
 		if d.Volume, err = src.Volume.Volume(ctx, info.Name, in.From.AddDate(0, -historyMonths, 0), in.To); err != nil {

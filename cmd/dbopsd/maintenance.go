@@ -34,8 +34,9 @@ func maintenanceProposeCmd() command {
 	return command{
 		name:  "maintenance propose",
 		usage: "[--database X]",
-		summary: "Read each database's table statistics (dead rows, last vacuum and analyze; DATA_FREE),\n" +
-			"store the maintenance they call for as proposals, and list them. Changes nothing.",
+		summary: "Read each database's table statistics (dead rows, last vacuum and analyze; DATA_FREE) and the\n" +
+			"findings of its newest monthly diagnosis (bloat, invalid, unused and duplicate indexes, tables never\n" +
+			"analysed), store the maintenance they call for as proposals, and list them. Changes nothing.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "only this database (default: every database of the policy)")
@@ -100,7 +101,7 @@ func runMaintenancePropose(ctx context.Context, o maintenanceOpts) error {
 			fmt.Fprintf(o.stderr, "%s: %v\n", db.Name, err)
 			continue
 		}
-		props, err := maintenance.StatsProposer{}.Propose(ctx, target)
+		props, err := site.MaintenanceProposals(ctx, e.cat, target)
 		if err != nil {
 			failed = append(failed, db.Name)
 			e.logger.Error("proposing maintenance failed", "database", db.Name, "error", err)

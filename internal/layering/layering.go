@@ -93,6 +93,11 @@ var Rules = []Rule{
 		Deny: aboveJobs,
 	},
 	{
+		Why:  "the diagnostics implement maintenance's Proposer from their findings: maintenance does not read the diagnostics",
+		From: []string{"maintenance/..."},
+		Deny: []string{"diagnostics/..."},
+	},
+	{
 		Why:  "the diagnostics model (engines/diagmodel) is a leaf both the adapters and diagnostics import",
 		From: []string{"engines/diagmodel"},
 		Deny: []string{"..."},

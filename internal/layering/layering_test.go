@@ -115,6 +115,8 @@ func TestCheckFindsUpwardImports(t *testing.T) {
 		{"report", "dictionary", true},
 		{"report/reporttest", "volume", true},
 		{"site", "report", false},
+		{"maintenance", "diagnostics", true},
+		{"diagnostics", "maintenance", false},
 	} {
 		got := Check(map[string][]string{m(tc.from): {m(tc.to), "fmt"}}, Rules)
 		if (len(got) > 0) != tc.bad {

@@ -1,0 +1,232 @@
+package site
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/diagnostics"
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/report"
+)
+
+// DiagnosisSource feeds the report from the stored diagnosis snapshots
+// (history.KindDiagnosis in the catalog): it is the report's
+// FindingsSource and ConnectionsSource.
+//
+// A finding is new when the last run of its check before it did not see
+// it, and resolved when a later run of its check no longer does. Checks
+// are compared with their own previous run, not the previous snapshot:
+// a daily inspection does not run the monthly checks, so it neither
+// resolves nor re-opens their findings.
+type DiagnosisSource struct {
+	Catalog *catalog.Catalog
+	// Lang renders the findings and the check groups (the weekly rows);
+	// a stored sentence this build cannot render is kept as stored.
+	Lang i18n.Lang
+}
+
+var (
+	_ report.FindingsSource    = DiagnosisSource{}
+	_ report.ConnectionsSource = DiagnosisSource{}
+)
+
+// diagnosisSources is what ReportJob sets from the diagnoses.
+func diagnosisSources(cat *catalog.Catalog, lang i18n.Lang) report.Sources {
+	s := DiagnosisSource{Catalog: cat, Lang: lang}
+	return report.Sources{Findings: s, Connections: s}
+}
+
+// baselineDays is how far before a period the last run of each check is
+// looked for: the monthly diagnosis runs once a calendar month.
+const baselineDays = 45
+
+// storedDiagnosis is the part of a stored diagnostics.Report the report
+// reads: the facts (tables, indexes, settings) are skipped, not decoded.
+type storedDiagnosis struct {
+	Level    string                 `json:"level"`
+	At       time.Time              `json:"at"`
+	Checks   []diagnostics.CheckRun `json:"checks"`
+	Findings []diagnostics.Finding  `json:"findings"`
+	Facts    *struct {
+		Connections *diagmodel.Connections `json:"connections"`
+	} `json:"facts"`
+	// A snapshot stored by a collector alone is bare facts.
+	Connections *diagmodel.Connections `json:"connections"`
+}
+
+func decodeDiagnosis(d catalog.Document) (storedDiagnosis, error) {
+	var s storedDiagnosis
+	if err := json.Unmarshal(d.Body, &s); err != nil {
+		return s, fmt.Errorf("diagnosis %s of %s: %w", d.ID, d.Database, err)
+	}
+	if s.At.IsZero() {
+		s.At = d.TakenAt
+	}
+	if s.Facts != nil && s.Facts.Connections != nil {
+		s.Connections = s.Facts.Connections
+	}
+	return s, nil
+}
+
+// Findings implements report.FindingsSource: every sighting of a finding
+// in the snapshots of [from, to), each snapshot's time as Seen, and a
+// sighting marked Resolved where a check's run no longer saw what its run
+// before did. Checks that could not run are left out. No snapshot in the
+// period gives nil: the report then says "not collected".
+func (s DiagnosisSource) Findings(ctx context.Context, database string, from, to time.Time) ([]report.Finding, error) {
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	open, err := s.baseline(ctx, database, from)
+	if err != nil {
+		return nil, err
+	}
+	out := []report.Finding{}
+	for _, d := range docs {
+		sd, err := decodeDiagnosis(d)
+		if err != nil {
+			continue // damaged: dbopsd findings names it; the report goes on without it
+		}
+		out = append(out, s.advance(open, sd, database, true)...)
+	}
+	return out, nil
+}
+
+// baseline is what each check last saw before from: the newest snapshot
+// before it and, walking back, those down to the newest monthly one.
+func (s DiagnosisSource) baseline(ctx context.Context, database string, from time.Time) (map[string]map[string]diagnostics.Finding, error) {
+	open := map[string]map[string]diagnostics.Finding{}
+	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
+		Since: from.AddDate(0, 0, -baselineDays), Until: from, WithoutBody: true})
+	if err != nil {
+		return nil, err
+	}
+	var before []storedDiagnosis
+	for i := len(list) - 1; i >= 0; i-- {
+		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		sd, err := decodeDiagnosis(d)
+		if err != nil {
+			continue
+		}
+		before = append(before, sd)
+		if sd.Level == diagmodel.Monthly {
+			break
+		}
+	}
+	for i := len(before) - 1; i >= 0; i-- {
+		s.advance(open, before[i], database, false)
+	}
+	return open, nil
+}
+
+// advance applies snapshot sd to open (check → finding key → finding, for
+// the checks that ran) and returns its sightings when emit is set.
+func (s DiagnosisSource) advance(open map[string]map[string]diagnostics.Finding, sd storedDiagnosis, database string, emit bool) []report.Finding {
+	var out []report.Finding
+	seen := map[string]map[string]diagnostics.Finding{}
+	for _, c := range sd.Checks {
+		if c.Status == diagnostics.StatusRan {
+			seen[c.ID] = map[string]diagnostics.Finding{}
+		}
+	}
+	for _, f := range sd.Findings {
+		if f.NotChecked || seen[f.Check] == nil {
+			continue
+		}
+		seen[f.Check][f.Key()] = f
+		if emit {
+			_, known := open[f.Check][f.Key()]
+			rf := s.finding(database, f, sd.At)
+			rf.New = !known
+			out = append(out, rf)
+		}
+	}
+	for check, now := range seen {
+		for k, f := range open[check] {
+			if _, still := now[k]; !still && emit {
+				rf := s.finding(database, f, sd.At)
+				rf.Resolved, rf.Suppressed = true, false
+				out = append(out, rf)
+			}
+		}
+		open[check] = now
+	}
+	return out
+}
+
+func (s DiagnosisSource) finding(database string, f diagnostics.Finding, seen time.Time) report.Finding {
+	lang := s.Lang
+	if lang == "" {
+		lang = i18n.Default
+	}
+	render := func(m i18n.Message, stored string) string {
+		if m.Key != "" {
+			if t, ok := m.Render(lang); ok {
+				return t
+			}
+		}
+		return stored
+	}
+	link := f.Link
+	if link == "" {
+		link = diagnostics.Link(f.Check)
+	}
+	group := i18n.T(lang, "diagnostics.group."+f.Group, nil)
+	if f.Group == "" {
+		group = ""
+	}
+	return report.Finding{Database: database, Check: f.Check, Group: group, Priority: ReportPriority(f.Priority),
+		Finding: render(f.Message, f.Finding), Object: f.Object, Details: render(f.DetailsMessage, f.Details),
+		Seen: seen, Suppressed: f.Suppressed, Link: link}
+}
+
+// ReportPriority is the report's priority of a diagnostics priority
+// (1 … 250): urgent up to 20 and high up to 50, as the diagnosis page
+// colours them and the daemon alerts them; medium up to 150; low beyond.
+func ReportPriority(p int) string {
+	switch {
+	case p <= 20:
+		return report.PriorityUrgent
+	case p <= 50:
+		return report.PriorityHigh
+	case p <= 150:
+		return report.PriorityMedium
+	}
+	return report.PriorityLow
+}
+
+// ConnectionPeak implements report.ConnectionsSource: the most connections
+// any inspection of [from, to) counted (a sample at each run, not a
+// continuous maximum); ok false when none counted them.
+func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, from, to time.Time) (int, bool, error) {
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return 0, false, err
+	}
+	peak, ok := 0, false
+	for _, d := range docs {
+		sd, err := decodeDiagnosis(d)
+		if err != nil {
+			continue
+		}
+		if c := sd.Connections; c != nil {
+			peak, ok = max(peak, c.Total), true
+		}
+	}
+	return peak, ok, nil
+}
