@@ -20,7 +20,11 @@ func MessageKeys(lang string) []string {
 	}
 	for _, engine := range []string{"postgres.", "mysql."} {
 		for _, k := range i18n.Keys(i18n.Lang(lang), engine) {
-			keys = append(keys, "note."+k)
+			// <engine>.diag.* are the diagnostics collectors' notes, not a
+			// restore's: drill reports never carry them.
+			if !strings.HasPrefix(k, engine+"diag.") {
+				keys = append(keys, "note."+k)
+			}
 		}
 	}
 	slices.Sort(keys)
