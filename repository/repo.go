@@ -26,8 +26,11 @@ import (
 // FormatVersion is the repository format this code writes. Readers accept
 // this version and older ones, and refuse newer ones with a clear message.
 // Format 2 names chunks by keyed BLAKE3 instead of HMAC-SHA256; nothing
-// else differs, and a format 1 repository keeps its own ids.
-const FormatVersion = 2
+// else differs, and a format 1 repository keeps its own ids. Format 3 adds
+// row fingerprint parts and parts stored as rows (rows.go); a format 2
+// repository becomes format 3 with the first backup that writes one, so
+// that an older dbopsd refuses it instead of misreading those parts.
+const FormatVersion = 3
 
 // chunkSizes bound the content-defined chunks. BenchmarkChunkSizes
 // (chunksize_test.go) measures 256 KiB to 2 MiB averages: an appended 2%

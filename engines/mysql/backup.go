@@ -498,6 +498,7 @@ func (b *backupRun) dumpPart(ctx context.Context, w *sql.Conn, task dumpTask) (e
 
 	pw, err := b.sink.CreatePart(ctx, engines.PartInfo{
 		Name: name, Kind: engines.KindTable, Table: &engines.TableRef{Name: t.Name}, Format: formatTSV, Seq: task.seq,
+		Shape: engines.RowShape(t.Columns), // one escaped row per line (rowformat.go)
 	})
 	if err != nil {
 		return fmt.Errorf("creating part %s: %w", name, err)

@@ -182,7 +182,7 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 			for i := range jobs {
 				p := parts[i]
 				t := tables[p.table]
-				rd, err := dumpPart(gctx, conn, t.Ref, p, sink)
+				rd, err := dumpPart(gctx, conn, t.Ref, engines.RowShape(columns[p.table]), p, sink)
 				if err != nil {
 					return err
 				}
@@ -334,9 +334,9 @@ func dataPartNames(tables []tableInfo) []string {
 
 // dumpPart copies one data part of table t: the whole table, or one block
 // range of it.
-func dumpPart(ctx context.Context, conn *pgx.Conn, t engines.TableRef, p dataPart, sink engines.PartSink) (*rowDigester, error) {
+func dumpPart(ctx context.Context, conn *pgx.Conn, t engines.TableRef, shape string, p dataPart, sink engines.PartSink) (*rowDigester, error) {
 	ref := t
-	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: p.name, Kind: engines.KindTable, Table: &ref, Format: formatData, Seq: p.seq})
+	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: p.name, Kind: engines.KindTable, Table: &ref, Format: formatData, Seq: p.seq, Shape: shape})
 	if err != nil {
 		return nil, fmt.Errorf("creating part %s: %w", p.name, err)
 	}

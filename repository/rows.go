@@ -1,0 +1,765 @@
+package repository
+
+// Row-level differentials (ARCHITECTURE.md, "Row-level differentials").
+//
+// A table part whose PartInfo.Shape is set is a multiset of row lines. In a
+// full, every line is fingerprinted as it streams by (a keyed hash of the
+// whole line: a 64-bit fingerprint and 32 check bits), and the sorted
+// fingerprints are stored as a part of their own, "rowfp/<part>", of kind
+// KindRowFingerprints: 12 bytes a row. Storing them costs about a tenth of
+// a typical table's size once; recomputing them at every differential would
+// read and decrypt the whole full from storage each time, which on object
+// storage takes as long as a restore.
+//
+// In a differential, the same part is spooled to a file in the backup's
+// temporary directory while its lines' fingerprints are sorted externally
+// (rowset). At Close, one sort-merge against the full's fingerprint part
+// finds the lines the full lacks (added) and the full's lines the table has
+// lost (removed, counted as a multiset, so duplicate rows without a key
+// work). The part is then stored the cheaper way: as rows (the removed
+// fingerprints, then the added lines) or as chunks (today's path, replayed
+// from the spool). Rows lose to chunks for a table that was only appended
+// to, rewritten, or mostly deleted.
+//
+// No fingerprint collision can lose a row: a fingerprint shared by two
+// different lines (told apart by their check bits) anywhere in the merge
+// makes the part go as chunks. A restore streams the full's part, drops
+// each line whose fingerprint and check bits the differential removes (once
+// per removal), and appends the added lines; the table's order-independent
+// checksum then proves the result.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"lukechampine.com/blake3"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository/rowset"
+	"github.com/dbopsd/dbopsd/storage"
+)
+
+// KindRowFingerprints is the kind of a full's fingerprint part. Source.Parts
+// does not list it: it is the repository's, not the engine's.
+const KindRowFingerprints = "rowfp"
+
+// How a differential's part of rows was stored (Part.Method).
+const (
+	MethodRows   = "rows"
+	MethodChunks = "chunks"
+)
+
+const (
+	rowFPPrefix = "rowfp/"
+	formatRowFP = "dbopsd-rowfp/1"
+	formatRows  = "dbopsd-rows/1"
+	magicRowFP  = "dbopsd-rowfp/1\n"
+	magicRows   = "dbopsd-rows/1\n"
+	// rowsFormat is the repository format that has row parts.
+	rowsFormat = 3
+	// removedMax bounds the removals a part stored as rows may carry: a
+	// restore holds them in memory, 16 bytes each (64 MiB at most).
+	removedMax = 4 << 20
+	fpEntry    = 12 // a fingerprint and its check bits, as stored
+)
+
+// RowsInfo describes a part stored as rows.
+type RowsInfo struct {
+	// BaseChunks: the first chunks of the part are the full's part.
+	BaseChunks int   `json:"base_chunks"`
+	BaseSize   int64 `json:"base_size"`
+	Added      int64 `json:"added"`
+	Removed    int64 `json:"removed"`
+}
+
+// fingerprintBits is the width of new fingerprints: 64, narrower only in
+// tests that force collisions.
+var fingerprintBits = 64
+
+// SetFingerprintBitsForTest makes new fingerprints bits wide (collisions
+// become common) until the returned function is called. Tests only.
+func SetFingerprintBitsForTest(bits int) (undo func()) {
+	old := fingerprintBits
+	fingerprintBits = bits
+	return func() { fingerprintBits = old }
+}
+
+// usesRows says whether m has parts only format 3 readers understand.
+func usesRows(m *Manifest) bool {
+	for _, p := range m.Parts {
+		if p.Kind == KindRowFingerprints || p.Rows != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// raiseFormat moves the repository to format version (MAC-authenticated
+// like any config) before a manifest that needs it is written.
+func (r *Repo) raiseFormat(ctx context.Context, version int) error {
+	if r.cfg.Version >= version {
+		return nil
+	}
+	cfg := r.cfg
+	cfg.Version = version
+	cfg.MAC = cfg.mac(r.keys.macKey)
+	b := cfg.encode()
+	if err := r.st.Put(ctx, configKey, bytes.NewReader(b), int64(len(b)), storage.PutOptions{}); err != nil {
+		return fmt.Errorf("moving the repository to format %d (row-level differentials): %w", version, err)
+	}
+	r.logger.Info("repository moved to a new format: older dbopsd versions now refuse it", "format", version)
+	r.cfg = cfg
+	return nil
+}
+
+// rowKey is the key of the row fingerprints, derived from the MAC key so
+// that the storage operator cannot confirm guesses about rows.
+func (k *keys) rowKey() []byte {
+	h := hmac.New(sha256.New, k.macKey)
+	h.Write([]byte("dbopsd-row-fingerprint-v1"))
+	return h.Sum(nil)
+}
+
+// lineHasher fingerprints lines that arrive in pieces.
+type lineHasher struct {
+	h    *blake3.Hasher
+	bits int
+	n    int64 // bytes of the current line so far
+	sum  [16]byte
+}
+
+func (r *Repo) newLineHasher(bits int) *lineHasher {
+	return &lineHasher{h: blake3.New(16, r.keys.rowKey()), bits: bits}
+}
+
+func (l *lineHasher) write(b []byte) {
+	l.h.Write(b)
+	l.n += int64(len(b))
+}
+
+// line ends the current line and returns its fingerprint, check bits and
+// length (saturated: it only estimates sizes).
+func (l *lineHasher) line() (fp uint64, check uint32, n uint32) {
+	s := l.h.Sum(l.sum[:0])
+	fp, check = binary.BigEndian.Uint64(s), binary.BigEndian.Uint32(s[8:])
+	if l.bits < 64 {
+		fp &= 1<<l.bits - 1
+	}
+	n = uint32(min(l.n, math.MaxUint32))
+	l.h.Reset()
+	l.n = 0
+	return fp, check, n
+}
+
+// feedLines hashes b, calling onLine at each line's end.
+func feedLines(l *lineHasher, b []byte, onLine func(fp uint64, check uint32, n uint32) error) error {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.write(b)
+			return nil
+		}
+		l.write(b[:i])
+		if err := onLine(l.line()); err != nil {
+			return err
+		}
+		b = b[i+1:]
+	}
+	return nil
+}
+
+// makeTempDir empties this database's temporary directory (what a killed
+// backup left) and creates it. The database's lock is held by the caller.
+func (w *Writer) makeTempDir() error {
+	base := w.opts.TempDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	w.tmp = filepath.Join(base, "dbopsd-rows", w.r.cfg.ID, w.opts.Database)
+	if left, err := os.ReadDir(w.tmp); err == nil && len(left) > 0 {
+		w.r.logger.Info("removing temporary files an interrupted backup left", "dir", w.tmp, "files", len(left))
+	}
+	if err := os.RemoveAll(w.tmp); err != nil {
+		return fmt.Errorf("removing temporary files an interrupted backup left: %w", err)
+	}
+	if err := os.MkdirAll(w.tmp, 0o700); err != nil {
+		return fmt.Errorf("creating the temporary directory of row-level differentials: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) removeTempDir() {
+	if w.tmp != "" {
+		os.RemoveAll(w.tmp)
+	}
+}
+
+// TempBytes is how many bytes the backup wrote to temporary files.
+func (w *Writer) TempBytes() int64 { return w.temp.Load() }
+
+// TempDir is where the backup spills rows.
+func (w *Writer) TempDir() string { return w.tmp }
+
+// fpWriter passes a full's table part through and fingerprints its lines;
+// Close stores the sorted fingerprints as the part "rowfp/<name>".
+type fpWriter struct {
+	pw     *partWriter
+	lines  *lineHasher
+	sorter *rowset.Sorter
+	idx    uint64
+	err    error
+}
+
+func (w *Writer) fingerprinting(pw *partWriter) *fpWriter {
+	return &fpWriter{pw: pw, lines: w.r.newLineHasher(fingerprintBits), sorter: rowset.NewSorter(w.tmp)}
+}
+
+func (f *fpWriter) Write(b []byte) (int, error) {
+	n, err := f.pw.Write(b)
+	if err != nil {
+		return n, err
+	}
+	if f.err == nil {
+		f.err = feedLines(f.lines, b, func(fp uint64, check, n uint32) error {
+			f.idx++
+			return f.sorter.Add(rowset.Entry{FP: fp, Check: check})
+		})
+	}
+	return len(b), f.err
+}
+
+func (f *fpWriter) Close() error {
+	defer f.sorter.Close()
+	if err := f.pw.Close(); err != nil {
+		return err
+	}
+	if f.err != nil {
+		return f.err
+	}
+	w, info := f.pw.w, f.pw.p.PartInfo
+	if f.lines.n > 0 {
+		w.r.logger.Warn("a part of rows does not end with a newline: its differentials are stored as chunks", "part", info.Name)
+		return nil
+	}
+	w.temp.Add(f.sorter.Spilled())
+	it, err := f.sorter.Sorted()
+	if err != nil {
+		return err
+	}
+	name := rowFPPrefix + info.Name
+	pw, err := w.createPart(engines.PartInfo{Name: name, Kind: KindRowFingerprints, Table: info.Table,
+		Format: formatRowFP, Seq: info.Seq, Shape: info.Shape})
+	if err != nil {
+		return fmt.Errorf("creating part %s: %w", name, err)
+	}
+	pw.p.FPBits = f.lines.bits
+	bw := bufio.NewWriterSize(pw, 64<<10)
+	bw.WriteString(magicRowFP)
+	binary.Write(bw, binary.BigEndian, uint64(f.sorter.Len()))
+	var b [fpEntry]byte
+	for {
+		e, ok, err := it.Next()
+		if err != nil {
+			pw.Close()
+			return err
+		}
+		if !ok {
+			break
+		}
+		binary.BigEndian.PutUint64(b[:], e.FP)
+		binary.BigEndian.PutUint32(b[8:], e.Check)
+		bw.Write(b[:])
+	}
+	if err := bw.Flush(); err != nil {
+		pw.Close()
+		return fmt.Errorf("writing part %s: %w", name, err)
+	}
+	return pw.Close()
+}
+
+// diffWriter spools a differential's part of rows and, at Close, stores it
+// as rows or as chunks, whichever stores less.
+type diffWriter struct {
+	pw     *partWriter
+	base   *Part // the full's part
+	fp     *Part // its fingerprints
+	spool  *os.File
+	sw     *bufio.Writer
+	lines  *lineHasher
+	sorter *rowset.Sorter
+	idx    uint64
+	bytes  int64
+	err    error
+}
+
+// rowsOrChunks returns the writer for a differential's part of rows: one
+// that may store it as rows when the full has the same part with the same
+// columns and its fingerprints, else the plain part writer, with the reason.
+func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
+	info := pw.p.PartInfo
+	base, ok := w.opts.Base.Part(info.Name)
+	fp, fpOK := w.opts.Base.Part(rowFPPrefix + info.Name)
+	reason := ""
+	switch {
+	case !ok || base.Table == nil || info.Table == nil || *base.Table != *info.Table || base.Format != info.Format:
+		reason = "the full has no such part (new table, or the table was split differently): stored as chunks"
+	case base.Shape != info.Shape:
+		reason = "the table's columns changed since the full: stored as a full table part"
+	case !fpOK || fp.Kind != KindRowFingerprints:
+		reason = "the full has no row fingerprints (taken before format 3, or its part did not end with a newline): stored as chunks"
+	}
+	pw.p.Method = MethodChunks
+	if reason != "" {
+		pw.p.MethodReason = reason
+		return pw
+	}
+	d := &diffWriter{pw: pw, base: base, fp: fp, lines: w.r.newLineHasher(fp.FPBits), sorter: rowset.NewSorter(w.tmp)}
+	d.spool, d.err = os.CreateTemp(w.tmp, "part-*")
+	if d.err == nil {
+		d.sw = bufio.NewWriterSize(d.spool, 256<<10)
+	}
+	return d
+}
+
+func (d *diffWriter) Write(b []byte) (int, error) {
+	if d.err == nil {
+		d.err = context.Cause(d.pw.w.ctx)
+	}
+	if d.err != nil {
+		return 0, d.err
+	}
+	if _, err := d.sw.Write(b); err != nil {
+		d.err = fmt.Errorf("spooling part %s: %w", d.pw.p.Name, err)
+		return 0, d.err
+	}
+	d.bytes += int64(len(b))
+	d.err = feedLines(d.lines, b, func(fp uint64, check, n uint32) error {
+		e := rowset.Entry{FP: fp, Check: check, Len: n, Idx: d.idx}
+		d.idx++
+		return d.sorter.Add(e)
+	})
+	return len(b), d.err
+}
+
+func (d *diffWriter) Close() error {
+	defer func() {
+		d.sorter.Close()
+		if d.spool != nil {
+			d.spool.Close()
+			os.Remove(d.spool.Name())
+		}
+	}()
+	if d.err == nil {
+		d.err = d.sw.Flush()
+	}
+	if d.err != nil {
+		d.pw.Close()
+		return d.err
+	}
+	w := d.pw.w
+	w.temp.Add(d.bytes + d.sorter.Spilled())
+	if d.lines.n > 0 {
+		d.pw.p.MethodReason = "the part does not end with a newline: stored as chunks"
+		return d.replay()
+	}
+	m, err := d.merge()
+	if err != nil {
+		d.pw.Close()
+		return err
+	}
+	defer m.close()
+	rowsCost := int64(len(magicRows)+8) + m.addedBytes + fpEntry*m.removed
+	switch {
+	case m.collision:
+		d.pw.p.MethodReason = "two different rows share a fingerprint: stored as chunks, so that no row can be lost"
+		return d.replay()
+	case m.removed > removedMax:
+		d.pw.p.MethodReason = fmt.Sprintf("%d rows removed since the full, more than a restore holds in memory (%d): stored as chunks", m.removed, removedMax)
+		return d.replay()
+	}
+	chunksCost, err := d.dryRun()
+	if err != nil {
+		d.pw.Close()
+		return err
+	}
+	if chunksCost <= rowsCost {
+		d.pw.p.MethodReason = fmt.Sprintf("chunks store less: %d bytes of new chunks, rows %d (%d added, %d removed)", chunksCost, rowsCost, m.added, m.removed)
+		return d.replay()
+	}
+	d.pw.p.Method = MethodRows
+	d.pw.p.MethodReason = fmt.Sprintf("rows store less: %d rows added and %d removed, %d bytes; chunks %d", m.added, m.removed, rowsCost, chunksCost)
+	return d.writeRows(m)
+}
+
+// replay stores the spooled part as chunks, the ordinary way.
+func (d *diffWriter) replay() error {
+	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
+		d.pw.Close()
+		return err
+	}
+	if _, err := io.Copy(d.pw, bufio.NewReaderSize(d.spool, 256<<10)); err != nil {
+		d.pw.Close()
+		return fmt.Errorf("storing part %s: %w", d.pw.p.Name, err)
+	}
+	return d.pw.Close()
+}
+
+// dryRun cuts the spooled part into chunks without storing any and
+// returns the bytes of those the generation lacks: what chunks would store.
+func (d *diffWriter) dryRun() (int64, error) {
+	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	buf := bufPool.Get().(*[]byte)
+	*buf = (*buf)[:0]
+	dry := &partWriter{w: d.pw.w, p: &Part{}, buf: buf, dry: true}
+	_, err := io.Copy(dry, bufio.NewReaderSize(d.spool, 256<<10))
+	if cerr := dry.Close(); err == nil {
+		err = cerr
+	}
+	return dry.dryNew, err
+}
+
+// merged is the outcome of the sort-merge: a bitmap of the spooled lines
+// the full lacks, and a file of the full's fingerprints the part lost.
+type merged struct {
+	added, removed int64
+	addedBytes     int64
+	collision      bool
+	bits           []uint64
+	removedFile    *os.File
+}
+
+func (m *merged) close() {
+	if m.removedFile != nil {
+		m.removedFile.Close()
+		os.Remove(m.removedFile.Name())
+	}
+}
+
+func (m *merged) isAdded(i uint64) bool { return m.bits[i/64]&(1<<(i%64)) != 0 }
+
+// merge joins the part's sorted fingerprints with the full's.
+func (d *diffWriter) merge() (*merged, error) {
+	w := d.pw.w
+	it, err := d.sorter.Sorted()
+	if err != nil {
+		return nil, err
+	}
+	fr, err := w.r.Source(w.opts.Base).Open(w.ctx, d.fp.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer fr.Close()
+	base, err := newFPReader(fr, d.fp.Name)
+	if err != nil {
+		return nil, err
+	}
+	m := &merged{bits: make([]uint64, d.idx/64+1)}
+	m.removedFile, err = os.CreateTemp(w.tmp, "removed-*")
+	if err != nil {
+		return nil, err
+	}
+	rw := bufio.NewWriterSize(m.removedFile, 64<<10)
+	fail := func(err error) (*merged, error) { m.close(); return nil, err }
+
+	a, aok, err := it.Next()
+	if err != nil {
+		return fail(err)
+	}
+	b, bok, err := base.next()
+	if err != nil {
+		return fail(err)
+	}
+	var last rowset.Entry
+	seen := false
+	note := func(e rowset.Entry) {
+		if seen && e.FP == last.FP && e.Check != last.Check {
+			m.collision = true
+		}
+		last, seen = e, true
+	}
+	var buf [fpEntry]byte
+	for steps := 0; aok || bok; steps++ {
+		if steps%(64<<10) == 0 {
+			if err := context.Cause(w.ctx); err != nil {
+				return fail(err)
+			}
+		}
+		switch {
+		case aok && bok && a.FP == b.FP && a.Check == b.Check:
+			note(a)
+			if a, aok, err = it.Next(); err != nil {
+				return fail(err)
+			}
+			if b, bok, err = base.next(); err != nil {
+				return fail(err)
+			}
+		case aok && (!bok || a.FP < b.FP || a.FP == b.FP && a.Check < b.Check):
+			note(a)
+			m.bits[a.Idx/64] |= 1 << (a.Idx % 64)
+			m.added++
+			m.addedBytes += int64(a.Len) + 1
+			if a, aok, err = it.Next(); err != nil {
+				return fail(err)
+			}
+		default:
+			note(b)
+			binary.BigEndian.PutUint64(buf[:], b.FP)
+			binary.BigEndian.PutUint32(buf[8:], b.Check)
+			rw.Write(buf[:])
+			m.removed++
+			if b, bok, err = base.next(); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if err := base.end(); err != nil {
+		return fail(err)
+	}
+	if err := rw.Flush(); err != nil {
+		return fail(fmt.Errorf("spooling removed rows: %w", err))
+	}
+	w.temp.Add(m.removed * fpEntry)
+	return m, nil
+}
+
+// writeRows stores the part as rows: the removed fingerprints, then the
+// added lines. Its chunks are the full's part's, then these.
+func (d *diffWriter) writeRows(m *merged) error {
+	pw := d.pw
+	fail := func(err error) error { pw.Close(); return fmt.Errorf("storing part %s as rows: %w", pw.p.Name, err) }
+	bw := bufio.NewWriterSize(pw, 256<<10)
+	bw.WriteString(magicRows)
+	binary.Write(bw, binary.BigEndian, uint64(m.removed))
+	if _, err := m.removedFile.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	if _, err := io.Copy(bw, bufio.NewReaderSize(m.removedFile, 64<<10)); err != nil {
+		return fail(err)
+	}
+	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	lr := newLineReader(d.spool)
+	for i := uint64(0); ; i++ {
+		line, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if m.isAdded(i) {
+			bw.Write(line)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := pw.Close(); err != nil {
+		return err
+	}
+	p := pw.p
+	p.Rows = &RowsInfo{BaseChunks: len(d.base.Chunks), BaseSize: d.base.Size, Added: m.added, Removed: m.removed}
+	p.FPBits = d.fp.FPBits
+	p.Chunks = append(slices.Clone(d.base.Chunks), p.Chunks...)
+	p.Size += d.base.Size
+	return nil
+}
+
+// fpReader reads a fingerprint part.
+type fpReader struct {
+	r    *bufio.Reader
+	name string
+	left uint64
+	b    [fpEntry]byte
+}
+
+func newFPReader(r io.Reader, name string) (*fpReader, error) {
+	f := &fpReader{r: bufio.NewReaderSize(r, 64<<10), name: name}
+	var hdr [len(magicRowFP) + 8]byte
+	if _, err := io.ReadFull(f.r, hdr[:]); err != nil || string(hdr[:len(magicRowFP)]) != magicRowFP {
+		return nil, fmt.Errorf("part %s is not a row fingerprint part (%v): %w", name, err, ErrDamaged)
+	}
+	f.left = binary.BigEndian.Uint64(hdr[len(magicRowFP):])
+	return f, nil
+}
+
+func (f *fpReader) next() (rowset.Entry, bool, error) {
+	if f.left == 0 {
+		return rowset.Entry{}, false, nil
+	}
+	if _, err := io.ReadFull(f.r, f.b[:]); err != nil {
+		return rowset.Entry{}, false, fmt.Errorf("part %s ends early: %v: %w", f.name, err, ErrDamaged)
+	}
+	f.left--
+	return rowset.Entry{FP: binary.BigEndian.Uint64(f.b[:]), Check: binary.BigEndian.Uint32(f.b[8:])}, true, nil
+}
+
+func (f *fpReader) end() error {
+	if _, err := f.r.ReadByte(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("part %s is longer than it says: %w", f.name, ErrDamaged)
+	}
+	return nil
+}
+
+// lineReader returns whole lines, newline included, however long.
+type lineReader struct {
+	r    *bufio.Reader
+	line []byte
+}
+
+func newLineReader(r io.Reader) *lineReader {
+	return &lineReader{r: bufio.NewReaderSize(r, 256<<10)}
+}
+
+// next returns the next line (valid until the next call). A last line
+// without a newline is an error: parts of rows end with one.
+func (l *lineReader) next() ([]byte, error) {
+	s, err := l.r.ReadSlice('\n')
+	if err == nil {
+		return s, nil
+	}
+	l.line = append(l.line[:0], s...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		s, err = l.r.ReadSlice('\n')
+		l.line = append(l.line, s...)
+	}
+	switch {
+	case err == nil:
+		return l.line, nil
+	case errors.Is(err, io.EOF) && len(l.line) == 0:
+		return nil, io.EOF
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("a part of rows ends inside a row: %w", ErrDamaged)
+	}
+	return nil, err
+}
+
+// removal is one row a part stored as rows removes from the full's.
+type removal struct {
+	fp    uint64
+	check uint32
+	used  bool
+}
+
+// rowsReader rebuilds a part stored as rows: the full's lines minus the
+// removed ones, then the added lines.
+type rowsReader struct {
+	part    *Part
+	base    io.ReadCloser
+	diff    io.ReadCloser
+	lines   *lineReader
+	added   *bufio.Reader
+	hasher  *lineHasher
+	removed []removal
+	pending []byte
+	inBase  bool
+	err     error
+}
+
+func (s *Source) openRows(ctx context.Context, p *Part) (io.ReadCloser, error) {
+	n := p.Rows.BaseChunks
+	if n > len(p.Chunks) {
+		return nil, fmt.Errorf("backup %s, part %s: %d base chunks of %d: %w", s.m.ID, p.Name, n, len(p.Chunks), ErrDamaged)
+	}
+	basePart := &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[:n]}
+	diffPart := &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[n:]}
+	diff := s.openChunks(ctx, diffPart)
+	rr := &rowsReader{part: p, diff: diff, hasher: s.r.newLineHasher(p.FPBits), inBase: true}
+	rr.added = bufio.NewReaderSize(diff, 256<<10)
+	var hdr [len(magicRows) + 8]byte
+	if _, err := io.ReadFull(rr.added, hdr[:]); err != nil || string(hdr[:len(magicRows)]) != magicRows {
+		diff.Close()
+		return nil, fmt.Errorf("backup %s, part %s: not rows (%v): %w", s.m.ID, p.Name, err, ErrDamaged)
+	}
+	count := binary.BigEndian.Uint64(hdr[len(magicRows):])
+	if count > removedMax || int64(count) != p.Rows.Removed {
+		diff.Close()
+		return nil, fmt.Errorf("backup %s, part %s: %d removed rows, the manifest says %d: %w", s.m.ID, p.Name, count, p.Rows.Removed, ErrDamaged)
+	}
+	rr.removed = make([]removal, count)
+	var b [fpEntry]byte
+	for i := range rr.removed {
+		if _, err := io.ReadFull(rr.added, b[:]); err != nil {
+			diff.Close()
+			return nil, fmt.Errorf("backup %s, part %s: %w", s.m.ID, p.Name, err)
+		}
+		rr.removed[i] = removal{fp: binary.BigEndian.Uint64(b[:]), check: binary.BigEndian.Uint32(b[8:])}
+	}
+	rr.base = s.openChunks(ctx, basePart)
+	rr.lines = newLineReader(rr.base)
+	return rr, nil
+}
+
+// drop reports whether the differential removes one line with this
+// fingerprint and check bits not yet dropped, and marks it dropped.
+func (r *rowsReader) drop(fp uint64, check uint32) bool {
+	i, _ := slices.BinarySearchFunc(r.removed, removal{fp: fp, check: check}, func(a, b removal) int {
+		if a.fp != b.fp {
+			if a.fp < b.fp {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(a.check) - int64(b.check))
+	})
+	for ; i < len(r.removed) && r.removed[i].fp == fp && r.removed[i].check == check; i++ {
+		if !r.removed[i].used {
+			r.removed[i].used = true
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rowsReader) Read(b []byte) (int, error) {
+	for len(r.pending) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		if !r.inBase {
+			return r.added.Read(b)
+		}
+		line, err := r.lines.next()
+		if errors.Is(err, io.EOF) {
+			for _, rm := range r.removed {
+				if !rm.used {
+					r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
+					return 0, r.err
+				}
+			}
+			r.inBase = false
+			continue
+		}
+		if err != nil {
+			r.err = fmt.Errorf("part %s: %w", r.part.Name, err)
+			return 0, r.err
+		}
+		r.hasher.write(line[:len(line)-1])
+		fp, check, _ := r.hasher.line()
+		if !r.drop(fp, check) {
+			r.pending = line
+		}
+	}
+	n := copy(b, r.pending)
+	r.pending = r.pending[n:]
+	return n, nil
+}
+
+func (r *rowsReader) Close() error {
+	r.base.Close()
+	return r.diff.Close()
+}
