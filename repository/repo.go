@@ -339,6 +339,12 @@ func newRepo(st storage.Storage, cfg repoConfig, mk masterKey, keyID string) (*R
 }
 
 func readConfig(ctx context.Context, st storage.Storage) (repoConfig, error) {
+	return readConfigAs(ctx, st, FormatVersion)
+}
+
+// readConfigAs reads the config as a dbopsd that understands formats up to
+// understood would (tests show what an older one says).
+func readConfigAs(ctx context.Context, st storage.Storage, understood int) (repoConfig, error) {
 	var cfg repoConfig
 	rc, err := st.Get(ctx, configKey)
 	if errors.Is(err, storage.ErrNotExist) {
@@ -355,8 +361,8 @@ func readConfig(ctx context.Context, st storage.Storage) (repoConfig, error) {
 	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Format != "dbopsd-repository" {
 		return cfg, fmt.Errorf("%s: the config object is not a dbopsd repository config", st)
 	}
-	if cfg.Version > FormatVersion || cfg.Version < 1 {
-		return cfg, fmt.Errorf("%s: repository format %d is newer than this dbopsd understands (%d): upgrade dbopsd", st, cfg.Version, FormatVersion)
+	if cfg.Version > understood || cfg.Version < 1 {
+		return cfg, fmt.Errorf("%s: repository format %d is newer than this dbopsd understands (%d): upgrade dbopsd", st, cfg.Version, understood)
 	}
 	if !bytes.Equal(b, cfg.encode()) {
 		return cfg, fmt.Errorf("%s: %w: the %s object is not as dbopsd writes it (changed or corrupted): copy it from a mirror", st, ErrConfigDamaged, configKey)
