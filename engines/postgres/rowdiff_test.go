@@ -65,7 +65,7 @@ func rowsSetup(t *testing.T) (enginetest.Setup, enginetest.Database) {
 }
 
 // TestRowDifferential: scattered updates, deletes, inserts, duplicates
-// without a key, NULL against '' and TOASTed values go as rows; an added
+// without a key, NULL against ” and TOASTed values go as rows; an added
 // column, a new table go as chunks and say why; everything restores
 // exactly, whole, verified and table by table.
 func TestRowDifferential(t *testing.T) {
