@@ -763,3 +763,68 @@ func (r *rowsReader) Close() error {
 	r.base.Close()
 	return r.diff.Close()
 }
+
+// TableMethod says how a differential stored table t: "rows", "chunks", both
+// ("rows+chunks", a table in several parts), or "" (not a table of rows, or
+// a full); with the reasons of its parts, one each.
+func (m *Manifest) TableMethod(t engines.TableRef) (method string, reasons []string) {
+	var rows, chunks bool
+	for _, p := range m.Parts {
+		if p.Kind != engines.KindTable || p.Table == nil || *p.Table != t || p.Method == "" {
+			continue
+		}
+		rows, chunks = rows || p.Method == MethodRows, chunks || p.Method == MethodChunks
+		if !slices.Contains(reasons, p.MethodReason) {
+			reasons = append(reasons, p.MethodReason)
+		}
+	}
+	switch {
+	case rows && chunks:
+		method = MethodRows + "+" + MethodChunks
+	case rows:
+		method = MethodRows
+	case chunks:
+		method = MethodChunks
+	}
+	return method, reasons
+}
+
+// inheritedFingerprints are the full's fingerprint parts, which a
+// differential's manifest lists too: its parts stored as rows were made
+// against them, so a verification of the differential reads them like every
+// other chunk it lists, and the manifest stays the one list of what the
+// backup depends on.
+func (w *Writer) inheritedFingerprints() []*Part {
+	if w.m.Type != Differential || w.opts.Base == nil {
+		return nil
+	}
+	var out []*Part
+	for _, p := range w.opts.Base.Parts {
+		if p.Kind == KindRowFingerprints {
+			c := p
+			c.Chunks = slices.Clone(p.Chunks)
+			out = append(out, &c)
+		}
+	}
+	return out
+}
+
+// ReadFingerprints reads and authenticates the backup's row fingerprint
+// parts, which no engine reads: a restore of a whole database calls it, so
+// that a restore or verification reads every chunk its manifest lists and
+// damage anywhere in the backup fails it.
+func (s *Source) ReadFingerprints(ctx context.Context) error {
+	for i := range s.m.Parts {
+		p := &s.m.Parts[i]
+		if p.Kind != KindRowFingerprints {
+			continue
+		}
+		rc := s.openChunks(ctx, p)
+		_, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("reading the row fingerprints of %s (only differentials use them; a single-table restore does not read them): %w", p.Name, err)
+		}
+	}
+	return nil
+}

@@ -394,7 +394,7 @@ func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest,
 	m.Snapshot = snap
 	m.FinishedAt = time.Now().UTC()
 	m.Parts = make([]Part, 0, len(w.parts))
-	for _, p := range w.parts {
+	for _, p := range append(w.parts, w.inheritedFingerprints()...) {
 		for i := range p.Chunks {
 			st := w.known[p.Chunks[i].ID]
 			if st == 0 {
