@@ -258,9 +258,11 @@ func TestRowsReaderCollisionSafe(t *testing.T) {
 		}
 		return int(int64(a.check) - int64(b.check))
 	})
+	var prev uint64
 	for _, x := range rm {
-		body = binary.BigEndian.AppendUint64(body, x.fp)
-		body = binary.BigEndian.AppendUint32(body, x.check)
+		body = binary.AppendUvarint(body, x.fp-prev)
+		body = append(body, byte(x.check>>8), byte(x.check))
+		prev = x.fp
 	}
 	body = append(body, "added\t\t\\N\n"...)
 	pw, err := w.createPart(engines.PartInfo{Name: "tickets", Kind: engines.KindTable, Table: &engines.TableRef{Schema: "public", Name: "tickets"}, Format: "copy-text", Shape: "3:a"})
