@@ -47,6 +47,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/repository/rowset"
+	"github.com/dbopsd/dbopsd/secret"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -141,6 +142,12 @@ func SetFingerprintBitsForTest(bits int) (undo func()) {
 	old := fingerprintBits
 	fingerprintBits = bits
 	return func() { fingerprintBits = old }
+}
+
+// InitVersionForTest creates a repository of an older format version.
+// Tests only (a format 2 repository moving to 3).
+func InitVersionForTest(ctx context.Context, st storage.Storage, passphrase secret.Value, version int) (*Repo, error) {
+	return initVersion(ctx, st, passphrase, version)
 }
 
 // usesRows says whether m has parts only format 3 readers understand.
