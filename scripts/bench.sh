@@ -89,7 +89,8 @@ rowcase() { # LABEL CONFIG SQL-RUNNER SQL
   measure "dbopsd differential $label" "$DBOPSD" backup -q --config "$cfg" --database bench --type differential
   d=$(stored "$cfg")
   say "   stored $(mib "$d") = $(pct "$d" "$full") of its full ($(mib "$full")), in $(ratio "dbopsd differential $label" "dbopsd full before $label") the full's time (aims: <= 5%, <= 1.5x)"
-  "$DBOPSD" show --config "$cfg" --database bench | awk '/^how tables were stored/ {p=1} p && NF' | sed 's/^/   /' | tee -a "$RESULTS"
+  "$DBOPSD" show --config "$cfg" --database bench >"$OUT/show.txt" 2>/dev/null
+  awk '/^how tables were stored/ {p=1} p && NF' "$OUT/show.txt" | sed 's/^/   /' | tee -a "$RESULTS"
 }
 
 PIDS=(); CLEANUP=()
@@ -181,7 +182,8 @@ restore_target \"scratch\" {
     DELETE FROM pgbench_accounts WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 200 * $SCALE));
     INSERT INTO pgbench_accounts SELECT aid + 300000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 1000 * $SCALE"
   say "== PostgreSQL restore of the mixed day's differential: exact"
-  "$DBOPSD" verify -q --config "$LOCAL" --database bench --target scratch | head -3 | tee -a "$RESULTS"
+  "$DBOPSD" verify -q --config "$LOCAL" --database bench --target scratch >"$OUT/verify-pg.txt" 2>/dev/null
+  head -3 "$OUT/verify-pg.txt" | tee -a "$RESULTS"
 
   say "== check --read-data (every chunk of the local repository)"
   REPO_BYTES=$(du -sb "$OUT/repo-pg/data" | cut -f1)
@@ -255,7 +257,8 @@ restore_target \"scratch\" {
     CREATE TEMPORARY TABLE gone AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 500));
     DELETE a FROM applications a JOIN gone USING (id);
     INSERT INTO applications SELECT id + 3 * $MYROWS, name, item, created_at, state, note FROM applications WHERE id <= $MYROWS / 100"
-  "$DBOPSD" verify -q --config "$MYCFG" --database bench --target scratch | head -3 | tee -a "$RESULTS"
+  "$DBOPSD" verify -q --config "$MYCFG" --database bench --target scratch >"$OUT/verify-mysql.txt" 2>/dev/null
+  head -3 "$OUT/verify-mysql.txt" | tee -a "$RESULTS"
 
   say "== MariaDB restore"
   shellmeasure "zstd -d | mariadb (plain dump)" "zstd -q -dc '$OUT/dump.sql.zst' | mariadb --socket='$MY/sock' -uroot restored_dump"
