@@ -42,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"lukechampine.com/blake3"
 
@@ -308,6 +309,17 @@ func (f *fpWriter) Close() error {
 		return nil
 	}
 	w.temp.Add(f.sorter.Spilled())
+	stored, err := w.storedSize(f.pw.p)
+	if err != nil {
+		return err
+	}
+	if fpStored*int64(f.idx)*fpShareMax > stored {
+		// Rows this compressible: the fingerprints would cost more than
+		// reading the part back at each differential (recompute).
+		w.r.logger.Debug("row fingerprints not stored: the differential recomputes them", "part", info.Name,
+			"rows", f.idx, "stored_bytes", stored)
+		return nil
+	}
 	it, err := f.sorter.Sorted()
 	if err != nil {
 		return err
@@ -341,6 +353,91 @@ func (f *fpWriter) Close() error {
 	return pw.Close()
 }
 
+// fpShareMax: a full stores a part's fingerprints when they take at most
+// 1/fpShareMax of the part's stored size. Stored, a differential reads them
+// (a quarter of the part at most); not stored, it reads the part itself and
+// fingerprints it again. Highly compressible rows (pgbench_accounts: under 2
+// bytes a row stored) are cheaper to read back than to fingerprint at 8
+// bytes a row; ordinary rows (30 to 100 bytes stored) keep theirs.
+const fpShareMax = 4
+
+// storedSize waits until every chunk of p is stored and returns their
+// stored size.
+func (w *Writer) storedSize(p *Part) (int64, error) {
+	for {
+		var sum int64
+		pending := false
+		w.mu.Lock()
+		for _, c := range p.Chunks {
+			st := w.known[c.ID]
+			if st == 0 {
+				pending = true
+				break
+			}
+			sum += int64(st)
+		}
+		w.mu.Unlock()
+		if !pending {
+			return sum, nil
+		}
+		select {
+		case <-w.ctx.Done():
+			return 0, context.Cause(w.ctx)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// baseRows yields the full's fingerprints in order: read from its
+// fingerprint part, or recomputed from its part.
+type baseRows interface {
+	next() (rowset.Entry, bool, error)
+	end() error
+	close()
+}
+
+// recomputed is the full's part fingerprinted again and sorted.
+type recomputed struct {
+	s  *rowset.Sorter
+	it *rowset.Iter
+}
+
+func (b *recomputed) next() (rowset.Entry, bool, error) { return b.it.Next() }
+func (b *recomputed) end() error                         { return nil }
+func (b *recomputed) close()                             { b.s.Close() }
+
+// recompute reads the full's part back and sorts its fingerprints.
+func (d *diffWriter) recompute() (*recomputed, error) {
+	w := d.pw.w
+	rc := w.r.Source(w.opts.Base).openChunks(w.ctx, d.base)
+	defer rc.Close()
+	s := rowset.NewSorter(w.tmp)
+	h := w.r.newLineHasher(d.lines.bits)
+	lr := newLineReader(rc)
+	for {
+		line, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil {
+			h.write(line[:len(line)-1])
+			fp, check, _ := h.line()
+			err = s.Add(rowset.Entry{FP: fp, Check: check})
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("reading the full's part %s: %w", d.base.Name, err)
+		}
+	}
+	w.temp.Add(s.Spilled())
+	it, err := s.Sorted()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &recomputed{s: s, it: it}, nil
+}
+
 // diffWriter spools a differential's part of rows and, at Close, stores it
 // as rows or as chunks, whichever stores less.
 type diffWriter struct {
@@ -367,17 +464,23 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 	switch {
 	case !ok || base.Table == nil || info.Table == nil || *base.Table != *info.Table || base.Format != info.Format:
 		reason = "the full has no such part (new table, or the table was split differently): stored as chunks"
+	case base.Shape == "":
+		reason = "the full was taken by a dbopsd without row-level differentials: stored as chunks"
 	case base.Shape != info.Shape:
 		reason = "the table's columns changed since the full: stored as a full table part"
-	case !fpOK || fp.Kind != KindRowFingerprints:
-		reason = "the full has no row fingerprints (taken before format 3, or its part did not end with a newline): stored as chunks"
 	}
 	pw.p.Method = MethodChunks
 	if reason != "" {
 		pw.p.MethodReason = reason
 		return pw
 	}
-	d := &diffWriter{pw: pw, base: base, fp: fp, lines: w.r.newLineHasher(fp.FPBits), sorter: rowset.NewSorter(w.tmp)}
+	bits := fingerprintBits
+	if !fpOK || fp.Kind != KindRowFingerprints {
+		fp = nil // not stored: merge recomputes them from the full's part
+	} else {
+		bits = fp.FPBits
+	}
+	d := &diffWriter{pw: pw, base: base, fp: fp, lines: w.r.newLineHasher(bits), sorter: rowset.NewSorter(w.tmp)}
 	d.spool, d.err = os.CreateTemp(w.tmp, "part-*")
 	if d.err == nil {
 		d.sw = bufio.NewWriterSize(d.spool, 256<<10)
@@ -430,8 +533,8 @@ func (d *diffWriter) Close() error {
 	if errors.Is(err, ErrDamaged) && context.Cause(w.ctx) == nil {
 		// The full's fingerprints are only an optimisation: the part is
 		// whole in the spool. check --read-data reports the damage.
-		w.r.logger.Warn("the full's row fingerprints are damaged: storing the part as chunks", "part", d.pw.p.Name, "error", err)
-		d.pw.p.MethodReason = "the full's row fingerprints are damaged: stored as chunks"
+		w.r.logger.Warn("the full's rows cannot be read as rows: storing the part as chunks", "part", d.pw.p.Name, "error", err)
+		d.pw.p.MethodReason = "the full's row fingerprints or rows are damaged: stored as chunks"
 		return d.replay()
 	}
 	if err != nil {
@@ -517,15 +620,20 @@ func (d *diffWriter) merge() (*merged, error) {
 	if err != nil {
 		return nil, err
 	}
-	fr, err := w.r.Source(w.opts.Base).Open(w.ctx, d.fp.Name)
-	if err != nil {
+	var base baseRows
+	if d.fp != nil {
+		fr, err := w.r.Source(w.opts.Base).Open(w.ctx, d.fp.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer fr.Close()
+		if base, err = newFPReader(fr, d.fp.Name); err != nil {
+			return nil, err
+		}
+	} else if base, err = d.recompute(); err != nil {
 		return nil, err
 	}
-	defer fr.Close()
-	base, err := newFPReader(fr, d.fp.Name)
-	if err != nil {
-		return nil, err
-	}
+	defer base.close()
 	m := &merged{bits: make([]uint64, d.idx/64+1)}
 	m.removedFile, err = os.CreateTemp(w.tmp, "removed-*")
 	if err != nil {
@@ -638,7 +746,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 	}
 	p := pw.p
 	p.Rows = &RowsInfo{BaseChunks: len(d.base.Chunks), BaseSize: d.base.Size, Added: m.added, Removed: m.removed}
-	p.FPBits = d.fp.FPBits
+	p.FPBits = d.lines.bits
 	p.Chunks = append(slices.Clone(d.base.Chunks), p.Chunks...)
 	p.Size += d.base.Size
 	return nil
@@ -674,6 +782,8 @@ func (f *fpReader) next() (rowset.Entry, bool, error) {
 	f.left--
 	return rowset.Entry{FP: fp, Check: check}, true, nil
 }
+
+func (f *fpReader) close() {}
 
 func (f *fpReader) end() error {
 	if _, err := f.r.ReadByte(); !errors.Is(err, io.EOF) {

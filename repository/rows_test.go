@@ -369,3 +369,41 @@ func multisetDiff(a, b []string) int64 {
 	}
 	return n
 }
+
+// TestRowDifferentialRecomputes: rows so compressible that their
+// fingerprints would cost more than a quarter of the part are not
+// fingerprinted in the full; the differential reads the full's part back,
+// fingerprints it, and still stores the scattered updates as rows.
+func TestRowDifferentialRecomputes(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	shapes := map[string]string{"accounts": "4:p"}
+	accounts := make([]string, 60_000)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%d\t1\t0\t%84s", i+1, "")
+	}
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{"accounts": joinLines(accounts)})
+	if _, ok := full.Part("rowfp/accounts"); ok {
+		t.Fatal("the full stored fingerprints of rows that compress to a few bytes")
+	}
+	next := slices.Clone(accounts)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 600 {
+		i := rng.IntN(len(next))
+		next[i] = fmt.Sprintf("%d\t1\t%d\t%84s", i+1, rng.IntN(1000)+1, "")
+	}
+	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{"accounts": joinLines(next)})
+	p, _ := diff.Part("accounts")
+	if p.Method != MethodRows {
+		t.Fatalf("stored as %s (%s), want rows", p.Method, p.MethodReason)
+	}
+	got, err := readPart(t, r, diff, "accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "accounts", got, next)
+	if share := float64(diff.Stats.StoredBytes) / float64(full.Stats.StoredBytes); share > 0.5 {
+		t.Errorf("differential stored %.0f%% of its full", share*100)
+	}
+	t.Logf("full %d bytes, differential %d", full.Stats.StoredBytes, diff.Stats.StoredBytes)
+}
