@@ -403,8 +403,8 @@ type recomputed struct {
 }
 
 func (b *recomputed) next() (rowset.Entry, bool, error) { return b.it.Next() }
-func (b *recomputed) end() error                         { return nil }
-func (b *recomputed) close()                             { b.s.Close() }
+func (b *recomputed) end() error                        { return nil }
+func (b *recomputed) close()                            { b.s.Close() }
 
 // recompute reads the full's part back and sorts its fingerprints.
 func (d *diffWriter) recompute() (*recomputed, error) {
