@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"io"
 	"strings"
 	"testing"
@@ -32,7 +34,10 @@ func TestMirrorFollowsFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw.Write([]byte("a\nb\n"))
+	// Rows of random hex: their fingerprints are worth storing.
+	for i := range 1000 {
+		fmt.Fprintf(pw, "%d\t%x%x%x%x\n", i, rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+	}
 	if err := pw.Close(); err != nil {
 		t.Fatal(err)
 	}
