@@ -3,8 +3,8 @@ package mirror
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
