@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,6 +69,7 @@ const (
 	formatRows  = "dbopsd-rows/1"
 	magicRowFP  = "dbopsd-rowfp/1\n"
 	magicRows   = "dbopsd-rows/1\n"
+	magicRowsAt = "dbopsd-rows-at/1\n"
 	// rowsFormat is the repository format that has row parts.
 	rowsFormat = 3
 	// removedMax bounds the removals a part stored as rows may carry: a
@@ -131,6 +133,12 @@ type RowsInfo struct {
 	BaseSize   int64 `json:"base_size"`
 	Added      int64 `json:"added"`
 	Removed    int64 `json:"removed"`
+	// ByPosition: removals name lines of the full's part by position
+	// (delta-coded, a byte or two each), not by fingerprint. Used when the
+	// differential fingerprinted the full's part itself and so knows where
+	// each line is: rows that compress to a few bytes would otherwise pay
+	// 8 bytes for each removal.
+	ByPosition bool `json:"by_position,omitempty"`
 }
 
 // fingerprintBits is the width of new fingerprints: 64, narrower only in
@@ -414,15 +422,16 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 	s := rowset.NewSorter(w.tmp)
 	h := w.r.newLineHasher(d.lines.bits)
 	lr := newLineReader(rc)
-	for {
+	for i := uint64(0); ; i++ {
 		line, err := lr.next()
 		if errors.Is(err, io.EOF) {
+			d.baseLines = i
 			break
 		}
 		if err == nil {
 			h.write(line[:len(line)-1])
 			fp, check, _ := h.line()
-			err = s.Add(rowset.Entry{FP: fp, Check: check})
+			err = s.Add(rowset.Entry{FP: fp, Check: check, Idx: i})
 		}
 		if err != nil {
 			s.Close()
@@ -451,6 +460,9 @@ type diffWriter struct {
 	idx    uint64
 	bytes  int64
 	err    error
+	// baseLines is the number of lines of the full's part, when recompute
+	// read it (removals then go by position).
+	baseLines uint64
 }
 
 // rowsOrChunks returns the writer for a differential's part of rows: one
@@ -542,7 +554,7 @@ func (d *diffWriter) Close() error {
 		return err
 	}
 	defer m.close()
-	rowsCost := int64(len(magicRows)+8) + m.addedBytes + fpStored*m.removed
+	rowsCost := int64(len(magicRows)+8) + m.addedBytes + m.removedBytes
 	switch {
 	case m.collision:
 		d.pw.p.MethodReason = "two different rows share a fingerprint: stored as chunks, so that no row can be lost"
@@ -602,6 +614,11 @@ type merged struct {
 	collision      bool
 	bits           []uint64
 	removedFile    *os.File
+	// byPosition: removals are the set bits of removedAt (lines of the
+	// full's part), removedBytes their coded size.
+	byPosition   bool
+	removedAt    []uint64
+	removedBytes int64
 }
 
 func (m *merged) close() {
@@ -612,6 +629,20 @@ func (m *merged) close() {
 }
 
 func (m *merged) isAdded(i uint64) bool { return m.bits[i/64]&(1<<(i%64)) != 0 }
+
+// eachRemoved calls f with the distance of each removed line (by position)
+// from the previous one, in order.
+func (m *merged) eachRemoved(f func(delta uint64)) {
+	var prev uint64
+	for wi, word := range m.removedAt {
+		for word != 0 {
+			i := uint64(wi)*64 + uint64(bits.TrailingZeros64(word))
+			f(i - prev)
+			prev = i
+			word &= word - 1
+		}
+	}
+}
 
 // merge joins the part's sorted fingerprints with the full's.
 func (d *diffWriter) merge() (*merged, error) {
@@ -634,7 +665,10 @@ func (d *diffWriter) merge() (*merged, error) {
 		return nil, err
 	}
 	defer base.close()
-	m := &merged{bits: make([]uint64, d.idx/64+1)}
+	m := &merged{bits: make([]uint64, d.idx/64+1), byPosition: d.fp == nil}
+	if m.byPosition {
+		m.removedAt = make([]uint64, d.baseLines/64+1)
+	}
 	m.removedFile, err = os.CreateTemp(w.tmp, "removed-*")
 	if err != nil {
 		return nil, err
@@ -684,9 +718,13 @@ func (d *diffWriter) merge() (*merged, error) {
 			}
 		default:
 			note(b)
-			binary.BigEndian.PutUint64(buf[:], b.FP)
-			binary.BigEndian.PutUint32(buf[8:], b.Check)
-			rw.Write(buf[:])
+			if m.byPosition {
+				m.removedAt[b.Idx/64] |= 1 << (b.Idx % 64)
+			} else {
+				binary.BigEndian.PutUint64(buf[:], b.FP)
+				binary.BigEndian.PutUint32(buf[8:], b.Check)
+				rw.Write(buf[:])
+			}
 			m.removed++
 			if b, bok, err = base.next(); err != nil {
 				return fail(err)
@@ -699,7 +737,15 @@ func (d *diffWriter) merge() (*merged, error) {
 	if err := rw.Flush(); err != nil {
 		return fail(fmt.Errorf("spooling removed rows: %w", err))
 	}
-	w.temp.Add(m.removed * fpEntry)
+	if m.byPosition {
+		m.eachRemoved(func(delta uint64) {
+			var b [binary.MaxVarintLen64]byte
+			m.removedBytes += int64(binary.PutUvarint(b[:], delta))
+		})
+	} else {
+		m.removedBytes = fpStored * m.removed
+		w.temp.Add(m.removed * fpEntry)
+	}
 	return m, nil
 }
 
@@ -709,18 +755,25 @@ func (d *diffWriter) writeRows(m *merged) error {
 	pw := d.pw
 	fail := func(err error) error { pw.Close(); return fmt.Errorf("storing part %s as rows: %w", pw.p.Name, err) }
 	bw := bufio.NewWriterSize(pw, 256<<10)
-	bw.WriteString(magicRows)
-	binary.Write(bw, binary.BigEndian, uint64(m.removed))
-	if _, err := m.removedFile.Seek(0, io.SeekStart); err != nil {
-		return fail(err)
-	}
-	enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile, 64<<10)
-	var b [fpEntry]byte
-	for range m.removed {
-		if _, err := io.ReadFull(rr, b[:]); err != nil {
+	if m.byPosition {
+		bw.WriteString(magicRowsAt)
+		binary.Write(bw, binary.BigEndian, uint64(m.removed))
+		var b [binary.MaxVarintLen64]byte
+		m.eachRemoved(func(delta uint64) { bw.Write(b[:binary.PutUvarint(b[:], delta)]) })
+	} else {
+		bw.WriteString(magicRows)
+		binary.Write(bw, binary.BigEndian, uint64(m.removed))
+		if _, err := m.removedFile.Seek(0, io.SeekStart); err != nil {
 			return fail(err)
 		}
-		enc.put(binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint32(b[8:]))
+		enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile, 64<<10)
+		var b [fpEntry]byte
+		for range m.removed {
+			if _, err := io.ReadFull(rr, b[:]); err != nil {
+				return fail(err)
+			}
+			enc.put(binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint32(b[8:]))
+		}
 	}
 	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
 		return fail(err)
@@ -745,7 +798,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 		return err
 	}
 	p := pw.p
-	p.Rows = &RowsInfo{BaseChunks: len(d.base.Chunks), BaseSize: d.base.Size, Added: m.added, Removed: m.removed}
+	p.Rows = &RowsInfo{BaseChunks: len(d.base.Chunks), BaseSize: d.base.Size, Added: m.added, Removed: m.removed, ByPosition: m.byPosition}
 	p.FPBits = d.lines.bits
 	p.Chunks = append(slices.Clone(d.base.Chunks), p.Chunks...)
 	p.Size += d.base.Size
@@ -842,6 +895,10 @@ type rowsReader struct {
 	added   *bufio.Reader
 	hasher  *lineHasher
 	removed []removal
+	// at: removals by position (RowsInfo.ByPosition), ascending; line
+	// counts the full's lines read.
+	at      []uint64
+	line    uint64
 	pending []byte
 	inBase  bool
 	err     error
@@ -857,15 +914,35 @@ func (s *Source) openRows(ctx context.Context, p *Part) (io.ReadCloser, error) {
 	diff := s.openChunks(ctx, diffPart)
 	rr := &rowsReader{part: p, diff: diff, hasher: s.r.newLineHasher(p.FPBits), inBase: true}
 	rr.added = bufio.NewReaderSize(diff, 256<<10)
-	var hdr [len(magicRows) + 8]byte
-	if _, err := io.ReadFull(rr.added, hdr[:]); err != nil || string(hdr[:len(magicRows)]) != magicRows {
+	magic := magicRows
+	if p.Rows.ByPosition {
+		magic = magicRowsAt
+	}
+	hdr := make([]byte, len(magic)+8)
+	if _, err := io.ReadFull(rr.added, hdr); err != nil || string(hdr[:len(magic)]) != magic {
 		diff.Close()
 		return nil, fmt.Errorf("backup %s, part %s: not rows (%v): %w", s.m.ID, p.Name, err, ErrDamaged)
 	}
-	count := binary.BigEndian.Uint64(hdr[len(magicRows):])
+	count := binary.BigEndian.Uint64(hdr[len(magic):])
 	if count > removedMax || int64(count) != p.Rows.Removed {
 		diff.Close()
 		return nil, fmt.Errorf("backup %s, part %s: %d removed rows, the manifest says %d: %w", s.m.ID, p.Name, count, p.Rows.Removed, ErrDamaged)
+	}
+	if p.Rows.ByPosition {
+		rr.at = make([]uint64, count)
+		var prev uint64
+		for i := range rr.at {
+			delta, err := binary.ReadUvarint(rr.added)
+			if err != nil || i > 0 && delta == 0 {
+				diff.Close()
+				return nil, fmt.Errorf("backup %s, part %s: removed rows: %v: %w", s.m.ID, p.Name, err, ErrDamaged)
+			}
+			prev += delta
+			rr.at[i] = prev
+		}
+		rr.base = s.openChunks(ctx, basePart)
+		rr.lines = newLineReader(rr.base)
+		return rr, nil
 	}
 	rr.removed = make([]removal, count)
 	dec := fpDecoder{r: rr.added}
@@ -917,6 +994,10 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 		}
 		line, err := r.lines.next()
 		if errors.Is(err, io.EOF) {
+			if len(r.at) > 0 {
+				r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
+				return 0, r.err
+			}
 			for _, rm := range r.removed {
 				if !rm.used {
 					r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
@@ -929,6 +1010,16 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 		if err != nil {
 			r.err = fmt.Errorf("part %s: %w", r.part.Name, err)
 			return 0, r.err
+		}
+		if r.at != nil || r.part.Rows.ByPosition {
+			n := r.line
+			r.line++
+			if len(r.at) > 0 && r.at[0] == n {
+				r.at = r.at[1:]
+				continue
+			}
+			r.pending = line
+			continue
 		}
 		r.hasher.write(line[:len(line)-1])
 		fp, check, _ := r.hasher.line()

@@ -392,10 +392,12 @@ func TestRowDifferentialRecomputes(t *testing.T) {
 		i := rng.IntN(len(next))
 		next[i] = fmt.Sprintf("%d\t1\t%d\t%84s", i+1, rng.IntN(1000)+1, "")
 	}
+	next = slices.Delete(next, 100, 400)             // deleted
+	next = append(next, next[7], next[7], "dup\t\t") // duplicates, and a new row
 	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{"accounts": joinLines(next)})
 	p, _ := diff.Part("accounts")
-	if p.Method != MethodRows {
-		t.Fatalf("stored as %s (%s), want rows", p.Method, p.MethodReason)
+	if p.Method != MethodRows || p.Rows == nil || !p.Rows.ByPosition {
+		t.Fatalf("stored as %s (%s, %+v), want rows removed by position", p.Method, p.MethodReason, p.Rows)
 	}
 	got, err := readPart(t, r, diff, "accounts")
 	if err != nil {
