@@ -63,6 +63,7 @@ func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.Back
 		log:   logger(opts.Logger).With("database", database),
 		stats: map[string]*tableDigest{},
 		parts: map[string]bool{},
+		base:  opts.Base, steps: map[string]string{},
 	}
 	snap, err := b.run(ctx)
 	if err != nil {
@@ -89,6 +90,11 @@ type backupRun struct {
 	stats    map[string]*tableDigest
 	parts    map[string]bool
 	warnings []string
+
+	// base is the full's snapshot in a differential, whose key-range steps
+	// (rowdiff.go) a differential reuses; steps are this backup's.
+	base  *engines.Snapshot
+	steps map[string]string
 }
 
 // dumpTask is one data part to read.
@@ -255,6 +261,7 @@ func (b *backupRun) run(ctx context.Context) (*engines.Snapshot, error) {
 			"data_format":   formatTSV,
 		},
 	}
+	b.recordSteps(snap)
 	for _, t := range tables {
 		if !t.hasData() {
 			continue
@@ -414,7 +421,11 @@ func (b *backupRun) plan(ctx context.Context, w *sql.Conn, ts []*table) ([]dumpT
 		if b.e.SplitBytes > 0 && t.keyCol != "" {
 			parts = int((t.dataBytes + b.e.SplitBytes - 1) / b.e.SplitBytes)
 		}
-		if parts < 2 {
+		var step *big.Int
+		if t.keyCol != "" {
+			step = b.baseStep(t.Name)
+		}
+		if parts < 2 && step == nil {
 			tasks = append(tasks, dumpTask{t: t})
 			continue
 		}
@@ -433,7 +444,14 @@ func (b *backupRun) plan(ctx context.Context, w *sql.Conn, ts []*table) ([]dumpT
 			tasks = append(tasks, dumpTask{t: t}) // empty table
 			continue
 		}
-		for i, r := range splitKeys(min, max, parts) {
+		if step == nil {
+			step = splitStep(min, max, parts)
+		}
+		ranges := b.splitKeys(min, max, step, parts)
+		if len(ranges) > 1 {
+			b.steps[t.Name] = new(big.Int).Sub(ranges[1].hi, ranges[0].hi).String()
+		}
+		for i, r := range ranges {
 			tasks = append(tasks, dumpTask{t: t, seq: i + 1, r: r})
 		}
 	}
