@@ -447,9 +447,9 @@ func (b *backupRun) plan(ctx context.Context, w *sql.Conn, ts []*table) ([]dumpT
 		if step == nil {
 			step = splitStep(min, max, parts)
 		}
-		ranges := b.splitKeys(min, max, step, parts)
-		if len(ranges) > 1 {
-			b.steps[t.Name] = new(big.Int).Sub(ranges[1].hi, ranges[0].hi).String()
+		ranges, used := b.splitKeys(min, max, step, parts)
+		if used != nil {
+			b.steps[t.Name] = used.String()
 		}
 		for i, r := range ranges {
 			tasks = append(tasks, dumpTask{t: t, seq: i + 1, r: r})

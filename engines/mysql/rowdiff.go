@@ -31,21 +31,22 @@ func (b *backupRun) baseStep(table string) *big.Int {
 	return step
 }
 
-// splitKeys cuts [min, max] at step (the full's, if it has one); into one
-// range when min and max say so. The full's step is given up when it would
-// make more than four times the parts planned (keys far beyond the full's,
-// which would give mostly empty parts): the rows then move, and their
-// parts go as chunks.
-func (b *backupRun) splitKeys(lo, hi, step *big.Int, parts int) []keyRange {
+// splitKeys cuts [lo, hi] at step (the full's, if it has one) and returns
+// the ranges and the step it cut at (nil: one range, lo and hi say so).
+// The full's step is given up when it would make more than four times the
+// parts planned (keys far beyond the full's, which would give mostly empty
+// parts): the rows then move, and their parts go as chunks.
+func (b *backupRun) splitKeys(lo, hi, step *big.Int, parts int) ([]keyRange, *big.Int) {
 	if lo.Cmp(hi) >= 0 {
-		return []keyRange{{}}
+		return []keyRange{{}}, nil
 	}
 	ranges := splitAt(lo, hi, step)
 	if len(ranges) > 4*max(parts, 2) && parts >= 2 {
 		b.log.Info("the full's key ranges would cut the table into mostly empty parts: cutting anew", "ranges", len(ranges), "parts", parts)
-		return splitKeys(lo, hi, parts)
+		step = splitStep(lo, hi, parts)
+		ranges = splitAt(lo, hi, step)
 	}
-	return ranges
+	return ranges, step
 }
 
 func (b *backupRun) recordSteps(snap *engines.Snapshot) {

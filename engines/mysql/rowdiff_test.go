@@ -1,8 +1,11 @@
 package mysql
 
 import (
+	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/enginetest"
@@ -111,5 +114,21 @@ func TestRowDifferentialKeepsKeyRanges(t *testing.T) {
 		if p.Method != repository.MethodRows || p.Rows.Added > 10 {
 			t.Errorf("%s stored as %s (%s), want rows, a few added", p.Name, p.Method, p.MethodReason)
 		}
+	}
+}
+
+// TestSplitKeysStep: the step a split was cut at is returned for any
+// number of ranges (two: the last one is open above), and a full's step
+// that would make mostly empty parts is given up.
+func TestSplitKeysStep(t *testing.T) {
+	b := &backupRun{log: hclog.NewNullLogger()}
+	lo, hi := big.NewInt(1), big.NewInt(300_000)
+	ranges, step := b.splitKeys(lo, hi, splitStep(lo, hi, 2), 2)
+	if len(ranges) != 2 || step == nil || step.Int64() != 1<<18 {
+		t.Fatalf("two ranges: %d ranges, step %v", len(ranges), step)
+	}
+	ranges, step = b.splitKeys(lo, big.NewInt(30_000_000), big.NewInt(1<<18), 2)
+	if len(ranges) > 8 || step.Int64() == 1<<18 {
+		t.Fatalf("a full's step over keys a hundred times further: %d ranges, step %v", len(ranges), step)
 	}
 }
