@@ -4,29 +4,32 @@ package repository
 //
 // A table part whose PartInfo.Shape is set is a multiset of row lines. In a
 // full, every line is fingerprinted as it streams by (a keyed hash of the
-// whole line: a 64-bit fingerprint and 32 check bits), and the sorted
-// fingerprints are stored as a part of their own, "rowfp/<part>", of kind
-// KindRowFingerprints: 12 bytes a row. Storing them costs about a tenth of
-// a typical table's size once; recomputing them at every differential would
-// read and decrypt the whole full from storage each time, which on object
-// storage takes as long as a restore.
+// whole line: a 64-bit fingerprint and 16 check bits). Where they cost at
+// most a quarter of the part's stored size, the sorted fingerprints are
+// stored, delta-coded, as a part of their own, "rowfp/<part>", of kind
+// KindRowFingerprints (about 8 bytes a row), so that a differential need
+// not read the full back: on object storage that takes as long as a
+// restore. Rows that compress to a byte or two are cheaper to read back
+// than to fingerprint at 8 bytes each; for them the differential
+// fingerprints the full's part again (recompute).
 //
 // In a differential, the same part is spooled to a file in the backup's
 // temporary directory while its lines' fingerprints are sorted externally
-// (rowset). At Close, one sort-merge against the full's fingerprint part
-// finds the lines the full lacks (added) and the full's lines the table has
-// lost (removed, counted as a multiset, so duplicate rows without a key
-// work). The part is then stored the cheaper way: as rows (the removed
-// fingerprints, then the added lines) or as chunks (today's path, replayed
-// from the spool). Rows lose to chunks for a table that was only appended
-// to, rewritten, or mostly deleted.
+// (rowset). At Close, one sort-merge against the full's fingerprints finds
+// the lines the full lacks (added) and the full's lines the table has lost
+// (removed, counted as a multiset, so duplicate rows without a key work).
+// The part is then stored the cheaper way: as rows (the removals, then the
+// added lines) or as chunks (today's path, replayed from the spool). Rows
+// lose to chunks for a table that was only appended to, rewritten, or
+// mostly deleted.
 //
 // No fingerprint collision can lose a row: a fingerprint shared by two
 // different lines (told apart by their check bits) anywhere in the merge
 // makes the part go as chunks. A restore streams the full's part, drops
-// each line whose fingerprint and check bits the differential removes (once
-// per removal), and appends the added lines; the table's order-independent
-// checksum then proves the result.
+// each removed line (by position when the differential read the full's
+// part, else one line per matching fingerprint and check bits), and
+// appends the added lines; the table's order-independent checksum then
+// proves the result.
 
 import (
 	"bufio"
