@@ -36,7 +36,8 @@ func TestMirrorFollowsFormat(t *testing.T) {
 	}
 	// Rows of random hex: their fingerprints are worth storing.
 	for i := range 1000 {
-		fmt.Fprintf(pw, "%d\t%x%x%x%x\n", i, rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+		fmt.Fprintf(pw, "%d\t%016x%016x%016x%016x%016x%016x%016x%016x\n", i, rand.Uint64(), rand.Uint64(), rand.Uint64(),
+			rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
 	}
 	if err := pw.Close(); err != nil {
 		t.Fatal(err)
