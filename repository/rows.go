@@ -519,6 +519,10 @@ func (d *diffWriter) Write(b []byte) (int, error) {
 		return 0, d.err
 	}
 	d.bytes += int64(len(b))
+	if w := d.pw.w; w.opts.Progress != nil {
+		w.opts.Progress(int64(len(b)), 0) // as the engine sends it, not when stored
+	}
+	d.pw.spooled = true
 	d.err = feedLines(d.lines, b, func(fp uint64, check, n uint32) error {
 		e := rowset.Entry{FP: fp, Check: check, Len: n, Idx: d.idx}
 		d.idx++

@@ -207,6 +207,8 @@ type partWriter struct {
 	// counts in dryNew the bytes of chunks the generation lacks (rows.go).
 	dry    bool
 	dryNew int64
+	// spooled: the raw bytes were reported as they were spooled (rows.go).
+	spooled bool
 }
 
 // feedMax is how many bytes may arrive before the boundary search runs:
@@ -298,7 +300,7 @@ func (p *partWriter) emit(c int) error {
 			return context.Cause(w.ctx)
 		}
 	}
-	if w.opts.Progress != nil {
+	if w.opts.Progress != nil && !p.spooled {
 		w.opts.Progress(int64(c), 0)
 	}
 	return nil
