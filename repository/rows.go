@@ -285,7 +285,33 @@ type fpWriter struct {
 	lines  *lineHasher
 	sorter *rowset.Sorter
 	idx    uint64
+	bytes  int64
 	err    error
+	// off: the rows compress too well for their fingerprints to be stored
+	// (fpShareMax), seen from the chunks stored so far; the rest of the
+	// part is only passed through.
+	off bool
+}
+
+// worthKeeping says, from the part's chunks stored so far, whether its
+// fingerprints may still cost at most 1/fpShareMax of it. Checked every
+// 64 Ki rows, it spares a full most of the hashing and sorting of rows that
+// compress to a few bytes.
+func (f *fpWriter) worthKeeping() bool {
+	w := f.pw.w
+	var raw, stored int64
+	w.mu.Lock()
+	for _, c := range f.pw.p.Chunks {
+		if st := w.known[c.ID]; st > 0 {
+			raw, stored = raw+int64(c.Size), stored+int64(st)
+		}
+	}
+	w.mu.Unlock()
+	if raw < 4<<20 || f.idx == 0 {
+		return true // too little seen to judge
+	}
+	storedPerRow := float64(f.bytes) / float64(f.idx) * float64(stored) / float64(raw)
+	return storedPerRow >= fpStored*fpShareMax
 }
 
 func (w *Writer) fingerprinting(pw *partWriter) *fpWriter {
@@ -297,14 +323,26 @@ func (f *fpWriter) Write(b []byte) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	if f.err == nil {
+	if f.err == nil && !f.off {
+		f.bytes += int64(len(b))
 		f.err = feedLines(f.lines, b, func(fp uint64, check, n uint32) error {
 			f.idx++
+			if f.idx%(64<<10) == 0 && !f.worthKeeping() {
+				f.off = true
+				f.sorter.Close()
+				return errStopLines
+			}
 			return f.sorter.Add(rowset.Entry{FP: fp, Check: check})
 		})
+		if errors.Is(f.err, errStopLines) {
+			f.err = nil
+			f.pw.w.r.logger.Debug("row fingerprints not kept: the rows compress too well", "part", f.pw.p.Name, "rows", f.idx)
+		}
 	}
 	return len(b), f.err
 }
+
+var errStopLines = errors.New("stop")
 
 func (f *fpWriter) Close() error {
 	defer f.sorter.Close()
@@ -315,6 +353,9 @@ func (f *fpWriter) Close() error {
 		return f.err
 	}
 	w, info := f.pw.w, f.pw.p.PartInfo
+	if f.off {
+		return nil
+	}
 	if f.lines.n > 0 {
 		w.r.logger.Warn("a part of rows does not end with a newline: its differentials are stored as chunks", "part", info.Name)
 		return nil

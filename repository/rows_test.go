@@ -380,7 +380,7 @@ func TestRowDifferentialRecomputes(t *testing.T) {
 	r, _ := testRepo(t)
 	tmp := t.TempDir()
 	shapes := map[string]string{"accounts": "4:p"}
-	accounts := make([]string, 60_000)
+	accounts := make([]string, 140_000) // past the 64 Ki rows where a full gives fingerprints up
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("%d\t1\t0\t%84s", i+1, "")
 	}
