@@ -57,8 +57,14 @@ func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 }
 
 func (s *Source) openChunks(ctx context.Context, p *Part) io.ReadCloser {
+	return s.openChunksAhead(ctx, p, prefetch)
+}
+
+// openChunksAhead reads p fetching ahead chunks at a time: fewer where
+// memory counts more than speed (a differential reading its full back).
+func (s *Source) openChunksAhead(ctx context.Context, p *Part, ahead int) io.ReadCloser {
 	ctx, cancel := context.WithCancel(ctx)
-	pr := &partReader{s: s, part: p, cancel: cancel, results: make(chan chan chunkResult, prefetch)}
+	pr := &partReader{s: s, part: p, cancel: cancel, results: make(chan chan chunkResult, ahead)}
 	go pr.fetchAll(ctx)
 	return pr
 }

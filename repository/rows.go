@@ -465,7 +465,7 @@ func (b *recomputed) close()                            { b.s.Close() }
 // recompute reads the full's part back and sorts its fingerprints.
 func (d *diffWriter) recompute() (*recomputed, error) {
 	w := d.pw.w
-	rc := w.r.Source(w.opts.Base).openChunks(w.ctx, d.base)
+	rc := w.r.Source(w.opts.Base).openChunksAhead(w.ctx, d.base, 1) // parts run in parallel: bound memory
 	defer rc.Close()
 	s := rowset.NewSorter(w.tmp)
 	h := w.r.newLineHasher(d.lines.bits)
