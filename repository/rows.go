@@ -405,6 +405,10 @@ func (f *fpWriter) Close() error {
 	return pw.Close()
 }
 
+// rowsSureShare: a part whose rows cost under 1/rowsSureShare of its size
+// goes as rows without measuring what chunks would store.
+const rowsSureShare = 16
+
 // fpShareMax: a full stores a part's fingerprints when they take at most
 // 1/fpShareMax of the part's stored size (rows of 64 bytes or more,
 // stored). Stored, they cost that share of every full kept, and a
@@ -614,6 +618,16 @@ func (d *diffWriter) Close() error {
 	case m.removed > removedMax:
 		d.pw.p.MethodReason = fmt.Sprintf("%d rows removed since the full, more than a restore holds in memory (%d): stored as chunks", m.removed, removedMax)
 		return d.replay()
+	}
+	if rowsCost*rowsSureShare < d.bytes && chunkMax < d.bytes {
+		// Chunks cannot win by much: the chunk path rewrites whole chunks
+		// (2 MiB on average) around every change, and these changes are
+		// under a sixteenth of the part. Cutting the part a second time
+		// only to confirm it would cost a tenth of the differential's time.
+		d.pw.p.Method = MethodRows
+		d.pw.p.MethodReason = fmt.Sprintf("rows store less: %d rows added and %d removed, %d bytes, under 1/%d of the part's %d",
+			m.added, m.removed, rowsCost, rowsSureShare, d.bytes)
+		return d.writeRows(m)
 	}
 	chunksCost, err := d.dryRun()
 	if err != nil {
