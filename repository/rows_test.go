@@ -411,3 +411,21 @@ func TestRowDifferentialRecomputes(t *testing.T) {
 	}
 	t.Logf("full %d bytes, differential %d", full.Stats.StoredBytes, diff.Stats.StoredBytes)
 }
+
+// TestLineHasherPieces: a line fingerprinted in pieces (as writes split it)
+// and whole (as a restore reads it) gets the same fingerprint.
+func TestLineHasherPieces(t *testing.T) {
+	r, _ := testRepo(t)
+	h := r.newLineHasher(64)
+	for _, line := range []string{"", "a", "1\t2\t\\N", strings.Repeat("长的值", 5000)} {
+		fp, check, n := h.whole([]byte(line))
+		for cut := 0; cut <= len(line); cut += 1 + len(line)/7 {
+			h.write([]byte(line[:cut]))
+			h.write([]byte(line[cut:]))
+			fp2, check2, n2 := h.line()
+			if fp2 != fp || check2 != check || n2 != n {
+				t.Fatalf("%d-byte line cut at %d: %x/%x/%d in pieces, %x/%x/%d whole", len(line), cut, fp2, check2, n2, fp, check, n)
+			}
+		}
+	}
+}
