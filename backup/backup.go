@@ -33,6 +33,9 @@ type Job struct {
 	Logger       hclog.Logger
 	// Progress, when set, receives byte counts as they move.
 	Progress func(raw, stored int64)
+	// TempDir is where a row-level differential spills rows (the state
+	// directory's "tmp"; empty: the system's). See repository/rows.go.
+	TempDir string
 }
 
 // Result is a finished backup.
@@ -130,7 +133,7 @@ func attempt(ctx context.Context, j Job, p plan, lock *repository.Lock, log hclo
 	var stored atomic.Int64
 	opts := repository.BackupOptions{
 		ID: id, Database: j.Database, Engine: j.Engine.Name(), Type: p.Type, Base: p.Base, Reason: p.Reason,
-		Trigger: j.Trigger, RetainUntil: j.RetainUntil,
+		Trigger: j.Trigger, RetainUntil: j.RetainUntil, TempDir: j.TempDir,
 		Progress: func(raw, st int64) {
 			if j.Progress != nil {
 				j.Progress(raw, st)
@@ -162,7 +165,13 @@ func attempt(ctx context.Context, j Job, p plan, lock *repository.Lock, log hclo
 		return nil, err
 	}
 	log.Info("backup finished", "id", m.ID, "type", m.Type, "raw_bytes", m.Stats.RawBytes,
-		"stored_bytes", m.Stats.StoredBytes, "duration", m.Duration().Round(time.Millisecond))
+		"stored_bytes", m.Stats.StoredBytes, "duration", m.Duration().Round(time.Millisecond),
+		"temp_bytes", w.TempBytes(), "temp_dir", w.TempDir())
+	for _, p := range m.Parts {
+		if p.Method != "" {
+			log.Info("table part stored as "+p.Method, "part", p.Name, "why", p.MethodReason)
+		}
+	}
 	return m, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/notify"
 	"github.com/dbopsd/dbopsd/schedule"
 	"github.com/dbopsd/dbopsd/site"
@@ -121,7 +122,7 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 		k := &Kind{Name: kind}
 		db, err := env.Config.Database(t.Database)
 		if err != nil {
-			return recordFailure(ctx, env, k, t, engines.Permanent(err))
+			return recordFailure(ctx, env, k, t, fault.Permanent(err))
 		}
 		id, err := env.Catalog.StartJob(ctx, catalogJob(k, t))
 		if err != nil {

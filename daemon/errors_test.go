@@ -8,7 +8,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/restore"
@@ -29,9 +28,9 @@ func TestTransient(t *testing.T) {
 		{fault.Transient(errors.New("FATAL: the database system is starting up")), true},
 		{errors.New("pg_dump: error: connection to server at \"10.1.1.11\", port 5432 failed: Connection refused"), false},
 		{fmt.Errorf("backup of queue: %w", &repository.LockedError{}), true},
-		{fmt.Errorf("backup of queue: %w", engines.Permanent(errors.New("password authentication failed for user \"dbops\""))), false},
+		{fmt.Errorf("backup of queue: %w", fault.Permanent(errors.New("password authentication failed for user \"dbops\""))), false},
 		// Permanent wins over a transient-looking message.
-		{engines.Permanent(errors.New("connection refused by pg_hba.conf")), false},
+		{fault.Permanent(errors.New("connection refused by pg_hba.conf")), false},
 		{fmt.Errorf("opening the repository: %w", repository.ErrWrongPassphrase), false},
 		{&restore.VerifyError{BackupID: "x", Problems: []string{"table t: 10 rows, backup has 11"}}, false},
 		{context.Canceled, false},

@@ -14,7 +14,7 @@ import (
 	"github.com/dbopsd/dbopsd/backup"
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/restore"
 	"github.com/dbopsd/dbopsd/schedule"
@@ -145,7 +145,7 @@ func (r *Registry) Planners() []schedule.Planner {
 func (r *Registry) Run(ctx context.Context, t *schedule.Task) (err error) {
 	k, ok := r.Kind(t.Kind)
 	if !ok {
-		return engines.Permanent(fmt.Errorf("no job kind %q in this build", t.Kind))
+		return fault.Permanent(fmt.Errorf("no job kind %q in this build", t.Kind))
 	}
 	ctx = catalog.WithAttempt(ctx, t.Attempt)
 	env := r.env()
@@ -225,10 +225,10 @@ func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {
 	cfg := env.Config
 	db, err := cfg.Database(t.Database)
 	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	if _, err := site.Engine(db.Engine); err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	repo, err := env.OpenRepo(ctx)
 	if err != nil {
@@ -236,7 +236,7 @@ func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {
 	}
 	job, err := site.BackupJob(cfg, db, t.Kind, env.run(repo, t))
 	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	job.Progress = t.AddBytes
 	_, err = backup.Run(ctx, job)
@@ -248,11 +248,11 @@ func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {
 	cfg := env.Config
 	db, err := cfg.Database(t.Database)
 	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	target, err := site.VerifyTarget(cfg, db)
 	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	repo, err := env.OpenRepo(ctx)
 	if err != nil {
@@ -260,7 +260,7 @@ func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {
 	}
 	req, err := site.VerifyRequest(cfg, db, target, t.Backup, env.run(repo, t))
 	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	req.Progress = t.SetProgress
 	_, err = restore.Verify(ctx, req)
@@ -269,14 +269,14 @@ func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {
 
 func runPrune(ctx context.Context, env *Env, t *schedule.Task) error {
 	if env.Prune == nil {
-		return engines.Permanent(errors.New("prune is not available in this build"))
+		return fault.Permanent(errors.New("prune is not available in this build"))
 	}
 	return env.Prune.Prune(ctx, env, t.Trigger, t.OSUser)
 }
 
 func runMirror(ctx context.Context, env *Env, t *schedule.Task) error {
 	if env.Mirror == nil {
-		return engines.Permanent(errors.New("mirror is not available in this build"))
+		return fault.Permanent(errors.New("mirror is not available in this build"))
 	}
 	return env.Mirror.Mirror(ctx, env, t.Trigger, t.OSUser)
 }
@@ -336,8 +336,9 @@ func runCheck(ctx context.Context, env *Env, t *schedule.Task) error {
 			for _, p := range res.Problems[:min(len(res.Problems), 5)] {
 				ps = append(ps, p.Object+": "+p.Problem)
 			}
-			err = engines.Permanent(fmt.Errorf("the repository check found %d problems (damaged backups: %s): %s",
+			err = fault.Permanent(fmt.Errorf("the repository check found %d problems (damaged backups: %s): %s",
 				len(res.Problems), strings.Join(res.Damaged, ", "), strings.Join(ps, "; ")))
+
 		}
 	}
 	if ferr := env.Catalog.FinishJob(context.WithoutCancel(ctx), id, "", 0, err, details); ferr != nil && err == nil {

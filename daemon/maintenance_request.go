@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/schedule"
 	"github.com/dbopsd/dbopsd/site"
@@ -24,7 +24,7 @@ func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedu
 	waiting := job != nil && !job.done
 	s.mu.Unlock()
 	if !waiting {
-		return engines.Permanent(fmt.Errorf("%s of %s: request %q is not waiting to run in this daemon", t.Kind, t.Database, t.Ref))
+		return fault.Permanent(fmt.Errorf("%s of %s: request %q is not waiting to run in this daemon", t.Kind, t.Database, t.Ref))
 	}
 	acc := job.acc
 	cfg := env.Config
@@ -35,7 +35,7 @@ func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedu
 	}
 	fail := func(err error) error {
 		s.finishRequest(job, "", 0, err)
-		return recordFailure(ctx, env, s.kind(t.Kind), t, engines.Permanent(err))
+		return recordFailure(ctx, env, s.kind(t.Kind), t, fault.Permanent(err))
 	}
 	if err := maintenance.CheckWindow(pol, loc, s.clock.Now()); err != nil {
 		return fail(fmt.Errorf("not run: %w; submit a new request for a time inside it (--not-before)", err))
@@ -58,5 +58,5 @@ func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedu
 	if ferr := s.finishRequest(job, "", res.Duration, err); ferr != nil && err == nil {
 		err = ferr
 	}
-	return engines.Permanent(err)
+	return fault.Permanent(err)
 }

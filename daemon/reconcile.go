@@ -11,7 +11,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/schedule"
 	"github.com/dbopsd/dbopsd/site"
 )
@@ -83,7 +83,7 @@ func runReconcileJob(ctx context.Context, env *Env, t *schedule.Task) error {
 	k := &Kind{Name: site.KindReconcile}
 	r, err := env.Config.Reconcile(t.Database)
 	if err != nil {
-		return recordFailure(ctx, env, k, t, engines.Permanent(err))
+		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	w := r.WindowSpan
 	if !t.IgnoreWindow && w != (when.Window{}) {
@@ -92,7 +92,7 @@ func runReconcileJob(ctx context.Context, env *Env, t *schedule.Task) error {
 		if !inside {
 			// A retry that came after the window closed: wait for the
 			// next one.
-			return recordFailure(ctx, env, k, t, engines.Permanent(fmt.Errorf("reconcile %s: outside its window %s", r.Name, w)))
+			return recordFailure(ctx, env, k, t, fault.Permanent(fmt.Errorf("reconcile %s: outside its window %s", r.Name, w)))
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadlineCause(ctx, end, errWindowClosed)
@@ -100,7 +100,7 @@ func runReconcileJob(ctx context.Context, env *Env, t *schedule.Task) error {
 	}
 	_, err = site.Reconcile(ctx, env.Config, r, env.run(nil, t))
 	if err != nil && errors.Is(context.Cause(ctx), errWindowClosed) {
-		err = engines.Permanent(fmt.Errorf("%w (%s): %w", errWindowClosed, w, err))
+		err = fault.Permanent(fmt.Errorf("%w (%s): %w", errWindowClosed, w, err))
 	}
 	return err
 }

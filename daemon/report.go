@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/config"
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/report"
 	"github.com/dbopsd/dbopsd/schedule"
 	"github.com/dbopsd/dbopsd/site"
@@ -100,7 +100,7 @@ func runReports(kind string) func(ctx context.Context, env *Env, t *schedule.Tas
 		for _, rep := range reportBlocks(env.Config, kind) {
 			job, err := site.ReportJob(env.Config, rep, "", "", "", run)
 			if err != nil {
-				return recordFailure(ctx, env, k, t, engines.Permanent(err))
+				return recordFailure(ctx, env, k, t, fault.Permanent(err))
 			}
 			job.Send = len(rep.Notify) > 0
 			if _, err := job.Run(ctx); err != nil {

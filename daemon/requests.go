@@ -18,7 +18,7 @@ import (
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/drill"
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/metrics"
 	"github.com/dbopsd/dbopsd/notify"
@@ -233,7 +233,7 @@ func (s *requestService) runRequest(ctx context.Context, env *Env, t *schedule.T
 	waiting := job != nil && !job.done
 	s.mu.Unlock()
 	if !waiting {
-		return engines.Permanent(fmt.Errorf("%s of %s: request %q is not waiting to run in this daemon", t.Kind, t.Database, t.Ref))
+		return fault.Permanent(fmt.Errorf("%s of %s: request %q is not waiting to run in this daemon", t.Kind, t.Database, t.Ref))
 	}
 	acc, p := job.acc, job.acc.Request.Parameters
 	backupID := p.Backup
@@ -266,7 +266,7 @@ func (s *requestService) runRequest(ctx context.Context, env *Env, t *schedule.T
 	}
 	if err != nil {
 		s.finishRequest(job, backupID, time.Since(start), err)
-		return recordFailure(ctx, env, s.kind(t.Kind), t, engines.Permanent(err))
+		return recordFailure(ctx, env, s.kind(t.Kind), t, fault.Permanent(err))
 	}
 
 	took := time.Duration(0)
@@ -295,7 +295,7 @@ func (s *requestService) runRequest(ctx context.Context, env *Env, t *schedule.T
 	if ferr := s.finishRequest(job, backupID, took, err); ferr != nil && err == nil {
 		err = ferr
 	}
-	return engines.Permanent(err)
+	return fault.Permanent(err)
 }
 
 // runDrill runs the drill of an accepted request on backup backupID and

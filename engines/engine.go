@@ -2,6 +2,7 @@ package engines
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"sort"
@@ -150,6 +151,23 @@ type PartInfo struct {
 	Format string `json:"format,omitempty"`
 	// Seq orders several parts of one table (key ranges); 0 when unsplit.
 	Seq int `json:"seq,omitempty"`
+	// Shape, when set, says that the part is a multiset of row lines (one
+	// row per '\n'-terminated line, no raw newline inside a row, order
+	// irrelevant) and names the table's column layout (RowShape): the
+	// repository may then store a differential of it as rows
+	// (ARCHITECTURE.md, "Row-level differentials").
+	Shape string `json:"shape,omitempty"`
+}
+
+// RowShape names a column layout for PartInfo.Shape: equal for the same
+// columns in the same order.
+func RowShape(columns []string) string {
+	h := sha256.New()
+	for _, c := range columns {
+		h.Write([]byte(c))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("%d:%x", len(columns), h.Sum(nil)[:8])
 }
 
 // Part kinds.

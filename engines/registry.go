@@ -1,6 +1,8 @@
 package engines
 
 import (
+	"github.com/dbopsd/dbopsd/internal/fault"
+
 	"errors"
 	"fmt"
 	"slices"
@@ -153,11 +155,11 @@ func ToolDirSettings() []string {
 func New(name string) (Engine, error) {
 	r, ok := Lookup(name)
 	if !ok {
-		return nil, Permanent(fmt.Errorf("engine %q is not supported by this build (supported: %s): %w", name, Known(), ErrUnknownEngine))
+		return nil, fault.Permanent(fmt.Errorf("engine %q is not supported by this build (supported: %s): %w", name, Known(), ErrUnknownEngine))
 	}
 	e, err := r.New()
 	if err != nil {
-		return nil, Permanent(err)
+		return nil, fault.Permanent(err)
 	}
 	return e, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // The registry is tested with engines of its own; each adapter tests its
@@ -82,11 +83,11 @@ func TestNew(t *testing.T) {
 	// Known but not built: the engine's own words, permanent.
 	_, err = engines.New("beta")
 	if err == nil || err.Error() != `engine "beta" is not supported by this build yet` ||
-		!errors.Is(err, engines.ErrPermanent) || errors.Is(err, engines.ErrUnknownEngine) {
+		!errors.Is(err, fault.ErrPermanent) || errors.Is(err, engines.ErrUnknownEngine) {
 		t.Errorf("New(beta): %v", err)
 	}
 	_, err = engines.New("gamma")
-	if !errors.Is(err, engines.ErrUnknownEngine) || !errors.Is(err, engines.ErrPermanent) ||
+	if !errors.Is(err, engines.ErrUnknownEngine) || !errors.Is(err, fault.ErrPermanent) ||
 		!strings.Contains(err.Error(), `engine "gamma" is not supported by this build (supported: "alpha"`) {
 		t.Errorf("New(gamma): %v", err)
 	}

@@ -212,7 +212,7 @@ func (m *mirrorRun) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the primary's config: %w", err)
 	}
-	if mc, err := mst.Stat(ctx, repository.ConfigKey); err != nil || mc.Size != cfg.Size {
+	if mc, err := mst.Stat(ctx, repository.ConfigKey); err != nil || mc.Size != cfg.Size || !sameConfig(ctx, pst, mst) {
 		if err := m.copyObject(ctx, repository.ConfigKey, cfg.Size, time.Time{}); err != nil {
 			return err
 		}

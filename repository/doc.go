@@ -46,6 +46,12 @@
 // that manifest. Chunks are never shared across generations, so deleting a
 // generation deletes exactly its prefix.
 //
+// # Row-level differentials
+//
+// A differential may store a table part of rows as the rows changed since
+// the full instead of the chunks they fall in (rows.go; ARCHITECTURE.md,
+// "Row-level differentials"): format 3.
+//
 // # Atomicity
 //
 // A backup exists when, and only when, its manifest exists. Manifests are

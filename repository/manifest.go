@@ -78,6 +78,17 @@ type Part struct {
 	engines.PartInfo
 	Size   int64      `json:"size"`
 	Chunks []ChunkRef `json:"chunks"`
+
+	// Method, on a differential's part of rows (Shape set), is how it was
+	// stored: MethodRows or MethodChunks; MethodReason says why (rows.go).
+	Method       string `json:"method,omitempty"`
+	MethodReason string `json:"method_reason,omitempty"`
+	// Rows is set on a part stored as rows: its first BaseChunks chunks are
+	// the full's part, the rest the rows added and removed since.
+	Rows *RowsInfo `json:"rows,omitempty"`
+	// FPBits is the width of the row fingerprints of a fingerprint part
+	// (kind KindRowFingerprints) and of a part stored as rows.
+	FPBits int `json:"fp_bits,omitempty"`
 }
 
 // ChunkRef names a chunk: its id, plaintext size and stored (sealed) size.

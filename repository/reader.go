@@ -30,11 +30,14 @@ func (r *Repo) Source(m *Manifest) *Source { return &Source{r: r, m: m} }
 // Read is the number of plaintext bytes handed out so far.
 func (s *Source) Read() int64 { return s.read.Load() }
 
-// Parts implements engines.PartSource.
+// Parts implements engines.PartSource. A full's row fingerprint parts are
+// the repository's own and not listed.
 func (s *Source) Parts() []engines.PartInfo {
-	out := make([]engines.PartInfo, len(s.m.Parts))
-	for i, p := range s.m.Parts {
-		out[i] = p.PartInfo
+	out := make([]engines.PartInfo, 0, len(s.m.Parts))
+	for _, p := range s.m.Parts {
+		if p.Kind != KindRowFingerprints {
+			out = append(out, p.PartInfo)
+		}
 	}
 	return out
 }
@@ -47,10 +50,23 @@ func (s *Source) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if !ok {
 		return nil, fmt.Errorf("backup %s has no part %q", s.m.ID, name)
 	}
+	if p.Rows != nil {
+		return s.openRows(ctx, p) // rows.go: the full's lines, less and more
+	}
+	return s.openChunks(ctx, p), nil
+}
+
+func (s *Source) openChunks(ctx context.Context, p *Part) io.ReadCloser {
+	return s.openChunksAhead(ctx, p, prefetch)
+}
+
+// openChunksAhead reads p fetching ahead chunks at a time: fewer where
+// memory counts more than speed (a differential reading its full back).
+func (s *Source) openChunksAhead(ctx context.Context, p *Part, ahead int) io.ReadCloser {
 	ctx, cancel := context.WithCancel(ctx)
-	pr := &partReader{s: s, part: p, cancel: cancel, results: make(chan chan chunkResult, prefetch)}
+	pr := &partReader{s: s, part: p, cancel: cancel, results: make(chan chan chunkResult, ahead)}
 	go pr.fetchAll(ctx)
-	return pr, nil
+	return pr
 }
 
 type chunkResult struct {

@@ -26,8 +26,11 @@ import (
 // FormatVersion is the repository format this code writes. Readers accept
 // this version and older ones, and refuse newer ones with a clear message.
 // Format 2 names chunks by keyed BLAKE3 instead of HMAC-SHA256; nothing
-// else differs, and a format 1 repository keeps its own ids.
-const FormatVersion = 2
+// else differs, and a format 1 repository keeps its own ids. Format 3 adds
+// row fingerprint parts and parts stored as rows (rows.go); a format 2
+// repository becomes format 3 with the first backup that writes one, so
+// that an older dbopsd refuses it instead of misreading those parts.
+const FormatVersion = 3
 
 // chunkSizes bound the content-defined chunks. BenchmarkChunkSizes
 // (chunksize_test.go) measures 256 KiB to 2 MiB averages: an appended 2%
@@ -336,6 +339,12 @@ func newRepo(st storage.Storage, cfg repoConfig, mk masterKey, keyID string) (*R
 }
 
 func readConfig(ctx context.Context, st storage.Storage) (repoConfig, error) {
+	return readConfigAs(ctx, st, FormatVersion)
+}
+
+// readConfigAs reads the config as a dbopsd that understands formats up to
+// understood would (tests show what an older one says).
+func readConfigAs(ctx context.Context, st storage.Storage, understood int) (repoConfig, error) {
 	var cfg repoConfig
 	rc, err := st.Get(ctx, configKey)
 	if errors.Is(err, storage.ErrNotExist) {
@@ -352,8 +361,8 @@ func readConfig(ctx context.Context, st storage.Storage) (repoConfig, error) {
 	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Format != "dbopsd-repository" {
 		return cfg, fmt.Errorf("%s: the config object is not a dbopsd repository config", st)
 	}
-	if cfg.Version > FormatVersion || cfg.Version < 1 {
-		return cfg, fmt.Errorf("%s: repository format %d is newer than this dbopsd understands (%d): upgrade dbopsd", st, cfg.Version, FormatVersion)
+	if cfg.Version > understood || cfg.Version < 1 {
+		return cfg, fmt.Errorf("%s: repository format %d is newer than this dbopsd understands (%d): upgrade dbopsd", st, cfg.Version, understood)
 	}
 	if !bytes.Equal(b, cfg.encode()) {
 		return cfg, fmt.Errorf("%s: %w: the %s object is not as dbopsd writes it (changed or corrupted): copy it from a mirror", st, ErrConfigDamaged, configKey)

@@ -33,6 +33,11 @@ type BackupOptions struct {
 	// Progress, when set, is called (from several goroutines) as bytes are
 	// read from the engine (raw) and written to storage (stored).
 	Progress func(raw, stored int64)
+	// TempDir is where row-level differentials spill (rows.go): the state
+	// directory's "tmp" in production; empty means the system's. What an
+	// interrupted backup of the same database left there is removed when
+	// the next one starts.
+	TempDir string
 }
 
 // Writer builds one backup. It implements engines.PartSink; Commit writes the
@@ -64,6 +69,11 @@ type Writer struct {
 
 	raw, stored atomic.Int64
 	newChunks   atomic.Int64
+
+	// tmp is this backup's directory for spilled rows; temp counts the
+	// bytes written there.
+	tmp  string
+	temp atomic.Int64
 }
 
 type upload struct {
@@ -114,6 +124,9 @@ func (r *Repo) NewBackup(ctx context.Context, opts BackupOptions) (*Writer, erro
 	default:
 		return nil, fmt.Errorf("unknown backup type %q", opts.Type)
 	}
+	if err := w.makeTempDir(); err != nil {
+		return nil, err
+	}
 	var cancel context.CancelCauseFunc
 	w.ctx, cancel = context.WithCancelCause(ctx)
 	w.cancel = func(cause error) {
@@ -142,8 +155,21 @@ func (w *Writer) Raw() int64 { return w.raw.Load() }
 
 var _ engines.PartSink = (*Writer)(nil)
 
-// CreatePart implements engines.PartSink.
+// CreatePart implements engines.PartSink. A table part of rows (Shape set)
+// is fingerprinted in a full and may be stored as rows in a differential
+// (rows.go).
 func (w *Writer) CreatePart(ctx context.Context, info engines.PartInfo) (io.WriteCloser, error) {
+	pw, err := w.createPart(info)
+	if err != nil || info.Kind != engines.KindTable || info.Shape == "" {
+		return pw, err
+	}
+	if w.m.Type == Full {
+		return w.fingerprinting(pw), nil
+	}
+	return w.rowsOrChunks(pw), nil
+}
+
+func (w *Writer) createPart(info engines.PartInfo) (*partWriter, error) {
 	if err := context.Cause(w.ctx); err != nil {
 		return nil, err
 	}
@@ -177,6 +203,12 @@ type partWriter struct {
 	scanned int
 	err     error
 	closed  bool
+	// dry only measures: it cuts and names chunks, stores nothing and
+	// counts in dryNew the bytes of chunks the generation lacks (rows.go).
+	dry    bool
+	dryNew int64
+	// spooled: the raw bytes were reported as they were spooled (rows.go).
+	spooled bool
 }
 
 // feedMax is how many bytes may arrive before the boundary search runs:
@@ -232,6 +264,16 @@ func (p *partWriter) emit(c int) error {
 	w := p.w
 	data, rest := (*p.buf)[:c], (*p.buf)[c:]
 	id := w.r.keys.chunkID(data)
+	if p.dry {
+		w.mu.Lock()
+		if _, have := w.known[id]; !have {
+			p.dryNew += int64(c)
+		}
+		w.mu.Unlock()
+		p.scanned = 0
+		*p.buf = (*p.buf)[:copy(*p.buf, rest)]
+		return nil
+	}
 	p.p.Chunks = append(p.p.Chunks, ChunkRef{ID: id, Size: uint32(c)})
 	p.p.Size += int64(c)
 	w.raw.Add(int64(c))
@@ -258,7 +300,7 @@ func (p *partWriter) emit(c int) error {
 			return context.Cause(w.ctx)
 		}
 	}
-	if w.opts.Progress != nil {
+	if w.opts.Progress != nil && !p.spooled {
 		w.opts.Progress(int64(c), 0)
 	}
 	return nil
@@ -285,9 +327,11 @@ func (p *partWriter) Close() error {
 	}
 	bufPool.Put(p.buf)
 	p.buf = nil
-	p.w.mu.Lock()
-	p.w.open--
-	p.w.mu.Unlock()
+	if !p.dry {
+		p.w.mu.Lock()
+		p.w.open--
+		p.w.mu.Unlock()
+	}
 	return p.err
 }
 
@@ -352,7 +396,7 @@ func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest,
 	m.Snapshot = snap
 	m.FinishedAt = time.Now().UTC()
 	m.Parts = make([]Part, 0, len(w.parts))
-	for _, p := range w.parts {
+	for _, p := range append(w.parts, w.inheritedFingerprints()...) {
 		for i := range p.Chunks {
 			st := w.known[p.Chunks[i].ID]
 			if st == 0 {
@@ -367,6 +411,11 @@ func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest,
 	}
 	m.Stats.StoredBytes = w.stored.Load()
 	m.Stats.NewChunks = int(w.newChunks.Load())
+	if usesRows(&m) {
+		if err := w.r.raiseFormat(ctx, rowsFormat); err != nil {
+			return nil, err
+		}
+	}
 	prev, err := w.r.predecessor(ctx, m.Database)
 	if err != nil {
 		return nil, fmt.Errorf("finding the backup this one follows: %w", err)
@@ -382,6 +431,7 @@ func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest,
 		w.r.logger.Warn("the backup is stored, but its database's head was not updated (the next backup does)", "backup", m.ID, "error", err)
 	}
 	w.cancel(errClosed)
+	w.removeTempDir()
 	return &m, nil
 }
 
@@ -400,4 +450,5 @@ func (w *Writer) Abort(cause error) {
 	}
 	w.cancel(cause)
 	_ = w.finish()
+	w.removeTempDir()
 }

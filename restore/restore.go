@@ -154,6 +154,14 @@ func load(ctx context.Context, r Request, m *repository.Manifest) (*Result, erro
 	}
 	log.Info("restore started", "type", m.Type, "tables", len(r.Tables))
 	start := time.Now()
+	if len(r.Tables) == 0 {
+		// A whole restore reads every chunk the manifest lists, the row
+		// fingerprints too, first: damage anywhere fails it before the
+		// engine creates anything (repository/rows.go).
+		if err := src.ReadFingerprints(ctx); err != nil {
+			return nil, fmt.Errorf("restoring backup %s of %s onto %s as %q: %w", m.ID, r.Database, r.Target.Name, r.As, err)
+		}
+	}
 	req := engines.RestoreRequest{
 		Database: r.As, Tables: r.Tables, Replace: r.Replace, Parallel: max(r.Parallel, 1),
 		Snapshot: m.Snapshot, Logger: log,

@@ -78,6 +78,20 @@ $3
 HCL
 }
 local_storage() { printf 'storage "repo" {\n  type = "local"\n  path = "%s"\n}' "$1"; }
+# Row-level differentials (repository/rows.go): each case on a fresh
+# full, so that each differential holds its own change only. The table
+# says how each table was stored (dbopsd show).
+rowcase() { # LABEL CONFIG SQL-RUNNER SQL
+  local label=$1 cfg=$2 run=$3 sql=$4 full d
+  measure "dbopsd full before $label" "$DBOPSD" backup -q --config "$cfg" --database bench --type full
+  full=$(stored "$cfg")
+  $run "$sql"
+  measure "dbopsd differential $label" "$DBOPSD" backup -q --config "$cfg" --database bench --type differential
+  d=$(stored "$cfg")
+  say "   stored $(mib "$d") = $(pct "$d" "$full") of its full ($(mib "$full")), in $(ratio "dbopsd differential $label" "dbopsd full before $label") the full's time (aims: <= 5%, <= 1.5x)"
+  "$DBOPSD" show --config "$cfg" --database bench >"$OUT/show.txt" 2>/dev/null
+  awk '/^how tables were stored/ {p=1} p && NF' "$OUT/show.txt" | sed 's/^/   /' | tee -a "$RESULTS"
+}
 
 PIDS=(); CLEANUP=()
 cleanup() {
@@ -166,11 +180,16 @@ restore_target \"scratch\" {
   measure "dbopsd differential +2% (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type differential
   D2=$(stored "$LOCAL")
   say "   stored $(mib "$D2") = $(pct "$D2" "$FULL") of the full (aim <= 10%; pgBackRest 2.45: 30%)"
+  pgsql() { psql -d bench -c "$1"; }
   say "== PostgreSQL differential after updating 1% of rows at random"
-  psql -d bench -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 1000 * $SCALE))"
-  measure "dbopsd differential 1% updated (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type differential
-  D3=$(stored "$LOCAL")
-  say "   stored $(mib "$D3") = $(pct "$D3" "$FULL") of the full (cumulative; a logical dump sees scattered updates as scattered changes)"
+  rowcase "1% updated (PG)" "$LOCAL" pgsql "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 1000 * $SCALE))"
+  say "== PostgreSQL mixed day: 0.5% updated, 0.2% deleted, 1% inserted"
+  rowcase "mixed day (PG)" "$LOCAL" pgsql "UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 500 * $SCALE));
+    DELETE FROM pgbench_accounts WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 200 * $SCALE));
+    INSERT INTO pgbench_accounts SELECT aid + 300000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 1000 * $SCALE"
+  say "== PostgreSQL restore of the mixed day's differential: exact"
+  "$DBOPSD" verify -q --config "$LOCAL" --database bench --target scratch >"$OUT/verify-pg.txt" 2>/dev/null
+  head -3 "$OUT/verify-pg.txt" | tee -a "$RESULTS"
 
   say "== check --read-data (every chunk of the local repository)"
   REPO_BYTES=$(du -sb "$OUT/repo-pg/data" | cut -f1)
@@ -237,6 +256,19 @@ restore_target \"scratch\" {
   measure "dbopsd differential +2% (MariaDB)" "$DBOPSD" backup -q --config "$MYCFG" --database bench --type differential
   MD2=$(stored "$MYCFG")
   say "   stored $(mib "$MD2") = $(pct "$MD2" "$MFULL") of the full (aim <= 10%; mariabackup incremental: 93 MB)"
+
+  mysqlrun() { my bench -e "$1"; }
+  say "== MariaDB differential after updating 1% of rows at random"
+  rowcase "1% updated (MariaDB)" "$MYCFG" mysqlrun "CREATE TEMPORARY TABLE pick AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 100));
+    UPDATE applications a JOIN pick USING (id) SET a.state = a.state + 1"
+  say "== MariaDB mixed day: 0.5% updated, 0.2% deleted, 1% inserted"
+  rowcase "mixed day (MariaDB)" "$MYCFG" mysqlrun "CREATE TEMPORARY TABLE pick AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 200));
+    UPDATE applications a JOIN pick USING (id) SET a.state = a.state + 1;
+    CREATE TEMPORARY TABLE gone AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 500));
+    DELETE a FROM applications a JOIN gone USING (id);
+    INSERT INTO applications SELECT id + 3 * $MYROWS, name, item, created_at, state, note FROM applications WHERE id <= $MYROWS / 100"
+  "$DBOPSD" verify -q --config "$MYCFG" --database bench --target scratch >"$OUT/verify-mysql.txt" 2>/dev/null
+  head -3 "$OUT/verify-mysql.txt" | tee -a "$RESULTS"
 
   say "== MariaDB restore"
   shellmeasure "zstd -d | mariadb (plain dump)" "zstd -q -dc '$OUT/dump.sql.zst' | mariadb --socket='$MY/sock' -uroot restored_dump"

@@ -75,6 +75,10 @@ func TestCrashSafety(t *testing.T) {
 		return when(dataDir, func(now, before int) bool { return now-before >= n })
 	}
 	newManifest := when(manifestDir, func(now, before int) bool { return now > before })
+	// A differential spills rows to the state directory's tmp while it
+	// decides between rows and chunks (repository/rows.go).
+	tmpDir := filepath.Join(s.stateDir(), "tmp")
+	spilling := when(tmpDir, func(now, _ int) bool { return now > 0 })
 	points := []struct {
 		name, typ string
 		dir       string // what "before" counts
@@ -91,6 +95,7 @@ func TestCrashSafety(t *testing.T) {
 		{"differential killed after half its time", "differential", dataDir, after(took / 2)},
 		{"full killed when its manifest appears", "full", manifestDir, newManifest},
 		{"differential killed when its manifest appears", "differential", manifestDir, newManifest},
+		{"differential killed while it spills rows", "differential", tmpDir, spilling},
 	}
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
@@ -138,6 +143,9 @@ func TestCrashSafety(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(s.repoDir(), "locks", "big")); err == nil {
 				t.Error("the lock stays after a finished backup")
+			}
+			if n := countFiles(t, tmpDir); n != 0 {
+				t.Errorf("%d temporary files left in %s after the next backup", n, tmpDir)
 			}
 
 			// Prune without grace removes every chunk no backup names.

@@ -209,7 +209,8 @@ func TestBackupListRestoreVerify(t *testing.T) {
 
 	// show: what the differential holds, without restoring it.
 	out = s.ok("show", "--database", "hall")
-	for _, want := range []string{diff.ID, "differential of full " + full.ID, "hall.tickets", "100400", "hall.ratings", "position"} {
+	for _, want := range []string{diff.ID, "differential of full " + full.ID, "hall.tickets", "100400", "hall.ratings", "position",
+		"STORED", "how tables were stored", "hall.ratings: rows store less"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show does not say %q:\n%s", want, out)
 		}

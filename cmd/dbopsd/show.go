@@ -4,13 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
 
 	"github.com/dbopsd/dbopsd/engines"
-	"github.com/dbopsd/dbopsd/internal/humanize"
+	"github.com/dbopsd/dbopsd/repository"
 )
 
 type showOpts struct {
@@ -62,12 +63,14 @@ func runShow(ctx context.Context, o showOpts) error {
 		// The manifest minus chunk lists: those are the repository's business.
 		type part struct {
 			engines.PartInfo
-			Size   int64 `json:"size"`
-			Chunks int   `json:"chunks"`
+			Size         int64  `json:"size"`
+			Chunks       int    `json:"chunks"`
+			Method       string `json:"method,omitempty"`
+			MethodReason string `json:"method_reason,omitempty"`
 		}
 		parts := make([]part, len(m.Parts))
 		for i, p := range m.Parts {
-			parts[i] = part{p.PartInfo, p.Size, len(p.Chunks)}
+			parts[i] = part{p.PartInfo, p.Size, len(p.Chunks), p.Method, p.MethodReason}
 		}
 		verified, err := verification(ctx, e, m.Database, m.ID)
 		if err != nil {
@@ -112,15 +115,38 @@ func runShow(ctx context.Context, o showOpts) error {
 	fmt.Fprintf(w, "size        %s raw, %s stored by this backup, %s referenced (%d chunks, %d new)\n\n",
 		humanize.Bytes(m.Stats.RawBytes), humanize.Bytes(m.Stats.StoredBytes), humanize.Bytes(m.Stats.ReferencedBytes), m.Stats.Chunks, m.Stats.NewChunks)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tROWS\tSIZE\tCHECKSUM")
+	fmt.Fprintln(tw, "TABLE\tROWS\tSIZE\tCHECKSUM"+storedHeader(m))
+	var why []string // a differential: how each table was stored, and why
 	if m.Snapshot != nil {
 		tables := append([]engines.TableStats(nil), m.Snapshot.Tables...)
 		engines.SortTables(tables)
 		for _, t := range tables {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", tableName(t.Table), t.Rows, humanize.Bytes(t.Bytes), t.Checksum)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s", tableName(t.Table), t.Rows, humanize.Bytes(t.Bytes), t.Checksum)
+			if storedHeader(m) != "" {
+				method, reasons := m.TableMethod(t.Table)
+				fmt.Fprintf(tw, "\t%s", orDash(method))
+				for _, r := range reasons {
+					why = append(why, fmt.Sprintf("  %s: %s", tableName(t.Table), r))
+				}
+			}
+			fmt.Fprintln(tw)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(why) > 0 {
+		fmt.Fprintf(w, "\nhow tables were stored (rows: only the rows changed since the full)\n%s\n", strings.Join(why, "\n"))
+	}
+	return nil
+}
+
+// storedHeader is the STORED column's header for a differential.
+func storedHeader(m *repository.Manifest) string {
+	if m.Type == repository.Differential {
+		return "\tSTORED"
+	}
+	return ""
 }
 
 // verification says whether backup id was verified, from the catalog: "ok

@@ -63,6 +63,7 @@ func (e *Engine) Backup(ctx context.Context, src engines.Conn, opts engines.Back
 		log:   logger(opts.Logger).With("database", database),
 		stats: map[string]*tableDigest{},
 		parts: map[string]bool{},
+		base:  opts.Base, steps: map[string]string{},
 	}
 	snap, err := b.run(ctx)
 	if err != nil {
@@ -89,6 +90,11 @@ type backupRun struct {
 	stats    map[string]*tableDigest
 	parts    map[string]bool
 	warnings []string
+
+	// base is the full's snapshot in a differential, whose key-range steps
+	// (rowdiff.go) a differential reuses; steps are this backup's.
+	base  *engines.Snapshot
+	steps map[string]string
 }
 
 // dumpTask is one data part to read.
@@ -293,6 +299,7 @@ func (b *backupRun) snapshot(tables []*table, position string, takenAt time.Time
 			"data_format":   formatTSV,
 		},
 	}
+	b.recordSteps(snap)
 	for _, t := range tables {
 		if !t.hasData() {
 			continue
@@ -452,7 +459,11 @@ func (b *backupRun) plan(ctx context.Context, w *sql.Conn, ts []*table) ([]dumpT
 		if b.e.SplitBytes > 0 && t.keyCol != "" {
 			parts = int((t.dataBytes + b.e.SplitBytes - 1) / b.e.SplitBytes)
 		}
-		if parts < 2 {
+		var step *big.Int
+		if t.keyCol != "" {
+			step = b.baseStep(t.Name)
+		}
+		if parts < 2 && step == nil {
 			tasks = append(tasks, dumpTask{t: t})
 			continue
 		}
@@ -471,7 +482,14 @@ func (b *backupRun) plan(ctx context.Context, w *sql.Conn, ts []*table) ([]dumpT
 			tasks = append(tasks, dumpTask{t: t}) // empty table
 			continue
 		}
-		for i, r := range splitKeys(min, max, parts) {
+		if step == nil {
+			step = splitStep(min, max, parts)
+		}
+		ranges, used := b.splitKeys(min, max, step, parts)
+		if used != nil {
+			b.steps[t.Name] = used.String()
+		}
+		for i, r := range ranges {
 			tasks = append(tasks, dumpTask{t: t, seq: i + 1, r: r})
 		}
 	}
@@ -536,6 +554,7 @@ func (b *backupRun) dumpPart(ctx context.Context, w *sql.Conn, task dumpTask) (e
 
 	pw, err := b.sink.CreatePart(ctx, engines.PartInfo{
 		Name: name, Kind: engines.KindTable, Table: &engines.TableRef{Name: t.Name}, Format: formatTSV, Seq: task.seq,
+		Shape: engines.RowShape(t.Columns), // one escaped row per line (rowformat.go)
 	})
 	if err != nil {
 		return fmt.Errorf("creating part %s: %w", name, err)

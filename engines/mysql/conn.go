@@ -13,6 +13,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // parseDSN accepts the go-sql-driver form (user@tcp(host:3306)/db?param=v,
@@ -25,12 +26,12 @@ func parseDSN(c engines.Conn) (*mysql.Config, error) {
 	if i := strings.Index(dsn, "://"); i > 0 {
 		scheme := strings.ToLower(dsn[:i])
 		if scheme != "mysql" && scheme != "mariadb" {
-			return nil, engines.Permanent(fmt.Errorf("mysql DSN: scheme %q: want mysql:// or mariadb://", scheme))
+			return nil, fault.Permanent(fmt.Errorf("mysql DSN: scheme %q: want mysql:// or mariadb://", scheme))
 		}
 		u, err := url.Parse(dsn)
 		if err != nil {
 			// url.Error quotes the whole URL, password included: keep it out.
-			return nil, engines.Permanent(errors.New("mysql DSN: not a valid URL"))
+			return nil, fault.Permanent(errors.New("mysql DSN: not a valid URL"))
 		}
 		host := u.Host
 		if host == "" {
@@ -50,7 +51,7 @@ func parseDSN(c engines.Conn) (*mysql.Config, error) {
 		}
 		cfg, err = mysql.ParseDSN(user + "@tcp(" + host + ")/" + tail)
 		if err != nil {
-			return nil, engines.Permanent(fmt.Errorf("mysql DSN: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("mysql DSN: %w", err))
 		}
 		if p, ok := u.User.Password(); ok {
 			cfg.Passwd = p
@@ -60,7 +61,7 @@ func parseDSN(c engines.Conn) (*mysql.Config, error) {
 		cfg, err = mysql.ParseDSN(dsn)
 		if err != nil {
 			// The driver's messages never quote the DSN.
-			return nil, engines.Permanent(fmt.Errorf("mysql DSN: %w", err))
+			return nil, fault.Permanent(fmt.Errorf("mysql DSN: %w", err))
 		}
 	}
 	if !c.Password.Empty() {
@@ -119,7 +120,7 @@ func openDB(ctx context.Context, cfg *mysql.Config, database string, maxConns in
 	}
 	connector, err := mysql.NewConnector(c)
 	if err != nil {
-		return nil, engines.Permanent(fmt.Errorf("mysql DSN: %w", err))
+		return nil, fault.Permanent(fmt.Errorf("mysql DSN: %w", err))
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(maxConns)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // The MySQL 8 cases here are the only coverage those code paths get: no
@@ -123,7 +123,7 @@ func TestLoadDataStatement(t *testing.T) {
 
 func TestCheckName(t *testing.T) {
 	for _, n := range []string{"", "mysql", "information_schema", "PERFORMANCE_SCHEMA", "sys"} {
-		if err := checkName(n); !errors.Is(err, engines.ErrPermanent) {
+		if err := checkName(n); !errors.Is(err, fault.ErrPermanent) {
 			t.Errorf("checkName(%q) = %v, want a permanent refusal", n, err)
 		}
 	}

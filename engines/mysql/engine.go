@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Engine is the MySQL/MariaDB adapter. Its fields tune it; New sets them to
@@ -106,10 +107,10 @@ func connect(ctx context.Context, cfg *mysql.Config, database string, maxConns i
 // checkName refuses database names the adapter must not touch.
 func checkName(name string) error {
 	if name == "" {
-		return engines.Permanent(fmt.Errorf("no database name given"))
+		return fault.Permanent(fmt.Errorf("no database name given"))
 	}
 	if systemDatabase(name) {
-		return engines.Permanent(fmt.Errorf("database %s is a system database", name))
+		return fault.Permanent(fmt.Errorf("database %s is a system database", name))
 	}
 	return nil
 }

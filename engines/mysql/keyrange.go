@@ -31,6 +31,12 @@ func splitKeys(min, max *big.Int, parts int) []keyRange {
 	if parts < 2 || min.Cmp(max) >= 0 {
 		return []keyRange{{}}
 	}
+	return splitAt(min, max, splitStep(min, max, parts))
+}
+
+// splitStep is the power-of-two step that cuts [min, max] into about parts
+// ranges.
+func splitStep(min, max *big.Int, parts int) *big.Int {
 	span := new(big.Int).Sub(max, min)
 	span.Add(span, big.NewInt(1))
 	want := new(big.Int).Add(span, big.NewInt(int64(parts-1)))
@@ -39,6 +45,11 @@ func splitKeys(min, max *big.Int, parts int) []keyRange {
 	for step.Cmp(want) < 0 {
 		step.Lsh(step, 1)
 	}
+	return step
+}
+
+// splitAt cuts [min, max] at the multiples of step.
+func splitAt(min, max, step *big.Int) []keyRange {
 	// First boundary: the smallest multiple of step above min.
 	b := new(big.Int).Div(min, step) // floor for a positive divisor
 	b.Add(b, big.NewInt(1))

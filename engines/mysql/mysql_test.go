@@ -21,6 +21,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/enginetest"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/harness"
 	"github.com/dbopsd/dbopsd/internal/pipelinetest"
 	"github.com/dbopsd/dbopsd/secret"
@@ -600,7 +601,7 @@ func TestBadInput(t *testing.T) {
 		pw := "Wrong-Pw-5d1e"
 		conn := engines.Conn{DSN: fmt.Sprintf("mysql://%s@127.0.0.1:%d/mysql_x", user, srv.Port), Password: secret.New(pw)}
 		_, err := e.Backup(t.Context(), conn, engines.BackupOptions{}, enginetest.NewDirParts(t.TempDir()))
-		if err == nil || !errors.Is(err, engines.ErrPermanent) {
+		if err == nil || !errors.Is(err, fault.ErrPermanent) {
 			t.Fatalf("backup with a wrong password: %v, want a permanent error", err)
 		}
 		if strings.Contains(err.Error(), pw) {
@@ -608,7 +609,7 @@ func TestBadInput(t *testing.T) {
 		}
 		t.Log(err)
 		_, err = e.TableStats(t.Context(), conn, "x", nil)
-		if !errors.Is(err, engines.ErrPermanent) {
+		if !errors.Is(err, fault.ErrPermanent) {
 			t.Fatalf("stats with a wrong password: %v", err)
 		}
 	})
@@ -618,7 +619,7 @@ func TestBadInput(t *testing.T) {
 		m.Stop(t)
 		pw := "Pw-down-0a9"
 		_, err := e.Backup(t.Context(), engines.Conn{DSN: m.DSN("d"), Password: secret.New(pw)}, engines.BackupOptions{}, enginetest.NewDirParts(t.TempDir()))
-		if err == nil || errors.Is(err, engines.ErrPermanent) || !strings.Contains(err.Error(), fmt.Sprint(m.Port)) || strings.Contains(err.Error(), pw) {
+		if err == nil || errors.Is(err, fault.ErrPermanent) || !strings.Contains(err.Error(), fmt.Sprint(m.Port)) || strings.Contains(err.Error(), pw) {
 			t.Fatalf("backup of a stopped server: %v, want a retryable error naming the server", err)
 		}
 		t.Log(err)
@@ -634,12 +635,12 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("UnknownDatabase", func(t *testing.T) {
 		_, err := e.Backup(t.Context(), engines.Conn{DSN: srv.DSN("no_such_db")}, engines.BackupOptions{}, enginetest.NewDirParts(t.TempDir()))
-		if !errors.Is(err, engines.ErrPermanent) || !strings.Contains(err.Error(), "no_such_db") {
+		if !errors.Is(err, fault.ErrPermanent) || !strings.Contains(err.Error(), "no_such_db") {
 			t.Fatalf("backup of a missing database: %v", err)
 		}
 	})
 	t.Run("SystemDatabase", func(t *testing.T) {
-		if err := e.DropDatabase(t.Context(), engines.Conn{DSN: srv.DSN("")}, "mysql"); !errors.Is(err, engines.ErrPermanent) {
+		if err := e.DropDatabase(t.Context(), engines.Conn{DSN: srv.DSN("")}, "mysql"); !errors.Is(err, fault.ErrPermanent) {
 			t.Fatalf("DropDatabase(mysql): %v", err)
 		}
 	})
@@ -793,7 +794,7 @@ func TestRestoreTargetFull(t *testing.T) {
 	}
 	t.Log(err)
 	msg := err.Error()
-	if !errors.Is(err, engines.ErrPermanent) || !strings.Contains(msg, restored) ||
+	if !errors.Is(err, fault.ErrPermanent) || !strings.Contains(msg, restored) ||
 		!strings.Contains(msg, "target server is out of space while loading table big") {
 		t.Fatalf("restore into a full target: %v, want a permanent error naming %s and table big that says the target is out of space", err, restored)
 	}
@@ -819,7 +820,7 @@ func TestOutOfSpace(t *testing.T) {
 		if got := outOfSpace(err); got != c.want {
 			t.Errorf("outOfSpace(%v) = %v, want %v", c.err, got, c.want)
 		}
-		if c.want && !errors.Is(classify(err), engines.ErrPermanent) {
+		if c.want && !errors.Is(classify(err), fault.ErrPermanent) {
 			t.Errorf("classify(%v) is not permanent", c.err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Restore recreates a backup (or some of its tables) as req.Database on the
@@ -341,10 +342,10 @@ func readSchema(ctx context.Context, source engines.PartSource) (*schemaDoc, err
 		}
 	}
 	if info == nil {
-		return nil, engines.Permanent(errors.New("the backup has no schema part"))
+		return nil, fault.Permanent(errors.New("the backup has no schema part"))
 	}
 	if info.Format != formatSchema {
-		return nil, engines.Permanent(fmt.Errorf("schema part format %q: this version reads %s", info.Format, formatSchema))
+		return nil, fault.Permanent(fmt.Errorf("schema part format %q: this version reads %s", info.Format, formatSchema))
 	}
 	rc, err := source.Open(ctx, info.Name)
 	if err != nil {
@@ -356,7 +357,7 @@ func readSchema(ctx context.Context, source engines.PartSource) (*schemaDoc, err
 		return nil, fmt.Errorf("reading the schema part: %w", err)
 	}
 	if doc.Format != formatSchema {
-		return nil, engines.Permanent(fmt.Errorf("schema part format %q: this version reads %s", doc.Format, formatSchema))
+		return nil, fault.Permanent(fmt.Errorf("schema part format %q: this version reads %s", doc.Format, formatSchema))
 	}
 	return &doc, nil
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Loading the rows: how (LOAD DATA LOCAL INFILE or INSERT batches) and in
@@ -88,7 +89,7 @@ func (r *restoreRun) chooseMethods(ctx context.Context, admin *sql.Conn) error {
 	}
 	for _, t := range r.tables {
 		if t.History && !r.srv.canInsertHistory() {
-			return engines.Permanent(fmt.Errorf("table %s is system-versioned with its history in the backup, and %s cannot load history (MariaDB 10.11 or later can)", t.Name, r.srv))
+			return fault.Permanent(fmt.Errorf("table %s is system-versioned with its history in the backup, and %s cannot load history (MariaDB 10.11 or later can)", t.Name, r.srv))
 		}
 	}
 	return nil
@@ -281,7 +282,7 @@ func lockConflict(err error) bool {
 // permanent: retrying the same restore fails the same way until the
 // operator frees or adds space on the target.
 func spaceError(what string, err error) error {
-	return engines.Permanent(fmt.Errorf("target server is out of space while %s: %w", what, classify(err)))
+	return fault.Permanent(fmt.Errorf("target server is out of space while %s: %w", what, classify(err)))
 }
 
 func localInfileRefused(err error) bool {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Which tables a restore takes, and what a restore of some tables into an
@@ -22,7 +23,7 @@ func (r *restoreRun) selectTables() error {
 			continue
 		}
 		if p.Format != formatTSV {
-			return engines.Permanent(fmt.Errorf("part %s has format %q: this version reads %s", p.Name, p.Format, formatTSV))
+			return fault.Permanent(fmt.Errorf("part %s has format %q: this version reads %s", p.Name, p.Format, formatTSV))
 		}
 		r.parts[p.Table.Name] = append(r.parts[p.Table.Name], p)
 	}
@@ -35,11 +36,11 @@ func (r *restoreRun) selectTables() error {
 	} else {
 		for _, ref := range r.req.Tables {
 			if ref.Schema != "" && ref.Schema != r.doc.Database {
-				return engines.Permanent(fmt.Errorf("table %s: the backup is of database %s", ref, r.doc.Database))
+				return fault.Permanent(fmt.Errorf("table %s: the backup is of database %s", ref, r.doc.Database))
 			}
 			t := r.doc.table(ref.Name)
 			if t == nil {
-				return engines.Permanent(fmt.Errorf("table %s is not in the backup", ref.Name))
+				return fault.Permanent(fmt.Errorf("table %s is not in the backup", ref.Name))
 			}
 			if !r.restored[t.Name] {
 				r.tables = append(r.tables, t)
@@ -50,7 +51,7 @@ func (r *restoreRun) selectTables() error {
 	for _, t := range r.tables {
 		r.restored[t.Name] = true
 		if t.hasData() && len(r.parts[t.Name]) == 0 {
-			return engines.Permanent(fmt.Errorf("the backup holds no data part for table %s", t.Name))
+			return fault.Permanent(fmt.Errorf("the backup holds no data part for table %s", t.Name))
 		}
 	}
 	return nil

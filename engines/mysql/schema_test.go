@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/secret"
 )
 
@@ -248,7 +249,7 @@ func TestParseDSN(t *testing.T) {
 		if strings.Contains(err.Error(), "Secret-Inline-9") {
 			t.Errorf("error shows the password: %v", err)
 		}
-		if !errors.Is(err, engines.ErrPermanent) {
+		if !errors.Is(err, fault.ErrPermanent) {
 			t.Errorf("parseDSN(%q): %v is not permanent", bad, err)
 		}
 	}

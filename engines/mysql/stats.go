@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // statsParallel is how many tables TableStats reads at once.
@@ -80,7 +81,7 @@ func tableStats(ctx context.Context, db *sql.DB, srv serverInfo, database string
 		for _, r := range refs {
 			t := byName[r.Name]
 			if t == nil || (r.Schema != "" && r.Schema != database) {
-				return nil, engines.Permanent(fmt.Errorf("table %s does not exist in %s", r, database))
+				return nil, fault.Permanent(fmt.Errorf("table %s does not exist in %s", r, database))
 			}
 			todo = append(todo, t)
 		}

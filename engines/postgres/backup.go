@@ -116,7 +116,7 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, cfg *pgx.ConnConf
 	var copied copiedParts
 	g.Go(func() error {
 		var err error
-		copied, err = copyParts(gctx, cfg, snapshotID, tables, parts, opts.Parallel, sink, log)
+		copied, err = copyParts(gctx, cfg, snapshotID, tables, columns, parts, opts.Parallel, sink, log)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -222,7 +222,7 @@ type copiedParts struct {
 
 // copyParts copies the table parts, biggest first, on up to parallel
 // connections inside the exported snapshot.
-func copyParts(ctx context.Context, cfg *pgx.ConnConfig, snapshotID string, tables []tableInfo, parts []dataPart, parallel int,
+func copyParts(ctx context.Context, cfg *pgx.ConnConfig, snapshotID string, tables []tableInfo, columns [][]string, parts []dataPart, parallel int,
 	sink engines.PartSink, log hclog.Logger) (copiedParts, error) {
 	var mu sync.Mutex
 	out := copiedParts{digests: make([]engines.RowDigest, len(tables)), sizes: make([]int64, len(tables))}
@@ -250,7 +250,7 @@ func copyParts(ctx context.Context, cfg *pgx.ConnConfig, snapshotID string, tabl
 			for i := range jobs {
 				p := parts[i]
 				t := tables[p.table]
-				rd, err := dumpPart(gctx, conn, t.Ref, p, sink)
+				rd, err := dumpPart(gctx, conn, t.Ref, engines.RowShape(columns[p.table]), p, sink)
 				if err != nil {
 					return err
 				}
@@ -374,9 +374,9 @@ func dataPartNames(tables []tableInfo) []string {
 
 // dumpPart copies one data part of table t: the whole table, or one block
 // range of it.
-func dumpPart(ctx context.Context, conn *pgx.Conn, t engines.TableRef, p dataPart, sink engines.PartSink) (*rowDigester, error) {
+func dumpPart(ctx context.Context, conn *pgx.Conn, t engines.TableRef, shape string, p dataPart, sink engines.PartSink) (*rowDigester, error) {
 	ref := t
-	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: p.name, Kind: engines.KindTable, Table: &ref, Format: formatData, Seq: p.seq})
+	w, err := sink.CreatePart(ctx, engines.PartInfo{Name: p.name, Kind: engines.KindTable, Table: &ref, Format: formatData, Seq: p.seq, Shape: shape})
 	if err != nil {
 		return nil, fmt.Errorf("creating part %s: %w", p.name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Engine is the PostgreSQL adapter. The zero value is not usable; call New.
@@ -85,7 +86,7 @@ func config(c engines.Conn, database string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(c.DSN)
 	if err != nil {
 		// pgconn redacts any password in the DSN from its parse errors.
-		return nil, engines.Permanent(fmt.Errorf("parsing the PostgreSQL DSN: %w", err))
+		return nil, fault.Permanent(fmt.Errorf("parsing the PostgreSQL DSN: %w", err))
 	}
 	if database != "" {
 		cfg.Database = database
@@ -158,7 +159,7 @@ func maintenanceConn(ctx context.Context, c engines.Conn, name string) (*pgx.Con
 		}
 	}
 	if firstErr == nil {
-		firstErr = engines.Permanent(fmt.Errorf("no maintenance database to connect to for work on %s", name))
+		firstErr = fault.Permanent(fmt.Errorf("no maintenance database to connect to for work on %s", name))
 	}
 	return nil, firstErr
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // The schema part leaves out the data of every table dbopsd copies itself.
@@ -186,10 +186,11 @@ func planSchemaDump(pgDump tool, tables []tableInfo, carried map[string]bool, bu
 		if schema, count := busiestSchema(tables, carried); count > 0 {
 			listed = fmt.Sprintf(" (their schemas also hold sequences, materialized views or extension tables; %d of them are in schema %q)", count, schema)
 		}
-		return nil, engines.Permanent(fmt.Errorf("leaving the data of %d tables out of the schema dump takes %d KiB of %s arguments, "+
+		return nil, fault.Permanent(fmt.Errorf("leaving the data of %d tables out of the schema dump takes %d KiB of %s arguments, "+
 			"more than the %d KiB a command line safely holds: %d schemas are excluded whole, %d tables one by one%s; "+
 			"pg_dump %d or newer reads them from a file (--filter) and has no such limit: install postgresql-client-%d or newer, or set pg_bin_dir to it",
 			len(tables), (n+1023)/1024, pgDump, max(budget, 0)/1024, sd.schemas, sd.tables, listed, filterMajor, filterMajor))
+
 	}
 	return sd, nil
 }

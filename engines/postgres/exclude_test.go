@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/harness"
 )
 
@@ -205,7 +206,7 @@ func TestPlanSchemaDump(t *testing.T) {
 		if err == nil {
 			t.Fatal("no error")
 		}
-		if !errors.Is(err, engines.ErrPermanent) {
+		if !errors.Is(err, fault.ErrPermanent) {
 			t.Errorf("error is not permanent: %v", err)
 		}
 		for _, want := range []string{"40000 tables", "pg_dump 15.4", "pg_dump 17 or newer", "--filter", "pg_bin_dir"} {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 func TestStripDSN(t *testing.T) {
@@ -119,7 +120,7 @@ func TestFindToolTooOld(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if !errors.Is(err, engines.ErrPermanent) {
+	if !errors.Is(err, fault.ErrPermanent) {
 		t.Errorf("not permanent: %v", err)
 	}
 	// The configured directory comes first when it is new enough.

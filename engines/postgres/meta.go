@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // meta is the "meta/tables.json" part: what a restore needs to know that
@@ -459,10 +460,10 @@ func readMeta(ctx context.Context, src engines.PartSource) (*meta, error) {
 		}
 	}
 	if info == nil {
-		return nil, engines.Permanent(fmt.Errorf("the backup has no %s part: not a PostgreSQL backup of this format", metaPart))
+		return nil, fault.Permanent(fmt.Errorf("the backup has no %s part: not a PostgreSQL backup of this format", metaPart))
 	}
 	if info.Format != formatMeta {
-		return nil, engines.Permanent(fmt.Errorf("part %s has format %q; this version reads %q", metaPart, info.Format, formatMeta))
+		return nil, fault.Permanent(fmt.Errorf("part %s has format %q; this version reads %q", metaPart, info.Format, formatMeta))
 	}
 	rc, err := src.Open(ctx, metaPart)
 	if err != nil {
@@ -474,7 +475,7 @@ func readMeta(ctx context.Context, src engines.PartSource) (*meta, error) {
 		return nil, fmt.Errorf("reading part %s: %w", metaPart, err)
 	}
 	if m.Version != 1 {
-		return nil, engines.Permanent(fmt.Errorf("part %s has version %d; this version reads 1", metaPart, m.Version))
+		return nil, fault.Permanent(fmt.Errorf("part %s has version %d; this version reads 1", metaPart, m.Version))
 	}
 	return &m, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/engines/postgres"
+	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/internal/harness"
 	"github.com/dbopsd/dbopsd/internal/pipelinetest"
 	"github.com/dbopsd/dbopsd/secret"
@@ -437,7 +438,7 @@ func TestTableRestoreNeeds(t *testing.T) {
 	// A table that is not in the backup.
 	_, err = e.Restore(t.Context(), conn, engines.RestoreRequest{Database: db, Snapshot: b.Snapshot, Parallel: 1,
 		Tables: []engines.TableRef{{Schema: "hall", Name: "nope"}}}, b.Parts)
-	if err == nil || !errors.Is(err, engines.ErrPermanent) {
+	if err == nil || !errors.Is(err, fault.ErrPermanent) {
 		t.Errorf("restore of a table not in the backup: %v, want a permanent error", err)
 	}
 }
@@ -473,7 +474,7 @@ func TestBackupBadPassword(t *testing.T) {
 	if err == nil {
 		t.Fatal("backup with a wrong password succeeded")
 	}
-	if !errors.Is(err, engines.ErrPermanent) {
+	if !errors.Is(err, fault.ErrPermanent) {
 		t.Errorf("wrong password: %v is not permanent", err)
 	}
 	if strings.Contains(err.Error(), backupPassword) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // Restore implements engines.Engine.
@@ -39,10 +40,10 @@ import (
 // target database lacks.
 func (e *Engine) Restore(ctx context.Context, target engines.Conn, req engines.RestoreRequest, source engines.PartSource) (*engines.RestoreReport, error) {
 	if req.Database == "" {
-		return nil, engines.Permanent(errors.New("restore: no database name given"))
+		return nil, fault.Permanent(errors.New("restore: no database name given"))
 	}
 	if len(req.Database) > 63 {
-		return nil, engines.Permanent(fmt.Errorf("restore into %q: PostgreSQL names are at most 63 bytes", req.Database))
+		return nil, fault.Permanent(fmt.Errorf("restore into %q: PostgreSQL names are at most 63 bytes", req.Database))
 	}
 	r := &restorer{e: e, target: target, req: req, src: source, parallel: max(1, req.Parallel)}
 	r.log = logger(req.Logger).With("database", req.Database)
@@ -123,10 +124,10 @@ func (r *restorer) fetchSchema(ctx context.Context) error {
 		}
 	}
 	if info == nil {
-		return engines.Permanent(fmt.Errorf("the backup has no %s part", schemaPart))
+		return fault.Permanent(fmt.Errorf("the backup has no %s part", schemaPart))
 	}
 	if info.Format != formatSchema {
-		return engines.Permanent(fmt.Errorf("part %s has format %q; this version reads %q", schemaPart, info.Format, formatSchema))
+		return fault.Permanent(fmt.Errorf("part %s has format %q; this version reads %q", schemaPart, info.Format, formatSchema))
 	}
 	rc, err := r.src.Open(ctx, schemaPart)
 	if err != nil {
@@ -347,11 +348,11 @@ func (r *restorer) loadTables(ctx context.Context, tables []engines.TableRef) er
 			continue
 		}
 		if p.Format != formatData {
-			return engines.Permanent(fmt.Errorf("part %s has format %q; this version reads %q", p.Name, p.Format, formatData))
+			return fault.Permanent(fmt.Errorf("part %s has format %q; this version reads %q", p.Name, p.Format, formatData))
 		}
 		mt := r.meta.table(*p.Table)
 		if mt == nil {
-			return engines.Permanent(fmt.Errorf("part %s: table %s is not in the backup's meta part", p.Name, p.Table))
+			return fault.Permanent(fmt.Errorf("part %s: table %s is not in the backup's meta part", p.Name, p.Table))
 		}
 		j := job{part: p, mt: mt}
 		if r.req.Snapshot != nil {

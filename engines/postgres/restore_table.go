@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // restoreTables restores req.Tables into req.Database, creating it if
@@ -142,7 +143,7 @@ func (r *restorer) tablesAsked() ([]*metaTable, error) {
 		}
 		pt := r.meta.parent(t)
 		if pt == nil {
-			return nil, engines.Permanent(fmt.Errorf("table %s is not in the backup", table(t)))
+			return nil, fault.Permanent(fmt.Errorf("table %s is not in the backup", table(t)))
 		}
 		add(pt)
 		for _, oid := range pt.Partitions {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
 // tool is a PostgreSQL client program found on this machine.
@@ -102,7 +103,7 @@ func (e *Engine) findTool(ctx context.Context, binDir, name string, minMajor int
 	if len(seen) > 0 {
 		msg += " (" + strings.Join(seen, "; ") + ")"
 	}
-	return tool{}, engines.Permanent(fmt.Errorf("%s: install postgresql-client-%d or set pg_bin_dir", msg, minMajor))
+	return tool{}, fault.Permanent(fmt.Errorf("%s: install postgresql-client-%d or set pg_bin_dir", msg, minMajor))
 }
 
 func dirMajor(binDir string) int {
@@ -125,7 +126,7 @@ func newChildConn(c engines.Conn, database string) (childConn, error) {
 	}
 	conninfo, err := stripDSN(c.DSN, cfg.Database)
 	if err != nil {
-		return childConn{}, engines.Permanent(fmt.Errorf("preparing the DSN for the PostgreSQL client programs: %w", err))
+		return childConn{}, fault.Permanent(fmt.Errorf("preparing the DSN for the PostgreSQL client programs: %w", err))
 	}
 	env := childEnv()
 	env = append(env, "PGAPPNAME=dbopsd", "PGCONNECT_TIMEOUT=15")

@@ -1,0 +1,431 @@
+package repository
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/storage/local"
+)
+
+// rowLines returns n distinct rows of about 130 bytes that compress to
+// about 90, wide enough for a full to store their fingerprints.
+func rowLines(seed uint64, from, n int) []string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+	rng := rand.New(rand.NewPCG(seed, uint64(from)))
+	out := make([]string, n)
+	for i := range out {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d\t", from+i)
+		for range 120 {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		b.WriteString("\t\\N")
+		out[i] = b.String()
+	}
+	return out
+}
+
+func joinLines(lines []string) []byte {
+	if len(lines) == 0 {
+		return nil
+	}
+	return []byte(strings.Join(lines, "\n") + "\n")
+}
+
+// writeRowParts writes parts of rows (Shape set) through the Writer in
+// odd-sized pieces, the way an engine does.
+func writeRowParts(t *testing.T, r *Repo, typ string, base *Manifest, tmp string, shapes map[string]string, parts map[string][]byte) *Manifest {
+	t.Helper()
+	ctx := context.Background()
+	w, err := r.NewBackup(ctx, BackupOptions{Database: "hall", Engine: "postgres", Type: typ, Base: base, TempDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range parts {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		b := parts[name]
+		pw, err := w.CreatePart(ctx, engines.PartInfo{Name: name, Kind: engines.KindTable,
+			Table: &engines.TableRef{Schema: "public", Name: name}, Format: "copy-text", Shape: shapes[name]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := b; len(rest) > 0; {
+			n := min(len(rest), 7_001)
+			if _, err := pw.Write(rest[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := w.Commit(ctx, &engines.Snapshot{Engine: "postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// sameRows fails unless got and want hold the same lines, as multisets.
+func sameRows(t *testing.T, what string, got []byte, want []string) {
+	t.Helper()
+	g := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	if len(got) == 0 {
+		g = nil
+	}
+	if len(got) > 0 && got[len(got)-1] != '\n' {
+		t.Fatalf("%s: does not end with a newline", what)
+	}
+	w := slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		t.Fatalf("%s: %d rows back, want %d (first differences hidden)", what, len(g), len(w))
+	}
+}
+
+// TestRowDifferential: scattered updates, deletes, inserts, duplicate rows
+// and NULL against empty string in one table go as rows and come back
+// exactly; an appended table, a rewritten one, one whose columns changed
+// and one new since the full each say how they went; the repository is
+// format 3 and checks clean; the temporary directory is left empty.
+func TestRowDifferential(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	shapes := map[string]string{"tickets": "3:a", "log": "3:a", "rewritten": "3:a", "altered": "3:a", "fresh": "3:a"}
+	tickets := rowLines(1, 0, 40_000)
+	tickets = append(tickets, "dup\t\t\\N", "dup\t\t\\N", "dup\t\t\\N", "nulls\t\\N\t", "nulls\t\t")
+	logRows := rowLines(2, 0, 40_000)
+	rewritten := rowLines(3, 0, 5_000)
+	altered := rowLines(4, 0, 5_000)
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{
+		"tickets": joinLines(tickets), "log": joinLines(logRows), "rewritten": joinLines(rewritten), "altered": joinLines(altered)})
+	if r.cfg.Version != 3 {
+		t.Fatalf("repository format %d after a full with row fingerprints, want 3", r.cfg.Version)
+	}
+	if _, ok := full.Part("rowfp/tickets"); !ok {
+		t.Fatal("the full has no fingerprint part for tickets")
+	}
+	for _, p := range r.Source(full).Parts() {
+		if p.Kind == KindRowFingerprints {
+			t.Fatalf("Source.Parts lists %s", p.Name)
+		}
+	}
+
+	// 1 % updated at random, 0.5 % deleted, 1 % inserted, one duplicate
+	// gone and one added, the NULL row became the empty one.
+	rng := rand.New(rand.NewPCG(9, 9))
+	next := slices.Clone(tickets[:40_000])
+	for range 400 {
+		i := rng.IntN(len(next))
+		next[i] = next[i] + "x"
+	}
+	for range 200 {
+		i := rng.IntN(len(next))
+		next = slices.Delete(next, i, i+1)
+	}
+	next = append(next, rowLines(5, 100_000, 400)...)
+	next = append(next, "dup\t\t\\N", "dup\t\t\\N", "nulls\t\t", "nulls\t\t", "nulls\t\t")
+	slices.Reverse(next) // row order is not preserved and need not be
+	grownLog := append(slices.Clone(logRows), rowLines(6, 50_000, 800)...)
+	newRewritten := rowLines(7, 0, 5_000)
+	alteredRows := make([]string, len(altered))
+	for i, l := range altered {
+		alteredRows[i] = l + "\tnew column"
+	}
+	fresh := rowLines(8, 0, 100)
+	shapes["altered"] = "4:b"
+	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{
+		"tickets": joinLines(next), "log": joinLines(grownLog), "rewritten": joinLines(newRewritten),
+		"altered": joinLines(alteredRows), "fresh": joinLines(fresh)})
+
+	for name, want := range map[string]struct {
+		method, reason string
+		rows           []string
+	}{
+		"tickets":   {MethodRows, "rows store less", next},
+		"log":       {"", "", grownLog},
+		"rewritten": {MethodChunks, "chunks store less", newRewritten},
+		"altered":   {MethodChunks, "columns changed", alteredRows},
+		"fresh":     {MethodChunks, "no such part", fresh},
+	} {
+		p, _ := diff.Part(name)
+		t.Logf("%s: %s: %s", name, p.Method, p.MethodReason)
+		if want.method != "" && (p.Method != want.method || !strings.Contains(p.MethodReason, want.reason)) {
+			t.Errorf("%s stored as %s (%s), want %s (%s)", name, p.Method, p.MethodReason, want.method, want.reason)
+		}
+		got, err := readPart(t, r, diff, name)
+		if err != nil {
+			t.Fatalf("reading %s: %v", name, err)
+		}
+		sameRows(t, name, got, want.rows)
+	}
+	tp, _ := diff.Part("tickets")
+	added, removed := multisetDiff(next, tickets), multisetDiff(tickets, next)
+	if tp.Rows == nil || tp.Rows.Added != added || tp.Rows.Removed != removed {
+		t.Errorf("tickets as rows: %+v, want %d added and %d removed", tp.Rows, added, removed)
+	}
+	// The full still reads as it was.
+	got, err := readPart(t, r, full, "tickets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "tickets in the full", got, tickets)
+	fullPart, _ := full.Part("tickets")
+	if share := float64(diff.Stats.StoredBytes) / float64(full.Stats.StoredBytes); share > 0.25 {
+		t.Errorf("differential stored %.0f%% of its full (rows: %d bytes of %d)", share*100, diff.Stats.StoredBytes, fullPart.Size)
+	}
+	if res, err := r.Check(context.Background(), CheckOptions{ReadData: true}); err != nil || !res.OK() {
+		t.Fatalf("check --read-data: %+v %v", res, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "dbopsd-rows", r.ID())); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestRowFingerprintCollision: with 4-bit fingerprints every table has
+// colliding rows; the differential notices and stores chunks, and no row is
+// lost or doubled.
+func TestRowFingerprintCollision(t *testing.T) {
+	defer SetFingerprintBitsForTest(4)()
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	shapes := map[string]string{"tickets": "3:a"}
+	rows := rowLines(1, 0, 3_000)
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{"tickets": joinLines(rows)})
+	next := slices.Clone(rows)
+	next[17] += "changed"
+	next = append(next[:100], next[101:]...)
+	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{"tickets": joinLines(next)})
+	p, _ := diff.Part("tickets")
+	if p.Method != MethodChunks || !strings.Contains(p.MethodReason, "share a fingerprint") {
+		t.Errorf("stored as %s (%s), want chunks for a collision", p.Method, p.MethodReason)
+	}
+	got, err := readPart(t, r, diff, "tickets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "tickets", got, next)
+}
+
+// TestRowsReaderCollisionSafe: a part stored as rows whose removals share
+// fingerprints (but not check bits) with rows that stay drops only the
+// right ones: the check bits decide.
+func TestRowsReaderCollisionSafe(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	undo := SetFingerprintBitsForTest(8)
+	shapes := map[string]string{"tickets": "3:a"}
+	rows := rowLines(1, 0, 20_000)
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{"tickets": joinLines(rows)})
+	undo()
+	// Build a part stored as rows by hand: remove rows 5 and 6, add one.
+	w, err := r.NewBackup(context.Background(), BackupOptions{Database: "hall", Engine: "postgres", Type: Differential, Base: full, TempDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, _ := full.Part("rowfp/tickets")
+	h := r.newLineHasher(fp.FPBits)
+	var body []byte
+	body = append(body, magicRows...)
+	body = append(body, 0, 0, 0, 0, 0, 0, 0, 2)
+	type e struct {
+		fp    uint64
+		check uint32
+	}
+	var rm []e
+	for _, i := range []int{5, 6} {
+		h.write([]byte(rows[i]))
+		f, c, _ := h.line()
+		rm = append(rm, e{f, c})
+	}
+	slices.SortFunc(rm, func(a, b e) int {
+		if a.fp != b.fp {
+			return cmp.Compare(a.fp, b.fp)
+		}
+		return int(int64(a.check) - int64(b.check))
+	})
+	var prev uint64
+	for _, x := range rm {
+		body = binary.AppendUvarint(body, x.fp-prev)
+		body = append(body, byte(x.check>>8), byte(x.check))
+		prev = x.fp
+	}
+	body = append(body, "added\t\t\\N\n"...)
+	pw, err := w.createPart(engines.PartInfo{Name: "tickets", Kind: engines.KindTable, Table: &engines.TableRef{Schema: "public", Name: "tickets"}, Format: "copy-text", Shape: "3:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Write(body)
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := full.Part("tickets")
+	pw.p.Rows = &RowsInfo{BaseChunks: len(base.Chunks), BaseSize: base.Size, Added: 1, Removed: 2}
+	pw.p.FPBits = fp.FPBits
+	pw.p.Method = MethodRows
+	pw.p.Chunks = append(slices.Clone(base.Chunks), pw.p.Chunks...)
+	diff, err := w.Commit(context.Background(), &engines.Snapshot{Engine: "postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readPart(t, r, diff, "tickets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Concat(rows[:5], rows[7:]), "added\t\t\\N")
+	sameRows(t, "tickets", got, want)
+}
+
+// TestFormat2MovesTo3: a format 2 repository keeps working and becomes
+// format 3 with its first full, which an older dbopsd then refuses.
+func TestFormat2MovesTo3(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := initVersion(ctx, st, pass, 2); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, st, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.cfg.Version != 2 {
+		t.Fatalf("opened as format %d", r.cfg.Version)
+	}
+	// A backup without parts of rows writes nothing format 3.
+	plain := backupParts(t, r, Full, nil, map[string][]byte{"blob": data(1, 1<<20)})
+	if r.cfg.Version != 2 || usesRows(plain) {
+		t.Fatalf("format %d after a backup without rows", r.cfg.Version)
+	}
+	writeRowParts(t, r, Full, nil, t.TempDir(), map[string]string{"t": "1:a"}, map[string][]byte{"t": joinLines(rowLines(1, 0, 100))})
+	r2, err := Open(ctx, st, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.cfg.Version != 3 {
+		t.Fatalf("format %d after a full with row fingerprints, want 3", r2.cfg.Version)
+	}
+	// What a format 2 dbopsd says of it.
+	if _, err := readConfigAs(ctx, st, 2); err == nil || !strings.Contains(err.Error(), "upgrade dbopsd") {
+		t.Fatalf("a format 2 reader: %v, want upgrade dbopsd", err)
+	}
+}
+
+// TestTempLeftoversRemoved: what a killed backup left in the temporary
+// directory is gone when the next backup of the database starts.
+func TestTempLeftoversRemoved(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "dbopsd-rows", r.ID(), "hall")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "part-123"), []byte("rows of a killed backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := r.NewBackup(context.Background(), BackupOptions{Database: "hall", Engine: "postgres", Type: Full, TempDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "part-123")); !os.IsNotExist(err) {
+		t.Fatalf("leftover still there: %v", err)
+	}
+	w.Abort(nil)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the backup's temporary directory outlived it: %v", err)
+	}
+}
+
+// multisetDiff counts the lines of a that b does not hold (as multisets).
+func multisetDiff(a, b []string) int64 {
+	have := map[string]int{}
+	for _, l := range b {
+		have[l]++
+	}
+	var n int64
+	for _, l := range a {
+		if have[l] > 0 {
+			have[l]--
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRowDifferentialRecomputes: rows so compressible that their
+// fingerprints would cost more than an eighth of the part are not
+// fingerprinted in the full; the differential reads the full's part back,
+// fingerprints it, and still stores the scattered updates as rows.
+func TestRowDifferentialRecomputes(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	shapes := map[string]string{"accounts": "4:p"}
+	accounts := make([]string, 140_000) // past the 64 Ki rows where a full gives fingerprints up
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%d\t1\t0\t%84s", i+1, "")
+	}
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{"accounts": joinLines(accounts)})
+	if _, ok := full.Part("rowfp/accounts"); ok {
+		t.Fatal("the full stored fingerprints of rows that compress to a few bytes")
+	}
+	next := slices.Clone(accounts)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 600 {
+		i := rng.IntN(len(next))
+		next[i] = fmt.Sprintf("%d\t1\t%d\t%84s", i+1, rng.IntN(1000)+1, "")
+	}
+	next = slices.Delete(next, 100, 400)             // deleted
+	next = append(next, next[7], next[7], "dup\t\t") // duplicates, and a new row
+	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{"accounts": joinLines(next)})
+	p, _ := diff.Part("accounts")
+	if p.Method != MethodRows || p.Rows == nil || !p.Rows.ByPosition {
+		t.Fatalf("stored as %s (%s, %+v), want rows removed by position", p.Method, p.MethodReason, p.Rows)
+	}
+	got, err := readPart(t, r, diff, "accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "accounts", got, next)
+	if share := float64(diff.Stats.StoredBytes) / float64(full.Stats.StoredBytes); share > 0.5 {
+		t.Errorf("differential stored %.0f%% of its full", share*100)
+	}
+	t.Logf("full %d bytes, differential %d", full.Stats.StoredBytes, diff.Stats.StoredBytes)
+}
+
+// TestLineHasherPieces: a line fingerprinted in pieces (as writes split it)
+// and whole (as a restore reads it) gets the same fingerprint.
+func TestLineHasherPieces(t *testing.T) {
+	r, _ := testRepo(t)
+	h := r.newLineHasher(64)
+	for _, line := range []string{"", "a", "1\t2\t\\N", strings.Repeat("长的值", 5000)} {
+		fp, check, n := h.whole([]byte(line))
+		for cut := 0; cut <= len(line); cut += 1 + len(line)/7 {
+			h.write([]byte(line[:cut]))
+			h.write([]byte(line[cut:]))
+			fp2, check2, n2 := h.line()
+			if fp2 != fp || check2 != check || n2 != n {
+				t.Fatalf("%d-byte line cut at %d: %x/%x/%d in pieces, %x/%x/%d whole", len(line), cut, fp2, check2, n2, fp, check, n)
+			}
+		}
+	}
+}
