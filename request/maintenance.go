@@ -127,3 +127,12 @@ func describeComments(r *Request) string {
 	ch := r.CommentChanges()
 	return fmt.Sprintf("%s (%d change(s): %s)", maintmodel.Comment, len(ch), maintmodel.CommentObjects(ch))
 }
+
+// MaintenanceText says what a maintenance request does, for people: the
+// operation and its table, or a comment request's changes.
+func (r *Request) MaintenanceText() string {
+	if r.Operation().Op == maintmodel.Comment {
+		return describeComments(r)
+	}
+	return r.Operation().String()
+}

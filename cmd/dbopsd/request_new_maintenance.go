@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/dbopsd/dbopsd/engines/maintmodel"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/request"
@@ -21,8 +25,12 @@ func runRequestNewMaintenance(ctx context.Context, o requestNewOpts) error {
 		return usageError("-o FILE is required (\"-\" for standard output)")
 	case o.target != "" || o.as != "" || o.backupID != "" || o.replace:
 		return usageError("--target, --as, --backup and --replace do not apply to maintenance")
+	case o.commentsFrom != "" && (o.proposal != "" || o.operation != "" || len(o.tables) > 0 || o.index != ""):
+		return usageError("--comments-from names its tables and columns; leave out --proposal, --operation, --table and --index")
+	case o.commentsFrom != "":
+		return runRequestNewComments(o)
 	case o.proposal == "" && o.operation == "":
-		return usageError("name what to do: --proposal ID (dbopsd maintenance list), or --operation OP --table T")
+		return usageError("name what to do: --proposal ID (dbopsd maintenance list), --operation OP --table T, or --comments-from FILE")
 	case o.proposal != "" && (o.operation != "" || len(o.tables) > 0 || o.index != ""):
 		return usageError("--proposal carries its own operation and table; leave out --operation, --table and --index")
 	}
@@ -43,6 +51,38 @@ func runRequestNewMaintenance(ctx context.Context, o requestNewOpts) error {
 			o.reason = prop.Reason
 		}
 	}
+	return newMaintenanceRequest(o, p)
+}
+
+// runRequestNewComments writes a maintenance request of operation
+// "comment" carrying every row of the comments file: the comments are part
+// of what is signed, so the daemon sets exactly the text that was approved.
+func runRequestNewComments(o requestNewOpts) error {
+	rows, err := readComments(o.commentsFrom)
+	if err != nil {
+		return err
+	}
+	p := request.Parameters{Database: o.database, Operation: string(maintmodel.Comment)}
+	for _, c := range rows {
+		t := c.Table
+		if c.Schema != "" {
+			t = c.Schema + "." + c.Table
+		}
+		// Excel's line ends; a request's text allows \n only.
+		text := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(c.Comment)
+		p.Comments = append(p.Comments, request.Comment{Table: t, Column: c.Column, Comment: text})
+	}
+	if len(p.Comments) == 0 {
+		return fmt.Errorf("%s holds no comments (a header row of schema, table, column, comment, then one row per comment)", o.commentsFrom)
+	}
+	if o.reason == "" {
+		o.reason = "comments from " + filepath.Base(o.commentsFrom)
+	}
+	return newMaintenanceRequest(o, p)
+}
+
+// newMaintenanceRequest makes the request of p and writes it.
+func newMaintenanceRequest(o requestNewOpts, p request.Parameters) error {
 	now := time.Now()
 	var nb time.Time
 	if o.notBefore != "" {
@@ -56,6 +96,9 @@ func runRequestNewMaintenance(ctx context.Context, o requestNewOpts) error {
 		NotBefore: nb, Lifetime: o.expires, Parameters: p}, now)
 	if err != nil {
 		return err
+	}
+	if n := len(r.Marshal()); n > request.MaxSize {
+		return fmt.Errorf("the request would be %d bytes, more than the %d a request may have: split the comments into several files", n, request.MaxSize)
 	}
 	return finishRequestNew(o, r)
 }
