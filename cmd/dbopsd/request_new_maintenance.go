@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbopsd/dbopsd/dictionary"
 	"github.com/dbopsd/dbopsd/engines/maintmodel"
 	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/request"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 // runRequestNewMaintenance writes a maintenance request: for a stored
@@ -28,7 +31,7 @@ func runRequestNewMaintenance(ctx context.Context, o requestNewOpts) error {
 	case o.commentsFrom != "" && (o.proposal != "" || o.operation != "" || len(o.tables) > 0 || o.index != ""):
 		return usageError("--comments-from names its tables and columns; leave out --proposal, --operation, --table and --index")
 	case o.commentsFrom != "":
-		return runRequestNewComments(o)
+		return runRequestNewComments(ctx, o)
 	case o.proposal == "" && o.operation == "":
 		return usageError("name what to do: --proposal ID (dbopsd maintenance list), --operation OP --table T, or --comments-from FILE")
 	case o.proposal != "" && (o.operation != "" || len(o.tables) > 0 || o.index != ""):
@@ -55,25 +58,53 @@ func runRequestNewMaintenance(ctx context.Context, o requestNewOpts) error {
 }
 
 // runRequestNewComments writes a maintenance request of operation
-// "comment" carrying every row of the comments file: the comments are part
-// of what is signed, so the daemon sets exactly the text that was approved.
-func runRequestNewComments(o requestNewOpts) error {
+// "comment" carrying the rows of the comments file that differ from the
+// database's comments now (what dict comments shows; rows naming nothing
+// in the database are left out and said so): the comments are part of
+// what is signed, so the daemon sets exactly the text that was approved.
+func runRequestNewComments(ctx context.Context, o requestNewOpts) error {
 	rows, err := readComments(o.commentsFrom)
 	if err != nil {
 		return err
 	}
+	e, err := setup(&o.globals)
+	if err != nil {
+		return err
+	}
+	db, err := e.cfg.Database(o.database)
+	if err != nil {
+		e.close()
+		return usageError("%v", err)
+	}
+	lang, err := dictLang(e.cfg, "")
+	if err != nil {
+		e.close()
+		return err
+	}
+	d, err := site.Dictionary(ctx, e.cfg, db)
+	e.close()
+	if err != nil {
+		return err
+	}
+	stmts, skipped := dictionary.CommentStatements(d, rows, lang)
+	for _, s := range skipped {
+		fmt.Fprintln(o.stderr, s)
+	}
+	if len(stmts) == 0 {
+		return fmt.Errorf("%s: %s", o.commentsFrom, i18n.T(lang, "dict.comments.none", nil))
+	}
 	p := request.Parameters{Database: o.database, Operation: string(maintmodel.Comment)}
-	for _, c := range rows {
+	for _, st := range stmts {
+		c := st.Comment
 		t := c.Table
 		if c.Schema != "" {
 			t = c.Schema + "." + c.Table
+		} else if d.Engine == "postgres" {
+			t = "public." + c.Table // a dot in the table's name is not a schema
 		}
 		// Excel's line ends; a request's text allows \n only.
 		text := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(c.Comment)
 		p.Comments = append(p.Comments, request.Comment{Table: t, Column: c.Column, Comment: text})
-	}
-	if len(p.Comments) == 0 {
-		return fmt.Errorf("%s holds no comments (a header row of schema, table, column, comment, then one row per comment)", o.commentsFrom)
 	}
 	if o.reason == "" {
 		o.reason = "comments from " + filepath.Base(o.commentsFrom)
