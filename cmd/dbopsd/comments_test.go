@@ -92,6 +92,9 @@ func TestCommentsThroughDaemon(t *testing.T) {
 	}
 	s.ok("request", "sign", "--key", dba.Private, file("c.json"))
 	s.ok("request", "approve", "--key", approver.Private, file("c.json"))
+	if v := s.ok("request", "verify", file("c.json")); !strings.Contains(v, `comment on public.clients.名字: "姓名\n第二行 \\ 反斜杠\t'"`) {
+		t.Errorf("request verify does not show the approver the comments:\n%s", v)
+	}
 	rid := strings.TrimSpace(s.ok("request", "submit", file("c.json")))
 	stdout, errOut, code := s.run("request", "status", rid, "--follow", "--poll", "100ms", "--json")
 	var rs api.RequestStatus
