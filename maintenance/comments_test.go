@@ -91,6 +91,10 @@ func TestCommentsPostgres(t *testing.T) {
 	if err != nil || len(jobs) != 1 || jobs[0].Status != catalog.StatusOK || jobs[0].RequestedType != "comment" {
 		t.Fatalf("job log: %v %+v", err, jobs)
 	}
+	// The monthly report reads the comments back from the job log.
+	if runs, err := maintenance.Month(ctx, cat, "", time.Now()); err != nil || len(runs) != 1 || len(runs[0].Comments) != 4 || runs[0].Comments[1].After != hostile[1] {
+		t.Fatalf("Month: %v %+v", err, runs)
+	}
 
 	// Removing a comment ("") leaves none.
 	if _, err := maintenance.Run(ctx, maintenance.Spec{Target: tg, Operation: maintmodel.Operation{Op: maintmodel.Comment},
