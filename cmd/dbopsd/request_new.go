@@ -57,7 +57,7 @@ func requestNewCmd() command {
 			fs.StringVar(&o.notBefore, "not-before", "", "earliest time it may run: RFC 3339 time, or a delay such as 30m (default: now)")
 			fs.StringVar(&o.requester, "requester", "", "your signer name in the policy (default: filled in by request sign)")
 			fs.StringVar(&o.output, "o", "", "write the request to this file (\"-\": standard output)")
-			fs.StringVar(&o.operation, "operation", "", "maintenance: vacuum, vacuum_full, reindex, analyze, drop_index (PostgreSQL); optimize, rebuild, analyze, drop_index (MariaDB)")
+			fs.StringVar(&o.operation, "operation", "", "maintenance: vacuum, vacuum_full, reindex, analyze, drop_index (PostgreSQL); optimize, rebuild, analyze, drop_index (MariaDB); comments: --comments-from")
 			fs.StringVar(&o.index, "index", "", "maintenance: the index of reindex or drop_index")
 			fs.StringVar(&o.proposal, "proposal", "", "maintenance: carry out this proposal (dbopsd maintenance list)")
 			fs.StringVar(&o.commentsFrom, "comments-from", "", "maintenance: set the table and column comments of this CSV or xlsx file (as dbopsd dict comments --from reads it)")
