@@ -48,7 +48,7 @@ func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedu
 		return fail(err) // nothing runs unrecorded
 	}
 	res, err := maintenance.Run(ctx, maintenance.Spec{
-		Target: target, Operation: acc.Request.Operation(), Policy: pol, Location: loc,
+		Target: target, Operation: acc.Request.Operation(), Comments: acc.Request.CommentChanges(), Policy: pol, Location: loc,
 		Catalog: env.Catalog, Trigger: schedule.TriggerRequest, OSUser: t.OSUser, Request: acc.Request.ID,
 		Logger: s.log.Named("maintenance").With("request", acc.Request.ID), Now: s.clock.Now,
 	})

@@ -28,6 +28,13 @@
 // per database, so a maintenance never overlaps a backup or verification
 // of its database.
 //
+// # Comments
+//
+// The operation maintmodel.Comment sets table and column comments from a
+// list signed with the request (Spec.Comments) rather than one statement:
+// the engine's Commenter applies them (PostgreSQL in one transaction) and
+// the Result keeps each comment before and after.
+//
 // # Engines
 //
 // Engine is a capability an engine adapter offers by implementing it

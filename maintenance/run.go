@@ -26,6 +26,8 @@ var ErrNoSpace = errors.New("not enough free space for a copy of the table")
 type Spec struct {
 	Target    Target
 	Operation maintmodel.Operation
+	// Comments are the changes of a Comment operation.
+	Comments []maintmodel.CommentChange
 	// Policy gives the maintenance window and the lock timeout; Location
 	// is the time zone the window is read in (daemon.timezone).
 	Policy   *config.Policy
@@ -56,9 +58,11 @@ type Result struct {
 	After  *maintmodel.TableFacts `json:"after,omitempty"`
 	// Space is the disk-space check's verdict ("" when the operation
 	// writes no copy).
-	Space   string `json:"space,omitempty"`
-	Outcome string `json:"outcome"` // one of the Outcome constants
-	Error   string `json:"error,omitempty"`
+	Space string `json:"space,omitempty"`
+	// Comments are the changes of a comment operation as they ran.
+	Comments []maintmodel.CommentResult `json:"comments,omitempty"`
+	Outcome  string                     `json:"outcome"` // one of the Outcome constants
+	Error    string                     `json:"error,omitempty"`
 }
 
 // Outcomes.
@@ -71,6 +75,9 @@ const (
 
 // Summary is the result in one line, for the register and the log.
 func (r *Result) Summary() string {
+	if r.Operation.Op == maintmodel.Comment {
+		return r.commentSummary()
+	}
 	s := fmt.Sprintf("%s: %s in %s", r.Statement, r.Outcome, r.Duration.Round(time.Millisecond))
 	if r.Before != nil {
 		s += fmt.Sprintf("; before %s", facts(r.Before))
@@ -130,6 +137,9 @@ func Run(ctx context.Context, spec Spec) (*Result, error) {
 	op := spec.Operation
 	res := &Result{Database: t.Database.Name, Request: spec.Request, Operation: op, Started: now(), Outcome: NotRun}
 	log = log.With("database", t.Database.Name, "operation", op.String())
+	if op.Op == maintmodel.Comment {
+		return runComments(ctx, spec, res, log, now)
+	}
 	var err error
 	if res.Statement, err = t.Engine.MaintenanceStatement(op); err != nil {
 		res.Error = err.Error()

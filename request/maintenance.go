@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/engines"
@@ -27,12 +28,46 @@ func validMaintenance(p Parameters) error {
 		return errors.New("a maintenance request names its operation")
 	case !known:
 		return fmt.Errorf("operation %q is not one of the allowed maintenance operations", p.Operation)
+	case p.Operation == string(maintmodel.Comment):
+		return validComments(p)
+	case len(p.Comments) > 0:
+		return fmt.Errorf("operation %q takes no comments", p.Operation)
 	case len(p.Tables) != 1:
 		return fmt.Errorf("a maintenance request names exactly one table, it names %d", len(p.Tables))
 	case p.Index != "" && !printable(p.Index, ""):
 		return errors.New("index contains control characters")
 	case p.Proposal != "" && !proposalPattern.MatchString(p.Proposal):
 		return fmt.Errorf("proposal %q is not a proposal id", p.Proposal)
+	}
+	return nil
+}
+
+// validComments checks a comment request: its changes, and no table,
+// index or proposal of its own. A comment's text is data (the engine
+// quotes it): any printable text, newlines and tabs included.
+func validComments(p Parameters) error {
+	switch {
+	case len(p.Tables) > 0 || p.Index != "" || p.Proposal != "":
+		return errors.New("a comment request names its tables in its comments; tables, index and proposal do not apply")
+	case len(p.Comments) == 0:
+		return errors.New("a comment request carries at least one comment")
+	}
+	seen := map[[2]string]bool{}
+	for i, c := range p.Comments {
+		field := fmt.Sprintf("comments[%d]", i)
+		if _, err := engines.ParseTableRef(c.Table); err != nil || !printable(c.Table, "") || strings.TrimSpace(c.Table) != c.Table {
+			return fmt.Errorf("%s: table %q is not a table name", field, c.Table)
+		}
+		if !printable(c.Column, "") || strings.TrimSpace(c.Column) != c.Column {
+			return fmt.Errorf("%s: column %q is not a column name", field, c.Column)
+		}
+		if !printable(c.Comment, "\n\t") {
+			return fmt.Errorf("%s: the comment contains control characters other than newline and tab", field)
+		}
+		if seen[[2]string{c.Table, c.Column}] {
+			return fmt.Errorf("%s: the comment of %s is set twice", field, strings.TrimSuffix(c.Table+"."+c.Column, "."))
+		}
+		seen[[2]string{c.Table, c.Column}] = true
 	}
 	return nil
 }
@@ -47,12 +82,29 @@ func (r *Request) Operation() maintmodel.Operation {
 	return op
 }
 
+// CommentChanges returns the changes of a comment request (Parse and New
+// have checked them).
+func (r *Request) CommentChanges() []maintmodel.CommentChange {
+	var out []maintmodel.CommentChange
+	for _, c := range r.Parameters.Comments {
+		t, _ := engines.ParseTableRef(c.Table)
+		out = append(out, maintmodel.CommentChange{Table: t, Column: c.Column, Text: c.Comment})
+	}
+	return out
+}
+
 // checkMaintenance is the target check of a maintenance request: the
 // operation must be allowed on the database's engine.
 func checkMaintenance(db *config.Database, r *Request) (string, bool) {
 	op := r.Operation()
 	if err := op.Check(db.Engine); err != nil {
 		return fmt.Sprintf("database %q: %v", db.Name, err), false
+	}
+	if op.Op == maintmodel.Comment {
+		if err := maintmodel.CheckComments(db.Engine, r.CommentChanges()); err != nil {
+			return fmt.Sprintf("database %q: %v", db.Name, err), false
+		}
+		return fmt.Sprintf("maintenance of database %q: %s", db.Name, describeComments(r)), true
 	}
 	return fmt.Sprintf("maintenance of database %q: %s", db.Name, op), true
 }
@@ -61,8 +113,26 @@ func checkMaintenance(db *config.Database, r *Request) (string, bool) {
 // operation asked for.
 func maintenanceNote(r *Request) string {
 	s := "maintenance: " + r.Operation().String()
+	if r.Operation().Op == maintmodel.Comment {
+		s = "maintenance: " + describeComments(r)
+	}
 	if r.Parameters.Proposal != "" {
 		s += " (proposal " + r.Parameters.Proposal + ")"
 	}
 	return s
+}
+
+// describeComments names a comment request's changes.
+func describeComments(r *Request) string {
+	ch := r.CommentChanges()
+	return fmt.Sprintf("%s (%d change(s): %s)", maintmodel.Comment, len(ch), maintmodel.CommentObjects(ch))
+}
+
+// MaintenanceText says what a maintenance request does, for people: the
+// operation and its table, or a comment request's changes.
+func (r *Request) MaintenanceText() string {
+	if r.Operation().Op == maintmodel.Comment {
+		return describeComments(r)
+	}
+	return r.Operation().String()
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/maintmodel"
 )
 
 // MaxSize bounds a request file. A request with sixteen RSA-4096 signatures
@@ -122,6 +123,14 @@ var requestSchema = &node{kind: "object",
 			"operation": {kind: "string", max: 32},
 			"index":     {kind: "string", max: 128},
 			"proposal":  {kind: "string", max: 64},
+			// maintenance: operation "comment"; MaxSize bounds the whole
+			"comments": {kind: "array", max: maintmodel.MaxComments, elem: &node{kind: "object",
+				required: []string{"table", "comment"},
+				fields: map[string]*node{
+					"table":   {kind: "string", max: 256},
+					"column":  {kind: "string", max: 128},
+					"comment": {kind: "string", max: 4096},
+				}}},
 		}},
 		"requester":  {kind: "string", max: 64},
 		"reason":     {kind: "string", max: 2000},
@@ -347,8 +356,8 @@ func (r *Request) validate(unsigned bool) error {
 			return bad("parameters", "%v", err)
 		}
 	} else {
-		if p.Operation != "" || p.Index != "" || p.Proposal != "" {
-			return bad("parameters", "operation, index and proposal apply to maintenance requests only")
+		if p.Operation != "" || p.Index != "" || p.Proposal != "" || len(p.Comments) > 0 {
+			return bad("parameters", "operation, index, proposal and comments apply to maintenance requests only")
 		}
 		if err := name("parameters.target", p.Target, false); err != nil {
 			return err

@@ -61,6 +61,18 @@ type Parameters struct {
 	Operation string `json:"operation,omitempty"`
 	Index     string `json:"index,omitempty"`
 	Proposal  string `json:"proposal,omitempty"`
+	// Comments are the changes of a maintenance request of operation
+	// "comment" (written, and signed, only when set, like the above).
+	Comments []Comment `json:"comments,omitempty"`
+}
+
+// Comment is one comment a maintenance request sets: on Table
+// ("schema.table", or "table" in the engine's default schema) or, when
+// Column is given, on that column. Comment "" removes it.
+type Comment struct {
+	Table   string `json:"table"`
+	Column  string `json:"column,omitempty"`
+	Comment string `json:"comment"`
 }
 
 // Signature is one signature over the request's canonical bytes: the
@@ -104,15 +116,24 @@ type canonicalForm struct {
 }
 
 type canonicalParameter struct {
-	As        string   `json:"as"`
-	Backup    string   `json:"backup"`
-	Database  string   `json:"database"`
-	Index     string   `json:"index,omitempty"`
-	Operation string   `json:"operation,omitempty"`
-	Proposal  string   `json:"proposal,omitempty"`
-	Replace   bool     `json:"replace"`
-	Tables    []string `json:"tables"`
-	Target    string   `json:"target"`
+	As        string             `json:"as"`
+	Backup    string             `json:"backup"`
+	Comments  []canonicalComment `json:"comments,omitempty"`
+	Database  string             `json:"database"`
+	Index     string             `json:"index,omitempty"`
+	Operation string             `json:"operation,omitempty"`
+	Proposal  string             `json:"proposal,omitempty"`
+	Replace   bool               `json:"replace"`
+	Tables    []string           `json:"tables"`
+	Target    string             `json:"target"`
+}
+
+// canonicalComment is a Comment with every field present, keys in lexical
+// order.
+type canonicalComment struct {
+	Column  string `json:"column"`
+	Comment string `json:"comment"`
+	Table   string `json:"table"`
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
@@ -140,6 +161,9 @@ func (r *Request) Canonical() []byte {
 			Replace: r.Parameters.Replace, Tables: tables, Target: r.Parameters.Target,
 			Operation: r.Parameters.Operation, Index: r.Parameters.Index, Proposal: r.Parameters.Proposal,
 		},
+	}
+	for _, cm := range r.Parameters.Comments {
+		c.Parameters.Comments = append(c.Parameters.Comments, canonicalComment{Column: cm.Column, Comment: cm.Comment, Table: cm.Table})
 	}
 	return marshalCompact(c)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/engines/maintmodel"
 	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/reconcile"
 	"github.com/dbopsd/dbopsd/report"
@@ -51,6 +52,9 @@ func (s maintenanceSource) Maintenance(ctx context.Context, database string, fro
 				Outcome: r.Outcome, Error: r.Error}
 			if r.Operation.Index != "" {
 				mr.Object += " (" + r.Operation.Index + ")"
+			}
+			if r.Operation.Op == maintmodel.Comment {
+				mr.Object = commentObjects(r.Comments)
 			}
 			if r.Before != nil {
 				mr.BeforeBytes = r.Before.TotalBytes
@@ -110,4 +114,13 @@ func (s reconcileSource) Reconciliations(ctx context.Context, databases []string
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// commentObjects names the tables and columns a comment run set.
+func commentObjects(rs []maintmodel.CommentResult) string {
+	changes := make([]maintmodel.CommentChange, len(rs))
+	for i, r := range rs {
+		changes[i] = r.CommentChange
+	}
+	return maintmodel.CommentObjects(changes)
 }

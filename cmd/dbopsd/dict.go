@@ -96,8 +96,11 @@ func dictCommentsCmd() command {
 	return command{
 		name: "dict comments",
 		summary: "Show the COMMENT ON / ALTER TABLE … COMMENT statements that would apply the comments in\n" +
-			"--from FILE (CSV or xlsx: schema, table, column, comment). Nothing is run: comments are\n" +
-			"changed through a signed maintenance request.",
+			"--from FILE (CSV or xlsx: schema, table, column, comment). Nothing is run here: apply them with\n" +
+			"a signed maintenance request, `dbopsd request new maintenance --database X --comments-from FILE\n" +
+			"-o r.json`, then request sign, request approve (approvals { maintenance = N }) and request submit;\n" +
+			"the daemon sets them (PostgreSQL: in one transaction) and the register keeps each comment before\n" +
+			"and after. The command to use is printed with the statements.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
 			fs.StringVar(&o.database, "database", "", "the database (a database block's name)")
@@ -374,9 +377,11 @@ func runDictComments(ctx context.Context, o dictOpts) error {
 		return err
 	}
 	stmts, skipped := dictionary.CommentStatements(d, comments, lang)
+	command := commentsRequestCommand(o)
+	note := i18n.T(lang, "dict.comments.pending", i18n.Params{"command": command})
 	if o.jsonOut {
 		return printJSON(o.stdout, map[string]any{"database": db.Name, "statements": stmts, "skipped": skipped, "applied": false,
-			"note": i18n.T(lang, "dict.comments.pending", nil)})
+			"note": note, "command": command})
 	}
 	for _, s := range skipped {
 		fmt.Fprintln(o.stderr, s)
@@ -385,11 +390,27 @@ func runDictComments(ctx context.Context, o dictOpts) error {
 		fmt.Fprintln(o.stdout, "-- "+i18n.T(lang, "dict.comments.none", nil))
 		return nil
 	}
-	fmt.Fprintln(o.stdout, "-- "+i18n.T(lang, "dict.comments.pending", nil))
+	fmt.Fprintln(o.stdout, "-- "+note)
 	for _, s := range stmts {
 		fmt.Fprintln(o.stdout, s.SQL)
 	}
 	return nil
+}
+
+// commentsRequestCommand is the command that writes the signed
+// maintenance request applying the comments of o.from.
+func commentsRequestCommand(o dictOpts) string {
+	args := []string{"dbopsd", "request", "new", "maintenance"}
+	if o.configPath != config.DefaultPath() {
+		args = append(args, "--config", o.configPath)
+	}
+	args = append(args, "--database", o.database, "--comments-from", o.from, "-o", "comments-request.json")
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t\n'\"\\$`;&|<>()*?[]{}!#~") || a == "" {
+			args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // readComments reads a CSV file, or the first sheet of an xlsx workbook.

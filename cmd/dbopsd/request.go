@@ -23,7 +23,7 @@ import (
 func describeRequest(r *request.Request) string {
 	p := r.Parameters
 	if r.Action == request.ActionMaintenance {
-		return fmt.Sprintf("maintenance of %s: %s", p.Database, r.Operation())
+		return fmt.Sprintf("maintenance of %s: %s", p.Database, r.MaintenanceText())
 	}
 	backup := "the newest backup"
 	if p.Backup != "" {

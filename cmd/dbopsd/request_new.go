@@ -29,6 +29,8 @@ type requestNewOpts struct {
 	operation string
 	index     string
 	proposal  string
+	// maintenance: the comments file of dict comments --from
+	commentsFrom string
 	// configExplicit: --config was given, so the policy must load.
 	configExplicit bool
 }
@@ -38,7 +40,7 @@ func requestNewCmd() command {
 	return command{
 		name: "request new",
 		usage: "restore|drill --database X --target T --as NAME -o FILE\n" +
-			"       maintenance --database X (--proposal ID | --operation OP --table T [--index I]) -o FILE",
+			"       maintenance --database X (--proposal ID | --operation OP --table T [--index I] | --comments-from FILE) -o FILE",
 		summary: "Write an unsigned restore, drill or maintenance request (id, nonce, parameters, validity window).\n" +
 			"Then sign it (request sign), have it approved (request approve), check it (request\n" +
 			"verify) and submit it to the daemon.",
@@ -55,9 +57,10 @@ func requestNewCmd() command {
 			fs.StringVar(&o.notBefore, "not-before", "", "earliest time it may run: RFC 3339 time, or a delay such as 30m (default: now)")
 			fs.StringVar(&o.requester, "requester", "", "your signer name in the policy (default: filled in by request sign)")
 			fs.StringVar(&o.output, "o", "", "write the request to this file (\"-\": standard output)")
-			fs.StringVar(&o.operation, "operation", "", "maintenance: vacuum, vacuum_full, reindex, analyze, drop_index (PostgreSQL); optimize, rebuild, analyze, drop_index (MariaDB)")
+			fs.StringVar(&o.operation, "operation", "", "maintenance: vacuum, vacuum_full, reindex, analyze, drop_index (PostgreSQL); optimize, rebuild, analyze, drop_index (MariaDB); comments: --comments-from")
 			fs.StringVar(&o.index, "index", "", "maintenance: the index of reindex or drop_index")
 			fs.StringVar(&o.proposal, "proposal", "", "maintenance: carry out this proposal (dbopsd maintenance list)")
+			fs.StringVar(&o.commentsFrom, "comments-from", "", "maintenance: set the table and column comments of this CSV or xlsx file (as dbopsd dict comments --from reads it)")
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 1, "the action: restore, drill or maintenance"); err != nil {
 					return err

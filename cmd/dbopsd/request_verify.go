@@ -71,6 +71,9 @@ func runRequestVerify(_ context.Context, o requestVerifyOpts) error {
 		if r.Reason != "" {
 			fmt.Fprintf(o.stdout, "reason: %s\n", r.Reason)
 		}
+		for _, c := range r.CommentChanges() { // what an approver signs: each text, quoted
+			fmt.Fprintf(o.stdout, "comment on %s: %q\n", c.Object(), c.Text)
+		}
 		fmt.Fprintf(o.stdout, "valid: %s to %s\n\n", r.NotBefore.Local().Format("2006-01-02 15:04:05"), r.Expires.Local().Format("2006-01-02 15:04:05"))
 		for _, c := range rep.Results {
 			fmt.Fprintf(o.stdout, "  %-11s  %-15s  %s\n", c.Verdict, c.Check, c.Detail)

@@ -37,12 +37,16 @@ const (
 	Optimize Op = "optimize"
 	// MariaDB ALTER TABLE … FORCE (a rebuild, online DDL).
 	Rebuild Op = "rebuild"
+	// Comment sets the comments of tables and columns (Operation.Comments):
+	// PostgreSQL COMMENT ON, in one transaction; MariaDB ALTER TABLE …
+	// COMMENT, one statement per change.
+	Comment Op = "comment"
 )
 
 // Allowed lists the operations per engine name.
 var Allowed = map[string][]Op{
-	"postgres": {Vacuum, VacuumFull, Reindex, Analyze, DropIndex},
-	"mysql":    {Optimize, Rebuild, Analyze, DropIndex},
+	"postgres": {Vacuum, VacuumFull, Reindex, Analyze, DropIndex, Comment},
+	"mysql":    {Optimize, Rebuild, Analyze, DropIndex, Comment},
 }
 
 // Operation is one maintenance operation on one table.
@@ -55,6 +59,9 @@ type Operation struct {
 }
 
 func (o Operation) String() string {
+	if o.Op == Comment {
+		return string(o.Op)
+	}
 	if o.Index != "" {
 		return fmt.Sprintf("%s %s (index %s)", o.Op, o.Table, o.Index)
 	}
@@ -69,6 +76,14 @@ func (o Operation) Check(engine string) error {
 	}
 	if !slices.Contains(ops, o.Op) {
 		return fmt.Errorf("%w: operation %q is not allowed on %s (allowed: %v)", ErrNotSupported, o.Op, engine, ops)
+	}
+	if o.Op == Comment {
+		// The changes, each naming its table, travel beside the
+		// operation (CheckComments).
+		if o.Table.Name != "" || o.Index != "" {
+			return fmt.Errorf("operation %s names its tables in its comments; it takes no table or index of its own", o.Op)
+		}
+		return nil
 	}
 	if o.Table.Name == "" {
 		return fmt.Errorf("operation %s names no table", o.Op)
