@@ -240,6 +240,14 @@ d check --read-data
 step "The job log (备份日志): dbopsd log"
 d log
 
+step "The monthly diagnosis (每月全面诊断): dbopsd diagnose --level monthly --save"
+# Saved, so the report below has its findings; the page is for the DBA.
+d diagnose --database hall --level monthly --save --html "$OUT/diagnosis-hall.html" | head -12
+say "the page: $OUT/diagnosis-hall.html"
+
+step "The data dictionary (数据字典): dbopsd dict --format html,xlsx,md"
+d dict --database hall --format html,xlsx,md --out "$OUT/dictionary" | tail -4
+
 step "The month's report (每月运行状况报告): dbopsd report monthly"
 # The current month: the demo's backups are from today (the default, the
 # last complete month, would say it has no data). The charts need the Noto
@@ -281,6 +289,8 @@ say "  dbopsd.hcl               the policy file"
 say "  repository/              the encrypted repository ($(du -sh "$OUT/repository" | cut -f1))"
 say "  state/catalog.db         the catalog and the job log"
 say "  drill-report.html        the drill report (灾难恢复演练报告; drill-report.en.html in English)"
+say "  diagnosis-hall.html      the monthly diagnosis of hall (每月全面诊断)"
+say "  dictionary/              hall's data dictionary (数据字典): HTML, xlsx, Markdown"
 [ -f "$OUT/report/report.html" ] &&
   say "  report/                  the month's report (月报): report.html, its charts and attachments"
 say "  dbopsd.log, agent.log    dbopsd's own log lines"
