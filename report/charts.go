@@ -189,13 +189,13 @@ func drawsForecast(d Database) bool {
 	return fx != nil
 }
 
-// forecastTexts joins the diagnosis's forecast sentences.
-func forecastTexts(d Database) string {
+// forecastTexts joins the diagnosis's forecast sentences with sep.
+func forecastTexts(d Database, sep string) string {
 	var s []string
 	for _, f := range d.Forecasts {
 		s = append(s, f.Text)
 	}
-	return strings.Join(s, "; ")
+	return strings.Join(s, sep)
 }
 
 // sizeSeries is d's size by month in MiB: the volume register's bytes,

@@ -308,7 +308,7 @@ func (rd *renderer) view() (*view, []Image, error) {
 		if d.Forecasts == nil {
 			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.forecast_none", nil)))
 		} else if !drawsForecast(d) {
-			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.forecast_words", i18n.Params{"text": forecastTexts(d)})))
+			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.forecast_words", i18n.Params{"text": forecastTexts(d, rd.t("report.forecast.sep", nil))})))
 		}
 		if d.ConnKnown {
 			trends.Blocks = append(trends.Blocks, para(rd.n("report.trend.connections", d.ConnPeak)))
@@ -343,7 +343,7 @@ func (rd *renderer) summary() section {
 		"drills": fmt.Sprint(tt.Drills), "stored": humanBytes(tt.StoredBytes)})))
 	for _, d := range r.Databases {
 		if d.Forecasts != nil {
-			s.Blocks = append(s.Blocks, para(rd.t("report.summary.space", i18n.Params{"database": d.Name, "text": forecastTexts(d)})))
+			s.Blocks = append(s.Blocks, para(rd.t("report.summary.space", i18n.Params{"database": d.Name, "text": forecastTexts(d, rd.t("report.forecast.sep", nil))})))
 		}
 	}
 	if tt.FindingsKnown {
