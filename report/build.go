@@ -278,7 +278,7 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 			return d, fmt.Errorf("reading the connection peak of %s: %w", info.Name, err)
 		}
 	}
-	if src.Forecasts != nil {
+	if src.Forecasts != nil && in.Kind == Monthly { // the trends section is the monthly report's
 		if d.Forecasts, err = src.Forecasts.SpaceForecasts(ctx, info.Name, in.To); err != nil {
 			return d, fmt.Errorf("reading the space forecasts of %s: %w", info.Name, err)
 		}

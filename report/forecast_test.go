@@ -35,7 +35,7 @@ func TestSpaceForecast(t *testing.T) {
 			t.Errorf("the zh-CN report lacks %q", want)
 		}
 	}
-	if strings.Contains(zh.Text, "orders 空间预测：") == false {
+	if !strings.Contains(zh.Text, "orders 空间预测：") {
 		t.Errorf("the summary does not say orders' forecast in words")
 	}
 	en := render(t, r, i18n.EN, false)
@@ -43,6 +43,9 @@ func TestSpaceForecast(t *testing.T) {
 		if !strings.Contains(en.Text, want) {
 			t.Errorf("the en report lacks %q", want)
 		}
+	}
+	if w := buildFrom(t, state, report.Weekly, reporttest.Sources(history)); w.Databases[0].Forecasts != nil {
+		t.Errorf("the weekly summary read the forecasts: %+v", w.Databases[0].Forecasts)
 	}
 	names := map[string][]byte{}
 	for _, im := range zh.Images {
