@@ -124,9 +124,6 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 				r.Totals.NewUrgent++
 			}
 		}
-		if n := len(d.Volume); n > 0 && d.Volume[n-1].DaysTo85 > 0 && (r.Totals.DaysTo85 == 0 || d.Volume[n-1].DaysTo85 < r.Totals.DaysTo85) {
-			r.Totals.DaysTo85, r.Totals.DaysTo85DB = d.Volume[n-1].DaysTo85, d.Name
-		}
 		if (len(d.SchemaChanges) > 0 || in.AllDictionaries) && in.Sources.Dictionary != nil && in.Kind == Monthly {
 			b, ok, err := in.Sources.Dictionary.DictionaryXLSX(ctx, d.Name)
 			if err != nil {
@@ -279,6 +276,11 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 	if src.Connections != nil {
 		if d.ConnPeak, d.ConnKnown, err = src.Connections.ConnectionPeak(ctx, info.Name, in.From, in.To); err != nil {
 			return d, fmt.Errorf("reading the connection peak of %s: %w", info.Name, err)
+		}
+	}
+	if src.Forecasts != nil && in.Kind == Monthly { // the trends section is the monthly report's
+		if d.Forecasts, err = src.Forecasts.SpaceForecasts(ctx, info.Name, in.To); err != nil {
+			return d, fmt.Errorf("reading the space forecasts of %s: %w", info.Name, err)
 		}
 	}
 	for _, day := range days {

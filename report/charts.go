@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -157,80 +158,91 @@ func (monthTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// ForecastMethod names how the dashed forecast is computed, for the footnote.
-const ForecastMethod = "least-squares line over the last 12 months"
+// forecastDays is how far ahead the dashed forecast line runs.
+const forecastDays = 90
 
-// forecast fits a least-squares line to (x, y) and extends it ahead months
-// past the last point; nil with fewer than three points.
-func forecast(x []time.Time, y []float64, ahead int) ([]time.Time, []float64) {
-	var xs, ys []float64
-	for i := range x {
-		if y[i] > 0 {
-			xs, ys = append(xs, float64(x[i].Unix())), append(ys, y[i])
+// forecastLine is the 30-day slope of d's newest diagnosis drawn from the
+// last point of (x, y) (MiB) forecastDays ahead; nil when the diagnosis
+// made no forecast with growth (its words say why).
+func forecastLine(d Database, x []time.Time, y []float64) ([]time.Time, []float64) {
+	slope := 0.0
+	for _, f := range d.Forecasts {
+		if f.Status == ForecastDays || f.Status == ForecastReached {
+			slope = max(slope, f.SlopePerDay)
 		}
 	}
-	if len(xs) < 3 {
+	i := len(y) - 1
+	for i >= 0 && math.IsNaN(y[i]) {
+		i--
+	}
+	if slope <= 0 || i < 0 {
 		return nil, nil
 	}
-	n := float64(len(xs))
-	var sx, sy, sxx, sxy float64
-	for i := range xs {
-		sx, sy, sxx, sxy = sx+xs[i], sy+ys[i], sxx+xs[i]*xs[i], sxy+xs[i]*ys[i]
-	}
-	den := n*sxx - sx*sx
-	if den == 0 {
-		return nil, nil
-	}
-	slope := (n*sxy - sx*sy) / den
-	icpt := (sy - slope*sx) / n
-	last := x[len(x)-1]
-	var fx []time.Time
-	var fy []float64
-	for i := 0; i <= ahead; i++ {
-		t := last.AddDate(0, i, 0)
-		fx, fy = append(fx, t), append(fy, math.Max(0, icpt+slope*float64(t.Unix())))
-	}
-	return fx, fy
+	end := x[i].AddDate(0, 0, forecastDays)
+	return []time.Time{x[i], end}, []float64{y[i], y[i] + slope*forecastDays/(1<<20)}
 }
 
-// chartsOf draws database d's charts: size with forecast, and backup
-// duration with stored size.
-func chartsOf(d Database, idx int, lang i18n.Lang, fonts *font.Cache) ([]Image, error) {
-	var xs []time.Time
-	var size, dur, stored []float64
-	for _, p := range d.History {
-		xs = append(xs, p.Month)
-		size = append(size, nanIfZero(float64(p.RawBytes)/(1<<20)))
-		dur = append(dur, nanIfZero(p.AvgSecs))
-		stored = append(stored, nanIfZero(float64(p.StoredBytes)/(1<<20)))
+// drawsForecast: d's size chart has a dashed forecast line.
+func drawsForecast(d Database) bool {
+	x, y := sizeSeries(d)
+	fx, _ := forecastLine(d, x, y)
+	return fx != nil
+}
+
+// forecastTexts joins the diagnosis's forecast sentences with sep.
+func forecastTexts(d Database, sep string) string {
+	var s []string
+	for _, f := range d.Forecasts {
+		s = append(s, f.Text)
 	}
-	if len(d.Volume) > 0 { // the volume register's bytes are the better measure of size
-		xs, size = xs[:0], size[:0]
+	return strings.Join(s, sep)
+}
+
+// sizeSeries is d's size by month in MiB: the volume register's bytes,
+// the better measure, else the largest full's raw size.
+func sizeSeries(d Database) ([]time.Time, []float64) {
+	var xs []time.Time
+	var size []float64
+	if len(d.Volume) > 0 {
 		for _, v := range d.Volume {
 			xs, size = append(xs, v.Month), append(size, nanIfZero(float64(v.Bytes)/(1<<20)))
 		}
+		return xs, size
 	}
+	for _, p := range d.History {
+		xs, size = append(xs, p.Month), append(size, nanIfZero(float64(p.RawBytes)/(1<<20)))
+	}
+	return xs, size
+}
+
+// chartsOf draws database d's charts: size with the diagnosis's forecast,
+// full backup duration (seconds) and stored size (MiB), each on its own
+// axis.
+func chartsOf(d Database, idx int, lang i18n.Lang, fonts *font.Cache) ([]Image, error) {
+	var xb []time.Time
+	var dur, stored []float64
+	for _, p := range d.History {
+		xb = append(xb, p.Month)
+		dur = append(dur, nanIfZero(p.AvgSecs))
+		stored = append(stored, nanIfZero(float64(p.StoredBytes)/(1<<20)))
+	}
+	xs, size := sizeSeries(d)
 	t := func(key string) string { return i18n.T(lang, key, i18n.Params{"database": d.Name}) }
-	sizeSeries := []Series{{Label: t("report.chart.size"), X: xs, Y: size}}
-	if fx, fy := forecast(xs, size, 3); fx != nil {
-		sizeSeries = append(sizeSeries, Series{Label: t("report.chart.forecast"), X: fx, Y: fy, Dashed: true, Color: palette[0]})
+	sizeLines := []Series{{Label: t("report.chart.size"), X: xs, Y: size}}
+	if fx, fy := forecastLine(d, xs, size); fx != nil {
+		sizeLines = append(sizeLines, Series{Label: t("report.chart.forecast"), X: fx, Y: fy, Dashed: true, Color: palette[0]})
 	}
 	charts := []struct {
 		id string
 		c  Chart
 	}{
-		{"size", Chart{Title: t("report.chart.size_title"), YLabel: "MiB", Series: sizeSeries}},
-		{"backup", Chart{Title: t("report.chart.backup_title"), YLabel: t("report.chart.unit"), Series: []Series{
-			{Label: t("report.chart.duration"), X: xs[:len(dur)], Y: dur},
-			{Label: t("report.chart.stored"), X: xs[:len(stored)], Y: stored, Color: palette[1]},
+		{"size", Chart{Title: t("report.chart.size_title"), YLabel: "MiB", Series: sizeLines}},
+		{"duration", Chart{Title: t("report.chart.duration_title"), YLabel: t("report.chart.seconds"), Series: []Series{
+			{Label: t("report.chart.duration"), X: xb, Y: dur},
 		}}},
-	}
-	if len(d.Volume) > 0 { // size and backups have different month sets
-		xb := make([]time.Time, 0, len(d.History))
-		for _, p := range d.History {
-			xb = append(xb, p.Month)
-		}
-		charts[1].c.Series[0].X, charts[1].c.Series[1].X = xb, xb
+		{"stored", Chart{Title: t("report.chart.stored_title"), YLabel: "MiB", Series: []Series{
+			{Label: t("report.chart.stored"), X: xb, Y: stored, Color: palette[1]},
+		}}},
 	}
 	var out []Image
 	for _, c := range charts {

@@ -74,10 +74,6 @@ type Totals struct {
 	NewUrgent     int   `json:"new_urgent"`
 	StoredBytes   int64 `json:"stored_bytes"`
 	FindingsKnown bool  `json:"findings_known"`
-	// DaysTo85 is the fewest days until a database is 85 % full, and
-	// which one (0: no forecast).
-	DaysTo85   int    `json:"days_to_85,omitempty"`
-	DaysTo85DB string `json:"days_to_85_database,omitempty"`
 }
 
 // Database is one database's part of the report.
@@ -106,6 +102,9 @@ type Database struct {
 	SchemaKnown   bool           `json:"schema_known"`
 	ConnPeak      int            `json:"connection_peak,omitempty"`
 	ConnKnown     bool           `json:"connection_known"`
+	// Forecasts are the newest diagnosis's space forecasts (85 %, 90 %);
+	// nil: none.
+	Forecasts []Forecast `json:"forecasts,omitempty"`
 
 	// Days: the weekly summary's cells, one per day of Report.Days, and
 	// the check groups the week's findings fall into (its rows).

@@ -305,15 +305,10 @@ func (rd *renderer) view() (*view, []Image, error) {
 			trends.Blocks = append(trends.Blocks, block{Image: &imgs[j]})
 		}
 		images = append(images, imgs...)
-		if len(d.Volume) > 0 {
-			last := d.Volume[len(d.Volume)-1]
-			if last.DaysTo85 > 0 || last.DaysTo90 > 0 {
-				method := last.Method
-				if method == "" {
-					method = "–"
-				}
-				trends.Blocks = append(trends.Blocks, para(rd.t("report.trend.full", i18n.Params{"warn": fmt.Sprint(last.DaysTo85), "crit": fmt.Sprint(last.DaysTo90), "method": method})))
-			}
+		if d.Forecasts == nil {
+			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.forecast_none", nil)))
+		} else if !drawsForecast(d) {
+			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.forecast_words", i18n.Params{"text": forecastTexts(d, rd.t("report.forecast.sep", nil))})))
 		}
 		if d.ConnKnown {
 			trends.Blocks = append(trends.Blocks, para(rd.n("report.trend.connections", d.ConnPeak)))
@@ -346,8 +341,10 @@ func (rd *renderer) summary() section {
 	s.Blocks = append(s.Blocks, para(rd.t("report.summary.figures", i18n.Params{
 		"backups": fmt.Sprint(tt.Backups), "failed": fmt.Sprint(tt.Failed), "verified": fmt.Sprint(tt.Verified),
 		"drills": fmt.Sprint(tt.Drills), "stored": humanBytes(tt.StoredBytes)})))
-	if tt.DaysTo85 > 0 {
-		s.Blocks = append(s.Blocks, para(rd.t("report.summary.space", i18n.Params{"database": tt.DaysTo85DB, "n": fmt.Sprint(tt.DaysTo85)})))
+	for _, d := range r.Databases {
+		if d.Forecasts != nil {
+			s.Blocks = append(s.Blocks, para(rd.t("report.summary.space", i18n.Params{"database": d.Name, "text": forecastTexts(d, rd.t("report.forecast.sep", nil))})))
+		}
 	}
 	if tt.FindingsKnown {
 		s.Blocks = append(s.Blocks, para(rd.n("report.summary.urgent", tt.NewUrgent)))

@@ -15,6 +15,8 @@ type Sources struct {
 	Volume      VolumeSource
 	Schema      SchemaSource
 	Connections ConnectionsSource
+	// Forecasts gives the newest diagnosis's space forecasts.
+	Forecasts ForecastSource
 	// Maintenance and Reconciliations feed the monthly report only.
 	Maintenance     MaintenanceSource
 	Reconciliations ReconcileSource
@@ -63,11 +65,6 @@ type VolumeSample struct {
 	Rows   int64         `json:"rows"`
 	Bytes  int64         `json:"bytes"`
 	Tables []TableVolume `json:"tables,omitempty"` // the registered tables of the data resource platform first
-	// Forecast: days until 85 % and 90 % full as the diagnostics compute
-	// them (0: not known), and the method's name for the footnote.
-	DaysTo85 int    `json:"days_to_85,omitempty"`
-	DaysTo90 int    `json:"days_to_90,omitempty"`
-	Method   string `json:"method,omitempty"`
 }
 
 // TableVolume is one table's volume.
@@ -99,6 +96,36 @@ type SchemaSource interface {
 // [from, to); ok false when none was sampled.
 type ConnectionsSource interface {
 	ConnectionPeak(ctx context.Context, database string, from, to time.Time) (peak int, ok bool, err error)
+}
+
+// Forecast statuses the report draws a line for (the others, "insufficient",
+// "no_growth" and "capped", are said in words only).
+const (
+	ForecastDays    = "days"
+	ForecastReached = "reached"
+)
+
+// Forecast is a diagnosis's space forecast for one limit (85 % or 90 %
+// full), as the diagnostics compute it: the range of days from the 30-
+// and 90-day Theil–Sen slopes.
+type Forecast struct {
+	At       time.Time `json:"at"`        // the diagnosis
+	Series   string    `json:"series"`    // "volume" (its used bytes) or "database" (its size)
+	LimitPct float64   `json:"limit_pct"` // 85, 90
+	Status   string    `json:"status"`    // ForecastDays, ForecastReached, or a status said in words
+	DaysMin  float64   `json:"days_min,omitempty"`
+	DaysMax  float64   `json:"days_max,omitempty"`
+	// SlopePerDay is the 30-day slope, bytes a day: the dashed line.
+	SlopePerDay float64 `json:"slope_per_day,omitempty"`
+	// Text is the diagnosis's sentence with its honesty rules ("数据不足",
+	// "未见增长趋势", "超过 N 天").
+	Text string `json:"text"`
+}
+
+// ForecastSource gives the space forecasts of database's newest diagnosis
+// before to that made them; none gives nil.
+type ForecastSource interface {
+	SpaceForecasts(ctx context.Context, database string, to time.Time) ([]Forecast, error)
 }
 
 // DictionarySource gives database's data dictionary as an xlsx workbook;

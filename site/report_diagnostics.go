@@ -16,7 +16,7 @@ import (
 
 // DiagnosisSource feeds the report from the stored diagnosis snapshots
 // (history.KindDiagnosis in the catalog): it is the report's
-// FindingsSource and ConnectionsSource.
+// FindingsSource, ConnectionsSource and ForecastSource.
 //
 // A finding is new when the last run of its check before it did not see
 // it, and resolved when a later run of its check no longer does. Checks
@@ -33,12 +33,13 @@ type DiagnosisSource struct {
 var (
 	_ report.FindingsSource    = DiagnosisSource{}
 	_ report.ConnectionsSource = DiagnosisSource{}
+	_ report.ForecastSource    = DiagnosisSource{}
 )
 
 // diagnosisSources is what ReportJob sets from the diagnoses.
 func diagnosisSources(cat *catalog.Catalog, lang i18n.Lang) report.Sources {
 	s := DiagnosisSource{Catalog: cat, Lang: lang}
-	return report.Sources{Findings: s, Connections: s}
+	return report.Sources{Findings: s, Connections: s, Forecasts: s}
 }
 
 // baselineDays is how far before a period the last run of each check is
@@ -52,7 +53,9 @@ type storedDiagnosis struct {
 	At       time.Time              `json:"at"`
 	Checks   []diagnostics.CheckRun `json:"checks"`
 	Findings []diagnostics.Finding  `json:"findings"`
-	Facts    *struct {
+	// Forecasts are the space forecasts the diagnosis made.
+	Forecasts []diagnostics.Forecast `json:"forecasts"`
+	Facts     *struct {
 		Connections *diagmodel.Connections `json:"connections"`
 	} `json:"facts"`
 	// A snapshot stored by a collector alone is bare facts.
@@ -229,4 +232,40 @@ func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, fr
 		}
 	}
 	return peak, ok, nil
+}
+
+// SpaceForecasts implements report.ForecastSource: the space forecasts of
+// the newest diagnosis in the baselineDays before to that made them, each
+// with the diagnosis's sentence (its honesty rules: "数据不足", "未见增长趋势",
+// "超过 N 天"); nil when none did.
+func (s DiagnosisSource) SpaceForecasts(ctx context.Context, database string, to time.Time) ([]report.Forecast, error) {
+	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
+		Since: to.AddDate(0, 0, -baselineDays), Until: to, WithoutBody: true})
+	if err != nil {
+		return nil, err
+	}
+	lang := s.Lang
+	if lang == "" {
+		lang = i18n.Default
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		sd, err := decodeDiagnosis(d)
+		if err != nil || len(sd.Forecasts) == 0 {
+			continue
+		}
+		out := make([]report.Forecast, 0, len(sd.Forecasts))
+		for _, fc := range sd.Forecasts {
+			out = append(out, report.Forecast{At: sd.At, Series: fc.Series, LimitPct: fc.LimitPct, Status: fc.Status,
+				DaysMin: fc.DaysMin, DaysMax: fc.DaysMax, SlopePerDay: fc.SlopePerDay[0], Text: diagnostics.ForecastText(fc, lang)})
+		}
+		return out, nil
+	}
+	return nil, nil
 }

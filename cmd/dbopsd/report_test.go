@@ -102,7 +102,7 @@ report "weekly" {
 		t.Fatalf("outcome: %+v", rows)
 	}
 	for _, d := range []string{out, rows[0].Dir} {
-		for _, f := range []string{"report.html", "report.txt", "chart-1-size.png", "chart-3-backup.png", "诊断发现_2026-11.csv", "数据量登记_2026-11.xlsx", "数据库运行状况月报_2026-11.html"} {
+		for _, f := range []string{"report.html", "report.txt", "chart-1-size.png", "chart-3-duration.png", "chart-3-stored.png", "诊断发现_2026-11.csv", "数据量登记_2026-11.xlsx", "数据库运行状况月报_2026-11.html"} {
 			if _, err := os.Stat(filepath.Join(d, f)); err != nil {
 				t.Errorf("%s: %v", d, err)
 			}

@@ -139,10 +139,12 @@ func Generate(t testing.TB, stateDir string, h History) {
 }
 
 // Sources are in-memory report sources with findings, volume samples,
-// schema changes and connection peaks for every database of h.
+// schema changes, connection peaks and space forecasts for every database
+// of h: the first database's volume grows toward 85 % and 90 % full, the
+// second's has too few samples for a forecast, the others have none.
 func Sources(h History) report.Sources {
 	s := &sources{h: h}
-	return report.Sources{Findings: s, Volume: s, Schema: s, Connections: s, Dictionary: s}
+	return report.Sources{Findings: s, Volume: s, Schema: s, Connections: s, Forecasts: s, Dictionary: s}
 }
 
 type sources struct{ h History }
@@ -174,10 +176,26 @@ func (s *sources) Volume(_ context.Context, db string, from, to time.Time) ([]re
 	for m := from; m.Before(to); m = m.AddDate(0, 1, 0) {
 		k := int64(len(out))
 		out = append(out, report.VolumeSample{Month: m, Rows: 1_000_000*i + 50_000*k, Bytes: (300 + 25*k) << 20,
-			Tables:   []report.TableVolume{{Name: "public.人口信息", Registered: true, Rows: 400_000 + 1000*k, Bytes: 90 << 20}, {Name: "public.events", Rows: 600_000 + 49_000*k, Bytes: 210 << 20}},
-			DaysTo85: 420 - int(k)*10, DaysTo90: 510 - int(k)*10, Method: "linear"})
+			Tables: []report.TableVolume{{Name: "public.人口信息", Registered: true, Rows: 400_000 + 1000*k, Bytes: 90 << 20}, {Name: "public.events", Rows: 600_000 + 49_000*k, Bytes: 210 << 20}}})
 	}
 	return out, nil
+}
+
+func (s *sources) SpaceForecasts(_ context.Context, db string, to time.Time) ([]report.Forecast, error) {
+	at := to.Add(-21 * time.Hour)
+	switch {
+	case db == s.h.Databases[0]:
+		return []report.Forecast{
+			{At: at, Series: "volume", LimitPct: 85, Status: report.ForecastDays, DaysMin: 400, DaysMax: 440, SlopePerDay: 1 << 20, Text: "volume 达到 85%：约 400–440 天"},
+			{At: at, Series: "volume", LimitPct: 90, Status: report.ForecastDays, DaysMin: 490, DaysMax: 530, SlopePerDay: 1 << 20, Text: "volume 达到 90%：约 490–530 天"},
+		}, nil
+	case len(s.h.Databases) > 1 && db == s.h.Databases[1]:
+		return []report.Forecast{
+			{At: at, Series: "volume", LimitPct: 85, Status: "insufficient", Text: "volume 达到 85%：数据不足（9 个每日样本，至少需要 14 个）"},
+			{At: at, Series: "volume", LimitPct: 90, Status: "insufficient", Text: "volume 达到 90%：数据不足（9 个每日样本，至少需要 14 个）"},
+		}, nil
+	}
+	return nil, nil
 }
 
 func (s *sources) SchemaChanges(_ context.Context, db string, from, _ time.Time) ([]report.SchemaChange, error) {
