@@ -33,6 +33,7 @@ type analysis struct {
 	f         *diagmodel.Facts
 	t         Thresholds
 	deltas    *Deltas
+	prev      *diagmodel.Facts // the previous snapshot, nil for none
 	forecasts []Forecast
 	now       time.Time
 	lang      i18n.Lang
@@ -58,7 +59,7 @@ func Analyze(in Input) *Report {
 	if t == (Thresholds{}) {
 		t = DefaultThresholds()
 	}
-	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), now: now, lang: lang}
+	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), prev: in.Prev, now: now, lang: lang}
 	a.forecasts = forecasts(in, f)
 	r := &Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt,
 		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts}

@@ -1,0 +1,163 @@
+package diagnostics
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/i18n"
+)
+
+func n64(n int64) *int64 { return &n }
+
+// usageFacts are a monthly snapshot of PostgreSQL with the given tables
+// and statements.
+func usageFacts(at, started time.Time, tables []diagmodel.Table, stmts []diagmodel.Statement) *diagmodel.Facts {
+	f := &diagmodel.Facts{Version: 1, Engine: "postgres", Database: "hall", Level: diagmodel.Monthly, CollectedAt: at,
+		Areas:  []string{diagmodel.AreaServer, diagmodel.AreaTables},
+		Server: &diagmodel.Server{Version: "15.20", StartedAt: started}, Tables: tables, Statements: stmts}
+	if stmts != nil {
+		f.Areas = append(f.Areas, diagmodel.AreaStatements)
+	}
+	return f
+}
+
+// findingsOf returns check's findings, and whether it said "not checked".
+func findingsOf(r *Report, check string) (objects []string, notChecked bool) {
+	for _, f := range r.Findings {
+		if f.Check != check {
+			continue
+		}
+		if f.NotChecked {
+			notChecked = true
+			continue
+		}
+		if f.Finding == "" || f.Details == "" || f.Recommendation == "" || f.Link != Link(check) {
+			panic("incomplete finding: " + f.Check)
+		}
+		objects = append(objects, f.Object)
+	}
+	return objects, notChecked
+}
+
+func TestSeqScanTables(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	big := int64(200 << 20)
+	tables := []diagmodel.Table{
+		{Schema: "public", Name: "scanned", DataBytes: big, Bytes: big, SeqScans: n64(900), IdxScans: n64(100)},
+		{Schema: "public", Name: "no_index", DataBytes: big, Bytes: big, SeqScans: n64(500)},
+		{Schema: "public", Name: "indexed", DataBytes: big, Bytes: big, SeqScans: n64(900), IdxScans: n64(90000)},
+		{Schema: "public", Name: "small", DataBytes: 1 << 20, Bytes: 1 << 20, SeqScans: n64(90000), IdxScans: n64(0)},
+		{Schema: "public", Name: "rarely", DataBytes: big, Bytes: big, SeqScans: n64(20), IdxScans: n64(0)},
+		{Schema: "public", Name: "no_stats", DataBytes: big, Bytes: big},
+	}
+	r := Analyze(Input{Facts: usageFacts(at, at.AddDate(0, -3, 0), tables, nil), Lang: i18n.EN})
+	got, nc := findingsOf(r, "seq-scan-tables")
+	if nc || strings.Join(got, ",") != "public.scanned,public.no_index" {
+		t.Errorf("seq-scan-tables: %v (not checked %v), want public.scanned and public.no_index", got, nc)
+	}
+	for _, f := range r.Findings {
+		if f.Check == "seq-scan-tables" && f.Object == "public.scanned" && !strings.Contains(f.Finding, "90 %") {
+			t.Errorf("share: %q", f.Finding)
+		}
+	}
+	my := usageFacts(at, at, tables, nil)
+	my.Engine = "mysql"
+	if st := statusOf(Analyze(Input{Facts: my}), "seq-scan-tables"); st != StatusNotApplicable {
+		t.Errorf("mysql: %s", st)
+	}
+}
+
+func statusOf(r *Report, id string) string {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+func TestTableUnread(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	started := at.AddDate(0, -3, 0)
+	prevTables := []diagmodel.Table{
+		{Schema: "public", Name: "read_seq", SeqScans: n64(10), IdxScans: n64(5)},
+		{Schema: "public", Name: "read_idx", SeqScans: n64(10), IdxScans: n64(5)},
+		{Schema: "public", Name: "idle", SeqScans: n64(10), IdxScans: n64(5), Bytes: 8 << 20},
+		{Schema: "public", Name: "idle_no_index", SeqScans: n64(3)},
+	}
+	curTables := []diagmodel.Table{
+		{Schema: "public", Name: "read_seq", SeqScans: n64(11), IdxScans: n64(5)},
+		{Schema: "public", Name: "read_idx", SeqScans: n64(10), IdxScans: n64(6)},
+		{Schema: "public", Name: "idle", SeqScans: n64(10), IdxScans: n64(5), Bytes: 8 << 20},
+		{Schema: "public", Name: "idle_no_index", SeqScans: n64(3)},
+		{Schema: "public", Name: "new_this_month", SeqScans: n64(0), IdxScans: n64(0)},
+	}
+	prev := usageFacts(at.AddDate(0, -1, 0), started, prevTables, nil)
+	r := Analyze(Input{Facts: usageFacts(at, started, curTables, nil), Prev: prev, Lang: i18n.EN})
+	got, nc := findingsOf(r, "table-unread")
+	if nc || strings.Join(got, ",") != "public.idle,public.idle_no_index" {
+		t.Errorf("table-unread: %v (not checked %v), want public.idle and public.idle_no_index", got, nc)
+	}
+
+	// Without an earlier snapshot with tables, across a restart, or with
+	// a daily snapshot before (no tables): not checked, never an error.
+	daily := usageFacts(at.AddDate(0, 0, -1), started, nil, nil)
+	daily.Level, daily.Areas = diagmodel.Daily, []string{diagmodel.AreaServer}
+	for name, p := range map[string]*diagmodel.Facts{
+		"none":      nil,
+		"restarted": usageFacts(at.AddDate(0, -1, 0), started.Add(-time.Hour), prevTables, nil),
+		"daily":     daily,
+	} {
+		r := Analyze(Input{Facts: usageFacts(at, started, curTables, nil), Prev: p, Lang: i18n.EN})
+		got, nc := findingsOf(r, "table-unread")
+		if !nc || len(got) > 0 || statusOf(r, "table-unread") != StatusNotChecked {
+			t.Errorf("%s: table-unread %v, not checked %v; want not checked only", name, got, nc)
+		}
+	}
+}
+
+func TestTopStatements(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	var stmts []diagmodel.Statement
+	for i, ms := range []float64{100, 500, 50, 200, 25, 75, 50} {
+		stmts = append(stmts, diagmodel.Statement{Query: "SELECT\n  " + strings.Repeat("x", i+1), Calls: int64(i + 1), TotalMS: ms})
+	}
+	r := Analyze(Input{Facts: usageFacts(at, at, nil, stmts), Lang: i18n.EN})
+	var f *Finding
+	for i := range r.Findings {
+		if r.Findings[i].Check == "top-statements" {
+			f = &r.Findings[i]
+		}
+	}
+	if f == nil || f.NotChecked {
+		t.Fatalf("no top-statements finding: %+v", r.Findings)
+	}
+	if f.Priority != 200 || !strings.Contains(f.Finding, "50.0 %") {
+		t.Errorf("finding: %d %q", f.Priority, f.Finding)
+	}
+	// 500 of 1000 ms, then 200, 100, 75, and one of the 50s; not the 25.
+	for _, want := range []string{"1. 50.0% SELECT xx (2, 500ms)", "2. 20.0% SELECT xxxx", "3. 10.0% SELECT x (1,", "4. 7.5% ", "5. 5.0% "} {
+		if !strings.Contains(f.Details, want) {
+			t.Errorf("details lack %q: %s", want, f.Details)
+		}
+	}
+	if strings.Contains(f.Details, "6.") || strings.Contains(f.Details, "2.5%") {
+		t.Errorf("more than five: %s", f.Details)
+	}
+
+	// No statements collected: not checked, with the collector's reason.
+	none := usageFacts(at, at, nil, nil)
+	none.Unavailable = []diagmodel.Unavailable{{Area: diagmodel.AreaStatements, Reason: "the pg_stat_statements extension is not installed in this database"}}
+	r = Analyze(Input{Facts: none, Lang: i18n.EN})
+	if got, nc := findingsOf(r, "top-statements"); !nc || len(got) > 0 {
+		t.Errorf("without statements: %v, not checked %v", got, nc)
+	}
+	// Collected but empty: ran, nothing to say.
+	empty := usageFacts(at, at, nil, []diagmodel.Statement{})
+	r = Analyze(Input{Facts: empty, Lang: i18n.EN})
+	if got, nc := findingsOf(r, "top-statements"); nc || len(got) > 0 || statusOf(r, "top-statements") != StatusRan {
+		t.Errorf("empty statements: %v, not checked %v", got, nc)
+	}
+}
