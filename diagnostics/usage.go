@@ -1,19 +1,25 @@
 package diagnostics
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/history"
 )
 
 // The monthly usage checks: how tables are read and which statements take
 // the server's time. They read facts the collectors already gather
 // (Tables' scan counts, Statements); facts the collectors do not gather
-// (WAL or binlog volume, I/O by file, session peaks) have no check yet.
+// (WAL or binlog volume, I/O by file, checkpoints requested against
+// timed) have no check yet.
 
 // seqScanMinBytes: smaller tables are cheap to scan whole.
 const seqScanMinBytes = 100 << 20
@@ -47,7 +53,8 @@ func checkSeqScanTables(a *analysis) {
 // the previous month's sees the month. Writes are not collected, so the
 // finding says "not read", nothing more.
 func checkTableUnread(a *analysis) {
-	p, d := a.prev, a.deltas
+	p := a.prevTables
+	d := ComputeDeltas(p, a.f)
 	if p == nil || !p.Has(diagmodel.AreaTables) || d == nil || d.Restarted {
 		a.notChecked("no earlier snapshot with table statistics in this server lifetime to compare with",
 			"diagnostics.reason.no_table_interval")
@@ -107,3 +114,85 @@ func checkTopStatements(a *analysis) {
 }
 
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
+
+// ConnectionSample is the connections an earlier snapshot counted.
+type ConnectionSample struct {
+	At    time.Time `json:"at"`
+	Total int       `json:"total"`
+	Max   int       `json:"max"`
+}
+
+// peakDays is how far back session-peak looks: the month.
+const peakDays = 31
+
+// checkSessionPeak reports the month's highest connection count, from the
+// daily snapshots' samples and this run's, when it came near the maximum.
+// A snapshot counts the connections at its moment: the peak is the highest
+// sample, not every instant.
+func checkSessionPeak(a *analysis) {
+	since := a.f.CollectedAt.AddDate(0, 0, -peakDays)
+	samples := []ConnectionSample{{At: a.f.CollectedAt, Total: a.f.Connections.Total, Max: a.f.Connections.Max}}
+	for _, s := range a.connections {
+		if !s.At.Before(since) && s.At.Before(a.f.CollectedAt) {
+			samples = append(samples, s)
+		}
+	}
+	if len(samples) < 2 {
+		a.notChecked("no daily snapshot of the month to take the peak from", "diagnostics.reason.no_daily_history")
+		return
+	}
+	var peak ConnectionSample
+	var peakPct float64
+	for _, s := range samples {
+		if s.Max <= 0 {
+			continue
+		}
+		if pct := 100 * float64(s.Total) / float64(s.Max); pct > peakPct {
+			peak, peakPct = s, pct
+		}
+	}
+	if peakPct < a.t.ConnectionsPct {
+		return
+	}
+	a.add(a.f.Database, "total", strconv.Itoa(peak.Total), "max", strconv.Itoa(peak.Max), "pct", fmt.Sprintf("%.0f", peakPct),
+		"at", peak.At.Format(time.DateOnly), "samples", strconv.Itoa(len(samples)))
+}
+
+// monthHistory reads, from the stored reports of database taken in
+// [since, until), the connection samples and the newest facts with table
+// statistics.
+func monthHistory(ctx context.Context, cat *catalog.Catalog, database string, since, until time.Time) ([]ConnectionSample, *diagmodel.Facts, error) {
+	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since, Until: until})
+	if err != nil {
+		return nil, nil, err
+	}
+	var conns []ConnectionSample
+	var tablesDoc []byte
+	var tablesAt time.Time
+	for _, d := range docs {
+		var body struct {
+			Facts struct {
+				CollectedAt time.Time              `json:"collected_at"`
+				Areas       []string               `json:"areas"`
+				Connections *diagmodel.Connections `json:"connections"`
+			} `json:"facts"`
+		}
+		if json.Unmarshal(d.Body, &body) != nil {
+			continue
+		}
+		if c := body.Facts.Connections; c != nil {
+			conns = append(conns, ConnectionSample{At: body.Facts.CollectedAt, Total: c.Total, Max: c.Max})
+		}
+		if slices.Contains(body.Facts.Areas, diagmodel.AreaTables) && body.Facts.CollectedAt.After(tablesAt) {
+			tablesDoc, tablesAt = d.Body, body.Facts.CollectedAt
+		}
+	}
+	if tablesDoc == nil {
+		return conns, nil, nil
+	}
+	rep, err := DecodeReport(tablesDoc)
+	if err != nil {
+		return conns, nil, nil // an unreadable snapshot: table-unread says "not checked"
+	}
+	return conns, rep.Facts, nil
+}

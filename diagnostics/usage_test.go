@@ -1,11 +1,16 @@
 package diagnostics
 
 import (
+	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
 )
 
@@ -159,5 +164,116 @@ func TestTopStatements(t *testing.T) {
 	r = Analyze(Input{Facts: empty, Lang: i18n.EN})
 	if got, nc := findingsOf(r, "top-statements"); nc || len(got) > 0 || statusOf(r, "top-statements") != StatusRan {
 		t.Errorf("empty statements: %v, not checked %v", got, nc)
+	}
+}
+
+func TestSessionPeak(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	cur := func(total int) *diagmodel.Facts {
+		f := usageFacts(at, at, nil, nil)
+		f.Areas = append(f.Areas, diagmodel.AreaConnections)
+		f.Connections = &diagmodel.Connections{Max: 100, Total: total}
+		return f
+	}
+	var quiet []ConnectionSample
+	for d := 1; d <= 30; d++ {
+		quiet = append(quiet, ConnectionSample{At: at.AddDate(0, 0, -d), Total: 20 + d%7, Max: 100})
+	}
+	busy := append(slices.Clone(quiet), ConnectionSample{At: at.AddDate(0, 0, -12), Total: 91, Max: 100})
+	old := append(slices.Clone(quiet), ConnectionSample{At: at.AddDate(0, 0, -45), Total: 99, Max: 100})
+	for _, tc := range []struct {
+		name    string
+		f       *diagmodel.Facts
+		samples []ConnectionSample
+		want    string // "" none, an object, "not_checked"
+	}{
+		{"quiet month", cur(30), quiet, ""},
+		{"peak on a day", cur(30), busy, "hall"},
+		{"peak today", cur(85), quiet, "hall"},
+		{"peak before the month", cur(30), old, ""},
+		{"no history", cur(95), nil, "not_checked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Analyze(Input{Facts: tc.f, Connections: tc.samples, Lang: i18n.EN})
+			got, nc := findingsOf(r, "session-peak")
+			s := strings.Join(got, ",")
+			if nc {
+				s += "not_checked"
+			}
+			if s != tc.want {
+				t.Errorf("session-peak: %q, want %q (%s)", s, tc.want, statusOf(r, "session-peak"))
+			}
+			if tc.name == "peak on a day" {
+				for _, f := range r.Findings {
+					if f.Check == "session-peak" && !strings.Contains(f.Finding, "91 of 100 (91 %) on 2026-06-19") {
+						t.Errorf("finding: %q", f.Finding)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMonthHistory: a monthly run reads the month's connection samples and
+// the previous monthly snapshot's tables from the catalog, past the daily
+// snapshots in between.
+func TestMonthHistory(t *testing.T) {
+	ctx := context.Background()
+	cat, err := catalog.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	started := at.AddDate(0, -3, 0)
+	put := func(f *diagmodel.Facts) {
+		body, err := json.Marshal(Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt, Facts: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := f.CollectedAt.Format("20060102T150405")
+		if err := cat.PutDocument(ctx, catalog.Document{Kind: history.KindDiagnosis, Database: "hall", ID: id, TakenAt: f.CollectedAt, Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withConns := func(f *diagmodel.Facts, total int) *diagmodel.Facts {
+		f.Areas = append(f.Areas, diagmodel.AreaConnections)
+		f.Connections = &diagmodel.Connections{Max: 100, Total: total}
+		return f
+	}
+	put(withConns(usageFacts(at.AddDate(0, -1, 0), started, []diagmodel.Table{
+		{Schema: "public", Name: "idle", SeqScans: n64(4), IdxScans: n64(4)},
+		{Schema: "public", Name: "busy", SeqScans: n64(4), IdxScans: n64(4)},
+	}, nil), 10))
+	for d := 29; d >= 1; d-- {
+		daily := withConns(usageFacts(at.AddDate(0, 0, -d), started, nil, nil), 20)
+		daily.Level, daily.Areas = diagmodel.Daily, []string{diagmodel.AreaServer, diagmodel.AreaConnections}
+		if d == 9 {
+			daily.Connections.Total = 88
+		}
+		put(daily)
+	}
+	cur := withConns(usageFacts(at, started, []diagmodel.Table{
+		{Schema: "public", Name: "idle", SeqScans: n64(4), IdxScans: n64(4)},
+		{Schema: "public", Name: "busy", SeqScans: n64(4), IdxScans: n64(40)},
+	}, nil), 15)
+	r, err := Run{Catalog: cat, Database: "hall", Lang: i18n.EN}.Reanalyze(ctx, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, nc := findingsOf(r, "table-unread"); nc || strings.Join(got, ",") != "public.idle" {
+		t.Errorf("table-unread: %v, not checked %v; want public.idle", got, nc)
+	}
+	found := false
+	for _, f := range r.Findings {
+		if f.Check == "session-peak" && !f.NotChecked {
+			found = strings.Contains(f.Finding, "88 of 100") && strings.Contains(f.Details, "31 snapshots")
+			if !found {
+				t.Errorf("session-peak: %q / %q", f.Finding, f.Details)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no session-peak finding: %s", statusOf(r, "session-peak"))
 	}
 }
