@@ -196,3 +196,58 @@ func monthHistory(ctx context.Context, cat *catalog.Catalog, database string, si
 	}
 	return conns, rep.Facts, nil
 }
+
+// checkpointReqMin: fewer requested checkpoints over the interval are no
+// finding.
+const checkpointReqMin = 10
+
+// checkpointReqPct: requested checkpoints at least this share of all are a
+// finding.
+const checkpointReqPct = 20
+
+// checkCheckpointsRequested estimates how many of the interval's
+// checkpoints were requested (by max_wal_size running out, or by hand)
+// rather than timed. The collector keeps timed and requested checkpoints
+// as one counter; timed ones come at most once per checkpoint_timeout, so
+// every checkpoint beyond interval / checkpoint_timeout was requested: the
+// estimate is a lower bound.
+func checkCheckpointsRequested(a *analysis) {
+	d := a.deltas
+	if d == nil || d.Restarted {
+		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		return
+	}
+	total, ok := d.Counters[diagmodel.CounterCheckpoints]
+	if !ok {
+		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		return
+	}
+	if !a.f.Has(diagmodel.AreaSettings) {
+		u := unavailable(a.f, diagmodel.AreaSettings)
+		a.notChecked(u.Reason, u.Key, paramsList(u.Params)...)
+		return
+	}
+	timeout := 300.0 // PostgreSQL's default, seconds; pg_settings lists it only when changed
+	for _, s := range a.f.Settings {
+		if s.Name == "checkpoint_timeout" {
+			if v, err := strconv.ParseFloat(s.Value, 64); err == nil && v > 0 {
+				timeout = v
+			}
+		}
+	}
+	timed := int64(d.Seconds / timeout)
+	requested := total - timed
+	if requested < checkpointReqMin || 100*requested < checkpointReqPct*total {
+		return
+	}
+	a.add(a.f.Database, "requested", strconv.FormatInt(requested, 10), "total", strconv.FormatInt(total, 10),
+		"pct", fmt.Sprintf("%.0f", 100*float64(requested)/float64(total)), "timeout", secs(timeout), "since", d.From.Format(time.DateOnly))
+}
+
+func paramsList(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k, v)
+	}
+	return out
+}

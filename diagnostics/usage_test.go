@@ -277,3 +277,73 @@ func TestMonthHistory(t *testing.T) {
 		t.Errorf("no session-peak finding: %s", statusOf(r, "session-peak"))
 	}
 }
+
+func TestCheckpointsRequested(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	started := at.AddDate(0, -3, 0)
+	mk := func(when time.Time, checkpoints int64, settings ...diagmodel.Setting) *diagmodel.Facts {
+		f := usageFacts(when, started, nil, nil)
+		f.Areas = append(f.Areas, diagmodel.AreaCounters, diagmodel.AreaSettings)
+		f.Counters = map[string]int64{diagmodel.CounterCheckpoints: checkpoints}
+		f.Settings = settings
+		return f
+	}
+	from := at.AddDate(0, 0, -30) // 30 days: at most 8640 timed checkpoints of 5 min
+	slow := diagmodel.Setting{Name: "checkpoint_timeout", Value: "1800", Source: "configuration file"}
+	noSettings := mk(at, 1000+12000)
+	noSettings.Areas = []string{diagmodel.AreaServer, diagmodel.AreaCounters}
+	noSettings.Unavailable = []diagmodel.Unavailable{{Area: diagmodel.AreaSettings, Reason: "permission denied for pg_settings"}}
+	for _, tc := range []struct {
+		name      string
+		cur, prev *diagmodel.Facts
+		want      string // "" none, "finding", "not_checked"
+	}{
+		{"timed only", mk(at, 1000+8000), mk(from, 1000), ""},
+		{"forced by WAL", mk(at, 1000+12000), mk(from, 1000), "finding"},
+		{"few", mk(at, 1000+8645), mk(from, 1000), ""},
+		{"longer timeout", mk(at, 1000+2000, slow), mk(from, 1000, slow), "finding"},
+		{"longer timeout, timed", mk(at, 1000+1400, slow), mk(from, 1000, slow), ""},
+		{"first snapshot", mk(at, 1000+12000), nil, "not_checked"},
+		{"restarted", mk(at, 12000), mk(from, 1000), "not_checked"},
+		{"settings not collected", noSettings, mk(from, 1000), "not_checked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "restarted" {
+				tc.prev.Server.StartedAt = started.Add(-time.Hour)
+			}
+			r := Analyze(Input{Facts: tc.cur, Prev: tc.prev, Lang: i18n.EN})
+			got, nc := findingsOf(r, "checkpoints-requested")
+			s := ""
+			switch {
+			case nc && len(got) == 0:
+				s = "not_checked"
+			case len(got) == 1 && !nc:
+				s = "finding"
+			case len(got) > 0:
+				s = "several"
+			}
+			if s != tc.want {
+				t.Errorf("checkpoints-requested: %q, want %q (%s)", s, tc.want, listOf(r))
+			}
+		})
+	}
+	r := Analyze(Input{Facts: mk(at, 1000+12000), Prev: mk(from, 1000), Lang: i18n.EN})
+	for _, f := range r.Findings {
+		if f.Check == "checkpoints-requested" && !strings.Contains(f.Finding, "At least 3360 of 12000 checkpoints (28 %)") {
+			t.Errorf("finding: %q", f.Finding)
+		}
+	}
+	my := mk(at, 1000+12000)
+	my.Engine = "mysql"
+	if st := statusOf(Analyze(Input{Facts: my}), "checkpoints-requested"); st != StatusNotApplicable {
+		t.Errorf("mysql: %s", st)
+	}
+}
+
+func listOf(r *Report) string {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		b.WriteString(f.Check + " [" + f.Object + "] " + f.Finding + " / " + f.Details + "; ")
+	}
+	return b.String()
+}
