@@ -39,7 +39,6 @@ type analysis struct {
 	f         *diagmodel.Facts
 	t         Thresholds
 	deltas    *Deltas
-	prev      *diagmodel.Facts // the previous snapshot, nil for none
 	forecasts []Forecast
 	now       time.Time
 	lang      i18n.Lang
@@ -70,7 +69,7 @@ func Analyze(in Input) *Report {
 	if t == (Thresholds{}) {
 		t = DefaultThresholds()
 	}
-	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), prev: in.Prev, now: now, lang: lang}
+	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), now: now, lang: lang}
 	a.forecasts = forecasts(in, f)
 	a.prevTables, a.connections = in.PrevTables, in.Connections
 	if a.prevTables == nil && in.Prev != nil && in.Prev.Has(diagmodel.AreaTables) {
