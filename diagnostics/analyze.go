@@ -27,6 +27,12 @@ type Input struct {
 	// Now is the time backup ages and suppression expiries are measured
 	// at; zero means the facts' collection time.
 	Now time.Time
+	// PrevTables is the previous snapshot with table statistics (the
+	// previous monthly diagnosis), for table-unread; nil takes Prev when
+	// it has them. Connections are the connection counts of earlier
+	// snapshots, for session-peak.
+	PrevTables  *diagmodel.Facts
+	Connections []ConnectionSample
 }
 
 type analysis struct {
@@ -40,6 +46,11 @@ type analysis struct {
 	check    Check
 	findings []Finding
 	skip     *diagmodel.Unavailable // set by notChecked
+
+	// prevTables is the previous snapshot with table statistics;
+	// connections the month's connection samples.
+	prevTables  *diagmodel.Facts
+	connections []ConnectionSample
 }
 
 // Analyze turns facts into a report: every check of the facts' level runs,
@@ -60,6 +71,10 @@ func Analyze(in Input) *Report {
 	}
 	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), now: now, lang: lang}
 	a.forecasts = forecasts(in, f)
+	a.prevTables, a.connections = in.PrevTables, in.Connections
+	if a.prevTables == nil && in.Prev != nil && in.Prev.Has(diagmodel.AreaTables) {
+		a.prevTables = in.Prev
+	}
 	r := &Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt,
 		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts}
 	if f.DatabaseBytes != nil {

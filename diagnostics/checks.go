@@ -105,6 +105,11 @@ var checkList = []Check{
 	{ID: "ssl-off", Priority: 100, Group: GroupSecurity, Level: diagmodel.Monthly, Area: diagmodel.AreaServer, run: checkSSL},
 	{ID: "cache-hit-ratio", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkCacheHit},
 	{ID: "temp-files", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkTempFiles},
+	{ID: "seq-scan-tables", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkSeqScanTables},
+	{ID: "table-unread", Priority: 200, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkTableUnread},
+	{ID: "top-statements", Priority: 200, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaStatements, run: checkTopStatements},
+	{ID: "session-peak", Priority: 100, Group: GroupSessions, Level: diagmodel.Monthly, Area: diagmodel.AreaConnections, run: checkSessionPeak},
+	{ID: "checkpoints-requested", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, Engines: postgresOnly, run: checkCheckpointsRequested},
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
 }
 

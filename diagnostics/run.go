@@ -128,6 +128,11 @@ func (r Run) analyze(ctx context.Context, f, prev *diagmodel.Facts, now time.Tim
 		if in.Sizes, in.Volumes, err = Samples(ctx, r.Catalog, f.Database, now.AddDate(0, 0, -historyDays), f.CollectedAt); err != nil {
 			return nil, err
 		}
+		if f.Level == diagmodel.Monthly {
+			if in.Connections, in.PrevTables, err = monthHistory(ctx, r.Catalog, f.Database, f.CollectedAt.AddDate(0, 0, -2*peakDays), f.CollectedAt); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return Analyze(in), nil
 }
