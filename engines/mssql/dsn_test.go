@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/internal/fault"
 )
 
@@ -30,34 +31,13 @@ func TestRegistration(t *testing.T) {
 }
 
 func TestDSN(t *testing.T) {
-	for _, tc := range []struct {
-		dsn              string
-		server, database string
-		password         bool
-		wantErr          bool
-	}{
-		{"sqlserver://dbops@10.1.1.13:1433?database=datahub", "10.1.1.13:1433", "datahub", false, false},
-		{"sqlserver://dbops@10.1.1.13?database=datahub", "10.1.1.13:1433", "datahub", false, false},
-		{"sqlserver://dbops@10.1.1.13/SQLEXPRESS", "10.1.1.13", "", false, false},
-		{"sqlserver://dbops:pw@10.1.1.13", "10.1.1.13:1433", "", true, false},
-		{"sqlserver://dbops@10.1.1.13?Password=pw", "10.1.1.13:1433", "", true, false},
-		{"sqlserver:///x", "", "", false, true},
-		{"server=h;user id=u", "", "", false, true},
-	} {
-		d, err := engines.ParseDSN("mssql", tc.dsn)
-		switch {
-		case tc.wantErr:
-			if err == nil {
-				t.Errorf("%q: want an error", tc.dsn)
-			}
-		case err != nil:
-			t.Errorf("%q: %v", tc.dsn, err)
-		case d.Server != tc.server || d.Database != tc.database || d.Password.Empty() == tc.password:
-			t.Errorf("%q: server %q, database %q, password %v; want %q, %q, %v",
-				tc.dsn, d.Server, d.Database, !d.Password.Empty(), tc.server, tc.database, tc.password)
-		}
-	}
-	if _, err := engines.ParseDSN("mssql", "sqlserver://dbops:Secr3tPw@ho st"); err == nil || strings.Contains(err.Error(), "Secr3tPw") {
-		t.Errorf("an unparsable DSN: %v", err)
-	}
+	enginetest.CheckDSNs(t, "mssql", []enginetest.DSNCase{
+		{DSN: "sqlserver://dbops@10.1.1.13:1433?database=datahub", Server: "10.1.1.13:1433", Database: "datahub"},
+		{DSN: "sqlserver://dbops@10.1.1.13?database=datahub", Server: "10.1.1.13:1433", Database: "datahub"},
+		{DSN: "sqlserver://dbops@10.1.1.13/SQLEXPRESS", Server: "10.1.1.13"},
+		{DSN: "sqlserver://dbops:pw@10.1.1.13", Server: "10.1.1.13:1433", Password: true},
+		{DSN: "sqlserver://dbops@10.1.1.13?Password=pw", Server: "10.1.1.13:1433", Password: true},
+		{DSN: "sqlserver:///x", WantErr: true},
+		{DSN: "server=h;user id=u", WantErr: true},
+	}, []string{"sqlserver://dbops:Secr3tPw@ho st"})
 }
