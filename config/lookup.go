@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -69,16 +71,8 @@ func lookup[T any](c *Config, kind, name string, m map[string]*T) (*T, error) {
 // RepoStorage is the storage the repository is read from: the repository's
 // own storage, or override (one of its mirrors) when set.
 func (c *Config) RepoStorage(override string) (string, error) {
-	if override == "" || override == c.Repository.Storage {
-		if override == "" {
-			return c.Repository.Storage, nil
-		}
-		return override, nil
-	}
-	for _, m := range c.Repository.Mirrors {
-		if m == override {
-			return override, nil
-		}
+	if override == "" || override == c.Repository.Storage || slices.Contains(c.Repository.Mirrors, override) {
+		return cmp.Or(override, c.Repository.Storage), nil
 	}
 	return "", fmt.Errorf("--storage %q is neither the repository's storage (%q) nor one of its mirrors %v", override, c.Repository.Storage, c.Repository.Mirrors)
 }
