@@ -560,21 +560,24 @@ func checkSuperusers(a *analysis) {
 	}
 }
 
-func checkNoPassword(a *analysis) {
-	for _, r := range a.f.Roles {
-		if r.CanLogin && r.Password == "none" {
-			a.add(roleName(r))
+// rolesWhere is a check that finds every role pred holds for, named as
+// roleName names it.
+func rolesWhere(pred func(r diagmodel.Role) bool) func(*analysis) {
+	return func(a *analysis) {
+		for _, r := range a.f.Roles {
+			if pred(r) {
+				a.add(roleName(r))
+			}
 		}
 	}
 }
 
-func checkMD5(a *analysis) {
-	for _, r := range a.f.Roles {
-		if r.Password == "md5" {
-			a.add(roleName(r))
-		}
-	}
-}
+var (
+	checkNoPassword   = rolesWhere(func(r diagmodel.Role) bool { return r.CanLogin && r.Password == "none" })
+	checkMD5          = rolesWhere(func(r diagmodel.Role) bool { return r.Password == "md5" })
+	checkAnonymous    = rolesWhere(func(r diagmodel.Role) bool { return r.Name == "" })
+	checkWildcardHost = rolesWhere(func(r diagmodel.Role) bool { return r.Host == "%" })
+)
 
 func checkHBA(a *analysis) {
 	for _, h := range a.f.HBA {
@@ -583,22 +586,6 @@ func checkHBA(a *analysis) {
 		}
 		a.add(fmt.Sprintf("pg_hba.conf:%d", h.Line), "line", strconv.Itoa(h.Line), "type", h.Type,
 			"database", strings.Join(h.Database, ","), "user", strings.Join(h.User, ","), "address", h.Address, "method", h.Method)
-	}
-}
-
-func checkAnonymous(a *analysis) {
-	for _, r := range a.f.Roles {
-		if r.Name == "" {
-			a.add(roleName(r))
-		}
-	}
-}
-
-func checkWildcardHost(a *analysis) {
-	for _, r := range a.f.Roles {
-		if r.Host == "%" {
-			a.add(roleName(r))
-		}
 	}
 }
 
