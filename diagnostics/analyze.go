@@ -143,9 +143,17 @@ func (a *analysis) add(object string, nameValues ...string) {
 }
 
 func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
+	a.addAs(prio, "finding", "details", object, nameValues...)
+}
+
+// addAs is addPriority with the sentences named: finding and details are
+// keys under the check's (".finding", ".details", or a variant with its
+// own parameters for another case of the same check, e.g. a measured
+// figure beside an estimated one).
+func (a *analysis) addAs(prio int, finding, details, object string, nameValues ...string) {
 	key := "diagnostics.check." + a.check.ID
-	msg := i18n.M(key+".finding", append([]string{"object", object}, nameValues...)...)
-	det := i18n.M(key+".details", append([]string{"object", object}, nameValues...)...)
+	msg := i18n.M(key+"."+finding, append([]string{"object", object}, nameValues...)...)
+	det := i18n.M(key+"."+details, append([]string{"object", object}, nameValues...)...)
 	a.findings = append(a.findings, Finding{
 		Check: a.check.ID, Priority: prio, Group: a.check.Group, Object: object,
 		Message: msg, DetailsMessage: det, Link: Link(a.check.ID),
