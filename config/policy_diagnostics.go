@@ -1,10 +1,12 @@
 package config
 
 import (
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/when"
 
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,6 +182,10 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 		sa := d.content(sb, suppressSchema, &s).Attributes
 		if !checkID.MatchString(s.Check) {
 			d.errorf(sb.LabelRanges[0].Ptr(), "Invalid check id", "%s: suppress %q: a check id is lower case words joined by \"-\", as in the check pages (docs/checks/), e.g. \"long-transaction\".", owner, s.Check)
+		} else if known := diagmodel.CheckIDs(); known != nil && !slices.Contains(known, s.Check) {
+			// The ids come from the diagnostics catalog when the program
+			// links it (dbopsd does); see diagmodel.RegisterCheckIDs.
+			d.errorf(sb.LabelRanges[0].Ptr(), "Unknown check id", "%s: suppress %q: no check has this id; the checks are listed in docs/checks/README.md.%s", owner, s.Check, suggest(s.Check, known))
 		}
 		d.str(sa, "database", &s.Database)
 		d.str(sa, "object", &s.Object)

@@ -72,6 +72,14 @@ func CheckByID(id string) (Check, bool) {
 	return Check{}, false
 }
 
+// The policy loader refuses a suppression of a check that is not in the
+// catalog: it learns the ids from diagmodel's registry.
+func init() {
+	for _, c := range checkList {
+		diagmodel.RegisterCheckIDs(c.ID)
+	}
+}
+
 var checkList = []Check{
 	{ID: "unreachable", Priority: 1, Group: GroupAvailability, Level: diagmodel.Daily, run: func(*analysis) {}},
 	{ID: "restart", Priority: 50, Group: GroupAvailability, Level: diagmodel.Daily, Area: diagmodel.AreaServer, run: checkRestart},
