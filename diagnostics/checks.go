@@ -494,6 +494,10 @@ func tableName(schema, name string) string {
 
 func checkBloat(a *analysis) {
 	for _, t := range a.f.Tables {
+		if t.Measured != nil {
+			checkBloatMeasured(a, t) // checks_rest.go
+			continue
+		}
 		if t.BloatBytes < a.t.BloatMinBytes || t.Bytes == 0 {
 			continue
 		}
@@ -501,8 +505,8 @@ func checkBloat(a *analysis) {
 		if pct < a.t.BloatPct {
 			continue
 		}
-		a.add(tableName(t.Schema, t.Name), "bloat", bytesText(t.BloatBytes), "pct", fmt.Sprintf("%.0f", pct),
-			"size", bytesText(t.Bytes), "dead", strconv.FormatInt(t.DeadRows, 10), "vacuum", timeOrNever(t.LastVacuum))
+		a.addAs(a.check.Priority, "finding_estimate", "details", tableName(t.Schema, t.Name), "bloat", bytesText(t.BloatBytes), "pct", fmt.Sprintf("%.0f", pct),
+			"method", bloatEstimateMethod[a.f.Engine], "size", bytesText(t.Bytes), "dead", strconv.FormatInt(t.DeadRows, 10), "vacuum", timeOrNever(t.LastVacuum))
 	}
 }
 

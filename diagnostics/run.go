@@ -65,7 +65,9 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 		}
 		prev = p
 	}
-	opts := diagmodel.Options{Level: r.Level}
+	// Tables smaller than table-bloat's threshold cannot be a finding:
+	// they are not worth measuring either.
+	opts := diagmodel.Options{Level: r.Level, MeasureBloatMinBytes: r.Thresholds.BloatMinBytes}
 	if prev != nil && prev.Facts != nil {
 		opts.Log = prev.Facts.Log
 	}
