@@ -32,6 +32,7 @@ type Diagnostics struct {
 	IdleInTransaction time.Duration // idle_in_transaction
 	BlockedWait       time.Duration // blocked_wait
 	ReplicationLag    time.Duration // replication_lag
+	BackupDuration    time.Duration // backup_duration: backup-duration-trend's limit without a backup window; default 8h
 	ConnectionsPct    float64       // connections_pct, 1 to 100
 	BloatPct          float64       // bloat_pct, 1 to 100
 	BigTableBytes     int64         // big_table, e.g. "50GiB"
@@ -78,7 +79,7 @@ var (
 			{Name: "daily_time"}, {Name: "monthly_day"}, {Name: "monthly_time"},
 			{Name: "long_transaction"}, {Name: "idle_in_transaction"}, {Name: "blocked_wait"}, {Name: "replication_lag"},
 			{Name: "connections_pct"}, {Name: "bloat_pct"}, {Name: "big_table"}, {Name: "bloat_min"}, {Name: "xid_age"},
-			{Name: "horizon_days"}, {Name: "capacity"}, {Name: "data_path"},
+			{Name: "horizon_days"}, {Name: "capacity"}, {Name: "data_path"}, {Name: "backup_duration"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "suppress", LabelNames: []string{"check"}}},
 	}
@@ -135,7 +136,7 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 		attr string
 		dst  *time.Duration
 	}{{"long_transaction", &g.LongTransaction}, {"idle_in_transaction", &g.IdleInTransaction},
-		{"blocked_wait", &g.BlockedWait}, {"replication_lag", &g.ReplicationLag}} {
+		{"blocked_wait", &g.BlockedWait}, {"replication_lag", &g.ReplicationLag}, {"backup_duration", &g.BackupDuration}} {
 		if d.str(a, t.attr, &v) {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {

@@ -40,8 +40,10 @@ type analysis struct {
 	t         Thresholds
 	deltas    *Deltas
 	forecasts []Forecast
-	now       time.Time
-	lang      i18n.Lang
+	// backupForecasts are the backup trends (checks_backup.go).
+	backupForecasts []Forecast
+	now             time.Time
+	lang            i18n.Lang
 
 	check    Check
 	findings []Finding
@@ -71,12 +73,13 @@ func Analyze(in Input) *Report {
 	}
 	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), now: now, lang: lang}
 	a.forecasts = forecasts(in, f)
+	a.backupForecasts = backupForecasts(f, t) // checks_backup.go
 	a.prevTables, a.connections = in.PrevTables, in.Connections
 	if a.prevTables == nil && in.Prev != nil && in.Prev.Has(diagmodel.AreaTables) {
 		a.prevTables = in.Prev
 	}
 	r := &Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt,
-		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts}
+		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts, BackupForecasts: a.backupForecasts}
 	if f.DatabaseBytes != nil {
 		r.Size = &Size{Bytes: *f.DatabaseBytes}
 		if p := in.Prev; p != nil && p.DatabaseBytes != nil && p.CollectedAt.Before(f.CollectedAt) {

@@ -119,6 +119,8 @@ var checkList = []Check{
 	{ID: "session-peak", Priority: 100, Group: GroupSessions, Level: diagmodel.Monthly, Area: diagmodel.AreaConnections, run: checkSessionPeak},
 	{ID: "checkpoints-requested", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, Engines: postgresOnly, run: checkCheckpointsRequested},
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
+	{ID: "backup-duration-trend", Priority: 100, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupDurationTrend},
+	{ID: "backup-size-trend", Priority: 200, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupSizeTrend},
 }
 
 func bytesText(n int64) string { return humanize.Bytes(n) }
@@ -325,7 +327,9 @@ type release struct {
 	EOL    time.Time // zero: still maintained
 }
 
-func eol(year int, month time.Month) time.Time { return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC) }
+func eol(year int, month time.Month) time.Time {
+	return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
+}
 
 // releases is the newest minor release of each major version as known to
 // this build (releasesAsOf), by engine ("mysql" covers MariaDB and MySQL:

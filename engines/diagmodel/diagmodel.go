@@ -306,6 +306,11 @@ type Backups struct {
 	MaxAgeSeconds float64   `json:"max_age_seconds,omitempty"` // what the policy allows
 	FailedMonth   int       `json:"failed_month,omitempty"`
 	OKMonth       int       `json:"ok_month,omitempty"`
+	// WindowSeconds is the length of the policy's backup window (0: any
+	// time); History the successful backups of the last months, for the
+	// backup trends (backups_history.go), filled for monthly runs.
+	WindowSeconds float64        `json:"window_seconds,omitempty"`
+	History       []BackupSample `json:"history,omitempty"`
 }
 
 // Volume is the space of the volume holding the data.
