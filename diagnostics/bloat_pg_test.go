@@ -11,6 +11,7 @@ import (
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/secret"
 )
 
 func collectGated(t *testing.T, c engines.Conn, minBytes int64) *diagmodel.Facts {
@@ -112,6 +113,26 @@ func TestPostgresBloatMeasured(t *testing.T) {
 	if fs := found(zh, "table-bloat", "upd_t"); len(fs) == 0 || !strings.Contains(fs[0].Finding, "pgstattuple_approx 实测") {
 		t.Errorf("zh finding: %+v", fs)
 	}
+
+	// A monitoring role without pg_stat_scan_tables (pg_monitor) may not
+	// run pgstattuple_approx: the measurement says why, table-bloat runs
+	// on the estimate, nothing aborts.
+	t.Run("least privilege", func(t *testing.T) {
+		pg.Exec(t, "postgres", `DROP ROLE IF EXISTS diag_bloat_mon; CREATE ROLE diag_bloat_mon LOGIN PASSWORD 'mon-pw';`)
+		mon := engines.Conn{DSN: strings.Replace(pg.DSN("diag_bloat"), "postgres@", "diag_bloat_mon@", 1), Password: secret.New("mon-pw")}
+		f := collectGated(t, mon, gate)
+		if f.Has(diagmodel.AreaBloatMeasured) || !strings.Contains(f.Why(diagmodel.AreaBloatMeasured), "permission denied") {
+			t.Errorf("as diag_bloat_mon: areas %v, why %q", f.Areas, f.Why(diagmodel.AreaBloatMeasured))
+		}
+		for _, x := range f.Tables {
+			if x.Measured != nil {
+				t.Errorf("%s measured without the grant", x.Name)
+			}
+		}
+		if st := status(an(f), "table-bloat"); st.Status != diagnostics.StatusRan {
+			t.Errorf("table-bloat as diag_bloat_mon: %+v", st)
+		}
+	})
 
 	// A gate of one table measures the top suspect of the estimate only.
 	eng, _ := engines.New("postgres")
