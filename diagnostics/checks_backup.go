@@ -75,8 +75,12 @@ func backupForecasts(f *diagmodel.Facts, t Thresholds) []Forecast {
 	if b.WindowSeconds > 0 {
 		limit, source = b.WindowSeconds, "window"
 	}
+	types := backupTypes
+	if len(b.History) == 0 {
+		types = []string{"full"} // no backup yet: "insufficient data", said once
+	}
 	var out []Forecast
-	for _, typ := range backupTypes {
+	for _, typ := range types {
 		var dur, stored []Point
 		for _, s := range b.History {
 			if s.Type == typ {
@@ -84,8 +88,8 @@ func backupForecasts(f *diagmodel.Facts, t Thresholds) []Forecast {
 				stored = append(stored, Point{At: s.At, Value: float64(s.StoredBytes)})
 			}
 		}
-		if len(dur) == 0 && (typ != "full" || len(b.History) > 0) {
-			continue
+		if len(dur) == 0 && len(b.History) > 0 {
+			continue // a type this database's policy does not take
 		}
 		d := Predict(SeriesBackupDuration, dur, limit)
 		d.Type, d.LimitSource = typ, source
