@@ -72,6 +72,9 @@ func backupForecasts(f *diagmodel.Facts, t Thresholds) []Forecast {
 		return nil
 	}
 	limit, source := t.BackupDuration.Seconds(), "threshold"
+	if limit <= 0 { // thresholds built without it
+		limit = DefaultThresholds().BackupDuration.Seconds()
+	}
 	if b.WindowSeconds > 0 {
 		limit, source = b.WindowSeconds, "window"
 	}
