@@ -1,10 +1,12 @@
 package config
 
 import (
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/when"
 
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,7 @@ type Diagnostics struct {
 	IdleInTransaction time.Duration // idle_in_transaction
 	BlockedWait       time.Duration // blocked_wait
 	ReplicationLag    time.Duration // replication_lag
+	BackupDuration    time.Duration // backup_duration: backup-duration-trend's limit without a backup window; default 8h
 	ConnectionsPct    float64       // connections_pct, 1 to 100
 	BloatPct          float64       // bloat_pct, 1 to 100
 	BigTableBytes     int64         // big_table, e.g. "50GiB"
@@ -76,7 +79,7 @@ var (
 			{Name: "daily_time"}, {Name: "monthly_day"}, {Name: "monthly_time"},
 			{Name: "long_transaction"}, {Name: "idle_in_transaction"}, {Name: "blocked_wait"}, {Name: "replication_lag"},
 			{Name: "connections_pct"}, {Name: "bloat_pct"}, {Name: "big_table"}, {Name: "bloat_min"}, {Name: "xid_age"},
-			{Name: "horizon_days"}, {Name: "capacity"}, {Name: "data_path"},
+			{Name: "horizon_days"}, {Name: "capacity"}, {Name: "data_path"}, {Name: "backup_duration"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "suppress", LabelNames: []string{"check"}}},
 	}
@@ -133,7 +136,7 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 		attr string
 		dst  *time.Duration
 	}{{"long_transaction", &g.LongTransaction}, {"idle_in_transaction", &g.IdleInTransaction},
-		{"blocked_wait", &g.BlockedWait}, {"replication_lag", &g.ReplicationLag}} {
+		{"blocked_wait", &g.BlockedWait}, {"replication_lag", &g.ReplicationLag}, {"backup_duration", &g.BackupDuration}} {
 		if d.str(a, t.attr, &v) {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {
@@ -180,6 +183,10 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 		sa := d.content(sb, suppressSchema, &s).Attributes
 		if !checkID.MatchString(s.Check) {
 			d.errorf(sb.LabelRanges[0].Ptr(), "Invalid check id", "%s: suppress %q: a check id is lower case words joined by \"-\", as in the check pages (docs/checks/), e.g. \"long-transaction\".", owner, s.Check)
+		} else if known := diagmodel.CheckIDs(); known != nil && !slices.Contains(known, s.Check) {
+			// The ids come from the diagnostics catalog when the program
+			// links it (dbopsd does); see diagmodel.RegisterCheckIDs.
+			d.errorf(sb.LabelRanges[0].Ptr(), "Unknown check id", "%s: suppress %q: no check has this id; the checks are listed in docs/checks/README.md.%s", owner, s.Check, suggest(s.Check, known))
 		}
 		d.str(sa, "database", &s.Database)
 		d.str(sa, "object", &s.Object)

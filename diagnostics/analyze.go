@@ -40,8 +40,10 @@ type analysis struct {
 	t         Thresholds
 	deltas    *Deltas
 	forecasts []Forecast
-	now       time.Time
-	lang      i18n.Lang
+	// backupForecasts are the backup trends (checks_backup.go).
+	backupForecasts []Forecast
+	now             time.Time
+	lang            i18n.Lang
 
 	check    Check
 	findings []Finding
@@ -71,12 +73,13 @@ func Analyze(in Input) *Report {
 	}
 	a := &analysis{f: f, t: t, deltas: ComputeDeltas(in.Prev, f), now: now, lang: lang}
 	a.forecasts = forecasts(in, f)
+	a.backupForecasts = backupForecasts(f, t) // checks_backup.go
 	a.prevTables, a.connections = in.PrevTables, in.Connections
 	if a.prevTables == nil && in.Prev != nil && in.Prev.Has(diagmodel.AreaTables) {
 		a.prevTables = in.Prev
 	}
 	r := &Report{Version: ReportVersion, Database: f.Database, Engine: f.Engine, Level: f.Level, At: f.CollectedAt,
-		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts}
+		Lang: lang, Facts: f, Deltas: a.deltas, Forecasts: a.forecasts, BackupForecasts: a.backupForecasts}
 	if f.DatabaseBytes != nil {
 		r.Size = &Size{Bytes: *f.DatabaseBytes}
 		if p := in.Prev; p != nil && p.DatabaseBytes != nil && p.CollectedAt.Before(f.CollectedAt) {
@@ -143,9 +146,17 @@ func (a *analysis) add(object string, nameValues ...string) {
 }
 
 func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
+	a.addAs(prio, "finding", "details", object, nameValues...)
+}
+
+// addAs is addPriority with the sentences named: finding and details are
+// keys under the check's (".finding", ".details", or a variant with its
+// own parameters for another case of the same check, e.g. a measured
+// figure beside an estimated one).
+func (a *analysis) addAs(prio int, finding, details, object string, nameValues ...string) {
 	key := "diagnostics.check." + a.check.ID
-	msg := i18n.M(key+".finding", append([]string{"object", object}, nameValues...)...)
-	det := i18n.M(key+".details", append([]string{"object", object}, nameValues...)...)
+	msg := i18n.M(key+"."+finding, append([]string{"object", object}, nameValues...)...)
+	det := i18n.M(key+"."+details, append([]string{"object", object}, nameValues...)...)
 	a.findings = append(a.findings, Finding{
 		Check: a.check.ID, Priority: prio, Group: a.check.Group, Object: object,
 		Message: msg, DetailsMessage: det, Link: Link(a.check.ID),

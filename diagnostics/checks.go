@@ -72,6 +72,14 @@ func CheckByID(id string) (Check, bool) {
 	return Check{}, false
 }
 
+// The policy loader refuses a suppression of a check that is not in the
+// catalog: it learns the ids from diagmodel's registry.
+func init() {
+	for _, c := range checkList {
+		diagmodel.RegisterCheckIDs(c.ID)
+	}
+}
+
 var checkList = []Check{
 	{ID: "unreachable", Priority: 1, Group: GroupAvailability, Level: diagmodel.Daily, run: func(*analysis) {}},
 	{ID: "restart", Priority: 50, Group: GroupAvailability, Level: diagmodel.Daily, Area: diagmodel.AreaServer, run: checkRestart},
@@ -111,6 +119,8 @@ var checkList = []Check{
 	{ID: "session-peak", Priority: 100, Group: GroupSessions, Level: diagmodel.Monthly, Area: diagmodel.AreaConnections, run: checkSessionPeak},
 	{ID: "checkpoints-requested", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, Engines: postgresOnly, run: checkCheckpointsRequested},
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
+	{ID: "backup-duration-trend", Priority: 100, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupDurationTrend},
+	{ID: "backup-size-trend", Priority: 200, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupSizeTrend},
 }
 
 func bytesText(n int64) string { return humanize.Bytes(n) }
@@ -306,13 +316,59 @@ func checkForecast(a *analysis) {
 	}
 }
 
-// newestMinor is the newest minor release of each major version known to
-// this build, by engine. A server older is behind on fixes; a major this
-// build does not know is not checked. Raise these with each release.
-var newestMinor = map[string]map[string]string{
-	"postgres": {"15": "15.20"},
-	"mysql":    {"10.11": "10.11.19"},
+// releasesAsOf is the date the release table below was last brought up
+// to date; the version-patch page states it.
+const releasesAsOf = "2026-12-07"
+
+// release is what this build knows of one major version: its newest minor
+// release and, once the project stopped fixing it, its end of life.
+type release struct {
+	Newest string
+	EOL    time.Time // zero: still maintained
 }
+
+func eol(year int, month time.Month) time.Time {
+	return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// releases is the newest minor release of each major version as known to
+// this build (releasesAsOf), by engine ("mysql" covers MariaDB and MySQL:
+// their major numbers do not overlap). A server older is behind on fixes;
+// one past its major's end of life gets no fixes at all, a finding of
+// higher priority; a major this build does not know is not checked.
+// Sources, read on releasesAsOf: postgresql.org's release announcements
+// and their packagers (18.7 and 17.12 of November 2026; 16.16 and 15.20
+// from the same release; 14.22 of February 2026 is the newest 14 verified
+// here — 14 reached its end of life in November 2026, which that finding
+// says whatever the minor; 13.23 and 12.22 are their majors' last);
+// mariadb.com's release notes (10.6.28 and 10.11.19 of August 2026;
+// 11.4.11 of May 2026 is the newest 11.4 verified here; 11.8.10 of
+// November 2026; 10.5.29 the last of 10.5); dev.mysql.com (8.0.46 the last
+// of 8.0, April 2026; 8.4.13). Raise these with each release.
+var releases = map[string]map[string]release{
+	"postgres": {
+		"12": {Newest: "12.22", EOL: eol(2024, time.November)},
+		"13": {Newest: "13.23", EOL: eol(2025, time.November)},
+		"14": {Newest: "14.22", EOL: eol(2026, time.November)},
+		"15": {Newest: "15.20"},
+		"16": {Newest: "16.16"},
+		"17": {Newest: "17.12"},
+		"18": {Newest: "18.7"},
+	},
+	"mysql": {
+		"10.5":  {Newest: "10.5.29", EOL: eol(2025, time.June)},
+		"10.6":  {Newest: "10.6.28"},
+		"10.11": {Newest: "10.11.19"},
+		"11.4":  {Newest: "11.4.11"},
+		"11.8":  {Newest: "11.8.10"},
+		"8.0":   {Newest: "8.0.46", EOL: eol(2026, time.April)},
+		"8.4":   {Newest: "8.4.13"},
+	},
+}
+
+// eolPriority: a major past its end of life is a high-priority finding,
+// above the version-patch check's own (being behind on a maintained one).
+const eolPriority = 50
 
 // versionParts reads "15.4 (Debian ...)" or "10.11.6-MariaDB-..." into its
 // numbers.
@@ -345,26 +401,34 @@ func majorOf(engine string, parts []int) string {
 func checkVersion(a *analysis) {
 	have := versionParts(a.f.Server.Version)
 	major := majorOf(a.f.Engine, have)
-	known, ok := newestMinor[a.f.Engine][major]
+	rel, ok := releases[a.f.Engine][major]
 	if !ok {
 		a.notChecked(fmt.Sprintf("this build knows no release of %s %s", a.f.Engine, major),
 			"diagnostics.reason.unknown_release", "engine", a.f.Engine, "major", major)
 		return
 	}
-	want := versionParts(known)
+	if !rel.EOL.IsZero() && !a.now.Before(rel.EOL) {
+		a.addAs(eolPriority, "finding_eol", "details_eol", a.f.Server.Version, "version", a.f.Server.Version,
+			"major", major, "eol", rel.EOL.Format("2006-01"), "newest", rel.Newest, "as_of", releasesAsOf)
+		return
+	}
+	if behind(have, versionParts(rel.Newest)) {
+		a.add(a.f.Server.Version, "version", a.f.Server.Version, "newest", rel.Newest)
+	}
+}
+
+// behind: version have is older than want.
+func behind(have, want []int) bool {
 	for i := range want {
 		h := 0
 		if i < len(have) {
 			h = have[i]
 		}
-		if h > want[i] {
-			return
-		}
-		if h < want[i] {
-			a.add(a.f.Server.Version, "version", a.f.Server.Version, "newest", known)
-			return
+		if h != want[i] {
+			return h < want[i]
 		}
 	}
+	return false
 }
 
 // cacheMinReads: fewer block reads and hits than this over the interval
@@ -434,6 +498,10 @@ func tableName(schema, name string) string {
 
 func checkBloat(a *analysis) {
 	for _, t := range a.f.Tables {
+		if t.Measured != nil {
+			checkBloatMeasured(a, t) // checks_rest.go
+			continue
+		}
 		if t.BloatBytes < a.t.BloatMinBytes || t.Bytes == 0 {
 			continue
 		}
@@ -441,8 +509,8 @@ func checkBloat(a *analysis) {
 		if pct < a.t.BloatPct {
 			continue
 		}
-		a.add(tableName(t.Schema, t.Name), "bloat", bytesText(t.BloatBytes), "pct", fmt.Sprintf("%.0f", pct),
-			"size", bytesText(t.Bytes), "dead", strconv.FormatInt(t.DeadRows, 10), "vacuum", timeOrNever(t.LastVacuum))
+		a.addAs(a.check.Priority, "finding_estimate", "details", tableName(t.Schema, t.Name), "bloat", bytesText(t.BloatBytes), "pct", fmt.Sprintf("%.0f", pct),
+			"method", bloatEstimateMethod[a.f.Engine], "size", bytesText(t.Bytes), "dead", strconv.FormatInt(t.DeadRows, 10), "vacuum", timeOrNever(t.LastVacuum))
 	}
 }
 

@@ -72,6 +72,10 @@ type Report struct {
 	Size *Size `json:"size,omitempty"`
 	// Forecasts are the space forecasts, when there is history for them.
 	Forecasts []Forecast `json:"forecasts,omitempty"`
+	// BackupForecasts are the backup duration and stored-size trends of
+	// a monthly diagnosis (checks_backup.go), apart from Forecasts, which
+	// the monthly report draws on its size chart.
+	BackupForecasts []Forecast `json:"backup_forecasts,omitempty"`
 	// Facts are what was collected; re-analysing them gives the findings
 	// again (under the thresholds and checks of the reader's version).
 	Facts *diagmodel.Facts `json:"facts"`

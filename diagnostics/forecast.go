@@ -26,6 +26,9 @@ const (
 	ForecastCapped = "capped"
 	// ForecastReached: the limit is reached already.
 	ForecastReached = "reached"
+	// ForecastGrowth: the series grows and there is no limit to forecast
+	// against (Growth): SlopePerDay says how fast.
+	ForecastGrowth = "growth"
 )
 
 // MinPoints is the fewest daily points a forecast is made from.
@@ -34,8 +37,13 @@ const MinPoints = 14
 // Forecast is when a growing series reaches Limit, as a range from the
 // 30- and 90-day Theil–Sen slopes.
 type Forecast struct {
-	Series string  `json:"series"` // "volume", "database"
+	Series string  `json:"series"` // "volume", "database"; "backup_duration", "backup_stored" (checks_backup.go)
 	Limit  float64 `json:"limit"`
+	// Type is the backup type of a backup series ("full", "differential");
+	// LimitSource says where a backup duration's limit comes from
+	// ("window": the policy's backup window; "threshold").
+	Type        string `json:"type,omitempty"`
+	LimitSource string `json:"limit_source,omitempty"`
 	// LimitPct is the limit as a share of capacity (85, 90), 0 when the
 	// limit is not a share.
 	LimitPct float64 `json:"limit_pct,omitempty"`
@@ -117,6 +125,19 @@ func Predict(series string, points []Point, limit float64) Forecast {
 	}
 	f.DaysMax = math.Min(f.DaysMax, f.CapDays)
 	f.Status = ForecastDays
+	return f
+}
+
+// Growth applies Predict's honesty rules to a series with no limit to
+// forecast against: ForecastGrowth with the slopes, or ForecastInsufficient
+// or ForecastNoGrowth as Predict would say.
+func Growth(series string, points []Point) Forecast {
+	f := Predict(series, points, math.Inf(1))
+	f.Limit = 0
+	if f.Status == ForecastCapped || f.Status == ForecastDays {
+		f.Status = ForecastGrowth
+		f.DaysMin, f.DaysMax, f.CapDays = 0, 0, 0
+	}
 	return f
 }
 

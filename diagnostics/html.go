@@ -74,6 +74,9 @@ func WriteHTML(w io.Writer, r *Report, lang i18n.Lang, loc *time.Location) error
 	for _, fc := range r.Forecasts {
 		data.Forecasts = append(data.Forecasts, ForecastText(fc, lang))
 	}
+	for _, fc := range r.BackupForecasts {
+		data.Forecasts = append(data.Forecasts, BackupForecastText(fc, lang))
+	}
 	for _, c := range r.Checks {
 		data.Checks = append(data.Checks, check{ID: c.ID, Title: t("diagnostics.check." + c.ID + ".title"), Link: Link(c.ID),
 			Status: t("diagnostics.html.status." + c.Status), Reason: c.Reason})

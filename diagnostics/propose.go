@@ -190,6 +190,9 @@ func (p Proposer) Propose(ctx context.Context, t maintenance.Target) ([]maintena
 
 // bloatProposal is what table x's bloat calls for on engine.
 func bloatProposal(engine string, x diagmodel.Table) (maintenance.Proposal, bool) {
+	if m := x.Measured; m != nil { // the measured figure over the estimate, as table-bloat
+		x.BloatBytes = m.Bytes
+	}
 	op := maintmodel.Operation{Table: ref(x.Schema, x.Name)}
 	name := tableName(x.Schema, x.Name)
 	share := 100 * float64(x.BloatBytes) / float64(max(x.DataBytes, x.BloatBytes, 1))

@@ -65,7 +65,9 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 		}
 		prev = p
 	}
-	opts := diagmodel.Options{Level: r.Level}
+	// Tables smaller than table-bloat's threshold cannot be a finding:
+	// they are not worth measuring either.
+	opts := diagmodel.Options{Level: r.Level, MeasureBloatMinBytes: r.Thresholds.BloatMinBytes}
 	if prev != nil && prev.Facts != nil {
 		opts.Log = prev.Facts.Log
 	}
@@ -92,6 +94,9 @@ func (r Run) Do(ctx context.Context) (*Report, error) {
 		b, err := BackupFacts(ctx, r.Catalog, r.Database, r.Policy, now())
 		if err != nil {
 			return nil, err
+		}
+		if r.Level != diagmodel.Monthly {
+			b.History = nil // the backup trends are monthly checks: daily snapshots stay small
 		}
 		f.Backups = b
 		diagmodel.Recorder{F: f}.Got(diagmodel.AreaBackups)
@@ -204,11 +209,12 @@ func Samples(ctx context.Context, cat *catalog.Catalog, database string, since, 
 // the last success, its verification, this month's failures, and the age
 // the policy allows.
 func BackupFacts(ctx context.Context, cat *catalog.Catalog, database string, p *config.Policy, now time.Time) (*diagmodel.Backups, error) {
-	b := &diagmodel.Backups{MaxAgeSeconds: BackupMaxAge(p).Seconds()}
+	b := &diagmodel.Backups{MaxAgeSeconds: BackupMaxAge(p).Seconds(), WindowSeconds: windowSeconds(p)}
 	backups, err := cat.Backups(ctx, database)
 	if err != nil {
 		return nil, err
 	}
+	b.History = backupHistory(backups, now.AddDate(0, 0, -backupHistoryDays)) // checks_backup.go
 	for _, x := range backups {
 		if x.FinishedAt.After(b.LastSuccess) {
 			b.LastSuccess = x.FinishedAt

@@ -25,6 +25,9 @@ type Thresholds struct {
 	// BackupMaxAge: dbopsd's last successful backup older is a finding;
 	// zero takes the policy's schedule (see BackupMaxAge).
 	BackupMaxAge time.Duration
+	// BackupDuration: backup-duration-trend forecasts when backups take
+	// longer, where the policy sets no backup window.
+	BackupDuration time.Duration
 }
 
 // DefaultThresholds are the defaults of the check pages.
@@ -45,6 +48,7 @@ func DefaultThresholds() Thresholds {
 		TempFiles:         10000,
 		Horizon:           90 * 24 * time.Hour,
 		BackupMaxAge:      8 * 24 * time.Hour,
+		BackupDuration:    8 * time.Hour,
 	}
 }
 

@@ -21,6 +21,7 @@ func diagnosticsPolicy(cfg *config.Config, db *config.Database, r *diagnostics.R
 	setDur(&t.IdleInTransaction, g.IdleInTransaction)
 	setDur(&t.BlockedWait, g.BlockedWait)
 	setDur(&t.ReplicationLag, g.ReplicationLag)
+	setDur(&t.BackupDuration, g.BackupDuration)
 	if g.ConnectionsPct > 0 {
 		t.ConnectionsPct = g.ConnectionsPct
 	}

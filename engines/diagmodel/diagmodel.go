@@ -235,6 +235,9 @@ type Table struct {
 	LastAnalyze time.Time `json:"last_analyze,omitzero"`
 	// BloatBytes is the estimated space beyond what the live rows need.
 	BloatBytes int64 `json:"bloat_bytes,omitempty"`
+	// Measured is the bloat as measured (bloat.go), for the largest
+	// suspects where the engine can measure it; nil: estimate only.
+	Measured *BloatMeasure `json:"bloat_measured,omitempty"`
 }
 
 // Index is one index.
@@ -303,6 +306,11 @@ type Backups struct {
 	MaxAgeSeconds float64   `json:"max_age_seconds,omitempty"` // what the policy allows
 	FailedMonth   int       `json:"failed_month,omitempty"`
 	OKMonth       int       `json:"ok_month,omitempty"`
+	// WindowSeconds is the length of the policy's backup window (0: any
+	// time); History the successful backups of the last months, for the
+	// backup trends (backups_history.go), filled for monthly runs.
+	WindowSeconds float64        `json:"window_seconds,omitempty"`
+	History       []BackupSample `json:"history,omitempty"`
 }
 
 // Volume is the space of the volume holding the data.
@@ -322,6 +330,11 @@ type Options struct {
 	// Log is where the previous run stopped reading the server log; nil
 	// reads the newest file's last megabyte.
 	Log *Log
+	// MeasureBloatMinBytes and MeasureBloatTables gate the bloat
+	// measurement (BloatGate): tables at least that large, at most that
+	// many of them, the top suspects of the estimate.
+	MeasureBloatMinBytes int64
+	MeasureBloatTables   int
 }
 
 // Timeouts returns the statement and lock timeouts with defaults filled.

@@ -93,6 +93,7 @@ func (d *pgDiag) collect(ctx context.Context, opts diagmodel.Options) {
 	d.r.Do(diagmodel.AreaHBA, func() error { return d.hba(ctx) })
 	d.r.Do(diagmodel.AreaSettings, func() error { return d.settings(ctx) })
 	d.r.Do(diagmodel.AreaExtensions, func() error { return d.extensions(ctx) })
+	d.measureBloat(ctx, opts) // diagnostics_bloat.go
 	d.r.Do(diagmodel.AreaWraparound, func() error {
 		w := &diagmodel.Wraparound{}
 		if err := d.row(ctx, `SELECT max(age(datfrozenxid))::bigint, max(mxid_age(datminmxid))::bigint FROM pg_database`,
