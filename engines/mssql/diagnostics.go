@@ -69,6 +69,9 @@ func (e *Engine) CollectDiagnostics(ctx context.Context, c engines.Conn, databas
 			}
 		}
 	}
+	for _, u := range notCollected {
+		rec.Miss(u.Area, u.Reason)
+	}
 	sort.Strings(f.Areas)
 	f.DurationMS = time.Since(start).Milliseconds()
 	return f, nil
@@ -144,7 +147,21 @@ func diagQueries(database, level string, prev *diagmodel.Log) []diagArea {
 	return append(out,
 		diagArea{[]string{diagmodel.AreaFragmentation}, []diagQuery{{fragmentation(fragmentationMinPages), scanFragmentation}}},
 		diagArea{[]string{diagmodel.AreaRoles}, []diagQuery{{logins(), scanLogins}}},
+		diagArea{[]string{diagmodel.AreaTables}, []diagQuery{{tableSizes(), scanTables}}},
+		diagArea{[]string{diagmodel.AreaIndexes, diagmodel.AreaIndexUsage}, []diagQuery{{indexColumns(), scanIndexes}}},
+		diagArea{[]string{diagmodel.AreaStatements}, []diagQuery{{topStatements(10), scanStatements}}},
 	)
+}
+
+// notCollected are the common areas SQL Server has no counterpart of in
+// this collector, with why.
+var notCollected = []diagmodel.Unavailable{
+	{Area: diagmodel.AreaReplication, Reason: "Always On availability groups and replication are not read by this build's SQL Server collector"},
+	{Area: diagmodel.AreaSettings, Reason: "sys.configurations keeps no defaults to compare with: not read by this build's SQL Server collector"},
+	{Area: diagmodel.AreaExtensions, Reason: "SQL Server has no extensions"},
+	{Area: diagmodel.AreaArchiver, Reason: "SQL Server has no WAL archiver: log backups are read from msdb (native_backups)"},
+	{Area: diagmodel.AreaHBA, Reason: "SQL Server has no pg_hba.conf"},
+	{Area: diagmodel.AreaWraparound, Reason: "SQL Server has no transaction-id wraparound"},
 }
 
 func ms(f *diagmodel.Facts) *diagmodel.MSSQL {
@@ -375,7 +392,100 @@ func logins() stmt {
 		"ORDER BY p.name;"}
 }
 
+// tableSizes reads every user table's rows and space from
+// sys.dm_db_partition_stats: the heap or clustered index is the data, the
+// rest its indexes.
+func tableSizes() stmt {
+	return stmt{sql: "SELECT s.name, o.name,\n" +
+		"SUM(p.reserved_page_count) * CAST(8192 AS bigint),\n" +
+		"SUM(CASE WHEN p.index_id IN (0, 1) THEN p.reserved_page_count ELSE 0 END) * CAST(8192 AS bigint),\n" +
+		"SUM(CASE WHEN p.index_id IN (0, 1) THEN p.row_count ELSE 0 END)\n" +
+		"FROM sys.dm_db_partition_stats p\n" +
+		"JOIN sys.objects o ON o.object_id = p.object_id\n" +
+		"JOIN sys.schemas s ON s.schema_id = o.schema_id\n" +
+		"WHERE o.type = 'U' AND o.is_ms_shipped = 0\n" +
+		"GROUP BY s.name, o.name\n" +
+		"ORDER BY 3 DESC;"}
+}
+
+// indexColumns reads every index of the user tables, one row per key
+// column, with its size and its use since the server started
+// (sys.dm_db_index_usage_stats: no row is no use).
+func indexColumns() stmt {
+	return stmt{sql: "SELECT s.name, o.name, i.name, COALESCE(c.name, N''), i.is_unique, i.is_primary_key, i.is_disabled,\n" +
+		"COALESCE((SELECT SUM(p.used_page_count) FROM sys.dm_db_partition_stats p WHERE p.object_id = i.object_id AND p.index_id = i.index_id), 0) * CAST(8192 AS bigint),\n" +
+		"COALESCE(u.user_seeks + u.user_scans + u.user_lookups, 0)\n" +
+		"FROM sys.indexes i\n" +
+		"JOIN sys.objects o ON o.object_id = i.object_id\n" +
+		"JOIN sys.schemas s ON s.schema_id = o.schema_id\n" +
+		"LEFT JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id AND ic.is_included_column = 0\n" +
+		"LEFT JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id\n" +
+		"LEFT JOIN sys.dm_db_index_usage_stats u ON u.database_id = DB_ID() AND u.object_id = i.object_id AND u.index_id = i.index_id\n" +
+		"WHERE o.type = 'U' AND o.is_ms_shipped = 0 AND i.index_id > 0 AND i.is_hypothetical = 0\n" +
+		"ORDER BY s.name, o.name, i.name, ic.key_ordinal;"}
+}
+
+// topStatements are the database's n statements with the most elapsed
+// time among the plans in the cache.
+func topStatements(n int) stmt {
+	return stmt{sql: fmt.Sprintf("SELECT TOP (%d) COALESCE(LEFT(t.text, 200), N''), q.execution_count, CAST(q.total_elapsed_time AS float) / 1000\n"+
+		"FROM sys.dm_exec_query_stats q CROSS APPLY sys.dm_exec_sql_text(q.sql_handle) t\n"+
+		"WHERE t.dbid = DB_ID()\n"+
+		"ORDER BY q.total_elapsed_time DESC;", n)}
+}
+
 // The mappings of rows to facts.
+
+func scanTables(r rowScanner, f *diagmodel.Facts) error {
+	f.Tables = []diagmodel.Table{}
+	for r.Next() {
+		var t diagmodel.Table
+		if err := r.Scan(&t.Schema, &t.Name, &t.Bytes, &t.DataBytes, &t.Rows); err != nil {
+			return err
+		}
+		f.Tables = append(f.Tables, t)
+	}
+	return nil
+}
+
+func scanIndexes(r rowScanner, f *diagmodel.Facts) error {
+	f.Indexes = []diagmodel.Index{}
+	for r.Next() {
+		var x diagmodel.Index
+		var col string
+		var scans int64
+		if err := r.Scan(&x.Schema, &x.Table, &x.Name, &col, &x.Unique, &x.Primary, &x.Invalid, &x.Bytes, &scans); err != nil {
+			return err
+		}
+		if n := len(f.Indexes); n > 0 {
+			last := &f.Indexes[n-1]
+			if last.Schema == x.Schema && last.Table == x.Table && last.Name == x.Name {
+				if col != "" {
+					last.Columns = append(last.Columns, col)
+				}
+				continue
+			}
+		}
+		if col != "" {
+			x.Columns = []string{col}
+		}
+		x.Scans = &scans
+		f.Indexes = append(f.Indexes, x)
+	}
+	return nil
+}
+
+func scanStatements(r rowScanner, f *diagmodel.Facts) error {
+	f.Statements = []diagmodel.Statement{}
+	for r.Next() {
+		var s diagmodel.Statement
+		if err := r.Scan(&s.Query, &s.Calls, &s.TotalMS); err != nil {
+			return err
+		}
+		f.Statements = append(f.Statements, s)
+	}
+	return nil
+}
 
 func scanServer(r rowScanner, f *diagmodel.Facts) error {
 	for r.Next() {

@@ -247,6 +247,34 @@ func TestScanDiagnostics(t *testing.T) {
 	}
 }
 
+func TestScanMonthly(t *testing.T) {
+	f := &diagmodel.Facts{}
+	if err := scanTables(rowsOf([]any{"dbo", "订单", int64(3 << 30), int64(2 << 30), int64(9_000_000)}), f); err != nil {
+		t.Fatal(err)
+	}
+	if x := f.Tables; len(x) != 1 || x[0].Name != "订单" || x[0].Bytes != 3<<30 || x[0].DataBytes != 2<<30 || x[0].Rows != 9_000_000 {
+		t.Errorf("tables: %+v", x)
+	}
+	err := scanIndexes(rowsOf(
+		[]any{"dbo", "订单", "PK_订单", "id", true, true, false, int64(2 << 30), int64(500)},
+		[]any{"dbo", "订单", "IX_a", "customer", false, false, false, int64(64 << 20), int64(0)},
+		[]any{"dbo", "订单", "IX_a", "date", false, false, false, int64(64 << 20), int64(0)},
+		[]any{"dbo", "订单", "IX_b", "customer", false, false, false, int64(64 << 20), int64(7)},
+		[]any{"dbo", "订单", "IX_b", "date", false, false, false, int64(64 << 20), int64(7)},
+		[]any{"we]ird s", "t", "CCI", "", false, false, false, int64(8192), int64(0)}), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := f.Indexes
+	if len(x) != 4 || !x[0].Primary || strings.Join(x[1].Columns, ",") != "customer,date" || *x[1].Scans != 0 || *x[2].Scans != 7 ||
+		x[3].Columns != nil || x[3].Schema != "we]ird s" {
+		t.Errorf("indexes: %+v", x)
+	}
+	if err := scanStatements(rowsOf([]any{"SELECT * FROM 订单", int64(12), 3400.5}), f); err != nil || len(f.Statements) != 1 || f.Statements[0].TotalMS != 3400.5 {
+		t.Errorf("statements: %+v %v", f.Statements, err)
+	}
+}
+
 func TestScanErrorLog(t *testing.T) {
 	at := func(s string) time.Time { return ts(s) }
 	rows := rowsOf(
