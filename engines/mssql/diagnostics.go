@@ -33,21 +33,17 @@ func (e *Engine) CollectDiagnostics(ctx context.Context, c engines.Conn, databas
 		return nil, err
 	}
 	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", engines.ServerOf(engineName, c.DSN), classify(err))
-	}
-	defer conn.Close()
 	stmtTimeout, lock := opts.Timeouts()
 	f := &diagmodel.Facts{Version: diagmodel.Version, Engine: engineName, Database: database,
 		Level: opts.Level, CollectedAt: start.UTC()}
-	f.Queries++
-	if _, err := conn.ExecContext(ctx, lockTimeout(lock).sql); err != nil {
-		return nil, fmt.Errorf("setting LOCK_TIMEOUT on %s: %w", engines.ServerOf(engineName, c.DSN), classify(err))
+	s := &diagSession{db: db, lock: lock, f: f}
+	if err := s.connect(ctx); err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", engines.ServerOf(engineName, c.DSN), err)
 	}
+	defer s.close()
 	if f.Database == "" {
 		f.Queries++
-		if err := conn.QueryRowContext(ctx, "SELECT DB_NAME();").Scan(&f.Database); err != nil {
+		if err := s.conn.QueryRowContext(ctx, "SELECT DB_NAME();").Scan(&f.Database); err != nil {
 			return nil, fmt.Errorf("reading the database name: %w", classify(err))
 		}
 	}
@@ -55,12 +51,15 @@ func (e *Engine) CollectDiagnostics(ctx context.Context, c engines.Conn, databas
 	for _, a := range diagQueries(f.Database, opts.Level, opts.Log) {
 		err := func() error {
 			for _, q := range a.queries {
-				if err := runQuery(ctx, conn, stmtTimeout, f, q); err != nil {
+				if err := s.run(ctx, stmtTimeout, q); err != nil {
 					return err
 				}
 			}
 			return nil
 		}()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		for _, area := range a.areas {
 			if err != nil {
 				rec.Miss(area, err.Error())
@@ -77,16 +76,61 @@ func (e *Engine) CollectDiagnostics(ctx context.Context, c engines.Conn, databas
 	return f, nil
 }
 
-func runQuery(ctx context.Context, conn *sql.Conn, timeout time.Duration, f *diagmodel.Facts, q diagQuery) error {
+// diagSession is the one connection of a collection, under SET
+// LOCK_TIMEOUT. A statement cut off by its timeout may leave the
+// connection unusable: the next statement gets a new one.
+type diagSession struct {
+	db   *sql.DB
+	conn *sql.Conn
+	lock time.Duration
+	f    *diagmodel.Facts
+}
+
+func (s *diagSession) connect(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	s.f.Queries++
+	if _, err := conn.ExecContext(ctx, lockTimeout(s.lock).sql); err != nil {
+		conn.Close()
+		return fmt.Errorf("SET LOCK_TIMEOUT: %w", classify(err))
+	}
+	s.conn = conn
+	return nil
+}
+
+func (s *diagSession) close() {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+}
+
+func (s *diagSession) run(ctx context.Context, timeout time.Duration, q diagQuery) error {
+	if s.conn == nil {
+		if err := s.connect(ctx); err != nil {
+			return err
+		}
+	}
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	f.Queries++
-	rows, err := conn.QueryContext(qctx, q.stmt.sql, q.stmt.params()...)
+	err := s.query(qctx, q)
+	if err != nil && qctx.Err() != nil && ctx.Err() == nil {
+		s.conn.Close()
+		s.conn = nil
+		return fmt.Errorf("no answer within the statement timeout of %s: %w", timeout, err)
+	}
+	return err
+}
+
+func (s *diagSession) query(ctx context.Context, q diagQuery) error {
+	s.f.Queries++
+	rows, err := s.conn.QueryContext(ctx, q.stmt.sql, q.stmt.params()...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	if err := q.scan(rows, f); err != nil {
+	if err := q.scan(rows, s.f); err != nil {
 		return err
 	}
 	return rows.Err()
