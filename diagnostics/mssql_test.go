@@ -94,6 +94,12 @@ func TestMSSQLChecks(t *testing.T) {
 	if st := status(r, "replication"); st.Status != diagnostics.StatusNotChecked || !strings.Contains(st.Reason, "Always On") {
 		t.Errorf("replication: %+v", st)
 	}
+	zh := diagnostics.Analyze(diagnostics.Input{Facts: cur, Prev: prev, Lang: i18n.ZH})
+	for _, f := range zh.Findings {
+		if f.Check == "replication" && !strings.Contains(f.Details, "可用性组") {
+			t.Errorf("the reason is not in the report's language: %s", f.Details)
+		}
+	}
 	for _, id := range []string{"checkdb-age", "other-backups", "io-stalls", "index-fragmentation", "login-policy-off"} {
 		if st := status(r, id); st.Status != diagnostics.StatusRan {
 			t.Errorf("%s: %+v", id, st)

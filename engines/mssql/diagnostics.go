@@ -69,7 +69,7 @@ func (e *Engine) CollectDiagnostics(ctx context.Context, c engines.Conn, databas
 		}
 	}
 	for _, u := range notCollected {
-		rec.Miss(u.Area, u.Reason)
+		rec.MissKey(u.Area, u.Reason, u.Key)
 	}
 	sort.Strings(f.Areas)
 	f.DurationMS = time.Since(start).Milliseconds()
@@ -198,14 +198,15 @@ func diagQueries(database, level string, prev *diagmodel.Log) []diagArea {
 }
 
 // notCollected are the common areas SQL Server has no counterpart of in
-// this collector, with why.
+// this collector, with why: the English and the adapter's catalog key
+// (messages/).
 var notCollected = []diagmodel.Unavailable{
-	{Area: diagmodel.AreaReplication, Reason: "Always On availability groups and replication are not read by this build's SQL Server collector"},
-	{Area: diagmodel.AreaSettings, Reason: "sys.configurations keeps no defaults to compare with: not read by this build's SQL Server collector"},
-	{Area: diagmodel.AreaExtensions, Reason: "SQL Server has no extensions"},
-	{Area: diagmodel.AreaArchiver, Reason: "SQL Server has no WAL archiver: log backups are read from msdb (native_backups)"},
-	{Area: diagmodel.AreaHBA, Reason: "SQL Server has no pg_hba.conf"},
-	{Area: diagmodel.AreaWraparound, Reason: "SQL Server has no transaction-id wraparound"},
+	{Area: diagmodel.AreaReplication, Key: "mssql.diag.no_replication", Reason: "Always On availability groups and replication are not read by this build's SQL Server collector"},
+	{Area: diagmodel.AreaSettings, Key: "mssql.diag.no_settings", Reason: "sys.configurations keeps no defaults to compare with: not read by this build's SQL Server collector"},
+	{Area: diagmodel.AreaExtensions, Key: "mssql.diag.no_extensions", Reason: "SQL Server has no extensions"},
+	{Area: diagmodel.AreaArchiver, Key: "mssql.diag.no_archiver", Reason: "SQL Server has no WAL archiver: its log backups are read from msdb (native_backups)"},
+	{Area: diagmodel.AreaHBA, Key: "mssql.diag.no_hba", Reason: "SQL Server has no pg_hba.conf"},
+	{Area: diagmodel.AreaWraparound, Key: "mssql.diag.no_wraparound", Reason: "SQL Server has no transaction-id wraparound"},
 }
 
 func ms(f *diagmodel.Facts) *diagmodel.MSSQL {
@@ -352,7 +353,7 @@ func errorLog(prev *diagmodel.Log) stmt {
 	}
 	return stmt{
 		sql: "SET NOCOUNT ON;\n" +
-			"DECLARE @log TABLE (LogDate datetime, ProcessInfo nvarchar(64), Text nvarchar(max));\n" +
+			"DECLARE @log TABLE (LogDate datetime, ProcessInfo nvarchar(100), Text nvarchar(max));\n" +
 			"BEGIN TRY\n" +
 			"\tINSERT INTO @log EXEC master.dbo.xp_readerrorlog 0, 1;\n" +
 			"END TRY\n" +

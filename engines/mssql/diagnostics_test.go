@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 // recorded are result rows as go-mssqldb returns them (int64, float64,
@@ -321,5 +322,21 @@ func TestScanErrorLog(t *testing.T) {
 	err := scanErrorLog(rowsOf([]any{false, nil, "", "User does not have permission to perform this action."}), &diagmodel.Facts{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "permission") {
 		t.Errorf("xp_readerrorlog refused: %v", err)
+	}
+}
+
+// TestNotCollectedWords: each area SQL Server has no counterpart of says
+// so in the adapter's catalog, in the same words as its English.
+func TestNotCollectedWords(t *testing.T) {
+	for _, u := range notCollected {
+		for _, l := range i18n.Langs() {
+			s, ok := i18n.Lookup(l, u.Key)
+			if !ok {
+				t.Errorf("%s: no %s sentence %s", u.Area, l, u.Key)
+			}
+			if l == i18n.EN && s != u.Reason {
+				t.Errorf("%s: the English %q differs from the catalog's %q", u.Area, u.Reason, s)
+			}
+		}
 	}
 }
