@@ -421,7 +421,8 @@ func fragmentation(minPages int) stmt {
 // logins reads the server's logins: sysadmin membership, and for SQL
 // logins whether the password is blank or the login's name, which
 // PWDCOMPARE answers on the server: the hash is never selected. Without
-// CONTROL SERVER password_hash reads NULL: "unknown".
+// CONTROL SERVER (2022: VIEW ANY CRYPTOGRAPHICALLY SECURED DEFINITION)
+// password_hash reads NULL: "unknown".
 func logins() stmt {
 	return stmt{sql: "SELECT p.name, p.type, p.is_disabled,\n" +
 		"CASE WHEN EXISTS (SELECT 1 FROM sys.server_role_members m JOIN sys.server_principals r ON r.principal_id = m.role_principal_id\n" +
