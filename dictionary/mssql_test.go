@@ -1,6 +1,8 @@
 package dictionary_test
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/dictionary"
@@ -43,5 +45,49 @@ func TestMSSQLCommentStatements(t *testing.T) {
 	}
 	if stmts[0].Old != "旧" {
 		t.Errorf("old comment: %q", stmts[0].Old)
+	}
+}
+
+// TestMSSQLRenders: a dictionary in the form the SQL Server collector
+// fills it (several schemas, a name with ']', identity and computed
+// columns, INCLUDE columns, a view's reads) renders in every format.
+func TestMSSQLRenders(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	d := &dictionary.Dictionary{Version: 1, Engine: "mssql", Database: "销售库", ServerVersion: "16.0.4165.4",
+		Schemas: []dictionary.Schema{{Name: "dbo"}, {Name: "we]ird s", Comment: "奇怪的模式"}},
+		Tables: []dictionary.Table{
+			{Schema: "dbo", Name: "客户", Kind: "table", Comment: "客户表", Collation: "Chinese_PRC_CI_AS",
+				Columns: []dictionary.Column{
+					{Position: 1, Name: "id", Type: "bigint", Identity: "identity(1,1)", Comment: "编号"},
+					{Position: 2, Name: "name", Type: "nvarchar(40)"},
+					{Position: 3, Name: "upper_name", Type: "nvarchar(40)", Nullable: true, Generated: "(upper([name]))", GeneratedKind: "stored"},
+				},
+				PrimaryKey: &dictionary.Constraint{Name: "PK_客户", Columns: []string{"id"}},
+				Indexes: []dictionary.Index{{Name: "PK_客户", Columns: []string{"id"}, Method: "clustered", Unique: true, Primary: true, Bytes: n(16384)},
+					{Name: "IX_name", Columns: []string{"name DESC", "INCLUDE upper_name"}, Method: "nonclustered", Predicate: "([name]<>N'')"}},
+				Rows: n(2), DataBytes: n(16384), IndexBytes: n(8192)},
+			{Schema: "we]ird s", Name: "订单 one", Kind: "partitioned table", Columns: []dictionary.Column{{Position: 1, Name: "id", Type: "int"}},
+				Rows: n(5000), RowsEstimated: true},
+			{Schema: "dbo", Name: "客户订单", Kind: "view", Definition: "CREATE VIEW dbo.客户订单 AS SELECT name FROM dbo.客户",
+				Columns: []dictionary.Column{{Position: 1, Name: "name", Type: "nvarchar(40)"}}, Reads: []dictionary.Ref{{Schema: "dbo", Name: "客户"}}},
+		},
+		Routines: []dictionary.Routine{{Schema: "dbo", Name: "archive", Kind: "procedure", Arguments: "@days int", Language: "T-SQL"}},
+	}
+	dictionary.Sort(d)
+	doc := &dictionary.Document{Dict: d}
+	var h, x bytes.Buffer
+	if err := dictionary.HTML(&h, doc); err != nil || !strings.Contains(h.String(), "identity(1,1)") || !strings.Contains(h.String(), "we]ird s") {
+		t.Errorf("HTML: %v", err)
+	}
+	if err := dictionary.XLSX(&x, doc); err != nil || x.Len() == 0 {
+		t.Errorf("XLSX: %v", err)
+	}
+	md := dictionary.Markdown(doc)
+	var all strings.Builder
+	for _, b := range md {
+		all.Write(b)
+	}
+	if !strings.Contains(all.String(), "INCLUDE upper_name") {
+		t.Errorf("markdown lacks the index's included column (%d files)", len(md))
 	}
 }
