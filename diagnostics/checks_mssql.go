@@ -23,6 +23,7 @@ var mssqlChecks = []Check{
 	{ID: "page-life-expectancy", Priority: 150, Group: GroupPerformance, Level: diagmodel.Daily, Area: diagmodel.AreaCounters, Engines: mssqlOnly, run: checkPageLife},
 	{ID: "io-stalls", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaIOStalls, Engines: mssqlOnly, run: checkIOStalls},
 	{ID: "index-fragmentation", Priority: 200, Group: GroupIndexes, Level: diagmodel.Monthly, Area: diagmodel.AreaFragmentation, Engines: mssqlOnly, run: checkFragmentation},
+	{ID: "top-waits", Priority: 200, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaWaits, Engines: mssqlOnly, run: checkTopWaits},
 	{ID: "login-name-password", Priority: 20, Group: GroupSecurity, Level: diagmodel.Monthly, Area: diagmodel.AreaRoles, Engines: mssqlOnly, run: checkNamePassword},
 	{ID: "login-policy-off", Priority: 150, Group: GroupSecurity, Level: diagmodel.Monthly, Area: diagmodel.AreaRoles, Engines: mssqlOnly, run: checkPolicyOff},
 }
@@ -153,6 +154,37 @@ func checkFragmentation(a *analysis) {
 		a.add(obj, "pct", fmt.Sprintf("%.0f", x.Pct), "limit", strconv.Itoa(fragmentationPct),
 			"pages", strconv.FormatInt(x.Pages, 10), "size", bytesText(x.Pages*8192))
 	}
+}
+
+// topWaits is how many waits the top-waits finding lists.
+const topWaits = 5
+
+// checkTopWaits lists the waits the server spent most time in since it
+// started (benign waits left out by the collector), each with its share
+// and the part spent waiting for a CPU (signal wait). Informational, like
+// top-statements.
+func checkTopWaits(a *analysis) {
+	if a.f.MSSQL == nil || len(a.f.MSSQL.Waits) == 0 {
+		return
+	}
+	w := a.f.MSSQL.Waits
+	var total int64
+	for _, x := range w {
+		total += x.WaitMS
+	}
+	if total <= 0 {
+		return
+	}
+	var lines []string
+	for i, x := range w {
+		if i == topWaits {
+			break
+		}
+		lines = append(lines, fmt.Sprintf("%d. %s %.1f%% (%s, signal %s, %d tasks)", i+1, x.Type, 100*float64(x.WaitMS)/float64(total),
+			(time.Duration(x.WaitMS)*time.Millisecond).Round(time.Second), (time.Duration(x.SignalMS)*time.Millisecond).Round(time.Second), x.WaitingTasks))
+	}
+	a.add(w[0].Type, "count", strconv.Itoa(len(lines)), "top", fmt.Sprintf("%.1f", 100*float64(w[0].WaitMS)/float64(total)),
+		"list", strings.Join(lines, "; "))
 }
 
 var checkNamePassword = rolesWhere(func(r diagmodel.Role) bool { return r.CanLogin && r.Password == "same-as-name" })

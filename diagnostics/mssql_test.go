@@ -81,6 +81,9 @@ func TestMSSQLChecks(t *testing.T) {
 	wantFinding(t, r, "login-name-password", "app")
 	wantNoFinding(t, r, "login-name-password", "old") // disabled
 	wantFinding(t, r, "login-policy-off", "app")
+	if f := wantFinding(t, r, "top-waits", "PAGEIOLATCH_SH"); !strings.Contains(f.Finding, "100.0") || !strings.Contains(f.Details, "15m0s") {
+		t.Errorf("top-waits: %s / %s", f.Finding, f.Details)
+	}
 
 	// What does not apply or is not known says so.
 	for _, id := range []string{"archive-failing", "wraparound", "hba-trust", "anonymous-account", "role-md5", "never-analyzed"} {
