@@ -40,9 +40,13 @@ type MSSQL struct {
 	PageLifeExpectancy *int64   `json:"page_life_expectancy,omitempty"`
 	BufferCacheHitPct  *float64 `json:"buffer_cache_hit_pct,omitempty"`
 
-	Waits      []Wait       `json:"waits,omitempty"`
-	Files      []File       `json:"files,omitempty"`
-	Fragmented []Fragmented `json:"fragmented,omitempty"`
+	Waits []Wait `json:"waits,omitempty"`
+	Files []File `json:"files,omitempty"`
+	// Databases are the sizes of every database of the instance
+	// (sys.master_files, with the files area): the others share the host's
+	// volumes with this one.
+	Databases  []DatabaseSize `json:"databases,omitempty"`
+	Fragmented []Fragmented   `json:"fragmented,omitempty"`
 
 	// LastGoodCheckDB is DATABASEPROPERTYEX(db, 'LastGoodCheckDbTime');
 	// zero when DBCC CHECKDB never completed without errors.
@@ -88,6 +92,13 @@ type File struct {
 	Writes       int64 `json:"writes,omitempty"`
 	ReadStallMS  int64 `json:"read_stall_ms,omitempty"`
 	WriteStallMS int64 `json:"write_stall_ms,omitempty"`
+}
+
+// DatabaseSize is one database's files on the instance.
+type DatabaseSize struct {
+	Name      string `json:"name"`
+	DataBytes int64  `json:"data_bytes"`
+	LogBytes  int64  `json:"log_bytes"`
 }
 
 // Fragmented is an index above the size gate with its fragmentation

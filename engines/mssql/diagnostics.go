@@ -178,7 +178,7 @@ func diagQueries(database, level string, prev *diagmodel.Log) []diagArea {
 		{[]string{diagmodel.AreaSessions}, []diagQuery{{openTransactions(), scanSessions}}},
 		{[]string{diagmodel.AreaLocks}, []diagQuery{{blockedRequests(), scanBlocked}}},
 		{[]string{diagmodel.AreaCounters}, []diagQuery{{performanceCounters(), scanCounters}}},
-		{[]string{diagmodel.AreaSize, diagmodel.AreaFiles}, []diagQuery{{databaseFileSpace(), scanFiles}}},
+		{[]string{diagmodel.AreaSize, diagmodel.AreaFiles}, []diagQuery{{databaseFileSpace(), scanFiles}, {instanceDatabaseSizes(), scanDatabaseSizes}}},
 		{[]string{diagmodel.AreaIOStalls}, []diagQuery{{fileStalls(), scanStalls}}},
 		{[]string{diagmodel.AreaWaits}, []diagQuery{{waitStats(10), scanWaits}}},
 		{[]string{diagmodel.AreaLog}, []diagQuery{{errorLog(prev), func(r rowScanner, f *diagmodel.Facts) error { return scanErrorLog(r, f, prev) }}}},
@@ -291,6 +291,16 @@ func databaseFileSpace() stmt {
 		"CASE WHEN f.growth = 0 THEN N'' WHEN f.is_percent_growth = 1 THEN CAST(f.growth AS nvarchar(20)) + N'%'\n" +
 		"ELSE CAST(CAST(f.growth AS bigint) * 8192 / 1048576 AS nvarchar(20)) + N'MB' END\n" +
 		"FROM sys.database_files f ORDER BY f.file_id;"}
+}
+
+// instanceDatabaseSizes are the sizes of the instance's databases, which
+// share its host: a login sees the rows of the databases it may see
+// (VIEW ANY DEFINITION shows all).
+func instanceDatabaseSizes() stmt {
+	return stmt{sql: "SELECT DB_NAME(database_id),\n" +
+		"SUM(CASE WHEN type_desc = N'LOG' THEN 0 ELSE CAST(size AS bigint) END) * 8192,\n" +
+		"SUM(CASE WHEN type_desc = N'LOG' THEN CAST(size AS bigint) ELSE 0 END) * 8192\n" +
+		"FROM sys.master_files GROUP BY database_id ORDER BY 2 DESC;"}
 }
 
 func fileStalls() stmt {
@@ -681,6 +691,21 @@ func scanFiles(r rowScanner, f *diagmodel.Facts) error {
 		m.Files = append(m.Files, x)
 	}
 	f.DatabaseBytes = &total
+	return nil
+}
+
+func scanDatabaseSizes(r rowScanner, f *diagmodel.Facts) error {
+	m := ms(f)
+	m.Databases = []diagmodel.DatabaseSize{}
+	for r.Next() {
+		var x diagmodel.DatabaseSize
+		var name sql.NullString
+		if err := r.Scan(&name, &x.DataBytes, &x.LogBytes); err != nil {
+			return err
+		}
+		x.Name = name.String
+		m.Databases = append(m.Databases, x)
+	}
 	return nil
 }
 

@@ -185,6 +185,10 @@ func TestScanDiagnostics(t *testing.T) {
 		f.MSSQL.Files[0].MaxBytes != -1 || f.MSSQL.Files[1].Growth != "10%" {
 		t.Errorf("files: %d %+v", *f.DatabaseBytes, f.MSSQL.Files)
 	}
+	must("instance", scanDatabaseSizes(rowsOf([]any{"销售库", int64(8 << 30), int64(2 << 30)}, []any{"tempdb", int64(1 << 30), int64(1 << 28)}), f))
+	if d := f.MSSQL.Databases; len(d) != 2 || d[0].Name != "销售库" || d[1].LogBytes != 1<<28 {
+		t.Errorf("instance databases: %+v", d)
+	}
 	must("stalls", scanStalls(rowsOf(
 		[]any{"销售库", "ROWS", int64(1000), int64(10), int64(45000), int64(100)},
 		[]any{"other", "ROWS", int64(1), int64(1), int64(1), int64(1)}), f))
