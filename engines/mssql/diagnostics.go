@@ -481,13 +481,26 @@ func indexColumns() stmt {
 		"ORDER BY s.name, o.name, i.name, ic.key_ordinal;"}
 }
 
-// topStatements are the database's n statements with the most elapsed
-// time among the plans in the cache.
+// topStatementsScanned is how many of the server's most expensive cached
+// statements are looked at for the database's top ones: the plan's dbid
+// attribute names the database (sys.dm_exec_sql_text's dbid is NULL for
+// ad hoc and prepared statements), and reading it for every plan of a
+// large cache would outlast the statement timeout.
+const topStatementsScanned = 500
+
+// topStatements are the database's n statements (each statement of a
+// batch on its own) with the most elapsed time among the server's most
+// expensive cached plans.
 func topStatements(n int) stmt {
-	return stmt{sql: fmt.Sprintf("SELECT TOP (%d) COALESCE(LEFT(t.text, 200), N''), q.execution_count, CAST(q.total_elapsed_time AS float) / 1000\n"+
-		"FROM sys.dm_exec_query_stats q CROSS APPLY sys.dm_exec_sql_text(q.sql_handle) t\n"+
-		"WHERE t.dbid = DB_ID()\n"+
-		"ORDER BY q.total_elapsed_time DESC;", n)}
+	return stmt{sql: fmt.Sprintf("SELECT TOP (%d) COALESCE(LEFT(SUBSTRING(t.text, q.statement_start_offset / 2 + 1,\n"+
+		"\t(CASE q.statement_end_offset WHEN -1 THEN DATALENGTH(t.text) ELSE q.statement_end_offset END - q.statement_start_offset) / 2 + 1), 200), N''),\n"+
+		"q.execution_count, CAST(q.total_elapsed_time AS float) / 1000\n"+
+		"FROM (SELECT TOP (%d) sql_handle, plan_handle, statement_start_offset, statement_end_offset, execution_count, total_elapsed_time\n"+
+		"\tFROM sys.dm_exec_query_stats ORDER BY total_elapsed_time DESC) q\n"+
+		"CROSS APPLY sys.dm_exec_sql_text(q.sql_handle) t\n"+
+		"CROSS APPLY sys.dm_exec_plan_attributes(q.plan_handle) a\n"+
+		"WHERE a.attribute = N'dbid' AND CAST(a.value AS int) = DB_ID()\n"+
+		"ORDER BY q.total_elapsed_time DESC;", n, topStatementsScanned)}
 }
 
 // The mappings of rows to facts.

@@ -64,7 +64,36 @@ func TestIntegrationDiagnosticsDictionary(t *testing.T) {
 	inDB("EXEC sys.sp_addextendedproperty N'MS_Description', N'客户名称', N'SCHEMA', N'dbo', N'TABLE', N'客户', N'COLUMN', N'name'")
 	inDB("INSERT INTO dbo.[客户] (name) VALUES (N'张三'), (N'李四')")
 	inDB("INSERT INTO [we]]ird s].[订单 one] VALUES (1, 1, 10), (2, 2, 20)")
+	// An error (severity 16) in the log, a transaction left open and a
+	// session blocked behind it.
+	mustExec("BEGIN TRY RAISERROR(N'dbopsd diagnostics test', 16, 1) WITH LOG; END TRY BEGIN CATCH END CATCH")
 	src := withDatabase(server, name)
+	pool, err := open(ctx, src, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	holder, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var holderID int64
+	if err := holder.QueryRowContext(ctx, "BEGIN TRANSACTION; UPDATE dbo.[客户] SET name = N'王五' WHERE id = 1; SELECT @@SPID;").Scan(&holderID); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.ExecContext(context.Background(), "IF @@TRANCOUNT > 0 ROLLBACK")
+	waiter, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close()
+	waited := make(chan error, 1)
+	go func() {
+		_, err := waiter.ExecContext(ctx, "SET LOCK_TIMEOUT 20000; UPDATE dbo.[客户] SET name = N'赵六' WHERE id = 1;")
+		waited <- err
+	}()
+	time.Sleep(2 * time.Second)
 
 	daily, err := e.CollectDiagnostics(ctx, src, name, diagmodel.Options{Level: diagmodel.Daily})
 	if err != nil {
@@ -81,8 +110,20 @@ func TestIntegrationDiagnosticsDictionary(t *testing.T) {
 		daily.Counters[diagmodel.CounterBlocksHit] == 0 || daily.MSSQL.PageLifeExpectancy == nil || daily.MSSQL.RecoveryModel == "" {
 		t.Errorf("daily facts: %+v %+v", daily.Server, daily.MSSQL)
 	}
-	if daily.Log.File != errorLogFile || daily.Log.Offset == 0 {
-		t.Errorf("error log position: %+v", daily.Log)
+	if daily.Log.File != errorLogFile || daily.Log.Offset == 0 || daily.Log.Counts["WARNING"] == 0 {
+		t.Errorf("error log: %+v", daily.Log)
+	}
+	if !slices.ContainsFunc(daily.Sessions, func(s diagmodel.Session) bool { return s.PID == holderID && s.IdleInTransaction }) {
+		t.Errorf("the open transaction of session %d: %+v", holderID, daily.Sessions)
+	}
+	if !slices.ContainsFunc(daily.Blocked, func(b diagmodel.Blocked) bool { return b.BlockerPID == holderID && b.WaitSeconds > 0 }) {
+		t.Errorf("the session blocked by %d: %+v", holderID, daily.Blocked)
+	}
+	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Errorf("the blocked update: %v", err)
 	}
 	monthly, err := e.CollectDiagnostics(ctx, src, name, diagmodel.Options{Level: diagmodel.Monthly, Log: daily.Log})
 	if err != nil {
