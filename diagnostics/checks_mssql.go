@@ -69,7 +69,7 @@ func checkOtherBackups(a *analysis) {
 	}
 	b := m.Backups
 	details := []string{"last_full", timeOrNever(b.LastFull), "last_diff", timeOrNever(b.LastDiff), "last_log", timeOrNever(b.LastLog),
-		"model", m.RecoveryModel, "tool", toolOf(b), "limit", otherBackupMaxAge.String()}
+		"model", m.RecoveryModel, "tool", toolOf(b), "limit", fmt.Sprintf("%.0fh", otherBackupMaxAge.Hours())}
 	newest := b.LastFull
 	if b.LastDiff.After(newest) {
 		newest = b.LastDiff
@@ -121,21 +121,21 @@ func checkIOStalls(a *analysis) {
 	if a.f.MSSQL == nil {
 		return
 	}
-	for _, f := range a.f.MSSQL.Files {
-		for _, op := range []struct {
-			kind        string
-			count, wait int64
-		}{{"read", f.Reads, f.ReadStallMS}, {"write", f.Writes, f.WriteStallMS}} {
-			if op.count < ioStallMinOps {
-				continue
-			}
-			avg := float64(op.wait) / float64(op.count)
-			if avg < ioStallMS {
-				continue
-			}
-			a.add(f.Name+" "+op.kind, "file", f.Name, "kind", op.kind, "avg", fmt.Sprintf("%.0f", avg),
-				"limit", strconv.Itoa(ioStallMS), "count", strconv.FormatInt(op.count, 10), "physical", f.Physical)
+	avg := func(count, wait int64) (string, bool) {
+		if count < ioStallMinOps {
+			return "-", false
 		}
+		ms := float64(wait) / float64(count)
+		return fmt.Sprintf("%.0f", ms), ms >= ioStallMS
+	}
+	for _, f := range a.f.MSSQL.Files {
+		read, slowRead := avg(f.Reads, f.ReadStallMS)
+		write, slowWrite := avg(f.Writes, f.WriteStallMS)
+		if !slowRead && !slowWrite {
+			continue
+		}
+		a.add(f.Name, "read", read, "write", write, "limit", strconv.Itoa(ioStallMS),
+			"reads", strconv.FormatInt(f.Reads, 10), "writes", strconv.FormatInt(f.Writes, 10), "physical", f.Physical)
 	}
 }
 
