@@ -80,7 +80,7 @@ func init() {
 	}
 }
 
-var checkList = []Check{
+var checkList = append([]Check{
 	{ID: "unreachable", Priority: 1, Group: GroupAvailability, Level: diagmodel.Daily, run: func(*analysis) {}},
 	{ID: "restart", Priority: 50, Group: GroupAvailability, Level: diagmodel.Daily, Area: diagmodel.AreaServer, run: checkRestart},
 	{ID: "connections-high", Priority: 50, Group: GroupSessions, Level: diagmodel.Daily, Area: diagmodel.AreaConnections, run: checkConnections},
@@ -121,7 +121,7 @@ var checkList = []Check{
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
 	{ID: "backup-duration-trend", Priority: 100, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupDurationTrend},
 	{ID: "backup-size-trend", Priority: 200, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupSizeTrend},
-}
+}, mssqlChecks...) // checks_mssql.go
 
 func bytesText(n int64) string { return humanize.Bytes(n) }
 

@@ -90,7 +90,7 @@ type Statement struct {
 
 // CommentStatements returns, for the comments that differ from d's, the
 // statements that would set them (COMMENT ON for PostgreSQL, ALTER TABLE …
-// COMMENT for MySQL), and a sentence (in lang) for every row naming
+// COMMENT for MySQL, the MS_Description property for SQL Server), and a sentence (in lang) for every row naming
 // something d does not have. It runs nothing: comments are changed by a
 // signed maintenance request.
 func CommentStatements(d *Dictionary, comments []Comment, lang i18n.Lang) (stmts []Statement, skipped []string) {
@@ -135,13 +135,19 @@ func CommentStatements(d *Dictionary, comments []Comment, lang i18n.Lang) (stmts
 }
 
 func defaultSchema(d *Dictionary) string {
-	if d.Engine == "postgres" {
+	switch d.Engine {
+	case "postgres":
 		return "public"
+	case "mssql":
+		return "dbo"
 	}
 	return d.Database
 }
 
 func tableCommentSQL(engine string, t *Table, comment string) string {
+	if engine == "mssql" {
+		return mssqlCommentSQL(t, "", comment) // comments_mssql.go
+	}
 	if engine == "mysql" {
 		return fmt.Sprintf("ALTER TABLE %s COMMENT = %s;", myIdent(t.Name), myString(comment))
 	}
@@ -160,6 +166,9 @@ func tableCommentSQL(engine string, t *Table, comment string) string {
 // columnCommentSQL: MySQL has no statement for a column's comment alone;
 // MODIFY COLUMN restates the column's definition as the dictionary read it.
 func columnCommentSQL(engine string, t *Table, c *Column, comment string) string {
+	if engine == "mssql" {
+		return mssqlCommentSQL(t, c.Name, comment)
+	}
 	if engine != "mysql" {
 		return fmt.Sprintf("COMMENT ON COLUMN %s.%s.%s IS %s;", pgIdent(t.Schema), pgIdent(t.Name), pgIdent(c.Name), pgString(comment))
 	}

@@ -89,6 +89,7 @@ type Facts struct {
 	Statements    []Statement      `json:"statements,omitempty"`
 	Backups       *Backups         `json:"backups,omitempty"`
 	Volume        *Volume          `json:"volume,omitempty"`
+	MSSQL         *MSSQL           `json:"mssql,omitempty"` // SQL Server only: mssql.go
 }
 
 // Has reports whether area was collected.
