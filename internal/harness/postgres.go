@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -229,6 +230,18 @@ func startPostgres() (*Postgres, func() error, error) {
 		},
 		stopSig: syscall.SIGINT, // fast shutdown: roll back sessions, checkpoint, exit
 		probe: func(ctx context.Context) error {
+			// Connect only once the postmaster says it is ready (the
+			// status line of postmaster.pid, as pg_ctl -w reads it): a
+			// connection during start-up writes "FATAL: the database
+			// system is starting up" into the server log, which the
+			// diagnostics' error-log check would then rightly report.
+			pid, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+			if err != nil {
+				return err
+			}
+			if lines := strings.Split(string(pid), "\n"); len(lines) < 8 || strings.TrimSpace(lines[7]) != "ready" {
+				return errors.New("postmaster.pid does not say ready yet")
+			}
 			conn, err := pgconn.Connect(ctx, p.DSN("postgres"))
 			if err != nil {
 				return err
