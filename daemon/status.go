@@ -10,6 +10,7 @@ import (
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/schedule"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 // backend serves the local API.
@@ -96,9 +97,9 @@ func (b *backend) Status(ctx context.Context) (*api.Status, error) {
 func (b *backend) Run(_ context.Context, r api.RunRequest, who api.Caller) (schedule.TaskInfo, error) {
 	a := (*Agent)(b)
 	switch r.Type {
-	case schedule.KindFull, schedule.KindDifferential, schedule.KindVerify:
+	case schedule.KindFull, schedule.KindDifferential, schedule.KindVerify, site.KindReconcile:
 	default:
-		return schedule.TaskInfo{}, fmt.Errorf("%w: --type must be full, differential or verify, not %q", api.ErrBadRequest, r.Type)
+		return schedule.TaskInfo{}, fmt.Errorf("%w: --type must be full, differential, verify or reconcile, not %q", api.ErrBadRequest, r.Type)
 	}
 	if r.Database == "" {
 		return schedule.TaskInfo{}, fmt.Errorf("%w: --database is required", api.ErrBadRequest)
