@@ -73,7 +73,10 @@ func (b *backend) Status(ctx context.Context) (*api.Status, error) {
 		es := api.EntryStatus{Kind: e.Kind, Schedule: e.Schedule, Window: e.Window, Next: e.Next, Due: e.Due, Why: e.Why}
 		if ds := byDB[e.Database]; ds != nil {
 			ds.Entries = append(ds.Entries, es)
-		} else if e.Database == "" {
+		} else {
+			if e.Database != "" { // a block's own entry (a report, a reconcile)
+				es.Kind += " of " + e.Database
+			}
 			out.Site = append(out.Site, es)
 		}
 	}
