@@ -145,8 +145,10 @@ type DayMark struct {
 	// Worst is the most pressing priority of the day's findings ("" none,
 	// "-" not collected).
 	Worst string `json:"worst"`
-	// Inspected: findings were collected that day; Groups holds the most
-	// pressing priority of each check group's findings that day.
+	// Inspected: an inspection ran that day. Groups holds each check
+	// group it ran, with the most pressing priority of the group's
+	// findings that day ("" none: clean); a group not in it was not
+	// inspected that day.
 	Inspected bool              `json:"inspected,omitempty"`
 	Groups    map[string]string `json:"groups,omitempty"`
 }

@@ -595,8 +595,8 @@ func (rd *renderer) weekDays() section {
 		for _, g := range d.Groups {
 			row := []cell{{Text: g}}
 			for _, m := range d.Days {
-				switch p := m.Groups[g]; {
-				case !m.Inspected:
+				switch p, ran := m.Groups[g]; {
+				case !m.Inspected || !ran:
 					row = append(row, cell{Text: "·"})
 				case p == "":
 					row = append(row, cell{Text: "✓", Style: "color:#1b6e35;"})
