@@ -277,6 +277,11 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 		if d.ConnPeak, d.ConnKnown, err = src.Connections.ConnectionPeak(ctx, info.Name, in.From, in.To); err != nil {
 			return d, fmt.Errorf("reading the connection peak of %s: %w", info.Name, err)
 		}
+		if cd, ok := src.Connections.(ConnectionDaysSource); ok && in.Kind == Monthly {
+			if d.ConnDays, err = cd.ConnectionDays(ctx, info.Name, in.From, in.To); err != nil {
+				return d, fmt.Errorf("reading the daily connection peaks of %s: %w", info.Name, err)
+			}
+		}
 	}
 	if src.Forecasts != nil && in.Kind == Monthly { // the trends section is the monthly report's
 		if d.Forecasts, err = src.Forecasts.SpaceForecasts(ctx, info.Name, in.To); err != nil {

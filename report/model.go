@@ -102,6 +102,9 @@ type Database struct {
 	SchemaKnown   bool           `json:"schema_known"`
 	ConnPeak      int            `json:"connection_peak,omitempty"`
 	ConnKnown     bool           `json:"connection_known"`
+	// ConnDays are the daily connection peaks of a monthly report (its
+	// chart); nil: not collected.
+	ConnDays []ConnectionDay `json:"connection_days,omitempty"`
 	// Forecasts are the newest diagnosis's space forecasts (85 %, 90 %);
 	// nil: none.
 	Forecasts []Forecast `json:"forecasts,omitempty"`

@@ -312,6 +312,14 @@ func (rd *renderer) view() (*view, []Image, error) {
 		}
 		if d.ConnKnown {
 			trends.Blocks = append(trends.Blocks, para(rd.n("report.trend.connections", d.ConnPeak)))
+			img, err := connectionsChart(d, i, rd.o.Lang, rd.o.Fonts)
+			if err != nil {
+				return nil, nil, err
+			}
+			if img != nil {
+				trends.Blocks = append(trends.Blocks, block{Image: img})
+				images = append(images, *img)
+			}
 		} else {
 			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.connections_none", nil)))
 		}

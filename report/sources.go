@@ -114,6 +114,21 @@ type ConnectionsSource interface {
 	ConnectionPeak(ctx context.Context, database string, from, to time.Time) (peak int, ok bool, err error)
 }
 
+// ConnectionDay is a database's most connections counted on one day (a
+// sample at each inspection) and its max_connections then.
+type ConnectionDay struct {
+	Day  time.Time `json:"day"` // the day's start, in the report's time zone
+	Peak int       `json:"peak"`
+	Max  int       `json:"max,omitempty"` // 0: not known
+}
+
+// ConnectionDaysSource, when the ConnectionsSource has it too, gives
+// database's daily peaks in [from, to), oldest first, for the monthly
+// report's connections chart.
+type ConnectionDaysSource interface {
+	ConnectionDays(ctx context.Context, database string, from, to time.Time) ([]ConnectionDay, error)
+}
+
 // Forecast statuses the report draws a line for (the others, "insufficient",
 // "no_growth" and "capped", are said in words only).
 const (

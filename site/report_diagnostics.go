@@ -33,10 +33,11 @@ type DiagnosisSource struct {
 }
 
 var (
-	_ report.FindingsSource    = DiagnosisSource{}
-	_ report.InspectionsSource = DiagnosisSource{}
-	_ report.ConnectionsSource = DiagnosisSource{}
-	_ report.ForecastSource    = DiagnosisSource{}
+	_ report.FindingsSource       = DiagnosisSource{}
+	_ report.InspectionsSource    = DiagnosisSource{}
+	_ report.ConnectionDaysSource = DiagnosisSource{}
+	_ report.ConnectionsSource    = DiagnosisSource{}
+	_ report.ForecastSource       = DiagnosisSource{}
 )
 
 // diagnosisSources is what ReportJob sets from the diagnoses.
@@ -272,6 +273,32 @@ func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, fr
 		}
 	}
 	return peak, ok, nil
+}
+
+// ConnectionDays implements report.ConnectionDaysSource: each day of
+// [from, to) (in from's time zone) that an inspection counted the
+// connections, with the most it counted and the highest max_connections
+// it read.
+func (s DiagnosisSource) ConnectionDays(ctx context.Context, database string, from, to time.Time) ([]report.ConnectionDay, error) {
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return nil, err
+	}
+	var out []report.ConnectionDay
+	for _, d := range docs {
+		sd, err := decodeDiagnosis(d)
+		if err != nil || sd.Connections == nil {
+			continue
+		}
+		at := sd.At.In(from.Location())
+		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, at.Location())
+		if n := len(out); n == 0 || !out[n-1].Day.Equal(day) {
+			out = append(out, report.ConnectionDay{Day: day})
+		}
+		c := &out[len(out)-1]
+		c.Peak, c.Max = max(c.Peak, sd.Connections.Total), max(c.Max, sd.Connections.Max)
+	}
+	return out, nil
 }
 
 // SpaceForecasts implements report.ForecastSource: the space forecasts of

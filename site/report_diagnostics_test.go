@@ -153,6 +153,12 @@ func TestReportFromDiagnoses(t *testing.T) {
 	if !hall.ConnKnown || hall.ConnPeak != 95 {
 		t.Errorf("connection peak %d (known %v), want 95", hall.ConnPeak, hall.ConnKnown)
 	}
+	// The chart's daily peaks: one a day inspected, against max_connections.
+	wantDays := []report.ConnectionDay{{Day: from, Peak: 95, Max: 100}, {Day: from.AddDate(0, 0, 1), Peak: 85, Max: 100},
+		{Day: from.AddDate(0, 0, 2), Peak: 12, Max: 100}, {Day: from.AddDate(0, 0, 3), Peak: 15, Max: 100}}
+	if !slices.EqualFunc(hall.ConnDays, wantDays, func(a, b report.ConnectionDay) bool { return a.Day.Equal(b.Day) && a.Peak == b.Peak && a.Max == b.Max }) {
+		t.Errorf("daily connection peaks %+v, want %+v", hall.ConnDays, wantDays)
+	}
 	if quiet.Findings != nil || quiet.ConnKnown {
 		t.Errorf("a database without diagnoses: findings %+v, connections known %v", quiet.Findings, quiet.ConnKnown)
 	}
