@@ -13,7 +13,7 @@ import (
 type Status struct {
 	Daemon    DaemonInfo          `json:"daemon"`
 	Databases []DatabaseStatus    `json:"databases"`
-	Site      []EntryStatus       `json:"site,omitempty"` // prune, mirror
+	Site      []EntryStatus       `json:"site,omitempty"` // prune, mirror, check; a named block's as "KIND of NAME"
 	Running   []schedule.TaskInfo `json:"running"`
 	Queued    []schedule.TaskInfo `json:"queued"`
 }
