@@ -150,7 +150,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	fmt.Fprintf(w, "\nRUNNING (%d)\n", len(st.Running))
 	for _, t := range st.Running {
 		fmt.Fprintf(w, "  #%d %s (%s, attempt %d) since %s: ", t.ID, describeTask(t), t.Trigger, t.Attempt, at(t.Started))
-		if t.Step != "" && t.Bytes == 0 { // a job measured in steps (maintenance)
+		if t.Step != "" { // a job measured in steps (maintenance), not bytes
 			fmt.Fprintln(w, t.Step)
 			continue
 		}
