@@ -13,7 +13,7 @@ import (
 type Status struct {
 	Daemon    DaemonInfo          `json:"daemon"`
 	Databases []DatabaseStatus    `json:"databases"`
-	Site      []EntryStatus       `json:"site,omitempty"` // prune, mirror
+	Site      []EntryStatus       `json:"site,omitempty"` // prune, mirror, check; a named block's as "KIND of NAME"
 	Running   []schedule.TaskInfo `json:"running"`
 	Queued    []schedule.TaskInfo `json:"queued"`
 }
@@ -98,8 +98,8 @@ type EntryStatus struct {
 
 // RunRequest is the body of POST /v1/run.
 type RunRequest struct {
-	Database string `json:"database"`
-	Type     string `json:"type"`             // full, differential, verify
+	Database string `json:"database"`         // the database; for reconcile, the reconcile block
+	Type     string `json:"type"`             // full, differential, verify, reconcile
 	Backup   string `json:"backup,omitempty"` // verify: which backup ("" = newest)
 }
 

@@ -40,7 +40,7 @@ var (
 	Events = []string{
 		EventBackupFailed, EventVerifyFailed, EventVerifyNotRun, EventCheckFailed, EventStale, EventDaemonGap,
 		EventMonthlyReport, EventWeeklySummary, EventDiagnosisFinding, EventRestoreDone, EventDrillDone,
-		EventReconcileDifferences,
+		EventReconcileDifferences, EventMaintenanceDone, EventMaintenanceFailed,
 	}
 )
 
@@ -69,6 +69,10 @@ const (
 	EventWeeklySummary = "weekly_summary"
 	EventRestoreDone   = "restore_done"
 	EventDrillDone     = "drill_done"
+	// EventMaintenanceDone and EventMaintenanceFailed: a signed
+	// maintenance request ran to its end, or failed or could not run.
+	EventMaintenanceDone   = "maintenance_done"
+	EventMaintenanceFailed = "maintenance_failed"
 	// EventReconcileDifferences: a reconciliation found rows missing or
 	// different (config/reconcile.go).
 	EventReconcileDifferences = "reconcile_differences"

@@ -56,9 +56,10 @@ func diagnoseKind(level string) string {
 	return KindDiagnoseDaily
 }
 
-// diagnoseFactKey is where catalogHistory puts the last success of a
-// diagnostics kind for a database in schedule.Facts.Site.
-func diagnoseFactKey(kind, database string) string { return kind + "/" + database }
+// factKey is where catalogHistory puts the last success of a
+// diagnostics kind for a database, or of a report kind for its block, in
+// schedule.Facts.Site.
+func factKey(kind, database string) string { return kind + "/" + database }
 
 // planDiagnose plans one entry per database whose policy has a
 // diagnostics block: due at the block's time
@@ -86,7 +87,7 @@ func planDiagnose(level string) schedule.Planner {
 			if err != nil {
 				return nil, fmt.Errorf("diagnostics schedule of %s: %w", name, err)
 			}
-			key := diagnoseFactKey(kind, name)
+			key := factKey(kind, name)
 			out = append(out, schedule.Entry{
 				Kind: kind, Database: name, Policy: db.Policy, Spec: spec, Schedule: level + " " + cron,
 				Critical: db.Critical, Server: engines.ServerOf(db.Engine, db.DSN),

@@ -39,8 +39,12 @@ func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
 		return schedule.Facts{}, err
 	}
 	for kind, byDB := range site {
-		if t, ok := byDB[""]; ok {
-			f.Site[kind] = t
+		for name, t := range byDB {
+			if name == "" {
+				f.Site[kind] = t
+			} else { // a report block's
+				f.Site[factKey(kind, name)] = t
+			}
 		}
 	}
 	diag, err := h.cat.LastSuccesses(ctx, diagnoseKinds...)
@@ -49,7 +53,7 @@ func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
 	}
 	for kind, byDB := range diag {
 		for db, t := range byDB {
-			f.Site[diagnoseFactKey(kind, db)] = t
+			f.Site[factKey(kind, db)] = t
 		}
 	}
 	return f, nil

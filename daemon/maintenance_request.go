@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/internal/fault"
 	"github.com/dbopsd/dbopsd/maintenance"
+	"github.com/dbopsd/dbopsd/notify"
+	"github.com/dbopsd/dbopsd/register"
+	"github.com/dbopsd/dbopsd/request"
 	"github.com/dbopsd/dbopsd/schedule"
 	"github.com/dbopsd/dbopsd/site"
 )
@@ -17,7 +21,9 @@ import (
 // policy's maintenance_window nothing runs: the request fails, recorded as
 // not run, and is asked for again inside the window. The register's
 // outcome entry carries the table's before and after; the job log
-// (kind "maintenance") the same in its details.
+// (kind "maintenance") the same in its details. Status shows the step it
+// is at; its end is told to maintenance_done or maintenance_failed
+// subscribers (finishRequest).
 func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedule.Task) error {
 	s.mu.Lock()
 	job := s.jobs[t.Ref]
@@ -51,6 +57,7 @@ func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedu
 		Target: target, Operation: acc.Request.Operation(), Comments: acc.Request.CommentChanges(), Policy: pol, Location: loc,
 		Catalog: env.Catalog, Trigger: schedule.TriggerRequest, OSUser: t.OSUser, Request: acc.Request.ID,
 		Logger: s.log.Named("maintenance").With("request", acc.Request.ID), Now: s.clock.Now,
+		Step: func(st maintenance.Step) { t.SetStep(st.String()) },
 	})
 	s.mu.Lock()
 	job.note = res.Summary()
@@ -59,4 +66,24 @@ func (s *requestService) runMaintenance(ctx context.Context, env *Env, t *schedu
 		err = ferr
 	}
 	return fault.Permanent(err)
+}
+
+// maintenanceEvent tells of the end of an accepted maintenance request,
+// once per request: maintenance_done when it ran to its end, else
+// maintenance_failed (also when it could not run). note is the run's
+// summary (before and after), "" when it never started.
+func maintenanceEvent(acc *request.Accepted, note string, took time.Duration, runErr error) notify.Event {
+	r := acc.Request
+	typ, outcome, errText := config.EventMaintenanceDone, register.Succeeded, ""
+	if runErr != nil {
+		typ, outcome, errText = config.EventMaintenanceFailed, register.Failed, runErr.Error()
+	}
+	ev := notify.Event{Type: typ, Database: r.Parameters.Database, Kind: r.Action, Error: errText,
+		Summary: fmt.Sprintf("The maintenance of %s requested by %s (%s), %s, %s after %s.", r.Parameters.Database,
+			acc.Requester, r.ID, r.Operation(), outcome, took.Round(time.Second)),
+		Detail: "Reason: " + r.Reason}
+	if note != "" {
+		ev.Detail += "\nResult: " + note
+	}
+	return ev
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,8 +14,9 @@ import (
 	"github.com/dbopsd/dbopsd/site"
 )
 
-// The report blocks' job kinds: one entry per kind runs every block of
-// that kind, for the last complete month or week.
+// The report blocks' job kinds. Each block is its own entry (the task's
+// database is the block's name), on its own schedule, for the last
+// complete month or week.
 const (
 	KindReportMonthly = "report_monthly"
 	KindReportWeekly  = "report_weekly"
@@ -45,43 +45,47 @@ func reportBlocks(cfg *config.Config, kind string) []*config.Report {
 	return out
 }
 
-// planReports plans kind's entry: due when its schedule fired since its
-// last success; after downtime it runs once, for the newest complete
-// period, not once per missed one.
+// planReports plans an entry for each block of kind: due when the
+// block's schedule fired since its last success; after downtime it runs
+// once, for the newest complete period, not once per missed one.
 func planReports(kind string) schedule.Planner {
 	catalogKind := report.CatalogKindOf(kind)
 	return func(cfg *config.Config) ([]schedule.Entry, error) {
-		blocks := reportBlocks(cfg, kind)
-		if len(blocks) == 0 {
-			return nil, nil
-		}
-		// The first block's schedule decides (blocks of a kind are sent together).
-		written := blocks[0].Schedule
-		expr := written
-		if e, ok := reportSpecs[written]; ok {
-			expr = e
-		}
-		spec, err := schedule.ParseSpec(expr, cfg.Daemon.Location)
-		if err != nil {
-			return nil, fmt.Errorf("report %q: %w", blocks[0].Name, err)
-		}
-		return []schedule.Entry{{
-			Kind: "report_" + kind, Spec: spec, Schedule: written + " (" + expr + ")",
-			Due: func(f schedule.Facts, now time.Time) schedule.Due {
-				last := f.Site[catalogKind]
-				if last.IsZero() {
-					if hasBackups(f) {
-						return schedule.Due{Due: true, Why: "no " + kind + " report was ever made"}
+		var out []schedule.Entry
+		for _, b := range reportBlocks(cfg, kind) {
+			written := b.Schedule
+			expr := written
+			if e, ok := reportSpecs[written]; ok {
+				expr = e
+			}
+			spec, err := schedule.ParseSpec(expr, cfg.Daemon.Location)
+			if err != nil {
+				return nil, fmt.Errorf("report %q: %w", b.Name, err)
+			}
+			key := factKey(catalogKind, b.Name)
+			out = append(out, schedule.Entry{
+				Kind: "report_" + kind, Database: b.Name, Spec: spec, Schedule: written + " (" + expr + ")",
+				Due: func(f schedule.Facts, now time.Time) schedule.Due {
+					last := f.Site[key]
+					if last.IsZero() {
+						// Recorded before blocks had their own history.
+						last = f.Site[catalogKind]
+					}
+					if last.IsZero() {
+						if hasBackups(f) {
+							return schedule.Due{Due: true, Why: "no " + kind + " report " + b.Name + " was ever made"}
+						}
+						return schedule.Due{}
+					}
+					if n := spec.Next(last); !n.After(now) {
+						return schedule.Due{Due: true, Missed: n, Slots: schedule.Slots(spec, last, now, 100),
+							Why: "last " + kind + " report " + b.Name + " " + last.Format(time.RFC3339)}
 					}
 					return schedule.Due{}
-				}
-				if n := spec.Next(last); !n.After(now) {
-					return schedule.Due{Due: true, Missed: n, Slots: schedule.Slots(spec, last, now, 100),
-						Why: "last " + kind + " report " + last.Format(time.RFC3339)}
-				}
-				return schedule.Due{}
-			},
-		}}, nil
+				},
+			})
+		}
+		return out, nil
 	}
 }
 
@@ -96,17 +100,18 @@ func runReports(kind string) func(ctx context.Context, env *Env, t *schedule.Tas
 		} else {
 			run.Repo = repo
 		}
-		var errs []error
-		for _, rep := range reportBlocks(env.Config, kind) {
-			job, err := site.ReportJob(env.Config, rep, "", "", "", run)
-			if err != nil {
-				return recordFailure(ctx, env, k, t, fault.Permanent(err))
-			}
-			job.Send = len(rep.Notify) > 0
-			if _, err := job.Run(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("report %q: %w", rep.Name, err))
-			}
+		rep := env.Config.Reports[t.Database]
+		if rep == nil || rep.Kind != kind {
+			return recordFailure(ctx, env, k, t, fault.Permanent(fmt.Errorf("no %s report block %q in the policy", kind, t.Database)))
 		}
-		return errors.Join(errs...)
+		job, err := site.ReportJob(env.Config, rep, "", "", "", run)
+		if err != nil {
+			return recordFailure(ctx, env, k, t, fault.Permanent(err))
+		}
+		job.Send = len(rep.Notify) > 0
+		if _, err := job.Run(ctx); err != nil {
+			return fmt.Errorf("report %q: %w", rep.Name, err)
+		}
+		return nil
 	}
 }

@@ -380,7 +380,8 @@ func (s *requestService) finishRequest(job *requestJob, backupID string, took ti
 		log.Info("signed request done", "duration", took.Round(time.Millisecond))
 	}
 	if r.Action == KindMaintenance {
-		return err // no event: restore_done and drill_done subscribers did not ask for it
+		s.notifier.Notice(maintenanceEvent(acc, note, took, runErr))
+		return err
 	}
 	ev := notify.Event{Type: config.EventRestoreDone, Database: r.Parameters.Database, Kind: r.Action,
 		Summary: fmt.Sprintf("The %s of %s requested by %s (%s) onto %s as %q %s after %s.", r.Action, r.Parameters.Database,

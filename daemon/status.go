@@ -10,6 +10,7 @@ import (
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/schedule"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 // backend serves the local API.
@@ -72,7 +73,10 @@ func (b *backend) Status(ctx context.Context) (*api.Status, error) {
 		es := api.EntryStatus{Kind: e.Kind, Schedule: e.Schedule, Window: e.Window, Next: e.Next, Due: e.Due, Why: e.Why}
 		if ds := byDB[e.Database]; ds != nil {
 			ds.Entries = append(ds.Entries, es)
-		} else if e.Database == "" {
+		} else {
+			if e.Database != "" { // a block's own entry (a report, a reconcile)
+				es.Kind += " of " + e.Database
+			}
 			out.Site = append(out.Site, es)
 		}
 	}
@@ -96,9 +100,9 @@ func (b *backend) Status(ctx context.Context) (*api.Status, error) {
 func (b *backend) Run(_ context.Context, r api.RunRequest, who api.Caller) (schedule.TaskInfo, error) {
 	a := (*Agent)(b)
 	switch r.Type {
-	case schedule.KindFull, schedule.KindDifferential, schedule.KindVerify:
+	case schedule.KindFull, schedule.KindDifferential, schedule.KindVerify, site.KindReconcile:
 	default:
-		return schedule.TaskInfo{}, fmt.Errorf("%w: --type must be full, differential or verify, not %q", api.ErrBadRequest, r.Type)
+		return schedule.TaskInfo{}, fmt.Errorf("%w: --type must be full, differential, verify or reconcile, not %q", api.ErrBadRequest, r.Type)
 	}
 	if r.Database == "" {
 		return schedule.TaskInfo{}, fmt.Errorf("%w: --database is required", api.ErrBadRequest)

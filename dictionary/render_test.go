@@ -1,10 +1,13 @@
 package dictionary_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,6 +167,7 @@ func checkXLSX(t *testing.T, doc *dictionary.Document) {
 	if err := dictionary.XLSX(&b, doc); err != nil {
 		t.Fatal(err)
 	}
+	raw := bytes.Clone(b.Bytes())
 	f, err := excelize.OpenReader(&b)
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +226,29 @@ func checkXLSX(t *testing.T, doc *dictionary.Document) {
 		if err != nil || !p.Freeze || p.YSplit != 1 {
 			t.Errorf("%s: header not frozen: %+v %v", s, p, err)
 		}
+	}
+	// Each table's sheet: an autofilter over its header and columns, and
+	// its header frozen.
+	filters := map[string]string{}
+	for _, dn := range f.GetDefinedName() {
+		if dn.Name == "_xlnm._FilterDatabase" {
+			filters[dn.Scope] = dn.RefersTo
+		}
+	}
+	for _, tb := range doc.Dict.Tables {
+		s := names[tb.Ref()]
+		if want := fmt.Sprintf("'%s'!$A$1:$I$%d", s, max(len(tb.Columns)+1, 2)); filters[s] != want {
+			t.Errorf("sheet %q: filter %q, want %q", s, filters[s], want)
+		}
+		if p, err := f.GetPanes(s); err != nil || !p.Freeze || p.YSplit != 1 || p.TopLeftCell != "A2" {
+			t.Errorf("sheet %q: header not frozen: %+v %v", s, p, err)
+		}
+	}
+	if len(filters) != len(doc.Dict.Tables)+1 { // and the index's
+		t.Errorf("%d autofilters for %d tables and the index: %q", len(filters), len(doc.Dict.Tables), filters)
+	}
+	if n := autoFilterElements(t, raw); n != len(doc.Dict.Tables)+1 {
+		t.Errorf("%d worksheets hold an <autoFilter>, want %d", n, len(doc.Dict.Tables)+1)
 	}
 	if tables, err := f.GetTables("所有列"); err != nil || len(tables) != 1 {
 		t.Errorf("the columns sheet has no filtered table: %v %v", tables, err)
@@ -344,4 +371,34 @@ func TestHistory(t *testing.T) {
 	if err != nil || len(steps) != 1 || len(steps[0].Changes) != 4 {
 		t.Errorf("since the second run: %+v %v", steps, err)
 	}
+}
+
+// autoFilterElements counts the worksheets of the workbook xlsx whose XML
+// holds an <autoFilter> (what makes Excel show the filter buttons; the
+// defined name alone does not).
+func autoFilterElements(t *testing.T, xlsx []byte) int {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(xlsx), int64(len(xlsx)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, zf := range z.File {
+		if !strings.HasPrefix(zf.Name, "xl/worksheets/") {
+			continue
+		}
+		r, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(body, []byte("<autoFilter ref=")) {
+			n++
+		}
+	}
+	return n
 }

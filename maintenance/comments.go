@@ -68,6 +68,7 @@ func runComments(ctx context.Context, spec Spec, res *Result, log hclog.Logger, 
 	}
 	log.Info("maintenance starting", "comments", len(spec.Comments), "lock_timeout", lock)
 	res.Outcome = ""
+	(&steps{spec: spec, n: 1}).next(fmt.Sprintf("setting %d comment(s)", len(spec.Comments)))
 	res.Comments, err = cm.ApplyComments(ctx, t.Conn, t.DatabaseName, spec.Comments, maintmodel.RunOptions{LockTimeout: lock})
 	res.Duration = now().Sub(res.Started)
 	switch {

@@ -40,8 +40,45 @@ type Spec struct {
 	// Progress hears the server's progress lines (besides the log).
 	Progress      func(string)
 	ProgressEvery time.Duration
+	// Step, when set, hears each step the run comes to, and the server's
+	// progress lines as part of the step that runs the statement: what
+	// the daemon's status shows.
+	Step func(Step)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+}
+
+// Step is where a run is: step I of N, what it does, and the server's
+// newest progress line while the statement runs.
+type Step struct {
+	I, N      int
+	Operation maintmodel.Operation
+	What      string
+	Server    string
+}
+
+// String is the step in one line: "3/4 vacuum_full public.t: running the
+// statement (server: ...)".
+func (s Step) String() string {
+	out := fmt.Sprintf("%d/%d %s: %s", s.I, s.N, s.Operation, s.What)
+	if s.Server != "" {
+		out += " (server: " + s.Server + ")"
+	}
+	return out
+}
+
+// steps numbers the steps of one run for spec.Step.
+type steps struct {
+	spec Spec
+	i, n int
+}
+
+func (s *steps) next(what string) { s.i++; s.report(what, "") }
+
+func (s *steps) report(what, server string) {
+	if s.spec.Step != nil {
+		s.spec.Step(Step{I: s.i, N: s.n, Operation: s.spec.Operation, What: what, Server: server})
+	}
 }
 
 // Result is what a run did: the numbers the register and the job log keep.
@@ -202,7 +239,12 @@ func run(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
 		}
 		return &fs[0], nil
 	}
+	st := &steps{spec: spec, n: 3}
+	if rewrites(op.Op) {
+		st.n = 4
+	}
 	var err error
+	st.next("measuring the table")
 	if res.Before, err = measure(); err != nil {
 		if errors.Is(err, maintmodel.ErrLockTimeout) {
 			// Even measuring the table waits behind the lock holder.
@@ -212,16 +254,20 @@ func run(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
 		return err
 	}
 	if rewrites(op.Op) {
+		st.next("checking the disk space for a copy of the table")
 		if err := checkSpace(ctx, t, op, res); err != nil {
 			return err
 		}
 	}
 	log.Info("maintenance starting", "statement", res.Statement, "lock_timeout", lock, "before", facts(res.Before), "disk_space", res.Space)
 	res.Outcome = ""
+	const running = "running the statement"
+	st.next(running)
 	err = t.Engine.RunMaintenance(ctx, t.Conn, t.DatabaseName, op, maintmodel.RunOptions{
 		LockTimeout: lock, ProgressEvery: spec.ProgressEvery,
 		Progress: func(line string) {
 			log.Info("maintenance progress", "progress", line)
+			st.report(running, line)
 			if spec.Progress != nil {
 				spec.Progress(line)
 			}
@@ -239,6 +285,7 @@ func run(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
 	// The statistics views lag a little behind (PostgreSQL reports a
 	// vacuum's dead-row count when the statement's stats are flushed);
 	// the sizes are exact.
+	st.next("measuring the table again")
 	if res.After, err = measure(); err != nil {
 		return fmt.Errorf("the operation succeeded, but measuring the table afterwards failed: %w", err)
 	}

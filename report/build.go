@@ -277,14 +277,16 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 		if d.ConnPeak, d.ConnKnown, err = src.Connections.ConnectionPeak(ctx, info.Name, in.From, in.To); err != nil {
 			return d, fmt.Errorf("reading the connection peak of %s: %w", info.Name, err)
 		}
+		if cd, ok := src.Connections.(ConnectionDaysSource); ok && in.Kind == Monthly {
+			if d.ConnDays, err = cd.ConnectionDays(ctx, info.Name, in.From, in.To); err != nil {
+				return d, fmt.Errorf("reading the daily connection peaks of %s: %w", info.Name, err)
+			}
+		}
 	}
 	if src.Forecasts != nil && in.Kind == Monthly { // the trends section is the monthly report's
 		if d.Forecasts, err = src.Forecasts.SpaceForecasts(ctx, info.Name, in.To); err != nil {
 			return d, fmt.Errorf("reading the space forecasts of %s: %w", info.Name, err)
 		}
-	}
-	for _, day := range days {
-		d.Days = append(d.Days, dayMark(d, raw, backups, day))
 	}
 	if len(days) > 0 {
 		for _, f := range raw {
@@ -294,12 +296,26 @@ func buildDatabase(ctx context.Context, in Input, info DB, backups []catalog.Bac
 		}
 		slices.Sort(d.Groups)
 	}
+	var runs []Inspection
+	if is, ok := src.Findings.(InspectionsSource); ok && len(days) > 0 {
+		if runs, err = is.Inspections(ctx, info.Name, in.From, in.To); err != nil {
+			return d, fmt.Errorf("reading the inspections of %s: %w", info.Name, err)
+		}
+	} else {
+		for _, f := range raw {
+			runs = append(runs, Inspection{At: f.Seen, Groups: d.Groups})
+		}
+	}
+	for _, day := range days {
+		d.Days = append(d.Days, dayMark(d, raw, runs, backups, day))
+	}
 	d.Status, d.Reason = judge(d, in.Kind)
 	return d, nil
 }
 
-// dayMark is database d's cell for the day starting at day.
-func dayMark(d Database, raw []Finding, backups []catalog.Backup, day time.Time) DayMark {
+// dayMark is database d's cell for the day starting at day: a group an
+// inspection of the day ran is in Groups, "" when it found nothing.
+func dayMark(d Database, raw []Finding, runs []Inspection, backups []catalog.Backup, day time.Time) DayMark {
 	end := day.AddDate(0, 0, 1)
 	on := func(t time.Time) bool { return !t.Before(day) && t.Before(end) }
 	var m DayMark
@@ -329,14 +345,25 @@ func dayMark(d Database, raw []Finding, backups []catalog.Backup, day time.Time)
 	worse := func(p, than string) bool {
 		return than == "" || slices.Index(Priorities, p) < slices.Index(Priorities, than)
 	}
-	for _, f := range raw {
-		if !on(f.Seen) {
+	for _, r := range runs {
+		if !on(r.At) {
 			continue
 		}
 		m.Inspected = true
-		if f.Suppressed || f.Resolved {
+		if m.Groups == nil {
+			m.Groups = map[string]string{}
+		}
+		for _, g := range r.Groups {
+			if _, ok := m.Groups[g]; !ok {
+				m.Groups[g] = ""
+			}
+		}
+	}
+	for _, f := range raw {
+		if !on(f.Seen) || f.Suppressed || f.Resolved {
 			continue
 		}
+		m.Inspected = true // a sighting is an inspection, whatever the source says
 		if worse(f.Priority, m.Worst) {
 			m.Worst = f.Priority
 		}

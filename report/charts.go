@@ -54,6 +54,8 @@ type Chart struct {
 	Title  string
 	YLabel string
 	Series []Series
+	// Daily labels the days (a month's chart) rather than the months.
+	Daily bool
 }
 
 var palette = []color.Color{
@@ -80,6 +82,9 @@ func DrawChart(c Chart, fonts *font.Cache) ([]byte, error) {
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.XOffs = vg.Points(6)
 	p.X.Tick.Marker = monthTicks{}
+	if c.Daily {
+		p.X.Tick.Marker = dayTicks{}
+	}
 	p.Add(plotter.NewGrid())
 	for i, s := range c.Series {
 		xys := make(plotter.XYs, 0, len(s.X))
@@ -156,6 +161,55 @@ func (monthTicks) Ticks(min, max float64) []plot.Tick {
 		return []plot.Tick{{Value: min, Label: start.Format("01-02")}, {Value: max, Label: time.Unix(int64(max), 0).UTC().Format("01-02")}}
 	}
 	return ticks
+}
+
+// dayTicks marks each day of a month's chart at noon, where its point
+// is, and labels every fifth from the first.
+type dayTicks struct{}
+
+func (dayTicks) Ticks(min, max float64) []plot.Tick {
+	start := time.Unix(int64(min), 0).UTC()
+	d := time.Date(start.Year(), start.Month(), start.Day(), 12, 0, 0, 0, time.UTC)
+	if float64(d.Unix()) < min {
+		d = d.AddDate(0, 0, 1)
+	}
+	var ticks []plot.Tick
+	for i := 0; float64(d.Unix()) <= max; i, d = i+1, d.AddDate(0, 0, 1) {
+		tk := plot.Tick{Value: float64(d.Unix())}
+		if i%5 == 0 {
+			tk.Label = d.Format("01-02")
+		}
+		ticks = append(ticks, tk)
+	}
+	return ticks
+}
+
+// connectionsChart draws d's daily connection peaks against its
+// max_connections (dashed); nil when none were counted.
+func connectionsChart(d Database, idx int, lang i18n.Lang, fonts *font.Cache) (*Image, error) {
+	if len(d.ConnDays) == 0 {
+		return nil, nil
+	}
+	t := func(key string) string { return i18n.T(lang, key, i18n.Params{"database": d.Name}) }
+	var xs []time.Time
+	var peak, limit []float64
+	for _, c := range d.ConnDays {
+		// Drawn at noon, so that a day's point sits inside its day
+		// whatever the time zone.
+		xs = append(xs, time.Date(c.Day.Year(), c.Day.Month(), c.Day.Day(), 12, 0, 0, 0, time.UTC))
+		peak = append(peak, float64(c.Peak))
+		limit = append(limit, nanIfZero(float64(c.Max)))
+	}
+	c := Chart{Title: t("report.chart.connections_title"), YLabel: t("report.chart.connections_axis"), Daily: true, Series: []Series{
+		{Label: t("report.chart.connections"), X: xs, Y: peak},
+		{Label: "max_connections", X: xs, Y: limit, Dashed: true, Color: palette[1]},
+	}}
+	b, err := DrawChart(c, fonts)
+	if err != nil {
+		return nil, err
+	}
+	return &Image{CID: fmt.Sprintf("connections-%d@dbopsd", idx+1), Name: fmt.Sprintf("chart-%d-connections.png", idx+1), Alt: c.Title,
+		PNG: b, Width: ChartWidth, Height: ChartHeight}, nil
 }
 
 // forecastDays is how far ahead the dashed forecast line runs.

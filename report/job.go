@@ -26,7 +26,11 @@ func CatalogKindOf(kind string) string { return "report_" + kind }
 // Job is one run of a report block (site.ReportJob builds it from the
 // policy): build, render, write, keep, and send when asked.
 type Job struct {
-	Kind      string // Monthly or Weekly
+	Kind string // Monthly or Weekly
+	// Block is the report block's name. Its jobs are recorded under it
+	// (the job's database), so that each block's schedule reads its own
+	// last success.
+	Block     string
 	Period    string // "2026-11" or "2026-W48"; "" the last complete one
 	Now       time.Time
 	Loc       *time.Location
@@ -123,9 +127,9 @@ func (j Job) Run(ctx context.Context) ([]Outcome, error) {
 }
 
 func (j Job) one(ctx context.Context, scope string, dbs []DB, from, to time.Time, label string, fonts *font.Cache) (o *Outcome, err error) {
-	// A site-wide job whatever the scope (Target says which): its last
-	// success says when the report was last made.
-	id, err := j.Catalog.StartJob(ctx, catalog.Job{Kind: CatalogKindOf(j.Kind), Target: scope, Trigger: j.Trigger, OSUser: j.OSUser})
+	// A site-wide job of its block whatever the scope (Target says
+	// which): its last success says when the block's report was last made.
+	id, err := j.Catalog.StartJob(ctx, catalog.Job{Kind: CatalogKindOf(j.Kind), Database: j.Block, Target: scope, Trigger: j.Trigger, OSUser: j.OSUser})
 	if err != nil {
 		return nil, err
 	}

@@ -102,6 +102,9 @@ type Database struct {
 	SchemaKnown   bool           `json:"schema_known"`
 	ConnPeak      int            `json:"connection_peak,omitempty"`
 	ConnKnown     bool           `json:"connection_known"`
+	// ConnDays are the daily connection peaks of a monthly report (its
+	// chart); nil: not collected.
+	ConnDays []ConnectionDay `json:"connection_days,omitempty"`
 	// Forecasts are the newest diagnosis's space forecasts (85 %, 90 %);
 	// nil: none.
 	Forecasts []Forecast `json:"forecasts,omitempty"`
@@ -145,8 +148,10 @@ type DayMark struct {
 	// Worst is the most pressing priority of the day's findings ("" none,
 	// "-" not collected).
 	Worst string `json:"worst"`
-	// Inspected: findings were collected that day; Groups holds the most
-	// pressing priority of each check group's findings that day.
+	// Inspected: an inspection ran that day. Groups holds each check
+	// group it ran, with the most pressing priority of the group's
+	// findings that day ("" none: clean); a group not in it was not
+	// inspected that day.
 	Inspected bool              `json:"inspected,omitempty"`
 	Groups    map[string]string `json:"groups,omitempty"`
 }

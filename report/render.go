@@ -312,6 +312,14 @@ func (rd *renderer) view() (*view, []Image, error) {
 		}
 		if d.ConnKnown {
 			trends.Blocks = append(trends.Blocks, para(rd.n("report.trend.connections", d.ConnPeak)))
+			img, err := connectionsChart(d, i, rd.o.Lang, rd.o.Fonts)
+			if err != nil {
+				return nil, nil, err
+			}
+			if img != nil {
+				trends.Blocks = append(trends.Blocks, block{Image: img})
+				images = append(images, *img)
+			}
 		} else {
 			trends.Blocks = append(trends.Blocks, note(rd.t("report.trend.connections_none", nil)))
 		}
@@ -595,8 +603,8 @@ func (rd *renderer) weekDays() section {
 		for _, g := range d.Groups {
 			row := []cell{{Text: g}}
 			for _, m := range d.Days {
-				switch p := m.Groups[g]; {
-				case !m.Inspected:
+				switch p, ran := m.Groups[g]; {
+				case !m.Inspected || !ran:
 					row = append(row, cell{Text: "·"})
 				case p == "":
 					row = append(row, cell{Text: "✓", Style: "color:#1b6e35;"})

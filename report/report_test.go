@@ -258,8 +258,8 @@ func TestMonthlyMail(t *testing.T) {
 		}
 	}
 	cids := regexp.MustCompile(`src="cid:([^"]+)"`).FindAllStringSubmatch(html, -1)
-	if len(cids) != 3*len(history.Databases) { // size, duration, stored
-		t.Errorf("%d cid: images, want %d", len(cids), 3*len(history.Databases))
+	if len(cids) != 4*len(history.Databases) { // size, duration, stored, connections
+		t.Errorf("%d cid: images, want %d", len(cids), 4*len(history.Databases))
 	}
 	for _, m := range cids {
 		b, ok := images[m[1]]

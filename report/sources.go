@@ -59,6 +59,22 @@ type FindingsSource interface {
 	Findings(ctx context.Context, database string, from, to time.Time) ([]Finding, error)
 }
 
+// Inspection is one inspection of a database: when it ran, and the check
+// groups of the checks that ran, named as the findings' groups (Finding.Group,
+// or the check when it has none).
+type Inspection struct {
+	At     time.Time
+	Groups []string
+}
+
+// InspectionsSource, when the FindingsSource has it too, gives database's
+// inspections in [from, to), so that the weekly summary tells a group
+// inspected and clean that day (✓) from one not inspected (·). Without
+// it, a day with a finding counts as inspecting every group.
+type InspectionsSource interface {
+	Inspections(ctx context.Context, database string, from, to time.Time) ([]Inspection, error)
+}
+
 // VolumeSample is a database's data volume at the end of a month.
 type VolumeSample struct {
 	Month  time.Time     `json:"month"` // first day of the month
@@ -96,6 +112,21 @@ type SchemaSource interface {
 // [from, to); ok false when none was sampled.
 type ConnectionsSource interface {
 	ConnectionPeak(ctx context.Context, database string, from, to time.Time) (peak int, ok bool, err error)
+}
+
+// ConnectionDay is a database's most connections counted on one day (a
+// sample at each inspection) and its max_connections then.
+type ConnectionDay struct {
+	Day  time.Time `json:"day"` // the day's start, in the report's time zone
+	Peak int       `json:"peak"`
+	Max  int       `json:"max,omitempty"` // 0: not known
+}
+
+// ConnectionDaysSource, when the ConnectionsSource has it too, gives
+// database's daily peaks in [from, to), oldest first, for the monthly
+// report's connections chart.
+type ConnectionDaysSource interface {
+	ConnectionDays(ctx context.Context, database string, from, to time.Time) ([]ConnectionDay, error)
 }
 
 // Forecast statuses the report draws a line for (the others, "insufficient",

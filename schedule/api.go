@@ -45,11 +45,16 @@ func (s *Scheduler) Enqueue(r Request) (TaskInfo, error) {
 		return TaskInfo{}, errors.New("the daemon is shutting down")
 	}
 	var t *Task
-	if r.Database != "" {
-		db, ok := s.plan.Databases[r.Database]
-		if !ok {
+	if _, isDB := s.plan.Databases[r.Database]; r.Database != "" && !isDB {
+		// A job of a named block that is not a database (a reconcile
+		// block): its entry says where it runs.
+		e := s.plan.Entry(Key{Kind: r.Kind, Database: r.Database})
+		if e == nil {
 			return TaskInfo{}, fmt.Errorf("database %q: %w", r.Database, ErrUnknown)
 		}
+		t = &Task{Kind: r.Kind, Database: r.Database, Critical: e.Critical, Server: e.Server, Window: e.Window}
+	} else if r.Database != "" {
+		db := s.plan.Databases[r.Database]
 		switch r.Kind {
 		case KindFull, KindDifferential:
 		case KindVerify:
@@ -214,21 +219,24 @@ func (s *Scheduler) Reload(plan *Plan) ([]string, error) {
 	now := s.clock.Now()
 	kept := s.queue[:0]
 	for _, t := range s.queue {
-		if t.Trigger == TriggerCLI || t.Ref != "" {
-			if db, ok := plan.Databases[t.Database]; ok || t.Database == "" {
-				t.Critical, t.Window = db.Critical, db.Window
-				switch {
-				case t.Ref != "":
-					// Its server was chosen when it was asked for.
-				case t.Kind == KindVerify:
-					t.Server = db.VerifyServer
-				default:
-					t.Server = db.Server
-				}
-				kept = append(kept, t)
-				continue
+		db, isDB := plan.Databases[t.Database]
+		e := plan.Entry(t.Key())
+		switch {
+		case (t.Trigger == TriggerCLI || t.Ref != "") && (isDB || t.Database == ""):
+			t.Critical, t.Window = db.Critical, db.Window
+			switch {
+			case t.Ref != "":
+				// Its server was chosen when it was asked for.
+			case t.Kind == KindVerify:
+				t.Server = db.VerifyServer
+			default:
+				t.Server = db.Server
 			}
-		} else if e := plan.Entry(t.Key()); e != nil {
+			kept = append(kept, t)
+			continue
+		case e != nil:
+			// A scheduled task, or one asked for of a named block that is
+			// not a database (a reconcile): kept while its entry is.
 			t.Critical, t.Server, t.Window = e.Critical, e.Server, e.Window
 			kept = append(kept, t)
 			continue

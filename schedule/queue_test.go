@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbopsd/dbopsd/config"
 )
 
 // smallPolicy: four databases, two on one server, one critical, one with
@@ -470,4 +472,65 @@ func TestEnqueueOnRequest(t *testing.T) {
 			t.Errorf("task %d: %+v", id, ti)
 		}
 	}
+}
+
+// TestEnqueueNamedBlock: a job of a named block that is not a database (a
+// reconcile block, planned as its own entry) is queued from the CLI with
+// the entry's limits, keeps to one job per block, stays queued over a
+// reload while its entry does and is dropped with it; a name that is
+// neither a database nor such an entry is refused.
+func TestEnqueueNamedBlock(t *testing.T) {
+	m := newSim(t, smallPolicy, queueStart)
+	spec, err := ParseSpec("0 3 1 1 *", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := func(*config.Config) ([]Entry, error) {
+		return []Entry{{Kind: "reconcile", Database: "ledger", Spec: spec, Schedule: "yearly", Server: "10.0.0.7:3306",
+			Due: func(Facts, time.Time) Due { return Due{} }}}, nil
+	}
+	with, err := NewPlan(m.cfg, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.plan = with
+	m.runner.duration = map[string]time.Duration{"reconcile": time.Hour}
+	m.hist.site[KindPrune] = queueStart
+	for _, db := range []string{"alpha", "bravo", "charlie", "delta"} {
+		m.hist.addBackup(db, KindFull, queueStart.Add(-time.Hour), "ok")
+	}
+	m.start(time.Time{})
+	for _, bad := range []Request{{Kind: "reconcile", Database: "nope"}, {Kind: KindFull, Database: "ledger"}, {Kind: "reconcile", Database: "alpha"}} {
+		if _, err := m.s.Enqueue(bad); !errors.Is(err, ErrUnknown) {
+			t.Errorf("Enqueue(%+v) = %v, want ErrUnknown", bad, err)
+		}
+	}
+	r1, err := m.s.Enqueue(Request{Kind: "reconcile", Database: "ledger", OSUser: "li.na"})
+	if err != nil || r1.State != StateRunning || r1.Trigger != TriggerCLI || r1.Why != "requested by li.na" {
+		t.Fatalf("first: %+v, %v", r1, err)
+	}
+	m.settle()
+	r2, err := m.s.Enqueue(Request{Kind: "reconcile", Database: "ledger", OSUser: "li.na"})
+	if err != nil || r2.ID == r1.ID {
+		t.Fatalf("second: %+v, %v", r2, err)
+	}
+	if _, err := m.s.Reload(with); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	if ti, ok := m.s.Task(r2.ID); !ok || ti.State != StateQueued || ti.Waiting != "another job of the same database" {
+		t.Errorf("second after a reload: %+v, want queued behind the first", ti)
+	}
+	without, err := NewPlan(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.s.Reload(without); err != nil {
+		t.Fatal(err)
+	}
+	m.settle()
+	if ti, ok := m.s.Task(r2.ID); !ok || ti.State != StateDropped {
+		t.Errorf("second after its entry went: %+v, want dropped", ti)
+	}
+	m.stop()
 }

@@ -73,6 +73,8 @@ func fill(t *testing.T, name string, f reflect.Value) {
 		f.SetInt(7)
 	case reflect.Uint64:
 		f.SetUint(9)
+	case reflect.Interface: // an atomic.Value's
+		f.Set(reflect.ValueOf("x-" + name))
 	case reflect.Struct:
 		for i := range f.NumField() {
 			fill(t, name+"."+f.Type().Field(i).Name, settable(f.Field(i)))

@@ -68,6 +68,7 @@ type Task struct {
 // that a Task can be copied as a value (retry) when its attempt is over.
 type progress struct {
 	raw, stored, done, total int64
+	step                     atomic.Value // string; see SetStep
 }
 
 // retry is t's next attempt, due at notBefore: a copy of t, so that every
@@ -95,6 +96,10 @@ func (t *Task) SetProgress(done, total int64) {
 	atomic.StoreInt64(&t.progress.done, done)
 	atomic.StoreInt64(&t.progress.total, total)
 }
+
+// SetStep says what the task is doing now, for jobs measured in steps
+// rather than bytes (a maintenance: "2/3 vacuum_full public.t: ...").
+func (t *Task) SetStep(step string) { t.progress.step.Store(step) }
 
 // Key is the task's kind and database.
 func (t *Task) Key() Key { return Key{Kind: t.Kind, Database: t.Database} }
@@ -125,6 +130,8 @@ type TaskInfo struct {
 	StoredBytes int64   `json:"stored_bytes,omitempty"`
 	TotalBytes  int64   `json:"total_bytes,omitempty"`
 	Rate        float64 `json:"bytes_per_second,omitempty"`
+	// Step is what a job measured in steps is doing now (SetStep).
+	Step string `json:"step,omitempty"`
 }
 
 func (t *Task) info(now time.Time, state string) TaskInfo {
@@ -135,6 +142,7 @@ func (t *Task) info(now time.Time, state string) TaskInfo {
 		Bytes:       atomic.LoadInt64(&t.progress.raw) + atomic.LoadInt64(&t.progress.done),
 		StoredBytes: atomic.LoadInt64(&t.progress.stored), TotalBytes: atomic.LoadInt64(&t.progress.total),
 	}
+	ti.Step, _ = t.progress.step.Load().(string)
 	end := now
 	if !t.finished.IsZero() {
 		end = t.finished

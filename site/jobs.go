@@ -248,7 +248,7 @@ func ReportJob(cfg *config.Config, rep *config.Report, period, database, lang st
 			d.Alerts = append(d.Alerts, e)
 		}
 	}
-	return report.Job{Kind: rep.Kind, Period: period, Loc: cfg.Daemon.Location, Site: rep.Site, PerDB: rep.Per == config.ReportPerDatabase,
+	return report.Job{Kind: rep.Kind, Block: rep.Name, Period: period, Loc: cfg.Daemon.Location, Site: rep.Site, PerDB: rep.Per == config.ReportPerDatabase,
 		Databases: dbs, Lang: l, FontPath: rep.Font, PDF: true, AllDictionaries: rep.Dictionaries == config.DictionariesAll, Catalog: run.Catalog, StateDir: cfg.Daemon.StateDir,
 		RegisterPath: filepath.Join(cfg.Daemon.StateDir, register.FileName), Store: history.Store{Repo: run.Repo, Catalog: run.Catalog},
 		Deliver: d, Trigger: run.Trigger, OSUser: run.OSUser, Logger: run.Logger,

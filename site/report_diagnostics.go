@@ -1,9 +1,11 @@
 package site
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
@@ -31,9 +33,11 @@ type DiagnosisSource struct {
 }
 
 var (
-	_ report.FindingsSource    = DiagnosisSource{}
-	_ report.ConnectionsSource = DiagnosisSource{}
-	_ report.ForecastSource    = DiagnosisSource{}
+	_ report.FindingsSource       = DiagnosisSource{}
+	_ report.InspectionsSource    = DiagnosisSource{}
+	_ report.ConnectionDaysSource = DiagnosisSource{}
+	_ report.ConnectionsSource    = DiagnosisSource{}
+	_ report.ForecastSource       = DiagnosisSource{}
 )
 
 // diagnosisSources is what ReportJob sets from the diagnoses.
@@ -102,6 +106,43 @@ func (s DiagnosisSource) Findings(ctx context.Context, database string, from, to
 		out = append(out, s.advance(open, sd, database, true)...)
 	}
 	return out, nil
+}
+
+// Inspections implements report.InspectionsSource: each snapshot of
+// [from, to) with the groups of the checks that ran, named as finding
+// renders them.
+func (s DiagnosisSource) Inspections(ctx context.Context, database string, from, to time.Time) ([]report.Inspection, error) {
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return nil, err
+	}
+	var out []report.Inspection
+	for _, d := range docs {
+		sd, err := decodeDiagnosis(d)
+		if err != nil {
+			continue // damaged, as in Findings
+		}
+		in := report.Inspection{At: sd.At}
+		for _, c := range sd.Checks {
+			if c.Status != diagnostics.StatusRan {
+				continue
+			}
+			g := c.ID
+			if chk, ok := diagnostics.CheckByID(c.ID); ok && chk.Group != "" {
+				g = s.group(chk.Group)
+			}
+			if !slices.Contains(in.Groups, g) {
+				in.Groups = append(in.Groups, g)
+			}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// group is check group g's name in the report's language.
+func (s DiagnosisSource) group(g string) string {
+	return i18n.T(cmp.Or(s.Lang, i18n.Default), "diagnostics.group."+g, nil)
 }
 
 // baseline is what each check last saw before from: the newest snapshot
@@ -189,9 +230,9 @@ func (s DiagnosisSource) finding(database string, f diagnostics.Finding, seen ti
 	if link == "" {
 		link = diagnostics.Link(f.Check)
 	}
-	group := i18n.T(lang, "diagnostics.group."+f.Group, nil)
-	if f.Group == "" {
-		group = ""
+	group := ""
+	if f.Group != "" {
+		group = s.group(f.Group)
 	}
 	return report.Finding{Database: database, Check: f.Check, Group: group, Priority: ReportPriority(f.Priority),
 		Finding: render(f.Message, f.Finding), Object: f.Object, Details: render(f.DetailsMessage, f.Details),
@@ -232,6 +273,32 @@ func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, fr
 		}
 	}
 	return peak, ok, nil
+}
+
+// ConnectionDays implements report.ConnectionDaysSource: each day of
+// [from, to) (in from's time zone) that an inspection counted the
+// connections, with the most it counted and the highest max_connections
+// it read.
+func (s DiagnosisSource) ConnectionDays(ctx context.Context, database string, from, to time.Time) ([]report.ConnectionDay, error) {
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return nil, err
+	}
+	var out []report.ConnectionDay
+	for _, d := range docs {
+		sd, err := decodeDiagnosis(d)
+		if err != nil || sd.Connections == nil {
+			continue
+		}
+		at := sd.At.In(from.Location())
+		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, at.Location())
+		if n := len(out); n == 0 || !out[n-1].Day.Equal(day) {
+			out = append(out, report.ConnectionDay{Day: day})
+		}
+		c := &out[len(out)-1]
+		c.Peak, c.Max = max(c.Peak, sd.Connections.Total), max(c.Max, sd.Connections.Max)
+	}
+	return out, nil
 }
 
 // SpaceForecasts implements report.ForecastSource: the space forecasts of

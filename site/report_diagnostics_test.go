@@ -2,6 +2,8 @@ package site_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/report"
+	"github.com/dbopsd/dbopsd/report/chartfont"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/secret"
 	"github.com/dbopsd/dbopsd/site"
@@ -150,6 +153,12 @@ func TestReportFromDiagnoses(t *testing.T) {
 	if !hall.ConnKnown || hall.ConnPeak != 95 {
 		t.Errorf("connection peak %d (known %v), want 95", hall.ConnPeak, hall.ConnKnown)
 	}
+	// The chart's daily peaks: one a day inspected, against max_connections.
+	wantDays := []report.ConnectionDay{{Day: from, Peak: 95, Max: 100}, {Day: from.AddDate(0, 0, 1), Peak: 85, Max: 100},
+		{Day: from.AddDate(0, 0, 2), Peak: 12, Max: 100}, {Day: from.AddDate(0, 0, 3), Peak: 15, Max: 100}}
+	if !slices.EqualFunc(hall.ConnDays, wantDays, func(a, b report.ConnectionDay) bool { return a.Day.Equal(b.Day) && a.Peak == b.Peak && a.Max == b.Max }) {
+		t.Errorf("daily connection peaks %+v, want %+v", hall.ConnDays, wantDays)
+	}
 	if quiet.Findings != nil || quiet.ConnKnown {
 		t.Errorf("a database without diagnoses: findings %+v, connections known %v", quiet.Findings, quiet.ConnKnown)
 	}
@@ -170,6 +179,38 @@ func TestReportFromDiagnoses(t *testing.T) {
 	}
 	if !d.Days[1].Inspected || d.Days[1].Groups["Sessions and locks"] != "" {
 		t.Errorf("Tuesday's marks (connections resolved): %+v", d.Days[1])
+	}
+	// Wednesday's inspection ran the daily checks and found nothing: its
+	// groups are inspected and clean, the monthly ones not inspected;
+	// Saturday had no inspection at all.
+	if g, ran := d.Days[2].Groups["Sessions and locks"]; !d.Days[2].Inspected || !ran || g != "" {
+		t.Errorf("Wednesday's marks (clean inspection): %+v", d.Days[2])
+	}
+	if _, ran := d.Days[2].Groups["Indexes"]; ran {
+		t.Errorf("Wednesday's marks: the monthly index checks did not run: %+v", d.Days[2])
+	}
+	if d.Days[5].Inspected || len(d.Days[5].Groups) != 0 {
+		t.Errorf("Saturday's marks (no inspection): %+v", d.Days[5])
+	}
+	fonts, err := chartfont.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := report.Render(wk, report.Options{Lang: i18n.EN, Loc: time.UTC, Fonts: fonts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mon (monthly: connections high), Tue (resolved: clean), Wed (clean), Thu-Sun none.
+	for name, row := range map[string][]string{"Sessions and locks": {"H", "✓", "✓", "·", "·", "·", "·"}, "Indexes": {"M", "·", "·", "·", "·", "·", "·"}} {
+		if got := htmlRow(x.HTML, name); !slices.Equal(got, row) {
+			t.Errorf("HTML row %q: %q, want %q", name, got, row)
+		}
+		if got := textRow(x.Text, name); !slices.Equal(got, row) {
+			t.Errorf("text row %q: %q, want %q", name, got, row)
+		}
+	}
+	if legend := "· not inspected or nothing that day"; !strings.Contains(x.HTML, legend) || !strings.Contains(x.Text, legend) {
+		t.Errorf("the legend does not say what · is:\n%s", x.Text)
 	}
 	for _, g := range []string{"Indexes", "Space", "Sessions and locks"} {
 		found := false
@@ -197,4 +238,39 @@ func containsASCIIWord(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// htmlRow is the cells after the first of the HTML table row that starts
+// with name.
+func htmlRow(html, name string) []string {
+	_, rest, ok := strings.Cut(html, ">"+name+"</td>")
+	if !ok {
+		return nil
+	}
+	row, _, _ := strings.Cut(rest, "</tr>")
+	var out []string
+	for _, c := range strings.Split(row, "</td>") {
+		if i := strings.LastIndex(c, ">"); i >= 0 {
+			out = append(out, strings.TrimSpace(c[i+1:]))
+		}
+	}
+	return out
+}
+
+// textRow is the values after the first of the plain-text table row
+// ("- Item: name; Mon 11-02: ✓; ...") that starts with name.
+func textRow(text, name string) []string {
+	for _, line := range strings.Split(text, "\n") {
+		parts := strings.Split(strings.TrimPrefix(line, "- "), "; ")
+		if len(parts) < 2 || !strings.HasSuffix(parts[0], ": "+name) {
+			continue
+		}
+		var out []string
+		for _, p := range parts[1:] {
+			_, v, _ := strings.Cut(p, ": ")
+			out = append(out, v)
+		}
+		return out
+	}
+	return nil
 }

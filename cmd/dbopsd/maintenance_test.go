@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,7 +13,10 @@ import (
 
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/maintenance"
+	"github.com/dbopsd/dbopsd/notify/notifytest"
 	"github.com/dbopsd/dbopsd/register"
 )
 
@@ -24,12 +28,22 @@ import (
 func TestMaintenanceThroughDaemon(t *testing.T) {
 	s := newSite(t, "")
 	t.Setenv("SSH_AUTH_SOCK", "")
-	dba, approver := writeRequestPolicy(t, s, "", "")
+	hook := notifytest.StartHookServer(t, "hook-secret")
+	t.Setenv("TEST_HOOK_SECRET", "hook-secret")
+	dba, approver := writeRequestPolicy(t, s, "", fmt.Sprintf(`notify "dba" {
+  type   = "webhook"
+  url    = %q
+  secret = env("TEST_HOOK_SECRET")
+  events = ["maintenance_done", "maintenance_failed"]
+}
+`, hook.URL))
 	policy, err := os.ReadFile(s.config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	withApproval := strings.Replace(string(policy), "  restore = 1\n}", "  restore = 1\n  maintenance = 1\n}", 1)
+	// Long enough to watch the statement wait behind a lock the test holds.
+	withApproval = strings.Replace(withApproval, "policy \"p\" {\n", "policy \"p\" {\n  maintenance_lock_timeout = \"60s\"\n", 1)
 	if withApproval == string(policy) {
 		t.Fatal("could not add the maintenance approval to the policy")
 	}
@@ -97,15 +111,76 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 		t.Fatalf("a refused request changed the table: %d bytes, was %d", got, before)
 	}
 
-	// The proposal, approved.
+	// The proposal, approved. A session of the test holds a share lock on
+	// the table until told to let go, so that the statement waits at its
+	// step while status and request status show it.
+	s.src.Exec(t, s.srcDB, "CREATE TABLE public.maint_release (x int)")
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		s.src.Exec(t, s.srcDB, `DO $$ BEGIN
+			LOCK TABLE public.bloated IN ACCESS SHARE MODE;
+			FOR i IN 1..900 LOOP
+				EXIT WHEN EXISTS (SELECT FROM public.maint_release);
+				PERFORM pg_sleep(0.1);
+			END LOOP;
+		END $$`)
+	}()
+	release := func() {
+		s.src.Exec(t, s.srcDB, "INSERT INTO public.maint_release VALUES (1)")
+		<-held
+	}
+	for s.src.QueryString(t, s.srcDB, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'bloated' AND l.granted") == "0" {
+		time.Sleep(50 * time.Millisecond)
+	}
 	s.ok("request", "new", "maintenance", "--database", "hall", "--proposal", id, "-o", file("m.json"))
 	s.ok("request", "sign", "--key", dba.Private, file("m.json"))
 	s.ok("request", "approve", "--key", approver.Private, file("m.json"))
 	rid := strings.TrimSpace(s.ok("request", "submit", file("m.json")))
-	out, errOut, code := s.run("request", "status", rid, "--follow", "--poll", "100ms", "--json")
+	const step = "3/4 vacuum_full public.bloated: running the statement"
 	var rs api.RequestStatus
-	if err := json.Unmarshal([]byte(out), &rs); err != nil || code != 0 || rs.State != api.RequestDone || rs.Outcome != register.Succeeded {
-		t.Fatalf("request status: exit %d %v %+v\n%s", code, err, rs, errOut)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if err := json.Unmarshal([]byte(s.ok("request", "status", rid, "--json")), &rs); err != nil {
+			t.Fatal(err)
+		}
+		if rs.Task != nil && strings.HasPrefix(rs.Task.Step, step) {
+			break
+		}
+		if rs.Finished() || time.Now().After(deadline) {
+			release()
+			t.Fatalf("the maintenance never showed the step %q: %+v %+v", step, rs, rs.Task)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out := s.ok("status"); !strings.Contains(out, "maintenance of hall (request, attempt 1) since ") || !strings.Contains(out, step) {
+		t.Errorf("status while the maintenance waits:\n%s", out)
+	}
+	if out := s.ok("request", "status", rid); !strings.Contains(out, "running since ") || !strings.Contains(out, step) {
+		t.Errorf("request status while the maintenance waits:\n%s", out)
+	}
+	// --follow (not quiet) prints each step it sees on stderr.
+	var fout, ferr testlog.Buffer
+	followed := make(chan int, 1)
+	go func() {
+		followed <- run(context.Background(), []string{"request", "status", rid, "--follow", "--poll", "100ms", "--config", s.config}, &fout, &ferr)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(ferr.String(), "request "+rid+": "+step); {
+		if time.Now().After(deadline) {
+			release()
+			t.Fatalf("request status --follow did not show the step:\n%s", ferr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	release()
+	if code := <-followed; code != 0 || !strings.Contains(fout.String(), "request "+rid+": done") {
+		t.Fatalf("request status --follow: exit %d\n%s%s", code, fout.String(), ferr.String())
+	}
+	if err := json.Unmarshal([]byte(s.ok("request", "status", rid, "--json")), &rs); err != nil || rs.State != api.RequestDone || rs.Outcome != register.Succeeded {
+		t.Fatalf("request status: %v %+v", err, rs)
+	}
+	if ev := hook.Wait(t, 1, 30*time.Second)[0]; ev.Type != config.EventMaintenanceDone || ev.Database != "hall" ||
+		!strings.Contains(ev.Summary, "vacuum_full public.bloated, succeeded after") || !strings.Contains(ev.Detail, "Result: ") {
+		t.Errorf("maintenance_done event: %+v", ev)
 	}
 	after := size()
 	if after >= before/2 {
@@ -156,7 +231,7 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 	s.ok("request", "sign", "--key", dba.Private, file("w.json"))
 	s.ok("request", "approve", "--key", approver.Private, file("w.json"))
 	wid := strings.TrimSpace(s.ok("request", "submit", file("w.json")))
-	out, _, _ = s.run("request", "status", wid, "--follow", "--poll", "100ms", "--json")
+	out, _, _ := s.run("request", "status", wid, "--follow", "--poll", "100ms", "--json")
 	rs = api.RequestStatus{}
 	if err := json.Unmarshal([]byte(out), &rs); err != nil || rs.State != api.RequestFailed ||
 		!strings.Contains(rs.Error, "not run: outside the maintenance window") || !strings.Contains(rs.Error, window) {
@@ -164,6 +239,14 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 	}
 	if got := size(); got != after {
 		t.Fatalf("the table changed outside the window: %d bytes, was %d", got, after)
+	}
+	if ev := hook.Wait(t, 2, 30*time.Second)[1]; ev.Type != config.EventMaintenanceFailed || !strings.Contains(ev.Summary, wid+"), vacuum_full public.bloated, failed") ||
+		!strings.Contains(ev.Error, "not run: outside the maintenance window") {
+		t.Errorf("maintenance_failed event: %+v", ev)
+	}
+	time.Sleep(time.Second)
+	if evs := hook.Received(); len(evs) != 2 {
+		t.Errorf("want one event per run, got %d: %+v", len(evs), evs)
 	}
 	es, err = register.ReadFile(filepath.Join(s.dir, "state", register.FileName))
 	if err != nil {

@@ -62,7 +62,7 @@ func runRequestStatus(ctx context.Context, o requestStatusOpts) error {
 		return nil
 	}
 	var pr *progress
-	last := ""
+	last, lastStep := "", ""
 	for !rs.Finished() {
 		if s := rs.State + waitingFor(rs); s != last && !o.jsonOut {
 			if pr != nil {
@@ -75,7 +75,13 @@ func runRequestStatus(ctx context.Context, o requestStatusOpts) error {
 			fmt.Fprintln(o.stderr)
 			last = s
 		}
-		if rs.State == api.RequestRunning && rs.Task != nil {
+		if rs.State == api.RequestRunning && rs.Task != nil && rs.Task.Step != "" {
+			// A maintenance goes in steps, not bytes: each new one a line.
+			if rs.Task.Step != lastStep && !o.quiet && !o.jsonOut {
+				fmt.Fprintf(o.stderr, "request %s: %s\n", rs.ID, rs.Task.Step)
+			}
+			lastStep = rs.Task.Step
+		} else if rs.State == api.RequestRunning && rs.Task != nil {
 			if pr == nil {
 				pr = newProgress(o.stderr, rs.Action+" of "+rs.Database, rs.Task.TotalBytes, o.quiet || o.jsonOut)
 			}
@@ -146,7 +152,12 @@ func printRequestStatus(w io.Writer, rs api.RequestStatus) {
 		}
 	case api.RequestRunning:
 		if rs.Task != nil {
-			fmt.Fprintf(w, "  job #%d running since %s: %s", rs.Task.ID, rs.Task.Started.Local().Format("15:04:05"), humanize.Bytes(rs.Task.Bytes))
+			fmt.Fprintf(w, "  job #%d running since %s: ", rs.Task.ID, rs.Task.Started.Local().Format("15:04:05"))
+			if rs.Task.Step != "" {
+				fmt.Fprintln(w, rs.Task.Step)
+				break
+			}
+			fmt.Fprint(w, humanize.Bytes(rs.Task.Bytes))
 			if rs.Task.TotalBytes > 0 {
 				fmt.Fprintf(w, " of %s (%.0f%%)", humanize.Bytes(rs.Task.TotalBytes), 100*float64(rs.Task.Bytes)/float64(rs.Task.TotalBytes))
 			}

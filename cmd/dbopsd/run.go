@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/api"
 	"github.com/dbopsd/dbopsd/schedule"
+	"github.com/dbopsd/dbopsd/site"
 )
 
 type runOpts struct {
@@ -26,12 +27,13 @@ func runCmd() command {
 		name: "run",
 		summary: "Ask the running agent to run a job now, through its queue and limits (max_parallel,\n" +
 			"max_per_server, one job per database); the policy's window does not hold it back.\n" +
-			"The job log records it as triggered by the CLI, with your OS user.",
+			"The job log records it as triggered by the CLI, with your OS user. A reconcile block runs\n" +
+			"the same way: --type reconcile --database <its name>, under its rate_limit.",
 		setup: func(fs *flag.FlagSet, sio stdio) func(context.Context, []string) error {
 			addGlobals(fs, &o.globals, true, sio)
 			addSocket(fs, &o.socket)
-			fs.StringVar(&o.database, "database", "", "the database (its label in the policy)")
-			fs.StringVar(&o.typ, "type", "", "full, differential or verify")
+			fs.StringVar(&o.database, "database", "", "the database (its label in the policy); with --type reconcile, the reconcile block's name")
+			fs.StringVar(&o.typ, "type", "", "full, differential, verify or reconcile")
 			fs.StringVar(&o.backupID, "backup", "", "verify: this backup (default: the newest)")
 			fs.BoolVar(&o.wait, "wait", false, "wait until the job has finished; exit 1 if it failed")
 			fs.DurationVar(&o.poll, "poll", time.Second, "with --wait, how often to ask")
@@ -50,9 +52,9 @@ func runRun(ctx context.Context, o runOpts) error {
 		return usageError("--database is required")
 	}
 	switch o.typ {
-	case schedule.KindFull, schedule.KindDifferential, schedule.KindVerify:
+	case schedule.KindFull, schedule.KindDifferential, schedule.KindVerify, site.KindReconcile:
 	default:
-		return usageError("--type must be full, differential or verify, not %q", o.typ)
+		return usageError("--type must be full, differential, verify or reconcile, not %q", o.typ)
 	}
 	c, err := daemonClient(&o.globals, o.socket)
 	if err != nil {

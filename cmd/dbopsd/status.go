@@ -149,7 +149,12 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	fmt.Fprintf(w, "\nRUNNING (%d)\n", len(st.Running))
 	for _, t := range st.Running {
-		fmt.Fprintf(w, "  #%d %s (%s, attempt %d) since %s: %s", t.ID, describeTask(t), t.Trigger, t.Attempt, at(t.Started), humanize.Bytes(t.Bytes))
+		fmt.Fprintf(w, "  #%d %s (%s, attempt %d) since %s: ", t.ID, describeTask(t), t.Trigger, t.Attempt, at(t.Started))
+		if t.Step != "" { // a job measured in steps (maintenance), not bytes
+			fmt.Fprintln(w, t.Step)
+			continue
+		}
+		fmt.Fprint(w, humanize.Bytes(t.Bytes))
 		if t.StoredBytes > 0 {
 			fmt.Fprintf(w, " read, %s stored", humanize.Bytes(t.StoredBytes))
 		}

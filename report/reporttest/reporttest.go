@@ -139,7 +139,7 @@ func Generate(t testing.TB, stateDir string, h History) {
 }
 
 // Sources are in-memory report sources with findings, volume samples,
-// schema changes, connection peaks and space forecasts for every database
+// schema changes, connection peaks (daily too) and space forecasts for every database
 // of h: the first database's volume grows toward 85 % and 90 % full, the
 // second's has too few samples for a forecast, the others have none.
 func Sources(h History) report.Sources {
@@ -207,6 +207,20 @@ func (s *sources) SchemaChanges(_ context.Context, db string, from, _ time.Time)
 
 func (s *sources) ConnectionPeak(_ context.Context, db string, _, _ time.Time) (int, bool, error) {
 	return 40 + len(db), true, nil
+}
+
+// ConnectionDays: a weekly rhythm under max_connections 100, with a
+// peak that touches 90 on the 15th.
+func (s *sources) ConnectionDays(_ context.Context, db string, from, to time.Time) ([]report.ConnectionDay, error) {
+	var out []report.ConnectionDay
+	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
+		peak := 30 + 5*(day.Day()%7) + len(db)
+		if day.Day() == 15 {
+			peak = 90
+		}
+		out = append(out, report.ConnectionDay{Day: day, Peak: peak, Max: 100})
+	}
+	return out, nil
 }
 
 func (s *sources) DictionaryXLSX(_ context.Context, db string) ([]byte, bool, error) {
