@@ -32,11 +32,6 @@ const (
 	formatBlobIndex = "mssql-blob-index-v1"
 )
 
-// stripeBytes is the most a stripe is planned to hold: under Azure's
-// 50,000 blocks of 4 MiB (about 195 GiB) with room for growth while the
-// backup runs. SQL Server compresses, so this errs towards more stripes.
-const stripeBytes = 100 << 30
-
 // credentialLifetime bounds the SAS a backup or restore gives SQL Server;
 // the credential is dropped when the job ends in any case.
 const credentialLifetime = 24 * time.Hour
@@ -124,13 +119,18 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if err != nil {
 		return nil, err
 	}
-	var dataBytes int64
+	var dataBytes, logBytes int64
 	for _, f := range files {
-		if f.Type != "LOG" {
+		if f.Type == "LOG" {
+			logBytes += f.Bytes
+		} else {
 			dataBytes += f.Bytes
 		}
 	}
-	stripes := int(min(64, 1+dataBytes/stripeBytes))
+	stripes, err := stripesFor(dataBytes, logBytes)
+	if err != nil {
+		return nil, fault.Permanent(fmt.Errorf("backing up database %s: %w", database, err))
+	}
 
 	o := backupOptions{Differential: opts.Type == "differential"}
 	if o.Differential {
