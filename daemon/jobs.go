@@ -239,6 +239,10 @@ func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {
 		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	job.Progress = t.AddBytes
+	// A full the schedule did not ask for (dbopsd run, a signed request)
+	// leaves the server's native chain alone (SQL Server COPY_ONLY); one
+	// on time, caught up or retried is the chain's.
+	job.CopyOnly = t.Trigger == schedule.TriggerCLI || t.Trigger == schedule.TriggerRequest
 	_, err = backup.Run(ctx, job)
 	return err
 }

@@ -52,6 +52,11 @@ type Conn struct {
 	// BinDir is where the engine's client tools live (pg_dump, ...); empty
 	// means search PATH and the usual package locations.
 	BinDir string
+	// BackupDir, for an engine that writes native backup files (SQL
+	// Server's backup_dir), is a directory both the server and dbopsd see,
+	// as the server names it; BackupDirLocal is the same directory as
+	// dbopsd names it ("" when the same path). Empty: no such directory.
+	BackupDir, BackupDirLocal string
 }
 
 // BackupOptions tunes one backup.
@@ -66,6 +71,14 @@ type BackupOptions struct {
 	// Parallel is how many tables are read at once (>= 1).
 	Parallel int
 	Logger   hclog.Logger
+	// CopyOnly marks a full taken outside the schedule (by hand): an
+	// engine with a native backup chain takes it without moving that chain
+	// (SQL Server's COPY_ONLY) and sets Snapshot.OutsideChain. Ignored for
+	// a differential.
+	CopyOnly bool
+	// NoCompression turns the engine's own compression of a native backup
+	// off (SQL Server's compression = false).
+	NoCompression bool
 }
 
 // RestoreRequest says what to restore and where.
@@ -193,6 +206,10 @@ type Snapshot struct {
 	Warnings    []string     `json:"warnings,omitempty"`
 	// Meta is engine-specific metadata needed at restore time.
 	Meta map[string]string `json:"meta,omitempty"`
+	// OutsideChain marks a full taken outside the server's native backup
+	// chain (SQL Server COPY_ONLY): no native differential can be based on
+	// it, so the next differential is based on the newest full without it.
+	OutsideChain bool `json:"outside_chain,omitempty"`
 }
 
 // Table returns the statistics of t, if recorded.

@@ -132,10 +132,13 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 		return nil, fault.Permanent(fmt.Errorf("backing up database %s: %w", database, err))
 	}
 
-	o := backupOptions{Differential: opts.Type == "differential"}
+	o := nativeOptions(opts)
 	if o.Differential {
 		if opts.Base == nil || opts.Base.Meta[MetaBackupSetGUID] == "" {
 			return nil, fault.Permanent(errors.New("a SQL Server differential needs its full backup's backup set GUID, and the full has none recorded: take a full"))
+		}
+		if opts.Base.OutsideChain {
+			return nil, fault.Permanent(fmt.Errorf("full backup set %s was taken COPY_ONLY and cannot be a differential's base: take a full", opts.Base.Meta[MetaBackupSetGUID]))
 		}
 		if err := checkBase(ctx, db, database, opts.Base.Meta[MetaBackupSetGUID]); err != nil {
 			return nil, err
@@ -157,6 +160,9 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 		}
 		if opts.Logger != nil {
 			opts.Logger.Debug("backing up", "database", database, "statement", s.String())
+			if o.CopyOnly {
+				opts.Logger.Info("full taken COPY_ONLY: outside the schedule, it leaves the server's differential base as it is and no differential of dbopsd's will be based on it", "database", database)
+			}
 		}
 		return exec(ctx, db, s)
 	}); err != nil {
@@ -179,6 +185,7 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if err := readBackupSet(ctx, db, database, urls[0], snap); err != nil {
 		return nil, err
 	}
+	snap.OutsideChain = snap.Meta[MetaCopyOnly] == "true"
 	if o.Differential && !strings.EqualFold(snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID]) {
 		// A full was taken between checkBase and the BACKUP.
 		return nil, errOtherBase(database, snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID])
@@ -192,6 +199,20 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	}
 	snap.Tables, snap.Consistency = tables, consistency
 	return snap, nil
+}
+
+// nativeOptions is what BACKUP DATABASE does for opts: a differential of
+// SQL Server's own (WITH DIFFERENTIAL) when dbopsd asks for one; COPY_ONLY
+// for a full taken outside the schedule (opts.CopyOnly: dbopsd backup by
+// hand, dbopsd run, a signed request), so that the server's differential
+// base, which the customer's own differentials and the scheduled ones of
+// dbopsd build on, stays where it was; not for the fulls of the schedule,
+// including a full that replaces a scheduled differential (no full yet,
+// differential_max_ratio passed), which are the chain's new base.
+// COMPRESSION unless the database's compression = false.
+func nativeOptions(opts engines.BackupOptions) backupOptions {
+	diff := opts.Type == "differential"
+	return backupOptions{Differential: diff, CopyOnly: opts.CopyOnly && !diff, NoCompression: opts.NoCompression}
 }
 
 // safeBlobName keeps a blob name to letters, digits, '-' and '_': the

@@ -1,6 +1,10 @@
 package mssql
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/dbopsd/dbopsd/engines"
+)
 
 // TestStripesFor: the stripe count from the database's size, against the
 // 50,000 × 4 MiB limit of a block blob and SQL Server's 64 devices.
@@ -33,5 +37,29 @@ func TestStripesFor(t *testing.T) {
 	}
 	if n, err := stripesFor(64*stripeLimit, 0); err == nil {
 		t.Errorf("a database of 64 full stripes: %d stripes, no error", n)
+	}
+}
+
+// TestNativeOptions: COPY_ONLY for fulls outside the schedule only, never
+// for a differential (SQL Server refuses DIFFERENTIAL with COPY_ONLY);
+// COMPRESSION unless turned off.
+func TestNativeOptions(t *testing.T) {
+	for _, c := range []struct {
+		opts engines.BackupOptions
+		want backupOptions
+	}{
+		{engines.BackupOptions{Type: "full"}, backupOptions{}},
+		{engines.BackupOptions{Type: "full", CopyOnly: true}, backupOptions{CopyOnly: true}},
+		{engines.BackupOptions{Type: "differential"}, backupOptions{Differential: true}},
+		{engines.BackupOptions{Type: "differential", CopyOnly: true}, backupOptions{Differential: true}},
+		{engines.BackupOptions{Type: "full", NoCompression: true}, backupOptions{NoCompression: true}},
+	} {
+		got := nativeOptions(c.opts)
+		if got != c.want {
+			t.Errorf("nativeOptions(%+v) = %+v, want %+v", c.opts, got, c.want)
+		}
+		if _, err := got.with(true); err != nil {
+			t.Errorf("nativeOptions(%+v): %v", c.opts, err)
+		}
 	}
 }

@@ -83,6 +83,23 @@ func TestStatementsGolden(t *testing.T) {
 			s, err := backupToDisk(db, []string{`\\share\dbopsd\sales_1.bak`, `\\share\dbopsd\o'brien_2.bak`})
 			c.add(fmt.Sprintf("backup_dir fallback %q", db), s, err)
 		}
+		// What each kind of job sends (nativeOptions): the schedule's
+		// full, a full by hand (COPY_ONLY), a differential by hand (never
+		// COPY_ONLY), compression = false.
+		for _, j := range []struct {
+			title string
+			opts  engines.BackupOptions
+		}{
+			{"scheduled full", engines.BackupOptions{Type: "full"}},
+			{"full by hand", engines.BackupOptions{Type: "full", CopyOnly: true}},
+			{"scheduled differential", engines.BackupOptions{Type: "differential"}},
+			{"differential by hand", engines.BackupOptions{Type: "differential", CopyOnly: true}},
+			{"full by hand, compression = false", engines.BackupOptions{Type: "full", CopyOnly: true, NoCompression: true}},
+			{"scheduled differential, compression = false", engines.BackupOptions{Type: "differential", NoCompression: true}},
+		} {
+			s, err := backupToURL("sales", urls(2), nativeOptions(j.opts))
+			c.add("job: "+j.title, s, err)
+		}
 		golden(t, "backup", c.b.String())
 	})
 	t.Run("credential", func(t *testing.T) {
