@@ -177,8 +177,34 @@ func backupToURL(database string, urls []string, o backupOptions) (stmt, error) 
 
 // backupToDisk is the backup_dir fallback: BACKUP DATABASE striped over
 // files on a share both SQL Server and dbopsd see.
-func backupToDisk(database string, files []string) (stmt, error) {
-	return backupTo("DISK", database, files, backupOptions{})
+func backupToDisk(database string, files []string, o backupOptions) (stmt, error) {
+	if err := checkFiles(files); err != nil {
+		return stmt{}, err
+	}
+	return backupTo("DISK", database, files, o)
+}
+
+func checkFiles(files []string) error {
+	if len(files) == 0 {
+		return errors.New("no file to back up to or restore from")
+	}
+	if len(files) > maxStripes {
+		return fmt.Errorf("%d stripes: SQL Server takes at most %d backup devices", len(files), maxStripes)
+	}
+	for _, f := range files {
+		if f == "" || strings.ContainsRune(f, 0) {
+			return fmt.Errorf("backup file %q is no path", f)
+		}
+	}
+	return nil
+}
+
+// checkDevices checks the paths of kind (URL or DISK).
+func checkDevices(kind string, paths []string) error {
+	if kind == "DISK" {
+		return checkFiles(paths)
+	}
+	return checkURLs(paths)
 }
 
 func backupTo(kind, database string, paths []string, o backupOptions) (stmt, error) {
@@ -238,16 +264,21 @@ func dropCredential(containerURL string) (stmt, error) {
 // restoreOnly is RESTORE HEADERONLY, FILELISTONLY or VERIFYONLY of the
 // backup striped over urls.
 func restoreOnly(what string, urls []string) (stmt, error) {
+	return restoreOnlyFrom(what, "URL", urls)
+}
+
+// restoreOnlyFrom is restoreOnly from devices of kind URL or DISK.
+func restoreOnlyFrom(what, kind string, paths []string) (stmt, error) {
 	switch what {
 	case "HEADERONLY", "FILELISTONLY":
 	case "VERIFYONLY":
 	default:
 		return stmt{}, fmt.Errorf("RESTORE %s is not a statement the adapter sends", what)
 	}
-	if err := checkURLs(urls); err != nil {
+	if err := checkDevices(kind, paths); err != nil {
 		return stmt{}, err
 	}
-	dev, args := devices("URL", urls)
+	dev, args := devices(kind, paths)
 	with := ""
 	if what == "VERIFYONLY" {
 		with = "\nWITH CHECKSUM"
@@ -273,13 +304,19 @@ type restoreOptions struct {
 // restoreDatabase restores the backup striped over urls as database,
 // every file moved.
 func restoreDatabase(database string, urls []string, moves []move, o restoreOptions) (stmt, error) {
+	return restoreDatabaseFrom(database, "URL", urls, moves, o)
+}
+
+// restoreDatabaseFrom is restoreDatabase from devices of kind URL or DISK
+// (the backup_dir fallback).
+func restoreDatabaseFrom(database, kind string, paths []string, moves []move, o restoreOptions) (stmt, error) {
 	if _, err := quoteName(database); err != nil {
 		return stmt{}, err
 	}
-	if err := checkURLs(urls); err != nil {
+	if err := checkDevices(kind, paths); err != nil {
 		return stmt{}, err
 	}
-	dev, args := devices("URL", urls)
+	dev, args := devices(kind, paths)
 	args = append([]sql.NamedArg{sql.Named("database", database)}, args...)
 	var with []string
 	for i, m := range moves {
@@ -299,7 +336,10 @@ func restoreDatabase(database string, urls []string, moves []move, o restoreOpti
 	} else {
 		with = append(with, "NORECOVERY")
 	}
-	with = append(with, fmt.Sprintf("MAXTRANSFERSIZE = %d", maxTransferSize), fmt.Sprintf("BLOCKSIZE = %d", blockSize), "STATS = 10")
+	if kind == "URL" {
+		with = append(with, fmt.Sprintf("MAXTRANSFERSIZE = %d", maxTransferSize), fmt.Sprintf("BLOCKSIZE = %d", blockSize))
+	}
+	with = append(with, "STATS = 10")
 	return stmt{sql: fmt.Sprintf("RESTORE DATABASE @database FROM %s\nWITH %s;", dev, strings.Join(with, ",\n  ")), args: args}, nil
 }
 

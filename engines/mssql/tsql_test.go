@@ -80,9 +80,15 @@ func TestStatementsGolden(t *testing.T) {
 		s, err = backupToURL(strings.Repeat("长", 129), urls(1), backupOptions{})
 		c.add("a name longer than sysname", s, err)
 		for _, db := range names[:2] {
-			s, err := backupToDisk(db, []string{`\\share\dbopsd\sales_1.bak`, `\\share\dbopsd\o'brien_2.bak`})
-			c.add(fmt.Sprintf("backup_dir fallback %q", db), s, err)
+			for _, o := range []backupOptions{{}, {CopyOnly: true, NoCompression: true}, {Differential: true}} {
+				s, err := backupToDisk(db, []string{`\\share\dbopsd\sales_1.bak`, `\\share\dbopsd\o'brien_2.bak`}, o)
+				c.add(fmt.Sprintf("backup_dir fallback %q %+v", db, o), s, err)
+			}
 		}
+		s, err = backupToDisk("sales", nil, backupOptions{})
+		c.add("backup_dir fallback, no file", s, err)
+		s, err = backupToDisk("sales", []string{"/var/opt/mssql/dbops/a.bak", "/var/opt/mssql/dbops/b\x00.bak"}, backupOptions{})
+		c.add("backup_dir fallback, a path with NUL", s, err)
 		// What each kind of job sends (nativeOptions): the schedule's
 		// full, a full by hand (COPY_ONLY), a differential by hand (never
 		// COPY_ONLY), compression = false.
@@ -136,6 +142,15 @@ func TestStatementsGolden(t *testing.T) {
 		}
 		s, err := restoreDatabase("销售库", urls(2), nil, restoreOptions{Recovery: true})
 		c.add("a differential after its full", s, err)
+		disks := []string{`\\share\dbopsd\dbopsd-0123_sales_1_of_2.bak`, `\\share\dbopsd\dbopsd-0123_sales_2_of_2.bak`}
+		s, err = restoreOnlyFrom("FILELISTONLY", "DISK", disks)
+		c.add("backup_dir fallback: RESTORE FILELISTONLY", s, err)
+		for _, db := range names[:2] {
+			s, err = restoreDatabaseFrom(db, "DISK", disks, []move{{db, `D:\data\` + db + ".mdf"}}, restoreOptions{Recovery: true, Replace: true})
+			c.add(fmt.Sprintf("backup_dir fallback: restore %q", db), s, err)
+		}
+		s, err = restoreDatabaseFrom("sales", "DISK", nil, nil, restoreOptions{})
+		c.add("backup_dir fallback: no file", s, err)
 		s, err = restoreDatabase("sales", urls(1), []move{{"sales", ""}}, restoreOptions{})
 		c.add("a move without a path", s, err)
 		for _, db := range names {
