@@ -104,6 +104,12 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if database == "" {
 		return nil, fault.Permanent(errors.New("the DSN names no database (?database=NAME)"))
 	}
+	if _, ok := backupDir(src); !ok {
+		// Refused before connecting when the policy sets no listener.
+		if _, err := blobServer(); err != nil {
+			return nil, err
+		}
+	}
 	db, err := open(ctx, src, "master")
 	if err != nil {
 		return nil, err
