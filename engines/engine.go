@@ -103,6 +103,18 @@ type RestoreRequest struct {
 	// it belongs to: an engine whose differentials are native (SQL Server)
 	// restores that full first. Nil for a full.
 	BaseSource func(ctx context.Context) (PartSource, error)
+	// Scratch, when set, records in the scratch ledger, before the engine
+	// creates it, a database the engine creates on the target for its own
+	// use and drops before it returns (SQL Server restores the whole backup
+	// under a scratch name for a table restore), so that one a crash
+	// leaves behind is dropped by the stale cleanup. The engine calls done
+	// once it has dropped the database (dropped true) or failed to (false:
+	// the ledger keeps it for the cleanup). Nil: nothing is recorded.
+	Scratch func(ctx context.Context, name string) (done func(ctx context.Context, dropped bool), err error)
+	// ScratchTarget, when set, is where such a scratch database goes
+	// instead of the target's own server (a scratch target, for a target
+	// that cannot take the whole database); nil: the target.
+	ScratchTarget *Conn
 }
 
 // RestoreReport says what a restore did beyond the obvious.

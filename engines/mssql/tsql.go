@@ -510,3 +510,120 @@ func differentialBase(database string) stmt {
 		args: []sql.NamedArg{sql.Named("database", database)},
 	}
 }
+
+// tableColumns lists the columns of a table of database with what
+// createTable needs to declare them on another server: name, type, its
+// length, precision and scale, nullability, and whether SQL Server
+// computes it (computed, rowversion: their values are copied as data).
+func tableColumns(database string, t engines.TableRef) (stmt, error) {
+	q, err := quoteName(database)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{
+		sql: fmt.Sprintf("SELECT c.name, CASE WHEN ty.is_user_defined = 1 AND ty.is_assembly_type = 0 THEN TYPE_NAME(ty.system_type_id) ELSE ty.name END,\n"+
+			"  c.max_length, c.precision, c.scale, c.is_nullable, c.collation_name\n"+
+			"FROM %[1]s.sys.columns AS c JOIN %[1]s.sys.types AS ty ON ty.user_type_id = c.user_type_id\n"+
+			"JOIN %[1]s.sys.tables AS tb ON tb.object_id = c.object_id JOIN %[1]s.sys.schemas AS s ON s.schema_id = tb.schema_id\n"+
+			"WHERE s.name = @schema AND tb.name = @table ORDER BY c.column_id;", q),
+		args: []sql.NamedArg{sql.Named("schema", t.Schema), sql.Named("table", t.Name)},
+	}, nil
+}
+
+// column is one row of tableColumns.
+type column struct {
+	Name, Type       string
+	MaxLength        int // bytes; -1 for (max)
+	Precision, Scale int
+	Nullable         bool
+	Collation        string
+}
+
+// declare is the column's type as CREATE TABLE writes it. Computed
+// columns and rowversion become the plain type of their values.
+func (c column) declare() (string, error) {
+	var typ string
+	switch strings.ToLower(c.Type) {
+	case "varchar", "char", "varbinary", "binary":
+		typ = c.Type + "(" + length(c.MaxLength, 1) + ")"
+	case "nvarchar", "nchar":
+		typ = c.Type + "(" + length(c.MaxLength, 2) + ")"
+	case "decimal", "numeric":
+		typ = fmt.Sprintf("%s(%d, %d)", c.Type, c.Precision, c.Scale)
+	case "datetime2", "time", "datetimeoffset":
+		typ = fmt.Sprintf("%s(%d)", c.Type, c.Scale)
+	case "float":
+		typ = fmt.Sprintf("float(%d)", c.Precision)
+	case "timestamp", "rowversion":
+		typ = "binary(8)"
+	case "bigint", "int", "smallint", "tinyint", "bit", "money", "smallmoney", "real", "date", "datetime", "smalldatetime",
+		"uniqueidentifier", "xml", "text", "ntext", "image", "sql_variant", "hierarchyid", "geometry", "geography":
+		typ = c.Type
+	default:
+		return "", fmt.Errorf("column %s is of type %s, which the bulk copy of a table restore does not declare", c.Name, c.Type)
+	}
+	if c.Collation != "" && strings.Contains(strings.ToLower(c.Type), "char") {
+		if strings.ContainsFunc(c.Collation, func(r rune) bool {
+			return !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) {
+			return "", fmt.Errorf("column %s: collation %q is not a collation name", c.Name, c.Collation)
+		}
+		typ += " COLLATE " + c.Collation
+	}
+	if c.Nullable {
+		return typ + " NULL", nil
+	}
+	return typ + " NOT NULL", nil
+}
+
+func length(maxLength, unit int) string {
+	if maxLength < 0 {
+		return "max"
+	}
+	return fmt.Sprint(max(1, maxLength/unit))
+}
+
+// createTable creates a table of database with cols, as a table restore
+// copies one across servers: columns and their types, nothing else (the
+// same as SELECT INTO on one server brings, less the IDENTITY property:
+// the values are copied).
+func createTable(database string, t engines.TableRef, cols []column) (stmt, error) {
+	q, err := quoteNames(database, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	if len(cols) == 0 {
+		return stmt{}, fmt.Errorf("table %s has no columns", t)
+	}
+	var defs []string
+	for _, c := range cols {
+		n, err := quoteName(c.Name)
+		if err != nil {
+			return stmt{}, err
+		}
+		d, err := c.declare()
+		if err != nil {
+			return stmt{}, err
+		}
+		defs = append(defs, n+" "+d)
+	}
+	return stmt{sql: fmt.Sprintf("CREATE TABLE %s (\n  %s\n);", strings.Join(q, "."), strings.Join(defs, ",\n  "))}, nil
+}
+
+// selectColumns reads the rows of a table of database, the columns in
+// order, for the bulk copy.
+func selectColumns(database string, t engines.TableRef, cols []column) (stmt, error) {
+	q, err := quoteNames(database, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	var names []string
+	for _, c := range cols {
+		n, err := quoteName(c.Name)
+		if err != nil {
+			return stmt{}, err
+		}
+		names = append(names, n)
+	}
+	return stmt{sql: fmt.Sprintf("SELECT %s FROM %s;", strings.Join(names, ", "), strings.Join(q, "."))}, nil
+}

@@ -164,6 +164,33 @@ func TestStatementsGolden(t *testing.T) {
 			s, err = copyTable("dbopsd_tbl_0123", db, tb)
 			c.add("copy table into "+db, s, err)
 		}
+		// The bulk copy across servers: the columns read from the scratch
+		// copy, the table declared from them, the rows selected.
+		cols := []column{
+			{Name: "id", Type: "bigint"},
+			{Name: names[1], Type: "nvarchar", MaxLength: 100, Nullable: true, Collation: "Chinese_PRC_CI_AS"},
+			{Name: names[2], Type: "varbinary", MaxLength: -1, Nullable: true},
+			{Name: names[4], Type: "decimal", Precision: 18, Scale: 2},
+			{Name: "at", Type: "datetime2", Precision: 27, Scale: 7, Nullable: true},
+			{Name: "ver", Type: "timestamp", MaxLength: 8},
+			{Name: "ratio", Type: "float", Precision: 53, Nullable: true},
+			{Name: "code", Type: "char", MaxLength: 4, Collation: "Latin1_General_BIN2"},
+		}
+		for _, db := range names {
+			tb := engines.TableRef{Schema: names[3], Name: names[2]}
+			s, err := tableColumns(db, tb)
+			c.add("columns of a table of "+db, s, err)
+			s, err = createTable(db, tb, cols)
+			c.add("bulk copy: create table in "+db, s, err)
+			s, err = selectColumns("dbopsd_tbl_0123", tb, cols)
+			c.add("bulk copy: rows of the scratch copy, for "+db, s, err)
+		}
+		s, err = createTable("sales", engines.TableRef{Schema: "dbo", Name: "t"}, []column{{Name: "p", Type: "my_clr_type"}})
+		c.add("bulk copy: a type it does not declare", s, err)
+		s, err = createTable("sales", engines.TableRef{Schema: "dbo", Name: "t"}, []column{{Name: "n", Type: "nchar", MaxLength: 2, Collation: "x'; DROP TABLE y--"}})
+		c.add("bulk copy: a collation that is no name", s, err)
+		s, err = createTable("sales", engines.TableRef{Schema: "dbo", Name: "t"}, nil)
+		c.add("bulk copy: no columns", s, err)
 		golden(t, "restore", c.b.String())
 	})
 	t.Run("verify", func(t *testing.T) {
