@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/secret"
 	"github.com/dbopsd/dbopsd/storage/local"
@@ -120,6 +125,28 @@ func TestBackupDirRoundTrip(t *testing.T) {
 			if blk.Size > maxTransferSize {
 				t.Errorf("block %s of %d bytes, above MAXTRANSFERSIZE", blk.Part, blk.Size)
 			}
+		}
+	}
+
+	// What the directory stored, the listener serves: a restore FROM URL
+	// reads the same stripes.
+	ts := httptest.NewUnstartedServer(nil)
+	srv := blobsrv.New(blobsrv.Options{URL: "https://dbopsd.test"})
+	ts.Config.Handler = srv
+	ts.StartTLS()
+	defer ts.Close()
+	c := srv.Send(ctx, src, blobs, time.Now().Add(time.Hour))
+	defer c.Close()
+	for i, b := range blobs {
+		u := strings.Replace(c.BlobURL(b.Name), "https://dbopsd.test", ts.URL, 1) + "?" + c.SAS()
+		resp, err := ts.Client().Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, stripes[i]) {
+			t.Errorf("stripe %d through the listener: %s, %d bytes, %v", i, resp.Status, len(got), err)
 		}
 	}
 
