@@ -1,6 +1,7 @@
 package mssql
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,8 +334,7 @@ func TestIntegrationBackupDir(t *testing.T) {
 	if d := engines.CompareStats(snap.Tables, got); err != nil || len(d) > 0 {
 		t.Errorf("restored through backup_dir: %q, %v", d, err)
 	}
-	seen := cmpOr(local, dir)
-	if es, err := os.ReadDir(seen); err != nil || slicesContainsPrefix(es, "dbopsd-") {
+	if es, err := os.ReadDir(cmp.Or(local, dir)); err != nil || slices.ContainsFunc(es, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), "dbopsd-") }) {
 		t.Errorf("backup_dir after the backup and restore: %v, %v", es, err)
 	}
 }
@@ -384,20 +385,4 @@ func TestIntegrationTableAcrossServers(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Rows != want.Rows || got[0].Checksum != want.Checksum {
 		t.Errorf("bulk-copied table: %+v, %v; want %+v", got, err, want)
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func slicesContainsPrefix(es []os.DirEntry, prefix string) bool {
-	for _, e := range es {
-		if strings.HasPrefix(e.Name(), prefix) {
-			return true
-		}
-	}
-	return false
 }
