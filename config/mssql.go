@@ -93,6 +93,6 @@ func (d *decoder) validateMSSQLNative(obj any, owner, engine, dir, local string)
 	}
 	if dir != "" && local == "" && !filepath.IsAbs(dir) {
 		d.errorf(d.at(obj, "backup_dir"), "Missing backup_dir_local",
-			"%s: backup_dir %q is not a path on dbopsd's host; set backup_dir_local to where dbopsd sees the same directory (e.g. \"/mnt/dbops\").", owner, dir)
+			"%s: backup_dir \"%s\" is not a path on dbopsd's host; set backup_dir_local to where dbopsd sees the same directory (e.g. \"/mnt/dbops\").", owner, dir)
 	}
 }
