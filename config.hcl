@@ -294,6 +294,20 @@ database "datahub" {
   policy      = "important-mssql"
   critical    = true
   description = "数据资源管理平台 (data resource platform)"
+  # SQL Server 专用 / SQL Server only.
+  # compression：BACKUP 的压缩，默认 true，线路和仓库里字节更少；false 时仓库的分块能在各次累积差异之间去重。
+  # compression: BACKUP WITH COMPRESSION (default true), fewer bytes on the wire; false lets the
+  # repository's chunking deduplicate what the cumulative differentials share.
+  compression = true
+  # backup_dir：SQL Server 连不上 blob 监听时，经两边都能访问的共享目录备份（SQL Server 看到的路径），
+  # dbopsd 读入仓库后删除；backup_dir_local 是 dbopsd 看到的同一目录。空 = 走 blob 监听。
+  # backup_dir: for a server that cannot reach the blob listener, a share both hosts see, as SQL Server
+  # names it; dbopsd reads the files into the repository and deletes them. backup_dir_local: the same
+  # directory as dbopsd names it. Empty: the blob listener.
+  #   backup_dir       = "\\\\fs1\\dbops"
+  #   backup_dir_local = "/mnt/dbops"
+  backup_dir       = ""
+  backup_dir_local = ""
 }
 
 # 窗口管理
@@ -343,6 +357,9 @@ restore_target "scratch-mssql" {
   dsn      = "sqlserver://dbops@10.1.1.52:1433?database=master"
   password = env("SCRATCH_MSSQL_PASSWORD")
   scratch  = true
+  # 同 database 的 backup_dir：恢复经共享目录而非 blob 监听。/ As a database's backup_dir, for restores.
+  backup_dir       = ""
+  backup_dir_local = ""
 }
 
 # 备用 PostgreSQL 服务器：正式的异机恢复（redirected restore）用，不是临时库。

@@ -36,6 +36,13 @@ type Job struct {
 	// TempDir is where a row-level differential spills rows (the state
 	// directory's "tmp"; empty: the system's). See repository/rows.go.
 	TempDir string
+	// CopyOnly: a full of this job is taken outside the schedule, leaving
+	// the server's native backup chain as it is (engines.BackupOptions).
+	// Set for backups asked for by hand; a full that replaces a
+	// differential keeps the job's setting.
+	CopyOnly bool
+	// NoCompression turns the engine's native backup compression off.
+	NoCompression bool
 }
 
 // Result is a finished backup.
@@ -150,7 +157,7 @@ func attempt(ctx context.Context, j Job, p plan, lock *repository.Lock, log hclo
 	log.Info("backup started", "id", w.ID(), "type", p.Type, "generation", w.Generation())
 	snap, err := j.Engine.Backup(ctx, j.Conn, engines.BackupOptions{
 		Type: p.Type, Parallel: max(j.Parallel, 1), Logger: log,
-		Base: baseSnapshot(p),
+		Base: baseSnapshot(p), CopyOnly: j.CopyOnly && p.Type == repository.Full, NoCompression: j.NoCompression,
 	}, w)
 	if err != nil {
 		if cause := w.Err(); cause != nil {

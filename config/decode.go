@@ -66,10 +66,12 @@ var (
 	databaseSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "engine", Required: true}, {Name: "dsn", Required: true}, {Name: "password"},
 		{Name: "policy", Required: true}, {Name: "critical"}, {Name: "description"},
+		{Name: "compression"}, {Name: "backup_dir"}, {Name: "backup_dir_local"}, // config/mssql.go
 	}, Blocks: []hcl.BlockHeaderSchema{{Type: "diagnostics"}}}
 	restoreTargetSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "engine", Required: true}, {Name: "dsn", Required: true}, {Name: "password"},
 		{Name: "scratch"}, {Name: "allow_restore"}, {Name: "keep_on_failure"},
+		{Name: "backup_dir"}, {Name: "backup_dir_local"}, // config/mssql.go
 	}}
 	signerSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "public_key", Required: true}, {Name: "roles", Required: true},
@@ -392,6 +394,11 @@ func (d *decoder) decodeDatabase(b *hcl.Block, db *Database) {
 	d.str(a, "policy", &db.Policy)
 	d.boolean(a, "critical", &db.Critical)
 	d.str(a, "description", &db.Description)
+	compression := true
+	d.boolean(a, "compression", &compression)
+	db.NoCompression = !compression
+	d.str(a, "backup_dir", &db.BackupDir)
+	d.str(a, "backup_dir_local", &db.BackupDirLocal)
 }
 
 func (d *decoder) decodeRestoreTarget(b *hcl.Block, t *RestoreTarget) {
@@ -402,6 +409,8 @@ func (d *decoder) decodeRestoreTarget(b *hcl.Block, t *RestoreTarget) {
 	d.boolean(a, "scratch", &t.Scratch)
 	d.boolean(a, "allow_restore", &t.AllowRestore)
 	d.boolean(a, "keep_on_failure", &t.KeepOnFailure)
+	d.str(a, "backup_dir", &t.BackupDir)
+	d.str(a, "backup_dir_local", &t.BackupDirLocal)
 }
 
 func (d *decoder) decodeSigner(b *hcl.Block, s *Signer) {

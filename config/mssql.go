@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/url"
+	"path/filepath"
 )
 
 // The blob listener SQL Server backs up through (engines/mssql/blobsrv):
@@ -58,5 +59,40 @@ func (d *decoder) validateMSSQLListen(dm *Daemon) {
 	if _, err := tls.LoadX509KeyPair(dm.TLSCert, dm.TLSKey); err != nil {
 		d.errorf(d.at(dm, "tls_cert"), "Invalid certificate",
 			"daemon: tls_cert %s and tls_key %s do not load as a certificate and its key: %v.", dm.TLSCert, dm.TLSKey, err)
+	}
+}
+
+// SQL Server's own settings of a database or restore_target block:
+// compression (database only; default true) is BACKUP's WITH COMPRESSION
+// or NO_COMPRESSION; backup_dir is the fallback for servers that cannot
+// reach the blob listener: a directory both the SQL Server host and dbopsd
+// see (a share), as SQL Server names it (e.g. "\\\\fs1\\dbops" or
+// "/var/opt/mssql/dbops"), which BACKUP … TO DISK and RESTORE … FROM DISK
+// use and dbopsd empties after; backup_dir_local is the same directory as
+// dbopsd names it (e.g. "/mnt/dbops"), when the paths differ.
+
+// validateMSSQLNative refuses these settings on other engines, and a
+// backup_dir_local without backup_dir or not an absolute path.
+func (d *decoder) validateMSSQLNative(obj any, owner, engine, dir, local string) {
+	if engine != "mssql" {
+		for _, name := range []string{"compression", "backup_dir", "backup_dir_local"} {
+			if d.has(obj, name) {
+				d.errorf(d.at(obj, name), "SQL Server setting",
+					"%s: %s is a setting of SQL Server's native backups; this database is %s.", owner, name, engine)
+			}
+		}
+		return
+	}
+	if local != "" && dir == "" {
+		d.errorf(d.at(obj, "backup_dir_local"), "Missing backup_dir",
+			"%s: backup_dir_local is where dbopsd sees backup_dir, which is not set.", owner)
+	}
+	if local != "" && !filepath.IsAbs(local) {
+		d.errorf(d.at(obj, "backup_dir_local"), "Invalid path",
+			"%s: backup_dir_local must be an absolute path on dbopsd's host (e.g. \"/mnt/dbops\").", owner)
+	}
+	if dir != "" && local == "" && !filepath.IsAbs(dir) {
+		d.errorf(d.at(obj, "backup_dir"), "Missing backup_dir_local",
+			"%s: backup_dir \"%s\" is not a path on dbopsd's host; set backup_dir_local to where dbopsd sees the same directory (e.g. \"/mnt/dbops\").", owner, dir)
 	}
 }

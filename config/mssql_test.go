@@ -73,3 +73,59 @@ database "hub" {
 		t.Errorf("without a listener: %v", diags)
 	}
 }
+
+// TestMSSQLNativeSettings: compression (default true), backup_dir and
+// backup_dir_local on a SQL Server database and restore target. (The
+// errors are fixtures in testdata/bad, listed in badConfigs.)
+func TestMSSQLNativeSettings(t *testing.T) {
+	t.Setenv("DBOPS_TEST_UNSET_PASSPHRASE", "")
+	os.Unsetenv("DBOPS_TEST_UNSET_PASSPHRASE")
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.hcl")
+	load := func(t *testing.T, engine, db, target string) (*Config, hcl.Diagnostics) {
+		t.Helper()
+		dsn := map[string]string{"sqlserver": "sqlserver://dbops@10.1.1.13?database=hub", "postgres": "postgres://dbops@10.1.1.12/hub"}[engine]
+		src := `storage "s" {
+  type = "local"
+  path = "/srv/dbops"
+}
+repository {
+  storage    = "s"
+  passphrase = env("DBOPS_TEST_UNSET_PASSPHRASE")
+}
+policy "standard" {
+  full         = "monthly"
+  differential = "biweekly"
+}
+database "hub" {
+  engine = "` + engine + `"
+  dsn    = "` + dsn + `"
+  policy = "standard"
+` + db + `}
+restore_target "scratch" {
+  engine = "` + engine + `"
+  dsn    = "` + dsn + `"
+  scratch = true
+` + target + `}
+`
+		if err := os.WriteFile(policy, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return Load(policy)
+	}
+	cfg, diags := load(t, "sqlserver", "", "")
+	if diags.HasErrors() || cfg.Databases["hub"].NoCompression || cfg.Databases["hub"].BackupDir != "" {
+		t.Fatalf("defaults: %v %+v", diags, cfg.Databases["hub"])
+	}
+	cfg, diags = load(t, "sqlserver", "  compression = false\n  backup_dir = \"\\\\\\\\fs1\\\\dbops\"\n  backup_dir_local = \"/mnt/dbops\"\n",
+		"  backup_dir = \"/var/opt/mssql/dbops\"\n")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if db := cfg.Databases["hub"]; !db.NoCompression || db.BackupDir != `\\fs1\dbops` || db.BackupDirLocal != "/mnt/dbops" {
+		t.Errorf("database: %+v", db)
+	}
+	if tg := cfg.RestoreTargets["scratch"]; tg.BackupDir != "/var/opt/mssql/dbops" || tg.BackupDirLocal != "" {
+		t.Errorf("restore target: %+v", tg)
+	}
+}

@@ -175,6 +175,12 @@ type Database struct {
 	// Diagnostics is the database's own diagnostics { } block, which
 	// replaces its policy's (policy_diagnostics.go); nil when absent.
 	Diagnostics *Diagnostics
+	// SQL Server only (config/mssql.go): NoCompression is compression =
+	// false (BACKUP's NO_COMPRESSION; the default is COMPRESSION);
+	// BackupDir and BackupDirLocal (backup_dir, backup_dir_local) the share
+	// backups go through instead of the blob listener.
+	NoCompression             bool
+	BackupDir, BackupDirLocal string
 }
 
 // RestoreTarget is a restore_target "name" { } block.
@@ -186,7 +192,10 @@ type RestoreTarget struct {
 	Scratch       bool
 	AllowRestore  bool
 	KeepOnFailure bool // keep_on_failure
-	Range         hcl.Range
+	// SQL Server only: backup_dir and backup_dir_local, the share restores
+	// go through instead of the blob listener (config/mssql.go).
+	BackupDir, BackupDirLocal string
+	Range                     hcl.Range
 }
 
 // Signer is a signer "name" { } block.

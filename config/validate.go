@@ -335,6 +335,7 @@ func (d *decoder) validateRestoreTarget(t *RestoreTarget) {
 	owner := fmt.Sprintf("restore_target %q", t.Name)
 	if d.engine(t, owner, &t.Engine) {
 		d.dsn(t, owner, t.Engine, t.DSN)
+		d.validateMSSQLNative(t, owner, t.Engine, t.BackupDir, t.BackupDirLocal)
 	}
 }
 
@@ -428,6 +429,7 @@ func (d *decoder) validateDatabase(cfg *Config, db *Database) {
 	engineOK := d.engine(db, owner, &db.Engine)
 	if engineOK {
 		d.dsn(db, owner, db.Engine, db.DSN)
+		d.validateMSSQLNative(db, owner, db.Engine, db.BackupDir, db.BackupDirLocal)
 	}
 	p, ok := ref(d, db, "policy", db.Policy, owner, "policy", cfg.Policies)
 	if !ok {

@@ -239,8 +239,17 @@ func runBackup(ctx context.Context, env *Env, t *schedule.Task) error {
 		return recordFailure(ctx, env, k, t, fault.Permanent(err))
 	}
 	job.Progress = t.AddBytes
+	job.CopyOnly = outsideSchedule(t.Trigger)
 	_, err = backup.Run(ctx, job)
 	return err
+}
+
+// outsideSchedule reports whether a backup task of trigger was asked for
+// by hand (dbopsd run, a signed request): a full of it leaves the server's
+// native chain alone (SQL Server COPY_ONLY). One on time, caught up or
+// retried is the chain's.
+func outsideSchedule(trigger string) bool {
+	return trigger == schedule.TriggerCLI || trigger == schedule.TriggerRequest
 }
 
 func runVerify(ctx context.Context, env *Env, t *schedule.Task) error {

@@ -52,6 +52,11 @@ type Conn struct {
 	// BinDir is where the engine's client tools live (pg_dump, ...); empty
 	// means search PATH and the usual package locations.
 	BinDir string
+	// BackupDir, for an engine that writes native backup files (SQL
+	// Server's backup_dir), is a directory both the server and dbopsd see,
+	// as the server names it; BackupDirLocal is the same directory as
+	// dbopsd names it ("" when the same path). Empty: no such directory.
+	BackupDir, BackupDirLocal string
 }
 
 // BackupOptions tunes one backup.
@@ -66,6 +71,14 @@ type BackupOptions struct {
 	// Parallel is how many tables are read at once (>= 1).
 	Parallel int
 	Logger   hclog.Logger
+	// CopyOnly marks a full taken outside the schedule (by hand): an
+	// engine with a native backup chain takes it without moving that chain
+	// (SQL Server's COPY_ONLY) and sets Snapshot.OutsideChain. Ignored for
+	// a differential.
+	CopyOnly bool
+	// NoCompression turns the engine's own compression of a native backup
+	// off (SQL Server's compression = false).
+	NoCompression bool
 }
 
 // RestoreRequest says what to restore and where.
@@ -90,6 +103,18 @@ type RestoreRequest struct {
 	// it belongs to: an engine whose differentials are native (SQL Server)
 	// restores that full first. Nil for a full.
 	BaseSource func(ctx context.Context) (PartSource, error)
+	// Scratch, when set, records in the scratch ledger, before the engine
+	// creates it, a database the engine creates on the target for its own
+	// use and drops before it returns (SQL Server restores the whole backup
+	// under a scratch name for a table restore), so that one a crash
+	// leaves behind is dropped by the stale cleanup. The engine calls done
+	// once it has dropped the database (dropped true) or failed to (false:
+	// the ledger keeps it for the cleanup). Nil: nothing is recorded.
+	Scratch func(ctx context.Context, name string) (done func(ctx context.Context, dropped bool), err error)
+	// ScratchTarget, when set, is where such a scratch database goes
+	// instead of the target's own server (a scratch target, for a target
+	// that cannot take the whole database); nil: the target.
+	ScratchTarget *Conn
 }
 
 // RestoreReport says what a restore did beyond the obvious.
@@ -193,6 +218,10 @@ type Snapshot struct {
 	Warnings    []string     `json:"warnings,omitempty"`
 	// Meta is engine-specific metadata needed at restore time.
 	Meta map[string]string `json:"meta,omitempty"`
+	// OutsideChain marks a full taken outside the server's native backup
+	// chain (SQL Server COPY_ONLY): no native differential can be based on
+	// it, so the next differential is based on the newest full without it.
+	OutsideChain bool `json:"outside_chain,omitempty"`
 }
 
 // Table returns the statistics of t, if recorded.

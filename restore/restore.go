@@ -39,6 +39,10 @@ type Request struct {
 	Logger   hclog.Logger
 	// Progress, when set, is told the bytes read so far and the total.
 	Progress func(done, total int64)
+	// TableScratch, for a table restore, is the scratch target an engine
+	// that restores the whole backup first (SQL Server) restores it on
+	// instead of Target's server; nil: Target.
+	TableScratch *Target
 }
 
 // Result is a finished restore.
@@ -65,8 +69,8 @@ func Restore(ctx context.Context, r Request) (*Result, error) {
 	if r.Logger == nil {
 		r.Logger = hclog.NewNullLogger()
 	}
-	return record(ctx, r, "restore", func(ctx context.Context, m *repository.Manifest, _ int64) (*Result, error) {
-		return load(ctx, r, m)
+	return record(ctx, r, "restore", func(ctx context.Context, m *repository.Manifest, jobID int64) (*Result, error) {
+		return load(ctx, r, m, jobID)
 	})
 }
 
@@ -126,8 +130,8 @@ func record(ctx context.Context, r Request, kind string, fn func(context.Context
 	return res, err
 }
 
-// load restores m onto the target as r.As.
-func load(ctx context.Context, r Request, m *repository.Manifest) (*Result, error) {
+// load restores m onto the target as r.As, for catalog job jobID.
+func load(ctx context.Context, r Request, m *repository.Manifest, jobID int64) (*Result, error) {
 	log := r.Logger.Named("restore").With("database", r.Database, "backup", m.ID, "target", r.Target.Name, "as", r.As)
 	for _, t := range r.Tables {
 		if _, ok := m.Snapshot.Table(t); !ok {
@@ -164,7 +168,11 @@ func load(ctx context.Context, r Request, m *repository.Manifest) (*Result, erro
 	}
 	req := engines.RestoreRequest{
 		Database: r.As, Tables: r.Tables, Replace: r.Replace, Parallel: max(r.Parallel, 1),
-		Snapshot: m.Snapshot, Logger: log,
+		Snapshot: m.Snapshot, Logger: log, Scratch: engineScratch(r, m, jobID),
+	}
+	if r.TableScratch != nil && len(r.Tables) > 0 {
+		c := r.TableScratch.Conn
+		req.ScratchTarget = &c
 	}
 	if m.Type == repository.Differential && m.Base != "" {
 		req.BaseSource = func(ctx context.Context) (engines.PartSource, error) {

@@ -10,12 +10,17 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository"
 )
 
 // Purposes of scratch databases, as the ledger records them.
 const (
 	PurposeVerify = "verify"
 	PurposeDrill  = "drill"
+	// PurposeTableRestore: the whole backup restored under a scratch name
+	// by an engine whose table restore needs one (SQL Server), on any
+	// target a restore may write to (engineScratch).
+	PurposeTableRestore = "table-restore"
 )
 
 // ErrScratchInUse is returned by ClaimScratch when the scratch database is
@@ -213,7 +218,7 @@ func CleanupStale(ctx context.Context, c Cleanup) (*CleanupReport, error) {
 		switch {
 		case !ok:
 			reason = fmt.Sprintf("restore_target %q is no longer in the policy", s.Target)
-		case !t.Target.Scratch:
+		case !t.Target.Scratch && s.Purpose != PurposeTableRestore:
 			reason = fmt.Sprintf("restore_target %q is no longer a scratch target", s.Target)
 		case ServerOf(t.Engine, t.Target.Conn) != s.Server:
 			reason = fmt.Sprintf("restore_target %q now names server %s, the database was created on %s", s.Target, ServerOf(t.Engine, t.Target.Conn), s.Server)
@@ -253,4 +258,35 @@ func engineName(e engines.Engine) string {
 		return ""
 	}
 	return e.Name()
+}
+
+// engineScratch is the engines.RestoreRequest.Scratch of a table restore:
+// the scratch database the engine creates for it is recorded in the
+// ledger (PurposeTableRestore) before it exists, and marked dropped when
+// the engine has dropped it; CleanupStale drops one a crash left, on
+// scratch and allow_restore targets alike. Nil without a catalog or
+// tables.
+func engineScratch(r Request, m *repository.Manifest, jobID int64) func(context.Context, string) (func(context.Context, bool), error) {
+	if r.Catalog == nil || len(r.Tables) == 0 {
+		return nil
+	}
+	on := r.Target
+	if r.TableScratch != nil {
+		on = *r.TableScratch
+	}
+	return func(ctx context.Context, name string) (func(context.Context, bool), error) {
+		id, err := r.Catalog.RecordScratch(ctx, catalog.Scratch{Target: on.Name, Server: ServerOf(r.Engine, on.Conn),
+			Engine: engineName(r.Engine), Name: name, Purpose: PurposeTableRestore, Database: r.Database, BackupID: m.ID, JobID: jobID})
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, dropped bool) {
+			if !dropped {
+				return // left for CleanupStale
+			}
+			if err := r.Catalog.SetScratchState(context.WithoutCancel(ctx), id, catalog.ScratchDropped, "dropped by the table restore that created it"); err != nil {
+				r.Logger.Warn("the scratch ledger still lists a dropped scratch database", "name", name, "error", err)
+			}
+		}, nil
+	}
 }

@@ -142,7 +142,7 @@ func Verify(ctx context.Context, r Request) (*Verification, error) {
 
 func verify(ctx context.Context, r Request, m *repository.Manifest, v *Verification, claim *ScratchClaim) (*Result, error) {
 	log := r.Logger.Named("verify").With("database", r.Database, "backup", m.ID)
-	res, err := load(ctx, r, m)
+	res, err := load(ctx, r, m, 0) // a whole restore: the engine creates no scratch database of its own
 	if res != nil {
 		v.RestoreTime = res.Duration
 	}

@@ -1,9 +1,11 @@
 package site_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/site"
 )
 
@@ -80,6 +82,44 @@ func TestEngine(t *testing.T) {
 		e, err := site.Engine(db.Engine)
 		if err != nil || e.Name() != want || db.Engine != want {
 			t.Errorf("%s (engine %q): Engine = %v, %v; want %s", name, db.Engine, e, err, want)
+		}
+	}
+}
+
+// SQL Server's own settings reach the adapter: backup_dir and
+// backup_dir_local through the source's and the restore target's
+// connections, compression = false as the backup job's NoCompression.
+func TestMSSQLSettings(t *testing.T) {
+	src := strings.Replace(enginesPolicy, `  dsn    = "sqlserver://dbops@10.1.1.13?database=hub"
+  policy = "p"`, `  dsn    = "sqlserver://dbops@10.1.1.13?database=hub"
+  policy = "p"
+  compression      = false
+  backup_dir       = "\\\\fs1\\dbops"
+  backup_dir_local = "/mnt/dbops"`, 1) + `restore_target "mssql" {
+  engine     = "mssql"
+  dsn        = "sqlserver://dbops@10.1.1.52?database=master"
+  scratch    = true
+  backup_dir = "/var/opt/mssql/dbops"
+}
+`
+	cfg, diags := config.Parse([]byte(src), "engines.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if c := site.SourceConn(cfg, cfg.Databases["hub"]); c.BackupDir != `\\fs1\dbops` || c.BackupDirLocal != "/mnt/dbops" {
+		t.Errorf("SourceConn(hub) = %+v", c)
+	}
+	if c := site.SourceConn(cfg, cfg.Databases["pg"]); c.BackupDir != "" {
+		t.Errorf("SourceConn(pg) = %+v", c)
+	}
+	if c := site.TargetConn(cfg, cfg.RestoreTargets["mssql"]); c.BackupDir != "/var/opt/mssql/dbops" || c.BackupDirLocal != "" {
+		t.Errorf("TargetConn(mssql) = %+v", c)
+	}
+	repo := &repository.Repo{}
+	for name, want := range map[string]bool{"hub": true, "pg": false} {
+		j, err := site.BackupJob(cfg, cfg.Databases[name], repository.Full, site.Run{Repo: repo})
+		if err != nil || j.NoCompression != want || j.CopyOnly {
+			t.Errorf("BackupJob(%s): NoCompression %v, CopyOnly %v, %v; want NoCompression %v, CopyOnly false (the caller decides)", name, j.NoCompression, j.CopyOnly, err, want)
 		}
 	}
 }

@@ -82,7 +82,7 @@ func BackupJob(cfg *config.Config, db *config.Database, typ string, run Run) (ba
 		Database: db.Name, Engine: eng, Conn: SourceConn(cfg, db), Type: typ,
 		MaxDiffRatio: maxRatio, Parallel: Parallel(cfg, db, run.Parallel), Repo: run.Repo, Catalog: run.Catalog,
 		Trigger: run.Trigger, OSUser: run.OSUser, RetainUntil: RetainUntil(cfg, pol, time.Now()), Logger: run.Logger,
-		TempDir: filepath.Join(cfg.Daemon.StateDir, "tmp"),
+		TempDir: filepath.Join(cfg.Daemon.StateDir, "tmp"), NoCompression: db.NoCompression,
 	}, nil
 }
 

@@ -80,12 +80,12 @@ func InitRepository(ctx context.Context, cfg *config.Config, logger hclog.Logger
 
 // SourceConn is how to reach database db.
 func SourceConn(cfg *config.Config, db *config.Database) engines.Conn {
-	return engines.Conn{DSN: db.DSN, Password: db.Password, BinDir: binDir(cfg, db.Engine)}
+	return engines.Conn{DSN: db.DSN, Password: db.Password, BinDir: binDir(cfg, db.Engine), BackupDir: db.BackupDir, BackupDirLocal: db.BackupDirLocal}
 }
 
 // TargetConn is how to reach restore target t.
 func TargetConn(cfg *config.Config, t *config.RestoreTarget) engines.Conn {
-	return engines.Conn{DSN: t.DSN, Password: t.Password, BinDir: binDir(cfg, t.Engine)}
+	return engines.Conn{DSN: t.DSN, Password: t.Password, BinDir: binDir(cfg, t.Engine), BackupDir: t.BackupDir, BackupDirLocal: t.BackupDirLocal}
 }
 
 // binDir is where the engine's client tools live, from the daemon setting

@@ -16,8 +16,10 @@ func RestoreTarget(cfg *config.Config, t *config.RestoreTarget) restore.Target {
 		KeepOnFailure: t.KeepOnFailure}
 }
 
-// ScratchTargets are the policy's scratch restore targets with their
-// engines, where restore.CleanupStale looks for what a crash left behind.
+// ScratchTargets are the policy's restore targets dbopsd creates databases
+// of its own on (scratch targets, and allow_restore ones for an engine's
+// table-restore scratch copy) with their engines, where
+// restore.CleanupStale looks for what a crash left behind.
 // A target whose engine this build lacks is an error, with the others
 // returned all the same.
 func ScratchTargets(cfg *config.Config) ([]restore.CleanupTarget, error) {
@@ -25,8 +27,8 @@ func ScratchTargets(cfg *config.Config) ([]restore.CleanupTarget, error) {
 	var firstErr error
 	for _, name := range sortedTargets(cfg) {
 		t := cfg.RestoreTargets[name]
-		if !t.Scratch {
-			continue
+		if !t.Scratch && !t.AllowRestore {
+			continue // dbopsd creates no database of its own there
 		}
 		eng, err := Engine(t.Engine)
 		if err != nil {

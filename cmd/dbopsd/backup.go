@@ -17,6 +17,7 @@ type backupOpts struct {
 	database string
 	typ      string
 	parallel int
+	copyOnly bool
 }
 
 func backupCmd() command {
@@ -29,6 +30,7 @@ func backupCmd() command {
 			fs.StringVar(&o.database, "database", "", "database to back up (its label in the policy)")
 			fs.StringVar(&o.typ, "type", "full", "full or differential")
 			fs.IntVar(&o.parallel, "parallel", 0, "tables read at once (default: the policy's parallel)")
+			fs.BoolVar(&o.copyOnly, "copy-only", true, "a full taken now leaves the server's native backup chain alone (SQL Server COPY_ONLY);\n--copy-only=false makes it the base of the scheduled differentials that follow")
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 0, "no arguments"); err != nil {
 					return err
@@ -66,6 +68,7 @@ func runBackup(ctx context.Context, o backupOpts) error {
 	if err != nil {
 		return err
 	}
+	job.CopyOnly = o.copyOnly
 	pr := newProgress(o.stderr, "backup "+o.database, 0, o.quiet || o.jsonOut)
 	job.Progress = pr.add
 	res, err := backup.Run(ctx, job)

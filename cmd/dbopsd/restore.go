@@ -24,6 +24,9 @@ type restoreOpts struct {
 	replace  bool
 	parallel int
 	storage  string
+
+	// tableScratch is --table-scratch.
+	tableScratch string
 }
 
 // stringList is a repeatable flag.
@@ -45,6 +48,7 @@ func restoreCmd() command {
 			fs.StringVar(&o.as, "as", "", "name of the database to create on the target")
 			fs.Var(&o.tables, "table", "restore only this table (schema.table; repeatable)")
 			fs.BoolVar(&o.replace, "replace", false, "drop and replace an existing database or table of that name")
+			fs.StringVar(&o.tableScratch, "table-scratch", "", "with --table, SQL Server: the scratch restore_target to restore the whole backup on\n(default: the target's own server); the tables are then bulk-copied across")
 			return func(ctx context.Context, args []string) error {
 				if err := needArgs(args, 0, "no arguments"); err != nil {
 					return err
@@ -101,6 +105,20 @@ func restoreRequest(ctx context.Context, o restoreOpts, e *env, verify bool) (re
 		return restore.Request{}, err
 	}
 	req.As, req.Tables, req.Replace = o.as, tables, o.replace
+	if o.tableScratch != "" {
+		st, err := e.cfg.RestoreTarget(o.tableScratch)
+		if err != nil {
+			return restore.Request{}, err
+		}
+		if len(tables) == 0 || !st.Scratch {
+			return restore.Request{}, usageError("--table-scratch names a scratch restore_target, for a restore of --table")
+		}
+		if err := site.CheckRestore(db, st); err != nil {
+			return restore.Request{}, err
+		}
+		sc := site.RestoreTarget(e.cfg, st)
+		req.TableScratch = &sc
+	}
 	return req, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
 	"github.com/dbopsd/dbopsd/internal/fault"
@@ -31,11 +33,6 @@ const (
 	partBlockPrefix = "blocks/"
 	formatBlobIndex = "mssql-blob-index-v1"
 )
-
-// stripeBytes is the most a stripe is planned to hold: under Azure's
-// 50,000 blocks of 4 MiB (about 195 GiB) with room for growth while the
-// backup runs. SQL Server compresses, so this errs towards more stripes.
-const stripeBytes = 100 << 30
 
 // credentialLifetime bounds the SAS a backup or restore gives SQL Server;
 // the credential is dropped when the job ends in any case.
@@ -107,9 +104,11 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if database == "" {
 		return nil, fault.Permanent(errors.New("the DSN names no database (?database=NAME)"))
 	}
-	srv, err := blobServer()
-	if err != nil {
-		return nil, err
+	if _, ok := backupDir(src); !ok {
+		// Refused before connecting when the policy sets no listener.
+		if _, err := blobServer(); err != nil {
+			return nil, err
+		}
 	}
 	db, err := open(ctx, src, "master")
 	if err != nil {
@@ -124,61 +123,50 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if err != nil {
 		return nil, err
 	}
-	var dataBytes int64
+	var dataBytes, logBytes int64
 	for _, f := range files {
-		if f.Type != "LOG" {
+		if f.Type == "LOG" {
+			logBytes += f.Bytes
+		} else {
 			dataBytes += f.Bytes
 		}
 	}
-	stripes := int(min(64, 1+dataBytes/stripeBytes))
+	stripes, err := stripesFor(dataBytes, logBytes)
+	if err != nil {
+		return nil, fault.Permanent(fmt.Errorf("backing up database %s: %w", database, err))
+	}
 
-	o := backupOptions{Differential: opts.Type == "differential"}
+	o := nativeOptions(opts)
 	if o.Differential {
 		if opts.Base == nil || opts.Base.Meta[MetaBackupSetGUID] == "" {
 			return nil, fault.Permanent(errors.New("a SQL Server differential needs its full backup's backup set GUID, and the full has none recorded: take a full"))
+		}
+		if opts.Base.OutsideChain {
+			return nil, fault.Permanent(fmt.Errorf("full backup set %s was taken COPY_ONLY and cannot be a differential's base: take a full", opts.Base.Meta[MetaBackupSetGUID]))
 		}
 		if err := checkBase(ctx, db, database, opts.Base.Meta[MetaBackupSetGUID]); err != nil {
 			return nil, err
 		}
 	}
 
-	// The container lives as long as the BACKUP statement.
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	c := srv.Receive(cctx, sink, partBlockPrefix, time.Now().Add(credentialLifetime))
-	var urls []string
-	for i := range stripes {
-		urls = append(urls, c.BlobURL(fmt.Sprintf("%s_%d_of_%d.bak", safeBlobName(database), i+1, stripes)))
-	}
-	if err := withCredential(ctx, db, c, func() error {
-		s, err := backupToURL(database, urls, o)
-		if err != nil {
-			return fault.Permanent(err)
+	take := backupToListener
+	if dir, ok := backupDir(src); ok {
+		take = func(ctx context.Context, db *sql.DB, database string, stripes int, o backupOptions, opts engines.BackupOptions, sink engines.PartSink) ([]string, error) {
+			return backupThroughDir(ctx, db, dir, database, stripes, o, opts, sink)
 		}
-		if opts.Logger != nil {
-			opts.Logger.Debug("backing up", "database", database, "statement", s.String())
-		}
-		return exec(ctx, db, s)
-	}); err != nil {
-		return nil, fmt.Errorf("backing up database %s: %w", database, err)
 	}
-	blobs, err := c.Close()
+	devices, err := take(ctx, db, database, stripes, o, opts, sink)
 	if err != nil {
 		return nil, fmt.Errorf("backing up database %s: %w", database, err)
-	}
-	if len(blobs) != stripes {
-		return nil, fmt.Errorf("backing up database %s: SQL Server committed %d of %d stripes", database, len(blobs), stripes)
-	}
-	if err := writeIndex(ctx, sink, blobs); err != nil {
-		return nil, err
 	}
 
 	// A native backup is consistent as of its end.
 	snap := &engines.Snapshot{Engine: engineName, ServerVersion: info.version, TakenAt: time.Now().UTC(),
 		Meta: map[string]string{MetaEdition: info.edition, MetaStripes: strconv.Itoa(stripes)}}
-	if err := readBackupSet(ctx, db, database, urls[0], snap); err != nil {
+	if err := readBackupSet(ctx, db, database, devices[0], snap); err != nil {
 		return nil, err
 	}
+	snap.OutsideChain = snap.Meta[MetaCopyOnly] == "true"
 	if o.Differential && !strings.EqualFold(snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID]) {
 		// A full was taken between checkBase and the BACKUP.
 		return nil, errOtherBase(database, snap.Meta[MetaDifferentialBaseGUID], opts.Base.Meta[MetaBackupSetGUID])
@@ -192,6 +180,111 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	}
 	snap.Tables, snap.Consistency = tables, consistency
 	return snap, nil
+}
+
+// backupToListener runs BACKUP … TO URL into a container of the blob
+// listener, which streams each block into sink, and writes the stripe
+// index. It returns the URLs.
+func backupToListener(ctx context.Context, db *sql.DB, database string, stripes int, o backupOptions, opts engines.BackupOptions, sink engines.PartSink) ([]string, error) {
+	srv, err := blobServer()
+	if err != nil {
+		return nil, err
+	}
+	// The container lives as long as the BACKUP statement.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := srv.Receive(cctx, sink, partBlockPrefix, time.Now().Add(credentialLifetime))
+	var urls []string
+	for i := range stripes {
+		urls = append(urls, c.BlobURL(fmt.Sprintf("%s_%d_of_%d.bak", safeBlobName(database), i+1, stripes)))
+	}
+	if err := withCredential(ctx, db, c, func() error {
+		s, err := backupToURL(database, urls, o)
+		if err != nil {
+			return fault.Permanent(err)
+		}
+		logBackup(opts, database, s, o)
+		return exec(ctx, db, s)
+	}); err != nil {
+		return nil, err
+	}
+	blobs, err := c.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(blobs) != stripes {
+		return nil, fmt.Errorf("SQL Server committed %d of %d stripes", len(blobs), stripes)
+	}
+	return urls, writeIndex(ctx, sink, blobs)
+}
+
+// backupThroughDir is the backup_dir fallback: BACKUP … TO DISK into files
+// of dir, read into sink as the blocks of stripes named as a backup to URL
+// names them, the stripe index written; the files are deleted in any
+// case. It returns the files as SQL Server names them.
+func backupThroughDir(ctx context.Context, db *sql.DB, dir diskDir, database string, stripes int, o backupOptions, opts engines.BackupOptions, sink engines.PartSink) ([]string, error) {
+	server, local := dir.files(database, stripes)
+	s, err := backupToDisk(database, server, o)
+	if err != nil {
+		return nil, fault.Permanent(err)
+	}
+	var names []string
+	for i := range stripes {
+		names = append(names, fmt.Sprintf("%s_%d_of_%d.bak", safeBlobName(database), i+1, stripes))
+	}
+	err = filesIntoRepository(ctx, sink, local, names, opts.Logger, func() error {
+		logBackup(opts, database, s, o)
+		return exec(ctx, db, s)
+	})
+	return server, err
+}
+
+// filesIntoRepository runs backup, which writes the stripe files local
+// (SQL Server's BACKUP … TO DISK), reads them into sink as the blocks of
+// the stripes names, writes the stripe index, and deletes the files
+// whatever happened.
+func filesIntoRepository(ctx context.Context, sink engines.PartSink, local, names []string, log hclog.Logger, backup func() error) (err error) {
+	defer func() {
+		if rerr := removeFiles(local); rerr != nil {
+			if err == nil {
+				err = fmt.Errorf("deleting the backup files from backup_dir: %w", rerr)
+			} else if log != nil {
+				log.Warn("the backup files stay in backup_dir", "error", rerr)
+			}
+		}
+	}()
+	if err := backup(); err != nil {
+		return err
+	}
+	blobs, err := storeFiles(ctx, sink, local, names)
+	if err != nil {
+		return err
+	}
+	return writeIndex(ctx, sink, blobs)
+}
+
+func logBackup(opts engines.BackupOptions, database string, s stmt, o backupOptions) {
+	if opts.Logger == nil {
+		return
+	}
+	opts.Logger.Debug("backing up", "database", database, "statement", s.String())
+	if o.CopyOnly {
+		opts.Logger.Info("full taken COPY_ONLY: outside the schedule, it leaves the server's differential base as it is and no differential of dbopsd's will be based on it", "database", database)
+	}
+}
+
+// nativeOptions is what BACKUP DATABASE does for opts: a differential of
+// SQL Server's own (WITH DIFFERENTIAL) when dbopsd asks for one; COPY_ONLY
+// for a full taken outside the schedule (opts.CopyOnly: dbopsd backup by
+// hand, dbopsd run, a signed request), so that the server's differential
+// base, which the customer's own differentials and the scheduled ones of
+// dbopsd build on, stays where it was; not for the fulls of the schedule,
+// including a full that replaces a scheduled differential (no full yet,
+// differential_max_ratio passed), which are the chain's new base.
+// COMPRESSION unless the database's compression = false.
+func nativeOptions(opts engines.BackupOptions) backupOptions {
+	diff := opts.Type == "differential"
+	return backupOptions{Differential: diff, CopyOnly: opts.CopyOnly && !diff, NoCompression: opts.NoCompression}
 }
 
 // safeBlobName keeps a blob name to letters, digits, '-' and '_': the

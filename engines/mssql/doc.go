@@ -22,8 +22,11 @@
 //  2. CREATE CREDENTIAL named after the container's URL holds the SAS;
 //     SQL Server finds it by the URL prefix.
 //  3. BACKUP DATABASE @database TO URL = @url1, … WITH CHECKSUM,
-//     COMPRESSION, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536: the
-//     statement returns when SQL Server has committed every stripe.
+//     COMPRESSION (NO_COMPRESSION with compression = false), COPY_ONLY for
+//     a full outside the schedule, MAXTRANSFERSIZE = 4194304, BLOCKSIZE =
+//     65536: the statement returns when SQL Server has committed every
+//     stripe. The stripe count comes from the database's allocated size,
+//     a stripe planned at half of 50,000 blocks × 4 MiB (stripes.go).
 //  4. The credential is dropped, the container closed, and its index (which
 //     blocks make each stripe) written as the meta part blobs.json.
 //  5. msdb.dbo.backupset gives the native chain (backup set GUID, LSNs,
@@ -35,6 +38,28 @@
 // taken (sys.master_files) and after (msdb): it could not be restored from
 // the repository.
 //
+// # COPY_ONLY
+//
+// A full the schedule did not ask for (dbopsd backup by hand unless
+// --copy-only=false, dbopsd run, a signed request: engines.BackupOptions.
+// CopyOnly) is taken COPY_ONLY, so that the server's differential base,
+// which the customer's own differentials and dbopsd's scheduled ones
+// build on, does not move. Such a full is recorded outside the chain
+// (Snapshot.OutsideChain); the repository bases the next differential on
+// the newest full inside it, and says so in the manifest's reason, or
+// takes a full when there is none. Fulls of the schedule, including one
+// that replaces a differential (no full yet, differential_max_ratio), are
+// not COPY_ONLY: they are the chain's new base. Drills and verifications
+// take no backup of their own.
+//
+// # backup_dir
+//
+// For servers that cannot reach the listener: BACKUP … TO DISK striped
+// into files of backup_dir (backup_dir_local as dbopsd sees it), read
+// into the same parts and stripe index as a backup to URL, deleted in any
+// case; a restore writes the stripes back, RESTORE … FROM DISK, deletes
+// them (disk.go). Either path restores what the other took.
+//
 // # How a restore runs
 //
 // The stripes are served back from the repository in a read-only
@@ -45,6 +70,9 @@
 // (RestoreRequest.BaseSource): the full WITH NORECOVERY, then the
 // differential WITH RECOVERY. A backup of a newer SQL Server than the
 // target is refused first. Single tables: the whole backup is restored
-// under a scratch name, the tables copied with SELECT INTO on the same
-// server, the scratch copy dropped.
+// under a scratch name, recorded in the scratch ledger first
+// (RestoreRequest.Scratch), on the target's server or on a scratch target
+// of another (RestoreRequest.ScratchTarget, --table-scratch); the tables
+// are copied with SELECT INTO on one server, with bulk copy (mssql.CopyIn,
+// 10,000-row transactions) across servers; the scratch copy is dropped.
 package mssql

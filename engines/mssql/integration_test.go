@@ -1,6 +1,7 @@
 package mssql
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,9 @@ import (
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/internal/fault"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/storage/local"
 )
 
 // The integration tests run against a real SQL Server, named by
@@ -197,5 +202,187 @@ func TestIntegration(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sys.credentials WHERE name LIKE N'https://%dbopsd-%'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("credentials left behind: %d, %v", n, err)
+	}
+}
+
+// TestIntegrationCompressionAndChain: the stored size of a full and two
+// cumulative differentials through a real repository (local storage,
+// chunked, compressed, encrypted, deduplicated within the generation),
+// with compression on and off: the figure the README's choice of default
+// rests on, printed on every run against a server. And COPY_ONLY: a full
+// by hand is marked outside the chain and leaves the differential base
+// where the chain's full put it.
+func TestIntegrationCompressionAndChain(t *testing.T) {
+	server := integration(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	e := &Engine{}
+	db, err := open(ctx, server, "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, noCompression := range []bool{false, true} {
+		name := randomName("dbopsd_cmp_")
+		q, _ := quoteName(name)
+		mustExec := func(sqlText string) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, sqlText); err != nil {
+				t.Fatalf("%s: %v", sqlText, err)
+			}
+		}
+		mustExec("CREATE DATABASE " + q)
+		t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+		mustExec(fmt.Sprintf("CREATE TABLE %s.dbo.[tickets] (id int PRIMARY KEY, window_no int, citizen nvarchar(200), issued datetime2)", q))
+		mustExec(fmt.Sprintf("INSERT INTO %s.dbo.[tickets] SELECT TOP (200000) n, n %% 12, N'市民 ' + CONVERT(nvarchar(36), NEWID()), DATEADD(second, n, '2026-01-01')\n"+
+			"FROM (SELECT ROW_NUMBER() OVER (ORDER BY (SELECT 1)) AS n FROM sys.all_objects a CROSS JOIN sys.all_objects b) AS g", q))
+		src := withDatabase(server, name)
+
+		st, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo, err := repository.Init(ctx, st, secret.New("compression figures"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		take := func(typ string, base *repository.Manifest, copyOnly bool) *repository.Manifest {
+			t.Helper()
+			w, err := repo.NewBackup(ctx, repository.BackupOptions{Database: "cmp", Engine: engineName, Type: typ, Base: base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := engines.BackupOptions{Type: typ, Parallel: 1, NoCompression: noCompression, CopyOnly: copyOnly}
+			if base != nil {
+				opts.Base = base.Snapshot
+			}
+			snap, err := e.Backup(ctx, src, opts, w)
+			if err != nil {
+				w.Abort(err)
+				t.Fatalf("%s backup (compression %v): %v", typ, !noCompression, err)
+			}
+			m, err := w.Commit(ctx, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		full := take(repository.Full, nil, false)
+		if full.Snapshot.OutsideChain || full.Snapshot.Meta[MetaCopyOnly] != "false" {
+			t.Errorf("the schedule's full: outside the chain %v, copy_only %s", full.Snapshot.OutsideChain, full.Snapshot.Meta[MetaCopyOnly])
+		}
+		byHand := take(repository.Full, nil, true)
+		if !byHand.Snapshot.OutsideChain || byHand.Snapshot.Meta[MetaCopyOnly] != "true" {
+			t.Errorf("a full by hand: outside the chain %v, copy_only %s", byHand.Snapshot.OutsideChain, byHand.Snapshot.Meta[MetaCopyOnly])
+		}
+		mustExec(fmt.Sprintf("UPDATE %s.dbo.[tickets] SET window_no = window_no + 1 WHERE id %% 20 = 0", q))
+		d1 := take(repository.Differential, full, false) // based on the chain's full, the copy-only one notwithstanding
+		mustExec(fmt.Sprintf("UPDATE %s.dbo.[tickets] SET window_no = window_no + 1 WHERE id %% 20 = 1", q))
+		d2 := take(repository.Differential, full, false)
+		for _, m := range []*repository.Manifest{d1, d2} {
+			if !strings.EqualFold(m.Snapshot.Meta[MetaDifferentialBaseGUID], full.Snapshot.Meta[MetaBackupSetGUID]) {
+				t.Errorf("differential %s based on %s, not on the chain's full %s", m.ID, m.Snapshot.Meta[MetaDifferentialBaseGUID], full.Snapshot.Meta[MetaBackupSetGUID])
+			}
+		}
+		fmt.Printf("engines/mssql: compression = %v: full %d bytes from SQL Server, %d stored; differential 1 %d / %d; differential 2 %d / %d; generation stored %d\n",
+			!noCompression, full.Stats.RawBytes, full.Stats.StoredBytes, d1.Stats.RawBytes, d1.Stats.StoredBytes, d2.Stats.RawBytes, d2.Stats.StoredBytes,
+			full.Stats.StoredBytes+d1.Stats.StoredBytes+d2.Stats.StoredBytes)
+	}
+}
+
+// TestIntegrationBackupDir: the backup_dir fallback against a server,
+// when DBOPS_TEST_MSSQL_BACKUP_DIR names a directory it writes to
+// (DBOPS_TEST_MSSQL_BACKUP_DIR_LOCAL: the same directory here, when the
+// paths differ): a full through the directory, restored through it, equal
+// statistics, the directory left empty.
+func TestIntegrationBackupDir(t *testing.T) {
+	server := integration(t)
+	dir, local := os.Getenv("DBOPS_TEST_MSSQL_BACKUP_DIR"), os.Getenv("DBOPS_TEST_MSSQL_BACKUP_DIR_LOCAL")
+	if dir == "" {
+		t.Skipf("NOT RUN: DBOPS_TEST_MSSQL_BACKUP_DIR is not set (a directory SQL Server writes backups to and this test reads)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	e := &Engine{}
+	name := randomName("dbopsd_dir_")
+	db, err := open(ctx, server, "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q, _ := quoteName(name)
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %[1]s; EXEC(N'CREATE TABLE %[2]s.dbo.t (id int PRIMARY KEY, v nvarchar(50))'); EXEC(N'INSERT INTO %[2]s.dbo.t VALUES (1, N''一''), (2, NULL)')",
+		q, strings.ReplaceAll(q, "'", "''"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	conn := withDatabase(server, name)
+	conn.BackupDir, conn.BackupDirLocal = dir, local
+	parts := enginetest.NewDirParts(t.TempDir())
+	snap, err := e.Backup(ctx, conn, engines.BackupOptions{Type: "full", Parallel: 1}, parts)
+	if err != nil {
+		t.Fatalf("backup through backup_dir: %v", err)
+	}
+	as := name + "_restored"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, as) })
+	target := server
+	target.BackupDir, target.BackupDirLocal = dir, local
+	if _, err := e.Restore(ctx, target, engines.RestoreRequest{Database: as, Parallel: 1, Snapshot: snap}, parts); err != nil {
+		t.Fatalf("restore through backup_dir: %v", err)
+	}
+	got, err := e.TableStats(ctx, server, as, nil)
+	if d := engines.CompareStats(snap.Tables, got); err != nil || len(d) > 0 {
+		t.Errorf("restored through backup_dir: %q, %v", d, err)
+	}
+	if es, err := os.ReadDir(cmp.Or(local, dir)); err != nil || slices.ContainsFunc(es, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), "dbopsd-") }) {
+		t.Errorf("backup_dir after the backup and restore: %v, %v", es, err)
+	}
+}
+
+// TestIntegrationTableAcrossServers: a table restore whose scratch restore
+// goes onto another server (DBOPS_TEST_MSSQL_SCRATCH_DSN), the table
+// bulk-copied across.
+func TestIntegrationTableAcrossServers(t *testing.T) {
+	server := integration(t)
+	other := os.Getenv("DBOPS_TEST_MSSQL_SCRATCH_DSN")
+	if other == "" {
+		t.Skipf("NOT RUN: DBOPS_TEST_MSSQL_SCRATCH_DSN is not set (a second SQL Server for the scratch restore of a table restore)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	e := &Engine{}
+	name := randomName("dbopsd_x_")
+	db, err := open(ctx, server, "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q, _ := quoteName(name)
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %[1]s; EXEC(N'CREATE TABLE %[2]s.dbo.t (id int IDENTITY PRIMARY KEY, v nvarchar(50) NULL, d decimal(18,2) NOT NULL, g uniqueidentifier, at datetime2(3))');"+
+		" EXEC(N'INSERT INTO %[2]s.dbo.t (v, d, g, at) SELECT TOP (25000) N''行'', 12.5, NEWID(), SYSDATETIME() FROM sys.all_objects a CROSS JOIN sys.all_objects b')",
+		q, strings.ReplaceAll(q, "'", "''"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	parts := enginetest.NewDirParts(t.TempDir())
+	snap, err := e.Backup(ctx, withDatabase(server, name), engines.BackupOptions{Type: "full", Parallel: 1}, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into := name + "_tables"
+	t.Cleanup(func() { e.DropDatabase(context.Background(), server, into) })
+	scratch := engines.Conn{DSN: other}
+	tb := engines.TableRef{Schema: "dbo", Name: "t"}
+	rep, err := e.Restore(ctx, server, engines.RestoreRequest{Database: into, Tables: []engines.TableRef{tb}, Parallel: 1, Snapshot: snap, ScratchTarget: &scratch}, parts)
+	if err != nil {
+		t.Fatalf("table restore across servers: %v", err)
+	}
+	if len(rep.NoteMessages) == 0 || rep.NoteMessages[0].Key != NoteTableBulkCopied {
+		t.Errorf("notes: %+v", rep.NoteMessages)
+	}
+	got, err := e.TableStats(ctx, server, into, []engines.TableRef{tb})
+	want, _ := snap.Table(tb)
+	if err != nil || len(got) != 1 || got[0].Rows != want.Rows || got[0].Checksum != want.Checksum {
+		t.Errorf("bulk-copied table: %+v, %v; want %+v", got, err, want)
 	}
 }

@@ -23,4 +23,5 @@ const (
 	NoteLoginsNotRestored = "mssql.logins_not_restored" // database
 	NoteFilesMoved        = "mssql.files_moved"         // count, data_path, log_path
 	NoteTableCopied       = "mssql.table_copied"        // table, database
+	NoteTableBulkCopied   = "mssql.table_bulk_copied"   // table, database, rows, server
 )

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
 	"github.com/dbopsd/dbopsd/internal/fault"
@@ -44,9 +46,13 @@ func (e *Engine) restore(ctx context.Context, target engines.Conn, req engines.R
 		}
 		sources = []engines.PartSource{full, source}
 	}
-	srv, err := blobServer()
-	if err != nil {
-		return nil, err
+	dir, throughDir := backupDir(target)
+	var srv *blobsrv.Server
+	if !throughDir {
+		var err error
+		if srv, err = blobServer(); err != nil {
+			return nil, err
+		}
 	}
 	db, err := open(ctx, target, "master")
 	if err != nil {
@@ -73,7 +79,13 @@ func (e *Engine) restore(ctx context.Context, target engines.Conn, req engines.R
 	for i, src := range sources {
 		first, last := i == 0, i == len(sources)-1
 		o := restoreOptions{Recovery: last, Replace: first && req.Replace}
-		if err := e.restoreStripes(ctx, db, srv, src, req, info, first, o, rep); err != nil {
+		var err error
+		if throughDir {
+			err = e.restoreThroughDir(ctx, db, dir, src, req, info, first, o, rep)
+		} else {
+			err = e.restoreStripes(ctx, db, srv, src, req, info, first, o, rep)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("restoring database %s: %w", req.Database, err)
 		}
 	}
@@ -98,31 +110,72 @@ func (e *Engine) restoreStripes(ctx context.Context, db *sql.DB, srv *blobsrv.Se
 		urls = append(urls, c.BlobURL(b.Name))
 	}
 	return withCredential(ctx, db, c, func() error {
-		var moves []move
-		if first {
-			files, err := fileList(ctx, db, urls)
-			if err != nil {
-				return err
-			}
-			if moves, err = plan(files, req.Database, info); err != nil {
-				return err
+		return restoreFrom(ctx, db, "URL", urls, req, info, first, o, rep)
+	})
+}
+
+// restoreThroughDir is the backup_dir fallback of restoreStripes: the
+// stripes are written into files of dir, restored FROM DISK, and deleted
+// in any case.
+func (e *Engine) restoreThroughDir(ctx context.Context, db *sql.DB, dir diskDir, src engines.PartSource, req engines.RestoreRequest,
+	info server, first bool, o restoreOptions, rep *engines.RestoreReport) error {
+	blobs, err := readIndex(ctx, src)
+	if err != nil {
+		return err
+	}
+	server, local := dir.files(req.Database, len(blobs))
+	return filesFromRepository(ctx, src, blobs, local, req.Logger, func() error {
+		return restoreFrom(ctx, db, "DISK", server, req, info, first, o, rep)
+	})
+}
+
+// filesFromRepository writes the stripes of blobs from src into the files
+// local, runs restore (SQL Server's RESTORE … FROM DISK), and deletes the
+// files whatever happened.
+func filesFromRepository(ctx context.Context, src engines.PartSource, blobs []blobsrv.Blob, local []string, log hclog.Logger, restore func() error) (err error) {
+	defer func() {
+		if rerr := removeFiles(local); rerr != nil {
+			if err == nil {
+				err = fmt.Errorf("deleting the restored stripes from backup_dir: %w", rerr)
+			} else if log != nil {
+				log.Warn("the restored stripes stay in backup_dir", "error", rerr)
 			}
 		}
-		s, err := restoreDatabase(req.Database, urls, moves, o)
+	}()
+	if err := writeFiles(ctx, src, blobs, local); err != nil {
+		return err
+	}
+	return restore()
+}
+
+// restoreFrom plans the files (the first restore of a chain) and runs
+// RESTORE DATABASE from devices of kind.
+func restoreFrom(ctx context.Context, db *sql.DB, kind string, devices []string, req engines.RestoreRequest,
+	info server, first bool, o restoreOptions, rep *engines.RestoreReport) error {
+	var moves []move
+	if first {
+		files, err := fileList(ctx, db, kind, devices)
 		if err != nil {
-			return fault.Permanent(err)
-		}
-		if req.Logger != nil {
-			req.Logger.Debug("restoring", "database", req.Database, "statement", s.String())
-		}
-		if err := exec(ctx, db, s); err != nil {
 			return err
 		}
-		if first {
-			rep.AddNote(engines.Note{Key: NoteFilesMoved, Params: engines.Params{"count": strconv.Itoa(len(moves)), "data_path": info.defaultData, "log_path": info.defaultLog}})
+		if moves, err = plan(files, req.Database, info); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	s, err := restoreDatabaseFrom(req.Database, kind, devices, moves, o)
+	if err != nil {
+		return fault.Permanent(err)
+	}
+	if req.Logger != nil {
+		req.Logger.Debug("restoring", "database", req.Database, "statement", s.String())
+	}
+	if err := exec(ctx, db, s); err != nil {
+		return err
+	}
+	if first {
+		rep.AddNote(engines.Note{Key: NoteFilesMoved, Params: engines.Params{"count": strconv.Itoa(len(moves)), "data_path": info.defaultData, "log_path": info.defaultLog}})
+	}
+	return nil
 }
 
 func readIndex(ctx context.Context, source engines.PartSource) ([]blobsrv.Blob, error) {
@@ -146,8 +199,8 @@ type backupFile struct {
 	Logical, Physical, Type string // Type: D data, L log, S FILESTREAM, F full-text
 }
 
-func fileList(ctx context.Context, db *sql.DB, urls []string) ([]backupFile, error) {
-	s, err := restoreOnly("FILELISTONLY", urls)
+func fileList(ctx context.Context, db *sql.DB, kind string, devices []string) ([]backupFile, error) {
+	s, err := restoreOnlyFrom("FILELISTONLY", kind, devices)
 	if err != nil {
 		return nil, fault.Permanent(err)
 	}

@@ -177,8 +177,34 @@ func backupToURL(database string, urls []string, o backupOptions) (stmt, error) 
 
 // backupToDisk is the backup_dir fallback: BACKUP DATABASE striped over
 // files on a share both SQL Server and dbopsd see.
-func backupToDisk(database string, files []string) (stmt, error) {
-	return backupTo("DISK", database, files, backupOptions{})
+func backupToDisk(database string, files []string, o backupOptions) (stmt, error) {
+	if err := checkFiles(files); err != nil {
+		return stmt{}, err
+	}
+	return backupTo("DISK", database, files, o)
+}
+
+func checkFiles(files []string) error {
+	if len(files) == 0 {
+		return errors.New("no file to back up to or restore from")
+	}
+	if len(files) > maxStripes {
+		return fmt.Errorf("%d stripes: SQL Server takes at most %d backup devices", len(files), maxStripes)
+	}
+	for _, f := range files {
+		if f == "" || strings.ContainsRune(f, 0) {
+			return fmt.Errorf("backup file %q is no path", f)
+		}
+	}
+	return nil
+}
+
+// checkDevices checks the paths of kind (URL or DISK).
+func checkDevices(kind string, paths []string) error {
+	if kind == "DISK" {
+		return checkFiles(paths)
+	}
+	return checkURLs(paths)
 }
 
 func backupTo(kind, database string, paths []string, o backupOptions) (stmt, error) {
@@ -238,16 +264,21 @@ func dropCredential(containerURL string) (stmt, error) {
 // restoreOnly is RESTORE HEADERONLY, FILELISTONLY or VERIFYONLY of the
 // backup striped over urls.
 func restoreOnly(what string, urls []string) (stmt, error) {
+	return restoreOnlyFrom(what, "URL", urls)
+}
+
+// restoreOnlyFrom is restoreOnly from devices of kind URL or DISK.
+func restoreOnlyFrom(what, kind string, paths []string) (stmt, error) {
 	switch what {
 	case "HEADERONLY", "FILELISTONLY":
 	case "VERIFYONLY":
 	default:
 		return stmt{}, fmt.Errorf("RESTORE %s is not a statement the adapter sends", what)
 	}
-	if err := checkURLs(urls); err != nil {
+	if err := checkDevices(kind, paths); err != nil {
 		return stmt{}, err
 	}
-	dev, args := devices("URL", urls)
+	dev, args := devices(kind, paths)
 	with := ""
 	if what == "VERIFYONLY" {
 		with = "\nWITH CHECKSUM"
@@ -273,13 +304,19 @@ type restoreOptions struct {
 // restoreDatabase restores the backup striped over urls as database,
 // every file moved.
 func restoreDatabase(database string, urls []string, moves []move, o restoreOptions) (stmt, error) {
+	return restoreDatabaseFrom(database, "URL", urls, moves, o)
+}
+
+// restoreDatabaseFrom is restoreDatabase from devices of kind URL or DISK
+// (the backup_dir fallback).
+func restoreDatabaseFrom(database, kind string, paths []string, moves []move, o restoreOptions) (stmt, error) {
 	if _, err := quoteName(database); err != nil {
 		return stmt{}, err
 	}
-	if err := checkURLs(urls); err != nil {
+	if err := checkDevices(kind, paths); err != nil {
 		return stmt{}, err
 	}
-	dev, args := devices("URL", urls)
+	dev, args := devices(kind, paths)
 	args = append([]sql.NamedArg{sql.Named("database", database)}, args...)
 	var with []string
 	for i, m := range moves {
@@ -299,7 +336,10 @@ func restoreDatabase(database string, urls []string, moves []move, o restoreOpti
 	} else {
 		with = append(with, "NORECOVERY")
 	}
-	with = append(with, fmt.Sprintf("MAXTRANSFERSIZE = %d", maxTransferSize), fmt.Sprintf("BLOCKSIZE = %d", blockSize), "STATS = 10")
+	if kind == "URL" {
+		with = append(with, fmt.Sprintf("MAXTRANSFERSIZE = %d", maxTransferSize), fmt.Sprintf("BLOCKSIZE = %d", blockSize))
+	}
+	with = append(with, "STATS = 10")
 	return stmt{sql: fmt.Sprintf("RESTORE DATABASE @database FROM %s\nWITH %s;", dev, strings.Join(with, ",\n  ")), args: args}, nil
 }
 
@@ -469,4 +509,121 @@ func differentialBase(database string) stmt {
 		sql:  "SELECT CAST(differential_base_guid AS varchar(36)) FROM sys.master_files WHERE database_id = DB_ID(@database) AND file_id = 1;",
 		args: []sql.NamedArg{sql.Named("database", database)},
 	}
+}
+
+// tableColumns lists the columns of a table of database with what
+// createTable needs to declare them on another server: name, type, its
+// length, precision and scale, nullability, and whether SQL Server
+// computes it (computed, rowversion: their values are copied as data).
+func tableColumns(database string, t engines.TableRef) (stmt, error) {
+	q, err := quoteName(database)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{
+		sql: fmt.Sprintf("SELECT c.name, CASE WHEN ty.is_user_defined = 1 AND ty.is_assembly_type = 0 THEN TYPE_NAME(ty.system_type_id) ELSE ty.name END,\n"+
+			"  c.max_length, c.precision, c.scale, c.is_nullable, c.collation_name\n"+
+			"FROM %[1]s.sys.columns AS c JOIN %[1]s.sys.types AS ty ON ty.user_type_id = c.user_type_id\n"+
+			"JOIN %[1]s.sys.tables AS tb ON tb.object_id = c.object_id JOIN %[1]s.sys.schemas AS s ON s.schema_id = tb.schema_id\n"+
+			"WHERE s.name = @schema AND tb.name = @table ORDER BY c.column_id;", q),
+		args: []sql.NamedArg{sql.Named("schema", t.Schema), sql.Named("table", t.Name)},
+	}, nil
+}
+
+// column is one row of tableColumns.
+type column struct {
+	Name, Type       string
+	MaxLength        int // bytes; -1 for (max)
+	Precision, Scale int
+	Nullable         bool
+	Collation        string
+}
+
+// declare is the column's type as CREATE TABLE writes it. Computed
+// columns and rowversion become the plain type of their values.
+func (c column) declare() (string, error) {
+	var typ string
+	switch strings.ToLower(c.Type) {
+	case "varchar", "char", "varbinary", "binary":
+		typ = c.Type + "(" + length(c.MaxLength, 1) + ")"
+	case "nvarchar", "nchar":
+		typ = c.Type + "(" + length(c.MaxLength, 2) + ")"
+	case "decimal", "numeric":
+		typ = fmt.Sprintf("%s(%d, %d)", c.Type, c.Precision, c.Scale)
+	case "datetime2", "time", "datetimeoffset":
+		typ = fmt.Sprintf("%s(%d)", c.Type, c.Scale)
+	case "float":
+		typ = fmt.Sprintf("float(%d)", c.Precision)
+	case "timestamp", "rowversion":
+		typ = "binary(8)"
+	case "bigint", "int", "smallint", "tinyint", "bit", "money", "smallmoney", "real", "date", "datetime", "smalldatetime",
+		"uniqueidentifier", "xml", "text", "ntext", "image", "sql_variant", "hierarchyid", "geometry", "geography":
+		typ = c.Type
+	default:
+		return "", fmt.Errorf("column %s is of type %s, which the bulk copy of a table restore does not declare", c.Name, c.Type)
+	}
+	if c.Collation != "" && strings.Contains(strings.ToLower(c.Type), "char") {
+		if strings.ContainsFunc(c.Collation, func(r rune) bool {
+			return !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) {
+			return "", fmt.Errorf("column %s: collation %q is not a collation name", c.Name, c.Collation)
+		}
+		typ += " COLLATE " + c.Collation
+	}
+	if c.Nullable {
+		return typ + " NULL", nil
+	}
+	return typ + " NOT NULL", nil
+}
+
+func length(maxLength, unit int) string {
+	if maxLength < 0 {
+		return "max"
+	}
+	return fmt.Sprint(max(1, maxLength/unit))
+}
+
+// createTable creates a table of database with cols, as a table restore
+// copies one across servers: columns and their types, nothing else (the
+// same as SELECT INTO on one server brings, less the IDENTITY property:
+// the values are copied).
+func createTable(database string, t engines.TableRef, cols []column) (stmt, error) {
+	q, err := quoteNames(database, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	if len(cols) == 0 {
+		return stmt{}, fmt.Errorf("table %s has no columns", t)
+	}
+	var defs []string
+	for _, c := range cols {
+		n, err := quoteName(c.Name)
+		if err != nil {
+			return stmt{}, err
+		}
+		d, err := c.declare()
+		if err != nil {
+			return stmt{}, err
+		}
+		defs = append(defs, n+" "+d)
+	}
+	return stmt{sql: fmt.Sprintf("CREATE TABLE %s (\n  %s\n);", strings.Join(q, "."), strings.Join(defs, ",\n  "))}, nil
+}
+
+// selectColumns reads the rows of a table of database, the columns in
+// order, for the bulk copy.
+func selectColumns(database string, t engines.TableRef, cols []column) (stmt, error) {
+	q, err := quoteNames(database, t.Schema, t.Name)
+	if err != nil {
+		return stmt{}, err
+	}
+	var names []string
+	for _, c := range cols {
+		n, err := quoteName(c.Name)
+		if err != nil {
+			return stmt{}, err
+		}
+		names = append(names, n)
+	}
+	return stmt{sql: fmt.Sprintf("SELECT %s FROM %s;", strings.Join(names, ", "), strings.Join(q, "."))}, nil
 }

@@ -80,8 +80,31 @@ func TestStatementsGolden(t *testing.T) {
 		s, err = backupToURL(strings.Repeat("长", 129), urls(1), backupOptions{})
 		c.add("a name longer than sysname", s, err)
 		for _, db := range names[:2] {
-			s, err := backupToDisk(db, []string{`\\share\dbopsd\sales_1.bak`, `\\share\dbopsd\o'brien_2.bak`})
-			c.add(fmt.Sprintf("backup_dir fallback %q", db), s, err)
+			for _, o := range []backupOptions{{}, {CopyOnly: true, NoCompression: true}, {Differential: true}} {
+				s, err := backupToDisk(db, []string{`\\share\dbopsd\sales_1.bak`, `\\share\dbopsd\o'brien_2.bak`}, o)
+				c.add(fmt.Sprintf("backup_dir fallback %q %+v", db, o), s, err)
+			}
+		}
+		s, err = backupToDisk("sales", nil, backupOptions{})
+		c.add("backup_dir fallback, no file", s, err)
+		s, err = backupToDisk("sales", []string{"/var/opt/mssql/dbops/a.bak", "/var/opt/mssql/dbops/b\x00.bak"}, backupOptions{})
+		c.add("backup_dir fallback, a path with NUL", s, err)
+		// What each kind of job sends (nativeOptions): the schedule's
+		// full, a full by hand (COPY_ONLY), a differential by hand (never
+		// COPY_ONLY), compression = false.
+		for _, j := range []struct {
+			title string
+			opts  engines.BackupOptions
+		}{
+			{"scheduled full", engines.BackupOptions{Type: "full"}},
+			{"full by hand", engines.BackupOptions{Type: "full", CopyOnly: true}},
+			{"scheduled differential", engines.BackupOptions{Type: "differential"}},
+			{"differential by hand", engines.BackupOptions{Type: "differential", CopyOnly: true}},
+			{"full by hand, compression = false", engines.BackupOptions{Type: "full", CopyOnly: true, NoCompression: true}},
+			{"scheduled differential, compression = false", engines.BackupOptions{Type: "differential", NoCompression: true}},
+		} {
+			s, err := backupToURL("sales", urls(2), nativeOptions(j.opts))
+			c.add("job: "+j.title, s, err)
 		}
 		golden(t, "backup", c.b.String())
 	})
@@ -119,6 +142,15 @@ func TestStatementsGolden(t *testing.T) {
 		}
 		s, err := restoreDatabase("销售库", urls(2), nil, restoreOptions{Recovery: true})
 		c.add("a differential after its full", s, err)
+		disks := []string{`\\share\dbopsd\dbopsd-0123_sales_1_of_2.bak`, `\\share\dbopsd\dbopsd-0123_sales_2_of_2.bak`}
+		s, err = restoreOnlyFrom("FILELISTONLY", "DISK", disks)
+		c.add("backup_dir fallback: RESTORE FILELISTONLY", s, err)
+		for _, db := range names[:2] {
+			s, err = restoreDatabaseFrom(db, "DISK", disks, []move{{db, `D:\data\` + db + ".mdf"}}, restoreOptions{Recovery: true, Replace: true})
+			c.add(fmt.Sprintf("backup_dir fallback: restore %q", db), s, err)
+		}
+		s, err = restoreDatabaseFrom("sales", "DISK", nil, nil, restoreOptions{})
+		c.add("backup_dir fallback: no file", s, err)
 		s, err = restoreDatabase("sales", urls(1), []move{{"sales", ""}}, restoreOptions{})
 		c.add("a move without a path", s, err)
 		for _, db := range names {
@@ -132,6 +164,33 @@ func TestStatementsGolden(t *testing.T) {
 			s, err = copyTable("dbopsd_tbl_0123", db, tb)
 			c.add("copy table into "+db, s, err)
 		}
+		// The bulk copy across servers: the columns read from the scratch
+		// copy, the table declared from them, the rows selected.
+		cols := []column{
+			{Name: "id", Type: "bigint"},
+			{Name: names[1], Type: "nvarchar", MaxLength: 100, Nullable: true, Collation: "Chinese_PRC_CI_AS"},
+			{Name: names[2], Type: "varbinary", MaxLength: -1, Nullable: true},
+			{Name: names[4], Type: "decimal", Precision: 18, Scale: 2},
+			{Name: "at", Type: "datetime2", Precision: 27, Scale: 7, Nullable: true},
+			{Name: "ver", Type: "timestamp", MaxLength: 8},
+			{Name: "ratio", Type: "float", Precision: 53, Nullable: true},
+			{Name: "code", Type: "char", MaxLength: 4, Collation: "Latin1_General_BIN2"},
+		}
+		for _, db := range names {
+			tb := engines.TableRef{Schema: names[3], Name: names[2]}
+			s, err := tableColumns(db, tb)
+			c.add("columns of a table of "+db, s, err)
+			s, err = createTable(db, tb, cols)
+			c.add("bulk copy: create table in "+db, s, err)
+			s, err = selectColumns("dbopsd_tbl_0123", tb, cols)
+			c.add("bulk copy: rows of the scratch copy, for "+db, s, err)
+		}
+		s, err = createTable("sales", engines.TableRef{Schema: "dbo", Name: "t"}, []column{{Name: "p", Type: "my_clr_type"}})
+		c.add("bulk copy: a type it does not declare", s, err)
+		s, err = createTable("sales", engines.TableRef{Schema: "dbo", Name: "t"}, []column{{Name: "n", Type: "nchar", MaxLength: 2, Collation: "x'; DROP TABLE y--"}})
+		c.add("bulk copy: a collation that is no name", s, err)
+		s, err = createTable("sales", engines.TableRef{Schema: "dbo", Name: "t"}, nil)
+		c.add("bulk copy: no columns", s, err)
 		golden(t, "restore", c.b.String())
 	})
 	t.Run("verify", func(t *testing.T) {

@@ -42,6 +42,33 @@ type Blob struct {
 	Size     int64     `json:"size"`
 	Blocks   []Block   `json:"blocks"`
 	Modified time.Time `json:"modified"`
+
+	// ends[i] is where block i ends in the blob: the index a ranged read
+	// finds its first block in by binary search instead of walking the
+	// list (50,000 blocks a stripe; SQL Server reads a stripe in some
+	// ten thousand ranges). Built by index.
+	ends []int64
+}
+
+// index builds b.ends from b.Blocks.
+func (b *Blob) index() {
+	b.ends = make([]int64, len(b.Blocks))
+	var end int64
+	for i, blk := range b.Blocks {
+		end += blk.Size
+		b.ends[i] = end
+	}
+}
+
+// blockAt is the index of the block holding byte off of the blob and where
+// that block starts; len(b.Blocks) when off is past the end. Every
+// committed or served blob is indexed before any read sees it.
+func (b *Blob) blockAt(off int64) (int, int64) {
+	i := sort.Search(len(b.ends), func(i int) bool { return b.ends[i] > off })
+	if i == 0 {
+		return 0, 0
+	}
+	return i, b.ends[i-1]
 }
 
 // Block is one block of a blob and the part holding its bytes.
@@ -102,7 +129,9 @@ func (s *Server) Receive(ctx context.Context, sink engines.PartSink, partPrefix 
 func (s *Server) Send(ctx context.Context, src engines.PartSource, blobs []Blob, expiry time.Time) *Container {
 	c := &Container{s: s, name: newContainerName("dbopsd-restore"), ctx: ctx, src: src, blobs: map[string]*Blob{}}
 	for i := range blobs {
-		c.blobs[blobs[i].Name] = &blobs[i]
+		b := blobs[i]
+		b.index()
+		c.blobs[b.Name] = &b
 	}
 	c.sas = s.containerSAS(c.name, "rl", expiry)
 	s.register(c)
@@ -331,6 +360,7 @@ func (c *Container) putBlockList(w http.ResponseWriter, r *http.Request, blob st
 		nb.Blocks = append(nb.Blocks, b)
 		nb.Size += b.Size
 	}
+	nb.index()
 	c.blobs[blob] = nb
 	delete(c.staged, blob)
 	w.Header().Set("ETag", nb.etag())
@@ -354,6 +384,7 @@ func (c *Container) putBlob(w http.ResponseWriter, r *http.Request, blob string)
 			return
 		}
 		nb.Blocks, nb.Size = []Block{*b}, b.Size
+		nb.index()
 	}
 	c.mu.Lock()
 	nb.Modified = time.Now().UTC()
@@ -549,22 +580,15 @@ func (c *Container) getBlob(w http.ResponseWriter, r *http.Request, blob string)
 // copyRange writes n bytes of b from offset off, reading the parts of the
 // blocks that hold them.
 func (c *Container) copyRange(ctx context.Context, w io.Writer, b *Blob, off, n int64) error {
-	var start int64 // offset of the block in the blob
-	for _, blk := range b.Blocks {
-		if n == 0 {
-			return nil
-		}
-		end := start + blk.Size
-		if off >= end {
-			start = end
-			continue
-		}
+	i, start := b.blockAt(off) // start: offset of block i in the blob
+	for ; i < len(b.Blocks) && n > 0; i++ {
+		blk := b.Blocks[i]
 		within := off - start
 		take := min(n, blk.Size-within)
 		if err := c.copyPart(ctx, w, blk, within, take); err != nil {
 			return err
 		}
-		off, n, start = off+take, n-take, end
+		off, n, start = off+take, n-take, start+blk.Size
 	}
 	if n != 0 {
 		return fmt.Errorf("blob %s ends before its recorded size", b.Name)
