@@ -143,9 +143,19 @@ func (a *analysis) add(object string, nameValues ...string) {
 }
 
 func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
+	a.addVariant(prio, "", object, nameValues...)
+}
+
+// addVariant adds a finding worded by the check's variant sentences
+// (finding_<variant>, details_<variant>), "" for the plain ones.
+func (a *analysis) addVariant(prio int, variant, object string, nameValues ...string) {
 	key := "diagnostics.check." + a.check.ID
-	msg := i18n.M(key+".finding", append([]string{"object", object}, nameValues...)...)
-	det := i18n.M(key+".details", append([]string{"object", object}, nameValues...)...)
+	suffix := ""
+	if variant != "" {
+		suffix = "_" + variant
+	}
+	msg := i18n.M(key+".finding"+suffix, append([]string{"object", object}, nameValues...)...)
+	det := i18n.M(key+".details"+suffix, append([]string{"object", object}, nameValues...)...)
 	a.findings = append(a.findings, Finding{
 		Check: a.check.ID, Priority: prio, Group: a.check.Group, Object: object,
 		Message: msg, DetailsMessage: det, Link: Link(a.check.ID),

@@ -72,7 +72,7 @@ func CheckByID(id string) (Check, bool) {
 	return Check{}, false
 }
 
-var checkList = []Check{
+var checkList = append([]Check{
 	{ID: "unreachable", Priority: 1, Group: GroupAvailability, Level: diagmodel.Daily, run: func(*analysis) {}},
 	{ID: "restart", Priority: 50, Group: GroupAvailability, Level: diagmodel.Daily, Area: diagmodel.AreaServer, run: checkRestart},
 	{ID: "connections-high", Priority: 50, Group: GroupSessions, Level: diagmodel.Daily, Area: diagmodel.AreaConnections, run: checkConnections},
@@ -111,7 +111,7 @@ var checkList = []Check{
 	{ID: "session-peak", Priority: 100, Group: GroupSessions, Level: diagmodel.Monthly, Area: diagmodel.AreaConnections, run: checkSessionPeak},
 	{ID: "checkpoints-requested", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, Engines: postgresOnly, run: checkCheckpointsRequested},
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
-}
+}, ioChecks...)
 
 func bytesText(n int64) string { return humanize.Bytes(n) }
 
