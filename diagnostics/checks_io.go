@@ -219,7 +219,7 @@ func checkWALVolume(a *analysis) {
 	}
 	span := a.f.CollectedAt.Sub(p.CollectedAt).Hours() / 24
 	perDay := int64(float64(written) / span)
-	common := []string{"per_day", bytesText(perDay), "days", fmt.Sprintf("%.1f", span),
+	common := []string{"per_day", bytesText(perDay), "span", spanText(a.f.CollectedAt.Sub(p.CollectedAt)),
 		"since", p.CollectedAt.Format(time.DateOnly), "per_month", bytesText(perDay * 30)}
 	if w.Binlog != nil {
 		expire := "0"
@@ -236,6 +236,15 @@ func checkWALVolume(a *analysis) {
 	}
 	a.add(a.f.Database, append(common, "keep", bytesText(w.KeepBytes), "max", bytesText(w.MaxBytes),
 		"slots", strconv.Itoa(len(w.Slots)), "held", bytesText(held))...)
+}
+
+// spanText writes an interval in days ("30.0d") from a day on, else as Go
+// does, to the second.
+func spanText(d time.Duration) string {
+	if d >= 24*time.Hour {
+		return fmt.Sprintf("%.1fd", d.Hours()/24)
+	}
+	return d.Round(time.Second).String()
 }
 
 // checkSlotRetainedWAL reports replication slots holding back more WAL

@@ -1,0 +1,208 @@
+package diagnostics_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbopsd/dbopsd/diagnostics"
+	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/secret"
+)
+
+// analyzeIO is analyze with the slot threshold low enough for the WAL a
+// test writes in seconds.
+func analyzeIO(f, prev *diagmodel.Facts) *diagnostics.Report {
+	t := testThresholds()
+	t.SlotRetainedBytes = 4 << 20
+	return diagnostics.Analyze(diagnostics.Input{Facts: f, Prev: prev, Thresholds: t, Lang: i18n.EN})
+}
+
+func wantNotChecked(t *testing.T, r *diagnostics.Report, check, reason string) {
+	t.Helper()
+	if st := status(r, check); st.Status != diagnostics.StatusNotChecked || !strings.Contains(st.Reason, reason) {
+		t.Errorf("%s: %+v, want not checked with %q", check, st, reason)
+	}
+}
+
+// TestPostgresIO, on a private server: the I/O hot spots between two
+// monthly snapshots, the WAL written, an inactive slot holding WAL back,
+// exact requested checkpoints, a table neither read nor written, the
+// control data (checksums off, then on) and the tablespaces.
+func TestPostgresIO(t *testing.T) {
+	pg := harness.NewPostgres(t)
+	pg.Exec(t, "postgres", "CREATE DATABASE diag_io")
+	pg.Exec(t, "diag_io", `CREATE TABLE hot_t (id int, pad text);
+		INSERT INTO hot_t SELECT g, repeat('h', 200) FROM generate_series(1, 20000) g;
+		CREATE TABLE idle_t (id int); INSERT INTO idle_t SELECT generate_series(1, 100);
+		CREATE TABLE log_t (id int); INSERT INTO log_t VALUES (0);`)
+	conn := engines.Conn{DSN: pg.DSN("diag_io")}
+	// After a restart hot_t is outside the buffer cache: reading it reads
+	// from disk.
+	pg.Stop(t)
+	pg.Start(t)
+
+	clean := collect(t, "postgres", conn, diagmodel.Monthly, nil)
+	for _, area := range []string{diagmodel.AreaIO, diagmodel.AreaWAL, diagmodel.AreaControl, diagmodel.AreaStorage} {
+		if !clean.Has(area) {
+			t.Errorf("area %s not collected: %s", area, clean.Why(area))
+		}
+	}
+	r0 := analyzeIO(clean, nil)
+	wantNoFinding(t, r0, "slot-retained-wal", "")
+	wantNotChecked(t, r0, "wal-volume", "earlier snapshot")
+	wantNotChecked(t, r0, "checkpoints-requested", "earlier snapshot")
+	ts := wantFinding(t, r0, "tablespaces", "diag_io")
+	if !strings.Contains(ts.Details, "pg_default") || !strings.Contains(ts.Details, "pg_global") {
+		t.Errorf("tablespaces: %q", ts.Details)
+	}
+	wantFinding(t, r0, "control-data", "data_checksums")
+	if fs := found(r0, "control-data", "checkpoint"); len(fs) > 0 {
+		t.Errorf("a fresh checkpoint reported old: %+v", fs)
+	}
+	if clean.Queries > 40 {
+		t.Errorf("the monthly collection sent %d queries", clean.Queries)
+	}
+
+	// Between the two snapshots: hot_t read from disk, log_t written,
+	// idle_t left alone, twelve CHECKPOINTs, an inactive slot holding
+	// the WAL written after it.
+	pg.Exec(t, "diag_io", "SELECT pg_create_physical_replication_slot('diag_slot', true)")
+	pg.Exec(t, "diag_io", "SELECT count(*) FROM hot_t")
+	for i := 0; i < 12; i++ {
+		pg.Exec(t, "diag_io", "INSERT INTO log_t SELECT generate_series(1, 20000); CHECKPOINT")
+	}
+	pollPG(t, pg, "diag_io", `SELECT heap_blks_read > 0 FROM pg_statio_user_tables WHERE relname = 'hot_t'`, "hot_t's reads")
+	pollPG(t, pg, "diag_io", `SELECT n_tup_ins > 1 FROM pg_stat_user_tables WHERE relname = 'log_t'`, "log_t's inserts")
+	time.Sleep(1100 * time.Millisecond) // the collection's interval is measured in days: let it be > 0
+
+	cur := collect(t, "postgres", conn, diagmodel.Monthly, nil)
+	r := analyzeIO(cur, clean)
+	hot := wantFinding(t, r, "io-hotspots", "diag_io")
+	// PostgreSQL 15 counts the blocks log_t grew by as read too: hot_t
+	// is listed, not necessarily first.
+	if !strings.Contains(hot.Details, "public.hot_t") || strings.Contains(hot.Details, "public.idle_t") {
+		t.Errorf("io-hotspots: %q / %q", hot.Finding, hot.Details)
+	}
+	if f := wantFinding(t, r, "wal-volume", "diag_io"); !strings.Contains(f.Details, "1 replication slots") {
+		t.Errorf("wal-volume: %q / %q", f.Finding, f.Details)
+	} else {
+		t.Logf("wal-volume: %s / %s", f.Finding, f.Details)
+	}
+	slot := wantFinding(t, r, "slot-retained-wal", "diag_slot")
+	if !strings.Contains(slot.Finding, "Inactive") {
+		t.Errorf("slot-retained-wal: %q", slot.Finding)
+	}
+	cp := wantFinding(t, r, "checkpoints-requested", "diag_io")
+	// Exact: the twelve CHECKPOINTs, not an estimate ("At least ...").
+	if !strings.HasPrefix(cp.Finding, "12 of ") || !strings.Contains(cp.Details, "12 requested") {
+		t.Errorf("checkpoints-requested: %q / %q", cp.Finding, cp.Details)
+	}
+	for _, f := range []diagnostics.Finding{hot, slot, cp} {
+		t.Logf("%s: %s / %s", f.Check, f.Finding, f.Details)
+	}
+	idle := wantFinding(t, r, "table-unread", "public.idle_t")
+	if !strings.Contains(idle.Finding, "neither read nor written") {
+		t.Errorf("table-unread idle_t: %q", idle.Finding)
+	}
+	logT := wantFinding(t, r, "table-unread", "public.log_t")
+	if strings.Contains(logT.Finding, "neither") {
+		t.Errorf("table-unread log_t, written to: %q", logT.Finding)
+	}
+	if fs := found(r, "table-unread", "public.hot_t"); len(fs) > 0 {
+		t.Errorf("table-unread: the read table: %+v", fs)
+	}
+	pg.Exec(t, "diag_io", "SELECT pg_drop_replication_slot('diag_slot')")
+
+	t.Run("least privilege", func(t *testing.T) {
+		pg.Exec(t, "postgres", `CREATE ROLE diag_io_mon LOGIN PASSWORD 'mon-pw'`)
+		mon := engines.Conn{DSN: strings.Replace(pg.DSN("diag_io"), "postgres@", "diag_io_mon@", 1), Password: secret.New("mon-pw")}
+		f := collect(t, "postgres", mon, diagmodel.Monthly, nil)
+		r := analyzeIO(f, nil)
+		wantLeastPrivilege(t, r)
+		for _, id := range []string{"io-hotspots", "wal-volume", "slot-retained-wal", "control-data", "tablespaces"} {
+			st := status(r, id)
+			t.Logf("least privilege: %s %s %s", id, st.Status, st.Reason)
+		}
+	})
+
+	// Checksums turned on (pg_checksums on the stopped server): no
+	// finding.
+	pg.Stop(t)
+	if out, err := exec.Command(filepath.Join(pg.BinDir, "pg_checksums"), "--enable", "-D", filepath.Join(pg.Dir, "data")).CombinedOutput(); err != nil {
+		t.Fatalf("pg_checksums: %v\n%s", err, out)
+	}
+	pg.Start(t)
+	on := collect(t, "postgres", conn, diagmodel.Monthly, nil)
+	if on.Control == nil || on.Control.Checksums == nil || !*on.Control.Checksums {
+		t.Fatalf("control after pg_checksums --enable: %+v", on.Control)
+	}
+	wantNoFinding(t, analyzeIO(on, nil), "control-data", "")
+}
+
+// TestMariaDBIO: on the shared MariaDB (binary log on, performance_schema
+// off) the binary log written between two snapshots and the InnoDB data
+// files; on a private one without a binary log, that it is off.
+func TestMariaDBIO(t *testing.T) {
+	m := harness.SourceMariaDB(t)
+	m.Exec(t, "", `DROP DATABASE IF EXISTS diag_io; CREATE DATABASE diag_io;`)
+	m.Exec(t, "diag_io", `CREATE TABLE w_t (id INT PRIMARY KEY, pad VARCHAR(1000)) ENGINE=InnoDB;`)
+	conn := engines.Conn{DSN: m.DSN("diag_io")}
+	clean := collect(t, "mysql", conn, diagmodel.Monthly, nil)
+	r0 := analyzeIO(clean, nil)
+	wantNotChecked(t, r0, "io-hotspots", "performance_schema")
+	wantNotChecked(t, r0, "wal-volume", "earlier snapshot")
+	for _, id := range []string{"slot-retained-wal", "control-data"} {
+		if st := status(r0, id); st.Status != diagnostics.StatusNotApplicable {
+			t.Errorf("%s on MariaDB: %+v", id, st)
+		}
+	}
+	ts := wantFinding(t, r0, "tablespaces", "diag_io")
+	if !strings.Contains(ts.Finding, "ibdata1") || !strings.Contains(ts.Details, "innodb_file_per_table ON") {
+		t.Errorf("tablespaces: %q / %q", ts.Finding, ts.Details)
+	}
+	if clean.Storage == nil || clean.Storage.SystemBytes <= 0 || clean.Storage.RedoBytes <= 0 {
+		t.Errorf("storage facts: %+v", clean.Storage)
+	}
+
+	m.Exec(t, "diag_io", `INSERT INTO w_t SELECT seq, REPEAT('w', 900) FROM seq_1_to_2000;`)
+	time.Sleep(1100 * time.Millisecond)
+	cur := collect(t, "mysql", conn, diagmodel.Monthly, nil)
+	r := analyzeIO(cur, clean)
+	f := wantFinding(t, r, "wal-volume", "diag_io")
+	if !strings.Contains(f.Finding, "Binary log written") || !strings.Contains(f.Details, "binary log files") {
+		t.Errorf("wal-volume: %q / %q", f.Finding, f.Details)
+	}
+	t.Logf("wal-volume: %s / %s; tablespaces: %s / %s", f.Finding, f.Details, ts.Finding, ts.Details)
+	if d := r.Deltas; d == nil || d.Counters[diagmodel.CounterBinlogBytes] < 2000*900 {
+		t.Errorf("binlog bytes delta: %+v", r.Deltas)
+	}
+
+	t.Run("least privilege", func(t *testing.T) {
+		m.Exec(t, "", `DROP USER IF EXISTS 'diag_io_mon'@'127.0.0.1';
+			CREATE USER 'diag_io_mon'@'127.0.0.1' IDENTIFIED BY 'mon-pw'; GRANT USAGE ON *.* TO 'diag_io_mon'@'127.0.0.1';`)
+		mon := engines.Conn{DSN: strings.Replace(m.DSN("diag_io"), "root@", "diag_io_mon@", 1), Password: secret.New("mon-pw")}
+		f := collect(t, "mysql", mon, diagmodel.Monthly, nil)
+		r := analyzeIO(f, nil)
+		wantLeastPrivilege(t, r)
+		for _, id := range []string{"io-hotspots", "wal-volume", "tablespaces"} {
+			st := status(r, id)
+			t.Logf("least privilege: %s %s %s", id, st.Status, st.Reason)
+		}
+	})
+
+	t.Run("binlog off", func(t *testing.T) {
+		off := harness.NewMariaDB(t, harness.WithoutBinlog())
+		f := collect(t, "mysql", engines.Conn{DSN: off.DSN("")}, diagmodel.Monthly, nil)
+		r := analyzeIO(f, nil)
+		if fd := wantFinding(t, r, "wal-volume", ""); !strings.Contains(fd.Finding, "binary log is off") {
+			t.Errorf("wal-volume: %q", fd.Finding)
+		}
+	})
+}
+
