@@ -1,8 +1,11 @@
 package diagnostics_test
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,3 +209,170 @@ func TestMariaDBIO(t *testing.T) {
 	})
 }
 
+
+// TestVersion1Snapshots: two monthly snapshots of model version 1 (before
+// the io, wal, control and storage areas, the split checkpoint counters
+// and the table writes) re-analysed by this build: the new checks say
+// "not checked" because the collector of that version did not collect
+// their facts, checkpoints-requested falls back to its estimate and
+// table-unread to "not read".
+func TestVersion1Snapshots(t *testing.T) {
+	read := func(name string) *diagmodel.Facts {
+		body, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := diagnostics.DecodeReport(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Facts.Version != 1 || diagmodel.Version <= 1 {
+			t.Fatalf("%s: version %d, build %d", name, r.Facts.Version, diagmodel.Version)
+		}
+		return r.Facts
+	}
+	prev, cur := read("v1-monthly-before.json"), read("v1-monthly.json")
+	r := diagnostics.Analyze(diagnostics.Input{Facts: cur, Prev: prev, Lang: i18n.EN})
+	for _, id := range []string{"io-hotspots", "wal-volume", "slot-retained-wal", "control-data", "tablespaces"} {
+		wantNotChecked(t, r, id, "not collected by the postgres collector of the version that took this snapshot")
+	}
+	cp := wantFinding(t, r, "checkpoints-requested", "hall")
+	if !strings.HasPrefix(cp.Finding, "At least 3360 of 12000 checkpoints") {
+		t.Errorf("checkpoints-requested from version 1 counters: %q", cp.Finding)
+	}
+	audit := wantFinding(t, r, "table-unread", "public.audit")
+	if !strings.Contains(audit.Finding, "was not read") || strings.Contains(audit.Finding, "neither") {
+		t.Errorf("table-unread without write counters: %q", audit.Finding)
+	}
+	if fs := found(r, "table-unread", "public.seats"); len(fs) > 0 {
+		t.Errorf("table-unread: the read table: %+v", fs)
+	}
+	// And the same snapshot with this build's areas added reads back with
+	// them.
+	cur.Version = diagmodel.Version
+	cur.Areas = append(cur.Areas, diagmodel.AreaWAL)
+	cur.WAL = &diagmodel.WAL{Position: 5 << 30, Slots: []diagmodel.Slot{{Name: "s", Type: "physical", RetainedBytes: 1}}}
+	body, err := json.Marshal(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := diagnostics.DecodeReport(body)
+	if err != nil || back.Facts.WAL == nil || back.Facts.WAL.Position != 5<<30 || len(back.Facts.WAL.Slots) != 1 {
+		t.Errorf("version %d facts read back: %v %+v", diagmodel.Version, err, back)
+	}
+}
+
+// ioFacts is a monthly snapshot with the I/O, WAL and control facts given.
+func ioFacts(engine string, at, started time.Time, set func(f *diagmodel.Facts)) *diagmodel.Facts {
+	f := &diagmodel.Facts{Version: diagmodel.Version, Engine: engine, Database: "hall", Level: diagmodel.Monthly, CollectedAt: at,
+		Areas:  []string{diagmodel.AreaServer, diagmodel.AreaTables},
+		Server: &diagmodel.Server{Version: "15.20", StartedAt: started}}
+	set(f)
+	return f
+}
+
+// TestIOHotspotsDeltas: files (MariaDB) rank by their I/O over the
+// interval, unchanged ones are left out; across a restart the counts since
+// the start are taken; a table missing from a previous list that was cut
+// has no baseline and is left out.
+func TestIOHotspotsDeltas(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	started := at.AddDate(0, -2, 0)
+	files := func(ff ...diagmodel.FileIO) func(f *diagmodel.Facts) {
+		return func(f *diagmodel.Facts) {
+			f.Areas = append(f.Areas, diagmodel.AreaIO)
+			f.IO = &diagmodel.IO{Source: "file_summary_by_instance", Files: ff}
+		}
+	}
+	prev := ioFacts("mysql", at.AddDate(0, -1, 0), started, files(
+		diagmodel.FileIO{File: "hall/seats.ibd", ReadBytes: 100 << 20, WriteBytes: 1 << 20, WaitMS: 1000},
+		diagmodel.FileIO{File: "ib_logfile0", WriteBytes: 900 << 20, WaitMS: 500},
+		diagmodel.FileIO{File: "hall/old.ibd", ReadBytes: 5000 << 20}))
+	cur := ioFacts("mysql", at, started, files(
+		diagmodel.FileIO{File: "hall/seats.ibd", ReadBytes: 400 << 20, WriteBytes: 2 << 20, WaitMS: 4000},
+		diagmodel.FileIO{File: "ib_logfile0", WriteBytes: 1000 << 20, WaitMS: 600},
+		diagmodel.FileIO{File: "hall/old.ibd", ReadBytes: 5000 << 20}))
+	r := diagnostics.Analyze(diagnostics.Input{Facts: cur, Prev: prev, Lang: i18n.EN})
+	f := wantFinding(t, r, "io-hotspots", "hall")
+	if !strings.Contains(f.Finding, "hall/seats.ibd (301.0 MiB)") || !strings.Contains(f.Details, "ib_logfile0 0 B / 100.0 MiB") ||
+		strings.Contains(f.Details, "old.ibd") || !strings.Contains(f.Finding, "since 2026-06-01") {
+		t.Errorf("io-hotspots over the month: %q / %q", f.Finding, f.Details)
+	}
+	restarted := *cur
+	restarted.Server = &diagmodel.Server{Version: "10.11.19-MariaDB", StartedAt: at.AddDate(0, 0, -3)}
+	r = diagnostics.Analyze(diagnostics.Input{Facts: &restarted, Prev: prev, Lang: i18n.EN})
+	if f := wantFinding(t, r, "io-hotspots", "hall"); !strings.Contains(f.Finding, "hall/old.ibd") || !strings.Contains(f.Finding, "since 2026-06-28") {
+		t.Errorf("io-hotspots since the restart: %q / %q", f.Finding, f.Details)
+	}
+
+	tables := func(n int, extra ...diagmodel.TableIO) func(f *diagmodel.Facts) {
+		return func(f *diagmodel.Facts) {
+			f.Areas = append(f.Areas, diagmodel.AreaIO)
+			f.IO = &diagmodel.IO{Source: "pg_statio_user_tables", BlockSize: 8192}
+			for i := 0; i < n; i++ {
+				f.IO.Tables = append(f.IO.Tables, diagmodel.TableIO{Schema: "s", Name: "t" + strconv.Itoa(i), HeapRead: 1000, HeapHit: 1000})
+			}
+			f.IO.Tables = append(f.IO.Tables, extra...)
+		}
+	}
+	pgPrev := ioFacts("postgres", at.AddDate(0, -1, 0), started, tables(diagmodel.IOTopTables))
+	pgCur := ioFacts("postgres", at, started, tables(diagmodel.IOTopTables-1,
+		diagmodel.TableIO{Schema: "s", Name: "t0", HeapRead: 1500, HeapHit: 1500},
+		diagmodel.TableIO{Schema: "s", Name: "newcomer", HeapRead: 90000}))
+	r = diagnostics.Analyze(diagnostics.Input{Facts: pgCur, Prev: pgPrev, Lang: i18n.EN})
+	f = wantFinding(t, r, "io-hotspots", "hall")
+	if !strings.Contains(f.Details, "s.t0 500 (3.9 MiB) / 50%") || strings.Contains(f.Details, "newcomer") {
+		t.Errorf("io-hotspots, tables: %q", f.Details)
+	}
+	// Nothing read over the interval: no finding.
+	r = diagnostics.Analyze(diagnostics.Input{Facts: ioFacts("postgres", at, started, tables(3)),
+		Prev: ioFacts("postgres", at.AddDate(0, -1, 0), started, tables(3)), Lang: i18n.EN})
+	wantNoFinding(t, r, "io-hotspots", "")
+}
+
+// TestControlAndSlots: an old checkpoint is a finding only with WAL
+// written since it; checksums on are none; an active slot over the
+// threshold is worded as active.
+func TestControlAndSlots(t *testing.T) {
+	at := time.Date(2026, 7, 1, 7, 0, 0, 0, time.UTC)
+	on, off := true, false
+	for _, tc := range []struct {
+		name      string
+		c         diagmodel.Control
+		want      []string
+		wantPrios []int
+	}{
+		{"healthy", diagmodel.Control{CheckpointAt: at.Add(-4 * time.Minute), WALSinceCheckpoint: 40 << 20, Checksums: &on}, nil, nil},
+		{"idle server", diagmodel.Control{CheckpointAt: at.Add(-30 * 24 * time.Hour), WALSinceCheckpoint: 200, Checksums: &on}, nil, nil},
+		{"stuck checkpointer", diagmodel.Control{CheckpointAt: at.Add(-3 * time.Hour), WALSinceCheckpoint: 2 << 30, Checksums: &on},
+			[]string{"checkpoint"}, []int{50}},
+		{"no checksums", diagmodel.Control{CheckpointAt: at.Add(-time.Minute), Checksums: &off, SystemID: "7301", Timeline: 2},
+			[]string{"data_checksums"}, []int{100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ioFacts("postgres", at, at.AddDate(0, -1, 0), func(f *diagmodel.Facts) {
+				f.Areas = append(f.Areas, diagmodel.AreaControl)
+				f.Control = &tc.c
+			})
+			r := diagnostics.Analyze(diagnostics.Input{Facts: f, Lang: i18n.EN})
+			var got []string
+			var prios []int
+			for _, fd := range found(r, "control-data", "") {
+				got, prios = append(got, fd.Object), append(prios, fd.Priority)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") || len(prios) != len(tc.wantPrios) ||
+				(len(prios) > 0 && prios[0] != tc.wantPrios[0]) {
+				t.Errorf("control-data: %v %v, want %v %v\n%s", got, prios, tc.want, tc.wantPrios, listFindings(r))
+			}
+		})
+	}
+	f := ioFacts("postgres", at, at.AddDate(0, -1, 0), func(f *diagmodel.Facts) {
+		f.Areas = append(f.Areas, diagmodel.AreaWAL)
+		f.WAL = &diagmodel.WAL{Slots: []diagmodel.Slot{{Name: "replica1", Type: "physical", Active: true, RetainedBytes: 20 << 30},
+			{Name: "small", Type: "logical", RetainedBytes: 1 << 20}}}
+	})
+	r := diagnostics.Analyze(diagnostics.Input{Facts: f, Lang: i18n.EN})
+	if fs := found(r, "slot-retained-wal", ""); len(fs) != 1 || fs[0].Object != "replica1" || strings.Contains(fs[0].Finding, "Inactive") {
+		t.Errorf("slot-retained-wal: %s", listFindings(r))
+	}
+}
