@@ -80,9 +80,9 @@ func topHot(hs []hot) []hot {
 
 // ioTables: PostgreSQL's tables by blocks read from disk, with their
 // buffer hit ratio, and pg_stat_io's busiest rows where there are some.
-// A table missing from the previous snapshot's list read nothing then when
-// that list was not cut at IOTopTables; otherwise its baseline is unknown
-// and it is left out.
+// A table missing from the previous snapshot's list (cut at IOTopTables)
+// is counted from zero: it may have read a little before, less than the
+// last of that list.
 func ioTables(a *analysis, cur, prev *diagmodel.IO, since string) {
 	before := map[string]diagmodel.TableIO{}
 	if prev != nil {
@@ -95,10 +95,7 @@ func ioTables(a *analysis, cur, prev *diagmodel.IO, since string) {
 		name := tableName(t.Schema, t.Name)
 		read, hit := t.HeapRead+t.IdxRead, t.HeapHit+t.IdxHit
 		if prev != nil {
-			b, ok := before[name]
-			if !ok && len(prev.Tables) >= diagmodel.IOTopTables {
-				continue
-			}
+			b := before[name]
 			read, hit = read-b.HeapRead-b.IdxRead, hit-b.HeapHit-b.IdxHit
 		}
 		if read <= 0 || hit < 0 {
@@ -162,10 +159,7 @@ func ioFiles(a *analysis, cur, prev *diagmodel.IO, since string) {
 	for _, f := range cur.Files {
 		read, written, wait := f.ReadBytes, f.WriteBytes, f.WaitMS
 		if prev != nil {
-			b, ok := before[f.File]
-			if !ok && len(prev.Files) >= diagmodel.IOTopFiles {
-				continue
-			}
+			b := before[f.File] // missing: counted from zero, as for tables
 			read, written, wait = read-b.ReadBytes, written-b.WriteBytes, wait-b.WaitMS
 		}
 		if read < 0 || written < 0 || read+written == 0 {

@@ -150,7 +150,7 @@ func (d *myDiag) server(ctx context.Context) error {
 	var ssl string
 	var started int64
 	if err := d.row(ctx, `SELECT VERSION(), @@datadir, COALESCE(@@have_ssl, 'NO'),
-		UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME')`,
+		CAST(UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') AS SIGNED)`,
 		nil, &s.Version, &s.DataDir, &ssl, &started); err != nil {
 		return err
 	}
