@@ -227,7 +227,6 @@ func TestMariaDBIO(t *testing.T) {
 	})
 }
 
-
 // TestVersion1Snapshots: two monthly snapshots of model version 1 (before
 // the io, wal, control and storage areas, the split checkpoint counters
 // and the table writes) re-analysed by this build: the new checks say
