@@ -674,9 +674,9 @@ func (d *pgDiag) io(ctx context.Context) error {
 }
 
 // control reads the control file's last checkpoint and the cluster's
-// identity (pg_control_checkpoint, pg_control_system: superuser or
-// pg_monitor... as the server grants them) and whether data pages carry
-// checksums.
+// identity (pg_control_checkpoint, pg_control_system; a role without any
+// grant may call them on PostgreSQL 15, as TestPostgresIO's least-privilege
+// run shows) and whether data pages carry checksums.
 func (d *pgDiag) control(ctx context.Context) error {
 	c := &diagmodel.Control{}
 	var checksums string
