@@ -106,7 +106,7 @@ var checkList = append([]Check{
 	{ID: "cache-hit-ratio", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkCacheHit},
 	{ID: "temp-files", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkTempFiles},
 	{ID: "seq-scan-tables", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkSeqScanTables},
-	{ID: "table-unread", Priority: 200, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkTableUnread},
+	{ID: "table-unread", Priority: 200, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, run: checkTableUnread},
 	{ID: "top-statements", Priority: 200, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaStatements, run: checkTopStatements},
 	{ID: "session-peak", Priority: 100, Group: GroupSessions, Level: diagmodel.Monthly, Area: diagmodel.AreaConnections, run: checkSessionPeak},
 	{ID: "checkpoints-requested", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, Engines: postgresOnly, run: checkCheckpointsRequested},

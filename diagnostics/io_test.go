@@ -182,6 +182,8 @@ func TestMariaDBIO(t *testing.T) {
 		t.Errorf("wal-volume: %q / %q", f.Finding, f.Details)
 	}
 	t.Logf("wal-volume: %s / %s; tablespaces: %s / %s", f.Finding, f.Details, ts.Finding, ts.Details)
+	// Without performance_schema MariaDB counts no reads per table.
+	wantNotChecked(t, r, "table-unread", "performance_schema")
 	if d := r.Deltas; d == nil || d.Counters[diagmodel.CounterBinlogBytes] < 2000*900 {
 		t.Errorf("binlog bytes delta: %+v", r.Deltas)
 	}
@@ -206,13 +208,16 @@ func TestMariaDBIO(t *testing.T) {
 	t.Run("binlog off, performance_schema on", func(t *testing.T) {
 		p := harness.NewMariaDB(t, harness.WithoutBinlog(), harness.WithPerformanceSchema())
 		p.Exec(t, "", `CREATE DATABASE diag_pfs;
-			CREATE TABLE diag_pfs.hot_t (id INT PRIMARY KEY, pad VARCHAR(1000)) ENGINE=MyISAM;`)
+			CREATE TABLE diag_pfs.hot_t (id INT PRIMARY KEY, pad VARCHAR(1000)) ENGINE=MyISAM;
+			CREATE TABLE diag_pfs.idle_t (id INT PRIMARY KEY) ENGINE=InnoDB;
+			CREATE TABLE diag_pfs.read_t (id INT PRIMARY KEY) ENGINE=InnoDB;
+			INSERT INTO diag_pfs.idle_t VALUES (1), (2); INSERT INTO diag_pfs.read_t VALUES (1), (2);`)
 		pconn := engines.Conn{DSN: p.DSN("diag_pfs")}
 		before := collect(t, "mysql", pconn, diagmodel.Monthly, nil)
 		if !before.Has(diagmodel.AreaIO) {
 			t.Fatalf("io with performance_schema on: %s", before.Why(diagmodel.AreaIO))
 		}
-		p.Exec(t, "diag_pfs", `INSERT INTO hot_t SELECT seq, REPEAT('p', 900) FROM seq_1_to_20000`)
+		p.Exec(t, "diag_pfs", `INSERT INTO hot_t SELECT seq, REPEAT('p', 900) FROM seq_1_to_20000; SELECT * FROM read_t`)
 		time.Sleep(1100 * time.Millisecond)
 		f := collect(t, "mysql", pconn, diagmodel.Monthly, nil)
 		r := analyzeIO(f, before)
@@ -224,6 +229,17 @@ func TestMariaDBIO(t *testing.T) {
 			t.Errorf("io-hotspots: %q / %q", hot.Finding, hot.Details)
 		}
 		t.Logf("io-hotspots: %s / %s", hot.Finding, hot.Details)
+		// table-unread on the rows performance_schema counts: idle_t
+		// neither read nor written, hot_t only written, read_t read.
+		if f := wantFinding(t, r, "table-unread", "diag_pfs.idle_t"); !strings.Contains(f.Finding, "neither read nor written") {
+			t.Errorf("table-unread idle_t: %q", f.Finding)
+		}
+		if f := wantFinding(t, r, "table-unread", "diag_pfs.hot_t"); strings.Contains(f.Finding, "neither") {
+			t.Errorf("table-unread hot_t, written to: %q", f.Finding)
+		}
+		if fs := found(r, "table-unread", "diag_pfs.read_t"); len(fs) > 0 {
+			t.Errorf("table-unread: the read table: %+v", fs)
+		}
 	})
 }
 

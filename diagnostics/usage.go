@@ -51,7 +51,8 @@ func checkSeqScanTables(a *analysis) {
 // snapshot with table statistics and this one: a monthly diagnosis after
 // the previous month's sees the month. Where both snapshots count the
 // table's writes (model version 2), a table neither read nor written says
-// so; one only written to (a log) is "not read".
+// so; one only written to (a log) is "not read". MariaDB's tables are
+// compared on the rows read and written that performance_schema counts.
 func checkTableUnread(a *analysis) {
 	p := a.prevTables
 	d := ComputeDeltas(p, a.f)
@@ -60,18 +61,34 @@ func checkTableUnread(a *analysis) {
 			"diagnostics.reason.no_table_interval")
 		return
 	}
+	// PostgreSQL counts scans; MariaDB (performance_schema) rows read.
+	scans := func(t diagmodel.Table) *int64 {
+		if t.SeqScans != nil {
+			return t.SeqScans
+		}
+		return t.Reads
+	}
+	counted := len(a.f.Tables) == 0
+	for _, t := range a.f.Tables {
+		counted = counted || scans(t) != nil
+	}
+	if !counted {
+		a.notChecked("the snapshot has no per-table read counts (MariaDB: performance_schema is off or not readable)",
+			"diagnostics.reason.no_table_reads")
+		return
+	}
 	type reads struct{ seq, idx, writes *int64 }
 	before := map[string]reads{}
 	for _, t := range p.Tables {
-		before[tableName(t.Schema, t.Name)] = reads{t.SeqScans, t.IdxScans, t.Writes}
+		before[tableName(t.Schema, t.Name)] = reads{scans(t), t.IdxScans, t.Writes}
 	}
 	for _, t := range a.f.Tables {
 		name := tableName(t.Schema, t.Name)
 		b, ok := before[name]
-		if !ok || t.SeqScans == nil || b.seq == nil {
+		if !ok || scans(t) == nil || b.seq == nil {
 			continue
 		}
-		read := *t.SeqScans - *b.seq
+		read := *scans(t) - *b.seq
 		if t.IdxScans != nil && b.idx != nil {
 			read += *t.IdxScans - *b.idx
 		}

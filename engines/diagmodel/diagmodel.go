@@ -17,7 +17,8 @@
 // version N reads every snapshot of version N or lower.
 //
 // Version 2 added the areas io, wal, control and storage, the counters
-// checkpoints_timed, checkpoints_req and binlog_bytes, and Table.Writes.
+// checkpoints_timed, checkpoints_req and binlog_bytes, and Table.Writes
+// and Table.Reads.
 package diagmodel
 
 import "time"
@@ -258,9 +259,12 @@ type Table struct {
 	// BloatBytes is the estimated space beyond what the live rows need.
 	BloatBytes int64 `json:"bloat_bytes,omitempty"`
 	// Writes are the rows inserted, updated and deleted since the
-	// statistics began (PostgreSQL n_tup_ins + n_tup_upd + n_tup_del);
-	// nil when unknown. Since version 2.
+	// statistics began (PostgreSQL n_tup_ins + n_tup_upd + n_tup_del;
+	// MariaDB performance_schema COUNT_WRITE); nil when unknown. Reads are
+	// MariaDB's rows read (COUNT_READ), where PostgreSQL has SeqScans and
+	// IdxScans. Since version 2.
 	Writes *int64 `json:"writes,omitempty"`
+	Reads  *int64 `json:"reads,omitempty"`
 }
 
 // Index is one index.

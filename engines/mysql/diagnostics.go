@@ -400,7 +400,44 @@ func (d *myDiag) tables(ctx context.Context) error {
 		}
 		d.f.Tables = append(d.f.Tables, t)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if d.perfSchema {
+		d.tableIO(ctx)
+	}
+	return nil
+}
+
+// tableIO adds the rows each table read and wrote since the server started
+// (performance_schema table_io_waits_summary_by_table), for table-unread.
+// Without them the tables are still collected, their reads unknown.
+func (d *myDiag) tableIO(ctx context.Context) {
+	rows, err := d.query(ctx, `SELECT OBJECT_NAME, COUNT_READ, COUNT_WRITE
+		FROM performance_schema.table_io_waits_summary_by_table WHERE OBJECT_TYPE = 'TABLE' AND OBJECT_SCHEMA = ?`, d.database)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	type rw struct{ read, write int64 }
+	io := map[string]rw{}
+	for rows.Next() {
+		var name string
+		var x rw
+		if rows.Scan(&name, &x.read, &x.write) != nil {
+			return
+		}
+		io[name] = x
+	}
+	if rows.Err() != nil {
+		return
+	}
+	for i := range d.f.Tables {
+		t := &d.f.Tables[i]
+		// A table not opened since the start has no row: nothing read.
+		x := io[t.Name]
+		t.Reads, t.Writes = &x.read, &x.write
+	}
 }
 
 func (d *myDiag) indexes(ctx context.Context) error {
