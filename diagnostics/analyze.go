@@ -149,6 +149,16 @@ func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
 	a.addAs(prio, "finding", "details", object, nameValues...)
 }
 
+// addVariant adds a finding worded by the check's variant sentences
+// (finding_<variant>, details_<variant>), "" for the plain ones.
+func (a *analysis) addVariant(prio int, variant, object string, nameValues ...string) {
+	if variant == "" {
+		a.addAs(prio, "finding", "details", object, nameValues...)
+		return
+	}
+	a.addAs(prio, "finding_"+variant, "details_"+variant, object, nameValues...)
+}
+
 // addAs is addPriority with the sentences named: finding and details are
 // keys under the check's (".finding", ".details", or a variant with its
 // own parameters for another case of the same check, e.g. a measured

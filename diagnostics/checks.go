@@ -2,6 +2,7 @@ package diagnostics
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,14 +115,14 @@ var checkList = append([]Check{
 	{ID: "cache-hit-ratio", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkCacheHit},
 	{ID: "temp-files", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, run: checkTempFiles},
 	{ID: "seq-scan-tables", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkSeqScanTables},
-	{ID: "table-unread", Priority: 200, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, Engines: postgresOnly, run: checkTableUnread},
+	{ID: "table-unread", Priority: 200, Group: GroupSpace, Level: diagmodel.Monthly, Area: diagmodel.AreaTables, run: checkTableUnread},
 	{ID: "top-statements", Priority: 200, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaStatements, run: checkTopStatements},
 	{ID: "session-peak", Priority: 100, Group: GroupSessions, Level: diagmodel.Monthly, Area: diagmodel.AreaConnections, run: checkSessionPeak},
 	{ID: "checkpoints-requested", Priority: 150, Group: GroupPerformance, Level: diagmodel.Monthly, Area: diagmodel.AreaCounters, Engines: postgresOnly, run: checkCheckpointsRequested},
 	{ID: "backup-month", Priority: 50, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupMonth},
 	{ID: "backup-duration-trend", Priority: 100, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupDurationTrend},
 	{ID: "backup-size-trend", Priority: 200, Group: GroupBackup, Level: diagmodel.Monthly, Area: diagmodel.AreaBackups, run: checkBackupSizeTrend},
-}, mssqlChecks...) // checks_mssql.go
+}, slices.Concat(ioChecks, mssqlChecks)...) // checks_io.go, checks_mssql.go
 
 func bytesText(n int64) string { return humanize.Bytes(n) }
 

@@ -25,6 +25,7 @@ var allAreas = []string{
 	diagmodel.AreaReplication, diagmodel.AreaTables, diagmodel.AreaIndexes, diagmodel.AreaIndexUsage,
 	diagmodel.AreaRoles, diagmodel.AreaHBA, diagmodel.AreaSettings, diagmodel.AreaExtensions,
 	diagmodel.AreaWraparound, diagmodel.AreaStatements,
+	diagmodel.AreaIO, diagmodel.AreaWAL, diagmodel.AreaControl, diagmodel.AreaStorage,
 }
 
 // Collect gathers the facts of database from eng. An engine without the

@@ -19,6 +19,8 @@ type Thresholds struct {
 	UnusedIndexBytes  int64         // unused-index: smaller unused indexes are not worth a finding
 	TempBytes         int64         // temp-files: bytes spilled to temporary files over the interval
 	TempFiles         int64         // temp-files: or this many temporary files (tables) when bytes are unknown
+	SlotRetainedBytes int64         // slot-retained-wal: WAL a replication slot holds back
+	CheckpointAge     time.Duration // control-data: last checkpoint older, with WAL written since
 	// Horizon: a space forecast reaching 85 % or 90 % within it is a
 	// finding.
 	Horizon time.Duration
@@ -46,6 +48,8 @@ func DefaultThresholds() Thresholds {
 		UnusedIndexBytes:  1 << 20,
 		TempBytes:         10 << 30,
 		TempFiles:         10000,
+		SlotRetainedBytes: 10 << 30,
+		CheckpointAge:     time.Hour,
 		Horizon:           90 * 24 * time.Hour,
 		BackupMaxAge:      8 * 24 * time.Hour,
 		BackupDuration:    8 * time.Hour,

@@ -17,9 +17,8 @@ import (
 
 // The monthly usage checks: how tables are read and which statements take
 // the server's time. They read facts the collectors already gather
-// (Tables' scan counts, Statements); facts the collectors do not gather
-// (WAL or binlog volume, I/O by file, checkpoints requested against
-// timed) have no check yet.
+// (Tables' scan counts, Statements); I/O, WAL and storage are in
+// checks_io.go.
 
 // seqScanMinBytes: smaller tables are cheap to scan whole.
 const seqScanMinBytes = 100 << 20
@@ -50,8 +49,10 @@ func checkSeqScanTables(a *analysis) {
 
 // checkTableUnread reports tables no scan read between the previous
 // snapshot with table statistics and this one: a monthly diagnosis after
-// the previous month's sees the month. Writes are not collected, so the
-// finding says "not read", nothing more.
+// the previous month's sees the month. Where both snapshots count the
+// table's writes (model version 2), a table neither read nor written says
+// so; one only written to (a log) is "not read". MariaDB's tables are
+// compared on the rows read and written that performance_schema counts.
 func checkTableUnread(a *analysis) {
 	p := a.prevTables
 	d := ComputeDeltas(p, a.f)
@@ -60,25 +61,46 @@ func checkTableUnread(a *analysis) {
 			"diagnostics.reason.no_table_interval")
 		return
 	}
-	type reads struct{ seq, idx *int64 }
+	// PostgreSQL counts scans; MariaDB (performance_schema) rows read.
+	scans := func(t diagmodel.Table) *int64 {
+		if t.SeqScans != nil {
+			return t.SeqScans
+		}
+		return t.Reads
+	}
+	counted := len(a.f.Tables) == 0
+	for _, t := range a.f.Tables {
+		counted = counted || scans(t) != nil
+	}
+	if !counted {
+		a.notChecked("the snapshot has no per-table read counts (MariaDB: performance_schema is off or not readable)",
+			"diagnostics.reason.no_table_reads")
+		return
+	}
+	type reads struct{ seq, idx, writes *int64 }
 	before := map[string]reads{}
 	for _, t := range p.Tables {
-		before[tableName(t.Schema, t.Name)] = reads{t.SeqScans, t.IdxScans}
+		before[tableName(t.Schema, t.Name)] = reads{scans(t), t.IdxScans, t.Writes}
 	}
 	for _, t := range a.f.Tables {
 		name := tableName(t.Schema, t.Name)
 		b, ok := before[name]
-		if !ok || t.SeqScans == nil || b.seq == nil {
+		if !ok || scans(t) == nil || b.seq == nil {
 			continue
 		}
-		read := *t.SeqScans - *b.seq
+		read := *scans(t) - *b.seq
 		if t.IdxScans != nil && b.idx != nil {
 			read += *t.IdxScans - *b.idx
 		}
 		if read != 0 {
 			continue
 		}
-		a.add(name, "since", d.From.Format(time.DateOnly), "size", bytesText(t.Bytes), "rows", strconv.FormatInt(t.Rows, 10))
+		variant := ""
+		if t.Writes != nil && b.writes != nil && *t.Writes == *b.writes {
+			variant = "unwritten"
+		}
+		a.addVariant(a.check.Priority, variant, name, "since", d.From.Format(time.DateOnly), "size", bytesText(t.Bytes),
+			"rows", strconv.FormatInt(t.Rows, 10))
 	}
 }
 
@@ -205,16 +227,26 @@ const checkpointReqMin = 10
 // finding.
 const checkpointReqPct = 20
 
-// checkCheckpointsRequested estimates how many of the interval's
-// checkpoints were requested (by max_wal_size running out, or by hand)
-// rather than timed. The collector keeps timed and requested checkpoints
-// as one counter; timed ones come at most once per checkpoint_timeout, so
-// every checkpoint beyond interval / checkpoint_timeout was requested: the
-// estimate is a lower bound.
+// checkCheckpointsRequested reports how many of the interval's checkpoints
+// were requested (by max_wal_size running out, or by hand) rather than
+// timed. Snapshots of model version 2 count both apart, and the finding is
+// exact. Older ones kept them as one counter; timed ones come at most once
+// per checkpoint_timeout, so every checkpoint beyond interval /
+// checkpoint_timeout was requested: the estimate is a lower bound.
 func checkCheckpointsRequested(a *analysis) {
 	d := a.deltas
 	if d == nil || d.Restarted {
 		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		return
+	}
+	timedN, okT := d.Counters[diagmodel.CounterCheckpointsTimed]
+	reqN, okR := d.Counters[diagmodel.CounterCheckpointsReq]
+	if okT && okR {
+		if total := timedN + reqN; reqN >= checkpointReqMin && 100*reqN >= checkpointReqPct*total {
+			a.addVariant(a.check.Priority, "exact", a.f.Database, "requested", strconv.FormatInt(reqN, 10),
+				"timed", strconv.FormatInt(timedN, 10), "total", strconv.FormatInt(total, 10),
+				"pct", fmt.Sprintf("%.0f", 100*float64(reqN)/float64(total)), "since", d.From.Format(time.DateOnly))
+		}
 		return
 	}
 	total, ok := d.Counters[diagmodel.CounterCheckpoints]

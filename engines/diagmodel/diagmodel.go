@@ -11,13 +11,20 @@
 // collected: Areas lists what was, Unavailable says why the rest was not.
 // Fields are only ever added, never renamed or given a new meaning, so a
 // newer reader reads every older snapshot (a new area is simply absent from
-// old ones and its checks say "not checked").
+// old ones and its checks say "not checked"). Version rises by one with
+// each release that adds fields or areas, so that an older build refuses a
+// newer snapshot with a reason rather than half-reading it; a reader of
+// version N reads every snapshot of version N or lower.
+//
+// Version 2 added the areas io, wal, control and storage, the counters
+// checkpoints_timed, checkpoints_req and binlog_bytes, and Table.Writes
+// and Table.Reads.
 package diagmodel
 
 import "time"
 
 // Version is the model version this build writes.
-const Version = 1
+const Version = 2
 
 // Levels of a run.
 const (
@@ -49,6 +56,11 @@ const (
 	AreaStatements  = "statements"  // Statements
 	AreaBackups     = "backups"     // Backups (filled from dbopsd's catalog, not by an engine)
 	AreaVolume      = "volume"      // Volume (statfs or the policy's capacity)
+	// Since version 2.
+	AreaIO      = "io"      // IO
+	AreaWAL     = "wal"     // WAL
+	AreaControl = "control" // Control
+	AreaStorage = "storage" // Storage
 )
 
 // Facts are what one run collected from one database.
@@ -90,6 +102,11 @@ type Facts struct {
 	Backups       *Backups         `json:"backups,omitempty"`
 	Volume        *Volume          `json:"volume,omitempty"`
 	MSSQL         *MSSQL           `json:"mssql,omitempty"` // SQL Server only: mssql.go
+	// Since version 2.
+	IO      *IO      `json:"io,omitempty"`
+	WAL     *WAL     `json:"wal,omitempty"`
+	Control *Control `json:"control,omitempty"`
+	Storage *Storage `json:"storage,omitempty"`
 }
 
 // Has reports whether area was collected.
@@ -180,6 +197,12 @@ const (
 	CounterTempBytes   = "temp_bytes"
 	CounterCheckpoints = "checkpoints"
 	CounterArchiveFail = "archive_failed"
+	// Since version 2: checkpoints split into timed and requested
+	// (PostgreSQL pg_stat_bgwriter up to 16, pg_stat_checkpointer from
+	// 17), and MariaDB's Binlog_bytes_written.
+	CounterCheckpointsTimed = "checkpoints_timed"
+	CounterCheckpointsReq   = "checkpoints_req"
+	CounterBinlogBytes      = "binlog_bytes"
 )
 
 // Log is what the server log said since the last run.
@@ -239,6 +262,13 @@ type Table struct {
 	// Measured is the bloat as measured (bloat.go), for the largest
 	// suspects where the engine can measure it; nil: estimate only.
 	Measured *BloatMeasure `json:"bloat_measured,omitempty"`
+	// Writes are the rows inserted, updated and deleted since the
+	// statistics began (PostgreSQL n_tup_ins + n_tup_upd + n_tup_del;
+	// MariaDB performance_schema COUNT_WRITE); nil when unknown. Reads are
+	// MariaDB's rows read (COUNT_READ), where PostgreSQL has SeqScans and
+	// IdxScans. Since version 2.
+	Writes *int64 `json:"writes,omitempty"`
+	Reads  *int64 `json:"reads,omitempty"`
 }
 
 // Index is one index.
@@ -319,6 +349,133 @@ type Volume struct {
 	UsedBytes  int64  `json:"used_bytes"`
 	TotalBytes int64  `json:"total_bytes"`
 	Source     string `json:"source"` // "statfs" or "policy"
+}
+
+// IO is where the server reads from disk, cumulative since the statistics
+// began (the analysis turns it into deltas between snapshots).
+type IO struct {
+	// Source is what it was read from: "pg_statio_user_tables" (with
+	// "+pg_stat_io" on PostgreSQL 16 and later) or
+	// "file_summary_by_instance".
+	Source string `json:"source"`
+	// BlockSize is the size of the blocks Tables and Backends count.
+	BlockSize int64 `json:"block_size,omitempty"`
+	// Tables are the tables that read the most blocks (heap and indexes)
+	// from outside the buffer cache, at most IOTopTables of them.
+	Tables []TableIO `json:"tables,omitempty"`
+	// Backends are pg_stat_io's rows with any I/O (PostgreSQL 16+).
+	Backends []BackendIO `json:"backends,omitempty"`
+	// Files are MariaDB's files by bytes read and written, at most
+	// IOTopFiles of them.
+	Files []FileIO `json:"files,omitempty"`
+}
+
+// IOTopTables and IOTopFiles bound the I/O facts of one snapshot.
+const (
+	IOTopTables = 200
+	IOTopFiles  = 50
+)
+
+// TableIO is one table's blocks read from disk and found in the buffer
+// cache (pg_statio_user_tables).
+type TableIO struct {
+	Schema   string `json:"schema"`
+	Name     string `json:"name"`
+	HeapRead int64  `json:"heap_read"`
+	HeapHit  int64  `json:"heap_hit"`
+	IdxRead  int64  `json:"idx_read"`
+	IdxHit   int64  `json:"idx_hit"`
+}
+
+// BackendIO is one row of pg_stat_io: operations (of BlockSize each) by
+// backend type, object and context.
+type BackendIO struct {
+	BackendType string  `json:"backend_type"`
+	Object      string  `json:"object"`
+	Context     string  `json:"context"`
+	Reads       int64   `json:"reads"`
+	Writes      int64   `json:"writes"`
+	Extends     int64   `json:"extends,omitempty"`
+	Fsyncs      int64   `json:"fsyncs,omitempty"`
+	ReadMS      float64 `json:"read_ms,omitempty"`  // with track_io_timing on
+	WriteMS     float64 `json:"write_ms,omitempty"` // with track_io_timing on
+}
+
+// FileIO is one file's I/O (MariaDB performance_schema
+// file_summary_by_instance).
+type FileIO struct {
+	File       string  `json:"file"`
+	ReadBytes  int64   `json:"read_bytes"`
+	WriteBytes int64   `json:"write_bytes"`
+	WaitMS     float64 `json:"wait_ms"`
+}
+
+// WAL is the write-ahead log (PostgreSQL) or binary log (MariaDB): where
+// it stands, and what keeps it.
+type WAL struct {
+	// Position is PostgreSQL's current WAL position in bytes
+	// (pg_current_wal_lsn() - '0/0'): it only grows, restarts included,
+	// so two snapshots give the volume written between them. 0 on a
+	// standby and on MariaDB.
+	Position int64 `json:"position,omitempty"`
+	// StatBytes is pg_stat_wal.wal_bytes (PostgreSQL 14+), since the
+	// statistics began.
+	StatBytes *int64 `json:"stat_bytes,omitempty"`
+	// KeepBytes and MaxBytes are wal_keep_size and max_wal_size.
+	KeepBytes int64 `json:"keep_bytes,omitempty"`
+	MaxBytes  int64 `json:"max_bytes,omitempty"`
+	// Slots are the replication slots and the WAL each holds back.
+	Slots []Slot `json:"slots,omitempty"`
+	// Binlog is MariaDB's: whether it is on, its files' total size and
+	// count (SHOW BINARY LOGS), and how long they are kept.
+	Binlog        *bool `json:"binlog,omitempty"`
+	BinlogFiles   int   `json:"binlog_files,omitempty"`
+	BinlogBytes   int64 `json:"binlog_bytes,omitempty"`
+	ExpireSeconds int64 `json:"expire_seconds,omitempty"`
+}
+
+// Slot is a PostgreSQL replication slot.
+type Slot struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"` // "physical" or "logical"
+	Active bool   `json:"active"`
+	// RetainedBytes is the WAL from the slot's restart_lsn to the current
+	// position: what the server may not remove for it.
+	RetainedBytes int64 `json:"retained_bytes"`
+}
+
+// Control is PostgreSQL's control data (pg_control_checkpoint,
+// pg_control_system) and whether data pages carry checksums.
+type Control struct {
+	CheckpointAt time.Time `json:"checkpoint_at"`
+	// WALSinceCheckpoint is the WAL written since the last checkpoint's
+	// redo point; 0 on a standby.
+	WALSinceCheckpoint int64  `json:"wal_since_checkpoint"`
+	Timeline           int64  `json:"timeline"`
+	SystemID           string `json:"system_id"`
+	CatalogVersion     int64  `json:"catalog_version,omitempty"`
+	Checksums          *bool  `json:"checksums,omitempty"`
+}
+
+// Storage is where the data lives: PostgreSQL's tablespaces, MariaDB's
+// InnoDB data and redo files.
+type Storage struct {
+	Tablespaces []Tablespace `json:"tablespaces,omitempty"`
+	// MariaDB: innodb_data_file_path, innodb_file_per_table, the system
+	// tablespace's size and the redo log's.
+	DataFilePath string `json:"data_file_path,omitempty"`
+	FilePerTable *bool  `json:"file_per_table,omitempty"`
+	SystemBytes  int64  `json:"system_bytes,omitempty"`
+	RedoBytes    int64  `json:"redo_bytes,omitempty"`
+}
+
+// Tablespace is one tablespace (PostgreSQL) or InnoDB tablespace file
+// (MariaDB).
+type Tablespace struct {
+	Name     string `json:"name"`
+	Location string `json:"location,omitempty"` // "" for the data directory's own
+	// Bytes is nil where the monitoring account may not measure it.
+	Bytes *int64 `json:"bytes,omitempty"`
 }
 
 // Options tune a collection.

@@ -112,11 +112,19 @@ func (d *myDiag) collect(ctx context.Context, opts diagmodel.Options) {
 		return nil
 	})
 	d.r.Do(diagmodel.AreaReplication, func() error { return d.replication(ctx) })
+	d.r.Do(diagmodel.AreaWAL, func() error { return d.binlog(ctx) })
 	d.log(ctx, opts.Log)
 	if opts.Level != diagmodel.Monthly {
 		return
 	}
 	d.r.Do(diagmodel.AreaTables, func() error { return d.tables(ctx) })
+	if d.perfSchema {
+		d.r.Do(diagmodel.AreaIO, func() error { return d.io(ctx) })
+	} else {
+		d.r.MissKey(diagmodel.AreaIO, "performance_schema is off: the server keeps no file I/O summaries",
+			"mysql.diag.perf_schema_off_io")
+	}
+	d.r.Do(diagmodel.AreaStorage, func() error { return d.storage(ctx) })
 	d.r.Do(diagmodel.AreaIndexes, func() error { return d.indexes(ctx) })
 	if !d.f.Has(diagmodel.AreaIndexes) {
 		d.r.Miss(diagmodel.AreaIndexUsage, d.f.Why(diagmodel.AreaIndexes))
@@ -142,7 +150,7 @@ func (d *myDiag) server(ctx context.Context) error {
 	var ssl string
 	var started int64
 	if err := d.row(ctx, `SELECT VERSION(), @@datadir, COALESCE(@@have_ssl, 'NO'),
-		UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME')`,
+		CAST(UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') AS SIGNED)`,
 		nil, &s.Version, &s.DataDir, &ssl, &started); err != nil {
 		return err
 	}
@@ -241,12 +249,13 @@ var statusCounters = map[string]string{
 	"INNODB_BUFFER_POOL_READS":         diagmodel.CounterBlocksRead,
 	"INNODB_BUFFER_POOL_READ_REQUESTS": diagmodel.CounterBlocksHit,
 	"CREATED_TMP_DISK_TABLES":          diagmodel.CounterTempFiles,
+	"BINLOG_BYTES_WRITTEN":             diagmodel.CounterBinlogBytes,
 }
 
 func (d *myDiag) counters(ctx context.Context) error {
 	rows, err := d.query(ctx, `SELECT UPPER(VARIABLE_NAME), VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
 		WHERE VARIABLE_NAME IN ('INNODB_DEADLOCKS', 'COM_COMMIT', 'COM_ROLLBACK', 'INNODB_BUFFER_POOL_READS',
-		'INNODB_BUFFER_POOL_READ_REQUESTS', 'CREATED_TMP_DISK_TABLES')`)
+		'INNODB_BUFFER_POOL_READ_REQUESTS', 'CREATED_TMP_DISK_TABLES', 'BINLOG_BYTES_WRITTEN')`)
 	if err != nil {
 		return err
 	}
@@ -391,7 +400,44 @@ func (d *myDiag) tables(ctx context.Context) error {
 		}
 		d.f.Tables = append(d.f.Tables, t)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if d.perfSchema {
+		d.tableIO(ctx)
+	}
+	return nil
+}
+
+// tableIO adds the rows each table read and wrote since the server started
+// (performance_schema table_io_waits_summary_by_table), for table-unread.
+// Without them the tables are still collected, their reads unknown.
+func (d *myDiag) tableIO(ctx context.Context) {
+	rows, err := d.query(ctx, `SELECT OBJECT_NAME, COUNT_READ, COUNT_WRITE
+		FROM performance_schema.table_io_waits_summary_by_table WHERE OBJECT_TYPE = 'TABLE' AND OBJECT_SCHEMA = ?`, d.database)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	type rw struct{ read, write int64 }
+	io := map[string]rw{}
+	for rows.Next() {
+		var name string
+		var x rw
+		if rows.Scan(&name, &x.read, &x.write) != nil {
+			return
+		}
+		io[name] = x
+	}
+	if rows.Err() != nil {
+		return
+	}
+	for i := range d.f.Tables {
+		t := &d.f.Tables[i]
+		// A table not opened since the start has no row: nothing read.
+		x := io[t.Name]
+		t.Reads, t.Writes = &x.read, &x.write
+	}
 }
 
 func (d *myDiag) indexes(ctx context.Context) error {
@@ -541,4 +587,124 @@ func (d *myDiag) statements(ctx context.Context) error {
 		d.f.Statements = append(d.f.Statements, s)
 	}
 	return rows.Err()
+}
+
+// binlog reads whether the binary log is on, how long it is kept and, when
+// on, its files' sizes (SHOW BINARY LOGS: BINLOG MONITOR, formerly
+// REPLICATION CLIENT). The bytes written per day come from the
+// Binlog_bytes_written counter's delta.
+func (d *myDiag) binlog(ctx context.Context) error {
+	w := &diagmodel.WAL{}
+	var on int
+	var days float64
+	var secs int64
+	if err := d.row(ctx, `SELECT @@log_bin, COALESCE(@@expire_logs_days, 0), COALESCE(@@binlog_expire_logs_seconds, 0)`,
+		nil, &on, &days, &secs); err != nil {
+		return err
+	}
+	enabled := on == 1
+	w.Binlog = &enabled
+	// MariaDB keeps the two settings in step; the seconds are the finer.
+	w.ExpireSeconds = max(secs, int64(days*86400))
+	if enabled {
+		rows, err := d.query(ctx, `SHOW BINARY LOGS`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			n, _ := strconv.ParseInt(vals[1].String, 10, 64)
+			w.BinlogFiles++
+			w.BinlogBytes += n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	d.f.WAL = w
+	return nil
+}
+
+// io reads the files with the most bytes read and written from
+// performance_schema.file_summary_by_instance (cumulative since the start;
+// the analysis takes deltas).
+func (d *myDiag) io(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT FILE_NAME, SUM_NUMBER_OF_BYTES_READ, SUM_NUMBER_OF_BYTES_WRITE, SUM_TIMER_WAIT / 1e9
+		FROM performance_schema.file_summary_by_instance
+		WHERE SUM_NUMBER_OF_BYTES_READ + SUM_NUMBER_OF_BYTES_WRITE > 0
+		ORDER BY SUM_NUMBER_OF_BYTES_READ + SUM_NUMBER_OF_BYTES_WRITE DESC LIMIT `+strconv.Itoa(diagmodel.IOTopFiles))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	o := &diagmodel.IO{Source: "file_summary_by_instance"}
+	for rows.Next() {
+		var f diagmodel.FileIO
+		if err := rows.Scan(&f.File, &f.ReadBytes, &f.WriteBytes, &f.WaitMS); err != nil {
+			return err
+		}
+		if d.datadir != "" {
+			if rel, err := filepath.Rel(d.datadir, f.File); err == nil && !strings.HasPrefix(rel, "..") {
+				f.File = rel
+			}
+		}
+		o.Files = append(o.Files, f)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.f.IO = o
+	return nil
+}
+
+// storageTop is how many InnoDB tablespaces storage lists, biggest first.
+const storageTop = 20
+
+// storage reads the InnoDB data layout: the system tablespace's files and
+// size, whether tables have files of their own, the redo log's size, and
+// the biggest tablespaces (INNODB_SYS_TABLESPACES needs PROCESS).
+func (d *myDiag) storage(ctx context.Context) error {
+	s := &diagmodel.Storage{}
+	var perTable int
+	if err := d.row(ctx, `SELECT @@innodb_data_file_path, @@innodb_file_per_table, @@innodb_log_file_size`,
+		nil, &s.DataFilePath, &perTable, &s.RedoBytes); err != nil {
+		return err
+	}
+	own := perTable == 1
+	s.FilePerTable = &own
+	rows, err := d.query(ctx, `SELECT NAME, COALESCE(FILE_SIZE, 0) FROM information_schema.INNODB_SYS_TABLESPACES
+		ORDER BY FILE_SIZE DESC LIMIT `+strconv.Itoa(storageTop))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t diagmodel.Tablespace
+		var n int64
+		if err := rows.Scan(&t.Name, &n); err != nil {
+			return err
+		}
+		t.Bytes = &n
+		if t.Name == "innodb_system" {
+			s.SystemBytes = n
+		}
+		s.Tablespaces = append(s.Tablespaces, t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.f.Storage = s
+	return nil
 }

@@ -55,6 +55,9 @@ type pgDiag struct {
 	// seesAll is whether the session may read other roles' activity
 	// (superuser or pg_read_all_stats, which pg_monitor includes).
 	seesAll bool
+	// version is server_version_num (150004 for 15.4): which statistics
+	// views there are.
+	version int
 }
 
 func (d *pgDiag) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
@@ -68,7 +71,7 @@ func (d *pgDiag) row(ctx context.Context, sql string, dest ...any) error {
 }
 
 func (d *pgDiag) collect(ctx context.Context, opts diagmodel.Options) {
-	_ = d.row(ctx, `SELECT pg_has_role('pg_read_all_stats', 'MEMBER')`, &d.seesAll)
+	_ = d.row(ctx, `SELECT pg_has_role('pg_read_all_stats', 'MEMBER'), current_setting('server_version_num')::int`, &d.seesAll, &d.version)
 	d.r.Do(diagmodel.AreaServer, func() error { return d.server(ctx) })
 	d.r.Do(diagmodel.AreaConnections, func() error { return d.connections(ctx) })
 	d.activity(ctx)
@@ -83,11 +86,15 @@ func (d *pgDiag) collect(ctx context.Context, opts diagmodel.Options) {
 	})
 	d.r.Do(diagmodel.AreaArchiver, func() error { return d.archiver(ctx) })
 	d.r.Do(diagmodel.AreaReplication, func() error { return d.replication(ctx) })
+	d.r.Do(diagmodel.AreaWAL, func() error { return d.wal(ctx) })
 	d.log(ctx, opts.Log)
 	if opts.Level != diagmodel.Monthly {
 		return
 	}
 	d.r.Do(diagmodel.AreaTables, func() error { return d.tables(ctx) })
+	d.r.Do(diagmodel.AreaIO, func() error { return d.io(ctx) })
+	d.r.Do(diagmodel.AreaControl, func() error { return d.control(ctx) })
+	d.r.Do(diagmodel.AreaStorage, func() error { return d.storage(ctx) })
 	d.indexes(ctx)
 	d.r.Do(diagmodel.AreaRoles, func() error { return d.roles(ctx) })
 	d.r.Do(diagmodel.AreaHBA, func() error { return d.hba(ctx) })
@@ -215,18 +222,24 @@ func (d *pgDiag) activity(ctx context.Context) {
 }
 
 func (d *pgDiag) counters(ctx context.Context) error {
-	var dl, commit, rollback, read, hit, tf, tb, cp, af int64
+	// PostgreSQL 17 moved the checkpoint counters from pg_stat_bgwriter to
+	// pg_stat_checkpointer.
+	checkpoints := `SELECT checkpoints_timed, checkpoints_req FROM pg_stat_bgwriter`
+	if d.version >= 170000 {
+		checkpoints = `SELECT num_timed, num_requested FROM pg_stat_checkpointer`
+	}
+	var dl, commit, rollback, read, hit, tf, tb, timed, req, af int64
 	if err := d.row(ctx, `SELECT s.deadlocks, s.xact_commit, s.xact_rollback, s.blks_read, s.blks_hit, s.temp_files, s.temp_bytes,
-		(SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
-		(SELECT failed_count FROM pg_stat_archiver)
-		FROM pg_stat_database s WHERE s.datname = current_database()`,
-		&dl, &commit, &rollback, &read, &hit, &tf, &tb, &cp, &af); err != nil {
+		c.*, (SELECT failed_count FROM pg_stat_archiver)
+		FROM pg_stat_database s, (`+checkpoints+`) c WHERE s.datname = current_database()`,
+		&dl, &commit, &rollback, &read, &hit, &tf, &tb, &timed, &req, &af); err != nil {
 		return err
 	}
 	d.f.Counters = map[string]int64{
 		diagmodel.CounterDeadlocks: dl, diagmodel.CounterCommits: commit, diagmodel.CounterRollbacks: rollback,
 		diagmodel.CounterBlocksRead: read, diagmodel.CounterBlocksHit: hit, diagmodel.CounterTempFiles: tf,
-		diagmodel.CounterTempBytes: tb, diagmodel.CounterCheckpoints: cp, diagmodel.CounterArchiveFail: af,
+		diagmodel.CounterTempBytes: tb, diagmodel.CounterCheckpoints: timed + req, diagmodel.CounterArchiveFail: af,
+		diagmodel.CounterCheckpointsTimed: timed, diagmodel.CounterCheckpointsReq: req,
 	}
 	return nil
 }
@@ -395,7 +408,8 @@ func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 func (d *pgDiag) tables(ctx context.Context) error {
 	rows, err := d.query(ctx, `SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
 		coalesce(s.n_live_tup, greatest(c.reltuples, 0)::bigint), coalesce(s.n_dead_tup, 0), s.seq_scan, s.idx_scan,
-		greatest(s.last_vacuum, s.last_autovacuum), greatest(s.last_analyze, s.last_autoanalyze)
+		greatest(s.last_vacuum, s.last_autovacuum), greatest(s.last_analyze, s.last_autoanalyze),
+		s.n_tup_ins + s.n_tup_upd + s.n_tup_del
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 		WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -408,7 +422,7 @@ func (d *pgDiag) tables(ctx context.Context) error {
 	for rows.Next() {
 		var t diagmodel.Table
 		var vac, an *time.Time
-		if err := rows.Scan(&t.Schema, &t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.DeadRows, &t.SeqScans, &t.IdxScans, &vac, &an); err != nil {
+		if err := rows.Scan(&t.Schema, &t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.DeadRows, &t.SeqScans, &t.IdxScans, &vac, &an, &t.Writes); err != nil {
 			return err
 		}
 		if vac != nil {
@@ -567,4 +581,144 @@ func (d *pgDiag) statements(ctx context.Context) {
 		}
 		return rows.Err()
 	})
+}
+
+// wal reads where the WAL stands, what bounds its size and what the
+// replication slots hold back. pg_current_wal_lsn() fails on a standby:
+// there the position is left 0 and slots are measured from the last WAL
+// received.
+func (d *pgDiag) wal(ctx context.Context) error {
+	w := &diagmodel.WAL{}
+	statBytes := `NULL::bigint`
+	if d.version >= 140000 {
+		statBytes = `(SELECT wal_bytes::bigint FROM pg_stat_wal)`
+	}
+	if err := d.row(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint END,
+		`+statBytes+`, coalesce(pg_size_bytes(current_setting('wal_keep_size', true)), 0),
+		pg_size_bytes(current_setting('max_wal_size'))`,
+		&w.Position, &w.StatBytes, &w.KeepBytes, &w.MaxBytes); err != nil {
+		return err
+	}
+	rows, err := d.query(ctx, `SELECT slot_name, slot_type, active,
+		coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
+			restart_lsn), 0)::bigint
+		FROM pg_replication_slots ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s diagmodel.Slot
+		if err := rows.Scan(&s.Name, &s.Type, &s.Active, &s.RetainedBytes); err != nil {
+			return err
+		}
+		w.Slots = append(w.Slots, s)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.f.WAL = w
+	return nil
+}
+
+// io reads the tables that read the most blocks from disk
+// (pg_statio_user_tables, every version) and, from PostgreSQL 16, the
+// server's I/O by backend type (pg_stat_io). Both are cumulative; the
+// analysis takes deltas.
+func (d *pgDiag) io(ctx context.Context) error {
+	o := &diagmodel.IO{Source: "pg_statio_user_tables"}
+	rows, err := d.query(ctx, `SELECT schemaname, relname, coalesce(heap_blks_read, 0), coalesce(heap_blks_hit, 0),
+		coalesce(idx_blks_read, 0), coalesce(idx_blks_hit, 0), current_setting('block_size')::bigint
+		FROM pg_statio_user_tables
+		WHERE coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) + coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) > 0
+		ORDER BY coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) DESC,
+			coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) DESC LIMIT `+strconv.Itoa(diagmodel.IOTopTables))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var t diagmodel.TableIO
+		if err := rows.Scan(&t.Schema, &t.Name, &t.HeapRead, &t.HeapHit, &t.IdxRead, &t.IdxHit, &o.BlockSize); err != nil {
+			rows.Close()
+			return err
+		}
+		o.Tables = append(o.Tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if d.version >= 160000 {
+		o.Source += "+pg_stat_io"
+		rows, err := d.query(ctx, `SELECT backend_type, object, context, coalesce(reads, 0), coalesce(writes, 0),
+			coalesce(extends, 0), coalesce(fsyncs, 0), coalesce(read_time, 0)::float8, coalesce(write_time, 0)::float8
+			FROM pg_stat_io WHERE coalesce(reads, 0) + coalesce(writes, 0) + coalesce(extends, 0) > 0
+			ORDER BY 1, 2, 3`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b diagmodel.BackendIO
+			if err := rows.Scan(&b.BackendType, &b.Object, &b.Context, &b.Reads, &b.Writes, &b.Extends, &b.Fsyncs,
+				&b.ReadMS, &b.WriteMS); err != nil {
+				return err
+			}
+			o.Backends = append(o.Backends, b)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	d.f.IO = o
+	return nil
+}
+
+// control reads the control file's last checkpoint and the cluster's
+// identity (pg_control_checkpoint, pg_control_system; a role without any
+// grant may call them on PostgreSQL 15, as TestPostgresIO's least-privilege
+// run shows) and whether data pages carry checksums.
+func (d *pgDiag) control(ctx context.Context) error {
+	c := &diagmodel.Control{}
+	var checksums string
+	if err := d.row(ctx, `SELECT k.checkpoint_time, k.timeline_id::bigint, s.system_identifier::text, s.catalog_version_no::bigint,
+		CASE WHEN pg_is_in_recovery() THEN 0 ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), k.redo_lsn)::bigint END,
+		current_setting('data_checksums')
+		FROM pg_control_checkpoint() k, pg_control_system() s`,
+		&c.CheckpointAt, &c.Timeline, &c.SystemID, &c.CatalogVersion, &c.WALSinceCheckpoint, &checksums); err != nil {
+		return err
+	}
+	c.CheckpointAt = c.CheckpointAt.UTC()
+	on := checksums == "on"
+	c.Checksums = &on
+	d.f.Control = c
+	return nil
+}
+
+// storage reads the tablespaces, their locations and sizes.
+// pg_tablespace_size needs CREATE on the tablespace or pg_read_all_stats,
+// except for the database's own: others are left unmeasured.
+func (d *pgDiag) storage(ctx context.Context) error {
+	rows, err := d.query(ctx, `SELECT t.spcname, pg_tablespace_location(t.oid),
+		CASE WHEN pg_has_role('pg_read_all_stats', 'MEMBER') OR has_tablespace_privilege(t.oid, 'CREATE')
+			OR t.oid = (SELECT dattablespace FROM pg_database WHERE datname = current_database())
+		THEN pg_tablespace_size(t.oid) END
+		FROM pg_tablespace t ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	s := &diagmodel.Storage{}
+	for rows.Next() {
+		var t diagmodel.Tablespace
+		if err := rows.Scan(&t.Name, &t.Location, &t.Bytes); err != nil {
+			return err
+		}
+		s.Tablespaces = append(s.Tablespaces, t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.f.Storage = s
+	return nil
 }

@@ -34,8 +34,15 @@ type MariaDB struct {
 type MariaDBOption func(*mariaDBConfig)
 
 type mariaDBConfig struct {
-	binlog    bool
-	dataLimit int // MB; 0 for no limit
+	binlog     bool
+	dataLimit  int // MB; 0 for no limit
+	perfSchema bool
+}
+
+// WithPerformanceSchema starts the server with performance_schema on (it
+// is off by default, and cannot be turned on while the server runs).
+func WithPerformanceSchema() MariaDBOption {
+	return func(c *mariaDBConfig) { c.perfSchema = true }
 }
 
 // WithoutBinlog starts the server with binary logging off.
@@ -261,6 +268,9 @@ func startMariaDB(opts []MariaDBOption) (*MariaDB, func() error, error) {
 		args = append(args, "--log-bin="+filepath.Join(dir, "binlog"), "--server-id=1", "--binlog-format=ROW")
 	} else {
 		args = append(args, "--skip-log-bin")
+	}
+	if cfg.perfSchema {
+		args = append(args, "--performance-schema=ON")
 	}
 	// root exists only as root@localhost after the bootstrap; with
 	// --skip-name-resolve a TCP client from 127.0.0.1 or ::1 matches only
