@@ -33,10 +33,12 @@ type Diagnostics struct {
 	BlockedWait       time.Duration // blocked_wait
 	ReplicationLag    time.Duration // replication_lag
 	BackupDuration    time.Duration // backup_duration: backup-duration-trend's limit without a backup window; default 8h
+	CheckpointAge     time.Duration // checkpoint_age: control-data's limit on the last checkpoint's age; default 1h
 	ConnectionsPct    float64       // connections_pct, 1 to 100
 	BloatPct          float64       // bloat_pct, 1 to 100
 	BigTableBytes     int64         // big_table, e.g. "50GiB"
 	BloatMinBytes     int64         // bloat_min
+	SlotRetainedBytes int64         // slot_retained: WAL a replication slot may hold back; default 10GiB
 	XIDAge            int64         // xid_age
 	// HorizonDays (horizon_days): a space forecast inside it is a finding;
 	// default 90.
@@ -80,6 +82,7 @@ var (
 			{Name: "long_transaction"}, {Name: "idle_in_transaction"}, {Name: "blocked_wait"}, {Name: "replication_lag"},
 			{Name: "connections_pct"}, {Name: "bloat_pct"}, {Name: "big_table"}, {Name: "bloat_min"}, {Name: "xid_age"},
 			{Name: "horizon_days"}, {Name: "capacity"}, {Name: "data_path"}, {Name: "backup_duration"},
+			{Name: "checkpoint_age"}, {Name: "slot_retained"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "suppress", LabelNames: []string{"check"}}},
 	}
@@ -136,7 +139,8 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 		attr string
 		dst  *time.Duration
 	}{{"long_transaction", &g.LongTransaction}, {"idle_in_transaction", &g.IdleInTransaction},
-		{"blocked_wait", &g.BlockedWait}, {"replication_lag", &g.ReplicationLag}, {"backup_duration", &g.BackupDuration}} {
+		{"blocked_wait", &g.BlockedWait}, {"replication_lag", &g.ReplicationLag}, {"backup_duration", &g.BackupDuration},
+		{"checkpoint_age", &g.CheckpointAge}} {
 		if d.str(a, t.attr, &v) {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {
@@ -157,7 +161,8 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 	for _, t := range []struct {
 		attr string
 		dst  *int64
-	}{{"big_table", &g.BigTableBytes}, {"bloat_min", &g.BloatMinBytes}, {"capacity", &g.Capacity}} {
+	}{{"big_table", &g.BigTableBytes}, {"bloat_min", &g.BloatMinBytes}, {"capacity", &g.Capacity},
+		{"slot_retained", &g.SlotRetainedBytes}} {
 		if d.str(a, t.attr, &v) {
 			n, err := ParseSize(v)
 			if err != nil || n <= 0 {

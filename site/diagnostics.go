@@ -22,6 +22,10 @@ func diagnosticsPolicy(cfg *config.Config, db *config.Database, r *diagnostics.R
 	setDur(&t.BlockedWait, g.BlockedWait)
 	setDur(&t.ReplicationLag, g.ReplicationLag)
 	setDur(&t.BackupDuration, g.BackupDuration)
+	setDur(&t.CheckpointAge, g.CheckpointAge)
+	if g.SlotRetainedBytes > 0 {
+		t.SlotRetainedBytes = g.SlotRetainedBytes
+	}
 	if g.ConnectionsPct > 0 {
 		t.ConnectionsPct = g.ConnectionsPct
 	}

@@ -35,6 +35,8 @@ policy "p" {
     capacity         = "100GiB"
     horizon_days     = 30
     data_path        = "/var/lib/postgresql"
+    checkpoint_age   = "30m"
+    slot_retained    = "2GiB"
     suppress "ssl-off" {
       database = "hall"
       reason   = "internal network"
@@ -68,7 +70,8 @@ database "ledger" {
 	}
 	r := site.DiagnoseRun(cfg, cfg.Databases["hall"], "daily", nil)
 	if r.Engine == nil || r.Thresholds.LongTransaction != 20*time.Minute || r.Thresholds.BigTableBytes != 1<<30 ||
-		r.Thresholds.Horizon != 30*24*time.Hour || r.Capacity != 100<<30 || r.DataPath != "/var/lib/postgresql" || r.Thresholds.BlockedWait != diagnostics.DefaultThresholds().BlockedWait {
+		r.Thresholds.Horizon != 30*24*time.Hour || r.Capacity != 100<<30 || r.DataPath != "/var/lib/postgresql" || r.Thresholds.BlockedWait != diagnostics.DefaultThresholds().BlockedWait ||
+		r.Thresholds.CheckpointAge != 30*time.Minute || r.Thresholds.SlotRetainedBytes != 2<<30 {
 		t.Errorf("run %+v", r)
 	}
 	if len(r.Suppressions) != 1 || r.Suppressions[0].Check != "ssl-off" || r.Suppressions[0].Database != "hall" {
