@@ -415,7 +415,8 @@ approvals {
 #             a verification could not run (scratch target down, disk full, cancelled),
 #           check_failed, stale（超期无成功备份）,
 #           daemon_gap（守护进程停机后补做）, monthly_report, weekly_summary,
-#           restore_done, drill_done
+#           restore_done, drill_done, reconcile_differences, diagnosis_finding,
+#           maintenance_done / maintenance_failed（每个表维护请求结束时一次）/ once per table maintenance request, when it ends
 
 # 发给大数据局的邮件 / Email to the bureau (SMTP with STARTTLS on 587).
 notify "bureau" {
