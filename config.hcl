@@ -164,6 +164,7 @@ policy "important" {
     big_table        = "50GiB"   # 大表阈值 / big-table threshold
     horizon_days     = 90        # 空间预测期 / forecast horizon
     capacity         = "2TiB"    # 数据卷容量（无法测量时）/ the data volume's size when not measurable
+    # backup_duration = "8h"     # 未设 window 时备份时长的上限 / backup-duration-trend's limit when the policy has no window
 
     # 屏蔽一项检查的发现（仍计数并标为已屏蔽），须写明原因与到期日。
     # Suppress a check's findings (still counted, shown as suppressed): a reason and an expiry.
@@ -414,7 +415,8 @@ approvals {
 #             a verification could not run (scratch target down, disk full, cancelled),
 #           check_failed, stale（超期无成功备份）,
 #           daemon_gap（守护进程停机后补做）, monthly_report, weekly_summary,
-#           restore_done, drill_done
+#           restore_done, drill_done, reconcile_differences, diagnosis_finding,
+#           maintenance_done / maintenance_failed（每个表维护请求结束时一次）/ once per table maintenance request, when it ends
 
 # 发给大数据局的邮件 / Email to the bureau (SMTP with STARTTLS on 587).
 notify "bureau" {

@@ -14,6 +14,10 @@
 // every statement the adapter sends; testdata/*.golden hold them.
 // listener.go holds the process's one listener, configured from the
 // policy's daemon block (mssql_listen, mssql_url, tls_cert, tls_key).
+// stripes.go plans the stripe count, disk.go the backup_dir fallback.
+// diagnostics.go is the diagnostics collector and dictionary.go the data
+// dictionary; their statements are in testdata/diagnostics.golden and
+// testdata/dictionary.golden.
 //
 // # How a backup runs
 //
