@@ -157,6 +157,18 @@ func SetFingerprintBitsForTest(bits int) (undo func()) {
 	return func() { fingerprintBits = old }
 }
 
+// spillHook, when set, is called with the temporary directory while a
+// differential's part has everything spilled (spool, sort runs, removals).
+var spillHook func(dir string)
+
+// SetSpillHookForTest sets spillHook until the returned function is
+// called. Tests only.
+func SetSpillHookForTest(f func(dir string)) (undo func()) {
+	old := spillHook
+	spillHook = f
+	return func() { spillHook = old }
+}
+
 // InitVersionForTest creates a repository of an older format version.
 // Tests only (a format 2 repository moving to 3).
 func InitVersionForTest(ctx context.Context, st storage.Storage, passphrase secret.Value, version int) (*Repo, error) {
@@ -291,6 +303,11 @@ func (w *Writer) makeTempDir() error {
 	if err := os.MkdirAll(w.tmp, 0o700); err != nil {
 		return fmt.Errorf("creating the temporary directory of row-level differentials: %w", err)
 	}
+	seal, err := rowset.NewSealer()
+	if err != nil {
+		return err
+	}
+	w.seal = seal
 	return nil
 }
 
@@ -343,7 +360,7 @@ func (f *fpWriter) worthKeeping() bool {
 }
 
 func (w *Writer) fingerprinting(pw *partWriter) *fpWriter {
-	return &fpWriter{pw: pw, lines: w.r.newLineHasher(fingerprintBits), sorter: rowset.NewSorter(w.tmp)}
+	return &fpWriter{pw: pw, lines: w.r.newLineHasher(fingerprintBits), sorter: rowset.NewSorter(w.tmp, w.seal)}
 }
 
 func (f *fpWriter) Write(b []byte) (int, error) {
@@ -499,7 +516,7 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 	w := d.pw.w
 	rc := w.r.Source(w.opts.Base).openChunksAhead(w.ctx, d.base, 1) // parts run in parallel: bound memory
 	defer rc.Close()
-	s := rowset.NewSorter(w.tmp)
+	s := rowset.NewSorter(w.tmp, w.seal)
 	h := w.r.newLineHasher(d.lines.bits)
 	lr := newLineReader(rc)
 	for i := uint64(0); ; i++ {
@@ -530,10 +547,9 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 // as rows or as chunks, whichever stores less.
 type diffWriter struct {
 	pw     *partWriter
-	base   *Part // the full's part
-	fp     *Part // its fingerprints
-	spool  *os.File
-	sw     *bufio.Writer
+	base   *Part        // the full's part
+	fp     *Part        // its fingerprints
+	spool  *rowset.File // the part as the engine sent it, compressed and sealed
 	lines  *lineHasher
 	sorter *rowset.Sorter
 	idx    uint64
@@ -571,11 +587,8 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 	} else {
 		bits = fp.FPBits
 	}
-	d := &diffWriter{pw: pw, base: base, fp: fp, lines: w.r.newLineHasher(bits), sorter: rowset.NewSorter(w.tmp)}
-	d.spool, d.err = os.CreateTemp(w.tmp, "part-*")
-	if d.err == nil {
-		d.sw = bufio.NewWriterSize(d.spool, 256<<10)
-	}
+	d := &diffWriter{pw: pw, base: base, fp: fp, lines: w.r.newLineHasher(bits), sorter: rowset.NewSorter(w.tmp, w.seal)}
+	d.spool, d.err = w.seal.Create(w.tmp, "part-*", true)
 	return d
 }
 
@@ -586,7 +599,7 @@ func (d *diffWriter) Write(b []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
 	}
-	if _, err := d.sw.Write(b); err != nil {
+	if _, err := d.spool.Write(b); err != nil {
 		d.err = fmt.Errorf("spooling part %s: %w", d.pw.p.Name, err)
 		return 0, d.err
 	}
@@ -608,23 +621,25 @@ func (d *diffWriter) Close() error {
 		d.sorter.Close()
 		if d.spool != nil {
 			d.spool.Close()
-			os.Remove(d.spool.Name())
 		}
 	}()
 	if d.err == nil {
-		d.err = d.sw.Flush()
+		d.err = d.spool.Finish()
 	}
 	if d.err != nil {
 		d.pw.Close()
 		return d.err
 	}
 	w := d.pw.w
-	w.temp.Add(d.bytes + d.sorter.Spilled())
+	w.temp.Add(d.spool.Size() + d.sorter.Spilled())
 	if d.lines.n > 0 {
 		d.pw.p.MethodReason = "the part does not end with a newline: stored as chunks"
 		return d.replay()
 	}
 	m, err := d.merge()
+	if spillHook != nil && err == nil {
+		spillHook(w.tmp)
+	}
 	if errors.Is(err, ErrDamaged) && context.Cause(w.ctx) == nil {
 		// The full's fingerprints are only an optimisation: the part is
 		// whole in the spool. check --read-data reports the damage.
@@ -672,11 +687,7 @@ func (d *diffWriter) Close() error {
 
 // replay stores the spooled part as chunks, the ordinary way.
 func (d *diffWriter) replay() error {
-	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
-		d.pw.Close()
-		return err
-	}
-	if _, err := io.Copy(d.pw, bufio.NewReaderSize(d.spool, 256<<10)); err != nil {
+	if _, err := io.Copy(d.pw, d.spool.Reader()); err != nil {
 		d.pw.Close()
 		return fmt.Errorf("storing part %s: %w", d.pw.p.Name, err)
 	}
@@ -686,13 +697,10 @@ func (d *diffWriter) replay() error {
 // dryRun cuts the spooled part into chunks without storing any and
 // returns the bytes of those the generation lacks: what chunks would store.
 func (d *diffWriter) dryRun() (int64, error) {
-	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
-		return 0, err
-	}
 	buf := bufPool.Get().(*[]byte)
 	*buf = (*buf)[:0]
 	dry := &partWriter{w: d.pw.w, p: &Part{}, buf: buf, dry: true}
-	_, err := io.Copy(dry, bufio.NewReaderSize(d.spool, 256<<10))
+	_, err := io.Copy(dry, d.spool.Reader())
 	if cerr := dry.Close(); err == nil {
 		err = cerr
 	}
@@ -706,7 +714,7 @@ type merged struct {
 	addedBytes     int64
 	collision      bool
 	bits           []uint64
-	removedFile    *os.File
+	removedFile    *rowset.File
 	// byPosition: removals are the set bits of removedAt (lines of the
 	// full's part), removedBytes their coded size.
 	byPosition   bool
@@ -717,7 +725,6 @@ type merged struct {
 func (m *merged) close() {
 	if m.removedFile != nil {
 		m.removedFile.Close()
-		os.Remove(m.removedFile.Name())
 	}
 }
 
@@ -762,7 +769,7 @@ func (d *diffWriter) merge() (*merged, error) {
 	if m.byPosition {
 		m.removedAt = make([]uint64, d.baseLines/64+1)
 	}
-	m.removedFile, err = os.CreateTemp(w.tmp, "removed-*")
+	m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false)
 	if err != nil {
 		return nil, err
 	}
@@ -827,7 +834,11 @@ func (d *diffWriter) merge() (*merged, error) {
 	if err := base.end(); err != nil {
 		return fail(err)
 	}
-	if err := rw.Flush(); err != nil {
+	err = rw.Flush()
+	if err == nil {
+		err = m.removedFile.Finish()
+	}
+	if err != nil {
 		return fail(fmt.Errorf("spooling removed rows: %w", err))
 	}
 	if m.byPosition {
@@ -856,10 +867,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 	} else {
 		bw.WriteString(magicRows)
 		binary.Write(bw, binary.BigEndian, uint64(m.removed))
-		if _, err := m.removedFile.Seek(0, io.SeekStart); err != nil {
-			return fail(err)
-		}
-		enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile, 64<<10)
+		enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile.Reader(), 64<<10)
 		var b [fpEntry]byte
 		for range m.removed {
 			if _, err := io.ReadFull(rr, b[:]); err != nil {
@@ -868,10 +876,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 			enc.put(binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint32(b[8:]))
 		}
 	}
-	if _, err := d.spool.Seek(0, io.SeekStart); err != nil {
-		return fail(err)
-	}
-	lr := newLineReader(d.spool)
+	lr := newLineReader(d.spool.Reader())
 	run := newAddedRun(bw)
 	for i := uint64(0); ; i++ {
 		line, err := lr.next()

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository/rowset"
 	"github.com/dbopsd/dbopsd/storage/local"
 )
 
@@ -427,5 +428,85 @@ func TestLineHasherPieces(t *testing.T) {
 				t.Fatalf("%d-byte line cut at %d: %x/%x/%d in pieces, %x/%x/%d whole", len(line), cut, fp2, check2, n2, fp, check, n)
 			}
 		}
+	}
+}
+
+// TestRowSpillSealed: everything a differential spills (the part, the sort
+// runs, the removed rows) is sealed: no row value is on disk in plaintext
+// while the part is merged; and added lines sorted in many small runs still
+// restore exactly.
+func TestRowSpillSealed(t *testing.T) {
+	defer func(n int) { rowset.RunEntries = n }(rowset.RunEntries)
+	rowset.RunEntries = 1000 // several runs per sorter
+	defer SetAddedRunBytesForTest(2000)()
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	shapes := map[string]string{"people": "3:a"}
+	const marker = "110101199003077777"
+	people := rowLines(1, 0, 20_000)
+	for i := range people {
+		people[i] += "\t" + marker
+	}
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{"people": joinLines(people)})
+	next := slices.Clone(people)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for range 300 {
+		i := rng.IntN(len(next))
+		next[i] = fmt.Sprintf("%d\tchanged %d\t%s", i, rng.IntN(1000), marker)
+	}
+	next = append(next, rowLines(9, 50_000, 200)...)
+	rng.Shuffle(len(next), func(i, j int) { next[i], next[j] = next[j], next[i] })
+	files := 0
+	defer SetSpillHookForTest(func(dir string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) == 0 {
+				t.Errorf("temporary file %s is empty", e.Name())
+			}
+			for _, plain := range []string{marker, next[0], "changed "} {
+				if strings.Contains(string(b), plain) {
+					t.Errorf("temporary file %s holds %.20q in plaintext", e.Name(), plain)
+				}
+			}
+			files++
+		}
+	})()
+	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{"people": joinLines(next)})
+	if files < 3 {
+		t.Fatalf("%d temporary files seen during the merge, want the spool, its sort runs and the removals", files)
+	}
+	p, _ := diff.Part("people")
+	if p.Method != MethodRows {
+		t.Fatalf("stored as %s (%s), want rows", p.Method, p.MethodReason)
+	}
+	got, err := readPart(t, r, diff, "people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "people", got, next)
+	// The added lines come last, sorted within runs of about 2000 bytes:
+	// neither in their order of arrival nor sorted as a whole.
+	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	added := lines[len(lines)-int(p.Rows.Added):]
+	descents, size := 0, 0
+	for i, l := range added {
+		size += len(l) + 1
+		if i > 0 && l < added[i-1] {
+			descents++
+		}
+	}
+	t.Logf("%d temporary files sealed; %d added lines, %d descents", files, len(added), descents)
+	if runs := size/(2000-200) + 1; descents == 0 || descents >= runs {
+		t.Errorf("%d added lines (%d bytes) with %d descents, want between 1 and %d (one per run at most)", len(added), size, descents, runs-1)
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "dbopsd-rows", r.ID())); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository/rowset"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -74,6 +75,7 @@ type Writer struct {
 	// bytes written there.
 	tmp  string
 	temp atomic.Int64
+	seal *rowset.Sealer // seals what is spilled there (rows.go)
 }
 
 type upload struct {
