@@ -34,6 +34,7 @@ package repository
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -47,6 +48,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/dchest/siphash"
@@ -74,6 +76,11 @@ const (
 	magicRowFP  = "dbopsd-rowfp/1\n"
 	magicRows   = "dbopsd-rows/1\n"
 	magicRowsAt = "dbopsd-rows-at/1\n"
+	// Version 2 of both: the added lines go in blocks (addedRun), keyed
+	// lines with their leading integers delta-coded. Version 1 parts (added
+	// lines as they are) stay readable.
+	magicRows2   = "dbopsd-rows/2\n"
+	magicRowsAt2 = "dbopsd-rows-at/2\n"
 	// rowsFormat is the repository format that has row parts.
 	rowsFormat = 3
 	// removedMax bounds the removals a part stored as rows may carry: a
@@ -860,12 +867,12 @@ func (d *diffWriter) writeRows(m *merged) error {
 	fail := func(err error) error { pw.Close(); return fmt.Errorf("storing part %s as rows: %w", pw.p.Name, err) }
 	bw := bufio.NewWriterSize(pw, 256<<10)
 	if m.byPosition {
-		bw.WriteString(magicRowsAt)
+		bw.WriteString(magicRowsAt2)
 		binary.Write(bw, binary.BigEndian, uint64(m.removed))
 		var b [binary.MaxVarintLen64]byte
 		m.eachRemoved(func(delta uint64) { bw.Write(b[:binary.PutUvarint(b[:], delta)]) })
 	} else {
-		bw.WriteString(magicRows)
+		bw.WriteString(magicRows2)
 		binary.Write(bw, binary.BigEndian, uint64(m.removed))
 		enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile.Reader(), 64<<10)
 		var b [fpEntry]byte
@@ -891,6 +898,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 		}
 	}
 	run.flush()
+	run.end()
 	if err := bw.Flush(); err != nil {
 		return fail(err)
 	}
@@ -916,19 +924,57 @@ func SetAddedRunBytesForTest(n int) (undo func()) {
 	return func() { addedRunBytes = old }
 }
 
-// addedRun writes a part's added lines sorted bytewise, run after run of
-// at most addedRunBytes (bounded memory): the row order of a table need not
-// be kept, and lines that arrive in heap order (PostgreSQL moves an updated
-// row elsewhere) share far more with their sorted neighbours, which zstd
-// turns into a much smaller part. A restore reads them like any added
-// lines, so the format is unchanged.
+// addedRun writes a part's added lines in blocks, run after run of at most
+// addedRunBytes (bounded memory), sorted: the row order of a table need
+// not be kept, and lines that arrive in heap order (PostgreSQL moves an
+// updated row elsewhere) share far more with their sorted neighbours.
+// Lines that start with an integer key (a decimal without leading zeros,
+// then a tab: most tables' first column) are sorted by it and go as a
+// keyed block: the keys' differences as uvarints, then the rest of each
+// line. A 1 % scatter over 10 million rows leaves gaps of about 100, a
+// byte each, where zstd alone stored three or four bytes of digits a row.
+// Other lines go sorted bytewise as a plain block. The blocks:
+//
+//	uvarint 2, uvarint n, n uvarint key differences, n line rests
+//	uvarint 1, uvarint n, n whole lines
+//	uvarint 0: the end
 type addedRun struct {
 	w     *bufio.Writer
 	arena []byte
 	lines [][]byte
+	keyed []keyedLine
+	b     [binary.MaxVarintLen64]byte
 }
 
+type keyedLine struct {
+	key  uint64
+	rest []byte // from the tab on, newline included
+}
+
+const (
+	blockEnd   = 0
+	blockPlain = 1
+	blockKeyed = 2
+	// keyedMax bounds the keys of a block a restore holds (8 bytes each).
+	keyedMax = 1 << 26
+)
+
 func newAddedRun(w *bufio.Writer) *addedRun { return &addedRun{w: w} }
+
+// leadingKey returns the decimal integer a line starts with and its
+// length, when it is followed by a tab and written the one way it is
+// printed back (no sign, no leading zero, at most 18 digits).
+func leadingKey(line []byte) (uint64, int, bool) {
+	var v uint64
+	i := 0
+	for ; i < len(line) && i < 18 && '0' <= line[i] && line[i] <= '9'; i++ {
+		v = v*10 + uint64(line[i]-'0')
+	}
+	if i == 0 || i == len(line) || line[i] != '\t' || line[0] == '0' && i > 1 {
+		return 0, 0, false
+	}
+	return v, i, true
+}
 
 func (a *addedRun) add(line []byte) {
 	if len(a.arena)+len(line) > addedRunBytes && len(a.lines) > 0 {
@@ -952,13 +998,118 @@ func (a *addedRun) add(line []byte) {
 	a.lines = append(a.lines, a.arena[start:len(a.arena):len(a.arena)])
 }
 
-// flush writes the lines held, sorted.
+func (a *addedRun) uvarint(v uint64) { a.w.Write(a.b[:binary.PutUvarint(a.b[:], v)]) }
+
+// flush writes the lines held: a keyed block, a plain block, or both.
 func (a *addedRun) flush() {
-	slices.SortFunc(a.lines, bytes.Compare)
+	plain := a.lines[:0]
 	for _, l := range a.lines {
-		a.w.Write(l)
+		if k, n, ok := leadingKey(l); ok && len(a.keyed) < keyedMax {
+			a.keyed = append(a.keyed, keyedLine{key: k, rest: l[n:]})
+		} else {
+			plain = append(plain, l)
+		}
 	}
-	a.arena, a.lines = a.arena[:0], a.lines[:0]
+	if len(a.keyed) > 0 {
+		slices.SortFunc(a.keyed, func(x, y keyedLine) int {
+			if c := cmp.Compare(x.key, y.key); c != 0 {
+				return c
+			}
+			return bytes.Compare(x.rest, y.rest)
+		})
+		a.uvarint(blockKeyed)
+		a.uvarint(uint64(len(a.keyed)))
+		var prev uint64
+		for _, k := range a.keyed {
+			a.uvarint(k.key - prev)
+			prev = k.key
+		}
+		for _, k := range a.keyed {
+			a.w.Write(k.rest)
+		}
+	}
+	if len(plain) > 0 {
+		slices.SortFunc(plain, bytes.Compare)
+		a.uvarint(blockPlain)
+		a.uvarint(uint64(len(plain)))
+		for _, l := range plain {
+			a.w.Write(l)
+		}
+	}
+	a.arena, a.lines, a.keyed = a.arena[:0], a.lines[:0], a.keyed[:0]
+}
+
+// end writes the end mark.
+func (a *addedRun) end() { a.uvarint(blockEnd) }
+
+// addedReader reads the added lines of a version 2 part back.
+type addedReader struct {
+	lr    *lineReader
+	keys  []uint64
+	plain uint64
+	line  []byte
+	ended bool
+}
+
+// next returns the next added line (valid until the next call), io.EOF
+// after the end mark.
+func (d *addedReader) next() ([]byte, error) {
+	damaged := func(what string, err error) ([]byte, error) {
+		return nil, fmt.Errorf("the added rows: %s (%v): %w", what, err, ErrDamaged)
+	}
+	for {
+		switch {
+		case d.ended:
+			return nil, io.EOF
+		case len(d.keys) > 0:
+			rest, err := d.lr.next()
+			if err != nil || rest[0] != '\t' {
+				return damaged("a keyed row", err)
+			}
+			d.line = append(strconv.AppendUint(d.line[:0], d.keys[0], 10), rest...)
+			d.keys = d.keys[1:]
+			return d.line, nil
+		case d.plain > 0:
+			line, err := d.lr.next()
+			if err != nil {
+				return damaged("a row", err)
+			}
+			d.plain--
+			return line, nil
+		}
+		kind, err := binary.ReadUvarint(d.lr.r)
+		if err != nil {
+			return damaged("no end mark", err)
+		}
+		switch kind {
+		case blockEnd:
+			if _, err := d.lr.r.ReadByte(); !errors.Is(err, io.EOF) {
+				return damaged("bytes after the end mark", err)
+			}
+			d.ended = true
+		case blockPlain:
+			if d.plain, err = binary.ReadUvarint(d.lr.r); err != nil || d.plain == 0 {
+				return damaged("a block of rows", err)
+			}
+		case blockKeyed:
+			n, err := binary.ReadUvarint(d.lr.r)
+			if err != nil || n == 0 || n > keyedMax {
+				return damaged("a block of keyed rows", err)
+			}
+			d.keys = slices.Grow(d.keys[:0], int(n))[:n]
+			var prev uint64
+			for i := range d.keys {
+				delta, err := binary.ReadUvarint(d.lr.r)
+				if err != nil || i > 0 && prev+delta < prev {
+					return damaged("the keys of a block", err)
+				}
+				prev += delta
+				d.keys[i] = prev
+			}
+		default:
+			return damaged(fmt.Sprintf("a block of kind %d", kind), nil)
+		}
+	}
 }
 
 // fpReader reads a fingerprint part.
@@ -1053,8 +1204,10 @@ type rowsReader struct {
 	removed []removal
 	// at: removals by position (RowsInfo.ByPosition), ascending; line
 	// counts the full's lines read.
-	at      []uint64
-	line    uint64
+	at   []uint64
+	line uint64
+	// blocks reads the added lines of a version 2 part.
+	blocks  *addedReader
 	pending []byte
 	inBase  bool
 	err     error
@@ -1070,12 +1223,16 @@ func (s *Source) openRows(ctx context.Context, p *Part) (io.ReadCloser, error) {
 	diff := s.openChunks(ctx, diffPart)
 	rr := &rowsReader{part: p, diff: diff, hasher: s.r.newLineHasher(p.FPBits), inBase: true}
 	rr.added = bufio.NewReaderSize(diff, 256<<10)
-	magic := magicRows
+	magic, magic2 := magicRows, magicRows2
 	if p.Rows.ByPosition {
-		magic = magicRowsAt
+		magic, magic2 = magicRowsAt, magicRowsAt2
 	}
 	hdr := make([]byte, len(magic)+8)
-	if _, err := io.ReadFull(rr.added, hdr); err != nil || string(hdr[:len(magic)]) != magic {
+	_, err := io.ReadFull(rr.added, hdr)
+	if string(hdr[:len(magic)]) == magic2 {
+		rr.blocks = &addedReader{lr: &lineReader{r: rr.added}}
+	}
+	if err != nil || string(hdr[:len(magic)]) != magic && rr.blocks == nil {
 		diff.Close()
 		return nil, fmt.Errorf("backup %s, part %s: not rows (%v): %w", s.m.ID, p.Name, err, ErrDamaged)
 	}
@@ -1145,8 +1302,20 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 		if r.err != nil {
 			return 0, r.err
 		}
-		if !r.inBase {
+		if !r.inBase && r.blocks == nil {
 			return r.added.Read(b)
+		}
+		if !r.inBase {
+			line, err := r.blocks.next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					err = fmt.Errorf("part %s: %w", r.part.Name, err)
+				}
+				r.err = err
+				continue
+			}
+			r.pending = line
+			continue
 		}
 		line, err := r.lines.next()
 		if errors.Is(err, io.EOF) {
