@@ -319,6 +319,7 @@ func (w *Writer) makeTempDir() error {
 }
 
 func (w *Writer) removeTempDir() {
+	w.background.Wait() // the backup's context is cancelled: they stop
 	if w.tmp != "" {
 		os.RemoveAll(w.tmp)
 	}
@@ -532,6 +533,9 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 			d.baseLines = i
 			break
 		}
+		if err == nil && i%(64<<10) == 0 {
+			err = context.Cause(w.ctx)
+		}
 		if err == nil {
 			fp, check, _ := h.whole(line[:len(line)-1])
 			err = s.Add(rowset.Entry{FP: fp, Check: check, Idx: i})
@@ -565,6 +569,11 @@ type diffWriter struct {
 	// baseLines is the number of lines of the full's part, when recompute
 	// read it (removals then go by position).
 	baseLines uint64
+	// recomputing is closed when recompute, started beside the dump, has
+	// set recomputed and recomputeErr.
+	recomputing  chan struct{}
+	recomputed   *recomputed
+	recomputeErr error
 }
 
 // rowsOrChunks returns the writer for a differential's part of rows: one
@@ -596,6 +605,18 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 	}
 	d := &diffWriter{pw: pw, base: base, fp: fp, lines: w.r.newLineHasher(bits), sorter: rowset.NewSorter(w.tmp, w.seal)}
 	d.spool, d.err = w.seal.Create(w.tmp, "part-*", true)
+	if fp == nil && d.err == nil {
+		// Read the full's part back while the engine dumps the table: the
+		// dump waits on the server as much as on this process, and the
+		// two cores are better used together than one after the other.
+		d.recomputing = make(chan struct{})
+		w.background.Add(1)
+		go func() {
+			defer w.background.Done()
+			defer close(d.recomputing)
+			d.recomputed, d.recomputeErr = d.recompute()
+		}()
+	}
 	return d
 }
 
@@ -628,6 +649,12 @@ func (d *diffWriter) Close() error {
 		d.sorter.Close()
 		if d.spool != nil {
 			d.spool.Close()
+		}
+		if d.recomputing != nil {
+			<-d.recomputing
+			if d.recomputed != nil {
+				d.recomputed.close()
+			}
 		}
 	}()
 	if d.err == nil {
@@ -768,8 +795,12 @@ func (d *diffWriter) merge() (*merged, error) {
 		if base, err = newFPReader(fr, d.fp.Name); err != nil {
 			return nil, err
 		}
-	} else if base, err = d.recompute(); err != nil {
-		return nil, err
+	} else {
+		<-d.recomputing
+		if d.recomputeErr != nil {
+			return nil, d.recomputeErr
+		}
+		base, d.recomputed = d.recomputed, nil
 	}
 	defer base.close()
 	m := &merged{bits: make([]uint64, d.idx/64+1), byPosition: d.fp == nil}

@@ -76,6 +76,8 @@ type Writer struct {
 	tmp  string
 	temp atomic.Int64
 	seal *rowset.Sealer // seals what is spilled there (rows.go)
+	// background: goroutines of row-level differentials (rows.go).
+	background sync.WaitGroup
 }
 
 type upload struct {
