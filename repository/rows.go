@@ -15,13 +15,16 @@ package repository
 //
 // In a differential, the same part is spooled to a file in the backup's
 // temporary directory while its lines' fingerprints are sorted externally
-// (rowset). At Close, one sort-merge against the full's fingerprints finds
-// the lines the full lacks (added) and the full's lines the table has lost
-// (removed, counted as a multiset, so duplicate rows without a key work).
-// The part is then stored the cheaper way: as rows (the removals, then the
-// added lines) or as chunks (today's path, replayed from the spool). Rows
-// lose to chunks for a table that was only appended to, rewritten, or
-// mostly deleted.
+// (rowset); where the full's part must be fingerprinted again, that runs
+// beside the dump. Everything spilled is compressed and sealed under a key
+// that lives only in memory (rowset.Sealer). At Close, one sort-merge
+// against the full's fingerprints finds the lines the full lacks (added)
+// and the full's lines the table has lost (removed, counted as a multiset,
+// so duplicate rows without a key work). The part is then stored the
+// cheaper way: as rows (the removals, then the added lines, sorted and
+// their integer keys delta-coded: addedRun) or as chunks (today's path,
+// replayed from the spool). Rows lose to chunks for a table that was only
+// appended to, rewritten, or mostly deleted.
 //
 // No fingerprint collision can lose a row: a fingerprint shared by two
 // different lines (told apart by their check bits) anywhere in the merge
