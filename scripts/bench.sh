@@ -187,6 +187,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = pg ] || [ "$ONLY" = pgrows ]; then
   PIDS+=($!); MINIO_PID=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/minio/health/live" >/dev/null 2>&1 && break; sleep 0.2; done
   curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$BENCH_S3_ACCESS:$BENCH_S3_SECRET" -X PUT "http://127.0.0.1:$mport/bench" >/dev/null
+  fi
 
   DB="database \"bench\" {
   engine = \"postgres\"
@@ -208,7 +209,6 @@ restore_target \"scratch\" {
   access_key = env(\"BENCH_S3_ACCESS\")
   secret_key = env(\"BENCH_S3_SECRET\")
 }" "$DB"
-  fi
   "$DBOPSD" repo init --config "$LOCAL" >/dev/null
   [ "$ONLY" = pgrows ] || "$DBOPSD" repo init --config "$MINIOCFG" >/dev/null
 
