@@ -947,8 +947,10 @@ func (d *diffWriter) writeRows(m *merged) error {
 	return nil
 }
 
-// addedRunBytes bounds the added lines writeRows sorts at a time.
-var addedRunBytes = 32 << 20
+// addedRunBytes bounds the added lines writeRows sorts at a time (with
+// their slices, about twice that in memory). Smaller runs cost little:
+// halving a run widens each key difference by one bit.
+var addedRunBytes = 8 << 20
 
 // SetAddedRunBytesForTest makes writeRows sort added lines in runs of n
 // bytes until the returned function is called. Tests only.
