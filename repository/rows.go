@@ -318,6 +318,7 @@ func (w *Writer) makeTempDir() error {
 		return err
 	}
 	w.seal = seal
+	w.recomputeSlot = make(chan struct{}, 1)
 	return nil
 }
 
@@ -612,11 +613,20 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 		// Read the full's part back while the engine dumps the table: the
 		// dump waits on the server as much as on this process, and the
 		// two cores are better used together than one after the other.
+		// One part at a time (recomputeSlot): each holds two sort buffers
+		// and a chunk read ahead, and parts are dumped in parallel.
 		d.recomputing = make(chan struct{})
 		w.background.Add(1)
 		go func() {
 			defer w.background.Done()
 			defer close(d.recomputing)
+			select {
+			case w.recomputeSlot <- struct{}{}:
+				defer func() { <-w.recomputeSlot }()
+			case <-w.ctx.Done():
+				d.recomputeErr = context.Cause(w.ctx)
+				return
+			}
 			d.recomputed, d.recomputeErr = d.recompute()
 		}()
 	}

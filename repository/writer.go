@@ -76,8 +76,10 @@ type Writer struct {
 	tmp  string
 	temp atomic.Int64
 	seal *rowset.Sealer // seals what is spilled there (rows.go)
-	// background: goroutines of row-level differentials (rows.go).
-	background sync.WaitGroup
+	// background: goroutines of row-level differentials (rows.go);
+	// recomputeSlot lets one of them read a full's part back at a time.
+	background    sync.WaitGroup
+	recomputeSlot chan struct{}
 }
 
 type upload struct {
