@@ -48,8 +48,10 @@ func NewSealer() (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Blocks are compressed one by one: a window past a block's size
+	// would only cost memory (8 MiB an encoder).
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
-		zstd.WithLowerEncoderMem(true), zstd.WithEncoderConcurrency(2))
+		zstd.WithLowerEncoderMem(true), zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(sealBlock))
 	if err != nil {
 		return nil, err
 	}
