@@ -1,10 +1,13 @@
 package repository
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -526,5 +529,54 @@ func TestRowSpillSealed(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(tmp, "dbopsd-rows", r.ID())); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestAddedBlocks: added lines written in keyed and plain blocks read back
+// as the same multiset; a part cut before its end mark, or with bytes after
+// it, is damaged.
+func TestAddedBlocks(t *testing.T) {
+	defer SetAddedRunBytesForTest(300)()
+	lines := []string{"10\ta\n", "9\tb\n", "007\tc\n", "x\td\n", "0\te\n", "18446744073709551616\tf\n", "\n", "5\t\n", "5\t\n"}
+	for i := range 200 {
+		lines = append(lines, fmt.Sprintf("%d\trow\n", 1_000_000-i*37))
+	}
+	var buf strings.Builder
+	bw := bufio.NewWriter(&buf)
+	run := newAddedRun(bw)
+	for _, l := range lines {
+		run.add([]byte(l))
+	}
+	run.flush()
+	run.end()
+	bw.Flush()
+	read := func(b string) ([]string, error) {
+		d := &addedReader{lr: newLineReader(strings.NewReader(b))}
+		var out []string
+		for {
+			l, err := d.next()
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, string(l))
+		}
+	}
+	got, err := read(buf.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := slices.Clone(lines)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d lines back, want %d: %q", len(got), len(want), got[:min(5, len(got))])
+	}
+	for name, b := range map[string]string{"cut": buf.String()[:buf.Len()-1], "trailing": buf.String() + "x"} {
+		if _, err := read(b); !errors.Is(err, ErrDamaged) {
+			t.Errorf("%s: %v, want damaged", name, err)
+		}
 	}
 }
