@@ -48,11 +48,13 @@ test-deps: demo-deps
 deps: test-deps
 
 ## bench-deps: what only the benchmarks compare against (check_postgres and
-## MySQLTuner beside the diagnostics); not needed by the tests.
+## MySQLTuner beside the diagnostics, pgBackRest beside row-level
+## differentials); not needed by the tests.
 bench-deps: test-deps
 	@missing=""; \
 	command -v check_postgres >/dev/null || missing="$$missing check-postgres"; \
 	command -v mysqltuner >/dev/null || missing="$$missing mysqltuner"; \
+	command -v pgbackrest >/dev/null || missing="$$missing pgbackrest"; \
 	$(install_missing)
 
 # install_missing ends a recipe that collected Debian packages in $$missing.

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
 )
 
-// writeAccounts streams n pgbench_accounts-like rows (aid, bid, abalance)
-// into a part; rows whose aid is in changed get abalance+1.
-func writeAccounts(b *testing.B, r *Repo, typ string, base *Manifest, n int, changed map[int]bool) *Manifest {
+// writeAccounts streams n pgbench_accounts-like rows (aid, bid, abalance,
+// filler) into a part. The rows in changed, abalance+1, come last in the
+// order given, as PostgreSQL's heap holds them after an update moved them.
+func writeAccounts(b *testing.B, r *Repo, typ string, base *Manifest, n int, changed []int) *Manifest {
 	ctx := context.Background()
 	w, err := r.NewBackup(ctx, BackupOptions{Database: "bench", Engine: "postgres", Type: typ, Base: base, TempDir: b.TempDir()})
 	if err != nil {
@@ -28,18 +30,26 @@ func writeAccounts(b *testing.B, r *Repo, typ string, base *Manifest, n int, cha
 	}
 	bw := bufio.NewWriterSize(pw, 64<<10)
 	var line []byte
-	for aid := 1; aid <= n; aid++ {
-		bal := 0
-		if changed[aid] {
-			bal = 1
-		}
+	put := func(aid, bal int) {
 		line = strconv.AppendInt(line[:0], int64(aid), 10)
 		line = append(line, '\t')
 		line = strconv.AppendInt(line, int64(aid/100000+1), 10)
 		line = append(line, '\t')
 		line = strconv.AppendInt(line, int64(bal), 10)
-		line = append(line, '\n')
+		line = append(line, "\t                                                                                    \n"...)
 		bw.Write(line)
+	}
+	moved := make(map[int]bool, len(changed))
+	for _, aid := range changed {
+		moved[aid] = true
+	}
+	for aid := 1; aid <= n; aid++ {
+		if !moved[aid] {
+			put(aid, 0)
+		}
+	}
+	for _, aid := range changed {
+		put(aid, 1)
 	}
 	if err := bw.Flush(); err != nil {
 		b.Fatal(err)
@@ -75,17 +85,27 @@ func BenchmarkRowDifferential(b *testing.B) {
 	}
 	for range b.N {
 		r, _ := testRepo(b)
+		start := time.Now()
 		full := writeAccounts(b, r, Full, nil, n, nil)
+		fullTime := time.Since(start)
 		rng := rand.New(rand.NewPCG(1, 1))
-		changed := map[int]bool{}
+		seen := map[int]bool{}
+		var changed []int
 		for len(changed) < n/100 {
-			changed[rng.IntN(n)+1] = true
+			if aid := rng.IntN(n) + 1; !seen[aid] {
+				seen[aid] = true
+				changed = append(changed, aid)
+			}
 		}
+		start = time.Now()
 		diff := writeAccounts(b, r, Differential, full, n, changed)
+		diffTime := time.Since(start)
 		p, _ := diff.Part("data/public.pgbench_accounts")
 		b.ReportMetric(float64(diff.Stats.StoredBytes)/float64(full.Stats.StoredBytes)*100, "%-of-full")
-		fmt.Printf("rows=%d full_stored=%d diff_stored=%d method=%s (%s) peak_rss=%s\n",
-			n, full.Stats.StoredBytes, diff.Stats.StoredBytes, p.Method, p.MethodReason, peakRSS())
+		b.ReportMetric(diffTime.Seconds()/fullTime.Seconds(), "x-full-time")
+		fmt.Printf("rows=%d full_stored=%d diff_stored=%d (%.1f%%) method=%s (%s) full %s, differential %s (%.2fx) peak_rss=%s\n",
+			n, full.Stats.StoredBytes, diff.Stats.StoredBytes, float64(diff.Stats.StoredBytes)/float64(full.Stats.StoredBytes)*100,
+			p.Method, p.MethodReason, fullTime.Round(time.Millisecond), diffTime.Round(time.Millisecond), diffTime.Seconds()/fullTime.Seconds(), peakRSS())
 		rc, err := r.Source(diff).Open(context.Background(), p.Name)
 		if err != nil {
 			b.Fatal(err)

@@ -1,10 +1,13 @@
 package repository
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository/rowset"
 	"github.com/dbopsd/dbopsd/storage/local"
 )
 
@@ -426,6 +430,153 @@ func TestLineHasherPieces(t *testing.T) {
 			if fp2 != fp || check2 != check || n2 != n {
 				t.Fatalf("%d-byte line cut at %d: %x/%x/%d in pieces, %x/%x/%d whole", len(line), cut, fp2, check2, n2, fp, check, n)
 			}
+		}
+	}
+}
+
+// TestRowSpillSealed: everything a differential spills (the part, the sort
+// runs, the removed rows) is sealed: no row value is on disk in plaintext
+// while the part is merged; and added lines sorted in many small runs still
+// restore exactly, keyed (leading integers delta-coded) or not, whatever
+// their first field looks like.
+func TestRowSpillSealed(t *testing.T) {
+	defer func(n int) { rowset.RunEntries = n }(rowset.RunEntries)
+	rowset.RunEntries = 1000 // several runs per sorter
+	defer SetAddedRunBytesForTest(2000)()
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	shapes := map[string]string{"people": "3:a"}
+	const marker = "110101199003077777"
+	people := rowLines(1, 0, 20_000)
+	for i := range people {
+		people[i] += "\t" + marker
+	}
+	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{"people": joinLines(people)})
+	next := slices.Clone(people)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for range 300 {
+		i := rng.IntN(len(next))
+		next[i] = fmt.Sprintf("%d\tchanged %d\t%s", i, rng.IntN(1000), marker)
+	}
+	next = append(next, rowLines(9, 50_000, 200)...)
+	for i := range 100 { // lines without an integer key, and keys written unusually
+		next = append(next, fmt.Sprintf("name %d\t%s", i, marker))
+	}
+	next = append(next, "007\tleading zeros", "0\tzero", "0\tzero", "-5\tnegative", "123456789012345678\t18 digits",
+		"1234567890123456789\t19 digits", "18446744073709551616\tpast 64 bits", "42", "42\t", "\t", "", "9\t\\N")
+	rng.Shuffle(len(next), func(i, j int) { next[i], next[j] = next[j], next[i] })
+	files := 0
+	defer SetSpillHookForTest(func(dir string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) == 0 {
+				t.Errorf("temporary file %s is empty", e.Name())
+			}
+			for _, plain := range []string{marker, next[0], "changed "} {
+				if strings.Contains(string(b), plain) {
+					t.Errorf("temporary file %s holds %.20q in plaintext", e.Name(), plain)
+				}
+			}
+			files++
+		}
+	})()
+	diff := writeRowParts(t, r, Differential, full, tmp, shapes, map[string][]byte{"people": joinLines(next)})
+	if files < 3 {
+		t.Fatalf("%d temporary files seen during the merge, want the spool, its sort runs and the removals", files)
+	}
+	p, _ := diff.Part("people")
+	if p.Method != MethodRows {
+		t.Fatalf("stored as %s (%s), want rows", p.Method, p.MethodReason)
+	}
+	got, err := readPart(t, r, diff, "people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "people", got, next)
+	// The added lines come last, sorted within runs of about 2000 bytes
+	// (a keyed block, then a plain one): neither in their order of arrival
+	// nor sorted as a whole.
+	inOrder := func(a, b string) bool {
+		ka, na, oka := leadingKey([]byte(a + "\n"))
+		kb, nb, okb := leadingKey([]byte(b + "\n"))
+		switch {
+		case oka && okb:
+			return ka < kb || ka == kb && a[na:] <= b[nb:]
+		case !oka && !okb:
+			return a <= b
+		}
+		return false
+	}
+	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	added := lines[len(lines)-int(p.Rows.Added):]
+	descents, size := 0, 0
+	for i, l := range added {
+		size += len(l) + 1
+		if i > 0 && !inOrder(added[i-1], l) {
+			descents++
+		}
+	}
+	t.Logf("%d temporary files sealed; %d added lines, %d descents", files, len(added), descents)
+	if runs := size/(2000-200) + 1; descents == 0 || descents >= 2*runs {
+		t.Errorf("%d added lines (%d bytes) with %d descents, want between 1 and %d (two blocks a run at most)", len(added), size, descents, 2*runs-1)
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "dbopsd-rows", r.ID())); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestAddedBlocks: added lines written in keyed and plain blocks read back
+// as the same multiset; a part cut before its end mark, or with bytes after
+// it, is damaged.
+func TestAddedBlocks(t *testing.T) {
+	defer SetAddedRunBytesForTest(300)()
+	lines := []string{"10\ta\n", "9\tb\n", "007\tc\n", "x\td\n", "0\te\n", "18446744073709551616\tf\n", "\n", "5\t\n", "5\t\n"}
+	for i := range 200 {
+		lines = append(lines, fmt.Sprintf("%d\trow\n", 1_000_000-i*37))
+	}
+	var buf strings.Builder
+	bw := bufio.NewWriter(&buf)
+	run := newAddedRun(bw)
+	for _, l := range lines {
+		run.add([]byte(l))
+	}
+	run.flush()
+	run.end()
+	bw.Flush()
+	read := func(b string) ([]string, error) {
+		d := &addedReader{lr: newLineReader(strings.NewReader(b))}
+		var out []string
+		for {
+			l, err := d.next()
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, string(l))
+		}
+	}
+	got, err := read(buf.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := slices.Clone(lines)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d lines back, want %d: %q", len(got), len(want), got[:min(5, len(got))])
+	}
+	for name, b := range map[string]string{"cut": buf.String()[:buf.Len()-1], "trailing": buf.String() + "x"} {
+		if _, err := read(b); !errors.Is(err, ErrDamaged) {
+			t.Errorf("%s: %v, want damaged", name, err)
 		}
 	}
 }

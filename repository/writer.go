@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/repository/rowset"
 	"github.com/dbopsd/dbopsd/storage"
 )
 
@@ -74,6 +75,11 @@ type Writer struct {
 	// bytes written there.
 	tmp  string
 	temp atomic.Int64
+	seal *rowset.Sealer // seals what is spilled there (rows.go)
+	// background: goroutines of row-level differentials (rows.go);
+	// recomputeSlot lets one of them read a full's part back at a time.
+	background    sync.WaitGroup
+	recomputeSlot chan struct{}
 }
 
 type upload struct {

@@ -4,7 +4,8 @@
 #
 #   BENCH_SCALE=100         pgbench scale (about 1.5 GB); 10 for a quick look
 #   BENCH_MYSQL_ROWS=3000000 rows of the MariaDB table (about 650 MB of InnoDB)
-#   BENCH_ONLY=go|pg|mysql  run one part
+#   BENCH_ONLY=go|pg|mysql  run one part; pgrows|mysqlrows: only that
+#                           engine's row-level differential cases
 #   BENCH_DIR=bench-out     where dumps, repositories and results.txt go
 #   BENCH_RUNS=3            rounds of the side-by-side backup comparison
 set -euo pipefail
@@ -80,17 +81,65 @@ HCL
 local_storage() { printf 'storage "repo" {\n  type = "local"\n  path = "%s"\n}' "$1"; }
 # Row-level differentials (repository/rows.go): each case on a fresh
 # full, so that each differential holds its own change only. The table
-# says how each table was stored (dbopsd show).
-rowcase() { # LABEL CONFIG SQL-RUNNER SQL
-  local label=$1 cfg=$2 run=$3 sql=$4 full d
+# says how each table was stored (dbopsd show). SIDE, when set, is a
+# function run as "SIDE full" after dbopsd's full and "SIDE diff LABEL" after
+# its differential: another tool's backups of the same change (pgBackRest).
+rowcase() { # LABEL CONFIG SQL-RUNNER SQL [SIDE]
+  local label=$1 cfg=$2 run=$3 sql=$4 side=${5:-} full d
   measure "dbopsd full before $label" "$DBOPSD" backup -q --config "$cfg" --database bench --type full
   full=$(stored "$cfg")
+  [ -z "$side" ] || $side full
   $run "$sql"
   measure "dbopsd differential $label" "$DBOPSD" backup -q --config "$cfg" --database bench --type differential
   d=$(stored "$cfg")
   say "   stored $(mib "$d") = $(pct "$d" "$full") of its full ($(mib "$full")), in $(ratio "dbopsd differential $label" "dbopsd full before $label") the full's time (aims: <= 5%, <= 1.5x)"
   "$DBOPSD" show --config "$cfg" --database bench >"$OUT/show.txt" 2>/dev/null
   awk '/^how tables were stored/ {p=1} p && NF' "$OUT/show.txt" | sed 's/^/   /' | tee -a "$RESULTS"
+  [ -z "$side" ] || $side diff "$label"
+}
+# pgbackrest full|diff LABEL: pgBackRest 2.45 backs up the bench cluster into
+# a repository of its own (zstd, as dbopsd), beside dbopsd's backups of the
+# same change: full after dbopsd's full, diff after its differential. No WAL
+# archive (archive-check=n): only the backups' stored sizes are compared.
+PGBR=no
+pgbackrest_setup() {
+  if ! command -v pgbackrest >/dev/null; then say "   pgBackRest: not installed (make bench-deps installs it); not compared"; return; fi
+  mkdir -p "$WORK/pgbr"; [ -z "${AS[*]}" ] || chown postgres: "$WORK/pgbr"
+  cat >"$WORK/pgbr/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$WORK/pgbr/repo
+repo1-retention-full=9
+log-path=$WORK/pgbr
+lock-path=$WORK/pgbr
+spool-path=$WORK/pgbr
+log-level-console=warn
+log-level-file=off
+compress-type=zst
+start-fast=y
+archive-check=n
+process-max=2
+[bench]
+pg1-path=$WORK/pg
+pg1-port=$port
+pg1-socket-path=$WORK
+pg1-user=postgres
+CONF
+  if "${AS[@]}" pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench stanza-create >"$OUT/pgbr.log" 2>&1; then
+    PGBR=yes
+  else
+    say "   pgBackRest: stanza-create failed, not compared: $(tail -1 "$OUT/pgbr.log")"
+  fi
+}
+pgbackrest_side() { # full | diff LABEL
+  [ "$PGBR" = yes ] || return 0
+  local typ=$1 label=${2:-}
+  if ! "${AS[@]}" pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench --type="$typ" backup >>"$OUT/pgbr.log" 2>&1; then
+    say "   pgBackRest $typ backup failed: $(tail -1 "$OUT/pgbr.log")"; PGBR=failed; return 0
+  fi
+  local delta; delta=$("${AS[@]}" pgbackrest --config="$WORK/pgbr/pgbackrest.conf" --stanza=bench --output=json info |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["backup"][-1]["info"]["repository"]["delta"])')
+  if [ "$typ" = full ]; then PGBR_FULL=$delta; return 0; fi
+  say "   pgBackRest 2.45 on the same change ($label): differential $(mib "$delta") = $(pct "$delta" "$PGBR_FULL") of its full ($(mib "$PGBR_FULL"))"
 }
 
 PIDS=(); CLEANUP=()
@@ -116,7 +165,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = go ]; then
   go test -run '^$' -bench . -benchmem -benchtime 3x -timeout 30m ./diagnostics/ 2>&1 | grep -E '^(Benchmark|FAIL)' | tee -a "$RESULTS" || true
 fi
 
-if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = pg ] || [ "$ONLY" = pgrows ]; then
   PGBIN=${DBOPS_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
   AS=(); if [ "$(id -u)" = 0 ]; then chown postgres: "$WORK"; AS=(runuser -u postgres --); fi
   port=$(freeport)
@@ -130,6 +179,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then
   "$PGBIN/pgbench" -q -i -s "$SCALE" bench 2>&1 | tail -1
   say "   database size: $(psql -At -d bench -c "SELECT pg_size_pretty(pg_database_size('bench'))")"
 
+  if [ "$ONLY" != pgrows ]; then
   mport=$(freeport); mkdir -p "$OUT/minio-data"
   MINIO=$(command -v minio || echo "$(go env GOPATH)/bin/minio")
   MINIO_ROOT_USER=$BENCH_S3_ACCESS MINIO_ROOT_PASSWORD=$BENCH_S3_SECRET MINIO_BROWSER=off \
@@ -137,6 +187,7 @@ if [ "$ONLY" = all ] || [ "$ONLY" = pg ]; then
   PIDS+=($!); MINIO_PID=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/minio/health/live" >/dev/null 2>&1 && break; sleep 0.2; done
   curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$BENCH_S3_ACCESS:$BENCH_S3_SECRET" -X PUT "http://127.0.0.1:$mport/bench" >/dev/null
+  fi
 
   DB="database \"bench\" {
   engine = \"postgres\"
@@ -151,7 +202,7 @@ restore_target \"scratch\" {
 }"
   LOCAL=$OUT/pg-local.hcl MINIOCFG=$OUT/pg-minio.hcl
   policy "$LOCAL" "$(local_storage "$OUT/repo-pg")" "$DB"
-  policy "$MINIOCFG" "storage \"repo\" {
+  [ "$ONLY" = pgrows ] || policy "$MINIOCFG" "storage \"repo\" {
   type       = \"s3\"
   endpoint   = \"127.0.0.1:$mport\"
   bucket     = \"bench\"
@@ -159,8 +210,15 @@ restore_target \"scratch\" {
   secret_key = env(\"BENCH_S3_SECRET\")
 }" "$DB"
   "$DBOPSD" repo init --config "$LOCAL" >/dev/null
-  "$DBOPSD" repo init --config "$MINIOCFG" >/dev/null
+  [ "$ONLY" = pgrows ] || "$DBOPSD" repo init --config "$MINIOCFG" >/dev/null
 
+  pgsql() { psql -d bench -c "$1"; }
+  # The issue's case first: pgbench -i, then 1 % updated, against its own full.
+  say "== PostgreSQL differential after updating 1% of rows at random (pgbench -i, then the update; its own full)"
+  pgbackrest_setup
+  rowcase "1% updated (PG)" "$LOCAL" pgsql "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 1000 * $SCALE))" pgbackrest_side
+
+  if [ "$ONLY" != pgrows ]; then
   say "== PostgreSQL full backup (median of $RUNS rounds)"
   rounds "pg_dump -Fc" "rm -f '$OUT/dump.custom' && '$PGBIN/pg_dump' -Fc -f '$OUT/dump.custom' bench" \
     "pg_dump -Fd -j2 -Z0" "rm -rf '$OUT/dump.dir' && '$PGBIN/pg_dump' -Fd -j2 -Z0 -f '$OUT/dump.dir' bench" \
@@ -175,22 +233,18 @@ restore_target \"scratch\" {
   say "   MinIO's own CPU for one such backup: $(awk -v t=$(( $(cpu "$MINIO_PID") - m0 )) -v hz="$ticks" 'BEGIN { printf "%.1f s", t / hz }') (on the same two cores; pg_dump to local disk pays none)"
   say "   stored: dbopsd $(mib "$FULL"), pg_dump -Fc $(mib "$(stat -c %s "$OUT/dump.custom")"), pg_dump -Fd -Z0 $(mib "$(du -sb "$OUT/dump.dir" | cut -f1)")"
 
-  say "== PostgreSQL differential after +2% rows"
-  psql -d bench -c "INSERT INTO pgbench_accounts SELECT aid + 100000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 2000 * $SCALE"
-  measure "dbopsd differential +2% (local)" "$DBOPSD" backup -q --config "$LOCAL" --database bench --type differential
-  D2=$(stored "$LOCAL")
-  say "   stored $(mib "$D2") = $(pct "$D2" "$FULL") of the full (aim <= 10%; pgBackRest 2.45: 30%)"
-  pgsql() { psql -d bench -c "$1"; }
-  say "== PostgreSQL differential after updating 1% of rows at random"
-  rowcase "1% updated (PG)" "$LOCAL" pgsql "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 1000 * $SCALE))"
+  fi
+  say "== PostgreSQL differential after +2% rows (its own full)"
+  rowcase "+2% appended (PG)" "$LOCAL" pgsql "INSERT INTO pgbench_accounts SELECT aid + 100000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 2000 * $SCALE" pgbackrest_side
   say "== PostgreSQL mixed day: 0.5% updated, 0.2% deleted, 1% inserted"
   rowcase "mixed day (PG)" "$LOCAL" pgsql "UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 500 * $SCALE));
     DELETE FROM pgbench_accounts WHERE aid IN (SELECT (1 + random() * (100000 * $SCALE - 1))::int FROM generate_series(1, 200 * $SCALE));
-    INSERT INTO pgbench_accounts SELECT aid + 300000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 1000 * $SCALE"
+    INSERT INTO pgbench_accounts SELECT aid + 300000 * $SCALE, 1, 0, '' FROM pgbench_accounts WHERE aid <= 1000 * $SCALE" pgbackrest_side
   say "== PostgreSQL restore of the mixed day's differential: exact"
   "$DBOPSD" verify -q --config "$LOCAL" --database bench --target scratch >"$OUT/verify-pg.txt" 2>/dev/null
   head -3 "$OUT/verify-pg.txt" | tee -a "$RESULTS"
 
+  if [ "$ONLY" != pgrows ]; then
   say "== check --read-data (every chunk of the local repository)"
   REPO_BYTES=$(du -sb "$OUT/repo-pg/data" | cut -f1)
   measure "dbopsd check --read-data" "$DBOPSD" check -q --config "$LOCAL" --read-data
@@ -205,9 +259,10 @@ restore_target \"scratch\" {
   say "== dbopsd diagnose on the pgbench database: wall time and peak RSS of the whole process (aim < 100 MiB)"
   measure "dbopsd diagnose daily" "$DBOPSD" diagnose -q --config "$LOCAL" --database bench --level daily
   measure "dbopsd diagnose monthly" "$DBOPSD" diagnose -q --config "$LOCAL" --database bench --level monthly
+  fi
 fi
 
-if [ "$ONLY" = all ] || [ "$ONLY" = mysql ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = mysql ] || [ "$ONLY" = mysqlrows ]; then
   MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
   MY=$WORK/mariadb; mkdir -p "$MY"; myuser=()
   if [ "$(id -u)" = 0 ]; then chown mysql: "$MY"; myuser=(--user=mysql); fi
@@ -244,6 +299,13 @@ restore_target \"scratch\" {
 }"
   "$DBOPSD" repo init --config "$MYCFG" >/dev/null
 
+  mysqlrun() { my bench -e "$1"; }
+  # The issue's case first: the table as loaded, then 1 % updated, against its own full.
+  say "== MariaDB differential after updating 1% of rows at random (its own full)"
+  rowcase "1% updated (MariaDB)" "$MYCFG" mysqlrun "CREATE TEMPORARY TABLE pick AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 100));
+    UPDATE applications a JOIN pick USING (id) SET a.state = a.state + 1"
+
+  if [ "$ONLY" != mysqlrows ]; then
   say "== MariaDB full backup"
   shellmeasure "client: every row to /dev/null" "mariadb --socket='$MY/sock' -uroot --quick -N bench -e 'SELECT * FROM applications' >/dev/null"
   shellmeasure "mariadb-dump | zstd -3 -T2" "mariadb-dump --socket='$MY/sock' -uroot --single-transaction bench | zstd -q -3 -T2 > '$OUT/dump.sql.zst'"
@@ -251,16 +313,9 @@ restore_target \"scratch\" {
   MFULL=$(stored "$MYCFG")
   say "   dbopsd / mariadb-dump|zstd: $(ratio 'dbopsd backup (MariaDB, local)' 'mariadb-dump | zstd -3 -T2') (aim <= 1.1x); stored: dbopsd $(mib "$MFULL"), mariadb-dump|zstd $(mib "$(stat -c %s "$OUT/dump.sql.zst")")"
 
-  say "== MariaDB differential after +2% rows"
-  my bench -e "INSERT INTO applications SELECT id + $MYROWS, name, item, created_at, state, note FROM applications WHERE id <= $MYROWS / 50"
-  measure "dbopsd differential +2% (MariaDB)" "$DBOPSD" backup -q --config "$MYCFG" --database bench --type differential
-  MD2=$(stored "$MYCFG")
-  say "   stored $(mib "$MD2") = $(pct "$MD2" "$MFULL") of the full (aim <= 10%; mariabackup incremental: 93 MB)"
-
-  mysqlrun() { my bench -e "$1"; }
-  say "== MariaDB differential after updating 1% of rows at random"
-  rowcase "1% updated (MariaDB)" "$MYCFG" mysqlrun "CREATE TEMPORARY TABLE pick AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 100));
-    UPDATE applications a JOIN pick USING (id) SET a.state = a.state + 1"
+  fi
+  say "== MariaDB differential after +2% rows (its own full; mariabackup incremental: 93 MB)"
+  rowcase "+2% appended (MariaDB)" "$MYCFG" mysqlrun "INSERT INTO applications SELECT id + $MYROWS, name, item, created_at, state, note FROM applications WHERE id <= $MYROWS / 50"
   say "== MariaDB mixed day: 0.5% updated, 0.2% deleted, 1% inserted"
   rowcase "mixed day (MariaDB)" "$MYCFG" mysqlrun "CREATE TEMPORARY TABLE pick AS SELECT DISTINCT FLOOR(1 + RAND() * $MYROWS) AS id FROM seq_1_to_$((MYROWS / 200));
     UPDATE applications a JOIN pick USING (id) SET a.state = a.state + 1;
@@ -270,9 +325,11 @@ restore_target \"scratch\" {
   "$DBOPSD" verify -q --config "$MYCFG" --database bench --target scratch >"$OUT/verify-mysql.txt" 2>/dev/null
   head -3 "$OUT/verify-mysql.txt" | tee -a "$RESULTS"
 
+  if [ "$ONLY" != mysqlrows ]; then
   say "== MariaDB restore"
   shellmeasure "zstd -d | mariadb (plain dump)" "zstd -q -dc '$OUT/dump.sql.zst' | mariadb --socket='$MY/sock' -uroot restored_dump"
   measure "dbopsd restore (MariaDB, local)" "$DBOPSD" restore -q --config "$MYCFG" --database bench --target scratch --as restored_dbopsd --replace
   say "   mariadb < dump / dbopsd: $(ratio 'zstd -d | mariadb (plain dump)' 'dbopsd restore (MariaDB, local)') faster (aim >= 2x)"
+  fi
 fi
 say "== results in $RESULTS"

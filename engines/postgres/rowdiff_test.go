@@ -1,7 +1,12 @@
 package postgres_test
 
 import (
+	"crypto/md5"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dbopsd/dbopsd/engines"
@@ -101,4 +106,48 @@ func TestRowDifferentialCollisions(t *testing.T) {
 			t.Errorf("%s stored as %q (%s), want chunks after a collision", table, method, reason)
 		}
 	}
+}
+
+// TestRowDifferentialSortedRunsSealed: with added rows sorted in runs of
+// 256 bytes (many keyed and plain blocks a part), every table still
+// restores exactly, whole and alone; and while each part is merged, no
+// temporary file holds a row value in plaintext ('waiting' is in most
+// tickets rows, md5 values in most tables).
+func TestRowDifferentialSortedRunsSealed(t *testing.T) {
+	defer repository.SetAddedRunBytesForTest(256)()
+	var seen atomic.Int64 // parts are merged in parallel
+	defer repository.SetSpillHookForTest(func(dir string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			for _, plain := range []string{"waiting", "called", md5Hex("17")} {
+				if strings.Contains(string(b), plain) {
+					t.Errorf("temporary file %s holds %q in plaintext", e.Name(), plain)
+				}
+			}
+			seen.Add(1)
+		}
+	})()
+	s, src := rowsSetup(t)
+	_, diff := pipelinetest.Rows(t, s, src, func(t *testing.T) { execSQL(t, src.Conn, src.Name, rowsChange) })
+	if seen.Load() == 0 {
+		t.Fatal("no temporary file seen while parts were merged")
+	}
+	method, reason := pipelinetest.Method(diff, engines.TableRef{Schema: "public", Name: "tickets"})
+	if method != repository.MethodRows {
+		t.Errorf("tickets stored as %q (%s), want rows", method, reason)
+	}
+}
+
+func md5Hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

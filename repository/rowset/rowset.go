@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 )
 
@@ -45,6 +44,10 @@ func Compare(a, b Entry) int {
 // EntrySize is an entry's size in a run file.
 const EntrySize = 24
 
+// runsCompressed: the runs' blocks are compressed before they are sealed
+// (the lengths, positions and check bits beside the random fingerprints).
+const runsCompressed = true
+
 // RunEntries is how many entries a sorter holds in memory (6 MiB): a
 // differential runs two sorters per part and parts in parallel, and the Go
 // heap may grow to twice what is live.
@@ -66,15 +69,16 @@ func get(b []byte) Entry {
 // goroutine.
 type Sorter struct {
 	dir   string
+	seal  *Sealer
 	buf   []Entry
-	runs  []*os.File
+	runs  []*File
 	n     int64
 	spill int64
 	tmp   []Entry // the radix sort's second buffer
 }
 
-// NewSorter returns a sorter that spills its runs into dir.
-func NewSorter(dir string) *Sorter { return &Sorter{dir: dir} }
+// NewSorter returns a sorter that spills its runs into dir, sealed by seal.
+func NewSorter(dir string, seal *Sealer) *Sorter { return &Sorter{dir: dir, seal: seal} }
 
 // Add adds one entry.
 func (s *Sorter) Add(e Entry) error {
@@ -100,12 +104,12 @@ func (s *Sorter) flush() error {
 		return nil
 	}
 	s.sort()
-	f, err := os.CreateTemp(s.dir, "run-*")
+	f, err := s.seal.Create(s.dir, "run-*", runsCompressed)
 	if err != nil {
 		return fmt.Errorf("spilling row fingerprints: %w", err)
 	}
-	// The name is not needed once open: a crash leaves the file for the
-	// next backup's cleanup, a normal end removes it in Close.
+	// A crash leaves the file for the next backup's cleanup, a normal end
+	// removes it in Close.
 	s.runs = append(s.runs, f)
 	w := bufio.NewWriterSize(f, 64<<10)
 	var b [EntrySize]byte
@@ -113,10 +117,14 @@ func (s *Sorter) flush() error {
 		put(b[:], e)
 		w.Write(b[:])
 	}
-	if err := w.Flush(); err != nil {
+	err = w.Flush()
+	if err == nil {
+		err = f.Finish()
+	}
+	if err != nil {
 		return fmt.Errorf("spilling row fingerprints to %s: %w", f.Name(), err)
 	}
-	s.spill += int64(len(s.buf)) * EntrySize
+	s.spill += f.Size()
 	s.buf = s.buf[:0]
 	return nil
 }
@@ -134,10 +142,7 @@ func (s *Sorter) Sorted() (*Iter, error) {
 	s.buf, s.tmp = nil, nil // the runs hold everything now
 	it := &Iter{}
 	for _, f := range s.runs {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		r := &run{r: bufio.NewReaderSize(f, 64<<10)}
+		r := &run{r: bufio.NewReaderSize(f.Reader(), 64<<10)}
 		ok, err := r.next()
 		if err != nil {
 			return nil, err
@@ -154,8 +159,7 @@ func (s *Sorter) Sorted() (*Iter, error) {
 func (s *Sorter) Close() error {
 	var errs []error
 	for _, f := range s.runs {
-		f.Close()
-		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := f.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
