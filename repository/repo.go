@@ -30,7 +30,12 @@ import (
 // row fingerprint parts and parts stored as rows (rows.go); a format 2
 // repository becomes format 3 with the first backup that writes one, so
 // that an older dbopsd refuses it instead of misreading those parts.
-const FormatVersion = 3
+// Format 4 stores a differential's added rows sorted, in blocks, with a
+// leading integer key delta-coded (rows parts "dbopsd-rows/2"); a format 3
+// repository becomes format 4 with the first differential that stores a
+// part as rows, so that a format 3 dbopsd says "upgrade dbopsd" instead of
+// calling the part damaged.
+const FormatVersion = 4
 
 // chunkSizes bound the content-defined chunks. BenchmarkChunkSizes
 // (chunksize_test.go) measures 256 KiB to 2 MiB averages: an appended 2%

@@ -84,8 +84,11 @@ const (
 	// lines as they are) stay readable.
 	magicRows2   = "dbopsd-rows/2\n"
 	magicRowsAt2 = "dbopsd-rows-at/2\n"
-	// rowsFormat is the repository format that has row parts.
-	rowsFormat = 3
+	// fingerprintFormat is the repository format that has fingerprint
+	// parts; rowsFormat the one whose rows parts are version 2 (sorted
+	// blocks), the only ones this code writes.
+	fingerprintFormat = 3
+	rowsFormat        = 4
 	// removedMax bounds the removals a part stored as rows may carry: a
 	// restore holds them in memory, 16 bytes each (64 MiB at most).
 	removedMax = 4 << 20
@@ -186,13 +189,22 @@ func InitVersionForTest(ctx context.Context, st storage.Storage, passphrase secr
 }
 
 // usesRows says whether m has parts only format 3 readers understand.
-func usesRows(m *Manifest) bool {
+func usesRows(m *Manifest) bool { return rowsFormatOf(m) > 0 }
+
+// rowsFormatOf is the repository format m's parts need: rowsFormat for a
+// part stored as rows, fingerprintFormat for fingerprints only, 0 for
+// neither.
+func rowsFormatOf(m *Manifest) int {
+	need := 0
 	for _, p := range m.Parts {
-		if p.Kind == KindRowFingerprints || p.Rows != nil {
-			return true
+		switch {
+		case p.Rows != nil:
+			return rowsFormat
+		case p.Kind == KindRowFingerprints:
+			need = fingerprintFormat
 		}
 	}
-	return false
+	return need
 }
 
 // raiseFormat moves the repository to format version (MAC-authenticated

@@ -107,7 +107,8 @@ func sameRows(t *testing.T, what string, got []byte, want []string) {
 // and NULL against empty string in one table go as rows and come back
 // exactly; an appended table, a rewritten one, one whose columns changed
 // and one new since the full each say how they went; the repository is
-// format 3 and checks clean; the temporary directory is left empty.
+// of the current format and checks clean; the temporary directory is left
+// empty.
 func TestRowDifferential(t *testing.T) {
 	r, _ := testRepo(t)
 	tmp := t.TempDir()
@@ -119,8 +120,8 @@ func TestRowDifferential(t *testing.T) {
 	altered := rowLines(4, 0, 5_000)
 	full := writeRowParts(t, r, Full, nil, tmp, shapes, map[string][]byte{
 		"tickets": joinLines(tickets), "log": joinLines(logRows), "rewritten": joinLines(rewritten), "altered": joinLines(altered)})
-	if r.cfg.Version != 3 {
-		t.Fatalf("repository format %d after a full with row fingerprints, want 3", r.cfg.Version)
+	if r.cfg.Version != FormatVersion {
+		t.Fatalf("repository format %d after a full with row fingerprints, want %d", r.cfg.Version, FormatVersion)
 	}
 	if _, ok := full.Part("rowfp/tickets"); !ok {
 		t.Fatal("the full has no fingerprint part for tickets")
@@ -296,9 +297,11 @@ func TestRowsReaderCollisionSafe(t *testing.T) {
 	sameRows(t, "tickets", got, want)
 }
 
-// TestFormat2MovesTo3: a format 2 repository keeps working and becomes
-// format 3 with its first full, which an older dbopsd then refuses.
-func TestFormat2MovesTo3(t *testing.T) {
+// TestFormat2MovesTo3And4: a format 2 repository keeps working, becomes
+// format 3 with its first full that stores fingerprints, which a format 2
+// dbopsd then refuses, and format 4 with its first differential that
+// stores a part as rows, which a format 3 dbopsd then refuses.
+func TestFormat2MovesTo3And4(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := local.New(dir)
@@ -320,7 +323,8 @@ func TestFormat2MovesTo3(t *testing.T) {
 	if r.cfg.Version != 2 || usesRows(plain) {
 		t.Fatalf("format %d after a backup without rows", r.cfg.Version)
 	}
-	writeRowParts(t, r, Full, nil, t.TempDir(), map[string]string{"t": "1:a"}, map[string][]byte{"t": joinLines(rowLines(1, 0, 100))})
+	rows := rowLines(1, 0, 20_000)
+	full := writeRowParts(t, r, Full, nil, t.TempDir(), map[string]string{"t": "1:a"}, map[string][]byte{"t": joinLines(rows)})
 	r2, err := Open(ctx, st, pass)
 	if err != nil {
 		t.Fatal(err)
@@ -331,6 +335,30 @@ func TestFormat2MovesTo3(t *testing.T) {
 	// What a format 2 dbopsd says of it.
 	if _, err := readConfigAs(ctx, st, 2); err == nil || !strings.Contains(err.Error(), "upgrade dbopsd") {
 		t.Fatalf("a format 2 reader: %v, want upgrade dbopsd", err)
+	}
+	// A format 3 dbopsd still reads it.
+	if _, err := readConfigAs(ctx, st, 3); err != nil {
+		t.Fatalf("a format 3 reader of a format 3 repository: %v", err)
+	}
+
+	// Scattered updates: the differential stores the part as rows.
+	next := slices.Clone(rows)
+	for i := 0; i < len(next); i += 97 {
+		next[i] += "x"
+	}
+	diff := writeRowParts(t, r2, Differential, full, t.TempDir(), map[string]string{"t": "1:a"}, map[string][]byte{"t": joinLines(next)})
+	if p, _ := diff.Part("t"); p.Method != MethodRows {
+		t.Fatalf("the differential stored t as %q (%s), want rows", p.Method, p.MethodReason)
+	}
+	r3, err := Open(ctx, st, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.cfg.Version != 4 {
+		t.Fatalf("format %d after a differential stored as rows, want 4", r3.cfg.Version)
+	}
+	if _, err := readConfigAs(ctx, st, 3); err == nil || !strings.Contains(err.Error(), "upgrade dbopsd") {
+		t.Fatalf("a format 3 reader: %v, want upgrade dbopsd", err)
 	}
 }
 

@@ -417,8 +417,8 @@ func (w *Writer) Commit(ctx context.Context, snap *engines.Snapshot) (*Manifest,
 	}
 	m.Stats.StoredBytes = w.stored.Load()
 	m.Stats.NewChunks = int(w.newChunks.Load())
-	if usesRows(&m) {
-		if err := w.r.raiseFormat(ctx, rowsFormat); err != nil {
+	if need := rowsFormatOf(&m); need > 0 {
+		if err := w.r.raiseFormat(ctx, need); err != nil {
 			return nil, err
 		}
 	}
