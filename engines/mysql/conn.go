@@ -156,6 +156,7 @@ const (
 	erTableDefChanged        = 1412
 	erAccessDeniedNoPass     = 1698
 	erQueryInterrupted       = 1317
+	erStatementTimeout       = 1969 // MariaDB: max_statement_time exceeded
 	erServerShutdown         = 1053
 	erConnectionKilled       = 1927
 	erLoadInfileDisabled     = 3948 // MySQL 8

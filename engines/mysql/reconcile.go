@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/reconcile"
 )
@@ -140,9 +142,34 @@ func (s *reconcileSession) Columns(ctx context.Context, t engines.TableRef) ([]r
 		return nil, classify(fmt.Errorf("reading the columns: %w", err))
 	}
 	if len(cols) == 0 {
+		// information_schema turns a failure to open a table (interrupted
+		// by max_statement_time, say) into a warning and no rows: that is
+		// not a missing table.
+		if w := s.interruption(ctx); w != nil {
+			return nil, classify(fmt.Errorf("reading the columns: %w", w))
+		}
 		return nil, fmt.Errorf("%s.%s: %w", s.schema(t), t.Name, reconcile.ErrNoTable)
 	}
 	return cols, nil
+}
+
+// interruption is the warning of the session's last statement that says
+// it was interrupted or timed out (ER_QUERY_INTERRUPTED,
+// ER_STATEMENT_TIMEOUT), as an error; nil when there is none.
+func (s *reconcileSession) interruption(ctx context.Context) error {
+	rows, err := s.conn.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var level, msg string
+		var code uint16
+		if rows.Scan(&level, &code, &msg) == nil && (code == erQueryInterrupted || code == erStatementTimeout) {
+			return &mysql.MySQLError{Number: code, Message: msg}
+		}
+	}
+	return nil
 }
 
 // myKind is how reconcile normalises a column of data type dataType
