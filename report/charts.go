@@ -191,18 +191,21 @@ func connectionsChart(d Database, idx int, lang i18n.Lang, fonts *font.Cache) (*
 		return nil, nil
 	}
 	t := func(key string) string { return i18n.T(lang, key, i18n.Params{"database": d.Name}) }
-	var xs []time.Time
+	var xs, lx []time.Time
 	var peak, limit []float64
 	for _, c := range d.ConnDays {
-		// Drawn at noon, so that a day's point sits inside its day
-		// whatever the time zone.
-		xs = append(xs, time.Date(c.Day.Year(), c.Day.Month(), c.Day.Day(), 12, 0, 0, 0, time.UTC))
+		// A peak is drawn at noon, so that a day's point sits inside its
+		// day whatever the time zone; max_connections as a step across the
+		// whole day, so that it shows even for a single day.
+		day := time.Date(c.Day.Year(), c.Day.Month(), c.Day.Day(), 0, 0, 0, 0, time.UTC)
+		xs = append(xs, day.Add(12*time.Hour))
 		peak = append(peak, float64(c.Peak))
-		limit = append(limit, nanIfZero(float64(c.Max)))
+		lx = append(lx, day, day.Add(24*time.Hour))
+		limit = append(limit, nanIfZero(float64(c.Max)), nanIfZero(float64(c.Max)))
 	}
 	c := Chart{Title: t("report.chart.connections_title"), YLabel: t("report.chart.connections_axis"), Daily: true, Series: []Series{
 		{Label: t("report.chart.connections"), X: xs, Y: peak},
-		{Label: "max_connections", X: xs, Y: limit, Dashed: true, Color: palette[1]},
+		{Label: "max_connections", X: lx, Y: limit, Dashed: true, Color: palette[1]},
 	}}
 	b, err := DrawChart(c, fonts)
 	if err != nil {

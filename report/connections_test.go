@@ -87,3 +87,26 @@ func pixels(img image.Image, c color.RGBA) int {
 	}
 	return n
 }
+
+// TestConnectionsChartOneDay: with a single inspected day (a new
+// database, or the demo) max_connections is still drawn, as a step across
+// that day, not as a lone point no one sees.
+func TestConnectionsChartOneDay(t *testing.T) {
+	r, _ := build(t, report.Monthly, reporttest.Sources(history))
+	r.Databases[0].ConnDays = r.Databases[0].ConnDays[14:15]
+	zh := render(t, r, i18n.ZH, false)
+	for _, im := range zh.Images {
+		if im.Name != "chart-1-connections.png" {
+			continue
+		}
+		img, err := png.Decode(bytes.NewReader(im.PNG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := pixels(img, color.RGBA{0xd9, 0x6c, 0x1e, 0xff}); n < 200 {
+			t.Errorf("max_connections over one day has %d pixels of its colour", n)
+		}
+		return
+	}
+	t.Fatal("no chart-1-connections.png among the charts")
+}
