@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,10 +42,27 @@ func (e *Engine) OpenReconcile(ctx context.Context, c engines.Conn, database str
 		closeConn(conn)
 		return nil, classify(fmt.Errorf("starting a read-only snapshot on database %s: %w", database, err))
 	}
-	return &reconcileSession{conn: conn}, nil
+	return &reconcileSession{conn: conn, timeout: opts.StatementTimeout}, nil
 }
 
-type reconcileSession struct{ conn *pgx.Conn }
+type reconcileSession struct {
+	conn    *pgx.Conn
+	timeout time.Duration // the session's statement_timeout; 0 = none
+}
+
+// classify is the package's classify, and names the statement timeout
+// when the server cancelled a statement without saying why: with a
+// statement timeout of a few milliseconds, PostgreSQL can report its
+// own timeout as "canceling statement due to user request" (57014), as
+// when a cancel comes from outside; dbopsd sent none while ctx is live.
+func (s *reconcileSession) classify(ctx context.Context, err error) error {
+	var pe *pgconn.PgError
+	if err != nil && s.timeout > 0 && ctx.Err() == nil && errors.As(err, &pe) && pe.Code == "57014" &&
+		!strings.Contains(pe.Message, "statement timeout") {
+		err = fmt.Errorf("%w (cancelled by the server: the session's statement timeout of %s, or a cancel from outside dbopsd)", err, s.timeout)
+	}
+	return classify(err)
+}
 
 // pgDialect is PostgreSQL's SQL for the statements of reconcile.
 var pgDialect = reconcile.Dialect{
@@ -93,7 +112,7 @@ func (s *reconcileSession) Columns(ctx context.Context, t engines.TableRef) ([]r
 			AND a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY a.attnum`, t.Schema, t.Name)
 	if err != nil {
-		return nil, classify(fmt.Errorf("reading the columns: %w", err))
+		return nil, s.classify(ctx, fmt.Errorf("reading the columns: %w", err))
 	}
 	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reconcile.Column, error) {
 		var c reconcile.Column
@@ -104,7 +123,7 @@ func (s *reconcileSession) Columns(ctx context.Context, t engines.TableRef) ([]r
 		return c, err
 	})
 	if err != nil {
-		return nil, classify(fmt.Errorf("reading the columns: %w", err))
+		return nil, s.classify(ctx, fmt.Errorf("reading the columns: %w", err))
 	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%s: %w", t, reconcile.ErrNoTable)
@@ -147,21 +166,21 @@ func pgKind(typname, typtype string, typmod int32) (reconcile.Kind, int) {
 func (s *reconcileSession) Buckets(ctx context.Context, q reconcile.Query) ([]reconcile.Bucket, error) {
 	rows, err := s.conn.Query(ctx, reconcile.BucketsSQL(pgDialect, q))
 	if err != nil {
-		return nil, classify(err)
+		return nil, s.classify(ctx, err)
 	}
 	bs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reconcile.Bucket, error) {
 		var b reconcile.Bucket
 		err := r.Scan(&b.Prefix, &b.Rows, &b.Sum)
 		return b, err
 	})
-	return bs, classify(err)
+	return bs, s.classify(ctx, err)
 }
 
 // Rows implements reconcile.Session.
 func (s *reconcileSession) Rows(ctx context.Context, q reconcile.Query) ([]reconcile.Row, error) {
 	rows, err := s.conn.Query(ctx, reconcile.RowsSQL(pgDialect, q))
 	if err != nil {
-		return nil, classify(err)
+		return nil, s.classify(ctx, err)
 	}
 	nk := len(q.Key)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (reconcile.Row, error) {
@@ -181,7 +200,7 @@ func (s *reconcileSession) Rows(ctx context.Context, q reconcile.Query) ([]recon
 		}
 		return row, nil
 	})
-	return out, classify(err)
+	return out, s.classify(ctx, err)
 }
 
 // Close implements reconcile.Session.
