@@ -37,9 +37,22 @@ import (
 
 const mssqlEnv = "DBOPS_TEST_MSSQL_DSN"
 
+// The optional variables of tests that need more than one server: without
+// them those tests do not run, and the test binary says so too.
+const (
+	backupDirEnv  = "DBOPS_TEST_MSSQL_BACKUP_DIR"
+	scratchDSNEnv = "DBOPS_TEST_MSSQL_SCRATCH_DSN"
+)
+
 func TestMain(m *testing.M) {
 	if os.Getenv(mssqlEnv) == "" {
 		fmt.Printf("engines/mssql: SQL Server integration tests NOT RUN: %s is not set (README, \"SQL Server\", says how to run them)\n", mssqlEnv)
+	} else {
+		for _, o := range []struct{ env, test string }{{backupDirEnv, "TestIntegrationBackupDir"}, {scratchDSNEnv, "TestIntegrationTableAcrossServers"}} {
+			if os.Getenv(o.env) == "" {
+				fmt.Printf("engines/mssql: %s NOT RUN: %s is not set (README, \"SQL Server\")\n", o.test, o.env)
+			}
+		}
 	}
 	os.Exit(m.Run())
 }
@@ -312,9 +325,9 @@ func TestIntegrationCompressionAndChain(t *testing.T) {
 // statistics, the directory left empty.
 func TestIntegrationBackupDir(t *testing.T) {
 	server := integration(t)
-	dir, local := os.Getenv("DBOPS_TEST_MSSQL_BACKUP_DIR"), os.Getenv("DBOPS_TEST_MSSQL_BACKUP_DIR_LOCAL")
+	dir, local := os.Getenv(backupDirEnv), os.Getenv(backupDirEnv+"_LOCAL")
 	if dir == "" {
-		t.Skipf("NOT RUN: DBOPS_TEST_MSSQL_BACKUP_DIR is not set (a directory SQL Server writes backups to and this test reads)")
+		t.Skipf("NOT RUN: %s is not set (a directory SQL Server writes backups to and this test reads)", backupDirEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -351,9 +364,9 @@ func TestIntegrationBackupDir(t *testing.T) {
 // bulk-copied across.
 func TestIntegrationTableAcrossServers(t *testing.T) {
 	server := integration(t)
-	other := os.Getenv("DBOPS_TEST_MSSQL_SCRATCH_DSN")
+	other := os.Getenv(scratchDSNEnv)
 	if other == "" {
-		t.Skipf("NOT RUN: DBOPS_TEST_MSSQL_SCRATCH_DSN is not set (a second SQL Server for the scratch restore of a table restore)")
+		t.Skipf("NOT RUN: %s is not set (a second SQL Server for the scratch restore of a table restore)", scratchDSNEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
