@@ -241,15 +241,7 @@ func backupThroughDir(ctx context.Context, db *sql.DB, dir diskDir, database str
 // the stripes names, writes the stripe index, and deletes the files
 // whatever happened.
 func filesIntoRepository(ctx context.Context, sink engines.PartSink, local, names []string, log hclog.Logger, backup func() error) (err error) {
-	defer func() {
-		if rerr := removeFiles(local); rerr != nil {
-			if err == nil {
-				err = fmt.Errorf("deleting the backup files from backup_dir: %w", rerr)
-			} else if log != nil {
-				log.Warn("the backup files stay in backup_dir", "error", rerr)
-			}
-		}
-	}()
+	defer removeFiles(local, "the backup files", log, &err)
 	if err := backup(); err != nil {
 		return err
 	}

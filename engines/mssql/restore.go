@@ -133,15 +133,7 @@ func (e *Engine) restoreThroughDir(ctx context.Context, db *sql.DB, dir diskDir,
 // local, runs restore (SQL Server's RESTORE … FROM DISK), and deletes the
 // files whatever happened.
 func filesFromRepository(ctx context.Context, src engines.PartSource, blobs []blobsrv.Blob, local []string, log hclog.Logger, restore func() error) (err error) {
-	defer func() {
-		if rerr := removeFiles(local); rerr != nil {
-			if err == nil {
-				err = fmt.Errorf("deleting the restored stripes from backup_dir: %w", rerr)
-			} else if log != nil {
-				log.Warn("the restored stripes stay in backup_dir", "error", rerr)
-			}
-		}
-	}()
+	defer removeFiles(local, "the restored stripes", log, &err)
 	if err := writeFiles(ctx, src, blobs, local); err != nil {
 		return err
 	}
