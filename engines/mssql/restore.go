@@ -154,7 +154,7 @@ func restoreFrom(ctx context.Context, db *sql.DB, kind string, devices []string,
 			return err
 		}
 	}
-	s, err := restoreDatabaseFrom(req.Database, kind, devices, moves, o)
+	s, err := restoreDatabase(req.Database, kind, devices, moves, o)
 	if err != nil {
 		return fault.Permanent(err)
 	}
@@ -192,7 +192,7 @@ type backupFile struct {
 }
 
 func fileList(ctx context.Context, db *sql.DB, kind string, devices []string) ([]backupFile, error) {
-	s, err := restoreOnlyFrom("FILELISTONLY", kind, devices)
+	s, err := restoreOnly("FILELISTONLY", kind, devices)
 	if err != nil {
 		return nil, fault.Permanent(err)
 	}
