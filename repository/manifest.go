@@ -260,20 +260,6 @@ func (r *Repo) FindBackup(ctx context.Context, database, id string) (*Manifest, 
 	return nil, fmt.Errorf("backup %s of database %q is not in %s: %w", id, database, r.st, ErrNotFound)
 }
 
-// LatestFull returns the newest full backup of database, or ErrNotFound.
-func (r *Repo) LatestFull(ctx context.Context, database string) (*Manifest, error) {
-	refs, err := r.ListManifests(ctx, database)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(refs) - 1; i >= 0; i-- {
-		if refs[i].ID == refs[i].Generation {
-			return r.LoadManifest(ctx, refs[i])
-		}
-	}
-	return nil, fmt.Errorf("database %q has no full backup: %w", database, ErrNotFound)
-}
-
 // GenerationChunks returns every chunk (id -> stored size) that the
 // manifests of one generation name. A differential skips these.
 func (r *Repo) GenerationChunks(ctx context.Context, database, generation string) (map[string]uint32, error) {

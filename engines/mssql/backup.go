@@ -104,9 +104,11 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 	if database == "" {
 		return nil, fault.Permanent(errors.New("the DSN names no database (?database=NAME)"))
 	}
-	if _, ok := backupDir(src); !ok {
+	dir, throughDir := backupDir(src)
+	var srv *blobsrv.Server
+	if !throughDir {
 		// Refused before connecting when the policy sets no listener.
-		if _, err := blobServer(); err != nil {
+		if srv, err = blobServer(); err != nil {
 			return nil, err
 		}
 	}
@@ -149,13 +151,12 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 		}
 	}
 
-	take := backupToListener
-	if dir, ok := backupDir(src); ok {
-		take = func(ctx context.Context, db *sql.DB, database string, stripes int, o backupOptions, opts engines.BackupOptions, sink engines.PartSink) ([]string, error) {
-			return backupThroughDir(ctx, db, dir, database, stripes, o, opts, sink)
-		}
+	var devices []string
+	if throughDir {
+		devices, err = backupThroughDir(ctx, db, dir, database, stripes, o, opts, sink)
+	} else {
+		devices, err = backupToListener(ctx, db, srv, database, stripes, o, opts, sink)
 	}
-	devices, err := take(ctx, db, database, stripes, o, opts, sink)
 	if err != nil {
 		return nil, fmt.Errorf("backing up database %s: %w", database, err)
 	}
@@ -185,11 +186,7 @@ func (e *Engine) backup(ctx context.Context, src engines.Conn, opts engines.Back
 // backupToListener runs BACKUP … TO URL into a container of the blob
 // listener, which streams each block into sink, and writes the stripe
 // index. It returns the URLs.
-func backupToListener(ctx context.Context, db *sql.DB, database string, stripes int, o backupOptions, opts engines.BackupOptions, sink engines.PartSink) ([]string, error) {
-	srv, err := blobServer()
-	if err != nil {
-		return nil, err
-	}
+func backupToListener(ctx context.Context, db *sql.DB, srv *blobsrv.Server, database string, stripes int, o backupOptions, opts engines.BackupOptions, sink engines.PartSink) ([]string, error) {
 	// The container lives as long as the BACKUP statement.
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -244,15 +241,7 @@ func backupThroughDir(ctx context.Context, db *sql.DB, dir diskDir, database str
 // the stripes names, writes the stripe index, and deletes the files
 // whatever happened.
 func filesIntoRepository(ctx context.Context, sink engines.PartSink, local, names []string, log hclog.Logger, backup func() error) (err error) {
-	defer func() {
-		if rerr := removeFiles(local); rerr != nil {
-			if err == nil {
-				err = fmt.Errorf("deleting the backup files from backup_dir: %w", rerr)
-			} else if log != nil {
-				log.Warn("the backup files stay in backup_dir", "error", rerr)
-			}
-		}
-	}()
+	defer removeFiles(local, "the backup files", log, &err)
 	if err := backup(); err != nil {
 		return err
 	}

@@ -36,21 +36,9 @@ func TestIntegrationDiagnosticsDictionary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	e := &Engine{}
-	name := randomName("dbopsd_diag_销售]'")
-	db, err := open(ctx, server, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q, _ := quoteName(name)
-	mustExec := func(sqlText string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, sqlText, args...); err != nil {
-			t.Fatalf("%s: %v", sqlText, err)
-		}
-	}
-	mustExec("CREATE DATABASE " + q)
-	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	m := onServer(t, ctx, server)
+	name, q := m.createDatabase("dbopsd_diag_销售]'")
+	mustExec := m.exec
 	inDB := func(batch string) {
 		t.Helper()
 		mustExec(fmt.Sprintf("EXEC %s.sys.sp_executesql @b", q), sql.Named("b", batch))

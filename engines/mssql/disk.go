@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
 )
@@ -63,17 +65,26 @@ func (d diskDir) files(database string, stripes int) (server, local []string) {
 	return server, local
 }
 
-// removeFiles deletes the files of a backup or restore, whatever the job's
-// outcome; a file that is not there (the BACKUP failed before creating it)
-// is no error.
-func removeFiles(paths []string) error {
+// removeFiles deletes the files of a backup or restore, what they are
+// named in messages, whatever the job's outcome (deferred, err the job's
+// error); a file that is not there (the BACKUP failed before creating it)
+// is no error. A file that cannot be deleted is the job's error when it
+// had none, else a warning on log.
+func removeFiles(paths []string, what string, log hclog.Logger, err *error) {
 	var errs []error
 	for _, p := range paths {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	rerr := errors.Join(errs...)
+	switch {
+	case rerr == nil:
+	case *err == nil:
+		*err = fmt.Errorf("deleting %s from backup_dir: %w", what, rerr)
+	case log != nil:
+		log.Warn(what+" stay in backup_dir", "error", rerr)
+	}
 }
 
 // storeFiles reads each stripe file into the backup, in blocks of

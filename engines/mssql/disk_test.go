@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/mssql/blobsrv"
+	"github.com/dbopsd/dbopsd/internal/testlog"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/secret"
 	"github.com/dbopsd/dbopsd/storage/local"
@@ -248,5 +251,36 @@ func TestBackupDirFailures(t *testing.T) {
 	}
 	if left := leftIn(t, share); len(left) != 0 {
 		t.Errorf("backup_dir still holds %q after a failed restore", left)
+	}
+}
+
+// TestBackupDirFileLeft: a file of backup_dir that cannot be deleted (here
+// a non-empty directory where a stripe was to be) fails a job that
+// otherwise succeeded, naming backup_dir, and is only a warning for a job
+// that failed already, whose error stays.
+func TestBackupDirFileLeft(t *testing.T) {
+	share := t.TempDir()
+	stuck := filepath.Join(share, "stuck")
+	if err := os.MkdirAll(filepath.Join(stuck, "inside"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	logs := &testlog.Buffer{}
+	log := hclog.New(&hclog.LoggerOptions{Output: logs, DisableTime: true})
+	job := func(failed error) (err error) {
+		defer removeFiles([]string{stuck, filepath.Join(share, "never written")}, "the backup files", log, &err)
+		return failed
+	}
+	if err := job(nil); err == nil || !strings.Contains(err.Error(), "deleting the backup files from backup_dir") {
+		t.Errorf("a job that succeeded, its file left: %v", err)
+	}
+	if logs.String() != "" {
+		t.Errorf("logged besides the error: %s", logs)
+	}
+	failed := errors.New("Msg 3013: BACKUP DATABASE is terminating abnormally")
+	if err := job(failed); err != failed {
+		t.Errorf("a job that failed, its file left: %v, want its own error", err)
+	}
+	if logs.Lines("the backup files stay in backup_dir") == "" {
+		t.Errorf("no warning: %q", logs)
 	}
 }

@@ -37,9 +37,22 @@ import (
 
 const mssqlEnv = "DBOPS_TEST_MSSQL_DSN"
 
+// The optional variables of tests that need more than one server: without
+// them those tests do not run, and the test binary says so too.
+const (
+	backupDirEnv  = "DBOPS_TEST_MSSQL_BACKUP_DIR"
+	scratchDSNEnv = "DBOPS_TEST_MSSQL_SCRATCH_DSN"
+)
+
 func TestMain(m *testing.M) {
 	if os.Getenv(mssqlEnv) == "" {
 		fmt.Printf("engines/mssql: SQL Server integration tests NOT RUN: %s is not set (README, \"SQL Server\", says how to run them)\n", mssqlEnv)
+	} else {
+		for _, o := range []struct{ env, test string }{{backupDirEnv, "TestIntegrationBackupDir"}, {scratchDSNEnv, "TestIntegrationTableAcrossServers"}} {
+			if os.Getenv(o.env) == "" {
+				fmt.Printf("engines/mssql: %s NOT RUN: %s is not set (README, \"SQL Server\")\n", o.test, o.env)
+			}
+		}
 	}
 	os.Exit(m.Run())
 }
@@ -81,6 +94,45 @@ func withDatabase(c engines.Conn, database string) engines.Conn {
 	return engines.Conn{DSN: u + "?database=" + database, Password: c.Password}
 }
 
+// testServer is the master database of a test's server, for its setup.
+type testServer struct {
+	t      *testing.T
+	ctx    context.Context
+	server engines.Conn
+	db     *sql.DB
+}
+
+// onServer opens master on server for a test's setup, closed when the
+// test ends.
+func onServer(t *testing.T, ctx context.Context, server engines.Conn) *testServer {
+	t.Helper()
+	db, err := open(ctx, server, "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &testServer{t: t, ctx: ctx, server: server, db: db}
+}
+
+// exec runs sqlText on master; an error fails the test.
+func (s *testServer) exec(sqlText string, args ...any) {
+	s.t.Helper()
+	if _, err := s.db.ExecContext(s.ctx, sqlText, args...); err != nil {
+		s.t.Fatalf("%s: %v", sqlText, err)
+	}
+}
+
+// createDatabase creates a database named prefix and random hex, dropped
+// when the test ends, and returns its name and its name quoted.
+func (s *testServer) createDatabase(prefix string) (name, quoted string) {
+	s.t.Helper()
+	name = randomName(prefix)
+	quoted, _ = quoteName(name)
+	s.exec("CREATE DATABASE " + quoted)
+	s.t.Cleanup(func() { (&Engine{}).DropDatabase(context.Background(), s.server, name) })
+	return name, quoted
+}
+
 // TestIntegration: full and differential backups through the listener,
 // the native chain recorded; the full restored under another name with
 // equal statistics; DBCC CHECKDB clean; the copies dropped.
@@ -89,21 +141,9 @@ func TestIntegration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	e := &Engine{}
-	name := randomName("dbopsd_it_销售]'")
-	db, err := open(ctx, server, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q, _ := quoteName(name)
-	mustExec := func(sqlText string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, sqlText, args...); err != nil {
-			t.Fatalf("%s: %v", sqlText, err)
-		}
-	}
-	mustExec("CREATE DATABASE " + q)
-	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	m := onServer(t, ctx, server)
+	name, q := m.createDatabase("dbopsd_it_销售]'")
+	mustExec := m.exec
 	mustExec(fmt.Sprintf("CREATE TABLE %s.dbo.[orders] (id int PRIMARY KEY, note nvarchar(100))", q))
 	mustExec(fmt.Sprintf("EXEC(N'USE %s; EXEC(N''CREATE SCHEMA [we]]ird s]'')')", strings.ReplaceAll(q, "'", "''")))
 	mustExec(fmt.Sprintf("CREATE TABLE %s.[we]]ird s].[表 one] (k bigint, v varbinary(50))", q))
@@ -200,7 +240,7 @@ func TestIntegration(t *testing.T) {
 		t.Errorf("after the drop: exists %v, %v", ok, err)
 	}
 	var n int
-	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sys.credentials WHERE name LIKE N'https://%dbopsd-%'").Scan(&n); err != nil || n != 0 {
+	if err := m.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sys.credentials WHERE name LIKE N'https://%dbopsd-%'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("credentials left behind: %d, %v", n, err)
 	}
 }
@@ -217,22 +257,10 @@ func TestIntegrationCompressionAndChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	e := &Engine{}
-	db, err := open(ctx, server, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	m := onServer(t, ctx, server)
 	for _, noCompression := range []bool{false, true} {
-		name := randomName("dbopsd_cmp_")
-		q, _ := quoteName(name)
-		mustExec := func(sqlText string) {
-			t.Helper()
-			if _, err := db.ExecContext(ctx, sqlText); err != nil {
-				t.Fatalf("%s: %v", sqlText, err)
-			}
-		}
-		mustExec("CREATE DATABASE " + q)
-		t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+		name, q := m.createDatabase("dbopsd_cmp_")
+		mustExec := m.exec
 		mustExec(fmt.Sprintf("CREATE TABLE %s.dbo.[tickets] (id int PRIMARY KEY, window_no int, citizen nvarchar(200), issued datetime2)", q))
 		mustExec(fmt.Sprintf("INSERT INTO %s.dbo.[tickets] SELECT TOP (200000) n, n %% 12, N'市民 ' + CONVERT(nvarchar(36), NEWID()), DATEADD(second, n, '2026-01-01')\n"+
 			"FROM (SELECT ROW_NUMBER() OVER (ORDER BY (SELECT 1)) AS n FROM sys.all_objects a CROSS JOIN sys.all_objects b) AS g", q))
@@ -297,25 +325,17 @@ func TestIntegrationCompressionAndChain(t *testing.T) {
 // statistics, the directory left empty.
 func TestIntegrationBackupDir(t *testing.T) {
 	server := integration(t)
-	dir, local := os.Getenv("DBOPS_TEST_MSSQL_BACKUP_DIR"), os.Getenv("DBOPS_TEST_MSSQL_BACKUP_DIR_LOCAL")
+	dir, local := os.Getenv(backupDirEnv), os.Getenv(backupDirEnv+"_LOCAL")
 	if dir == "" {
-		t.Skipf("NOT RUN: DBOPS_TEST_MSSQL_BACKUP_DIR is not set (a directory SQL Server writes backups to and this test reads)")
+		t.Skipf("NOT RUN: %s is not set (a directory SQL Server writes backups to and this test reads)", backupDirEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	e := &Engine{}
-	name := randomName("dbopsd_dir_")
-	db, err := open(ctx, server, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q, _ := quoteName(name)
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %[1]s; EXEC(N'CREATE TABLE %[2]s.dbo.t (id int PRIMARY KEY, v nvarchar(50))'); EXEC(N'INSERT INTO %[2]s.dbo.t VALUES (1, N''一''), (2, NULL)')",
-		q, strings.ReplaceAll(q, "'", "''"))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	m := onServer(t, ctx, server)
+	name, q := m.createDatabase("dbopsd_dir_")
+	m.exec(fmt.Sprintf("EXEC(N'CREATE TABLE %[1]s.dbo.t (id int PRIMARY KEY, v nvarchar(50))'); EXEC(N'INSERT INTO %[1]s.dbo.t VALUES (1, N''一''), (2, NULL)')",
+		strings.ReplaceAll(q, "'", "''")))
 	conn := withDatabase(server, name)
 	conn.BackupDir, conn.BackupDirLocal = dir, local
 	parts := enginetest.NewDirParts(t.TempDir())
@@ -344,26 +364,18 @@ func TestIntegrationBackupDir(t *testing.T) {
 // bulk-copied across.
 func TestIntegrationTableAcrossServers(t *testing.T) {
 	server := integration(t)
-	other := os.Getenv("DBOPS_TEST_MSSQL_SCRATCH_DSN")
+	other := os.Getenv(scratchDSNEnv)
 	if other == "" {
-		t.Skipf("NOT RUN: DBOPS_TEST_MSSQL_SCRATCH_DSN is not set (a second SQL Server for the scratch restore of a table restore)")
+		t.Skipf("NOT RUN: %s is not set (a second SQL Server for the scratch restore of a table restore)", scratchDSNEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	e := &Engine{}
-	name := randomName("dbopsd_x_")
-	db, err := open(ctx, server, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	q, _ := quoteName(name)
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %[1]s; EXEC(N'CREATE TABLE %[2]s.dbo.t (id int IDENTITY PRIMARY KEY, v nvarchar(50) NULL, d decimal(18,2) NOT NULL, g uniqueidentifier, at datetime2(3))');"+
-		" EXEC(N'INSERT INTO %[2]s.dbo.t (v, d, g, at) SELECT TOP (25000) N''行'', 12.5, NEWID(), SYSDATETIME() FROM sys.all_objects a CROSS JOIN sys.all_objects b')",
-		q, strings.ReplaceAll(q, "'", "''"))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.DropDatabase(context.Background(), server, name) })
+	m := onServer(t, ctx, server)
+	name, q := m.createDatabase("dbopsd_x_")
+	m.exec(fmt.Sprintf("EXEC(N'CREATE TABLE %[1]s.dbo.t (id int IDENTITY PRIMARY KEY, v nvarchar(50) NULL, d decimal(18,2) NOT NULL, g uniqueidentifier, at datetime2(3))');"+
+		" EXEC(N'INSERT INTO %[1]s.dbo.t (v, d, g, at) SELECT TOP (25000) N''行'', 12.5, NEWID(), SYSDATETIME() FROM sys.all_objects a CROSS JOIN sys.all_objects b')",
+		strings.ReplaceAll(q, "'", "''")))
 	parts := enginetest.NewDirParts(t.TempDir())
 	snap, err := e.Backup(ctx, withDatabase(server, name), engines.BackupOptions{Type: "full", Parallel: 1}, parts)
 	if err != nil {

@@ -133,15 +133,7 @@ func (e *Engine) restoreThroughDir(ctx context.Context, db *sql.DB, dir diskDir,
 // local, runs restore (SQL Server's RESTORE … FROM DISK), and deletes the
 // files whatever happened.
 func filesFromRepository(ctx context.Context, src engines.PartSource, blobs []blobsrv.Blob, local []string, log hclog.Logger, restore func() error) (err error) {
-	defer func() {
-		if rerr := removeFiles(local); rerr != nil {
-			if err == nil {
-				err = fmt.Errorf("deleting the restored stripes from backup_dir: %w", rerr)
-			} else if log != nil {
-				log.Warn("the restored stripes stay in backup_dir", "error", rerr)
-			}
-		}
-	}()
+	defer removeFiles(local, "the restored stripes", log, &err)
 	if err := writeFiles(ctx, src, blobs, local); err != nil {
 		return err
 	}
@@ -162,7 +154,7 @@ func restoreFrom(ctx context.Context, db *sql.DB, kind string, devices []string,
 			return err
 		}
 	}
-	s, err := restoreDatabaseFrom(req.Database, kind, devices, moves, o)
+	s, err := restoreDatabase(req.Database, kind, devices, moves, o)
 	if err != nil {
 		return fault.Permanent(err)
 	}
@@ -200,7 +192,7 @@ type backupFile struct {
 }
 
 func fileList(ctx context.Context, db *sql.DB, kind string, devices []string) ([]backupFile, error) {
-	s, err := restoreOnlyFrom("FILELISTONLY", kind, devices)
+	s, err := restoreOnly("FILELISTONLY", kind, devices)
 	if err != nil {
 		return nil, fault.Permanent(err)
 	}

@@ -262,13 +262,9 @@ func dropCredential(containerURL string) (stmt, error) {
 }
 
 // restoreOnly is RESTORE HEADERONLY, FILELISTONLY or VERIFYONLY of the
-// backup striped over urls.
-func restoreOnly(what string, urls []string) (stmt, error) {
-	return restoreOnlyFrom(what, "URL", urls)
-}
-
-// restoreOnlyFrom is restoreOnly from devices of kind URL or DISK.
-func restoreOnlyFrom(what, kind string, paths []string) (stmt, error) {
+// backup striped over paths, devices of kind URL or DISK (the backup_dir
+// fallback).
+func restoreOnly(what, kind string, paths []string) (stmt, error) {
 	switch what {
 	case "HEADERONLY", "FILELISTONLY":
 	case "VERIFYONLY":
@@ -301,15 +297,9 @@ type restoreOptions struct {
 	Replace bool
 }
 
-// restoreDatabase restores the backup striped over urls as database,
-// every file moved.
-func restoreDatabase(database string, urls []string, moves []move, o restoreOptions) (stmt, error) {
-	return restoreDatabaseFrom(database, "URL", urls, moves, o)
-}
-
-// restoreDatabaseFrom is restoreDatabase from devices of kind URL or DISK
-// (the backup_dir fallback).
-func restoreDatabaseFrom(database, kind string, paths []string, moves []move, o restoreOptions) (stmt, error) {
+// restoreDatabase restores the backup striped over paths, devices of kind
+// URL or DISK (the backup_dir fallback), as database, every file moved.
+func restoreDatabase(database, kind string, paths []string, moves []move, o restoreOptions) (stmt, error) {
 	if _, err := quoteName(database); err != nil {
 		return stmt{}, err
 	}

@@ -130,28 +130,28 @@ func TestStatementsGolden(t *testing.T) {
 	t.Run("restore", func(t *testing.T) {
 		var c cases
 		for _, what := range []string{"HEADERONLY", "FILELISTONLY", "VERIFYONLY", "LABELONLY"} {
-			s, err := restoreOnly(what, urls(2))
+			s, err := restoreOnly(what, "URL", urls(2))
 			c.add("RESTORE "+what, s, err)
 		}
 		for _, db := range names {
 			moves := []move{{db, `D:\data\` + db + ".mdf"}, {db + "_log", `L:\log\` + db + "_log.ldf"}}
 			for _, o := range []restoreOptions{{}, {Recovery: true}, {Recovery: true, Replace: true}} {
-				s, err := restoreDatabase(db, urls(2), moves, o)
+				s, err := restoreDatabase(db, "URL", urls(2), moves, o)
 				c.add(fmt.Sprintf("restore %q %+v", db, o), s, err)
 			}
 		}
-		s, err := restoreDatabase("销售库", urls(2), nil, restoreOptions{Recovery: true})
+		s, err := restoreDatabase("销售库", "URL", urls(2), nil, restoreOptions{Recovery: true})
 		c.add("a differential after its full", s, err)
 		disks := []string{`\\share\dbopsd\dbopsd-0123_sales_1_of_2.bak`, `\\share\dbopsd\dbopsd-0123_sales_2_of_2.bak`}
-		s, err = restoreOnlyFrom("FILELISTONLY", "DISK", disks)
+		s, err = restoreOnly("FILELISTONLY", "DISK", disks)
 		c.add("backup_dir fallback: RESTORE FILELISTONLY", s, err)
 		for _, db := range names[:2] {
-			s, err = restoreDatabaseFrom(db, "DISK", disks, []move{{db, `D:\data\` + db + ".mdf"}}, restoreOptions{Recovery: true, Replace: true})
+			s, err = restoreDatabase(db, "DISK", disks, []move{{db, `D:\data\` + db + ".mdf"}}, restoreOptions{Recovery: true, Replace: true})
 			c.add(fmt.Sprintf("backup_dir fallback: restore %q", db), s, err)
 		}
-		s, err = restoreDatabaseFrom("sales", "DISK", nil, nil, restoreOptions{})
+		s, err = restoreDatabase("sales", "DISK", nil, nil, restoreOptions{})
 		c.add("backup_dir fallback: no file", s, err)
-		s, err = restoreDatabase("sales", urls(1), []move{{"sales", ""}}, restoreOptions{})
+		s, err = restoreDatabase("sales", "URL", urls(1), []move{{"sales", ""}}, restoreOptions{})
 		c.add("a move without a path", s, err)
 		for _, db := range names {
 			s, err := createDatabase(db)
