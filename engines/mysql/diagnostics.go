@@ -357,20 +357,9 @@ func (d *myDiag) log(ctx context.Context, prev *diagmodel.Log) {
 	text := string(buf[:n])
 	end := strings.LastIndexByte(text, '\n') + 1
 	out := &diagmodel.Log{File: name, Offset: offset + int64(end), Counts: map[string]int{}}
-	per := map[string]int{}
 	for _, line := range strings.Split(text[:end], "\n") {
-		m := mariaSeverity.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		sev := strings.ToUpper(m[1])
-		out.Counts[sev]++
-		if per[sev] < 5 {
-			per[sev]++
-			if len(line) > 300 {
-				line = line[:300]
-			}
-			out.Samples = append(out.Samples, diagmodel.LogEntry{Severity: sev, Text: line})
+		if m := mariaSeverity.FindStringSubmatch(line); m != nil {
+			out.Add(strings.ToUpper(m[1]), line)
 		}
 	}
 	d.f.Log = out

@@ -353,7 +353,6 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		}
 	}
 	budget := int64(logReadLimit)
-	perSeverity := map[string]int{}
 	for i := first; i < len(files) && budget > 0; i++ {
 		f := files[i]
 		if i > first {
@@ -375,14 +374,8 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		out.Offset = offset + int64(end)
 		budget -= int64(end)
 		for _, line := range strings.Split(text, "\n") {
-			m := logSeverity.FindStringSubmatch(line)
-			if m == nil {
-				continue
-			}
-			out.Counts[m[1]]++
-			if perSeverity[m[1]] < 5 {
-				perSeverity[m[1]]++
-				out.Samples = append(out.Samples, diagmodel.LogEntry{Severity: m[1], Text: cut(line, 300)})
+			if m := logSeverity.FindStringSubmatch(line); m != nil {
+				out.Add(m[1], line)
 			}
 		}
 		if end == 0 {
@@ -392,18 +385,6 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 	d.f.Log = out
 	d.r.Got(diagmodel.AreaLog)
 }
-
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 func (d *pgDiag) tables(ctx context.Context) error {
 	rows, err := d.query(ctx, `SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
