@@ -187,6 +187,12 @@ func TestMariaDBIO(t *testing.T) {
 	if d := r.Deltas; d == nil || d.Counters[diagmodel.CounterBinlogBytes] < 2000*900 {
 		t.Errorf("binlog bytes delta: %+v", r.Deltas)
 	}
+	if w := cur.WAL; w == nil || w.BinlogFiles < 1 || w.BinlogBytes < 2000*900 {
+		t.Errorf("binary log files (SHOW BINARY LOGS): %+v", w)
+	}
+	if !cur.Has(diagmodel.AreaReplication) || len(cur.Replicas) != 0 {
+		t.Errorf("replication on a server that replicates from none: %q %+v", cur.Why(diagmodel.AreaReplication), cur.Replicas)
+	}
 
 	t.Run("least privilege", func(t *testing.T) {
 		m.Exec(t, "", `DROP USER IF EXISTS 'diag_io_mon'@'127.0.0.1';

@@ -279,38 +279,49 @@ func (d *myDiag) counters(ctx context.Context) error {
 }
 
 func (d *myDiag) replication(ctx context.Context) error {
-	rows, err := d.query(ctx, `SHOW ALL SLAVES STATUS`)
+	rows, err := d.show(ctx, `SHOW ALL SLAVES STATUS`)
 	if err != nil {
 		return err
+	}
+	for _, s := range rows {
+		r := diagmodel.Replica{Name: s["connection_name"], Error: s["last_error"],
+			State: "io " + s["slave_io_running"] + ", sql " + s["slave_sql_running"]}
+		r.LagSeconds, _ = strconv.ParseFloat(s["seconds_behind_master"], 64)
+		d.f.Replicas = append(d.f.Replicas, r)
+	}
+	return nil
+}
+
+// show runs a SHOW statement and returns its rows by lower-cased column
+// name ("" for NULL): which columns SHOW ALL SLAVES STATUS and SHOW BINARY
+// LOGS have, and in which order, depends on the version.
+func (d *myDiag) show(ctx context.Context, stmt string) ([]map[string]string, error) {
+	rows, err := d.query(ctx, stmt)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []map[string]string
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return err
+			return nil, err
 		}
-		get := func(name string) string {
-			for i, c := range cols {
-				if strings.EqualFold(c, name) {
-					return vals[i].String
-				}
-			}
-			return ""
+		m := make(map[string]string, len(cols))
+		for i, c := range cols {
+			m[strings.ToLower(c)] = vals[i].String
 		}
-		r := diagmodel.Replica{Name: get("Connection_name"), Error: get("Last_Error")}
-		r.State = "io " + get("Slave_IO_Running") + ", sql " + get("Slave_SQL_Running")
-		r.LagSeconds, _ = strconv.ParseFloat(get("Seconds_Behind_Master"), 64)
-		d.f.Replicas = append(d.f.Replicas, r)
+		out = append(out, m)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 var mariaSeverity = regexp.MustCompile(`\[(ERROR|Warning)\]`)
@@ -596,31 +607,15 @@ func (d *myDiag) binlog(ctx context.Context) error {
 	// MariaDB keeps the two settings in step; the seconds are the finer.
 	w.ExpireSeconds = max(secs, int64(days*86400))
 	if enabled {
-		rows, err := d.query(ctx, `SHOW BINARY LOGS`)
+		logs, err := d.show(ctx, `SHOW BINARY LOGS`)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			vals := make([]sql.NullString, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			n, _ := strconv.ParseInt(vals[1].String, 10, 64)
-			w.BinlogFiles++
+		for _, l := range logs {
+			n, _ := strconv.ParseInt(l["file_size"], 10, 64)
 			w.BinlogBytes += n
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		w.BinlogFiles = len(logs)
 	}
 	d.f.WAL = w
 	return nil
