@@ -1,10 +1,8 @@
 package diagnostics_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dbopsd/dbopsd/diagnostics"
 	"github.com/dbopsd/dbopsd/engines"
@@ -16,25 +14,19 @@ import (
 
 func collectGated(t *testing.T, c engines.Conn, minBytes int64) *diagmodel.Facts {
 	t.Helper()
-	eng, err := engines.New("postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	f, err := diagnostics.Collect(ctx, eng, c, "", diagmodel.Options{Level: diagmodel.Monthly, MeasureBloatMinBytes: minBytes})
-	if err != nil || f.Unreachable != "" {
-		t.Fatalf("collect: %v %s", err, f.Unreachable)
-	}
-	return f
+	return collectOpts(t, "postgres", c, diagmodel.Options{Level: diagmodel.Monthly, MeasureBloatMinBytes: minBytes})
 }
 
-func tableOf(f *diagmodel.Facts, name string) diagmodel.Table {
-	for _, t := range f.Tables {
-		if t.Name == name {
-			return t
+// tableOf returns the collected table name; a table missing from the
+// facts fails the test rather than pass as "not measured".
+func tableOf(t *testing.T, f *diagmodel.Facts, name string) diagmodel.Table {
+	t.Helper()
+	for _, x := range f.Tables {
+		if x.Name == name {
+			return x
 		}
 	}
+	t.Fatalf("table %s not collected; areas %v", name, f.Areas)
 	return diagmodel.Table{}
 }
 
@@ -88,15 +80,15 @@ func TestPostgresBloatMeasured(t *testing.T) {
 		t.Fatalf("with pgstattuple: not measured: %q", f.Why(diagmodel.AreaBloatMeasured))
 	}
 	for _, name := range []string{"upd_t", "purged_t"} {
-		m := tableOf(f, name).Measured
+		m := tableOf(t, f, name).Measured
 		if m == nil || m.Method != diagmodel.MethodPgstattupleApprox || m.TableBytes == 0 || m.DeadPct+m.FreePct < 30 {
 			t.Errorf("%s measured %+v", name, m)
 			continue
 		}
 		t.Logf("%s: estimate %d bytes; pgstattuple_approx: table %d bytes, dead %.1f %%, free %.1f %%, scanned %.0f %%",
-			name, tableOf(f, name).BloatBytes, m.TableBytes, m.DeadPct, m.FreePct, m.ScannedPct)
+			name, tableOf(t, f, name).BloatBytes, m.TableBytes, m.DeadPct, m.FreePct, m.ScannedPct)
 	}
-	if m := tableOf(f, "small_t").Measured; m != nil {
+	if m := tableOf(t, f, "small_t").Measured; m != nil {
 		t.Errorf("small_t, below the gate, was measured: %+v", m)
 	}
 	if n := f.Queries - estimateQueries; n != 2 { // one per table above the gate (the extension lookup is sent either way)
@@ -135,12 +127,8 @@ func TestPostgresBloatMeasured(t *testing.T) {
 	})
 
 	// A gate of one table measures the top suspect of the estimate only.
-	eng, _ := engines.New("postgres")
-	f, err := diagnostics.Collect(context.Background(), eng, conn, "", diagmodel.Options{Level: diagmodel.Monthly, MeasureBloatMinBytes: gate, MeasureBloatTables: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tableOf(f, "upd_t").Measured == nil || tableOf(f, "purged_t").Measured != nil {
-		t.Errorf("gate of one: upd_t %+v, purged_t %+v", tableOf(f, "upd_t").Measured, tableOf(f, "purged_t").Measured)
+	f = collectOpts(t, "postgres", conn, diagmodel.Options{Level: diagmodel.Monthly, MeasureBloatMinBytes: gate, MeasureBloatTables: 1})
+	if tableOf(t, f, "upd_t").Measured == nil || tableOf(t, f, "purged_t").Measured != nil {
+		t.Errorf("gate of one: upd_t %+v, purged_t %+v", tableOf(t, f, "upd_t").Measured, tableOf(t, f, "purged_t").Measured)
 	}
 }

@@ -31,13 +31,19 @@ func testThresholds() diagnostics.Thresholds {
 
 func collect(t *testing.T, engine string, c engines.Conn, level string, log *diagmodel.Log) *diagmodel.Facts {
 	t.Helper()
+	return collectOpts(t, engine, c, diagmodel.Options{Level: level, Log: log})
+}
+
+// collectOpts is collect with every option the caller's to set.
+func collectOpts(t *testing.T, engine string, c engines.Conn, opts diagmodel.Options) *diagmodel.Facts {
+	t.Helper()
 	eng, err := engines.New(engine)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	f, err := diagnostics.Collect(ctx, eng, c, "", diagmodel.Options{Level: level, Log: log})
+	f, err := diagnostics.Collect(ctx, eng, c, "", opts)
 	if err != nil {
 		t.Fatalf("collect: %v", err)
 	}

@@ -21,7 +21,10 @@
 // and Table.Reads.
 package diagmodel
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Version is the model version this build writes.
 const Version = 2
@@ -213,8 +216,8 @@ type Log struct {
 	// Counts are the new entries by severity ("ERROR", "FATAL", "PANIC",
 	// "WARNING").
 	Counts map[string]int `json:"counts,omitempty"`
-	// Samples are a few of the new entries of each severity, cut to 300
-	// characters.
+	// Samples are the first LogSamples new entries of each severity, cut
+	// to LogSampleBytes (Add).
 	Samples []LogEntry `json:"samples,omitempty"`
 }
 
@@ -222,6 +225,30 @@ type Log struct {
 type LogEntry struct {
 	Severity string `json:"severity"`
 	Text     string `json:"text"`
+}
+
+// LogSamples is how many entries of each severity a Log keeps as samples;
+// LogSampleBytes is how long a sample may be.
+const (
+	LogSamples     = 5
+	LogSampleBytes = 300
+)
+
+// Add counts an entry of severity sev and keeps it as a sample while sev
+// has fewer than LogSamples, cut to LogSampleBytes on a rune boundary.
+// Counts must be non-nil.
+func (l *Log) Add(sev, text string) {
+	l.Counts[sev]++
+	if l.Counts[sev] > LogSamples {
+		return
+	}
+	if n := LogSampleBytes; len(text) > n {
+		for n > 0 && !utf8.RuneStart(text[n]) {
+			n--
+		}
+		text = text[:n]
+	}
+	l.Samples = append(l.Samples, LogEntry{Severity: sev, Text: text})
 }
 
 // Archiver is PostgreSQL's WAL archiving (pg_stat_archiver).

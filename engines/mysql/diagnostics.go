@@ -80,6 +80,28 @@ func (d *myDiag) row(ctx context.Context, q string, args []any, dest ...any) err
 	return d.db.QueryRowContext(ctx, q, args...).Scan(dest...)
 }
 
+// collectRows runs q and gathers its rows with scan: nil and the error
+// when the query or a row fails.
+func collectRows[T any](ctx context.Context, d *myDiag, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := d.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 var errNoProcess = errors.New("the monitoring account lacks the PROCESS privilege: other accounts' sessions and transactions are hidden")
 
 func (d *myDiag) collect(ctx context.Context, opts diagmodel.Options) {
@@ -192,33 +214,25 @@ func (d *myDiag) connections(ctx context.Context) error {
 	return nil
 }
 
-func (d *myDiag) sessions(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT p.ID, p.USER, p.COMMAND, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), p.TIME,
+func (d *myDiag) sessions(ctx context.Context) (err error) {
+	d.f.Sessions, err = collectRows(ctx, d, `SELECT p.ID, p.USER, p.COMMAND, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), p.TIME,
 		LEFT(COALESCE(t.trx_query, p.INFO, ''), 200)
 		FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-		WHERE p.ID <> CONNECTION_ID()`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s diagmodel.Session
+		WHERE p.ID <> CONNECTION_ID()`, nil, func(r *sql.Rows) (s diagmodel.Session, err error) {
 		var cmd string
-		if err := rows.Scan(&s.PID, &s.User, &cmd, &s.XactSeconds, &s.StateSeconds, &s.Query); err != nil {
-			return err
-		}
+		err = r.Scan(&s.PID, &s.User, &cmd, &s.XactSeconds, &s.StateSeconds, &s.Query)
 		s.State = strings.ToLower(cmd)
 		s.IdleInTransaction = cmd == "Sleep"
 		if s.IdleInTransaction {
 			s.State = "idle in transaction"
 		}
-		d.f.Sessions = append(d.f.Sessions, s)
-	}
-	return rows.Err()
+		return s, err
+	})
+	return err
 }
 
-func (d *myDiag) locks(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT r.trx_mysql_thread_id, COALESCE(rp.USER, ''),
+func (d *myDiag) locks(ctx context.Context) (err error) {
+	d.f.Blocked, err = collectRows(ctx, d, `SELECT r.trx_mysql_thread_id, COALESCE(rp.USER, ''),
 		COALESCE(TIMESTAMPDIFF(SECOND, r.trx_wait_started, NOW()), 0), LEFT(COALESCE(r.trx_query, ''), 200),
 		b.trx_mysql_thread_id, COALESCE(bp.USER, ''), COALESCE(l.lock_table, '')
 		FROM information_schema.INNODB_LOCK_WAITS w
@@ -226,20 +240,13 @@ func (d *myDiag) locks(ctx context.Context) error {
 		JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id
 		LEFT JOIN information_schema.PROCESSLIST rp ON rp.ID = r.trx_mysql_thread_id
 		LEFT JOIN information_schema.PROCESSLIST bp ON bp.ID = b.trx_mysql_thread_id
-		LEFT JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b diagmodel.Blocked
-		if err := rows.Scan(&b.PID, &b.User, &b.WaitSeconds, &b.Query, &b.BlockerPID, &b.BlockerUser, &b.Object); err != nil {
-			return err
-		}
-		b.Object = strings.ReplaceAll(b.Object, "`", "")
-		d.f.Blocked = append(d.f.Blocked, b)
-	}
-	return rows.Err()
+		LEFT JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id`, nil,
+		func(r *sql.Rows) (b diagmodel.Blocked, err error) {
+			err = r.Scan(&b.PID, &b.User, &b.WaitSeconds, &b.Query, &b.BlockerPID, &b.BlockerUser, &b.Object)
+			b.Object = strings.ReplaceAll(b.Object, "`", "")
+			return b, err
+		})
+	return err
 }
 
 var statusCounters = map[string]string{
@@ -279,38 +286,49 @@ func (d *myDiag) counters(ctx context.Context) error {
 }
 
 func (d *myDiag) replication(ctx context.Context) error {
-	rows, err := d.query(ctx, `SHOW ALL SLAVES STATUS`)
+	rows, err := d.show(ctx, `SHOW ALL SLAVES STATUS`)
 	if err != nil {
 		return err
+	}
+	for _, s := range rows {
+		r := diagmodel.Replica{Name: s["connection_name"], Error: s["last_error"],
+			State: "io " + s["slave_io_running"] + ", sql " + s["slave_sql_running"]}
+		r.LagSeconds, _ = strconv.ParseFloat(s["seconds_behind_master"], 64)
+		d.f.Replicas = append(d.f.Replicas, r)
+	}
+	return nil
+}
+
+// show runs a SHOW statement and returns its rows by lower-cased column
+// name ("" for NULL): which columns SHOW ALL SLAVES STATUS and SHOW BINARY
+// LOGS have, and in which order, depends on the version.
+func (d *myDiag) show(ctx context.Context, stmt string) ([]map[string]string, error) {
+	rows, err := d.query(ctx, stmt)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []map[string]string
 	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return err
+			return nil, err
 		}
-		get := func(name string) string {
-			for i, c := range cols {
-				if strings.EqualFold(c, name) {
-					return vals[i].String
-				}
-			}
-			return ""
+		m := make(map[string]string, len(cols))
+		for i, c := range cols {
+			m[strings.ToLower(c)] = vals[i].String
 		}
-		r := diagmodel.Replica{Name: get("Connection_name"), Error: get("Last_Error")}
-		r.State = "io " + get("Slave_IO_Running") + ", sql " + get("Slave_SQL_Running")
-		r.LagSeconds, _ = strconv.ParseFloat(get("Seconds_Behind_Master"), 64)
-		d.f.Replicas = append(d.f.Replicas, r)
+		out = append(out, m)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 var mariaSeverity = regexp.MustCompile(`\[(ERROR|Warning)\]`)
@@ -357,50 +375,35 @@ func (d *myDiag) log(ctx context.Context, prev *diagmodel.Log) {
 	text := string(buf[:n])
 	end := strings.LastIndexByte(text, '\n') + 1
 	out := &diagmodel.Log{File: name, Offset: offset + int64(end), Counts: map[string]int{}}
-	per := map[string]int{}
 	for _, line := range strings.Split(text[:end], "\n") {
-		m := mariaSeverity.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		sev := strings.ToUpper(m[1])
-		out.Counts[sev]++
-		if per[sev] < 5 {
-			per[sev]++
-			if len(line) > 300 {
-				line = line[:300]
-			}
-			out.Samples = append(out.Samples, diagmodel.LogEntry{Severity: sev, Text: line})
+		if m := mariaSeverity.FindStringSubmatch(line); m != nil {
+			out.Add(strings.ToUpper(m[1]), line)
 		}
 	}
 	d.f.Log = out
 	d.r.Got(diagmodel.AreaLog)
 }
 
-func (d *myDiag) tables(ctx context.Context) error {
+func (d *myDiag) tables(ctx context.Context) (err error) {
 	var perTable string
 	_ = d.row(ctx, `SELECT @@innodb_file_per_table`, nil, &perTable)
-	rows, err := d.query(ctx, `SELECT TABLE_NAME, COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0),
+	d.f.Tables, err = collectRows(ctx, d, `SELECT TABLE_NAME, COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0),
 		COALESCE(DATA_LENGTH, 0), COALESCE(TABLE_ROWS, 0), COALESCE(DATA_FREE, 0), COALESCE(ENGINE, '')
-		FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 2 DESC`, d.database)
+		FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 2 DESC`, []any{d.database},
+		func(r *sql.Rows) (t diagmodel.Table, err error) {
+			t.Schema = d.database
+			var eng string
+			if err := r.Scan(&t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.FreeBytes, &eng); err != nil {
+				return t, err
+			}
+			// DATA_FREE of an InnoDB table in the shared system tablespace is
+			// the whole tablespace's free space: no measure of this table.
+			if !strings.EqualFold(eng, "InnoDB") || perTable == "1" || strings.EqualFold(perTable, "ON") {
+				t.BloatBytes = t.FreeBytes
+			}
+			return t, nil
+		})
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		t := diagmodel.Table{Schema: d.database}
-		var eng string
-		if err := rows.Scan(&t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.FreeBytes, &eng); err != nil {
-			return err
-		}
-		// DATA_FREE of an InnoDB table in the shared system tablespace is
-		// the whole tablespace's free space: no measure of this table.
-		if !strings.EqualFold(eng, "InnoDB") || perTable == "1" || strings.EqualFold(perTable, "ON") {
-			t.BloatBytes = t.FreeBytes
-		}
-		d.f.Tables = append(d.f.Tables, t)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if d.perfSchema {
@@ -440,27 +443,21 @@ func (d *myDiag) tableIO(ctx context.Context) {
 	}
 }
 
-func (d *myDiag) indexes(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT TABLE_NAME, INDEX_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX SEPARATOR '\t'),
+func (d *myDiag) indexes(ctx context.Context) (err error) {
+	d.f.Indexes, err = collectRows(ctx, d, `SELECT TABLE_NAME, INDEX_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX SEPARATOR '\t'),
 		MIN(NON_UNIQUE)
-		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? GROUP BY TABLE_NAME, INDEX_NAME ORDER BY 1, 2`, d.database)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		x := diagmodel.Index{Schema: d.database}
-		var cols string
-		var nonUnique int
-		if err := rows.Scan(&x.Table, &x.Name, &cols, &nonUnique); err != nil {
-			return err
-		}
-		x.Columns = strings.Split(cols, "\t")
-		x.Unique = nonUnique == 0
-		x.Primary = x.Name == "PRIMARY"
-		d.f.Indexes = append(d.f.Indexes, x)
-	}
-	return rows.Err()
+		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? GROUP BY TABLE_NAME, INDEX_NAME ORDER BY 1, 2`, []any{d.database},
+		func(r *sql.Rows) (x diagmodel.Index, err error) {
+			var cols string
+			var nonUnique int
+			err = r.Scan(&x.Table, &x.Name, &cols, &nonUnique)
+			x.Schema = d.database
+			x.Columns = strings.Split(cols, "\t")
+			x.Unique = nonUnique == 0
+			x.Primary = x.Name == "PRIMARY"
+			return x, err
+		})
+	return err
 }
 
 func (d *myDiag) indexUsage(ctx context.Context) error {
@@ -495,28 +492,22 @@ func (d *myDiag) indexUsage(ctx context.Context) error {
 // SUPER in the access bitmap of mysql.global_priv.
 const superACL = 1 << 15
 
-func (d *myDiag) roles(ctx context.Context) error {
+func (d *myDiag) roles(ctx context.Context) (err error) {
 	// Only whether an authentication string is there and of which plugin:
 	// the hash itself never leaves the server.
-	rows, err := d.query(ctx, `SELECT User, Host,
+	d.f.Roles, err = collectRows(ctx, d, `SELECT User, Host,
 		COALESCE(JSON_VALUE(Priv, '$.plugin'), 'mysql_native_password'),
 		COALESCE(JSON_VALUE(Priv, '$.authentication_string'), '') <> '',
 		COALESCE(JSON_VALUE(Priv, '$.access'), 0)
 		FROM mysql.global_priv
 		WHERE COALESCE(JSON_VALUE(Priv, '$.is_role'), 'false') <> 'true'
 		AND COALESCE(JSON_VALUE(Priv, '$.account_locked'), 'false') <> 'true'
-		ORDER BY 1, 2`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r diagmodel.Role
+		ORDER BY 1, 2`, nil, func(rows *sql.Rows) (r diagmodel.Role, err error) {
 		var plugin string
 		var hasAuth bool
 		var access uint64
 		if err := rows.Scan(&r.Name, &r.Host, &plugin, &hasAuth, &access); err != nil {
-			return err
+			return r, err
 		}
 		r.CanLogin = true
 		r.Superuser = access&superACL != 0
@@ -529,64 +520,42 @@ func (d *myDiag) roles(ctx context.Context) error {
 		default:
 			r.Password = "plugin:" + plugin
 		}
-		d.f.Roles = append(d.f.Roles, r)
-	}
-	return rows.Err()
+		return r, nil
+	})
+	return err
 }
 
-func (d *myDiag) settings(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT LOWER(VARIABLE_NAME), COALESCE(GLOBAL_VALUE, ''), GLOBAL_VALUE_ORIGIN
+func (d *myDiag) settings(ctx context.Context) (err error) {
+	d.f.Settings, err = collectRows(ctx, d, `SELECT LOWER(VARIABLE_NAME), COALESCE(GLOBAL_VALUE, ''), GLOBAL_VALUE_ORIGIN
 		FROM information_schema.SYSTEM_VARIABLES
 		WHERE GLOBAL_VALUE_ORIGIN IN ('CONFIG', 'COMMAND-LINE', 'SQL') AND NOT (GLOBAL_VALUE <=> DEFAULT_VALUE)
-		ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s diagmodel.Setting
-		if err := rows.Scan(&s.Name, &s.Value, &s.Source); err != nil {
-			return err
-		}
+		ORDER BY 1`, nil, func(r *sql.Rows) (s diagmodel.Setting, err error) {
+		err = r.Scan(&s.Name, &s.Value, &s.Source)
 		s.Source = strings.ToLower(s.Source)
-		d.f.Settings = append(d.f.Settings, s)
-	}
-	return rows.Err()
+		return s, err
+	})
+	return err
 }
 
-func (d *myDiag) plugins(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT CONCAT(PLUGIN_NAME, ' ', PLUGIN_VERSION) FROM information_schema.PLUGINS
-		WHERE PLUGIN_LIBRARY IS NOT NULL AND PLUGIN_STATUS = 'ACTIVE' ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		d.f.Extensions = append(d.f.Extensions, s)
-	}
-	return rows.Err()
+func (d *myDiag) plugins(ctx context.Context) (err error) {
+	d.f.Extensions, err = collectRows(ctx, d, `SELECT CONCAT(PLUGIN_NAME, ' ', PLUGIN_VERSION) FROM information_schema.PLUGINS
+		WHERE PLUGIN_LIBRARY IS NOT NULL AND PLUGIN_STATUS = 'ACTIVE' ORDER BY 1`, nil,
+		func(r *sql.Rows) (s string, err error) {
+			err = r.Scan(&s)
+			return s, err
+		})
+	return err
 }
 
-func (d *myDiag) statements(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT LEFT(COALESCE(DIGEST_TEXT, ''), 200), COUNT_STAR, SUM_TIMER_WAIT / 1e9
+func (d *myDiag) statements(ctx context.Context) (err error) {
+	d.f.Statements, err = collectRows(ctx, d, `SELECT LEFT(COALESCE(DIGEST_TEXT, ''), 200), COUNT_STAR, SUM_TIMER_WAIT / 1e9
 		FROM performance_schema.events_statements_summary_by_digest
-		WHERE SCHEMA_NAME = ? ORDER BY SUM_TIMER_WAIT DESC LIMIT 10`, d.database)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s diagmodel.Statement
-		if err := rows.Scan(&s.Query, &s.Calls, &s.TotalMS); err != nil {
-			return err
-		}
-		d.f.Statements = append(d.f.Statements, s)
-	}
-	return rows.Err()
+		WHERE SCHEMA_NAME = ? ORDER BY SUM_TIMER_WAIT DESC LIMIT 10`, []any{d.database},
+		func(r *sql.Rows) (s diagmodel.Statement, err error) {
+			err = r.Scan(&s.Query, &s.Calls, &s.TotalMS)
+			return s, err
+		})
+	return err
 }
 
 // binlog reads whether the binary log is on, how long it is kept and, when
@@ -607,31 +576,15 @@ func (d *myDiag) binlog(ctx context.Context) error {
 	// MariaDB keeps the two settings in step; the seconds are the finer.
 	w.ExpireSeconds = max(secs, int64(days*86400))
 	if enabled {
-		rows, err := d.query(ctx, `SHOW BINARY LOGS`)
+		logs, err := d.show(ctx, `SHOW BINARY LOGS`)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		cols, err := rows.Columns()
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			vals := make([]sql.NullString, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			n, _ := strconv.ParseInt(vals[1].String, 10, 64)
-			w.BinlogFiles++
+		for _, l := range logs {
+			n, _ := strconv.ParseInt(l["file_size"], 10, 64)
 			w.BinlogBytes += n
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		w.BinlogFiles = len(logs)
 	}
 	d.f.WAL = w
 	return nil
@@ -640,29 +593,24 @@ func (d *myDiag) binlog(ctx context.Context) error {
 // io reads the files with the most bytes read and written from
 // performance_schema.file_summary_by_instance (cumulative since the start;
 // the analysis takes deltas).
-func (d *myDiag) io(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT FILE_NAME, SUM_NUMBER_OF_BYTES_READ, SUM_NUMBER_OF_BYTES_WRITE, SUM_TIMER_WAIT / 1e9
+func (d *myDiag) io(ctx context.Context) (err error) {
+	o := &diagmodel.IO{Source: "file_summary_by_instance"}
+	o.Files, err = collectRows(ctx, d, `SELECT FILE_NAME, SUM_NUMBER_OF_BYTES_READ, SUM_NUMBER_OF_BYTES_WRITE, SUM_TIMER_WAIT / 1e9
 		FROM performance_schema.file_summary_by_instance
 		WHERE SUM_NUMBER_OF_BYTES_READ + SUM_NUMBER_OF_BYTES_WRITE > 0
-		ORDER BY SUM_NUMBER_OF_BYTES_READ + SUM_NUMBER_OF_BYTES_WRITE DESC LIMIT `+strconv.Itoa(diagmodel.IOTopFiles))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	o := &diagmodel.IO{Source: "file_summary_by_instance"}
-	for rows.Next() {
-		var f diagmodel.FileIO
-		if err := rows.Scan(&f.File, &f.ReadBytes, &f.WriteBytes, &f.WaitMS); err != nil {
-			return err
-		}
-		if d.datadir != "" {
-			if rel, err := filepath.Rel(d.datadir, f.File); err == nil && !strings.HasPrefix(rel, "..") {
-				f.File = rel
+		ORDER BY SUM_NUMBER_OF_BYTES_READ + SUM_NUMBER_OF_BYTES_WRITE DESC LIMIT `+strconv.Itoa(diagmodel.IOTopFiles), nil,
+		func(r *sql.Rows) (f diagmodel.FileIO, err error) {
+			if err := r.Scan(&f.File, &f.ReadBytes, &f.WriteBytes, &f.WaitMS); err != nil {
+				return f, err
 			}
-		}
-		o.Files = append(o.Files, f)
-	}
-	if err := rows.Err(); err != nil {
+			if d.datadir != "" {
+				if rel, err := filepath.Rel(d.datadir, f.File); err == nil && !strings.HasPrefix(rel, "..") {
+					f.File = rel
+				}
+			}
+			return f, nil
+		})
+	if err != nil {
 		return err
 	}
 	d.f.IO = o
@@ -675,7 +623,7 @@ const storageTop = 20
 // storage reads the InnoDB data layout: the system tablespace's files and
 // size, whether tables have files of their own, the redo log's size, and
 // the biggest tablespaces (INNODB_SYS_TABLESPACES needs PROCESS).
-func (d *myDiag) storage(ctx context.Context) error {
+func (d *myDiag) storage(ctx context.Context) (err error) {
 	s := &diagmodel.Storage{}
 	var perTable int
 	if err := d.row(ctx, `SELECT @@innodb_data_file_path, @@innodb_file_per_table, @@innodb_log_file_size`,
@@ -684,25 +632,18 @@ func (d *myDiag) storage(ctx context.Context) error {
 	}
 	own := perTable == 1
 	s.FilePerTable = &own
-	rows, err := d.query(ctx, `SELECT NAME, COALESCE(FILE_SIZE, 0) FROM information_schema.INNODB_SYS_TABLESPACES
-		ORDER BY FILE_SIZE DESC LIMIT `+strconv.Itoa(storageTop))
+	s.Tablespaces, err = collectRows(ctx, d, `SELECT NAME, COALESCE(FILE_SIZE, 0) FROM information_schema.INNODB_SYS_TABLESPACES
+		ORDER BY FILE_SIZE DESC LIMIT `+strconv.Itoa(storageTop), nil,
+		func(r *sql.Rows) (t diagmodel.Tablespace, err error) {
+			var n int64
+			err = r.Scan(&t.Name, &n)
+			t.Bytes = &n
+			if t.Name == "innodb_system" {
+				s.SystemBytes = n
+			}
+			return t, err
+		})
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t diagmodel.Tablespace
-		var n int64
-		if err := rows.Scan(&t.Name, &n); err != nil {
-			return err
-		}
-		t.Bytes = &n
-		if t.Name == "innodb_system" {
-			s.SystemBytes = n
-		}
-		s.Tablespaces = append(s.Tablespaces, t)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	d.f.Storage = s

@@ -70,6 +70,16 @@ func (d *pgDiag) row(ctx context.Context, sql string, dest ...any) error {
 	return d.conn.QueryRow(ctx, sql).Scan(dest...)
 }
 
+// collectRows runs sql and gathers its rows with scan (pgx.CollectRows):
+// nil and the error when a row or the query fails.
+func collectRows[T any](ctx context.Context, d *pgDiag, sql string, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
+	rows, err := d.query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scan)
+}
+
 func (d *pgDiag) collect(ctx context.Context, opts diagmodel.Options) {
 	_ = d.row(ctx, `SELECT pg_has_role('pg_read_all_stats', 'MEMBER'), current_setting('server_version_num')::int`, &d.seesAll, &d.version)
 	d.r.Do(diagmodel.AreaServer, func() error { return d.server(ctx) })
@@ -176,28 +186,21 @@ func (d *pgDiag) activity(ctx context.Context) {
 		d.r.MissKey(diagmodel.AreaLocks, errOthersHidden.Error(), "postgres.diag.others_hidden")
 		return
 	}
-	d.r.Do(diagmodel.AreaSessions, func() error {
-		rows, err := d.query(ctx, `SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, ''),
+	d.r.Do(diagmodel.AreaSessions, func() (err error) {
+		d.f.Sessions, err = collectRows(ctx, d, `SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(state, ''),
 			extract(epoch FROM clock_timestamp() - xact_start)::float8,
 			coalesce(extract(epoch FROM clock_timestamp() - state_change), 0)::float8, left(query, 200)
 			FROM pg_stat_activity
-			WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s diagmodel.Session
-			if err := rows.Scan(&s.PID, &s.User, &s.App, &s.State, &s.XactSeconds, &s.StateSeconds, &s.Query); err != nil {
-				return err
-			}
-			s.IdleInTransaction = strings.HasPrefix(s.State, "idle in transaction")
-			d.f.Sessions = append(d.f.Sessions, s)
-		}
-		return rows.Err()
+			WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+			func(r pgx.CollectableRow) (s diagmodel.Session, err error) {
+				err = r.Scan(&s.PID, &s.User, &s.App, &s.State, &s.XactSeconds, &s.StateSeconds, &s.Query)
+				s.IdleInTransaction = strings.HasPrefix(s.State, "idle in transaction")
+				return s, err
+			})
+		return err
 	})
-	d.r.Do(diagmodel.AreaLocks, func() error {
-		rows, err := d.query(ctx, `SELECT a.pid, coalesce(a.usename, ''),
+	d.r.Do(diagmodel.AreaLocks, func() (err error) {
+		d.f.Blocked, err = collectRows(ctx, d, `SELECT a.pid, coalesce(a.usename, ''),
 			coalesce(extract(epoch FROM clock_timestamp() - a.state_change), 0)::float8, left(a.query, 200),
 			b.pid, coalesce(b.usename, ''),
 			coalesce((SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
@@ -205,19 +208,12 @@ func (d *pgDiag) activity(ctx context.Context) {
 				ORDER BY l.granted, l.locktype = 'tuple' DESC LIMIT 1), '')
 			FROM pg_stat_activity a
 			CROSS JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid)
-			JOIN pg_stat_activity b ON b.pid = bp.pid`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var b diagmodel.Blocked
-			if err := rows.Scan(&b.PID, &b.User, &b.WaitSeconds, &b.Query, &b.BlockerPID, &b.BlockerUser, &b.Object); err != nil {
-				return err
-			}
-			d.f.Blocked = append(d.f.Blocked, b)
-		}
-		return rows.Err()
+			JOIN pg_stat_activity b ON b.pid = bp.pid`,
+			func(r pgx.CollectableRow) (b diagmodel.Blocked, err error) {
+				err = r.Scan(&b.PID, &b.User, &b.WaitSeconds, &b.Query, &b.BlockerPID, &b.BlockerUser, &b.Object)
+				return b, err
+			})
+		return err
 	})
 }
 
@@ -272,23 +268,16 @@ func (d *pgDiag) archiver(ctx context.Context) error {
 	return nil
 }
 
-func (d *pgDiag) replication(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT coalesce(application_name, ''), coalesce(state, ''),
+func (d *pgDiag) replication(ctx context.Context) (err error) {
+	d.f.Replicas, err = collectRows(ctx, d, `SELECT coalesce(application_name, ''), coalesce(state, ''),
 		coalesce(extract(epoch FROM replay_lag), 0)::float8,
 		coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn() END, replay_lsn), 0)::bigint
-		FROM pg_stat_replication`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r diagmodel.Replica
-		if err := rows.Scan(&r.Name, &r.State, &r.LagSeconds, &r.LagBytes); err != nil {
-			return err
-		}
-		d.f.Replicas = append(d.f.Replicas, r)
-	}
-	return rows.Err()
+		FROM pg_stat_replication`,
+		func(r pgx.CollectableRow) (x diagmodel.Replica, err error) {
+			err = r.Scan(&x.Name, &x.State, &x.LagSeconds, &x.LagBytes)
+			return x, err
+		})
+	return err
 }
 
 // logSeverity finds the severity of a line written with the default
@@ -316,23 +305,12 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		name string
 		size int64
 	}
-	var files []file
-	rows, err := d.query(ctx, `SELECT name, size FROM pg_ls_logdir() WHERE name LIKE '%.log' ORDER BY modification, name`)
+	files, err := collectRows(ctx, d, `SELECT name, size FROM pg_ls_logdir() WHERE name LIKE '%.log' ORDER BY modification, name`,
+		func(r pgx.CollectableRow) (f file, err error) {
+			err = r.Scan(&f.name, &f.size)
+			return f, err
+		})
 	if err != nil {
-		d.r.Miss(diagmodel.AreaLog, err.Error())
-		return
-	}
-	for rows.Next() {
-		var f file
-		if err := rows.Scan(&f.name, &f.size); err != nil {
-			rows.Close()
-			d.r.Miss(diagmodel.AreaLog, err.Error())
-			return
-		}
-		files = append(files, f)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		d.r.Miss(diagmodel.AreaLog, err.Error())
 		return
 	}
@@ -353,7 +331,6 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		}
 	}
 	budget := int64(logReadLimit)
-	perSeverity := map[string]int{}
 	for i := first; i < len(files) && budget > 0; i++ {
 		f := files[i]
 		if i > first {
@@ -375,14 +352,8 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 		out.Offset = offset + int64(end)
 		budget -= int64(end)
 		for _, line := range strings.Split(text, "\n") {
-			m := logSeverity.FindStringSubmatch(line)
-			if m == nil {
-				continue
-			}
-			out.Counts[m[1]]++
-			if perSeverity[m[1]] < 5 {
-				perSeverity[m[1]]++
-				out.Samples = append(out.Samples, diagmodel.LogEntry{Severity: m[1], Text: cut(line, 300)})
+			if m := logSeverity.FindStringSubmatch(line); m != nil {
+				out.Add(m[1], line)
 			}
 		}
 		if end == 0 {
@@ -393,20 +364,8 @@ func (d *pgDiag) log(ctx context.Context, prev *diagmodel.Log) {
 	d.r.Got(diagmodel.AreaLog)
 }
 
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
-
-func (d *pgDiag) tables(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
+func (d *pgDiag) tables(ctx context.Context) (err error) {
+	d.f.Tables, err = collectRows(ctx, d, `SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
 		coalesce(s.n_live_tup, greatest(c.reltuples, 0)::bigint), coalesce(s.n_dead_tup, 0), s.seq_scan, s.idx_scan,
 		greatest(s.last_vacuum, s.last_autovacuum), greatest(s.last_analyze, s.last_autoanalyze),
 		s.n_tup_ins + s.n_tup_upd + s.n_tup_del
@@ -414,16 +373,10 @@ func (d *pgDiag) tables(ctx context.Context) error {
 		LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 		WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 		AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
-		ORDER BY 3 DESC`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t diagmodel.Table
+		ORDER BY 3 DESC`, func(r pgx.CollectableRow) (t diagmodel.Table, err error) {
 		var vac, an *time.Time
-		if err := rows.Scan(&t.Schema, &t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.DeadRows, &t.SeqScans, &t.IdxScans, &vac, &an, &t.Writes); err != nil {
-			return err
+		if err := r.Scan(&t.Schema, &t.Name, &t.Bytes, &t.DataBytes, &t.Rows, &t.DeadRows, &t.SeqScans, &t.IdxScans, &vac, &an, &t.Writes); err != nil {
+			return t, err
 		}
 		if vac != nil {
 			t.LastVacuum = vac.UTC()
@@ -435,14 +388,14 @@ func (d *pgDiag) tables(ctx context.Context) error {
 		if total := t.Rows + t.DeadRows; total > 0 && t.DeadRows > 0 {
 			t.BloatBytes = int64(float64(t.DataBytes) * float64(t.DeadRows) / float64(total))
 		}
-		d.f.Tables = append(d.f.Tables, t)
-	}
-	return rows.Err()
+		return t, nil
+	})
+	return err
 }
 
 func (d *pgDiag) indexes(ctx context.Context) {
-	d.r.Do(diagmodel.AreaIndexes, func() error {
-		rows, err := d.query(ctx, `SELECT n.nspname, t.relname, ic.relname,
+	d.r.Do(diagmodel.AreaIndexes, func() (err error) {
+		d.f.Indexes, err = collectRows(ctx, d, `SELECT n.nspname, t.relname, ic.relname,
 			array(SELECT CASE WHEN k.attnum = 0 THEN 'expr' ELSE a.attname::text END
 				FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
 				LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)
@@ -453,19 +406,12 @@ func (d *pgDiag) indexes(ctx context.Context) {
 			JOIN pg_namespace n ON n.oid = t.relnamespace
 			LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid
 			WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
-			ORDER BY 1, 2, 3`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var x diagmodel.Index
-			if err := rows.Scan(&x.Schema, &x.Table, &x.Name, &x.Columns, &x.Bytes, &x.Unique, &x.Primary, &x.Invalid, &x.Scans); err != nil {
-				return err
-			}
-			d.f.Indexes = append(d.f.Indexes, x)
-		}
-		return rows.Err()
+			ORDER BY 1, 2, 3`,
+			func(r pgx.CollectableRow) (x diagmodel.Index, err error) {
+				err = r.Scan(&x.Schema, &x.Table, &x.Name, &x.Columns, &x.Bytes, &x.Unique, &x.Primary, &x.Invalid, &x.Scans)
+				return x, err
+			})
+		return err
 	})
 	if d.f.Has(diagmodel.AreaIndexes) {
 		d.r.Got(diagmodel.AreaIndexUsage)
@@ -474,83 +420,51 @@ func (d *pgDiag) indexes(ctx context.Context) {
 	}
 }
 
-func (d *pgDiag) roles(ctx context.Context) error {
+func (d *pgDiag) roles(ctx context.Context) (err error) {
 	// pg_authid (superusers only) is the one place that says whether a
 	// role has a password and of which kind; the hash stays in the server.
-	rows, err := d.query(ctx, `SELECT rolname, rolcanlogin, rolsuper,
+	d.f.Roles, err = collectRows(ctx, d, `SELECT rolname, rolcanlogin, rolsuper,
 		CASE WHEN rolpassword IS NULL OR rolpassword = '' THEN 'none'
 		     WHEN rolpassword LIKE 'md5%' THEN 'md5'
 		     WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256'
 		     ELSE 'other' END
-		FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r diagmodel.Role
-		if err := rows.Scan(&r.Name, &r.CanLogin, &r.Superuser, &r.Password); err != nil {
-			return err
-		}
-		d.f.Roles = append(d.f.Roles, r)
-	}
-	return rows.Err()
+		FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 1`,
+		func(r pgx.CollectableRow) (x diagmodel.Role, err error) {
+			err = r.Scan(&x.Name, &x.CanLogin, &x.Superuser, &x.Password)
+			return x, err
+		})
+	return err
 }
 
-func (d *pgDiag) hba(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT line_number, coalesce(type, ''), coalesce(database, '{}'), coalesce(user_name, '{}'),
+func (d *pgDiag) hba(ctx context.Context) (err error) {
+	d.f.HBA, err = collectRows(ctx, d, `SELECT line_number, coalesce(type, ''), coalesce(database, '{}'), coalesce(user_name, '{}'),
 		coalesce(address, '') || coalesce('/' || netmask, ''), coalesce(auth_method, ''), coalesce(error, '')
-		FROM pg_hba_file_rules ORDER BY line_number`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h diagmodel.HBARule
-		var hbaErr string
-		if err := rows.Scan(&h.Line, &h.Type, &h.Database, &h.User, &h.Address, &h.Method, &hbaErr); err != nil {
-			return err
-		}
-		if hbaErr != "" {
-			h.Method = "error: " + hbaErr
-		}
-		d.f.HBA = append(d.f.HBA, h)
-	}
-	return rows.Err()
+		FROM pg_hba_file_rules ORDER BY line_number`,
+		func(r pgx.CollectableRow) (h diagmodel.HBARule, err error) {
+			var hbaErr string
+			err = r.Scan(&h.Line, &h.Type, &h.Database, &h.User, &h.Address, &h.Method, &hbaErr)
+			if hbaErr != "" {
+				h.Method = "error: " + hbaErr
+			}
+			return h, err
+		})
+	return err
 }
 
-func (d *pgDiag) settings(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT name, coalesce(setting, ''), source FROM pg_settings
+func (d *pgDiag) settings(ctx context.Context) (err error) {
+	d.f.Settings, err = collectRows(ctx, d, `SELECT name, coalesce(setting, ''), source FROM pg_settings
 		WHERE source NOT IN ('default', 'override', 'client', 'session') AND setting IS DISTINCT FROM boot_val
-		ORDER BY name`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s diagmodel.Setting
-		if err := rows.Scan(&s.Name, &s.Value, &s.Source); err != nil {
-			return err
-		}
-		d.f.Settings = append(d.f.Settings, s)
-	}
-	return rows.Err()
+		ORDER BY name`,
+		func(r pgx.CollectableRow) (s diagmodel.Setting, err error) {
+			err = r.Scan(&s.Name, &s.Value, &s.Source)
+			return s, err
+		})
+	return err
 }
 
-func (d *pgDiag) extensions(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT extname || ' ' || extversion FROM pg_extension ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return err
-		}
-		d.f.Extensions = append(d.f.Extensions, s)
-	}
-	return rows.Err()
+func (d *pgDiag) extensions(ctx context.Context) (err error) {
+	d.f.Extensions, err = collectRows(ctx, d, `SELECT extname || ' ' || extversion FROM pg_extension ORDER BY 1`, pgx.RowTo[string])
+	return err
 }
 
 func (d *pgDiag) statements(ctx context.Context) {
@@ -565,21 +479,14 @@ func (d *pgDiag) statements(ctx context.Context) {
 			"postgres.diag.no_pg_stat_statements")
 		return
 	}
-	d.r.Do(diagmodel.AreaStatements, func() error {
-		rows, err := d.query(ctx, `SELECT left(query, 200), calls, total_exec_time FROM pg_stat_statements
-			ORDER BY total_exec_time DESC LIMIT 10`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s diagmodel.Statement
-			if err := rows.Scan(&s.Query, &s.Calls, &s.TotalMS); err != nil {
-				return err
-			}
-			d.f.Statements = append(d.f.Statements, s)
-		}
-		return rows.Err()
+	d.r.Do(diagmodel.AreaStatements, func() (err error) {
+		d.f.Statements, err = collectRows(ctx, d, `SELECT left(query, 200), calls, total_exec_time FROM pg_stat_statements
+			ORDER BY total_exec_time DESC LIMIT 10`,
+			func(r pgx.CollectableRow) (s diagmodel.Statement, err error) {
+				err = r.Scan(&s.Query, &s.Calls, &s.TotalMS)
+				return s, err
+			})
+		return err
 	})
 }
 
@@ -587,7 +494,7 @@ func (d *pgDiag) statements(ctx context.Context) {
 // replication slots hold back. pg_current_wal_lsn() fails on a standby:
 // there the position is left 0 and slots are measured from the last WAL
 // received.
-func (d *pgDiag) wal(ctx context.Context) error {
+func (d *pgDiag) wal(ctx context.Context) (err error) {
 	w := &diagmodel.WAL{}
 	statBytes := `NULL::bigint`
 	if d.version >= 140000 {
@@ -599,22 +506,15 @@ func (d *pgDiag) wal(ctx context.Context) error {
 		&w.Position, &w.StatBytes, &w.KeepBytes, &w.MaxBytes); err != nil {
 		return err
 	}
-	rows, err := d.query(ctx, `SELECT slot_name, slot_type, active,
+	w.Slots, err = collectRows(ctx, d, `SELECT slot_name, slot_type, active,
 		coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
 			restart_lsn), 0)::bigint
-		FROM pg_replication_slots ORDER BY 1`)
+		FROM pg_replication_slots ORDER BY 1`,
+		func(r pgx.CollectableRow) (s diagmodel.Slot, err error) {
+			err = r.Scan(&s.Name, &s.Type, &s.Active, &s.RetainedBytes)
+			return s, err
+		})
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s diagmodel.Slot
-		if err := rows.Scan(&s.Name, &s.Type, &s.Active, &s.RetainedBytes); err != nil {
-			return err
-		}
-		w.Slots = append(w.Slots, s)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	d.f.WAL = w
@@ -625,48 +525,32 @@ func (d *pgDiag) wal(ctx context.Context) error {
 // (pg_statio_user_tables, every version) and, from PostgreSQL 16, the
 // server's I/O by backend type (pg_stat_io). Both are cumulative; the
 // analysis takes deltas.
-func (d *pgDiag) io(ctx context.Context) error {
+func (d *pgDiag) io(ctx context.Context) (err error) {
 	o := &diagmodel.IO{Source: "pg_statio_user_tables"}
-	rows, err := d.query(ctx, `SELECT schemaname, relname, coalesce(heap_blks_read, 0), coalesce(heap_blks_hit, 0),
+	o.Tables, err = collectRows(ctx, d, `SELECT schemaname, relname, coalesce(heap_blks_read, 0), coalesce(heap_blks_hit, 0),
 		coalesce(idx_blks_read, 0), coalesce(idx_blks_hit, 0), current_setting('block_size')::bigint
 		FROM pg_statio_user_tables
 		WHERE coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) + coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) > 0
 		ORDER BY coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) DESC,
-			coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) DESC LIMIT `+strconv.Itoa(diagmodel.IOTopTables))
+			coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) DESC LIMIT `+strconv.Itoa(diagmodel.IOTopTables),
+		func(r pgx.CollectableRow) (t diagmodel.TableIO, err error) {
+			err = r.Scan(&t.Schema, &t.Name, &t.HeapRead, &t.HeapHit, &t.IdxRead, &t.IdxHit, &o.BlockSize)
+			return t, err
+		})
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var t diagmodel.TableIO
-		if err := rows.Scan(&t.Schema, &t.Name, &t.HeapRead, &t.HeapHit, &t.IdxRead, &t.IdxHit, &o.BlockSize); err != nil {
-			rows.Close()
-			return err
-		}
-		o.Tables = append(o.Tables, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if d.version >= 160000 {
 		o.Source += "+pg_stat_io"
-		rows, err := d.query(ctx, `SELECT backend_type, object, context, coalesce(reads, 0), coalesce(writes, 0),
+		o.Backends, err = collectRows(ctx, d, `SELECT backend_type, object, context, coalesce(reads, 0), coalesce(writes, 0),
 			coalesce(extends, 0), coalesce(fsyncs, 0), coalesce(read_time, 0)::float8, coalesce(write_time, 0)::float8
 			FROM pg_stat_io WHERE coalesce(reads, 0) + coalesce(writes, 0) + coalesce(extends, 0) > 0
-			ORDER BY 1, 2, 3`)
+			ORDER BY 1, 2, 3`,
+			func(r pgx.CollectableRow) (b diagmodel.BackendIO, err error) {
+				err = r.Scan(&b.BackendType, &b.Object, &b.Context, &b.Reads, &b.Writes, &b.Extends, &b.Fsyncs, &b.ReadMS, &b.WriteMS)
+				return b, err
+			})
 		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var b diagmodel.BackendIO
-			if err := rows.Scan(&b.BackendType, &b.Object, &b.Context, &b.Reads, &b.Writes, &b.Extends, &b.Fsyncs,
-				&b.ReadMS, &b.WriteMS); err != nil {
-				return err
-			}
-			o.Backends = append(o.Backends, b)
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
@@ -698,25 +582,18 @@ func (d *pgDiag) control(ctx context.Context) error {
 // storage reads the tablespaces, their locations and sizes.
 // pg_tablespace_size needs CREATE on the tablespace or pg_read_all_stats,
 // except for the database's own: others are left unmeasured.
-func (d *pgDiag) storage(ctx context.Context) error {
-	rows, err := d.query(ctx, `SELECT t.spcname, pg_tablespace_location(t.oid),
+func (d *pgDiag) storage(ctx context.Context) (err error) {
+	s := &diagmodel.Storage{}
+	s.Tablespaces, err = collectRows(ctx, d, `SELECT t.spcname, pg_tablespace_location(t.oid),
 		CASE WHEN pg_has_role('pg_read_all_stats', 'MEMBER') OR has_tablespace_privilege(t.oid, 'CREATE')
 			OR t.oid = (SELECT dattablespace FROM pg_database WHERE datname = current_database())
 		THEN pg_tablespace_size(t.oid) END
-		FROM pg_tablespace t ORDER BY 1`)
+		FROM pg_tablespace t ORDER BY 1`,
+		func(r pgx.CollectableRow) (t diagmodel.Tablespace, err error) {
+			err = r.Scan(&t.Name, &t.Location, &t.Bytes)
+			return t, err
+		})
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	s := &diagmodel.Storage{}
-	for rows.Next() {
-		var t diagmodel.Tablespace
-		if err := rows.Scan(&t.Name, &t.Location, &t.Bytes); err != nil {
-			return err
-		}
-		s.Tablespaces = append(s.Tablespaces, t)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	d.f.Storage = s
