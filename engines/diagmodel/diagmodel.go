@@ -242,13 +242,19 @@ func (l *Log) Add(sev, text string) {
 	if l.Counts[sev] > LogSamples {
 		return
 	}
+	l.Samples = append(l.Samples, LogEntry{Severity: sev, Text: SampleText(text)})
+}
+
+// SampleText is text cut to LogSampleBytes on a character boundary, as
+// log samples are kept.
+func SampleText(text string) string {
 	if n := LogSampleBytes; len(text) > n {
 		for n > 0 && !utf8.RuneStart(text[n]) {
 			n--
 		}
 		text = text[:n]
 	}
-	l.Samples = append(l.Samples, LogEntry{Severity: sev, Text: text})
+	return text
 }
 
 // Archiver is PostgreSQL's WAL archiving (pg_stat_archiver).

@@ -810,13 +810,6 @@ func scanErrorLog(r rowScanner, f *diagmodel.Facts, prev *diagmodel.Log) error {
 	if prev != nil && prev.File == errorLogFile {
 		l.Offset = prev.Offset
 	}
-	per := map[string]int{}
-	cut := func(s string) string {
-		if len(s) > 300 {
-			s = s[:300]
-		}
-		return s
-	}
 	for i, e := range entries {
 		wall := time.Date(e.at.Year(), e.at.Month(), e.at.Day(), e.at.Hour(), e.at.Minute(), e.at.Second(), e.at.Nanosecond(), time.UTC)
 		l.Offset = max(l.Offset, wall.UnixMilli())
@@ -825,7 +818,7 @@ func scanErrorLog(r rowScanner, f *diagmodel.Facts, prev *diagmodel.Log) error {
 			if strings.HasPrefix(rest, "BACKUP DATABASE "+f.Database+".") || strings.HasPrefix(rest, "BACKUP LOG "+f.Database+".") ||
 				strings.HasPrefix(rest, "BACKUP DATABASE "+f.Database+" ") || strings.HasPrefix(rest, "BACKUP LOG "+f.Database+" ") {
 				m := ms(f)
-				m.BackupFailures = append(m.BackupFailures, diagmodel.LogEntry{Severity: "ERROR", Text: cut(e.txt)})
+				m.BackupFailures = append(m.BackupFailures, diagmodel.LogEntry{Severity: "ERROR", Text: diagmodel.SampleText(e.txt)})
 			}
 		}
 		var sev string
@@ -842,11 +835,7 @@ func scanErrorLog(r rowScanner, f *diagmodel.Facts, prev *diagmodel.Log) error {
 		if sev == "" {
 			continue
 		}
-		l.Counts[sev]++
-		if per[sev] < 5 {
-			per[sev]++
-			l.Samples = append(l.Samples, diagmodel.LogEntry{Severity: sev, Text: cut(e.proc + " " + text)})
-		}
+		l.Add(sev, e.proc+" "+text)
 	}
 	f.Log = l
 	return nil
