@@ -224,19 +224,12 @@ func printDiagnosis(w io.Writer, r *diagnostics.Report) {
 		if f.NotChecked {
 			text += " — " + f.Details
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", f.Priority, f.Check, orDashStr(f.Object), oneLine(text))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", f.Priority, f.Check, orDash(f.Object), oneLine(text))
 	}
 	tw.Flush()
 	for _, fc := range r.Forecasts {
 		fmt.Fprintf(w, "  forecast: %s\n", diagnostics.ForecastText(fc, r.Lang))
 	}
-}
-
-func orDashStr(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func runDiagnoseHistory(ctx context.Context, o diagnoseOpts) error {
