@@ -143,6 +143,26 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeTo writes a page or report with write to stdout when path is "-",
+// else to the file path (created or truncated); what names it in errors.
+func writeTo(path string, stdout io.Writer, what string, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing the %s: %w", what, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the %s: %w", what, err)
+	}
+	return nil
+}
+
 func needArgs(args []string, n int, what string) error {
 	if len(args) != n {
 		return &exitError{code: 2, err: fmt.Errorf("expected %s, got %q", what, strings.Join(args, " "))}

@@ -183,26 +183,10 @@ func reanalyse(ctx context.Context, e *env, o diagnoseOpts) (*diagnostics.Report
 	return run.Reanalyze(ctx, f)
 }
 
+// writeDiagnoseHTML writes rep's page in rep.Lang: --lang, when given,
+// was the run's language (diagnoseLang).
 func writeDiagnoseHTML(o diagnoseOpts, rep *diagnostics.Report) error {
-	lang := rep.Lang
-	if o.lang != "" {
-		lang, _ = i18n.NormalizeLang(o.lang)
-	}
-	if o.html == "-" {
-		return diagnostics.WriteHTML(o.stdout, rep, lang, nil)
-	}
-	f, err := os.OpenFile(o.html, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing the diagnosis page: %w", err)
-	}
-	if err := diagnostics.WriteHTML(f, rep, lang, nil); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing the diagnosis page: %w", err)
-	}
-	return nil
+	return writeTo(o.html, o.stdout, "diagnosis page", func(w io.Writer) error { return diagnostics.WriteHTML(w, rep, rep.Lang, nil) })
 }
 
 func printDiagnosis(w io.Writer, r *diagnostics.Report) {
