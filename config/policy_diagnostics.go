@@ -1,9 +1,6 @@
 package config
 
 import (
-	"github.com/dbopsd/dbopsd/engines/diagmodel"
-	"github.com/dbopsd/dbopsd/when"
-
 	"fmt"
 	"regexp"
 	"slices"
@@ -12,6 +9,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // Diagnostics is a policy's diagnostics { } block: when the daily

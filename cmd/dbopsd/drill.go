@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 // The drill commands read the reports drills leave in the state directory.
