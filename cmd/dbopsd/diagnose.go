@@ -13,7 +13,6 @@ import (
 	"github.com/dbopsd/dbopsd/diagnostics"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/history"
-	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/site"
 )
 
@@ -99,7 +98,7 @@ func runDiagnose(ctx context.Context, o diagnoseOpts) error {
 			return usageError("database %q is not in %s", o.database, o.globals.configPath)
 		}
 		run := site.DiagnoseRun(e.cfg, db, o.level, e.cat)
-		if run.Lang, err = diagnoseLang(o, run.Lang); err != nil {
+		if run.Lang, err = langFlag(o.lang, run.Lang); err != nil {
 			return err
 		}
 		rep, err = run.Do(ctx)
@@ -136,17 +135,6 @@ func runDiagnose(ctx context.Context, o diagnoseOpts) error {
 	return nil
 }
 
-func diagnoseLang(o diagnoseOpts, def i18n.Lang) (i18n.Lang, error) {
-	if o.lang == "" {
-		return def, nil
-	}
-	l, err := i18n.NormalizeLang(o.lang)
-	if err != nil {
-		return "", usageError("--lang: %v", err)
-	}
-	return l, nil
-}
-
 // reanalyse reads the snapshot --from names and analyses its facts again
 // under the policy's settings of today.
 func reanalyse(ctx context.Context, e *env, o diagnoseOpts) (*diagnostics.Report, error) {
@@ -177,14 +165,14 @@ func reanalyse(ctx context.Context, e *env, o diagnoseOpts) (*diagnostics.Report
 	if db, ok := e.cfg.Databases[f.Database]; ok {
 		run = site.DiagnoseRun(e.cfg, db, f.Level, e.cat)
 	}
-	if run.Lang, err = diagnoseLang(o, run.Lang); err != nil {
+	if run.Lang, err = langFlag(o.lang, run.Lang); err != nil {
 		return nil, err
 	}
 	return run.Reanalyze(ctx, f)
 }
 
 // writeDiagnoseHTML writes rep's page in rep.Lang: --lang, when given,
-// was the run's language (diagnoseLang).
+// was the run's language (langFlag).
 func writeDiagnoseHTML(o diagnoseOpts, rep *diagnostics.Report) error {
 	return writeTo(o.html, o.stdout, "diagnosis page", func(w io.Writer) error { return diagnostics.WriteHTML(w, rep, rep.Lang, nil) })
 }

@@ -117,14 +117,7 @@ func dictCommentsCmd() command {
 }
 
 func dictLang(cfg *config.Config, flagLang string) (i18n.Lang, error) {
-	if flagLang != "" {
-		l, err := i18n.NormalizeLang(flagLang)
-		if err != nil {
-			return "", usageError("--lang: %v", err)
-		}
-		return l, nil
-	}
-	return i18n.Lang(drill.ReportLanguage(cfg)), nil
+	return langFlag(flagLang, i18n.Lang(drill.ReportLanguage(cfg)))
 }
 
 func dictDatabases(cfg *config.Config, o dictOpts) ([]*config.Database, error) {
