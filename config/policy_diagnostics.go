@@ -1,9 +1,6 @@
 package config
 
 import (
-	"github.com/dbopsd/dbopsd/engines/diagmodel"
-	"github.com/dbopsd/dbopsd/when"
-
 	"fmt"
 	"regexp"
 	"slices"
@@ -12,6 +9,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/when"
 )
 
 // Diagnostics is a policy's diagnostics { } block: when the daily
@@ -101,6 +101,11 @@ func (c *Config) DiagnosticsFor(db *Database) *Diagnostics {
 	if p := c.PolicyFor(db); p != nil && p.Diagnostics != nil {
 		return p.Diagnostics
 	}
+	return defaultDiagnostics()
+}
+
+// defaultDiagnostics is the settings of an empty diagnostics block.
+func defaultDiagnostics() *Diagnostics {
 	return &Diagnostics{DailyTime: DefaultDiagnosticsDailyTime, MonthlyDay: DefaultDiagnosticsMonthlyDay,
 		MonthlyTime: DefaultDiagnosticsMonthlyTime, HorizonDays: DefaultHorizonDays}
 }
@@ -112,8 +117,8 @@ func (d *decoder) decodeDiagnostics(b *hcl.Block, parent string, dst **Diagnosti
 		d.errorf(&b.DefRange, "Duplicate diagnostics block", "%s already has a diagnostics block at %s.", parent, shortRange((*dst).Range))
 		return
 	}
-	g := &Diagnostics{DailyTime: DefaultDiagnosticsDailyTime, MonthlyDay: DefaultDiagnosticsMonthlyDay,
-		MonthlyTime: DefaultDiagnosticsMonthlyTime, HorizonDays: DefaultHorizonDays, Range: b.DefRange}
+	g := defaultDiagnostics()
+	g.Range = b.DefRange
 	*dst = g
 	c := d.content(b, diagnosticsSchema, g)
 	a := c.Attributes

@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,33 +12,16 @@ import (
 // limit without a backup window; a value that is no duration is refused
 // at its position.
 func TestDiagnosticsBackupDuration(t *testing.T) {
-	const src = `storage "s" {
-  type = "local"
-  path = "/srv/dbops"
-}
-repository {
-  storage    = "s"
-  passphrase = "x"
-}
-policy "p" {
-  full         = "monthly"
+	t.Setenv("DBOPS_TEST_UNSET", "")
+	os.Unsetenv("DBOPS_TEST_UNSET")
+	load := func(v string) (*Config, string, bool) {
+		// policySite's policy starts on line 10: backup_duration is on 13.
+		cfg, diags := Parse([]byte(policySite(`  full         = "monthly"
   differential = "weekly"
   diagnostics {
-    backup_duration = %s
+    backup_duration = `+v+`
   }
-}
-database "d" {
-  engine = "postgres"
-  dsn    = "postgres://u@h/d"
-  policy = "p"
-}
-`
-	load := func(v string) (*Config, string, bool) {
-		path := filepath.Join(t.TempDir(), "p.hcl")
-		if err := os.WriteFile(path, []byte(strings.Replace(src, "%s", v, 1)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg, diags := Load(path)
+`)), "p.hcl")
 		var out bytes.Buffer
 		PrintDiagnostics(&out, diags)
 		return cfg, out.String(), diags.HasErrors()
@@ -48,7 +30,7 @@ database "d" {
 	if bad {
 		t.Fatal(out)
 	}
-	if g := cfg.DiagnosticsFor(cfg.Databases["d"]); g.BackupDuration != 6*time.Hour {
+	if g := cfg.DiagnosticsFor(cfg.Databases["db"]); g.BackupDuration != 6*time.Hour {
 		t.Errorf("backup_duration = %v", g.BackupDuration)
 	}
 	if _, out, bad := load(`"six hours"`); !bad || !strings.Contains(out, "p.hcl:13:23: error: Invalid backup_duration") {

@@ -104,35 +104,27 @@ func checkMaintenance(db *config.Database, r *Request) (string, bool) {
 		if err := maintmodel.CheckComments(db.Engine, r.CommentChanges()); err != nil {
 			return fmt.Sprintf("database %q: %v", db.Name, err), false
 		}
-		return fmt.Sprintf("maintenance of database %q: %s", db.Name, describeComments(r)), true
 	}
-	return fmt.Sprintf("maintenance of database %q: %s", db.Name, op), true
+	return fmt.Sprintf("maintenance of database %q: %s", db.Name, r.MaintenanceText()), true
 }
 
 // maintenanceNote is what the register's received entry says of the
 // operation asked for.
 func maintenanceNote(r *Request) string {
-	s := "maintenance: " + r.Operation().String()
-	if r.Operation().Op == maintmodel.Comment {
-		s = "maintenance: " + describeComments(r)
-	}
+	s := "maintenance: " + r.MaintenanceText()
 	if r.Parameters.Proposal != "" {
 		s += " (proposal " + r.Parameters.Proposal + ")"
 	}
 	return s
 }
 
-// describeComments names a comment request's changes.
-func describeComments(r *Request) string {
-	ch := r.CommentChanges()
-	return fmt.Sprintf("%s (%d change(s): %s)", maintmodel.Comment, len(ch), maintmodel.CommentObjects(ch))
-}
-
 // MaintenanceText says what a maintenance request does, for people: the
 // operation and its table, or a comment request's changes.
 func (r *Request) MaintenanceText() string {
-	if r.Operation().Op == maintmodel.Comment {
-		return describeComments(r)
+	op := r.Operation()
+	if op.Op == maintmodel.Comment {
+		ch := r.CommentChanges()
+		return fmt.Sprintf("%s (%d change(s): %s)", maintmodel.Comment, len(ch), maintmodel.CommentObjects(ch))
 	}
-	return r.Operation().String()
+	return op.String()
 }

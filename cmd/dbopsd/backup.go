@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"time"
 
 	"github.com/dbopsd/dbopsd/backup"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/site"
 )

@@ -22,14 +22,6 @@ func TestCommentsThroughDaemon(t *testing.T) {
 	s := newSite(t, "")
 	t.Setenv("SSH_AUTH_SOCK", "")
 	dba, approver := writeRequestPolicy(t, s, "", "")
-	policy, err := os.ReadFile(s.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withApproval := strings.Replace(string(policy), "  restore = 1\n}", "  restore = 1\n  maintenance = 1\n}", 1)
-	if err := os.WriteFile(s.config, []byte(withApproval), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	s.ok("repo", "init")
 	s.src.Exec(t, s.srcDB, `CREATE TABLE public.clients (id int PRIMARY KEY, "名字" text);
 		COMMENT ON TABLE public.clients IS 'old';`)

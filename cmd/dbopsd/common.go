@@ -17,6 +17,7 @@ import (
 
 	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
+	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/logging"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/site"
@@ -141,6 +142,38 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// langFlag is the language a --lang value names, def when it is "".
+func langFlag(value string, def i18n.Lang) (i18n.Lang, error) {
+	if value == "" {
+		return def, nil
+	}
+	l, err := i18n.NormalizeLang(value)
+	if err != nil {
+		return "", usageError("--lang: %v", err)
+	}
+	return l, nil
+}
+
+// writeTo writes a page or report with write to stdout when path is "-",
+// else to the file path (created or truncated); what names it in errors.
+func writeTo(path string, stdout io.Writer, what string, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing the %s: %w", what, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the %s: %w", what, err)
+	}
+	return nil
 }
 
 func needArgs(args []string, n int, what string) error {

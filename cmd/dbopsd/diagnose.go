@@ -13,7 +13,6 @@ import (
 	"github.com/dbopsd/dbopsd/diagnostics"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/history"
-	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/site"
 )
 
@@ -99,7 +98,7 @@ func runDiagnose(ctx context.Context, o diagnoseOpts) error {
 			return usageError("database %q is not in %s", o.database, o.globals.configPath)
 		}
 		run := site.DiagnoseRun(e.cfg, db, o.level, e.cat)
-		if run.Lang, err = diagnoseLang(o, run.Lang); err != nil {
+		if run.Lang, err = langFlag(o.lang, run.Lang); err != nil {
 			return err
 		}
 		rep, err = run.Do(ctx)
@@ -136,17 +135,6 @@ func runDiagnose(ctx context.Context, o diagnoseOpts) error {
 	return nil
 }
 
-func diagnoseLang(o diagnoseOpts, def i18n.Lang) (i18n.Lang, error) {
-	if o.lang == "" {
-		return def, nil
-	}
-	l, err := i18n.NormalizeLang(o.lang)
-	if err != nil {
-		return "", usageError("--lang: %v", err)
-	}
-	return l, nil
-}
-
 // reanalyse reads the snapshot --from names and analyses its facts again
 // under the policy's settings of today.
 func reanalyse(ctx context.Context, e *env, o diagnoseOpts) (*diagnostics.Report, error) {
@@ -177,32 +165,16 @@ func reanalyse(ctx context.Context, e *env, o diagnoseOpts) (*diagnostics.Report
 	if db, ok := e.cfg.Databases[f.Database]; ok {
 		run = site.DiagnoseRun(e.cfg, db, f.Level, e.cat)
 	}
-	if run.Lang, err = diagnoseLang(o, run.Lang); err != nil {
+	if run.Lang, err = langFlag(o.lang, run.Lang); err != nil {
 		return nil, err
 	}
 	return run.Reanalyze(ctx, f)
 }
 
+// writeDiagnoseHTML writes rep's page in rep.Lang: --lang, when given,
+// was the run's language (langFlag).
 func writeDiagnoseHTML(o diagnoseOpts, rep *diagnostics.Report) error {
-	lang := rep.Lang
-	if o.lang != "" {
-		lang, _ = i18n.NormalizeLang(o.lang)
-	}
-	if o.html == "-" {
-		return diagnostics.WriteHTML(o.stdout, rep, lang, nil)
-	}
-	f, err := os.OpenFile(o.html, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing the diagnosis page: %w", err)
-	}
-	if err := diagnostics.WriteHTML(f, rep, lang, nil); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing the diagnosis page: %w", err)
-	}
-	return nil
+	return writeTo(o.html, o.stdout, "diagnosis page", func(w io.Writer) error { return diagnostics.WriteHTML(w, rep, rep.Lang, nil) })
 }
 
 func printDiagnosis(w io.Writer, r *diagnostics.Report) {
@@ -224,19 +196,12 @@ func printDiagnosis(w io.Writer, r *diagnostics.Report) {
 		if f.NotChecked {
 			text += " — " + f.Details
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", f.Priority, f.Check, orDashStr(f.Object), oneLine(text))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", f.Priority, f.Check, orDash(f.Object), oneLine(text))
 	}
 	tw.Flush()
 	for _, fc := range r.Forecasts {
 		fmt.Fprintf(w, "  forecast: %s\n", diagnostics.ForecastText(fc, r.Lang))
 	}
-}
-
-func orDashStr(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func runDiagnoseHistory(ctx context.Context, o diagnoseOpts) error {

@@ -117,14 +117,7 @@ func dictCommentsCmd() command {
 }
 
 func dictLang(cfg *config.Config, flagLang string) (i18n.Lang, error) {
-	if flagLang != "" {
-		l, err := i18n.NormalizeLang(flagLang)
-		if err != nil {
-			return "", usageError("--lang: %v", err)
-		}
-		return l, nil
-	}
-	return i18n.Lang(drill.ReportLanguage(cfg)), nil
+	return langFlag(flagLang, i18n.Lang(drill.ReportLanguage(cfg)))
 }
 
 func dictDatabases(cfg *config.Config, o dictOpts) ([]*config.Database, error) {
@@ -352,35 +345,18 @@ func runDictComments(ctx context.Context, o dictOpts) error {
 	if o.from == "" {
 		return usageError("--from FILE is required")
 	}
-	e, err := setup(&o.globals)
-	if err != nil {
-		return err
-	}
-	defer e.close()
 	if o.database == "" {
 		return usageError("--database NAME is required")
 	}
-	db, err := e.cfg.Database(o.database)
-	if err != nil {
-		return usageError("%v", err)
-	}
-	lang, err := dictLang(e.cfg, o.lang)
+	cs, err := commentStatements(ctx, &o.globals, o.database, o.from, o.lang)
 	if err != nil {
 		return err
 	}
-	comments, err := readComments(o.from)
-	if err != nil {
-		return err
-	}
-	d, err := site.Dictionary(ctx, e.cfg, db)
-	if err != nil {
-		return err
-	}
-	stmts, skipped := dictionary.CommentStatements(d, comments, lang)
+	stmts, skipped, lang := cs.stmts, cs.skipped, cs.lang
 	command := commentsRequestCommand(o)
 	note := i18n.T(lang, "dict.comments.pending", i18n.Params{"command": command})
 	if o.jsonOut {
-		return printJSON(o.stdout, map[string]any{"database": db.Name, "statements": stmts, "skipped": skipped, "applied": false,
+		return printJSON(o.stdout, map[string]any{"database": o.database, "statements": stmts, "skipped": skipped, "applied": false,
 			"note": note, "command": command})
 	}
 	for _, s := range skipped {
@@ -395,6 +371,45 @@ func runDictComments(ctx context.Context, o dictOpts) error {
 		fmt.Fprintln(o.stdout, s.SQL)
 	}
 	return nil
+}
+
+// commentSet is what the comments of a file change in a database: the
+// statements for the rows that differ from its comments now, sentences for
+// the rows naming nothing in it, in lang.
+type commentSet struct {
+	dict    *dictionary.Dictionary
+	stmts   []dictionary.Statement
+	skipped []string
+	lang    i18n.Lang
+}
+
+// commentStatements reads the comments file from and the dictionary of
+// database, and compares them (dict comments, request new maintenance
+// --comments-from). flagLang is --lang ("": the policy's report language).
+func commentStatements(ctx context.Context, g *globals, database, from, flagLang string) (*commentSet, error) {
+	e, err := setup(g)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	db, err := e.cfg.Database(database)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	lang, err := dictLang(e.cfg, flagLang)
+	if err != nil {
+		return nil, err
+	}
+	comments, err := readComments(from)
+	if err != nil {
+		return nil, err
+	}
+	d, err := site.Dictionary(ctx, e.cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	stmts, skipped := dictionary.CommentStatements(d, comments, lang)
+	return &commentSet{dict: d, stmts: stmts, skipped: skipped, lang: lang}, nil
 }
 
 // commentsRequestCommand is the command that writes the signed

@@ -5,15 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dbopsd/dbopsd/drill"
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 )
 
 // The drill commands read the reports drills leave in the state directory.
@@ -127,21 +126,7 @@ func runDrillReport(_ context.Context, o drillOpts, id string) error {
 
 func writeDrillHTML(o drillOpts, rep *drill.Report, lang string, loc *time.Location) error {
 	opts := drill.HTMLOptions{Language: lang, Location: loc}
-	if o.html == "-" {
-		return drill.WriteHTML(o.stdout, rep, opts)
-	}
-	f, err := os.OpenFile(o.html, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing the drill report: %w", err)
-	}
-	if err := drill.WriteHTML(f, rep, opts); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing the drill report: %w", err)
-	}
-	return nil
+	return writeTo(o.html, o.stdout, "drill report", func(w io.Writer) error { return drill.WriteHTML(w, rep, opts) })
 }
 
 func printDrill(w io.Writer, r *drill.Report, loc *time.Location) {

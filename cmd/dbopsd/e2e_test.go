@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/repotest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/dbopsd/dbopsd/internal/harness"
+	"github.com/dbopsd/dbopsd/internal/repotest"
 )
 
 func TestMain(m *testing.M) { harness.Main(m) }

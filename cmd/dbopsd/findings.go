@@ -110,7 +110,7 @@ func runFindings(ctx context.Context, o findingsOpts) error {
 	fmt.Fprintln(tw, "TAKEN\tDATABASE\tPRIO\tCHECK\tOBJECT\tFINDING")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.TakenAt.Local().Format(time.DateTime), r.Database, r.Priority, r.Check,
-			orDashStr(r.Object), oneLine(r.Finding.Finding))
+			orDash(r.Object), oneLine(r.Finding.Finding))
 	}
 	return tw.Flush()
 }

@@ -41,13 +41,12 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withApproval := strings.Replace(string(policy), "  restore = 1\n}", "  restore = 1\n  maintenance = 1\n}", 1)
 	// Long enough to watch the statement wait behind a lock the test holds.
-	withApproval = strings.Replace(withApproval, "policy \"p\" {\n", "policy \"p\" {\n  maintenance_lock_timeout = \"60s\"\n", 1)
-	if withApproval == string(policy) {
-		t.Fatal("could not add the maintenance approval to the policy")
+	withLock := strings.Replace(string(policy), "policy \"p\" {\n", "policy \"p\" {\n  maintenance_lock_timeout = \"60s\"\n", 1)
+	if withLock == string(policy) {
+		t.Fatal("could not add the maintenance lock timeout to the policy")
 	}
-	if err := os.WriteFile(s.config, []byte(withApproval), 0o600); err != nil {
+	if err := os.WriteFile(s.config, []byte(withLock), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.ok("repo", "init")
@@ -219,7 +218,7 @@ func TestMaintenanceThroughDaemon(t *testing.T) {
 	// accepted but runs nothing: it fails as not run, never started.
 	now := time.Now()
 	window := fmt.Sprintf("%02d:00-%02d:00", (now.Hour()+6)%24, (now.Hour()+7)%24)
-	closed := strings.Replace(withApproval, "policy \"p\" {\n", "policy \"p\" {\n  maintenance_window = \""+window+"\"\n", 1)
+	closed := strings.Replace(withLock, "policy \"p\" {\n", "policy \"p\" {\n  maintenance_window = \""+window+"\"\n", 1)
 	if err := os.WriteFile(s.config, []byte(closed), 0o600); err != nil {
 		t.Fatal(err)
 	}

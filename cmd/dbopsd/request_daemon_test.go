@@ -195,8 +195,8 @@ restore_target "standby" {
 
 // writeRequestPolicy rewrites the site's policy for signed requests:
 // daemonLines go into the daemon block; two signers, zhang.wei (dba) and
-// wang.fang (approver), with keys made for the test; one approval per drill
-// and restore; then blocks. It returns the two keys.
+// wang.fang (approver), with keys made for the test; one approval per drill,
+// restore and maintenance; then blocks. It returns the two keys.
 func writeRequestPolicy(t *testing.T, s *testSite, daemonLines, blocks string) (dba, approver sshtest.Key) {
 	t.Helper()
 	keyDir := filepath.Join(s.dir, "keys")
@@ -219,8 +219,9 @@ signer "wang.fang" {
   roles      = ["approver"]
 }
 approvals {
-  drill   = 1
-  restore = 1
+  drill       = 1
+  restore     = 1
+  maintenance = 1
 }
 `, dba.Line, approver.Line)
 	if err := os.WriteFile(s.config, []byte(policy), 0o600); err != nil {

@@ -7,13 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/dictionary"
 	"github.com/dbopsd/dbopsd/engines/maintmodel"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
 	"github.com/dbopsd/dbopsd/maintenance"
 	"github.com/dbopsd/dbopsd/request"
-	"github.com/dbopsd/dbopsd/site"
 )
 
 // runRequestNewMaintenance writes a maintenance request: for a stored
@@ -63,43 +61,23 @@ func runRequestNewMaintenance(ctx context.Context, o requestNewOpts) error {
 // in the database are left out and said so): the comments are part of
 // what is signed, so the daemon sets exactly the text that was approved.
 func runRequestNewComments(ctx context.Context, o requestNewOpts) error {
-	rows, err := readComments(o.commentsFrom)
+	cs, err := commentStatements(ctx, &o.globals, o.database, o.commentsFrom, "")
 	if err != nil {
 		return err
 	}
-	e, err := setup(&o.globals)
-	if err != nil {
-		return err
-	}
-	db, err := e.cfg.Database(o.database)
-	if err != nil {
-		e.close()
-		return usageError("%v", err)
-	}
-	lang, err := dictLang(e.cfg, "")
-	if err != nil {
-		e.close()
-		return err
-	}
-	d, err := site.Dictionary(ctx, e.cfg, db)
-	e.close()
-	if err != nil {
-		return err
-	}
-	stmts, skipped := dictionary.CommentStatements(d, rows, lang)
-	for _, s := range skipped {
+	for _, s := range cs.skipped {
 		fmt.Fprintln(o.stderr, s)
 	}
-	if len(stmts) == 0 {
-		return fmt.Errorf("%s: %s", o.commentsFrom, i18n.T(lang, "dict.comments.none", nil))
+	if len(cs.stmts) == 0 {
+		return fmt.Errorf("%s: %s", o.commentsFrom, i18n.T(cs.lang, "dict.comments.none", nil))
 	}
 	p := request.Parameters{Database: o.database, Operation: string(maintmodel.Comment)}
-	for _, st := range stmts {
+	for _, st := range cs.stmts {
 		c := st.Comment
 		t := c.Table
 		if c.Schema != "" {
 			t = c.Schema + "." + c.Table
-		} else if d.Engine == "postgres" {
+		} else if cs.dict.Engine == "postgres" {
 			t = "public." + c.Table // a dot in the table's name is not a schema
 		}
 		// Excel's line ends; a request's text allows \n only.

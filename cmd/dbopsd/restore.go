@@ -5,11 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"strings"
 	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"github.com/dbopsd/dbopsd/restore"
 	"github.com/dbopsd/dbopsd/site"
 )

@@ -4,13 +4,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/dbopsd/dbopsd/internal/humanize"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
 
 	"github.com/dbopsd/dbopsd/engines"
+	"github.com/dbopsd/dbopsd/internal/humanize"
 	"github.com/dbopsd/dbopsd/repository"
 )
 

@@ -22,17 +22,11 @@ func (r keyRange) where(col string) string {
 	return quoteIdent(col) + " >= " + r.lo.String() + " AND " + quoteIdent(col) + " < " + r.hi.String()
 }
 
-// splitKeys cuts [min, max] into about parts ranges. Boundaries are
-// multiples of a power-of-two step, so that the next backup of a table that
-// grew a little cuts at the same keys and its parts deduplicate against this
-// one's. The first range is open below and the last open above, so together
-// they cover every key whatever the snapshot holds.
-func splitKeys(min, max *big.Int, parts int) []keyRange {
-	if parts < 2 || min.Cmp(max) >= 0 {
-		return []keyRange{{}}
-	}
-	return splitAt(min, max, splitStep(min, max, parts))
-}
+// A table is split at multiples of a power-of-two step, so that the next
+// backup of a table that grew a little cuts at the same keys and its parts
+// deduplicate against this one's (a differential reuses the full's step
+// outright: rowdiff.go). The first range is open below and the last open
+// above, so together they cover every key whatever the snapshot holds.
 
 // splitStep is the power-of-two step that cuts [min, max] into about parts
 // ranges.
