@@ -182,6 +182,21 @@ func (a *analysis) notChecked(reason, key string, nameValues ...string) {
 	a.skip = &u
 }
 
+// interval is the deltas since the previous snapshot when the server has
+// not restarted since; without them the check is "not checked" and
+// interval returns nil.
+func (a *analysis) interval() *Deltas {
+	if d := a.deltas; d != nil && !d.Restarted {
+		return d
+	}
+	a.noInterval()
+	return nil
+}
+
+func (a *analysis) noInterval() {
+	a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+}
+
 // unavailable is why area is missing from f.
 func unavailable(f *diagmodel.Facts, area string) diagmodel.Unavailable {
 	for _, u := range f.Unavailable {

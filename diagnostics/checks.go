@@ -440,9 +440,8 @@ const cacheMinReads = 10000
 // with its reads over the interval since the previous snapshot: a monthly
 // diagnosis after a month of daily runs sees the month's.
 func checkCacheHit(a *analysis) {
-	d := a.deltas
-	if d == nil || d.Restarted {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+	d := a.interval()
+	if d == nil {
 		return
 	}
 	hit, read := d.Counters[diagmodel.CounterBlocksHit], d.Counters[diagmodel.CounterBlocksRead]
@@ -460,9 +459,8 @@ func checkCacheHit(a *analysis) {
 // checkTempFiles reports queries spilling to temporary files (PostgreSQL
 // temp bytes, MariaDB on-disk temporary tables) over the interval.
 func checkTempFiles(a *analysis) {
-	d := a.deltas
-	if d == nil || d.Restarted {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+	d := a.interval()
+	if d == nil {
 		return
 	}
 	files, bytes := d.Counters[diagmodel.CounterTempFiles], d.Counters[diagmodel.CounterTempBytes]

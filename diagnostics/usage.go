@@ -234,9 +234,8 @@ const checkpointReqPct = 20
 // per checkpoint_timeout, so every checkpoint beyond interval /
 // checkpoint_timeout was requested: the estimate is a lower bound.
 func checkCheckpointsRequested(a *analysis) {
-	d := a.deltas
-	if d == nil || d.Restarted {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+	d := a.interval()
+	if d == nil {
 		return
 	}
 	timedN, okT := d.Counters[diagmodel.CounterCheckpointsTimed]
@@ -251,12 +250,12 @@ func checkCheckpointsRequested(a *analysis) {
 	}
 	total, ok := d.Counters[diagmodel.CounterCheckpoints]
 	if !ok {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		a.noInterval()
 		return
 	}
 	if !a.f.Has(diagmodel.AreaSettings) {
 		u := unavailable(a.f, diagmodel.AreaSettings)
-		a.notChecked(u.Reason, u.Key, paramsList(u.Params)...)
+		a.skip = &u
 		return
 	}
 	timeout := 300.0 // PostgreSQL's default, seconds; pg_settings lists it only when changed
@@ -274,12 +273,4 @@ func checkCheckpointsRequested(a *analysis) {
 	}
 	a.add(a.f.Database, "requested", strconv.FormatInt(requested, 10), "total", strconv.FormatInt(total, 10),
 		"pct", fmt.Sprintf("%.0f", 100*float64(requested)/float64(total)), "timeout", secs(timeout), "since", d.From.Format(time.DateOnly))
-}
-
-func paramsList(m map[string]string) []string {
-	var out []string
-	for k, v := range m {
-		out = append(out, k, v)
-	}
-	return out
 }
