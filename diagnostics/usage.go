@@ -1,18 +1,13 @@
 package diagnostics
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
-	"github.com/dbopsd/dbopsd/history"
 )
 
 // The monthly usage checks: how tables are read and which statements take
@@ -178,45 +173,6 @@ func checkSessionPeak(a *analysis) {
 	}
 	a.add(a.f.Database, "total", strconv.Itoa(peak.Total), "max", strconv.Itoa(peak.Max), "pct", fmt.Sprintf("%.0f", peakPct),
 		"at", peak.At.Format(time.DateOnly), "samples", strconv.Itoa(len(samples)))
-}
-
-// monthHistory reads, from the stored reports of database taken in
-// [since, until), the connection samples and the newest facts with table
-// statistics.
-func monthHistory(ctx context.Context, cat *catalog.Catalog, database string, since, until time.Time) ([]ConnectionSample, *diagmodel.Facts, error) {
-	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since, Until: until})
-	if err != nil {
-		return nil, nil, err
-	}
-	var conns []ConnectionSample
-	var tablesDoc []byte
-	var tablesAt time.Time
-	for _, d := range docs {
-		var body struct {
-			Facts struct {
-				CollectedAt time.Time              `json:"collected_at"`
-				Areas       []string               `json:"areas"`
-				Connections *diagmodel.Connections `json:"connections"`
-			} `json:"facts"`
-		}
-		if json.Unmarshal(d.Body, &body) != nil {
-			continue
-		}
-		if c := body.Facts.Connections; c != nil {
-			conns = append(conns, ConnectionSample{At: body.Facts.CollectedAt, Total: c.Total, Max: c.Max})
-		}
-		if slices.Contains(body.Facts.Areas, diagmodel.AreaTables) && body.Facts.CollectedAt.After(tablesAt) {
-			tablesDoc, tablesAt = d.Body, body.Facts.CollectedAt
-		}
-	}
-	if tablesDoc == nil {
-		return conns, nil, nil
-	}
-	rep, err := DecodeReport(tablesDoc)
-	if err != nil {
-		return conns, nil, nil // an unreadable snapshot: table-unread says "not checked"
-	}
-	return conns, rep.Facts, nil
 }
 
 // checkpointReqMin: fewer requested checkpoints over the interval are no
