@@ -300,20 +300,19 @@ func checkBackupMonth(a *analysis) {
 	a.add(a.f.Database, "failed", strconv.Itoa(b.FailedMonth), "ok", strconv.Itoa(b.OKMonth))
 }
 
+// due: forecast fc has reached its limit, or reaches it within the
+// horizon by its earliest estimate.
+func (a *analysis) due(fc Forecast) bool {
+	return fc.Status == ForecastReached || fc.Status == ForecastDays && fc.DaysMin <= a.t.Horizon.Hours()/24
+}
+
 func checkForecast(a *analysis) {
 	for _, fc := range a.forecasts {
-		if fc.Status != ForecastDays && fc.Status != ForecastReached {
+		if !a.due(fc) {
 			continue
-		}
-		if fc.Status == ForecastDays && fc.DaysMin > a.t.Horizon.Hours()/24 {
-			continue
-		}
-		step := "-"
-		if !fc.StepAt.IsZero() {
-			step = fc.StepAt.Format(time.DateOnly)
 		}
 		a.add(fmt.Sprintf("%s %.0f%%", fc.Series, fc.LimitPct), "series", fc.Series, "pct", fmt.Sprintf("%.0f", fc.LimitPct),
-			"min", fmt.Sprintf("%.0f", fc.DaysMin), "max", fmt.Sprintf("%.0f", fc.DaysMax), "step", step)
+			"min", fmt.Sprintf("%.0f", fc.DaysMin), "max", fmt.Sprintf("%.0f", fc.DaysMax), "step", stepText(fc))
 	}
 }
 
