@@ -78,6 +78,12 @@ func topHot(hs []hot) []hot {
 	return hs[:min(len(hs), ioTop)]
 }
 
+// topTotal is topHot ranked by all the I/O, read and other together.
+func topTotal(hs []hot) []hot {
+	sort.SliceStable(hs, func(i, j int) bool { return hs[i].read+hs[i].other > hs[j].read+hs[j].other })
+	return hs[:min(len(hs), ioTop)]
+}
+
 // ioTables: PostgreSQL's tables by blocks read from disk, with their
 // buffer hit ratio, and pg_stat_io's busiest rows where there are some.
 // A table missing from the previous snapshot's list (cut at IOTopTables)
@@ -106,12 +112,13 @@ func ioTables(a *analysis, cur, prev *diagmodel.IO, since string) {
 	if len(hs) == 0 {
 		return
 	}
+	hs = topHot(hs)
 	var lines []string
-	for _, h := range topHot(hs) {
+	for _, h := range hs {
 		lines = append(lines, fmt.Sprintf("%s %d (%s) / %.0f%%", h.name, h.read, bytesText(h.read*cur.BlockSize),
 			100*float64(h.other)/float64(h.read+h.other)))
 	}
-	top := topHot(hs)[0]
+	top := hs[0]
 	a.add(a.f.Database, "since", since, "top", top.name, "size", bytesText(top.read*cur.BlockSize),
 		"list", strings.Join(lines, "; "), "backends", backendsText(cur, prev), "source", cur.Source)
 }
@@ -138,9 +145,8 @@ func backendsText(cur, prev *diagmodel.IO) string {
 	if len(hs) == 0 {
 		return "-"
 	}
-	sort.SliceStable(hs, func(i, j int) bool { return hs[i].read+hs[i].other > hs[j].read+hs[j].other })
 	var out []string
-	for _, h := range hs[:min(len(hs), ioTop)] {
+	for _, h := range topTotal(hs) {
 		out = append(out, fmt.Sprintf("%s %s / %s", h.name, bytesText(h.read*cur.BlockSize), bytesText(h.other*cur.BlockSize)))
 	}
 	return strings.Join(out, "; ")
@@ -170,9 +176,7 @@ func ioFiles(a *analysis, cur, prev *diagmodel.IO, since string) {
 	if len(hs) == 0 {
 		return
 	}
-	// Files rank by all their I/O: a redo log is written, not read.
-	sort.SliceStable(hs, func(i, j int) bool { return hs[i].read+hs[i].other > hs[j].read+hs[j].other })
-	hs = hs[:min(len(hs), ioTop)]
+	hs = topTotal(hs) // a redo log is written, not read
 	var lines []string
 	for _, h := range hs {
 		lines = append(lines, fmt.Sprintf("%s %s / %s / %s", h.name, bytesText(h.read), bytesText(h.other),
