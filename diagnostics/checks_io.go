@@ -38,6 +38,19 @@ func (a *analysis) baseline(area string) *diagmodel.Facts {
 	return p
 }
 
+// sameLifetime is baseline(area) and the deltas since it when the server
+// has not restarted in between; nil, nil otherwise.
+func (a *analysis) sameLifetime(area string) (*diagmodel.Facts, *Deltas) {
+	p := a.baseline(area)
+	if p == nil {
+		return nil, nil
+	}
+	if d := ComputeDeltas(p, a.f); d != nil && !d.Restarted {
+		return p, d
+	}
+	return nil, nil
+}
+
 // checkIOHotspots lists the tables (PostgreSQL) or files (MariaDB) that
 // read the most from disk over the interval since the previous monthly
 // diagnosis, or since the server started when there is none in this server
@@ -49,10 +62,8 @@ func checkIOHotspots(a *analysis) {
 		since = a.f.Server.StartedAt.Format(time.DateOnly)
 	}
 	var prev *diagmodel.IO
-	if p := a.baseline(diagmodel.AreaIO); p != nil && p.IO != nil {
-		if d := ComputeDeltas(p, a.f); d != nil && !d.Restarted {
-			prev, since = p.IO, p.CollectedAt.Format(time.DateOnly)
-		}
+	if p, _ := a.sameLifetime(diagmodel.AreaIO); p != nil && p.IO != nil {
+		prev, since = p.IO, p.CollectedAt.Format(time.DateOnly)
 	}
 	if len(cur.Files) > 0 || cur.Source == "file_summary_by_instance" {
 		ioFiles(a, cur, prev, since)

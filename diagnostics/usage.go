@@ -49,9 +49,8 @@ func checkSeqScanTables(a *analysis) {
 // so; one only written to (a log) is "not read". MariaDB's tables are
 // compared on the rows read and written that performance_schema counts.
 func checkTableUnread(a *analysis) {
-	p := a.prevTables
-	d := ComputeDeltas(p, a.f)
-	if p == nil || !p.Has(diagmodel.AreaTables) || d == nil || d.Restarted {
+	p, d := a.sameLifetime(diagmodel.AreaTables) // checks_io.go
+	if p == nil {
 		a.notChecked("no earlier snapshot with table statistics in this server lifetime to compare with",
 			"diagnostics.reason.no_table_interval")
 		return
