@@ -141,12 +141,10 @@ func Analyze(in Input) *Report {
 	return r
 }
 
+// add adds a finding of the check's priority worded by its plain
+// sentences.
 func (a *analysis) add(object string, nameValues ...string) {
-	a.addPriority(a.check.Priority, object, nameValues...)
-}
-
-func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
-	a.addAs(prio, "finding", "details", object, nameValues...)
+	a.addVariant(a.check.Priority, "", object, nameValues...)
 }
 
 // addVariant adds a finding worded by the check's variant sentences
@@ -159,7 +157,7 @@ func (a *analysis) addVariant(prio int, variant, object string, nameValues ...st
 	a.addAs(prio, "finding_"+variant, "details_"+variant, object, nameValues...)
 }
 
-// addAs is addPriority with the sentences named: finding and details are
+// addAs is addVariant with the sentences named: finding and details are
 // keys under the check's (".finding", ".details", or a variant with its
 // own parameters for another case of the same check, e.g. a measured
 // figure beside an estimated one).

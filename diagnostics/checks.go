@@ -229,7 +229,7 @@ func checkErrorLog(a *analysis) {
 		if sev == "ERROR" {
 			prio = 100
 		}
-		a.addPriority(prio, sev, "severity", sev, "count", strconv.Itoa(n), "file", l.File, "sample", sample)
+		a.addVariant(prio, "", sev, "severity", sev, "count", strconv.Itoa(n), "file", l.File, "sample", sample)
 	}
 }
 
@@ -542,7 +542,7 @@ func checkWraparound(a *analysis) {
 	if age >= 1_500_000_000 {
 		prio = 10
 	}
-	a.addPriority(prio, a.f.Database, "xid", strconv.FormatInt(w.XIDAge, 10), "multixid", strconv.FormatInt(w.MultiXIDAge, 10))
+	a.addVariant(prio, "", a.f.Database, "xid", strconv.FormatInt(w.XIDAge, 10), "multixid", strconv.FormatInt(w.MultiXIDAge, 10))
 }
 
 func indexName(x diagmodel.Index) string { return tableName(x.Schema, x.Name) }
