@@ -141,12 +141,10 @@ func Analyze(in Input) *Report {
 	return r
 }
 
+// add adds a finding of the check's priority worded by its plain
+// sentences.
 func (a *analysis) add(object string, nameValues ...string) {
-	a.addPriority(a.check.Priority, object, nameValues...)
-}
-
-func (a *analysis) addPriority(prio int, object string, nameValues ...string) {
-	a.addAs(prio, "finding", "details", object, nameValues...)
+	a.addVariant(a.check.Priority, "", object, nameValues...)
 }
 
 // addVariant adds a finding worded by the check's variant sentences
@@ -159,7 +157,7 @@ func (a *analysis) addVariant(prio int, variant, object string, nameValues ...st
 	a.addAs(prio, "finding_"+variant, "details_"+variant, object, nameValues...)
 }
 
-// addAs is addPriority with the sentences named: finding and details are
+// addAs is addVariant with the sentences named: finding and details are
 // keys under the check's (".finding", ".details", or a variant with its
 // own parameters for another case of the same check, e.g. a measured
 // figure beside an estimated one).
@@ -180,6 +178,21 @@ func (a *analysis) addAs(prio int, finding, details, object string, nameValues .
 func (a *analysis) notChecked(reason, key string, nameValues ...string) {
 	u := diagmodel.Unavailable{Reason: reason, Key: key, Params: i18n.M(key, nameValues...).Params}
 	a.skip = &u
+}
+
+// interval is the deltas since the previous snapshot when the server has
+// not restarted since; without them the check is "not checked" and
+// interval returns nil.
+func (a *analysis) interval() *Deltas {
+	if d := a.deltas; d != nil && !d.Restarted {
+		return d
+	}
+	a.noInterval()
+	return nil
+}
+
+func (a *analysis) noInterval() {
+	a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
 }
 
 // unavailable is why area is missing from f.

@@ -229,7 +229,7 @@ func checkErrorLog(a *analysis) {
 		if sev == "ERROR" {
 			prio = 100
 		}
-		a.addPriority(prio, sev, "severity", sev, "count", strconv.Itoa(n), "file", l.File, "sample", sample)
+		a.addVariant(prio, "", sev, "severity", sev, "count", strconv.Itoa(n), "file", l.File, "sample", sample)
 	}
 }
 
@@ -300,20 +300,19 @@ func checkBackupMonth(a *analysis) {
 	a.add(a.f.Database, "failed", strconv.Itoa(b.FailedMonth), "ok", strconv.Itoa(b.OKMonth))
 }
 
+// due: forecast fc has reached its limit, or reaches it within the
+// horizon by its earliest estimate.
+func (a *analysis) due(fc Forecast) bool {
+	return fc.Status == ForecastReached || fc.Status == ForecastDays && fc.DaysMin <= a.t.Horizon.Hours()/24
+}
+
 func checkForecast(a *analysis) {
 	for _, fc := range a.forecasts {
-		if fc.Status != ForecastDays && fc.Status != ForecastReached {
+		if !a.due(fc) {
 			continue
-		}
-		if fc.Status == ForecastDays && fc.DaysMin > a.t.Horizon.Hours()/24 {
-			continue
-		}
-		step := "-"
-		if !fc.StepAt.IsZero() {
-			step = fc.StepAt.Format(time.DateOnly)
 		}
 		a.add(fmt.Sprintf("%s %.0f%%", fc.Series, fc.LimitPct), "series", fc.Series, "pct", fmt.Sprintf("%.0f", fc.LimitPct),
-			"min", fmt.Sprintf("%.0f", fc.DaysMin), "max", fmt.Sprintf("%.0f", fc.DaysMax), "step", step)
+			"min", fmt.Sprintf("%.0f", fc.DaysMin), "max", fmt.Sprintf("%.0f", fc.DaysMax), "step", stepText(fc))
 	}
 }
 
@@ -440,9 +439,8 @@ const cacheMinReads = 10000
 // with its reads over the interval since the previous snapshot: a monthly
 // diagnosis after a month of daily runs sees the month's.
 func checkCacheHit(a *analysis) {
-	d := a.deltas
-	if d == nil || d.Restarted {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+	d := a.interval()
+	if d == nil {
 		return
 	}
 	hit, read := d.Counters[diagmodel.CounterBlocksHit], d.Counters[diagmodel.CounterBlocksRead]
@@ -460,9 +458,8 @@ func checkCacheHit(a *analysis) {
 // checkTempFiles reports queries spilling to temporary files (PostgreSQL
 // temp bytes, MariaDB on-disk temporary tables) over the interval.
 func checkTempFiles(a *analysis) {
-	d := a.deltas
-	if d == nil || d.Restarted {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+	d := a.interval()
+	if d == nil {
 		return
 	}
 	files, bytes := d.Counters[diagmodel.CounterTempFiles], d.Counters[diagmodel.CounterTempBytes]
@@ -545,7 +542,7 @@ func checkWraparound(a *analysis) {
 	if age >= 1_500_000_000 {
 		prio = 10
 	}
-	a.addPriority(prio, a.f.Database, "xid", strconv.FormatInt(w.XIDAge, 10), "multixid", strconv.FormatInt(w.MultiXIDAge, 10))
+	a.addVariant(prio, "", a.f.Database, "xid", strconv.FormatInt(w.XIDAge, 10), "multixid", strconv.FormatInt(w.MultiXIDAge, 10))
 }
 
 func indexName(x diagmodel.Index) string { return tableName(x.Schema, x.Name) }

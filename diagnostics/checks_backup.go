@@ -105,10 +105,7 @@ func backupForecasts(f *diagmodel.Facts, t Thresholds) []Forecast {
 
 func checkBackupDurationTrend(a *analysis) {
 	for _, fc := range a.backupForecasts {
-		if fc.Series != SeriesBackupDuration || fc.Status != ForecastDays && fc.Status != ForecastReached {
-			continue
-		}
-		if fc.Status == ForecastDays && fc.DaysMin > a.t.Horizon.Hours()/24 {
+		if fc.Series != SeriesBackupDuration || !a.due(fc) {
 			continue
 		}
 		finding, details := "finding", "details" // within the horizon; against the window

@@ -38,6 +38,19 @@ func (a *analysis) baseline(area string) *diagmodel.Facts {
 	return p
 }
 
+// sameLifetime is baseline(area) and the deltas since it when the server
+// has not restarted in between; nil, nil otherwise.
+func (a *analysis) sameLifetime(area string) (*diagmodel.Facts, *Deltas) {
+	p := a.baseline(area)
+	if p == nil {
+		return nil, nil
+	}
+	if d := ComputeDeltas(p, a.f); d != nil && !d.Restarted {
+		return p, d
+	}
+	return nil, nil
+}
+
 // checkIOHotspots lists the tables (PostgreSQL) or files (MariaDB) that
 // read the most from disk over the interval since the previous monthly
 // diagnosis, or since the server started when there is none in this server
@@ -49,10 +62,8 @@ func checkIOHotspots(a *analysis) {
 		since = a.f.Server.StartedAt.Format(time.DateOnly)
 	}
 	var prev *diagmodel.IO
-	if p := a.baseline(diagmodel.AreaIO); p != nil && p.IO != nil {
-		if d := ComputeDeltas(p, a.f); d != nil && !d.Restarted {
-			prev, since = p.IO, p.CollectedAt.Format(time.DateOnly)
-		}
+	if p, _ := a.sameLifetime(diagmodel.AreaIO); p != nil && p.IO != nil {
+		prev, since = p.IO, p.CollectedAt.Format(time.DateOnly)
 	}
 	if len(cur.Files) > 0 || cur.Source == "file_summary_by_instance" {
 		ioFiles(a, cur, prev, since)
@@ -75,6 +86,12 @@ func topHot(hs []hot) []hot {
 		}
 		return hs[i].name < hs[j].name
 	})
+	return hs[:min(len(hs), ioTop)]
+}
+
+// topTotal is topHot ranked by all the I/O, read and other together.
+func topTotal(hs []hot) []hot {
+	sort.SliceStable(hs, func(i, j int) bool { return hs[i].read+hs[i].other > hs[j].read+hs[j].other })
 	return hs[:min(len(hs), ioTop)]
 }
 
@@ -106,12 +123,13 @@ func ioTables(a *analysis, cur, prev *diagmodel.IO, since string) {
 	if len(hs) == 0 {
 		return
 	}
+	hs = topHot(hs)
 	var lines []string
-	for _, h := range topHot(hs) {
+	for _, h := range hs {
 		lines = append(lines, fmt.Sprintf("%s %d (%s) / %.0f%%", h.name, h.read, bytesText(h.read*cur.BlockSize),
 			100*float64(h.other)/float64(h.read+h.other)))
 	}
-	top := topHot(hs)[0]
+	top := hs[0]
 	a.add(a.f.Database, "since", since, "top", top.name, "size", bytesText(top.read*cur.BlockSize),
 		"list", strings.Join(lines, "; "), "backends", backendsText(cur, prev), "source", cur.Source)
 }
@@ -138,9 +156,8 @@ func backendsText(cur, prev *diagmodel.IO) string {
 	if len(hs) == 0 {
 		return "-"
 	}
-	sort.SliceStable(hs, func(i, j int) bool { return hs[i].read+hs[i].other > hs[j].read+hs[j].other })
 	var out []string
-	for _, h := range hs[:min(len(hs), ioTop)] {
+	for _, h := range topTotal(hs) {
 		out = append(out, fmt.Sprintf("%s %s / %s", h.name, bytesText(h.read*cur.BlockSize), bytesText(h.other*cur.BlockSize)))
 	}
 	return strings.Join(out, "; ")
@@ -170,9 +187,7 @@ func ioFiles(a *analysis, cur, prev *diagmodel.IO, since string) {
 	if len(hs) == 0 {
 		return
 	}
-	// Files rank by all their I/O: a redo log is written, not read.
-	sort.SliceStable(hs, func(i, j int) bool { return hs[i].read+hs[i].other > hs[j].read+hs[j].other })
-	hs = hs[:min(len(hs), ioTop)]
+	hs = topTotal(hs) // a redo log is written, not read
 	var lines []string
 	for _, h := range hs {
 		lines = append(lines, fmt.Sprintf("%s %s / %s / %s", h.name, bytesText(h.read), bytesText(h.other),

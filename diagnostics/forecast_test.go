@@ -3,8 +3,12 @@ package diagnostics
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/i18n"
 )
 
 var day0 = time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)
@@ -105,5 +109,34 @@ func TestVolumeOf(t *testing.T) {
 	}
 	if _, err := VolumeOf("/nonexistent/dbopsd"); err == nil {
 		t.Error("no error for a missing path")
+	}
+}
+
+// TestSpaceForecastFinding: space-forecast reports each limit (85 %, 90 %
+// of the volume) reached already or reached within the horizon, and
+// nothing for one further off.
+func TestSpaceForecastFinding(t *testing.T) {
+	const gib = 1 << 30
+	for _, tc := range []struct {
+		name        string
+		perDay, now float64 // GiB a day; GiB used at the last sample, of 100
+		want        string
+	}{
+		{"within the horizon", 1, 50, "volume 85%,volume 90%"},
+		{"85 % within, 90 % beyond", 0.5, 40, "volume 85%"},
+		{"beyond the horizon", 0.1, 50, ""},
+		{"reached", 0.1, 95, "volume 85%,volume 90%"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pts := series(30, func(i int) float64 { return (tc.now - tc.perDay*float64(30-i)) * gib })
+			at := day0.AddDate(0, 0, 30)
+			f := &diagmodel.Facts{Version: diagmodel.Version, Engine: "postgres", Database: "db", Level: diagmodel.Daily, CollectedAt: at,
+				Areas: []string{diagmodel.AreaSize}, Volume: &diagmodel.Volume{UsedBytes: int64(tc.now * gib), TotalBytes: 100 * gib}}
+			r := Analyze(Input{Facts: f, Volumes: pts, Lang: i18n.EN})
+			got, nc := findingsOf(r, "space-forecast")
+			if nc || strings.Join(got, ",") != tc.want {
+				t.Errorf("space-forecast: %q (not checked %v), want %q; forecasts %+v", got, nc, tc.want, r.Forecasts)
+			}
+		})
 	}
 }

@@ -32,18 +32,10 @@ type Proposer struct {
 
 var _ maintenance.Proposer = Proposer{}
 
-// What the estimates assume, as maintenance.StatsProposer does: a rewrite
-// copies and rebuilds indexes at well under a disk's sequential rate; a
-// vacuum, an analyze or an index build reads faster.
 const (
-	proposeRewriteRate = 50 << 20  // bytes per second
-	proposeScanRate    = 200 << 20 // bytes per second
 	// fullShare: from this share of reclaimable space a VACUUM FULL is
 	// worth its exclusive lock; below it a VACUUM makes the space reusable.
 	fullShare = 50
-	// analyzeSampleBytes bounds what ANALYZE reads (300 × the default
-	// statistics target of 100 pages of 8 KiB).
-	analyzeSampleBytes = 300 * 100 * 8192
 	// monthlyLookback is how far back the newest monthly diagnosis is
 	// looked for among the snapshots.
 	monthlyLookback = 62 * 24 * time.Hour
@@ -153,7 +145,7 @@ func (p Proposer) Propose(ctx context.Context, t maintenance.Target) ([]maintena
 			pr = maintenance.Proposal{Object: f.Object, Operation: maintmodel.Operation{Op: maintmodel.Analyze, Table: ref(x.Schema, x.Name)},
 				Bytes: x.Bytes, Gain: "planner statistics where there were none",
 				Lock:    "SHARE UPDATE EXCLUSIVE (reads and writes go on; DDL waits)",
-				LockFor: estimateFor(min(x.DataBytes, analyzeSampleBytes), proposeScanRate), Online: true}
+				LockFor: maintenance.Estimate(min(x.DataBytes, maintenance.AnalyzeSampleBytes), maintenance.ScanRate), Online: true}
 		case "invalid-index":
 			x, ok := indexes[f.Object]
 			if !ok || engine != "postgres" {
@@ -162,7 +154,7 @@ func (p Proposer) Propose(ctx context.Context, t maintenance.Target) ([]maintena
 			pr = maintenance.Proposal{Object: f.Object, Operation: maintmodel.Operation{Op: maintmodel.Reindex, Table: ref(x.Schema, x.Table), Index: x.Name},
 				Bytes: x.Bytes, Gain: "the index is built again and used by queries (an invalid index is maintained on every write but never read)",
 				Lock:    "SHARE UPDATE EXCLUSIVE on the table (reads and writes go on) while the index is built; brief exclusive locks to swap it in",
-				LockFor: estimateFor(tables[tableName(x.Schema, x.Table)].DataBytes, proposeScanRate), Online: true}
+				LockFor: maintenance.Estimate(tables[tableName(x.Schema, x.Table)].DataBytes, maintenance.ScanRate), Online: true}
 		case "unused-index", "duplicate-index":
 			x, ok := indexes[f.Object]
 			if !ok || x.Primary {
@@ -202,29 +194,21 @@ func bloatProposal(engine string, x diagmodel.Table) (maintenance.Proposal, bool
 		return maintenance.Proposal{Object: name, Operation: op, Bytes: x.Bytes, GainBytes: x.BloatBytes,
 			Gain:    fmt.Sprintf("about %s back to the file system (%.0f %% of the table), indexes rebuilt", humanize.Bytes(x.BloatBytes), share),
 			Lock:    "ACCESS EXCLUSIVE (no reads or writes) for the whole rewrite; needs free space for a copy of the table",
-			LockFor: estimateFor(x.Bytes, proposeRewriteRate), Online: false}, true
+			LockFor: maintenance.Estimate(x.Bytes, maintenance.RewriteRate), Online: false}, true
 	case engine == "postgres":
 		op.Op = maintmodel.Vacuum
 		return maintenance.Proposal{Object: name, Operation: op, Bytes: x.Bytes,
 			Gain:    fmt.Sprintf("about %s made reusable and statistics refreshed; the file does not shrink", humanize.Bytes(x.BloatBytes)),
 			Lock:    "SHARE UPDATE EXCLUSIVE (reads and writes go on; DDL waits)",
-			LockFor: estimateFor(x.Bytes, proposeScanRate), Online: true}, true
+			LockFor: maintenance.Estimate(x.Bytes, maintenance.ScanRate), Online: true}, true
 	case engine == "mysql":
 		op.Op = maintmodel.Optimize
 		return maintenance.Proposal{Object: name, Operation: op, Bytes: x.Bytes, GainBytes: x.BloatBytes,
 			Gain:    fmt.Sprintf("up to %s of DATA_FREE back to the file system", humanize.Bytes(x.BloatBytes)),
 			Lock:    "InnoDB online rebuild: an exclusive metadata lock briefly at start and end, shared meanwhile; needs free space for a copy of the table",
-			LockFor: estimateFor(x.Bytes, proposeRewriteRate), Online: true}, true
+			LockFor: maintenance.Estimate(x.Bytes, maintenance.RewriteRate), Online: true}, true
 	}
 	return maintenance.Proposal{}, false
 }
 
 func ref(schema, name string) engines.TableRef { return engines.TableRef{Schema: schema, Name: name} }
-
-func estimateFor(bytes int64, rate int64) time.Duration {
-	d := time.Duration(float64(bytes) / float64(rate) * float64(time.Second))
-	if d < time.Second {
-		return time.Second
-	}
-	return d.Round(time.Second)
-}

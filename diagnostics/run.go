@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
@@ -129,17 +130,73 @@ func (r Run) analyze(ctx context.Context, f, prev *diagmodel.Facts, now time.Tim
 	in := Input{Facts: f, Prev: prev, Thresholds: r.Thresholds, Suppressions: r.Suppressions, Capacity: r.Capacity,
 		Lang: r.Lang, Now: now}
 	if r.Catalog != nil {
-		var err error
-		if in.Sizes, in.Volumes, err = Samples(ctx, r.Catalog, f.Database, now.AddDate(0, 0, -historyDays), f.CollectedAt); err != nil {
+		if err := readHistory(ctx, r.Catalog, &in, now); err != nil {
 			return nil, err
-		}
-		if f.Level == diagmodel.Monthly {
-			if in.Connections, in.PrevTables, err = monthHistory(ctx, r.Catalog, f.Database, f.CollectedAt.AddDate(0, 0, -2*peakDays), f.CollectedAt); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return Analyze(in), nil
+}
+
+// readHistory fills in from the stored snapshots of its database taken
+// before its facts: the size and volume samples of the last historyDays
+// (the forecasts) and, for a monthly diagnosis, the connection samples and
+// the newest facts with table statistics of the last two months
+// (session-peak, table-unread, io-hotspots, wal-volume). One read of the
+// catalog serves both: the two months lie within the forecasts' history.
+func readHistory(ctx context.Context, cat *catalog.Catalog, in *Input, now time.Time) error {
+	f := in.Facts
+	sizesSince := now.AddDate(0, 0, -historyDays)
+	from, monthly := sizesSince, f.Level == diagmodel.Monthly
+	monthSince := f.CollectedAt.AddDate(0, 0, -2*peakDays)
+	if monthly && monthSince.Before(from) {
+		from = monthSince
+	}
+	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: f.Database, Since: from, Until: f.CollectedAt})
+	if err != nil {
+		return err
+	}
+	var tablesDoc []byte
+	var tablesAt time.Time
+	for _, d := range docs {
+		var body struct {
+			Facts struct {
+				CollectedAt   time.Time              `json:"collected_at"`
+				Areas         []string               `json:"areas"`
+				DatabaseBytes *int64                 `json:"database_bytes"`
+				Volume        *diagmodel.Volume      `json:"volume"`
+				Connections   *diagmodel.Connections `json:"connections"`
+			} `json:"facts"`
+		}
+		if json.Unmarshal(d.Body, &body) != nil {
+			continue
+		}
+		b := body.Facts
+		if !d.TakenAt.Before(sizesSince) {
+			if b.DatabaseBytes != nil {
+				in.Sizes = append(in.Sizes, Point{At: b.CollectedAt, Value: float64(*b.DatabaseBytes)})
+			}
+			if b.Volume != nil && b.Volume.TotalBytes > 0 {
+				in.Volumes = append(in.Volumes, Point{At: b.CollectedAt, Value: float64(b.Volume.UsedBytes)})
+			}
+		}
+		if !monthly || d.TakenAt.Before(monthSince) {
+			continue
+		}
+		if c := b.Connections; c != nil {
+			in.Connections = append(in.Connections, ConnectionSample{At: b.CollectedAt, Total: c.Total, Max: c.Max})
+		}
+		if slices.Contains(b.Areas, diagmodel.AreaTables) && b.CollectedAt.After(tablesAt) {
+			tablesDoc, tablesAt = d.Body, b.CollectedAt
+		}
+	}
+	if tablesDoc != nil {
+		// An unreadable snapshot leaves PrevTables nil: table-unread
+		// says "not checked".
+		if rep, err := DecodeReport(tablesDoc); err == nil {
+			in.PrevTables = rep.Facts
+		}
+	}
+	return nil
 }
 
 // Previous returns the newest stored report of database taken before
@@ -174,35 +231,6 @@ func DecodeReport(body []byte) (*Report, error) {
 		return nil, fmt.Errorf("the snapshot's facts are of model version %d; this build reads up to %d", r.Facts.Version, diagmodel.Version)
 	}
 	return &r, nil
-}
-
-// Samples returns the database size and volume samples of the stored
-// snapshots of database taken in [since, until), oldest first.
-func Samples(ctx context.Context, cat *catalog.Catalog, database string, since, until time.Time) (sizes, volumes []Point, err error) {
-	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since, Until: until})
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, d := range docs {
-		var body struct {
-			Facts struct {
-				CollectedAt   time.Time         `json:"collected_at"`
-				DatabaseBytes *int64            `json:"database_bytes"`
-				Volume        *diagmodel.Volume `json:"volume"`
-			} `json:"facts"`
-		}
-		if json.Unmarshal(d.Body, &body) != nil {
-			continue
-		}
-		f := body.Facts
-		if f.DatabaseBytes != nil {
-			sizes = append(sizes, Point{At: f.CollectedAt, Value: float64(*f.DatabaseBytes)})
-		}
-		if f.Volume != nil && f.Volume.TotalBytes > 0 {
-			volumes = append(volumes, Point{At: f.CollectedAt, Value: float64(f.Volume.UsedBytes)})
-		}
-	}
-	return sizes, volumes, nil
 }
 
 // BackupFacts reads dbopsd's own backups of database from the catalog:

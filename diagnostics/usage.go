@@ -1,18 +1,13 @@
 package diagnostics
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/engines/diagmodel"
-	"github.com/dbopsd/dbopsd/history"
 )
 
 // The monthly usage checks: how tables are read and which statements take
@@ -54,9 +49,8 @@ func checkSeqScanTables(a *analysis) {
 // so; one only written to (a log) is "not read". MariaDB's tables are
 // compared on the rows read and written that performance_schema counts.
 func checkTableUnread(a *analysis) {
-	p := a.prevTables
-	d := ComputeDeltas(p, a.f)
-	if p == nil || !p.Has(diagmodel.AreaTables) || d == nil || d.Restarted {
+	p, d := a.sameLifetime(diagmodel.AreaTables) // checks_io.go
+	if p == nil {
 		a.notChecked("no earlier snapshot with table statistics in this server lifetime to compare with",
 			"diagnostics.reason.no_table_interval")
 		return
@@ -180,45 +174,6 @@ func checkSessionPeak(a *analysis) {
 		"at", peak.At.Format(time.DateOnly), "samples", strconv.Itoa(len(samples)))
 }
 
-// monthHistory reads, from the stored reports of database taken in
-// [since, until), the connection samples and the newest facts with table
-// statistics.
-func monthHistory(ctx context.Context, cat *catalog.Catalog, database string, since, until time.Time) ([]ConnectionSample, *diagmodel.Facts, error) {
-	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: since, Until: until})
-	if err != nil {
-		return nil, nil, err
-	}
-	var conns []ConnectionSample
-	var tablesDoc []byte
-	var tablesAt time.Time
-	for _, d := range docs {
-		var body struct {
-			Facts struct {
-				CollectedAt time.Time              `json:"collected_at"`
-				Areas       []string               `json:"areas"`
-				Connections *diagmodel.Connections `json:"connections"`
-			} `json:"facts"`
-		}
-		if json.Unmarshal(d.Body, &body) != nil {
-			continue
-		}
-		if c := body.Facts.Connections; c != nil {
-			conns = append(conns, ConnectionSample{At: body.Facts.CollectedAt, Total: c.Total, Max: c.Max})
-		}
-		if slices.Contains(body.Facts.Areas, diagmodel.AreaTables) && body.Facts.CollectedAt.After(tablesAt) {
-			tablesDoc, tablesAt = d.Body, body.Facts.CollectedAt
-		}
-	}
-	if tablesDoc == nil {
-		return conns, nil, nil
-	}
-	rep, err := DecodeReport(tablesDoc)
-	if err != nil {
-		return conns, nil, nil // an unreadable snapshot: table-unread says "not checked"
-	}
-	return conns, rep.Facts, nil
-}
-
 // checkpointReqMin: fewer requested checkpoints over the interval are no
 // finding.
 const checkpointReqMin = 10
@@ -234,9 +189,8 @@ const checkpointReqPct = 20
 // per checkpoint_timeout, so every checkpoint beyond interval /
 // checkpoint_timeout was requested: the estimate is a lower bound.
 func checkCheckpointsRequested(a *analysis) {
-	d := a.deltas
-	if d == nil || d.Restarted {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+	d := a.interval()
+	if d == nil {
 		return
 	}
 	timedN, okT := d.Counters[diagmodel.CounterCheckpointsTimed]
@@ -251,12 +205,12 @@ func checkCheckpointsRequested(a *analysis) {
 	}
 	total, ok := d.Counters[diagmodel.CounterCheckpoints]
 	if !ok {
-		a.notChecked("no earlier snapshot in this server lifetime to measure the interval against", "diagnostics.reason.no_interval")
+		a.noInterval()
 		return
 	}
 	if !a.f.Has(diagmodel.AreaSettings) {
 		u := unavailable(a.f, diagmodel.AreaSettings)
-		a.notChecked(u.Reason, u.Key, paramsList(u.Params)...)
+		a.skip = &u
 		return
 	}
 	timeout := 300.0 // PostgreSQL's default, seconds; pg_settings lists it only when changed
@@ -274,12 +228,4 @@ func checkCheckpointsRequested(a *analysis) {
 	}
 	a.add(a.f.Database, "requested", strconv.FormatInt(requested, 10), "total", strconv.FormatInt(total, 10),
 		"pct", fmt.Sprintf("%.0f", 100*float64(requested)/float64(total)), "timeout", secs(timeout), "since", d.From.Format(time.DateOnly))
-}
-
-func paramsList(m map[string]string) []string {
-	var out []string
-	for k, v := range m {
-		out = append(out, k, v)
-	}
-	return out
 }

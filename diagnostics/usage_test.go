@@ -216,7 +216,9 @@ func TestSessionPeak(t *testing.T) {
 
 // TestMonthHistory: a monthly run reads the month's connection samples and
 // the previous monthly snapshot's tables from the catalog, past the daily
-// snapshots in between.
+// snapshots in between, and the volume samples of the forecasts' 100 days:
+// a daily snapshot 80 days back is a volume sample but no connection
+// sample, one 120 days back neither.
 func TestMonthHistory(t *testing.T) {
 	ctx := context.Background()
 	cat, err := catalog.Open(t.TempDir())
@@ -239,7 +241,13 @@ func TestMonthHistory(t *testing.T) {
 	withConns := func(f *diagmodel.Facts, total int) *diagmodel.Facts {
 		f.Areas = append(f.Areas, diagmodel.AreaConnections)
 		f.Connections = &diagmodel.Connections{Max: 100, Total: total}
+		f.Volume = &diagmodel.Volume{UsedBytes: 40 << 30, TotalBytes: 100 << 30, Source: "statfs"}
 		return f
+	}
+	for _, d := range []int{120, 80} {
+		old := withConns(usageFacts(at.AddDate(0, 0, -d), started, nil, nil), 99)
+		old.Level, old.Areas = diagmodel.Daily, []string{diagmodel.AreaServer, diagmodel.AreaConnections}
+		put(old)
 	}
 	put(withConns(usageFacts(at.AddDate(0, -1, 0), started, []diagmodel.Table{
 		{Schema: "public", Name: "idle", SeqScans: n64(4), IdxScans: n64(4)},
@@ -275,6 +283,10 @@ func TestMonthHistory(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no session-peak finding: %s", statusOf(r, "session-peak"))
+	}
+	// 80 days back, a month back, the 29 dailies and this run.
+	if len(r.Forecasts) == 0 || r.Forecasts[0].Series != "volume" || r.Forecasts[0].Points != 32 {
+		t.Errorf("volume forecasts: %+v, want 32 points", r.Forecasts)
 	}
 }
 

@@ -33,11 +33,20 @@ const (
 	// last ANALYZE (and at least minDead), or when a table with rows was
 	// never analyzed.
 	staleRatio = 0.1
-	// rewriteRate is the rate an estimate assumes a rewrite copies at:
+)
+
+// What the estimates assume, here and where the diagnostics propose
+// maintenance (diagnostics.Proposer).
+const (
+	// RewriteRate is the rate an estimate assumes a rewrite copies at:
 	// well under a disk's sequential rate, since indexes are rebuilt too.
-	rewriteRate = 50 << 20 // bytes per second
-	// scanRate is what a vacuum or analyze is assumed to read at.
-	scanRate = 200 << 20
+	RewriteRate = 50 << 20 // bytes per second
+	// ScanRate is what a vacuum, an analyze or an index build is assumed
+	// to read at.
+	ScanRate = 200 << 20
+	// AnalyzeSampleBytes bounds what ANALYZE reads (300 × the default
+	// statistics target of 100 pages of 8 KiB).
+	AnalyzeSampleBytes = 300 * 100 * 8192
 )
 
 // Propose implements Proposer.
@@ -59,7 +68,9 @@ func (p StatsProposer) Propose(ctx context.Context, t Target) ([]Proposal, error
 	return out, nil
 }
 
-func estimate(bytes int64, rate int64) time.Duration {
+// Estimate is how long work on bytes takes at rate (bytes per second), to
+// the second and at least one.
+func Estimate(bytes int64, rate int64) time.Duration {
 	d := time.Duration(float64(bytes) / float64(rate) * float64(time.Second))
 	if d < time.Second {
 		return time.Second
@@ -85,12 +96,12 @@ func proposeFor(engine string, f maintmodel.TableFacts) []Proposal {
 				out = append(out, Proposal{Operation: op(maintmodel.VacuumFull), Bytes: f.TotalBytes, GainBytes: gain,
 					Gain:    fmt.Sprintf("about %s back to the file system (the dead share of the table), indexes rebuilt", formatBytes(gain)),
 					Lock:    "ACCESS EXCLUSIVE (no reads or writes) for the whole rewrite; needs free space for a copy of the table",
-					LockFor: estimate(f.TotalBytes, rewriteRate), Online: false, Reason: reason})
+					LockFor: Estimate(f.TotalBytes, RewriteRate), Online: false, Reason: reason})
 				break
 			}
 			out = append(out, Proposal{Operation: op(maintmodel.Vacuum), Bytes: f.TotalBytes,
 				Gain: "dead rows made reusable and statistics refreshed; the file does not shrink",
-				Lock: "SHARE UPDATE EXCLUSIVE (reads and writes go on; DDL waits)", LockFor: estimate(f.TotalBytes, scanRate),
+				Lock: "SHARE UPDATE EXCLUSIVE (reads and writes go on; DDL waits)", LockFor: Estimate(f.TotalBytes, ScanRate),
 				Online: true, Reason: reason})
 		} else if f.Rows > 0 && (f.LastAnalyze.IsZero() || (f.ModifiedSinceAnalyze >= minDead && float64(f.ModifiedSinceAnalyze) >= staleRatio*float64(f.Rows))) {
 			reason := "never analyzed"
@@ -99,7 +110,7 @@ func proposeFor(engine string, f maintmodel.TableFacts) []Proposal {
 			}
 			out = append(out, Proposal{Operation: op(maintmodel.Analyze), Bytes: f.TotalBytes,
 				Gain: "fresh planner statistics", Lock: "SHARE UPDATE EXCLUSIVE (reads and writes go on)",
-				LockFor: estimate(min(f.TableBytes, 300*8192*100), scanRate), Online: true, Reason: reason})
+				LockFor: Estimate(min(f.TableBytes, AnalyzeSampleBytes), ScanRate), Online: true, Reason: reason})
 		}
 	case "mysql":
 		// TotalBytes holds DATA_FREE when it is the file's size, and not
@@ -109,7 +120,7 @@ func proposeFor(engine string, f maintmodel.TableFacts) []Proposal {
 			out = append(out, Proposal{Operation: op(maintmodel.Optimize), Bytes: f.TotalBytes, GainBytes: f.DataFree,
 				Gain:    fmt.Sprintf("up to %s of DATA_FREE back to the file system", formatBytes(f.DataFree)),
 				Lock:    "InnoDB online rebuild: an exclusive metadata lock briefly at start and end, shared meanwhile; needs free space for a copy of the table",
-				LockFor: estimate(f.TotalBytes, rewriteRate), Online: true,
+				LockFor: Estimate(f.TotalBytes, RewriteRate), Online: true,
 				Reason: fmt.Sprintf("DATA_FREE %s of %s allocated (%.0f%%)", formatBytes(f.DataFree), formatBytes(alloc),
 					100*float64(f.DataFree)/float64(alloc))})
 		}
