@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/dictionary"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
@@ -129,5 +130,24 @@ func TestSchemaChangesWindow(t *testing.T) {
 				t.Errorf("changes %q, want %q", lines, tc.want)
 			}
 		})
+	}
+}
+
+// TestReportSourcesFromDiagnoses: the report job reads the findings, the
+// connection peaks and the space forecasts from the stored diagnoses, in
+// the report's language (TestReportForecastFromDiagnosis tests the source
+// itself).
+func TestReportSourcesFromDiagnoses(t *testing.T) {
+	cat, err := catalog.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	src := reportSources(&config.Config{}, Run{Catalog: cat}, i18n.EN)
+	want := DiagnosisSource{Catalog: cat, Lang: i18n.EN}
+	for name, got := range map[string]any{"findings": src.Findings, "connections": src.Connections, "forecasts": src.Forecasts} {
+		if got != any(want) {
+			t.Errorf("%s source %#v, want %#v", name, got, want)
+		}
 	}
 }

@@ -25,13 +25,14 @@ import (
 // adapters live here, where both are composed.
 
 // reportSources are every report source site feeds: ReportSources' (the
-// catalog's maintenance and reconciliations), the diagnoses' findings and
-// connection peaks (report_diagnostics.go), and the stored documents'
-// volume samples, schema changes and dictionary workbooks.
+// catalog's maintenance and reconciliations), the diagnoses' findings,
+// connection peaks and space forecasts (report_diagnostics.go), and the
+// stored documents' volume samples, schema changes and dictionary
+// workbooks.
 func reportSources(cfg *config.Config, run Run, lang i18n.Lang) report.Sources {
 	src := ReportSources(cfg, run.Catalog)
 	diag := diagnosisSources(run.Catalog, lang)
-	src.Findings, src.Connections = diag.Findings, diag.Connections
+	src.Findings, src.Connections, src.Forecasts = diag.Findings, diag.Connections, diag.Forecasts
 	s := &storedSources{hs: history.Store{Repo: run.Repo, Catalog: run.Catalog}, lang: lang, loc: cfg.Daemon.Location,
 		read: map[string]schemaRead{}}
 	for _, t := range cfg.Volume.Tables {
