@@ -140,42 +140,54 @@ func (s DiagnosisSource) Inspections(ctx context.Context, database string, from,
 	return out, nil
 }
 
+// lang is the report's language: Lang, else the default.
+func (s DiagnosisSource) lang() i18n.Lang { return cmp.Or(s.Lang, i18n.Default) }
+
 // group is check group g's name in the report's language.
 func (s DiagnosisSource) group(g string) string {
-	return i18n.T(cmp.Or(s.Lang, i18n.Default), "diagnostics.group."+g, nil)
+	return i18n.T(s.lang(), "diagnostics.group."+g, nil)
 }
 
 // baseline is what each check last saw before from: the newest snapshot
 // before it and, walking back, those down to the newest monthly one.
 func (s DiagnosisSource) baseline(ctx context.Context, database string, from time.Time) (map[string]map[string]diagnostics.Finding, error) {
-	open := map[string]map[string]diagnostics.Finding{}
-	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
-		Since: from.AddDate(0, 0, -baselineDays), Until: from, WithoutBody: true})
+	var before []storedDiagnosis
+	err := s.newestFirst(ctx, database, from.AddDate(0, 0, -baselineDays), from, func(sd storedDiagnosis) bool {
+		before = append(before, sd)
+		return sd.Level != diagmodel.Monthly
+	})
 	if err != nil {
 		return nil, err
 	}
-	var before []storedDiagnosis
-	for i := len(list) - 1; i >= 0; i-- {
-		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue
-		}
-		before = append(before, sd)
-		if sd.Level == diagmodel.Monthly {
-			break
-		}
-	}
+	open := map[string]map[string]diagnostics.Finding{}
 	for i := len(before) - 1; i >= 0; i-- {
 		s.advance(open, before[i], database, false)
 	}
 	return open, nil
+}
+
+// newestFirst calls visit with each diagnosis of database taken in
+// [since, until), newest first, until visit returns false. Only the bodies
+// visited are read; a damaged one is skipped, as in Findings.
+func (s DiagnosisSource) newestFirst(ctx context.Context, database string, since, until time.Time, visit func(storedDiagnosis) bool) error {
+	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
+		Since: since, Until: until, WithoutBody: true})
+	if err != nil {
+		return err
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if sd, err := decodeDiagnosis(d); err == nil && !visit(sd) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // advance applies snapshot sd to open (check → finding key → finding, for
@@ -214,13 +226,9 @@ func (s DiagnosisSource) advance(open map[string]map[string]diagnostics.Finding,
 }
 
 func (s DiagnosisSource) finding(database string, f diagnostics.Finding, seen time.Time) report.Finding {
-	lang := s.Lang
-	if lang == "" {
-		lang = i18n.Default
-	}
 	render := func(m i18n.Message, stored string) string {
 		if m.Key != "" {
-			if t, ok := m.Render(lang); ok {
+			if t, ok := m.Render(s.lang()); ok {
 				return t
 			}
 		}
@@ -306,33 +314,20 @@ func (s DiagnosisSource) ConnectionDays(ctx context.Context, database string, fr
 // with the diagnosis's sentence (its honesty rules: "数据不足", "未见增长趋势",
 // "超过 N 天"); nil when none did.
 func (s DiagnosisSource) SpaceForecasts(ctx context.Context, database string, to time.Time) ([]report.Forecast, error) {
-	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
-		Since: to.AddDate(0, 0, -baselineDays), Until: to, WithoutBody: true})
+	var out []report.Forecast
+	err := s.newestFirst(ctx, database, to.AddDate(0, 0, -baselineDays), to, func(sd storedDiagnosis) bool {
+		if len(sd.Forecasts) == 0 {
+			return true
+		}
+		out = make([]report.Forecast, 0, len(sd.Forecasts))
+		for _, fc := range sd.Forecasts {
+			out = append(out, report.Forecast{At: sd.At, Series: fc.Series, LimitPct: fc.LimitPct, Status: fc.Status,
+				DaysMin: fc.DaysMin, DaysMax: fc.DaysMax, SlopePerDay: fc.SlopePerDay[0], Text: diagnostics.ForecastText(fc, s.lang())})
+		}
+		return false
+	})
 	if err != nil {
 		return nil, err
 	}
-	lang := s.Lang
-	if lang == "" {
-		lang = i18n.Default
-	}
-	for i := len(list) - 1; i >= 0; i-- {
-		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		sd, err := decodeDiagnosis(d)
-		if err != nil || len(sd.Forecasts) == 0 {
-			continue
-		}
-		out := make([]report.Forecast, 0, len(sd.Forecasts))
-		for _, fc := range sd.Forecasts {
-			out = append(out, report.Forecast{At: sd.At, Series: fc.Series, LimitPct: fc.LimitPct, Status: fc.Status,
-				DaysMin: fc.DaysMin, DaysMax: fc.DaysMax, SlopePerDay: fc.SlopePerDay[0], Text: diagnostics.ForecastText(fc, lang)})
-		}
-		return out, nil
-	}
-	return nil, nil
+	return out, nil
 }
