@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -70,7 +72,7 @@ func planDiagnose(level string) schedule.Planner {
 	return func(cfg *config.Config) ([]schedule.Entry, error) {
 		kind := diagnoseKind(level)
 		var out []schedule.Entry
-		for _, name := range sortedDatabases(cfg) {
+		for _, name := range slices.Sorted(maps.Keys(cfg.Databases)) {
 			db := cfg.Databases[name]
 			// Scheduled runs are the policy's choice: without a
 			// diagnostics block (the database's or its policy's) they are
@@ -108,15 +110,6 @@ func planDiagnose(level string) schedule.Planner {
 	}
 }
 
-func sortedDatabases(cfg *config.Config) []string {
-	names := make([]string, 0, len(cfg.Databases))
-	for n := range cfg.Databases {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.Task) error {
 	kind := diagnoseKind(level)
 	return func(ctx context.Context, env *Env, t *schedule.Task) error {
@@ -132,6 +125,7 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 		log := env.Logger.Named("diagnose").With("database", db.Name, "level", level)
 		rep, err := site.DiagnoseRun(env.Config, db, level, env.Catalog).Do(ctx)
 		var details map[string]any
+		var findings, urgent int
 		if err == nil {
 			r, rerr := env.OpenRepo(ctx)
 			if rerr != nil {
@@ -139,8 +133,8 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 			} else if _, serr := (history.Store{Repo: r, Catalog: env.Catalog}).Save(ctx, history.KindDiagnosis, db.Name, rep.At, rep); serr != nil {
 				err = fmt.Errorf("%s diagnosis of %s: %w", level, db.Name, serr)
 			}
-			details = map[string]any{"ran": rep.Ran, "not_checked": rep.NotChecked,
-				"findings": len(rep.Problems(250)), "urgent": len(rep.Problems(AlertPriority))}
+			findings, urgent = len(rep.Problems(250)), len(rep.Problems(AlertPriority))
+			details = map[string]any{"ran": rep.Ran, "not_checked": rep.NotChecked, "findings": findings, "urgent": urgent}
 		}
 		if ferr := env.Catalog.FinishJob(context.WithoutCancel(ctx), id, "", 0, err, details); ferr != nil && err == nil {
 			err = ferr
@@ -148,8 +142,7 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 		if err != nil {
 			return err
 		}
-		log.Info("diagnosis done", "ran", rep.Ran, "not_checked", rep.NotChecked,
-			"findings", len(rep.Problems(250)), "urgent", len(rep.Problems(AlertPriority)))
+		log.Info("diagnosis done", "ran", rep.Ran, "not_checked", rep.NotChecked, "findings", findings, "urgent", urgent)
 		if env.Alerts != nil {
 			alertFindings(ctx, env, db.Name, kind, rep)
 		}
