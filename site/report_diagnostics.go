@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
@@ -30,6 +31,23 @@ type DiagnosisSource struct {
 	// Lang renders the findings and the check groups (the weekly rows);
 	// a stored sentence this build cannot render is kept as stored.
 	Lang i18n.Lang
+
+	// read, when set (diagnosisSources), keeps the snapshots of the
+	// period last read: the report asks for a database's findings, its
+	// connection peak and its daily peaks (or its inspections) one after
+	// the other, and each would read and decode the period's snapshots,
+	// facts and all, again.
+	read *periodRead
+}
+
+// periodRead is the snapshots of database in [from, to) as inPeriod
+// returns them.
+type periodRead struct {
+	mu       sync.Mutex
+	database string
+	from, to time.Time
+	sds      []storedDiagnosis
+	found    int
 }
 
 var (
@@ -42,7 +60,7 @@ var (
 
 // diagnosisSources is what ReportJob sets from the diagnoses.
 func diagnosisSources(cat *catalog.Catalog, lang i18n.Lang) report.Sources {
-	s := DiagnosisSource{Catalog: cat, Lang: lang}
+	s := DiagnosisSource{Catalog: cat, Lang: lang, read: &periodRead{}}
 	return report.Sources{Findings: s, Connections: s, Forecasts: s}
 }
 
@@ -66,6 +84,33 @@ type storedDiagnosis struct {
 	Connections *diagmodel.Connections `json:"connections"`
 }
 
+// inPeriod is the snapshots of database taken in [from, to), oldest
+// first, without the damaged ones (dbopsd findings names them; the report
+// goes on without them), and how many were stored, damaged or not.
+func (s DiagnosisSource) inPeriod(ctx context.Context, database string, from, to time.Time) ([]storedDiagnosis, int, error) {
+	if m := s.read; m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.database == database && m.from.Equal(from) && m.to.Equal(to) {
+			return m.sds, m.found, nil
+		}
+	}
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return nil, 0, err
+	}
+	sds := make([]storedDiagnosis, 0, len(docs))
+	for _, d := range docs {
+		if sd, err := decodeDiagnosis(d); err == nil {
+			sds = append(sds, sd)
+		}
+	}
+	if m := s.read; m != nil {
+		m.database, m.from, m.to, m.sds, m.found = database, from, to, sds, len(docs)
+	}
+	return sds, len(docs), nil
+}
+
 func decodeDiagnosis(d catalog.Document) (storedDiagnosis, error) {
 	var s storedDiagnosis
 	if err := json.Unmarshal(d.Body, &s); err != nil {
@@ -86,23 +131,16 @@ func decodeDiagnosis(d catalog.Document) (storedDiagnosis, error) {
 // before did. Checks that could not run are left out. No snapshot in the
 // period gives nil: the report then says "not collected".
 func (s DiagnosisSource) Findings(ctx context.Context, database string, from, to time.Time) ([]report.Finding, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
-	if err != nil {
+	sds, found, err := s.inPeriod(ctx, database, from, to)
+	if err != nil || found == 0 {
 		return nil, err
-	}
-	if len(docs) == 0 {
-		return nil, nil
 	}
 	open, err := s.baseline(ctx, database, from)
 	if err != nil {
 		return nil, err
 	}
 	out := []report.Finding{}
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue // damaged: dbopsd findings names it; the report goes on without it
-		}
+	for _, sd := range sds {
 		out = append(out, s.advance(open, sd, database, true)...)
 	}
 	return out, nil
@@ -112,16 +150,12 @@ func (s DiagnosisSource) Findings(ctx context.Context, database string, from, to
 // [from, to) with the groups of the checks that ran, named as finding
 // renders them.
 func (s DiagnosisSource) Inspections(ctx context.Context, database string, from, to time.Time) ([]report.Inspection, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	sds, _, err := s.inPeriod(ctx, database, from, to)
 	if err != nil {
 		return nil, err
 	}
 	var out []report.Inspection
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue // damaged, as in Findings
-		}
+	for _, sd := range sds {
 		in := report.Inspection{At: sd.At}
 		for _, c := range sd.Checks {
 			if c.Status != diagnostics.StatusRan {
@@ -266,16 +300,12 @@ func ReportPriority(p int) string {
 // any inspection of [from, to) counted (a sample at each run, not a
 // continuous maximum); ok false when none counted them.
 func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, from, to time.Time) (int, bool, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	sds, _, err := s.inPeriod(ctx, database, from, to)
 	if err != nil {
 		return 0, false, err
 	}
 	peak, ok := 0, false
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue
-		}
+	for _, sd := range sds {
 		if c := sd.Connections; c != nil {
 			peak, ok = max(peak, c.Total), true
 		}
@@ -288,14 +318,13 @@ func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, fr
 // connections, with the most it counted and the highest max_connections
 // it read.
 func (s DiagnosisSource) ConnectionDays(ctx context.Context, database string, from, to time.Time) ([]report.ConnectionDay, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	sds, _, err := s.inPeriod(ctx, database, from, to)
 	if err != nil {
 		return nil, err
 	}
 	var out []report.ConnectionDay
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil || sd.Connections == nil {
+	for _, sd := range sds {
+		if sd.Connections == nil {
 			continue
 		}
 		at := sd.At.In(from.Location())
