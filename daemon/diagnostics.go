@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/diagnostics"
 	"github.com/dbopsd/dbopsd/engines"
@@ -160,7 +159,9 @@ func alertFindings(ctx context.Context, env *Env, database, kind string, rep *di
 	urgent := monthlyOnly(rep.Problems(AlertPriority), false)
 	monthly := rep
 	if rep.Level != diagmodel.Monthly {
-		monthly = latestMonthly(ctx, env.Catalog, database)
+		// A damaged or unreadable snapshot leaves the monthly checks'
+		// findings out of the set, as when there is none.
+		monthly, _, _ = diagnostics.LatestMonthly(ctx, env.Catalog, database, rep.At)
 	}
 	if monthly != nil {
 		urgent = append(urgent, monthlyOnly(monthly.Problems(AlertPriority), true)...)
@@ -200,17 +201,4 @@ func monthlyOnly(fs []diagnostics.Finding, want bool) []diagnostics.Finding {
 		}
 	}
 	return out
-}
-
-func latestMonthly(ctx context.Context, cat *catalog.Catalog, database string) *diagnostics.Report {
-	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Limit: 62})
-	if err != nil {
-		return nil
-	}
-	for i := len(docs) - 1; i >= 0; i-- {
-		if r, err := diagnostics.DecodeReport(docs[i].Body); err == nil && r.Level == diagmodel.Monthly {
-			return r
-		}
-	}
-	return nil
 }

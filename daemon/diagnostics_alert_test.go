@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/diagnostics"
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
+	"github.com/dbopsd/dbopsd/history"
+	"github.com/dbopsd/dbopsd/notify"
+	"github.com/dbopsd/dbopsd/repository"
+	"github.com/dbopsd/dbopsd/secret"
+	"github.com/dbopsd/dbopsd/storage/local"
+)
+
+// recordedAlerts keeps what alertFindings raised and cleared.
+type recordedAlerts struct {
+	raised  []notify.Event
+	cleared []string
+}
+
+func (a *recordedAlerts) Raise(ev notify.Event) bool { a.raised = append(a.raised, ev); return true }
+
+func (a *recordedAlerts) Clear(_, _, _, summary string) bool {
+	a.cleared = append(a.cleared, summary)
+	return true
+}
+
+// TestAlertKeepsMonthlyFindings: a daily inspection's alert set holds the
+// urgent findings of the monthly checks from the newest stored monthly
+// diagnosis, so a clean daily run does not clear them; a database whose
+// monthly diagnosis is clean too is cleared.
+func TestAlertKeepsMonthlyFindings(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := repository.Init(ctx, st, secret.New("alert test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	hs := history.Store{Repo: repo, Catalog: cat}
+	snapshot := func(db, level string, at time.Time, fs ...diagnostics.Finding) *diagnostics.Report {
+		t.Helper()
+		r := &diagnostics.Report{Version: diagnostics.ReportVersion, Database: db, Engine: "postgres", Level: level, At: at, Findings: fs,
+			Facts: &diagmodel.Facts{Version: diagmodel.Version, Engine: "postgres", Database: db, Level: level, CollectedAt: at}}
+		if _, err := hs.Save(ctx, history.KindDiagnosis, db, at, r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	monthlyAt := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	snapshot("hall", diagmodel.Monthly, monthlyAt, diagnostics.Finding{Check: "wraparound", Priority: 10, Object: "public.ledger"})
+	snapshot("quiet", diagmodel.Monthly, monthlyAt)
+	for _, db := range []string{"hall", "quiet"} {
+		daily := snapshot(db, diagmodel.Daily, monthlyAt.AddDate(0, 0, 5))
+		a := &recordedAlerts{}
+		alertFindings(ctx, &Env{Catalog: cat, Alerts: a}, db, KindDiagnoseDaily, daily)
+		switch db {
+		case "hall":
+			if len(a.raised) != 1 || len(a.cleared) != 0 || !strings.Contains(a.raised[0].Error, "[10] wraparound public.ledger") {
+				t.Errorf("hall: raised %+v, cleared %q; want the monthly wraparound finding raised", a.raised, a.cleared)
+			}
+		case "quiet":
+			if len(a.raised) != 0 || len(a.cleared) != 1 {
+				t.Errorf("quiet: raised %+v, cleared %q; want cleared", a.raised, a.cleared)
+			}
+		}
+	}
+}
