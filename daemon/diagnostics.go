@@ -97,11 +97,7 @@ func planDiagnose(level string) schedule.Planner {
 					if last.IsZero() {
 						return schedule.Due{Due: true, Why: "never diagnosed (" + level + ")"}
 					}
-					if n := spec.Next(last); !n.After(now) {
-						return schedule.Due{Due: true, Missed: n, Slots: schedule.Slots(spec, last, now, 1000),
-							Why: "last " + level + " diagnosis " + last.Format(time.RFC3339)}
-					}
-					return schedule.Due{}
+					return schedule.BySpec(spec, last, now, level+" diagnosis")
 				},
 			})
 		}
