@@ -3,11 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/dbopsd/dbopsd/catalog"
 	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/diagnostics"
 	"github.com/dbopsd/dbopsd/engines"
@@ -70,7 +71,7 @@ func planDiagnose(level string) schedule.Planner {
 	return func(cfg *config.Config) ([]schedule.Entry, error) {
 		kind := diagnoseKind(level)
 		var out []schedule.Entry
-		for _, name := range sortedDatabases(cfg) {
+		for _, name := range slices.Sorted(maps.Keys(cfg.Databases)) {
 			db := cfg.Databases[name]
 			// Scheduled runs are the policy's choice: without a
 			// diagnostics block (the database's or its policy's) they are
@@ -96,25 +97,12 @@ func planDiagnose(level string) schedule.Planner {
 					if last.IsZero() {
 						return schedule.Due{Due: true, Why: "never diagnosed (" + level + ")"}
 					}
-					if n := spec.Next(last); !n.After(now) {
-						return schedule.Due{Due: true, Missed: n, Slots: schedule.Slots(spec, last, now, 1000),
-							Why: "last " + level + " diagnosis " + last.Format(time.RFC3339)}
-					}
-					return schedule.Due{}
+					return schedule.BySpec(spec, last, now, level+" diagnosis")
 				},
 			})
 		}
 		return out, nil
 	}
-}
-
-func sortedDatabases(cfg *config.Config) []string {
-	names := make([]string, 0, len(cfg.Databases))
-	for n := range cfg.Databases {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.Task) error {
@@ -132,6 +120,7 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 		log := env.Logger.Named("diagnose").With("database", db.Name, "level", level)
 		rep, err := site.DiagnoseRun(env.Config, db, level, env.Catalog).Do(ctx)
 		var details map[string]any
+		var findings, urgent int
 		if err == nil {
 			r, rerr := env.OpenRepo(ctx)
 			if rerr != nil {
@@ -139,8 +128,8 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 			} else if _, serr := (history.Store{Repo: r, Catalog: env.Catalog}).Save(ctx, history.KindDiagnosis, db.Name, rep.At, rep); serr != nil {
 				err = fmt.Errorf("%s diagnosis of %s: %w", level, db.Name, serr)
 			}
-			details = map[string]any{"ran": rep.Ran, "not_checked": rep.NotChecked,
-				"findings": len(rep.Problems(250)), "urgent": len(rep.Problems(AlertPriority))}
+			findings, urgent = len(rep.Problems(250)), len(rep.Problems(AlertPriority))
+			details = map[string]any{"ran": rep.Ran, "not_checked": rep.NotChecked, "findings": findings, "urgent": urgent}
 		}
 		if ferr := env.Catalog.FinishJob(context.WithoutCancel(ctx), id, "", 0, err, details); ferr != nil && err == nil {
 			err = ferr
@@ -148,8 +137,7 @@ func runDiagnose(level string) func(ctx context.Context, env *Env, t *schedule.T
 		if err != nil {
 			return err
 		}
-		log.Info("diagnosis done", "ran", rep.Ran, "not_checked", rep.NotChecked,
-			"findings", len(rep.Problems(250)), "urgent", len(rep.Problems(AlertPriority)))
+		log.Info("diagnosis done", "ran", rep.Ran, "not_checked", rep.NotChecked, "findings", findings, "urgent", urgent)
 		if env.Alerts != nil {
 			alertFindings(ctx, env, db.Name, kind, rep)
 		}
@@ -167,7 +155,9 @@ func alertFindings(ctx context.Context, env *Env, database, kind string, rep *di
 	urgent := monthlyOnly(rep.Problems(AlertPriority), false)
 	monthly := rep
 	if rep.Level != diagmodel.Monthly {
-		monthly = latestMonthly(ctx, env.Catalog, database)
+		// A damaged or unreadable snapshot leaves the monthly checks'
+		// findings out of the set, as when there is none.
+		monthly, _, _ = diagnostics.LatestMonthly(ctx, env.Catalog, database, rep.At)
 	}
 	if monthly != nil {
 		urgent = append(urgent, monthlyOnly(monthly.Problems(AlertPriority), true)...)
@@ -207,17 +197,4 @@ func monthlyOnly(fs []diagnostics.Finding, want bool) []diagnostics.Finding {
 		}
 	}
 	return out
-}
-
-func latestMonthly(ctx context.Context, cat *catalog.Catalog, database string) *diagnostics.Report {
-	docs, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Limit: 62})
-	if err != nil {
-		return nil
-	}
-	for i := len(docs) - 1; i >= 0; i-- {
-		if r, err := diagnostics.DecodeReport(docs[i].Body); err == nil && r.Level == diagmodel.Monthly {
-			return r
-		}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
@@ -23,7 +24,7 @@ func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
 	if err != nil {
 		return schedule.Facts{}, err
 	}
-	site, err := h.cat.LastSuccesses(ctx, siteKinds...)
+	site, err := h.cat.LastSuccesses(ctx, slices.Concat(siteKinds, diagnoseKinds)...)
 	if err != nil {
 		return schedule.Facts{}, err
 	}
@@ -42,18 +43,9 @@ func (h catalogHistory) Facts(ctx context.Context) (schedule.Facts, error) {
 		for name, t := range byDB {
 			if name == "" {
 				f.Site[kind] = t
-			} else { // a report block's
+			} else { // a report block's, a database's diagnosis
 				f.Site[factKey(kind, name)] = t
 			}
-		}
-	}
-	diag, err := h.cat.LastSuccesses(ctx, diagnoseKinds...)
-	if err != nil {
-		return schedule.Facts{}, err
-	}
-	for kind, byDB := range diag {
-		for db, t := range byDB {
-			f.Site[factKey(kind, db)] = t
 		}
 	}
 	return f, nil

@@ -64,7 +64,7 @@ func runVolume(ctx context.Context, env *Env, t *schedule.Task) error {
 	var failed []string
 	sampled := 0
 	for _, name := range env.Config.DatabaseNames() {
-		_, err := site.DailySample(ctx, env.Config, hs, env.Config.Databases[name], time.Now())
+		err := site.DailySample(ctx, env.Config, hs, env.Config.Databases[name], time.Now())
 		if errors.Is(err, dictionary.ErrNotSupported) {
 			continue
 		}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dbopsd/dbopsd/catalog"
-	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/engines/maintmodel"
 )
@@ -28,49 +26,29 @@ type Commenter interface {
 	ApplyComments(ctx context.Context, c engines.Conn, database string, changes []maintmodel.CommentChange, opts maintmodel.RunOptions) ([]maintmodel.CommentResult, error)
 }
 
-// runComments is Run for the Comment operation: no table to measure and no
-// copy to make; the register and the job log keep every comment before and
-// after.
-func runComments(ctx context.Context, spec Spec, res *Result, log hclog.Logger, now func() time.Time) (*Result, error) {
-	t, op := spec.Target, spec.Operation
-	res.Statement = fmt.Sprintf("%d comment change(s): %s", len(spec.Comments), maintmodel.CommentObjects(spec.Comments))
-	cm, ok := t.Engine.(Commenter)
-	if !ok {
-		err := fmt.Errorf("%w: engine of %s cannot set comments", ErrNotSupported, t.Database.Name)
-		res.Error = err.Error()
-		return res, err
+// commentStatement is what the Result of a Comment operation names as its
+// statement (the changes, for the register and the job log), and an error
+// when the engine cannot set comments or a change is not allowed on it.
+func commentStatement(spec Spec) (string, error) {
+	stmt := fmt.Sprintf("%d comment change(s): %s", len(spec.Comments), maintmodel.CommentObjects(spec.Comments))
+	if _, ok := spec.Target.Engine.(Commenter); !ok {
+		return stmt, fmt.Errorf("%w: engine of %s cannot set comments", ErrNotSupported, spec.Target.Database.Name)
 	}
-	if err := maintmodel.CheckComments(t.Database.Engine, spec.Comments); err != nil {
-		res.Error = err.Error()
-		return res, err
-	}
-	loc := spec.Location
-	if loc == nil {
-		loc = time.Local
-	}
-	if err := CheckWindow(spec.Policy, loc, now()); err != nil {
-		res.Error = err.Error()
-		log.Warn("maintenance not run", "error", err)
-		return res, err
-	}
-	var jobID int64
-	var err error
-	if spec.Catalog != nil {
-		if jobID, err = spec.Catalog.StartJob(ctx, catalog.Job{Kind: JobKind, Database: t.Database.Name, Trigger: spec.Trigger,
-			OSUser: spec.OSUser, RequestedType: string(op.Op)}); err != nil {
-			res.Error = err.Error()
-			return res, err
-		}
-	}
-	lock := config.DefaultMaintenanceLockTimeout
-	if spec.Policy != nil && spec.Policy.MaintenanceLockTimeout > 0 {
-		lock = spec.Policy.MaintenanceLockTimeout
-	}
+	return stmt, maintmodel.CheckComments(spec.Target.Database.Engine, spec.Comments)
+}
+
+// runComments is Run's work for the Comment operation (commentStatement
+// has checked that the engine is a Commenter): no table to measure and no
+// copy to make; the register and the job log keep every comment before
+// and after.
+func runComments(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
+	t := spec.Target
+	lock := lockTimeout(spec.Policy)
 	log.Info("maintenance starting", "comments", len(spec.Comments), "lock_timeout", lock)
 	res.Outcome = ""
 	(&steps{spec: spec, n: 1}).next(fmt.Sprintf("setting %d comment(s)", len(spec.Comments)))
-	res.Comments, err = cm.ApplyComments(ctx, t.Conn, t.DatabaseName, spec.Comments, maintmodel.RunOptions{LockTimeout: lock})
-	res.Duration = now().Sub(res.Started)
+	var err error
+	res.Comments, err = t.Engine.(Commenter).ApplyComments(ctx, t.Conn, t.DatabaseName, spec.Comments, maintmodel.RunOptions{LockTimeout: lock})
 	switch {
 	case errors.Is(err, maintmodel.ErrLockTimeout):
 		res.Outcome = LockTimeout
@@ -79,18 +57,7 @@ func runComments(ctx context.Context, spec Spec, res *Result, log hclog.Logger, 
 	default:
 		res.Outcome = Succeeded
 	}
-	if err != nil {
-		res.Error = err.Error()
-		log.Error("maintenance failed", "outcome", res.Outcome, "error", err)
-	} else {
-		log.Info("maintenance done", "summary", res.Summary())
-	}
-	if spec.Catalog != nil {
-		if ferr := spec.Catalog.FinishJob(context.WithoutCancel(ctx), jobID, "", 0, err, res.details()); ferr != nil && err == nil {
-			err = ferr
-		}
-	}
-	return res, err
+	return err
 }
 
 // commentSummary is what the register's note says of a comment run: every

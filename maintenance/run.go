@@ -150,6 +150,14 @@ func CheckWindow(p *config.Policy, loc *time.Location, now time.Time) error {
 		ErrOutsideWindow, p.Name, w, loc, now.In(loc).Format("15:04"), w.NextOpen(now.In(loc)).Format("2006-01-02 15:04"))
 }
 
+// lockTimeout is the policy's maintenance_lock_timeout, or the default.
+func lockTimeout(p *config.Policy) time.Duration {
+	if p != nil && p.MaintenanceLockTimeout > 0 {
+		return p.MaintenanceLockTimeout
+	}
+	return config.DefaultMaintenanceLockTimeout
+}
+
 // rewrites are the operations that write a copy of the table.
 func rewrites(op maintmodel.Op) bool {
 	return op == maintmodel.VacuumFull || op == maintmodel.Optimize || op == maintmodel.Rebuild
@@ -174,11 +182,15 @@ func Run(ctx context.Context, spec Spec) (*Result, error) {
 	op := spec.Operation
 	res := &Result{Database: t.Database.Name, Request: spec.Request, Operation: op, Started: now(), Outcome: NotRun}
 	log = log.With("database", t.Database.Name, "operation", op.String())
-	if op.Op == maintmodel.Comment {
-		return runComments(ctx, spec, res, log, now)
-	}
+	body := run
 	var err error
-	if res.Statement, err = t.Engine.MaintenanceStatement(op); err != nil {
+	if op.Op == maintmodel.Comment {
+		body = runComments
+		res.Statement, err = commentStatement(spec)
+	} else {
+		res.Statement, err = t.Engine.MaintenanceStatement(op)
+	}
+	if err != nil {
 		res.Error = err.Error()
 		return res, err
 	}
@@ -200,7 +212,7 @@ func Run(ctx context.Context, spec Spec) (*Result, error) {
 			return res, err
 		}
 	}
-	runErr := run(ctx, spec, res, log)
+	runErr := body(ctx, spec, res, log)
 	res.Duration = now().Sub(res.Started)
 	if runErr != nil {
 		res.Error = runErr.Error()
@@ -223,12 +235,11 @@ func Run(ctx context.Context, spec Spec) (*Result, error) {
 	return res, runErr
 }
 
+// run is Run's work for an operation on a table, once the window is open
+// and the job started: measure, check the space, run, measure again.
 func run(ctx context.Context, spec Spec, res *Result, log hclog.Logger) error {
 	t, op := spec.Target, spec.Operation
-	lock := config.DefaultMaintenanceLockTimeout
-	if spec.Policy != nil && spec.Policy.MaintenanceLockTimeout > 0 {
-		lock = spec.Policy.MaintenanceLockTimeout
-	}
+	lock := lockTimeout(spec.Policy)
 	measure := func() (*maintmodel.TableFacts, error) {
 		fs, err := t.Engine.MaintenanceFacts(ctx, t.Conn, t.DatabaseName, []engines.TableRef{op.Table}, lock)
 		if err != nil {

@@ -229,7 +229,7 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 			if last.IsZero() {
 				return Due{Due: true, Why: "no successful full backup yet"}
 			}
-			return bySpec(full, last, now, "full")
+			return BySpec(full, last, now, "full")
 		}
 		out = append(out, e)
 
@@ -243,7 +243,7 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 				}
 				// Any backup, full or differential, holds what a
 				// differential would: count from the newest.
-				return bySpec(diff, df.Backup, now, "backup")
+				return BySpec(diff, df.Backup, now, "backup")
 			}
 			out = append(out, e)
 		}
@@ -286,7 +286,7 @@ func Backups(cfg *config.Config) ([]Entry, error) {
 					if df.Verified.IsZero() {
 						return Due{Due: true, Why: "no successful verification yet"}
 					}
-					return bySpec(spec, df.Verified, now, "verification")
+					return BySpec(spec, df.Verified, now, "verification")
 				}
 			}
 			out = append(out, e)
@@ -308,7 +308,7 @@ func Prune(cfg *config.Config) ([]Entry, error) {
 			if last.IsZero() {
 				return Due{Due: true, Why: "the repository was never pruned"}
 			}
-			return bySpec(spec, last, now, "prune")
+			return BySpec(spec, last, now, "prune")
 		},
 	}}, nil
 }
@@ -332,8 +332,10 @@ func Mirror(cfg *config.Config) ([]Entry, error) {
 	}}, nil
 }
 
-// bySpec is due when spec has a run after last, at or before now.
-func bySpec(spec Spec, last, now time.Time, what string) Due {
+// BySpec is due when spec has a run after last, at or before now: what
+// "last success plus the schedule" means for every entry, the daemon's
+// kinds too. what names the job in Why.
+func BySpec(spec Spec, last, now time.Time, what string) Due {
 	first := spec.Next(last)
 	if first.IsZero() || first.After(now) {
 		return Due{}

@@ -12,38 +12,19 @@ import (
 func diagnosticsPolicy(cfg *config.Config, db *config.Database, r *diagnostics.Run) {
 	g := cfg.DiagnosticsFor(db)
 	t := diagnostics.DefaultThresholds()
-	setDur := func(dst *time.Duration, v time.Duration) {
-		if v > 0 {
-			*dst = v
-		}
-	}
-	setDur(&t.LongTransaction, g.LongTransaction)
-	setDur(&t.IdleInTransaction, g.IdleInTransaction)
-	setDur(&t.BlockedWait, g.BlockedWait)
-	setDur(&t.ReplicationLag, g.ReplicationLag)
-	setDur(&t.BackupDuration, g.BackupDuration)
-	setDur(&t.CheckpointAge, g.CheckpointAge)
-	if g.SlotRetainedBytes > 0 {
-		t.SlotRetainedBytes = g.SlotRetainedBytes
-	}
-	if g.ConnectionsPct > 0 {
-		t.ConnectionsPct = g.ConnectionsPct
-	}
-	if g.BloatPct > 0 {
-		t.BloatPct = g.BloatPct
-	}
-	if g.BigTableBytes > 0 {
-		t.BigTableBytes = g.BigTableBytes
-	}
-	if g.BloatMinBytes > 0 {
-		t.BloatMinBytes = g.BloatMinBytes
-	}
-	if g.XIDAge > 0 {
-		t.XIDAge = g.XIDAge
-	}
-	if g.HorizonDays > 0 {
-		t.Horizon = time.Duration(g.HorizonDays) * 24 * time.Hour
-	}
+	override(&t.LongTransaction, g.LongTransaction)
+	override(&t.IdleInTransaction, g.IdleInTransaction)
+	override(&t.BlockedWait, g.BlockedWait)
+	override(&t.ReplicationLag, g.ReplicationLag)
+	override(&t.BackupDuration, g.BackupDuration)
+	override(&t.CheckpointAge, g.CheckpointAge)
+	override(&t.SlotRetainedBytes, g.SlotRetainedBytes)
+	override(&t.ConnectionsPct, g.ConnectionsPct)
+	override(&t.BloatPct, g.BloatPct)
+	override(&t.BigTableBytes, g.BigTableBytes)
+	override(&t.BloatMinBytes, g.BloatMinBytes)
+	override(&t.XIDAge, g.XIDAge)
+	override(&t.Horizon, time.Duration(g.HorizonDays)*24*time.Hour)
 	r.Thresholds = t
 	r.Capacity = g.Capacity
 	r.DataPath = g.DataPath
@@ -53,5 +34,12 @@ func diagnosticsPolicy(cfg *config.Config, db *config.Database, r *diagnostics.R
 		}
 		r.Suppressions = append(r.Suppressions, diagnostics.Suppression{Database: db.Name, Check: s.Check,
 			Object: s.Object, Reason: s.Reason, Until: s.Until})
+	}
+}
+
+// override sets *dst to v where the policy sets it (v > 0; unset is zero).
+func override[T time.Duration | int64 | float64](dst *T, v T) {
+	if v > 0 {
+		*dst = v
 	}
 }

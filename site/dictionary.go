@@ -69,18 +69,18 @@ func sampleWithDictionary(ctx context.Context, cfg *config.Config, cat *catalog.
 // when the schema changed since the last stored dictionary, or none was
 // stored this month yet (in the daemon's time zone). So the monthly
 // report's schema changes come from the daemon alone, without anyone
-// running `dbopsd dict`. dictStored says whether the dictionary was kept.
-func DailySample(ctx context.Context, cfg *config.Config, hs history.Store, db *config.Database, now time.Time) (dictStored bool, err error) {
+// running `dbopsd dict`.
+func DailySample(ctx context.Context, cfg *config.Config, hs history.Store, db *config.Database, now time.Time) error {
 	s, d, err := sampleWithDictionary(ctx, cfg, hs.Catalog, db, now)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if _, err := volume.Save(ctx, hs, s); err != nil {
-		return false, err
+		return err
 	}
 	prev, ok, err := dictionary.Previous(ctx, hs, db.Name, time.Time{})
 	if err != nil {
-		return false, err
+		return err
 	}
 	loc := cfg.Daemon.Location
 	if loc == nil {
@@ -89,11 +89,9 @@ func DailySample(ctx context.Context, cfg *config.Config, hs history.Store, db *
 	y1, m1, _ := now.In(loc).Date()
 	if ok && len(dictionary.Diff(prev, d)) == 0 {
 		if y0, m0, _ := prev.CollectedAt.In(loc).Date(); y0 == y1 && m0 == m1 {
-			return false, nil
+			return nil
 		}
 	}
-	if _, err := dictionary.Save(ctx, hs, d); err != nil {
-		return false, err
-	}
-	return true, nil
+	_, err = dictionary.Save(ctx, hs, d)
+	return err
 }

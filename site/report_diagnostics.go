@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dbopsd/dbopsd/catalog"
@@ -30,6 +31,23 @@ type DiagnosisSource struct {
 	// Lang renders the findings and the check groups (the weekly rows);
 	// a stored sentence this build cannot render is kept as stored.
 	Lang i18n.Lang
+
+	// read, when set (diagnosisSources), keeps the snapshots of the
+	// period last read: the report asks for a database's findings, its
+	// connection peak and its daily peaks (or its inspections) one after
+	// the other, and each would read and decode the period's snapshots,
+	// facts and all, again.
+	read *periodRead
+}
+
+// periodRead is the snapshots of database in [from, to) as inPeriod
+// returns them.
+type periodRead struct {
+	mu       sync.Mutex
+	database string
+	from, to time.Time
+	sds      []storedDiagnosis
+	found    int
 }
 
 var (
@@ -42,7 +60,7 @@ var (
 
 // diagnosisSources is what ReportJob sets from the diagnoses.
 func diagnosisSources(cat *catalog.Catalog, lang i18n.Lang) report.Sources {
-	s := DiagnosisSource{Catalog: cat, Lang: lang}
+	s := DiagnosisSource{Catalog: cat, Lang: lang, read: &periodRead{}}
 	return report.Sources{Findings: s, Connections: s, Forecasts: s}
 }
 
@@ -66,6 +84,33 @@ type storedDiagnosis struct {
 	Connections *diagmodel.Connections `json:"connections"`
 }
 
+// inPeriod is the snapshots of database taken in [from, to), oldest
+// first, without the damaged ones (dbopsd findings names them; the report
+// goes on without them), and how many were stored, damaged or not.
+func (s DiagnosisSource) inPeriod(ctx context.Context, database string, from, to time.Time) ([]storedDiagnosis, int, error) {
+	if m := s.read; m != nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.database == database && m.from.Equal(from) && m.to.Equal(to) {
+			return m.sds, m.found, nil
+		}
+	}
+	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	if err != nil {
+		return nil, 0, err
+	}
+	sds := make([]storedDiagnosis, 0, len(docs))
+	for _, d := range docs {
+		if sd, err := decodeDiagnosis(d); err == nil {
+			sds = append(sds, sd)
+		}
+	}
+	if m := s.read; m != nil {
+		m.database, m.from, m.to, m.sds, m.found = database, from, to, sds, len(docs)
+	}
+	return sds, len(docs), nil
+}
+
 func decodeDiagnosis(d catalog.Document) (storedDiagnosis, error) {
 	var s storedDiagnosis
 	if err := json.Unmarshal(d.Body, &s); err != nil {
@@ -86,23 +131,16 @@ func decodeDiagnosis(d catalog.Document) (storedDiagnosis, error) {
 // before did. Checks that could not run are left out. No snapshot in the
 // period gives nil: the report then says "not collected".
 func (s DiagnosisSource) Findings(ctx context.Context, database string, from, to time.Time) ([]report.Finding, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
-	if err != nil {
+	sds, found, err := s.inPeriod(ctx, database, from, to)
+	if err != nil || found == 0 {
 		return nil, err
-	}
-	if len(docs) == 0 {
-		return nil, nil
 	}
 	open, err := s.baseline(ctx, database, from)
 	if err != nil {
 		return nil, err
 	}
 	out := []report.Finding{}
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue // damaged: dbopsd findings names it; the report goes on without it
-		}
+	for _, sd := range sds {
 		out = append(out, s.advance(open, sd, database, true)...)
 	}
 	return out, nil
@@ -112,16 +150,12 @@ func (s DiagnosisSource) Findings(ctx context.Context, database string, from, to
 // [from, to) with the groups of the checks that ran, named as finding
 // renders them.
 func (s DiagnosisSource) Inspections(ctx context.Context, database string, from, to time.Time) ([]report.Inspection, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	sds, _, err := s.inPeriod(ctx, database, from, to)
 	if err != nil {
 		return nil, err
 	}
 	var out []report.Inspection
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue // damaged, as in Findings
-		}
+	for _, sd := range sds {
 		in := report.Inspection{At: sd.At}
 		for _, c := range sd.Checks {
 			if c.Status != diagnostics.StatusRan {
@@ -140,42 +174,54 @@ func (s DiagnosisSource) Inspections(ctx context.Context, database string, from,
 	return out, nil
 }
 
+// lang is the report's language: Lang, else the default.
+func (s DiagnosisSource) lang() i18n.Lang { return cmp.Or(s.Lang, i18n.Default) }
+
 // group is check group g's name in the report's language.
 func (s DiagnosisSource) group(g string) string {
-	return i18n.T(cmp.Or(s.Lang, i18n.Default), "diagnostics.group."+g, nil)
+	return i18n.T(s.lang(), "diagnostics.group."+g, nil)
 }
 
 // baseline is what each check last saw before from: the newest snapshot
 // before it and, walking back, those down to the newest monthly one.
 func (s DiagnosisSource) baseline(ctx context.Context, database string, from time.Time) (map[string]map[string]diagnostics.Finding, error) {
-	open := map[string]map[string]diagnostics.Finding{}
-	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
-		Since: from.AddDate(0, 0, -baselineDays), Until: from, WithoutBody: true})
+	var before []storedDiagnosis
+	err := s.newestFirst(ctx, database, from.AddDate(0, 0, -baselineDays), from, func(sd storedDiagnosis) bool {
+		before = append(before, sd)
+		return sd.Level != diagmodel.Monthly
+	})
 	if err != nil {
 		return nil, err
 	}
-	var before []storedDiagnosis
-	for i := len(list) - 1; i >= 0; i-- {
-		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue
-		}
-		before = append(before, sd)
-		if sd.Level == diagmodel.Monthly {
-			break
-		}
-	}
+	open := map[string]map[string]diagnostics.Finding{}
 	for i := len(before) - 1; i >= 0; i-- {
 		s.advance(open, before[i], database, false)
 	}
 	return open, nil
+}
+
+// newestFirst calls visit with each diagnosis of database taken in
+// [since, until), newest first, until visit returns false. Only the bodies
+// visited are read; a damaged one is skipped, as in Findings.
+func (s DiagnosisSource) newestFirst(ctx context.Context, database string, since, until time.Time, visit func(storedDiagnosis) bool) error {
+	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
+		Since: since, Until: until, WithoutBody: true})
+	if err != nil {
+		return err
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if sd, err := decodeDiagnosis(d); err == nil && !visit(sd) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // advance applies snapshot sd to open (check → finding key → finding, for
@@ -214,13 +260,9 @@ func (s DiagnosisSource) advance(open map[string]map[string]diagnostics.Finding,
 }
 
 func (s DiagnosisSource) finding(database string, f diagnostics.Finding, seen time.Time) report.Finding {
-	lang := s.Lang
-	if lang == "" {
-		lang = i18n.Default
-	}
 	render := func(m i18n.Message, stored string) string {
 		if m.Key != "" {
-			if t, ok := m.Render(lang); ok {
+			if t, ok := m.Render(s.lang()); ok {
 				return t
 			}
 		}
@@ -258,16 +300,12 @@ func ReportPriority(p int) string {
 // any inspection of [from, to) counted (a sample at each run, not a
 // continuous maximum); ok false when none counted them.
 func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, from, to time.Time) (int, bool, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	sds, _, err := s.inPeriod(ctx, database, from, to)
 	if err != nil {
 		return 0, false, err
 	}
 	peak, ok := 0, false
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil {
-			continue
-		}
+	for _, sd := range sds {
 		if c := sd.Connections; c != nil {
 			peak, ok = max(peak, c.Total), true
 		}
@@ -280,14 +318,13 @@ func (s DiagnosisSource) ConnectionPeak(ctx context.Context, database string, fr
 // connections, with the most it counted and the highest max_connections
 // it read.
 func (s DiagnosisSource) ConnectionDays(ctx context.Context, database string, from, to time.Time) ([]report.ConnectionDay, error) {
-	docs, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database, Since: from, Until: to})
+	sds, _, err := s.inPeriod(ctx, database, from, to)
 	if err != nil {
 		return nil, err
 	}
 	var out []report.ConnectionDay
-	for _, d := range docs {
-		sd, err := decodeDiagnosis(d)
-		if err != nil || sd.Connections == nil {
+	for _, sd := range sds {
+		if sd.Connections == nil {
 			continue
 		}
 		at := sd.At.In(from.Location())
@@ -306,33 +343,20 @@ func (s DiagnosisSource) ConnectionDays(ctx context.Context, database string, fr
 // with the diagnosis's sentence (its honesty rules: "数据不足", "未见增长趋势",
 // "超过 N 天"); nil when none did.
 func (s DiagnosisSource) SpaceForecasts(ctx context.Context, database string, to time.Time) ([]report.Forecast, error) {
-	list, err := s.Catalog.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: database,
-		Since: to.AddDate(0, 0, -baselineDays), Until: to, WithoutBody: true})
+	var out []report.Forecast
+	err := s.newestFirst(ctx, database, to.AddDate(0, 0, -baselineDays), to, func(sd storedDiagnosis) bool {
+		if len(sd.Forecasts) == 0 {
+			return true
+		}
+		out = make([]report.Forecast, 0, len(sd.Forecasts))
+		for _, fc := range sd.Forecasts {
+			out = append(out, report.Forecast{At: sd.At, Series: fc.Series, LimitPct: fc.LimitPct, Status: fc.Status,
+				DaysMin: fc.DaysMin, DaysMax: fc.DaysMax, SlopePerDay: fc.SlopePerDay[0], Text: diagnostics.ForecastText(fc, s.lang())})
+		}
+		return false
+	})
 	if err != nil {
 		return nil, err
 	}
-	lang := s.Lang
-	if lang == "" {
-		lang = i18n.Default
-	}
-	for i := len(list) - 1; i >= 0; i-- {
-		d, ok, err := s.Catalog.Document(ctx, history.KindDiagnosis, database, list[i].ID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		sd, err := decodeDiagnosis(d)
-		if err != nil || len(sd.Forecasts) == 0 {
-			continue
-		}
-		out := make([]report.Forecast, 0, len(sd.Forecasts))
-		for _, fc := range sd.Forecasts {
-			out = append(out, report.Forecast{At: sd.At, Series: fc.Series, LimitPct: fc.LimitPct, Status: fc.Status,
-				DaysMin: fc.DaysMin, DaysMax: fc.DaysMax, SlopePerDay: fc.SlopePerDay[0], Text: diagnostics.ForecastText(fc, lang)})
-		}
-		return out, nil
-	}
-	return nil, nil
+	return out, nil
 }

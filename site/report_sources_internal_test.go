@@ -12,9 +12,12 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dbopsd/dbopsd/catalog"
+	"github.com/dbopsd/dbopsd/config"
 	"github.com/dbopsd/dbopsd/dictionary"
+	"github.com/dbopsd/dbopsd/engines/diagmodel"
 	"github.com/dbopsd/dbopsd/history"
 	"github.com/dbopsd/dbopsd/i18n"
+	"github.com/dbopsd/dbopsd/report"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/secret"
 	"github.com/dbopsd/dbopsd/storage/local"
@@ -78,6 +81,11 @@ func TestSchemaChangesWindow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.want != nil {
+				// The workbook of the dictionary just compared is made
+				// from it, not read again.
+				cat.Close()
+			}
 			// The workbook is the period's last dictionary, not a newer one.
 			var last *dictionary.Dictionary
 			for _, d := range tc.runs {
@@ -129,5 +137,62 @@ func TestSchemaChangesWindow(t *testing.T) {
 				t.Errorf("changes %q, want %q", lines, tc.want)
 			}
 		})
+	}
+}
+
+// TestReportSourcesFromDiagnoses: the report job reads the findings, the
+// connection peaks and the space forecasts from the stored diagnoses, in
+// the report's language (TestReportForecastFromDiagnosis tests the source
+// itself); the connection peak and the daily peaks of a database's period
+// come from the snapshots its findings read, not from the catalog again.
+func TestReportSourcesFromDiagnoses(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := repository.Init(ctx, st, secret.New("report sources test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			cat.Close()
+		}
+	})
+	at := time.Date(2026, 11, 10, 3, 0, 0, 0, time.UTC)
+	snapshot := map[string]any{"level": diagmodel.Daily, "at": at, "connections": diagmodel.Connections{Max: 100, Total: 42}}
+	if _, err := (history.Store{Repo: repo, Catalog: cat}).Save(ctx, history.KindDiagnosis, "hall", at, snapshot); err != nil {
+		t.Fatal(err)
+	}
+
+	src := reportSources(&config.Config{}, Run{Repo: repo, Catalog: cat}, i18n.EN)
+	for name, got := range map[string]any{"findings": src.Findings, "connections": src.Connections, "forecasts": src.Forecasts} {
+		if ds, ok := got.(DiagnosisSource); !ok || ds.Catalog != cat || ds.Lang != i18n.EN {
+			t.Errorf("%s source %#v, want the diagnoses of the catalog in English", name, got)
+		}
+	}
+
+	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if fs, err := src.Findings.Findings(ctx, "hall", from, to); err != nil || fs == nil {
+		t.Fatalf("findings %v, %v; want collected and none", fs, err)
+	}
+	cat.Close()
+	closed = true
+	if _, err := cat.Documents(ctx, catalog.DocumentQuery{Kind: history.KindDiagnosis, Database: "hall"}); err == nil {
+		t.Fatal("a closed catalog still reads")
+	}
+	peak, ok, err := src.Connections.ConnectionPeak(ctx, "hall", from, to)
+	if err != nil || !ok || peak != 42 {
+		t.Errorf("connection peak %d, %v, %v; want 42 from the snapshots already read", peak, ok, err)
+	}
+	days, err := src.Connections.(report.ConnectionDaysSource).ConnectionDays(ctx, "hall", from, to)
+	if err != nil || len(days) != 1 || days[0].Peak != 42 || days[0].Max != 100 {
+		t.Errorf("daily peaks %+v, %v; want 42 of 100 on the 10th", days, err)
 	}
 }

@@ -25,13 +25,14 @@ import (
 // adapters live here, where both are composed.
 
 // reportSources are every report source site feeds: ReportSources' (the
-// catalog's maintenance and reconciliations), the diagnoses' findings and
-// connection peaks (report_diagnostics.go), and the stored documents'
-// volume samples, schema changes and dictionary workbooks.
+// catalog's maintenance and reconciliations), the diagnoses' findings,
+// connection peaks and space forecasts (report_diagnostics.go), and the
+// stored documents' volume samples, schema changes and dictionary
+// workbooks.
 func reportSources(cfg *config.Config, run Run, lang i18n.Lang) report.Sources {
 	src := ReportSources(cfg, run.Catalog)
 	diag := diagnosisSources(run.Catalog, lang)
-	src.Findings, src.Connections = diag.Findings, diag.Connections
+	src.Findings, src.Connections, src.Forecasts = diag.Findings, diag.Connections, diag.Forecasts
 	s := &storedSources{hs: history.Store{Repo: run.Repo, Catalog: run.Catalog}, lang: lang, loc: cfg.Daemon.Location,
 		read: map[string]schemaRead{}}
 	for _, t := range cfg.Volume.Tables {
@@ -55,6 +56,14 @@ type storedSources struct {
 	// dictionary, and the workbook attached is then the dictionary as it
 	// was at the period's end, with the same changes.
 	read map[string]schemaRead
+	// compared is the dictionary SchemaChanges compared last (its
+	// database's read.id), decoded: the workbook of that database, asked
+	// for next, needs it again. Only the last is kept, so a report holds
+	// one dictionary at a time.
+	compared struct {
+		database string
+		dict     *dictionary.Dictionary
+	}
 }
 
 var (
@@ -206,6 +215,9 @@ func (s *storedSources) SchemaChanges(ctx context.Context, database string, from
 	}
 	changes := dictionary.Diff(base, now)
 	s.remember(database, schemaRead{until: to, id: latest.ID, since: base.CollectedAt, changes: changes})
+	s.mu.Lock()
+	s.compared.database, s.compared.dict = database, now
+	s.mu.Unlock()
 	out := []report.SchemaChange{}
 	for _, c := range changes {
 		object := []string{c.Schema, c.Table}
@@ -229,18 +241,21 @@ func (s *storedSources) remember(database string, r schemaRead) {
 func (s *storedSources) DictionaryXLSX(ctx context.Context, database string) ([]byte, bool, error) {
 	s.mu.Lock()
 	read, compared := s.read[database]
+	last := s.compared
 	s.mu.Unlock()
-	doc, ok, err := s.hs.Latest(ctx, history.KindDictionary, database, read.until)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	d := &dictionary.Dictionary{}
-	if err := json.Unmarshal(doc.Body, d); err != nil {
-		return nil, false, fmt.Errorf("decoding the dictionary %s of %s: %w", doc.ID, database, err)
-	}
-	out := &dictionary.Document{Dict: d, Lang: s.lang, Location: s.loc}
-	if compared && read.id == doc.ID {
-		out.Previous, out.Changes = read.since, read.changes
+	out := &dictionary.Document{Lang: s.lang, Location: s.loc}
+	if compared && read.id != "" && last.database == database {
+		// The last stored before read.until: SchemaChanges compared it.
+		out.Dict, out.Previous, out.Changes = last.dict, read.since, read.changes
+	} else {
+		doc, ok, err := s.hs.Latest(ctx, history.KindDictionary, database, read.until)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		out.Dict = &dictionary.Dictionary{}
+		if err := json.Unmarshal(doc.Body, out.Dict); err != nil {
+			return nil, false, fmt.Errorf("decoding the dictionary %s of %s: %w", doc.ID, database, err)
+		}
 	}
 	var b bytes.Buffer
 	if err := dictionary.XLSX(&b, out); err != nil {
