@@ -367,15 +367,7 @@ type fpWriter struct {
 // 64 Ki rows, it spares a full most of the hashing and sorting of rows that
 // compress to a few bytes.
 func (f *fpWriter) worthKeeping() bool {
-	w := f.pw.w
-	var raw, stored int64
-	w.mu.Lock()
-	for _, c := range f.pw.p.Chunks {
-		if st := w.known[c.ID]; st > 0 {
-			raw, stored = raw+int64(c.Size), stored+int64(st)
-		}
-	}
-	w.mu.Unlock()
+	raw, stored, _ := f.pw.w.chunksStored(f.pw.p)
 	if raw < 4<<20 || f.idx == 0 {
 		return true // too little seen to judge
 	}
@@ -490,24 +482,27 @@ const rowsSureShare = 16
 // full 8 times larger); the MariaDB bench table about 56 bytes (16 %).
 const fpShareMax = 8
 
+// chunksStored sums the plaintext and stored sizes of p's chunks whose
+// upload has finished; pending says whether some are still uploading.
+func (w *Writer) chunksStored(p *Part) (raw, stored int64, pending bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range p.Chunks {
+		if st := w.known[c.ID]; st > 0 {
+			raw, stored = raw+int64(c.Size), stored+int64(st)
+		} else {
+			pending = true
+		}
+	}
+	return raw, stored, pending
+}
+
 // storedSize waits until every chunk of p is stored and returns their
 // stored size.
 func (w *Writer) storedSize(p *Part) (int64, error) {
 	for {
-		var sum int64
-		pending := false
-		w.mu.Lock()
-		for _, c := range p.Chunks {
-			st := w.known[c.ID]
-			if st == 0 {
-				pending = true
-				break
-			}
-			sum += int64(st)
-		}
-		w.mu.Unlock()
-		if !pending {
-			return sum, nil
+		if _, stored, pending := w.chunksStored(p); !pending {
+			return stored, nil
 		}
 		select {
 		case <-w.ctx.Done():
