@@ -762,7 +762,8 @@ func (d *diffWriter) dryRun() (int64, error) {
 }
 
 // merged is the outcome of the sort-merge: a bitmap of the spooled lines
-// the full lacks, and a file of the full's fingerprints the part lost.
+// the full lacks, and the full's lines the part lost: a file of their
+// fingerprints, or (byPosition) a bitmap of their positions.
 type merged struct {
 	added, removed int64
 	addedBytes     int64
@@ -824,14 +825,15 @@ func (d *diffWriter) merge() (*merged, error) {
 	}
 	defer base.close()
 	m := &merged{bits: make([]uint64, d.idx/64+1), byPosition: d.fp == nil}
+	var rw *bufio.Writer // the removed fingerprints, unless byPosition
 	if m.byPosition {
 		m.removedAt = make([]uint64, d.baseLines/64+1)
+	} else {
+		if m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false); err != nil {
+			return nil, err
+		}
+		rw = bufio.NewWriterSize(m.removedFile, 64<<10)
 	}
-	m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false)
-	if err != nil {
-		return nil, err
-	}
-	rw := bufio.NewWriterSize(m.removedFile, 64<<10)
 	fail := func(err error) (*merged, error) { m.close(); return nil, err }
 
 	a, aok, err := it.Next()
@@ -892,6 +894,13 @@ func (d *diffWriter) merge() (*merged, error) {
 	if err := base.end(); err != nil {
 		return fail(err)
 	}
+	if m.byPosition {
+		m.eachRemoved(func(delta uint64) {
+			var b [binary.MaxVarintLen64]byte
+			m.removedBytes += int64(binary.PutUvarint(b[:], delta))
+		})
+		return m, nil
+	}
 	err = rw.Flush()
 	if err == nil {
 		err = m.removedFile.Finish()
@@ -899,15 +908,8 @@ func (d *diffWriter) merge() (*merged, error) {
 	if err != nil {
 		return fail(fmt.Errorf("spooling removed rows: %w", err))
 	}
-	if m.byPosition {
-		m.eachRemoved(func(delta uint64) {
-			var b [binary.MaxVarintLen64]byte
-			m.removedBytes += int64(binary.PutUvarint(b[:], delta))
-		})
-	} else {
-		m.removedBytes = fpStored * m.removed
-		w.temp.Add(m.removed * fpEntry)
-	}
+	m.removedBytes = fpStored * m.removed
+	w.temp.Add(m.removed * fpEntry)
 	return m, nil
 }
 
