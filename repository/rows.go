@@ -188,9 +188,6 @@ func InitVersionForTest(ctx context.Context, st storage.Storage, passphrase secr
 	return initVersion(ctx, st, passphrase, version)
 }
 
-// usesRows says whether m has parts only format 3 readers understand.
-func usesRows(m *Manifest) bool { return rowsFormatOf(m) > 0 }
-
 // rowsFormatOf is the repository format m's parts need: rowsFormat for a
 // part stored as rows, fingerprintFormat for fingerprints only, 0 for
 // neither.
@@ -265,17 +262,17 @@ func (l *lineHasher) line() (fp uint64, check uint32, n uint32) {
 	n = uint32(min(l.n, math.MaxUint32))
 	l.d.Reset()
 	l.n = 0
-	return l.finish(binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:])), check16(binary.LittleEndian.Uint64(s[8:])), n
+	return l.finish(binary.LittleEndian.Uint64(s)), check16(binary.LittleEndian.Uint64(s[8:])), n
 }
 
 // whole fingerprints a line given whole (no pieces pending); the same as
 // write and line.
 func (l *lineHasher) whole(b []byte) (fp uint64, check uint32, n uint32) {
 	r0, r1 := siphash.Hash128(l.k0, l.k1, b)
-	return l.finish(r0, r1), check16(r1), uint32(min(len(b), math.MaxUint32))
+	return l.finish(r0), check16(r1), uint32(min(len(b), math.MaxUint32))
 }
 
-func (l *lineHasher) finish(r0, _ uint64) uint64 {
+func (l *lineHasher) finish(r0 uint64) uint64 {
 	if l.bits < 64 {
 		r0 &= 1<<l.bits - 1
 	}
@@ -1273,62 +1270,71 @@ func (s *Source) openRows(ctx context.Context, p *Part) (io.ReadCloser, error) {
 	if n > len(p.Chunks) {
 		return nil, fmt.Errorf("backup %s, part %s: %d base chunks of %d: %w", s.m.ID, p.Name, n, len(p.Chunks), ErrDamaged)
 	}
-	basePart := &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[:n]}
-	diffPart := &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[n:]}
-	diff := s.openChunks(ctx, diffPart)
-	rr := &rowsReader{part: p, diff: diff, hasher: s.r.newLineHasher(p.FPBits), inBase: true}
-	rr.added = bufio.NewReaderSize(diff, 256<<10)
+	diff := s.openChunks(ctx, &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[n:]})
+	rr := &rowsReader{part: p, diff: diff, added: bufio.NewReaderSize(diff, 256<<10), inBase: true}
+	if err := rr.readRemovals(); err != nil {
+		diff.Close()
+		return nil, fmt.Errorf("backup %s, part %s: %w", s.m.ID, p.Name, err)
+	}
+	if !p.Rows.ByPosition {
+		rr.hasher = s.r.newLineHasher(p.FPBits)
+	}
+	rr.base = s.openChunks(ctx, &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[:n]})
+	rr.lines = newLineReader(rr.base)
+	return rr, nil
+}
+
+// readRemovals reads the head of the part's own chunks: the magic (which
+// says whether the added lines go in blocks, version 2), the number of
+// removals, and the removals, by position or by fingerprint.
+func (r *rowsReader) readRemovals() error {
+	info := r.part.Rows
 	magic, magic2 := magicRows, magicRows2
-	if p.Rows.ByPosition {
+	if info.ByPosition {
 		magic, magic2 = magicRowsAt, magicRowsAt2
 	}
 	hdr := make([]byte, len(magic)+8)
-	_, err := io.ReadFull(rr.added, hdr)
-	if string(hdr[:len(magic)]) == magic2 {
-		rr.blocks = &addedReader{lr: &lineReader{r: rr.added}}
+	_, err := io.ReadFull(r.added, hdr)
+	switch string(hdr[:len(magic)]) {
+	case magic2:
+		r.blocks = &addedReader{lr: &lineReader{r: r.added}}
+	case magic:
+	default:
+		err = cmp.Or(err, fmt.Errorf("it does not start with %q", magic2))
 	}
-	if err != nil || string(hdr[:len(magic)]) != magic && rr.blocks == nil {
-		diff.Close()
-		return nil, fmt.Errorf("backup %s, part %s: not rows (%v): %w", s.m.ID, p.Name, err, ErrDamaged)
+	if err != nil {
+		return fmt.Errorf("not rows (%v): %w", err, ErrDamaged)
 	}
 	count := binary.BigEndian.Uint64(hdr[len(magic):])
-	if count > removedMax || int64(count) != p.Rows.Removed {
-		diff.Close()
-		return nil, fmt.Errorf("backup %s, part %s: %d removed rows, the manifest says %d: %w", s.m.ID, p.Name, count, p.Rows.Removed, ErrDamaged)
+	if count > removedMax || int64(count) != info.Removed {
+		return fmt.Errorf("%d removed rows, the manifest says %d: %w", count, info.Removed, ErrDamaged)
 	}
-	if p.Rows.ByPosition {
-		rr.at = make([]uint64, count)
+	if info.ByPosition {
+		r.at = make([]uint64, count)
 		var prev uint64
-		for i := range rr.at {
-			delta, err := binary.ReadUvarint(rr.added)
+		for i := range r.at {
+			delta, err := binary.ReadUvarint(r.added)
 			if err != nil || i > 0 && delta == 0 {
-				diff.Close()
-				return nil, fmt.Errorf("backup %s, part %s: removed rows: %v: %w", s.m.ID, p.Name, err, ErrDamaged)
+				return fmt.Errorf("removed rows: %v: %w", err, ErrDamaged)
 			}
 			prev += delta
-			rr.at[i] = prev
+			r.at[i] = prev
 		}
-		rr.base = s.openChunks(ctx, basePart)
-		rr.lines = newLineReader(rr.base)
-		return rr, nil
+		return nil
 	}
-	rr.removed = make([]removal, count)
-	dec := fpDecoder{r: rr.added}
-	for i := range rr.removed {
+	r.removed = make([]removal, count)
+	dec := fpDecoder{r: r.added}
+	for i := range r.removed {
 		fp, check, err := dec.get()
 		if err != nil {
-			diff.Close()
-			return nil, fmt.Errorf("backup %s, part %s: removed rows: %v: %w", s.m.ID, p.Name, err, ErrDamaged)
+			return fmt.Errorf("removed rows: %v: %w", err, ErrDamaged)
 		}
-		if i > 0 && fp < rr.removed[i-1].fp {
-			diff.Close()
-			return nil, fmt.Errorf("backup %s, part %s: removed rows out of order: %w", s.m.ID, p.Name, ErrDamaged)
+		if i > 0 && fp < r.removed[i-1].fp {
+			return fmt.Errorf("removed rows out of order: %w", ErrDamaged)
 		}
-		rr.removed[i] = removal{fp: fp, check: check}
+		r.removed[i] = removal{fp: fp, check: check}
 	}
-	rr.base = s.openChunks(ctx, basePart)
-	rr.lines = newLineReader(rr.base)
-	return rr, nil
+	return nil
 }
 
 // drop reports whether the differential removes one line with this
@@ -1374,15 +1380,9 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 		}
 		line, err := r.lines.next()
 		if errors.Is(err, io.EOF) {
-			if len(r.at) > 0 {
+			if len(r.at) > 0 || slices.ContainsFunc(r.removed, func(rm removal) bool { return !rm.used }) {
 				r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
 				return 0, r.err
-			}
-			for _, rm := range r.removed {
-				if !rm.used {
-					r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
-					return 0, r.err
-				}
 			}
 			r.inBase = false
 			continue
@@ -1391,7 +1391,7 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 			r.err = fmt.Errorf("part %s: %w", r.part.Name, err)
 			return 0, r.err
 		}
-		if r.at != nil || r.part.Rows.ByPosition {
+		if r.part.Rows.ByPosition {
 			n := r.line
 			r.line++
 			if len(r.at) > 0 && r.at[0] == n {

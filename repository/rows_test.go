@@ -320,7 +320,7 @@ func TestFormat2MovesTo3And4(t *testing.T) {
 	}
 	// A backup without parts of rows writes nothing format 3.
 	plain := backupParts(t, r, Full, nil, map[string][]byte{"blob": data(1, 1<<20)})
-	if r.cfg.Version != 2 || usesRows(plain) {
+	if r.cfg.Version != 2 || rowsFormatOf(plain) != 0 {
 		t.Fatalf("format %d after a backup without rows", r.cfg.Version)
 	}
 	rows := rowLines(1, 0, 20_000)
