@@ -402,6 +402,10 @@ func (f *fpWriter) Write(b []byte) (int, error) {
 
 var errStopLines = errors.New("stop")
 
+// errRecomputeUnused stops reading a full's part back for a differential's
+// part that was not merged.
+var errRecomputeUnused = errors.New("the part was not merged: its full's fingerprints are not needed")
+
 func (f *fpWriter) Close() error {
 	defer f.sorter.Close()
 	if err := f.pw.Close(); err != nil {
@@ -528,9 +532,9 @@ func (b *recomputed) end() error                        { return nil }
 func (b *recomputed) close()                            { b.s.Close() }
 
 // recompute reads the full's part back and sorts its fingerprints.
-func (d *diffWriter) recompute() (*recomputed, error) {
+func (d *diffWriter) recompute(ctx context.Context) (*recomputed, error) {
 	w := d.pw.w
-	rc := w.r.Source(w.opts.Base).openChunksAhead(w.ctx, d.base, 1) // parts run in parallel: bound memory
+	rc := w.r.Source(w.opts.Base).openChunksAhead(ctx, d.base, 1) // parts run in parallel: bound memory
 	defer rc.Close()
 	s := rowset.NewSorter(w.tmp, w.seal)
 	h := w.r.newLineHasher(d.lines.bits)
@@ -542,7 +546,7 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 			break
 		}
 		if err == nil && i%(64<<10) == 0 {
-			err = context.Cause(w.ctx)
+			err = context.Cause(ctx)
 		}
 		if err == nil {
 			fp, check, _ := h.whole(line[:len(line)-1])
@@ -578,10 +582,12 @@ type diffWriter struct {
 	// read it (removals then go by position).
 	baseLines uint64
 	// recomputing is closed when recompute, started beside the dump, has
-	// set recomputed and recomputeErr.
-	recomputing  chan struct{}
-	recomputed   *recomputed
-	recomputeErr error
+	// set recomputed and recomputeErr; stopRecompute stops it when Close
+	// ends without merging (the part goes as chunks, or failed).
+	recomputing   chan struct{}
+	stopRecompute context.CancelCauseFunc
+	recomputed    *recomputed
+	recomputeErr  error
 }
 
 // rowsOrChunks returns the writer for a differential's part of rows: one
@@ -619,6 +625,8 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 		// two cores are better used together than one after the other.
 		// One part at a time (recomputeSlot): each holds two sort buffers
 		// and a chunk read ahead, and parts are dumped in parallel.
+		var ctx context.Context
+		ctx, d.stopRecompute = context.WithCancelCause(w.ctx)
 		d.recomputing = make(chan struct{})
 		w.background.Add(1)
 		go func() {
@@ -627,11 +635,11 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 			select {
 			case w.recomputeSlot <- struct{}{}:
 				defer func() { <-w.recomputeSlot }()
-			case <-w.ctx.Done():
-				d.recomputeErr = context.Cause(w.ctx)
+			case <-ctx.Done():
+				d.recomputeErr = context.Cause(ctx)
 				return
 			}
-			d.recomputed, d.recomputeErr = d.recompute()
+			d.recomputed, d.recomputeErr = d.recompute(ctx)
 		}()
 	}
 	return d
@@ -668,6 +676,7 @@ func (d *diffWriter) Close() error {
 			d.spool.Close()
 		}
 		if d.recomputing != nil {
+			d.stopRecompute(errRecomputeUnused) // done already when merged
 			<-d.recomputing
 			if d.recomputed != nil {
 				d.recomputed.close()

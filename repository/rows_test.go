@@ -2,6 +2,7 @@ package repository
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/repository/rowset"
@@ -442,6 +444,68 @@ func TestRowDifferentialRecomputes(t *testing.T) {
 		t.Errorf("differential stored %.0f%% of its full", share*100)
 	}
 	t.Logf("full %d bytes, differential %d", full.Stats.StoredBytes, diff.Stats.StoredBytes)
+}
+
+// TestRowDifferentialNoFinalNewline: a differential's part that does not
+// end with a newline, against a full without fingerprints, goes as chunks,
+// says why, and reads back byte for byte; the reading back of the full's
+// part started beside the dump is stopped, not waited for (here it waits
+// for its turn, held by the test, so Close would never return), and no
+// temporary file is left.
+func TestRowDifferentialNoFinalNewline(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	ctx := context.Background()
+	accounts := make([]string, 20_000)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%d\t1\t0\t%84s", i+1, "")
+	}
+	full := writeRowParts(t, r, Full, nil, tmp, map[string]string{"accounts": "4:p"}, map[string][]byte{"accounts": joinLines(accounts)})
+	if _, ok := full.Part("rowfp/accounts"); ok {
+		t.Fatal("the full stored fingerprints of rows that compress to a few bytes: the differential would not read its part back")
+	}
+	w, err := r.NewBackup(ctx, BackupOptions{Database: "hall", Engine: "postgres", Type: Differential, Base: full, TempDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.recomputeSlot <- struct{}{} // another part's turn, never over
+	pw, err := w.CreatePart(ctx, engines.PartInfo{Name: "accounts", Kind: engines.KindTable,
+		Table: &engines.TableRef{Schema: "public", Name: "accounts"}, Format: "copy-text", Shape: "4:p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := append(joinLines(accounts), "20001\t1\t0\tno newline"...)
+	if _, err := pw.Write(cut); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- pw.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waits for the full's part to be read back, which the part does not need")
+	}
+	diff, err := w.Commit(ctx, &engines.Snapshot{Engine: "postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := diff.Part("accounts")
+	if p.Method != MethodChunks || !strings.Contains(p.MethodReason, "newline") {
+		t.Errorf("stored as %s (%s), want chunks for a part without a final newline", p.Method, p.MethodReason)
+	}
+	got, err := readPart(t, r, diff, "accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, cut) {
+		t.Fatalf("read back %d bytes, want %d", len(got), len(cut))
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "dbopsd-rows", r.ID())); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 }
 
 // TestLineHasherPieces: a line fingerprinted in pieces (as writes split it)
