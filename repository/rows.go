@@ -339,7 +339,7 @@ func (w *Writer) removeTempDir() {
 }
 
 // TempBytes is how many bytes the backup wrote to temporary files.
-func (w *Writer) TempBytes() int64 { return w.temp.Load() }
+func (w *Writer) TempBytes() int64 { return w.seal.Written() }
 
 // TempDir is where the backup spills rows.
 func (w *Writer) TempDir() string { return w.tmp }
@@ -422,7 +422,6 @@ func (f *fpWriter) Close() error {
 		w.r.logger.Warn("a part of rows does not end with a newline: its differentials are stored as chunks", "part", info.Name)
 		return nil
 	}
-	w.temp.Add(f.sorter.Spilled())
 	stored, err := w.storedSize(f.pw.p)
 	if err != nil {
 		return err
@@ -557,7 +556,6 @@ func (d *diffWriter) recompute(ctx context.Context) (*recomputed, error) {
 			return nil, fmt.Errorf("reading the full's part %s: %w", d.base.Name, err)
 		}
 	}
-	w.temp.Add(s.Spilled())
 	it, err := s.Sorted()
 	if err != nil {
 		s.Close()
@@ -691,7 +689,6 @@ func (d *diffWriter) Close() error {
 		return d.err
 	}
 	w := d.pw.w
-	w.temp.Add(d.spool.Size() + d.sorter.Spilled())
 	if d.lines.n > 0 {
 		d.pw.p.MethodReason = "the part does not end with a newline: stored as chunks"
 		return d.replay()
@@ -915,7 +912,6 @@ func (d *diffWriter) merge() (*merged, error) {
 		return fail(fmt.Errorf("spooling removed rows: %w", err))
 	}
 	m.removedBytes = fpStored * m.removed
-	w.temp.Add(m.removed * fpEntry)
 	return m, nil
 }
 

@@ -488,6 +488,9 @@ func TestRowDifferentialNoFinalNewline(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close waits for the full's part to be read back, which the part does not need")
 	}
+	if w.TempBytes() == 0 {
+		t.Error("TempBytes: 0, though the part was spooled")
+	}
 	diff, err := w.Commit(ctx, &engines.Snapshot{Engine: "postgres"})
 	if err != nil {
 		t.Fatal(err)

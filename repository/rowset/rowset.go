@@ -68,13 +68,12 @@ func get(b []byte) Entry {
 // Sorter collects entries and returns them sorted. It is used by one
 // goroutine.
 type Sorter struct {
-	dir   string
-	seal  *Sealer
-	buf   []Entry
-	runs  []*File
-	n     int64
-	spill int64
-	tmp   []Entry // the radix sort's second buffer
+	dir  string
+	seal *Sealer
+	buf  []Entry
+	runs []*File
+	n    int64
+	tmp  []Entry // the radix sort's second buffer
 }
 
 // NewSorter returns a sorter that spills its runs into dir, sealed by seal.
@@ -95,9 +94,6 @@ func (s *Sorter) Add(e Entry) error {
 
 // Len is the number of entries added.
 func (s *Sorter) Len() int64 { return s.n }
-
-// Spilled is the number of bytes written to run files so far.
-func (s *Sorter) Spilled() int64 { return s.spill }
 
 func (s *Sorter) flush() error {
 	if len(s.buf) == 0 {
@@ -124,7 +120,6 @@ func (s *Sorter) flush() error {
 	if err != nil {
 		return fmt.Errorf("spilling row fingerprints to %s: %w", f.Name(), err)
 	}
-	s.spill += f.Size()
 	s.buf = s.buf[:0]
 	return nil
 }

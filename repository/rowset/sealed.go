@@ -28,10 +28,11 @@ const sealBlock = 256 << 10
 
 // Sealer seals the temporary files of one backup.
 type Sealer struct {
-	aead  cipher.AEAD
-	files atomic.Uint32 // file numbers: with the block number, the nonce
-	enc   *zstd.Encoder
-	dec   *zstd.Decoder
+	aead    cipher.AEAD
+	files   atomic.Uint32 // file numbers: with the block number, the nonce
+	written atomic.Int64  // bytes its files wrote to disk
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
 }
 
 // NewSealer draws a new key.
@@ -61,6 +62,10 @@ func NewSealer() (*Sealer, error) {
 	}
 	return &Sealer{aead: aead, enc: enc, dec: dec}, nil
 }
+
+// Written is how many bytes the sealer's files have written to disk, those
+// since removed included: what one backup spilled.
+func (s *Sealer) Written() int64 { return s.written.Load() }
 
 // File is a sealed temporary file: written once from the start, then read
 // from the start as often as needed. It is used by one goroutine.
@@ -143,6 +148,7 @@ func (f *File) seal(last bool) error {
 		return fmt.Errorf("writing temporary file %s: %w", f.f.Name(), err)
 	}
 	f.size += int64(len(f.sealed))
+	f.s.written.Add(int64(len(f.sealed)))
 	f.plain = f.plain[:0]
 	return nil
 }
