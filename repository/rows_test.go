@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -56,13 +57,7 @@ func writeRowParts(t *testing.T, r *Repo, typ string, base *Manifest, tmp string
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range parts {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(parts)) {
 		b := parts[name]
 		pw, err := w.CreatePart(ctx, engines.PartInfo{Name: name, Kind: engines.KindTable,
 			Table: &engines.TableRef{Schema: "public", Name: name}, Format: "copy-text", Shape: shapes[name]})
