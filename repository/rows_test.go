@@ -670,3 +670,88 @@ func TestAddedBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsReaderFormats: the head of a part stored as rows, in each of its
+// four forms (by fingerprint or by position; added lines as they are,
+// version 1, or in blocks, version 2), rebuilds the full's lines less the
+// removed ones plus the added ones; a head that is damaged (magic, count,
+// order, cut short) fails with ErrDamaged.
+func TestRowsReaderFormats(t *testing.T) {
+	r, _ := testRepo(t)
+	const bits = 64
+	h := r.newLineHasher(bits)
+	base := []string{"1\ta", "2\tb", "3\tc", "3\tc", "4\td"}
+	want := []string{"1\ta", "3\tc", "4\td", "5\te", "x\tf"}
+	head := func(magic string, count uint64, rest []byte) []byte {
+		b := binary.BigEndian.AppendUint64([]byte(magic), count)
+		return append(b, rest...)
+	}
+	// By position: lines 1 and 2 of the full (delta-coded); by
+	// fingerprint: "2\tb" and one "3\tc", sorted and delta-coded.
+	at := binary.AppendUvarint(binary.AppendUvarint(nil, 1), 1)
+	var byFP []byte
+	var fps [][2]uint64
+	for _, l := range []string{"2\tb", "3\tc"} {
+		fp, check, _ := h.whole([]byte(l))
+		fps = append(fps, [2]uint64{fp, uint64(check)})
+	}
+	slices.SortFunc(fps, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
+	var prev uint64
+	for _, e := range fps {
+		byFP = append(binary.AppendUvarint(byFP, e[0]-prev), byte(e[1]>>8), byte(e[1]))
+		prev = e[0]
+	}
+	v1 := []byte("5\te\nx\tf\n")
+	var v2 strings.Builder
+	bw := bufio.NewWriter(&v2)
+	run := newAddedRun(bw)
+	run.add([]byte("x\tf\n"))
+	run.add([]byte("5\te\n"))
+	run.flush()
+	run.end()
+	bw.Flush()
+	body := func(b ...[]byte) []byte { return slices.Concat(b...) }
+	for _, c := range []struct {
+		name       string
+		byPosition bool
+		removed    int64
+		part       []byte
+		damaged    bool
+	}{
+		{"v1 by position", true, 2, body(head(magicRowsAt, 2, at), v1), false},
+		{"v2 by position", true, 2, body(head(magicRowsAt2, 2, at), []byte(v2.String())), false},
+		{"v1 by fingerprint", false, 2, body(head(magicRows, 2, byFP), v1), false},
+		{"v2 by fingerprint", false, 2, body(head(magicRows2, 2, byFP), []byte(v2.String())), false},
+		{"magic of the other kind", false, 2, body(head(magicRowsAt, 2, at), v1), true},
+		{"count not the manifest's", true, 3, body(head(magicRowsAt, 2, at), v1), true},
+		{"position twice", true, 2, body(head(magicRowsAt, 2, binary.AppendUvarint(binary.AppendUvarint(nil, 1), 0)), v1), true},
+		{"fingerprints out of order", false, 2, body(head(magicRows, 2, []byte{5, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 0, 0})), true},
+		{"cut short", false, 2, head(magicRows, 2, byFP[:3]), true},
+		{"empty", false, 0, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Part{PartInfo: engines.PartInfo{Name: "t"}, Rows: &RowsInfo{ByPosition: c.byPosition, Removed: c.removed}}
+			rr := &rowsReader{part: p, added: bufio.NewReader(bytes.NewReader(c.part)), inBase: true,
+				base: io.NopCloser(strings.NewReader(strings.Join(base, "\n") + "\n")), diff: io.NopCloser(nil)}
+			err := rr.readRemovals()
+			if c.damaged {
+				if !errors.Is(err, ErrDamaged) {
+					t.Fatalf("%v, want damaged", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.byPosition {
+				rr.hasher = r.newLineHasher(bits)
+			}
+			rr.lines = newLineReader(rr.base)
+			got, err := io.ReadAll(rr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameRows(t, c.name, got, want)
+		})
+	}
+}
