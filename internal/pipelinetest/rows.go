@@ -85,9 +85,20 @@ func storedAsRows(m *repository.Manifest, t engines.TableRef) bool {
 	return false
 }
 
-// Method returns how the differential stored table t (Manifest.TableMethod),
-// with the reasons of its parts joined.
-func Method(m *repository.Manifest, t engines.TableRef) (method, reason string) {
-	method, reasons := m.TableMethod(t)
-	return method, strings.Join(reasons, "; ")
+// Stored is how a differential must have stored a table: its method
+// (Manifest.TableMethod) and words its parts' reasons contain.
+type Stored struct{ Method, Reason string }
+
+// CheckStored fails t for each table of schema that diff did not store as
+// want says.
+func CheckStored(t *testing.T, diff *repository.Manifest, schema string, want map[string]Stored) {
+	t.Helper()
+	for name, w := range want {
+		table := engines.TableRef{Schema: schema, Name: name}
+		method, reasons := diff.TableMethod(table)
+		reason := strings.Join(reasons, "; ")
+		if method != w.Method || !strings.Contains(reason, w.Reason) {
+			t.Errorf("%s stored as %q (%s), want %s (%s)", table, method, reason, w.Method, w.Reason)
+		}
+	}
 }
