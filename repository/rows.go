@@ -574,7 +574,6 @@ type diffWriter struct {
 	lines  *lineHasher
 	sorter *rowset.Sorter
 	idx    uint64
-	bytes  int64
 	err    error
 	// baseLines is the number of lines of the full's part, when recompute
 	// read it (removals then go by position).
@@ -654,7 +653,6 @@ func (d *diffWriter) Write(b []byte) (int, error) {
 		d.err = fmt.Errorf("spooling part %s: %w", d.pw.p.Name, err)
 		return 0, d.err
 	}
-	d.bytes += int64(len(b))
 	if w := d.pw.w; w.opts.Progress != nil {
 		w.opts.Progress(int64(len(b)), 0) // as the engine sends it, not when stored
 	}
@@ -718,14 +716,14 @@ func (d *diffWriter) Close() error {
 		d.pw.p.MethodReason = fmt.Sprintf("%d rows removed since the full, more than a restore holds in memory (%d): stored as chunks", m.removed, removedMax)
 		return d.replay()
 	}
-	if rowsCost*rowsSureShare < d.bytes && chunkMax < d.bytes {
+	if size := d.spool.Len(); rowsCost*rowsSureShare < size && chunkMax < size {
 		// Chunks cannot win by much: the chunk path rewrites whole chunks
 		// (2 MiB on average) around every change, and these changes are
 		// under a sixteenth of the part. Cutting the part a second time
 		// only to confirm it would cost a tenth of the differential's time.
 		d.pw.p.Method = MethodRows
 		d.pw.p.MethodReason = fmt.Sprintf("rows store less: %d rows added and %d removed, %d bytes, under 1/%d of the part's %d",
-			m.added, m.removed, rowsCost, rowsSureShare, d.bytes)
+			m.added, m.removed, rowsCost, rowsSureShare, size)
 		return d.writeRows(m)
 	}
 	chunksCost, err := d.dryRun()
