@@ -826,14 +826,10 @@ func (d *diffWriter) merge() (*merged, error) {
 	}
 	defer base.close()
 	m := &merged{bits: make([]uint64, d.idx/64+1), byPosition: d.fp == nil}
-	var rw *bufio.Writer // the removed fingerprints, unless byPosition
 	if m.byPosition {
 		m.removedAt = make([]uint64, d.baseLines/64+1)
-	} else {
-		if m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false); err != nil {
-			return nil, err
-		}
-		rw = bufio.NewWriterSize(m.removedFile, 64<<10)
+	} else if m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false); err != nil {
+		return nil, err
 	}
 	fail := func(err error) (*merged, error) { m.close(); return nil, err }
 
@@ -884,7 +880,7 @@ func (d *diffWriter) merge() (*merged, error) {
 			} else {
 				binary.BigEndian.PutUint64(buf[:], b.FP)
 				binary.BigEndian.PutUint32(buf[8:], b.Check)
-				rw.Write(buf[:])
+				m.removedFile.Write(buf[:]) // an error sticks: Finish returns it
 			}
 			m.removed++
 			if b, bok, err = base.next(); err != nil {
@@ -902,11 +898,7 @@ func (d *diffWriter) merge() (*merged, error) {
 		})
 		return m, nil
 	}
-	err = rw.Flush()
-	if err == nil {
-		err = m.removedFile.Finish()
-	}
-	if err != nil {
+	if err := m.removedFile.Finish(); err != nil {
 		return fail(fmt.Errorf("spooling removed rows: %w", err))
 	}
 	m.removedBytes = fpStored * m.removed
@@ -927,7 +919,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 	} else {
 		bw.WriteString(magicRows2)
 		binary.Write(bw, binary.BigEndian, uint64(m.removed))
-		enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile.Reader(), 64<<10)
+		enc, rr := &fpEncoder{w: bw}, m.removedFile.Reader()
 		var b [fpEntry]byte
 		for range m.removed {
 			if _, err := io.ReadFull(rr, b[:]); err != nil {
