@@ -188,9 +188,6 @@ func InitVersionForTest(ctx context.Context, st storage.Storage, passphrase secr
 	return initVersion(ctx, st, passphrase, version)
 }
 
-// usesRows says whether m has parts only format 3 readers understand.
-func usesRows(m *Manifest) bool { return rowsFormatOf(m) > 0 }
-
 // rowsFormatOf is the repository format m's parts need: rowsFormat for a
 // part stored as rows, fingerprintFormat for fingerprints only, 0 for
 // neither.
@@ -265,17 +262,17 @@ func (l *lineHasher) line() (fp uint64, check uint32, n uint32) {
 	n = uint32(min(l.n, math.MaxUint32))
 	l.d.Reset()
 	l.n = 0
-	return l.finish(binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:])), check16(binary.LittleEndian.Uint64(s[8:])), n
+	return l.finish(binary.LittleEndian.Uint64(s)), check16(binary.LittleEndian.Uint64(s[8:])), n
 }
 
 // whole fingerprints a line given whole (no pieces pending); the same as
 // write and line.
 func (l *lineHasher) whole(b []byte) (fp uint64, check uint32, n uint32) {
 	r0, r1 := siphash.Hash128(l.k0, l.k1, b)
-	return l.finish(r0, r1), check16(r1), uint32(min(len(b), math.MaxUint32))
+	return l.finish(r0), check16(r1), uint32(min(len(b), math.MaxUint32))
 }
 
-func (l *lineHasher) finish(r0, _ uint64) uint64 {
+func (l *lineHasher) finish(r0 uint64) uint64 {
 	if l.bits < 64 {
 		r0 &= 1<<l.bits - 1
 	}
@@ -342,7 +339,7 @@ func (w *Writer) removeTempDir() {
 }
 
 // TempBytes is how many bytes the backup wrote to temporary files.
-func (w *Writer) TempBytes() int64 { return w.temp.Load() }
+func (w *Writer) TempBytes() int64 { return w.seal.Written() }
 
 // TempDir is where the backup spills rows.
 func (w *Writer) TempDir() string { return w.tmp }
@@ -367,15 +364,7 @@ type fpWriter struct {
 // 64 Ki rows, it spares a full most of the hashing and sorting of rows that
 // compress to a few bytes.
 func (f *fpWriter) worthKeeping() bool {
-	w := f.pw.w
-	var raw, stored int64
-	w.mu.Lock()
-	for _, c := range f.pw.p.Chunks {
-		if st := w.known[c.ID]; st > 0 {
-			raw, stored = raw+int64(c.Size), stored+int64(st)
-		}
-	}
-	w.mu.Unlock()
+	raw, stored, _ := f.pw.w.chunksStored(f.pw.p)
 	if raw < 4<<20 || f.idx == 0 {
 		return true // too little seen to judge
 	}
@@ -413,6 +402,10 @@ func (f *fpWriter) Write(b []byte) (int, error) {
 
 var errStopLines = errors.New("stop")
 
+// errRecomputeUnused stops reading a full's part back for a differential's
+// part that was not merged.
+var errRecomputeUnused = errors.New("the part was not merged: its full's fingerprints are not needed")
+
 func (f *fpWriter) Close() error {
 	defer f.sorter.Close()
 	if err := f.pw.Close(); err != nil {
@@ -429,7 +422,6 @@ func (f *fpWriter) Close() error {
 		w.r.logger.Warn("a part of rows does not end with a newline: its differentials are stored as chunks", "part", info.Name)
 		return nil
 	}
-	w.temp.Add(f.sorter.Spilled())
 	stored, err := w.storedSize(f.pw.p)
 	if err != nil {
 		return err
@@ -490,24 +482,27 @@ const rowsSureShare = 16
 // full 8 times larger); the MariaDB bench table about 56 bytes (16 %).
 const fpShareMax = 8
 
+// chunksStored sums the plaintext and stored sizes of p's chunks whose
+// upload has finished; pending says whether some are still uploading.
+func (w *Writer) chunksStored(p *Part) (raw, stored int64, pending bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range p.Chunks {
+		if st := w.known[c.ID]; st > 0 {
+			raw, stored = raw+int64(c.Size), stored+int64(st)
+		} else {
+			pending = true
+		}
+	}
+	return raw, stored, pending
+}
+
 // storedSize waits until every chunk of p is stored and returns their
 // stored size.
 func (w *Writer) storedSize(p *Part) (int64, error) {
 	for {
-		var sum int64
-		pending := false
-		w.mu.Lock()
-		for _, c := range p.Chunks {
-			st := w.known[c.ID]
-			if st == 0 {
-				pending = true
-				break
-			}
-			sum += int64(st)
-		}
-		w.mu.Unlock()
-		if !pending {
-			return sum, nil
+		if _, stored, pending := w.chunksStored(p); !pending {
+			return stored, nil
 		}
 		select {
 		case <-w.ctx.Done():
@@ -536,9 +531,9 @@ func (b *recomputed) end() error                        { return nil }
 func (b *recomputed) close()                            { b.s.Close() }
 
 // recompute reads the full's part back and sorts its fingerprints.
-func (d *diffWriter) recompute() (*recomputed, error) {
+func (d *diffWriter) recompute(ctx context.Context) (*recomputed, error) {
 	w := d.pw.w
-	rc := w.r.Source(w.opts.Base).openChunksAhead(w.ctx, d.base, 1) // parts run in parallel: bound memory
+	rc := w.r.Source(w.opts.Base).openChunksAhead(ctx, d.base, 1) // parts run in parallel: bound memory
 	defer rc.Close()
 	s := rowset.NewSorter(w.tmp, w.seal)
 	h := w.r.newLineHasher(d.lines.bits)
@@ -550,7 +545,7 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 			break
 		}
 		if err == nil && i%(64<<10) == 0 {
-			err = context.Cause(w.ctx)
+			err = context.Cause(ctx)
 		}
 		if err == nil {
 			fp, check, _ := h.whole(line[:len(line)-1])
@@ -561,7 +556,6 @@ func (d *diffWriter) recompute() (*recomputed, error) {
 			return nil, fmt.Errorf("reading the full's part %s: %w", d.base.Name, err)
 		}
 	}
-	w.temp.Add(s.Spilled())
 	it, err := s.Sorted()
 	if err != nil {
 		s.Close()
@@ -580,16 +574,17 @@ type diffWriter struct {
 	lines  *lineHasher
 	sorter *rowset.Sorter
 	idx    uint64
-	bytes  int64
 	err    error
 	// baseLines is the number of lines of the full's part, when recompute
 	// read it (removals then go by position).
 	baseLines uint64
 	// recomputing is closed when recompute, started beside the dump, has
-	// set recomputed and recomputeErr.
-	recomputing  chan struct{}
-	recomputed   *recomputed
-	recomputeErr error
+	// set recomputed and recomputeErr; stopRecompute stops it when Close
+	// ends without merging (the part goes as chunks, or failed).
+	recomputing   chan struct{}
+	stopRecompute context.CancelCauseFunc
+	recomputed    *recomputed
+	recomputeErr  error
 }
 
 // rowsOrChunks returns the writer for a differential's part of rows: one
@@ -627,6 +622,8 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 		// two cores are better used together than one after the other.
 		// One part at a time (recomputeSlot): each holds two sort buffers
 		// and a chunk read ahead, and parts are dumped in parallel.
+		var ctx context.Context
+		ctx, d.stopRecompute = context.WithCancelCause(w.ctx)
 		d.recomputing = make(chan struct{})
 		w.background.Add(1)
 		go func() {
@@ -635,11 +632,11 @@ func (w *Writer) rowsOrChunks(pw *partWriter) io.WriteCloser {
 			select {
 			case w.recomputeSlot <- struct{}{}:
 				defer func() { <-w.recomputeSlot }()
-			case <-w.ctx.Done():
-				d.recomputeErr = context.Cause(w.ctx)
+			case <-ctx.Done():
+				d.recomputeErr = context.Cause(ctx)
 				return
 			}
-			d.recomputed, d.recomputeErr = d.recompute()
+			d.recomputed, d.recomputeErr = d.recompute(ctx)
 		}()
 	}
 	return d
@@ -656,7 +653,6 @@ func (d *diffWriter) Write(b []byte) (int, error) {
 		d.err = fmt.Errorf("spooling part %s: %w", d.pw.p.Name, err)
 		return 0, d.err
 	}
-	d.bytes += int64(len(b))
 	if w := d.pw.w; w.opts.Progress != nil {
 		w.opts.Progress(int64(len(b)), 0) // as the engine sends it, not when stored
 	}
@@ -676,6 +672,7 @@ func (d *diffWriter) Close() error {
 			d.spool.Close()
 		}
 		if d.recomputing != nil {
+			d.stopRecompute(errRecomputeUnused) // done already when merged
 			<-d.recomputing
 			if d.recomputed != nil {
 				d.recomputed.close()
@@ -690,7 +687,6 @@ func (d *diffWriter) Close() error {
 		return d.err
 	}
 	w := d.pw.w
-	w.temp.Add(d.spool.Size() + d.sorter.Spilled())
 	if d.lines.n > 0 {
 		d.pw.p.MethodReason = "the part does not end with a newline: stored as chunks"
 		return d.replay()
@@ -720,14 +716,14 @@ func (d *diffWriter) Close() error {
 		d.pw.p.MethodReason = fmt.Sprintf("%d rows removed since the full, more than a restore holds in memory (%d): stored as chunks", m.removed, removedMax)
 		return d.replay()
 	}
-	if rowsCost*rowsSureShare < d.bytes && chunkMax < d.bytes {
+	if size := d.spool.Len(); rowsCost*rowsSureShare < size && chunkMax < size {
 		// Chunks cannot win by much: the chunk path rewrites whole chunks
 		// (2 MiB on average) around every change, and these changes are
 		// under a sixteenth of the part. Cutting the part a second time
 		// only to confirm it would cost a tenth of the differential's time.
 		d.pw.p.Method = MethodRows
 		d.pw.p.MethodReason = fmt.Sprintf("rows store less: %d rows added and %d removed, %d bytes, under 1/%d of the part's %d",
-			m.added, m.removed, rowsCost, rowsSureShare, d.bytes)
+			m.added, m.removed, rowsCost, rowsSureShare, size)
 		return d.writeRows(m)
 	}
 	chunksCost, err := d.dryRun()
@@ -767,7 +763,8 @@ func (d *diffWriter) dryRun() (int64, error) {
 }
 
 // merged is the outcome of the sort-merge: a bitmap of the spooled lines
-// the full lacks, and a file of the full's fingerprints the part lost.
+// the full lacks, and the full's lines the part lost: a file of their
+// fingerprints, or (byPosition) a bitmap of their positions.
 type merged struct {
 	added, removed int64
 	addedBytes     int64
@@ -831,12 +828,9 @@ func (d *diffWriter) merge() (*merged, error) {
 	m := &merged{bits: make([]uint64, d.idx/64+1), byPosition: d.fp == nil}
 	if m.byPosition {
 		m.removedAt = make([]uint64, d.baseLines/64+1)
-	}
-	m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false)
-	if err != nil {
+	} else if m.removedFile, err = w.seal.Create(w.tmp, "removed-*", false); err != nil {
 		return nil, err
 	}
-	rw := bufio.NewWriterSize(m.removedFile, 64<<10)
 	fail := func(err error) (*merged, error) { m.close(); return nil, err }
 
 	a, aok, err := it.Next()
@@ -886,7 +880,7 @@ func (d *diffWriter) merge() (*merged, error) {
 			} else {
 				binary.BigEndian.PutUint64(buf[:], b.FP)
 				binary.BigEndian.PutUint32(buf[8:], b.Check)
-				rw.Write(buf[:])
+				m.removedFile.Write(buf[:]) // an error sticks: Finish returns it
 			}
 			m.removed++
 			if b, bok, err = base.next(); err != nil {
@@ -897,22 +891,17 @@ func (d *diffWriter) merge() (*merged, error) {
 	if err := base.end(); err != nil {
 		return fail(err)
 	}
-	err = rw.Flush()
-	if err == nil {
-		err = m.removedFile.Finish()
-	}
-	if err != nil {
-		return fail(fmt.Errorf("spooling removed rows: %w", err))
-	}
 	if m.byPosition {
 		m.eachRemoved(func(delta uint64) {
 			var b [binary.MaxVarintLen64]byte
 			m.removedBytes += int64(binary.PutUvarint(b[:], delta))
 		})
-	} else {
-		m.removedBytes = fpStored * m.removed
-		w.temp.Add(m.removed * fpEntry)
+		return m, nil
 	}
+	if err := m.removedFile.Finish(); err != nil {
+		return fail(fmt.Errorf("spooling removed rows: %w", err))
+	}
+	m.removedBytes = fpStored * m.removed
 	return m, nil
 }
 
@@ -930,7 +919,7 @@ func (d *diffWriter) writeRows(m *merged) error {
 	} else {
 		bw.WriteString(magicRows2)
 		binary.Write(bw, binary.BigEndian, uint64(m.removed))
-		enc, rr := &fpEncoder{w: bw}, bufio.NewReaderSize(m.removedFile.Reader(), 64<<10)
+		enc, rr := &fpEncoder{w: bw}, m.removedFile.Reader()
 		var b [fpEntry]byte
 		for range m.removed {
 			if _, err := io.ReadFull(rr, b[:]); err != nil {
@@ -1276,62 +1265,71 @@ func (s *Source) openRows(ctx context.Context, p *Part) (io.ReadCloser, error) {
 	if n > len(p.Chunks) {
 		return nil, fmt.Errorf("backup %s, part %s: %d base chunks of %d: %w", s.m.ID, p.Name, n, len(p.Chunks), ErrDamaged)
 	}
-	basePart := &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[:n]}
-	diffPart := &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[n:]}
-	diff := s.openChunks(ctx, diffPart)
-	rr := &rowsReader{part: p, diff: diff, hasher: s.r.newLineHasher(p.FPBits), inBase: true}
-	rr.added = bufio.NewReaderSize(diff, 256<<10)
+	diff := s.openChunks(ctx, &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[n:]})
+	rr := &rowsReader{part: p, diff: diff, added: bufio.NewReaderSize(diff, 256<<10), inBase: true}
+	if err := rr.readRemovals(); err != nil {
+		diff.Close()
+		return nil, fmt.Errorf("backup %s, part %s: %w", s.m.ID, p.Name, err)
+	}
+	if !p.Rows.ByPosition {
+		rr.hasher = s.r.newLineHasher(p.FPBits)
+	}
+	rr.base = s.openChunks(ctx, &Part{PartInfo: p.PartInfo, Chunks: p.Chunks[:n]})
+	rr.lines = newLineReader(rr.base)
+	return rr, nil
+}
+
+// readRemovals reads the head of the part's own chunks: the magic (which
+// says whether the added lines go in blocks, version 2), the number of
+// removals, and the removals, by position or by fingerprint.
+func (r *rowsReader) readRemovals() error {
+	info := r.part.Rows
 	magic, magic2 := magicRows, magicRows2
-	if p.Rows.ByPosition {
+	if info.ByPosition {
 		magic, magic2 = magicRowsAt, magicRowsAt2
 	}
 	hdr := make([]byte, len(magic)+8)
-	_, err := io.ReadFull(rr.added, hdr)
-	if string(hdr[:len(magic)]) == magic2 {
-		rr.blocks = &addedReader{lr: &lineReader{r: rr.added}}
+	_, err := io.ReadFull(r.added, hdr)
+	switch string(hdr[:len(magic)]) {
+	case magic2:
+		r.blocks = &addedReader{lr: &lineReader{r: r.added}}
+	case magic:
+	default:
+		err = cmp.Or(err, fmt.Errorf("it does not start with %q", magic2))
 	}
-	if err != nil || string(hdr[:len(magic)]) != magic && rr.blocks == nil {
-		diff.Close()
-		return nil, fmt.Errorf("backup %s, part %s: not rows (%v): %w", s.m.ID, p.Name, err, ErrDamaged)
+	if err != nil {
+		return fmt.Errorf("not rows (%v): %w", err, ErrDamaged)
 	}
 	count := binary.BigEndian.Uint64(hdr[len(magic):])
-	if count > removedMax || int64(count) != p.Rows.Removed {
-		diff.Close()
-		return nil, fmt.Errorf("backup %s, part %s: %d removed rows, the manifest says %d: %w", s.m.ID, p.Name, count, p.Rows.Removed, ErrDamaged)
+	if count > removedMax || int64(count) != info.Removed {
+		return fmt.Errorf("%d removed rows, the manifest says %d: %w", count, info.Removed, ErrDamaged)
 	}
-	if p.Rows.ByPosition {
-		rr.at = make([]uint64, count)
+	if info.ByPosition {
+		r.at = make([]uint64, count)
 		var prev uint64
-		for i := range rr.at {
-			delta, err := binary.ReadUvarint(rr.added)
+		for i := range r.at {
+			delta, err := binary.ReadUvarint(r.added)
 			if err != nil || i > 0 && delta == 0 {
-				diff.Close()
-				return nil, fmt.Errorf("backup %s, part %s: removed rows: %v: %w", s.m.ID, p.Name, err, ErrDamaged)
+				return fmt.Errorf("removed rows: %v: %w", err, ErrDamaged)
 			}
 			prev += delta
-			rr.at[i] = prev
+			r.at[i] = prev
 		}
-		rr.base = s.openChunks(ctx, basePart)
-		rr.lines = newLineReader(rr.base)
-		return rr, nil
+		return nil
 	}
-	rr.removed = make([]removal, count)
-	dec := fpDecoder{r: rr.added}
-	for i := range rr.removed {
+	r.removed = make([]removal, count)
+	dec := fpDecoder{r: r.added}
+	for i := range r.removed {
 		fp, check, err := dec.get()
 		if err != nil {
-			diff.Close()
-			return nil, fmt.Errorf("backup %s, part %s: removed rows: %v: %w", s.m.ID, p.Name, err, ErrDamaged)
+			return fmt.Errorf("removed rows: %v: %w", err, ErrDamaged)
 		}
-		if i > 0 && fp < rr.removed[i-1].fp {
-			diff.Close()
-			return nil, fmt.Errorf("backup %s, part %s: removed rows out of order: %w", s.m.ID, p.Name, ErrDamaged)
+		if i > 0 && fp < r.removed[i-1].fp {
+			return fmt.Errorf("removed rows out of order: %w", ErrDamaged)
 		}
-		rr.removed[i] = removal{fp: fp, check: check}
+		r.removed[i] = removal{fp: fp, check: check}
 	}
-	rr.base = s.openChunks(ctx, basePart)
-	rr.lines = newLineReader(rr.base)
-	return rr, nil
+	return nil
 }
 
 // drop reports whether the differential removes one line with this
@@ -1377,15 +1375,9 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 		}
 		line, err := r.lines.next()
 		if errors.Is(err, io.EOF) {
-			if len(r.at) > 0 {
+			if len(r.at) > 0 || slices.ContainsFunc(r.removed, func(rm removal) bool { return !rm.used }) {
 				r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
 				return 0, r.err
-			}
-			for _, rm := range r.removed {
-				if !rm.used {
-					r.err = fmt.Errorf("part %s: a row the differential removes is not in the full: %w", r.part.Name, ErrDamaged)
-					return 0, r.err
-				}
 			}
 			r.inBase = false
 			continue
@@ -1394,7 +1386,7 @@ func (r *rowsReader) Read(b []byte) (int, error) {
 			r.err = fmt.Errorf("part %s: %w", r.part.Name, err)
 			return 0, r.err
 		}
-		if r.at != nil || r.part.Rows.ByPosition {
+		if r.part.Rows.ByPosition {
 			n := r.line
 			r.line++
 			if len(r.at) > 0 && r.at[0] == n {

@@ -2,18 +2,21 @@ package repository
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbopsd/dbopsd/engines"
 	"github.com/dbopsd/dbopsd/repository/rowset"
@@ -54,13 +57,7 @@ func writeRowParts(t *testing.T, r *Repo, typ string, base *Manifest, tmp string
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range parts {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(parts)) {
 		b := parts[name]
 		pw, err := w.CreatePart(ctx, engines.PartInfo{Name: name, Kind: engines.KindTable,
 			Table: &engines.TableRef{Schema: "public", Name: name}, Format: "copy-text", Shape: shapes[name]})
@@ -320,7 +317,7 @@ func TestFormat2MovesTo3And4(t *testing.T) {
 	}
 	// A backup without parts of rows writes nothing format 3.
 	plain := backupParts(t, r, Full, nil, map[string][]byte{"blob": data(1, 1<<20)})
-	if r.cfg.Version != 2 || usesRows(plain) {
+	if r.cfg.Version != 2 || rowsFormatOf(plain) != 0 {
 		t.Fatalf("format %d after a backup without rows", r.cfg.Version)
 	}
 	rows := rowLines(1, 0, 20_000)
@@ -442,6 +439,71 @@ func TestRowDifferentialRecomputes(t *testing.T) {
 		t.Errorf("differential stored %.0f%% of its full", share*100)
 	}
 	t.Logf("full %d bytes, differential %d", full.Stats.StoredBytes, diff.Stats.StoredBytes)
+}
+
+// TestRowDifferentialNoFinalNewline: a differential's part that does not
+// end with a newline, against a full without fingerprints, goes as chunks,
+// says why, and reads back byte for byte; the reading back of the full's
+// part started beside the dump is stopped, not waited for (here it waits
+// for its turn, held by the test, so Close would never return), and no
+// temporary file is left.
+func TestRowDifferentialNoFinalNewline(t *testing.T) {
+	r, _ := testRepo(t)
+	tmp := t.TempDir()
+	ctx := context.Background()
+	accounts := make([]string, 20_000)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%d\t1\t0\t%84s", i+1, "")
+	}
+	full := writeRowParts(t, r, Full, nil, tmp, map[string]string{"accounts": "4:p"}, map[string][]byte{"accounts": joinLines(accounts)})
+	if _, ok := full.Part("rowfp/accounts"); ok {
+		t.Fatal("the full stored fingerprints of rows that compress to a few bytes: the differential would not read its part back")
+	}
+	w, err := r.NewBackup(ctx, BackupOptions{Database: "hall", Engine: "postgres", Type: Differential, Base: full, TempDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.recomputeSlot <- struct{}{} // another part's turn, never over
+	pw, err := w.CreatePart(ctx, engines.PartInfo{Name: "accounts", Kind: engines.KindTable,
+		Table: &engines.TableRef{Schema: "public", Name: "accounts"}, Format: "copy-text", Shape: "4:p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := append(joinLines(accounts), "20001\t1\t0\tno newline"...)
+	if _, err := pw.Write(cut); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- pw.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waits for the full's part to be read back, which the part does not need")
+	}
+	if w.TempBytes() == 0 {
+		t.Error("TempBytes: 0, though the part was spooled")
+	}
+	diff, err := w.Commit(ctx, &engines.Snapshot{Engine: "postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := diff.Part("accounts")
+	if p.Method != MethodChunks || !strings.Contains(p.MethodReason, "newline") {
+		t.Errorf("stored as %s (%s), want chunks for a part without a final newline", p.Method, p.MethodReason)
+	}
+	got, err := readPart(t, r, diff, "accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, cut) {
+		t.Fatalf("read back %d bytes, want %d", len(got), len(cut))
+	}
+	if left, _ := os.ReadDir(filepath.Join(tmp, "dbopsd-rows", r.ID())); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 }
 
 // TestLineHasherPieces: a line fingerprinted in pieces (as writes split it)
@@ -606,5 +668,90 @@ func TestAddedBlocks(t *testing.T) {
 		if _, err := read(b); !errors.Is(err, ErrDamaged) {
 			t.Errorf("%s: %v, want damaged", name, err)
 		}
+	}
+}
+
+// TestRowsReaderFormats: the head of a part stored as rows, in each of its
+// four forms (by fingerprint or by position; added lines as they are,
+// version 1, or in blocks, version 2), rebuilds the full's lines less the
+// removed ones plus the added ones; a head that is damaged (magic, count,
+// order, cut short) fails with ErrDamaged.
+func TestRowsReaderFormats(t *testing.T) {
+	r, _ := testRepo(t)
+	const bits = 64
+	h := r.newLineHasher(bits)
+	base := []string{"1\ta", "2\tb", "3\tc", "3\tc", "4\td"}
+	want := []string{"1\ta", "3\tc", "4\td", "5\te", "x\tf"}
+	head := func(magic string, count uint64, rest []byte) []byte {
+		b := binary.BigEndian.AppendUint64([]byte(magic), count)
+		return append(b, rest...)
+	}
+	// By position: lines 1 and 2 of the full (delta-coded); by
+	// fingerprint: "2\tb" and one "3\tc", sorted and delta-coded.
+	at := binary.AppendUvarint(binary.AppendUvarint(nil, 1), 1)
+	var byFP []byte
+	var fps [][2]uint64
+	for _, l := range []string{"2\tb", "3\tc"} {
+		fp, check, _ := h.whole([]byte(l))
+		fps = append(fps, [2]uint64{fp, uint64(check)})
+	}
+	slices.SortFunc(fps, func(a, b [2]uint64) int { return cmp.Compare(a[0], b[0]) })
+	var prev uint64
+	for _, e := range fps {
+		byFP = append(binary.AppendUvarint(byFP, e[0]-prev), byte(e[1]>>8), byte(e[1]))
+		prev = e[0]
+	}
+	v1 := []byte("5\te\nx\tf\n")
+	var v2 strings.Builder
+	bw := bufio.NewWriter(&v2)
+	run := newAddedRun(bw)
+	run.add([]byte("x\tf\n"))
+	run.add([]byte("5\te\n"))
+	run.flush()
+	run.end()
+	bw.Flush()
+	body := func(b ...[]byte) []byte { return slices.Concat(b...) }
+	for _, c := range []struct {
+		name       string
+		byPosition bool
+		removed    int64
+		part       []byte
+		damaged    bool
+	}{
+		{"v1 by position", true, 2, body(head(magicRowsAt, 2, at), v1), false},
+		{"v2 by position", true, 2, body(head(magicRowsAt2, 2, at), []byte(v2.String())), false},
+		{"v1 by fingerprint", false, 2, body(head(magicRows, 2, byFP), v1), false},
+		{"v2 by fingerprint", false, 2, body(head(magicRows2, 2, byFP), []byte(v2.String())), false},
+		{"magic of the other kind", false, 2, body(head(magicRowsAt, 2, at), v1), true},
+		{"count not the manifest's", true, 3, body(head(magicRowsAt, 2, at), v1), true},
+		{"position twice", true, 2, body(head(magicRowsAt, 2, binary.AppendUvarint(binary.AppendUvarint(nil, 1), 0)), v1), true},
+		{"fingerprints out of order", false, 2, body(head(magicRows, 2, []byte{5, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 0, 0})), true},
+		{"cut short", false, 2, head(magicRows, 2, byFP[:3]), true},
+		{"empty", false, 0, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Part{PartInfo: engines.PartInfo{Name: "t"}, Rows: &RowsInfo{ByPosition: c.byPosition, Removed: c.removed}}
+			rr := &rowsReader{part: p, added: bufio.NewReader(bytes.NewReader(c.part)), inBase: true,
+				base: io.NopCloser(strings.NewReader(strings.Join(base, "\n") + "\n")), diff: io.NopCloser(nil)}
+			err := rr.readRemovals()
+			if c.damaged {
+				if !errors.Is(err, ErrDamaged) {
+					t.Fatalf("%v, want damaged", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.byPosition {
+				rr.hasher = r.newLineHasher(bits)
+			}
+			rr.lines = newLineReader(rr.base)
+			got, err := io.ReadAll(rr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameRows(t, c.name, got, want)
+		})
 	}
 }

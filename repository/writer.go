@@ -71,11 +71,9 @@ type Writer struct {
 	raw, stored atomic.Int64
 	newChunks   atomic.Int64
 
-	// tmp is this backup's directory for spilled rows; temp counts the
-	// bytes written there.
+	// tmp is this backup's directory for spilled rows.
 	tmp  string
-	temp atomic.Int64
-	seal *rowset.Sealer // seals what is spilled there (rows.go)
+	seal *rowset.Sealer // seals what is spilled there, and counts it (rows.go)
 	// background: goroutines of row-level differentials (rows.go);
 	// recomputeSlot lets one of them read a full's part back at a time.
 	background    sync.WaitGroup

@@ -78,19 +78,14 @@ func rowsSetup(t *testing.T) (enginetest.Setup, enginetest.Database) {
 func TestRowDifferential(t *testing.T) {
 	s, src := rowsSetup(t)
 	_, diff := pipelinetest.Rows(t, s, src, func(t *testing.T) { execSQL(t, src.Conn, src.Name, rowsChange) })
-	for table, want := range map[string]struct{ method, reason string }{
-		"tickets": {repository.MethodRows, "rows store less"},
-		"nokey":   {repository.MethodRows, "rows store less"},
-		"nulls":   {repository.MethodRows, "rows store less"},
-		"toasted": {repository.MethodRows, "rows store less"},
-		"altered": {repository.MethodChunks, "columns changed"},
-		"created": {repository.MethodChunks, "no such part"},
-	} {
-		method, reason := pipelinetest.Method(diff, engines.TableRef{Schema: "public", Name: table})
-		if method != want.method || !strings.Contains(reason, want.reason) {
-			t.Errorf("%s stored as %q (%s), want %s (%s)", table, method, reason, want.method, want.reason)
-		}
-	}
+	pipelinetest.CheckStored(t, diff, "public", map[string]pipelinetest.Stored{
+		"tickets": {Method: repository.MethodRows, Reason: "rows store less"},
+		"nokey":   {Method: repository.MethodRows, Reason: "rows store less"},
+		"nulls":   {Method: repository.MethodRows, Reason: "rows store less"},
+		"toasted": {Method: repository.MethodRows, Reason: "rows store less"},
+		"altered": {Method: repository.MethodChunks, Reason: "columns changed"},
+		"created": {Method: repository.MethodChunks, Reason: "no such part"},
+	})
 	if _, ok := diff.Snapshot.Table(engines.TableRef{Schema: "public", Name: "dropped"}); ok {
 		t.Error("the dropped table is in the differential")
 	}
@@ -102,12 +97,8 @@ func TestRowDifferentialCollisions(t *testing.T) {
 	defer repository.SetFingerprintBitsForTest(4)()
 	s, src := rowsSetup(t)
 	_, diff := pipelinetest.Rows(t, s, src, func(t *testing.T) { execSQL(t, src.Conn, src.Name, rowsChange) })
-	for _, table := range []string{"tickets", "nokey", "nulls"} {
-		method, reason := pipelinetest.Method(diff, engines.TableRef{Schema: "public", Name: table})
-		if method != repository.MethodChunks || !strings.Contains(reason, "share a fingerprint") {
-			t.Errorf("%s stored as %q (%s), want chunks after a collision", table, method, reason)
-		}
-	}
+	collided := pipelinetest.Stored{Method: repository.MethodChunks, Reason: "share a fingerprint"}
+	pipelinetest.CheckStored(t, diff, "public", map[string]pipelinetest.Stored{"tickets": collided, "nokey": collided, "nulls": collided})
 }
 
 // TestRowDifferentialSortedRunsSealed: with added rows sorted in runs of
@@ -146,10 +137,7 @@ func TestRowDifferentialSortedRunsSealed(t *testing.T) {
 	if seen.Load() == 0 {
 		t.Fatal("no temporary file seen while parts were merged")
 	}
-	method, reason := pipelinetest.Method(diff, engines.TableRef{Schema: "public", Name: "tickets"})
-	if method != repository.MethodRows {
-		t.Errorf("tickets stored as %q (%s), want rows", method, reason)
-	}
+	pipelinetest.CheckStored(t, diff, "public", map[string]pipelinetest.Stored{"tickets": {Method: repository.MethodRows}})
 }
 
 func md5Hex(s string) string {

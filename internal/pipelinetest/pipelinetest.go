@@ -34,6 +34,17 @@ type pipeline struct {
 
 func (p *pipeline) Full(t *testing.T, s enginetest.Setup, src enginetest.Database) {
 	t.Helper()
+	repo := newRepo(t)
+	res, err := backup.Run(t.Context(), job(s, src, repo, repository.Full))
+	if err != nil {
+		t.Fatalf("full backup into the repository: %v", err)
+	}
+	p.repo, p.full = repo, res.Manifest
+}
+
+// newRepo initialises a repository on local storage in a test directory.
+func newRepo(t *testing.T) *repository.Repo {
+	t.Helper()
 	st, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -42,11 +53,7 @@ func (p *pipeline) Full(t *testing.T, s enginetest.Setup, src enginetest.Databas
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := backup.Run(t.Context(), job(s, src, repo, repository.Full))
-	if err != nil {
-		t.Fatalf("full backup into the repository: %v", err)
-	}
-	p.repo, p.full = repo, res.Manifest
+	return repo
 }
 
 func job(s enginetest.Setup, src enginetest.Database, repo *repository.Repo, typ string) backup.Job {

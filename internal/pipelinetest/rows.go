@@ -10,8 +10,6 @@ import (
 	"github.com/dbopsd/dbopsd/engines/enginetest"
 	"github.com/dbopsd/dbopsd/repository"
 	"github.com/dbopsd/dbopsd/restore"
-	"github.com/dbopsd/dbopsd/secret"
-	"github.com/dbopsd/dbopsd/storage/local"
 )
 
 // Rows is the row-level differential case (repository/rows.go) on a real
@@ -22,14 +20,7 @@ import (
 // check how each table was stored (Method).
 func Rows(t *testing.T, s enginetest.Setup, src enginetest.Database, change func(t *testing.T)) (full, diff *repository.Manifest) {
 	t.Helper()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, err := repository.Init(t.Context(), st, secret.New("enginetest passphrase"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := newRepo(t)
 	tmp := t.TempDir()
 	j := job(s, src, repo, repository.Full)
 	j.TempDir = tmp
@@ -94,15 +85,20 @@ func storedAsRows(m *repository.Manifest, t engines.TableRef) bool {
 	return false
 }
 
-// Method returns how the differential stored table t's parts, and why
-// (joined when the table has several parts).
-func Method(m *repository.Manifest, t engines.TableRef) (method, reason string) {
-	var methods, reasons []string
-	for _, p := range m.Parts {
-		if p.Table == nil || *p.Table != t || p.Kind != engines.KindTable {
-			continue
+// Stored is how a differential must have stored a table: its method
+// (Manifest.TableMethod) and words its parts' reasons contain.
+type Stored struct{ Method, Reason string }
+
+// CheckStored fails t for each table of schema that diff did not store as
+// want says.
+func CheckStored(t *testing.T, diff *repository.Manifest, schema string, want map[string]Stored) {
+	t.Helper()
+	for name, w := range want {
+		table := engines.TableRef{Schema: schema, Name: name}
+		method, reasons := diff.TableMethod(table)
+		reason := strings.Join(reasons, "; ")
+		if method != w.Method || !strings.Contains(reason, w.Reason) {
+			t.Errorf("%s stored as %q (%s), want %s (%s)", table, method, reason, w.Method, w.Reason)
 		}
-		methods, reasons = append(methods, p.Method), append(reasons, p.MethodReason)
 	}
-	return strings.Join(methods, ","), strings.Join(reasons, "; ")
 }

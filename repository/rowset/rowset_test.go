@@ -63,7 +63,8 @@ func TestSortedAcrossRuns(t *testing.T) {
 
 // TestSealedFile: what is written comes back whole, read as often as
 // needed, compressed or not; the file on disk holds none of it in
-// plaintext; a changed byte or a file cut short fails the read.
+// plaintext; a changed byte or a file cut short fails the read; the
+// sealer counts every byte its files wrote, removed ones included.
 func TestSealedFile(t *testing.T) {
 	seal, err := NewSealer()
 	if err != nil {
@@ -71,6 +72,7 @@ func TestSealedFile(t *testing.T) {
 	}
 	const secretRow = "42\tZhang San\t110101199003077777\n"
 	want := bytes.Repeat([]byte(secretRow), 30000) // several blocks
+	var written int64
 	for _, compress := range []bool{true, false} {
 		dir := t.TempDir()
 		f, err := seal.Create(dir, "part-*", compress)
@@ -87,6 +89,7 @@ func TestSealedFile(t *testing.T) {
 		if err := f.Finish(); err != nil {
 			t.Fatal(err)
 		}
+		written += f.Size()
 		for range 2 {
 			got, err := io.ReadAll(f.Reader())
 			if err != nil || !bytes.Equal(got, want) {
@@ -125,5 +128,8 @@ func TestSealedFile(t *testing.T) {
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
 			t.Fatalf("%d files left after Close", len(left))
 		}
+	}
+	if seal.Written() != written || written == 0 {
+		t.Fatalf("the sealer counts %d bytes written, its files %d", seal.Written(), written)
 	}
 }

@@ -28,10 +28,11 @@ const sealBlock = 256 << 10
 
 // Sealer seals the temporary files of one backup.
 type Sealer struct {
-	aead  cipher.AEAD
-	files atomic.Uint32 // file numbers: with the block number, the nonce
-	enc   *zstd.Encoder
-	dec   *zstd.Decoder
+	aead    cipher.AEAD
+	files   atomic.Uint32 // file numbers: with the block number, the nonce
+	written atomic.Int64  // bytes its files wrote to disk
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
 }
 
 // NewSealer draws a new key.
@@ -62,6 +63,10 @@ func NewSealer() (*Sealer, error) {
 	return &Sealer{aead: aead, enc: enc, dec: dec}, nil
 }
 
+// Written is how many bytes the sealer's files have written to disk, those
+// since removed included: what one backup spilled.
+func (s *Sealer) Written() int64 { return s.written.Load() }
+
 // File is a sealed temporary file: written once from the start, then read
 // from the start as often as needed. It is used by one goroutine.
 type File struct {
@@ -71,11 +76,10 @@ type File struct {
 	compress bool
 	plain    []byte // the block being written
 	out      []byte
-	sealed   []byte
+	sealed   []byte // a block's header, then the block sealed
 	blocks   uint64
 	size     int64 // bytes on disk
 	n        int64 // plaintext bytes
-	w        *bufio.Writer
 	done     bool
 	err      error
 }
@@ -87,7 +91,7 @@ func (s *Sealer) Create(dir, pattern string, compress bool) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{s: s, f: f, id: s.files.Add(1), compress: compress, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &File{s: s, f: f, id: s.files.Add(1), compress: compress}, nil
 }
 
 func (f *File) nonce(block uint64, b *[12]byte) []byte {
@@ -138,16 +142,13 @@ func (f *File) seal(last bool) error {
 	}
 	var nb [12]byte
 	binary.BigEndian.PutUint32(hdr[:4], uint32(len(body)+f.s.aead.Overhead()))
-	sealed := f.s.aead.Seal(f.sealed[:0], f.nonce(f.blocks, &nb), body, hdr[:])
-	f.sealed = sealed
+	f.sealed = f.s.aead.Seal(append(f.sealed[:0], hdr[:]...), f.nonce(f.blocks, &nb), body, hdr[:])
 	f.blocks++
-	if _, err := f.w.Write(hdr[:]); err != nil {
+	if _, err := f.f.Write(f.sealed); err != nil {
 		return fmt.Errorf("writing temporary file %s: %w", f.f.Name(), err)
 	}
-	if _, err := f.w.Write(sealed); err != nil {
-		return fmt.Errorf("writing temporary file %s: %w", f.f.Name(), err)
-	}
-	f.size += int64(len(hdr) + len(sealed))
+	f.size += int64(len(f.sealed))
+	f.s.written.Add(int64(len(f.sealed)))
 	f.plain = f.plain[:0]
 	return nil
 }
@@ -158,11 +159,7 @@ func (f *File) Finish() error {
 		return f.err
 	}
 	f.done = true
-	if f.err = f.seal(true); f.err == nil {
-		if err := f.w.Flush(); err != nil {
-			f.err = fmt.Errorf("writing temporary file %s: %w", f.f.Name(), err)
-		}
-	}
+	f.err = f.seal(true)
 	f.plain, f.out, f.sealed = nil, nil, nil
 	return f.err
 }
